@@ -1,0 +1,423 @@
+//! Clients and the workload: sessions that issue gets and puts, and the staleness probe.
+//!
+//! A client is an actor like a node: handlers take the time and an environment and push
+//! effects (sends, timers, observations for the history oracle and metrics). Each client draws
+//! only from its own random stream; open-loop arrival times come from the workload stream.
+//!
+//! Value models: a *register* writes a fresh value with the context of the client's last read
+//! or write of the key; a *cart* reads, merges sibling carts (union of adds, removals as
+//! tombstones), adds or removes an item, and writes back with the read's context. The *probe*
+//! writes a fresh key, waits a delay t after the acknowledgement, reads it back, and records
+//! whether the read reflected the write.
+
+use crate::distribution::Distribution;
+use crate::engine::{SimDuration, SimTime};
+use crate::fastmap::FastMap;
+use crate::ids::{ClientId, KeyId, NodeId, WriteId};
+use crate::keyspace::KeyTable;
+use crate::message::{ClientOp, Failure, Payload, PutBody, ReplyBody};
+use crate::node::{Coordination, Protocol};
+use crate::ring::Ring;
+use crate::rng::{chance, index, unit, SimRng};
+use crate::versioning::{Cart, CausalContext};
+use std::rc::Rc;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyPopularity {
+    Uniform,
+    Zipf { exponent: f64 },
+    /// `access_fraction` of operations go to the first `key_fraction` of the keys.
+    HotSet { key_fraction: f64, access_fraction: f64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValueModel {
+    Register,
+    Cart { remove_probability: f64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arrivals {
+    /// `clients` sessions, each issuing its next operation a think time after the last ended.
+    Closed { clients: usize, think_time: Distribution },
+    /// Poisson arrivals at `rate_per_s`, spread over `clients` sessions in turn.
+    Open { rate_per_s: f64, clients: usize },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkloadConfig {
+    pub key_count: usize,
+    pub popularity: KeyPopularity,
+    pub read_fraction: f64,
+    pub value_model: ValueModel,
+    pub arrivals: Arrivals,
+    pub client_timeout: SimDuration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeConfig {
+    pub clients: usize,
+    /// Delays between a write's acknowledgement and the read, cycled in order.
+    pub delays: Vec<SimDuration>,
+    /// Pause between one probe's end and the next probe's write.
+    pub gap: Distribution,
+}
+
+/// Key choice, prepared once (the Zipf table is shared by all clients).
+pub struct KeyChooser {
+    popularity: KeyPopularity,
+    key_count: usize,
+    zipf_cdf: Vec<f64>,
+}
+
+impl KeyChooser {
+    pub fn new(popularity: &KeyPopularity, key_count: usize) -> KeyChooser {
+        let zipf_cdf = match popularity {
+            KeyPopularity::Zipf { exponent } => {
+                let mut acc = 0.0;
+                let mut cdf: Vec<f64> = (1..=key_count)
+                    .map(|r| {
+                        acc += 1.0 / (r as f64).powf(*exponent);
+                        acc
+                    })
+                    .collect();
+                for x in cdf.iter_mut() {
+                    *x /= acc;
+                }
+                cdf
+            }
+            _ => Vec::new(),
+        };
+        KeyChooser { popularity: popularity.clone(), key_count, zipf_cdf }
+    }
+
+    pub fn choose(&self, rng: &mut SimRng) -> KeyId {
+        let k = match &self.popularity {
+            KeyPopularity::Uniform => index(rng, self.key_count),
+            KeyPopularity::Zipf { .. } => {
+                let u = unit(rng);
+                self.zipf_cdf.partition_point(|&c| c < u).min(self.key_count - 1)
+            }
+            KeyPopularity::HotSet { key_fraction, access_fraction } => {
+                let hot = ((self.key_count as f64 * key_fraction).ceil() as usize).clamp(1, self.key_count);
+                if chance(rng, *access_fraction) || hot == self.key_count {
+                    index(rng, hot)
+                } else {
+                    hot + index(rng, self.key_count - hot)
+                }
+            }
+        };
+        KeyId(k as u32)
+    }
+}
+
+/// What a client may read besides its own state.
+pub struct ClientEnv<'a> {
+    pub ring: &'a Ring,
+    pub keys: &'a mut KeyTable,
+    pub protocol: &'a Protocol,
+    pub workload: &'a WorkloadConfig,
+    pub chooser: &'a KeyChooser,
+    pub probe: Option<&'a ProbeConfig>,
+    /// The next global write id (ids are issued in order, so ancestors have smaller ids).
+    pub next_write: &'a mut u64,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ClientTimer {
+    /// Time for a closed-loop client's next operation or a probe's next write.
+    Wake,
+    Timeout(u64),
+    /// A probe's read, a delay after its write was acknowledged.
+    ProbeRead { write: WriteId, key: KeyId, delay_index: usize },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    Get,
+    Put,
+}
+
+/// What the history oracle and metrics learn from a client.
+#[derive(Debug)]
+pub enum Observation {
+    ReadStarted { client: ClientId, op: u64, key: KeyId },
+    ReadEnded { client: ClientId, op: u64, key: KeyId, started: SimTime, result: Result<Vec<WriteId>, Failure>, probe: Option<(WriteId, usize)> },
+    WriteStarted { write: WriteId, client: ClientId, key: KeyId, parents: Vec<WriteId> },
+    WriteEnded { write: WriteId, key: KeyId, started: SimTime, result: Result<(), Failure>, probe: bool },
+}
+
+#[derive(Debug)]
+pub enum ClientEffect {
+    Send { to: NodeId, payload: Payload },
+    Timer { after: SimDuration, timer: ClientTimer },
+    Observe(Observation),
+}
+
+/// What a client remembers about a key between operations (its session context).
+#[derive(Default)]
+struct KeySession {
+    context: Rc<CausalContext>,
+    seen: Vec<WriteId>,
+    fastest: Option<NodeId>,
+}
+
+enum Step {
+    Read,
+    /// The read half of a cart update.
+    CartRead,
+    Write { write: WriteId },
+    ProbeWrite { write: WriteId },
+    ProbeRead { write: WriteId, delay_index: usize },
+}
+
+struct Pending {
+    key: KeyId,
+    started: SimTime,
+    step: Step,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    Workload { closed_loop: bool },
+    Probe,
+}
+
+pub struct Client {
+    pub id: ClientId,
+    role: Role,
+    rng: SimRng,
+    sessions: FastMap<KeyId, KeySession>,
+    pending: FastMap<u64, Pending>,
+    next_op: u64,
+    probes_started: u64,
+}
+
+impl Client {
+    pub fn new(id: ClientId, role: Role, rng: SimRng) -> Client {
+        Client { id, role, rng, sessions: FastMap::default(), pending: FastMap::default(), next_op: 0, probes_started: 0 }
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The first wake-up: spread over one think time so clients do not start in lockstep.
+    pub fn initial_delay(&mut self, env: &ClientEnv) -> SimDuration {
+        let spread = match (&self.role, &env.workload.arrivals) {
+            (Role::Workload { .. }, Arrivals::Closed { think_time, .. }) => think_time.mean_ms().min(1000.0),
+            (Role::Probe, _) => env.probe.map_or(1.0, |p| p.gap.mean_ms().min(1000.0)),
+            _ => 0.0,
+        };
+        SimDuration::from_millis_f64(spread * unit(&mut self.rng))
+    }
+
+    pub fn on_timer(&mut self, now: SimTime, env: &mut ClientEnv, timer: ClientTimer, out: &mut Vec<ClientEffect>) {
+        match timer {
+            ClientTimer::Wake => match self.role {
+                Role::Workload { .. } => self.start_operation(now, env, out),
+                Role::Probe => self.start_probe(now, env, out),
+            },
+            ClientTimer::Timeout(op) => {
+                if let Some(p) = self.pending.remove(&op) {
+                    self.finish(now, env, op, p, ReplyBody::Failed(Failure::ClientTimeout), out);
+                }
+            }
+            ClientTimer::ProbeRead { write, key, delay_index } => {
+                self.send_get(now, env, key, Step::ProbeRead { write, delay_index }, out);
+            }
+        }
+    }
+
+    /// Starts one workload operation (closed loop on wake, open loop on each arrival).
+    pub fn start_operation(&mut self, now: SimTime, env: &mut ClientEnv, out: &mut Vec<ClientEffect>) {
+        let key = env.chooser.choose(&mut self.rng);
+        let read = chance(&mut self.rng, env.workload.read_fraction);
+        match (&env.workload.value_model, read) {
+            (_, true) => self.send_get(now, env, key, Step::Read, out),
+            (ValueModel::Register, false) => self.send_put(now, env, key, None, false, out),
+            (ValueModel::Cart { .. }, false) => self.send_get(now, env, key, Step::CartRead, out),
+        }
+    }
+
+    fn start_probe(&mut self, now: SimTime, env: &mut ClientEnv, out: &mut Vec<ClientEffect>) {
+        let key = env.keys.intern(format!("probe-{}-{}", self.id.0, self.probes_started));
+        self.probes_started += 1;
+        self.send_put(now, env, key, None, true, out);
+    }
+
+    fn new_op(&mut self) -> u64 {
+        self.next_op += 1;
+        self.next_op
+    }
+
+    fn coordinator_for(&mut self, env: &ClientEnv, key: KeyId, put: bool) -> NodeId {
+        if put && env.protocol.write_to_fastest_reader {
+            if let Some(n) = self.sessions.get(&key).and_then(|s| s.fastest) {
+                return n;
+            }
+        }
+        let members = env.ring.members();
+        match env.protocol.coordination {
+            Coordination::PreferenceListHead | Coordination::ClientDriven => {
+                let top = env.ring.top_n(env.keys.position(key), env.protocol.n);
+                if env.protocol.coordination == Coordination::PreferenceListHead {
+                    top[0]
+                } else {
+                    top[index(&mut self.rng, top.len())]
+                }
+            }
+            Coordination::LoadBalancer | Coordination::Proxy => members[index(&mut self.rng, members.len())].node,
+        }
+    }
+
+    fn send_get(&mut self, now: SimTime, env: &mut ClientEnv, key: KeyId, step: Step, out: &mut Vec<ClientEffect>) {
+        let op = self.new_op();
+        let to = self.coordinator_for(env, key, false);
+        out.push(ClientEffect::Observe(Observation::ReadStarted { client: self.id, op, key }));
+        out.push(ClientEffect::Send { to, payload: Payload::ClientGet(ClientOp { client: self.id, op, key, forwarded: false }) });
+        out.push(ClientEffect::Timer { after: env.workload.client_timeout, timer: ClientTimer::Timeout(op) });
+        self.pending.insert(op, Pending { key, started: now, step });
+    }
+
+    /// Writes `key`: with `cart` for a cart update, otherwise a fresh register value.
+    fn send_put(&mut self, now: SimTime, env: &mut ClientEnv, key: KeyId, cart: Option<Cart>, probe: bool, out: &mut Vec<ClientEffect>) {
+        let op = self.new_op();
+        *env.next_write += 1;
+        let write = WriteId(*env.next_write);
+        let session = self.sessions.entry(key).or_default();
+        let (context, parents) = (session.context.clone(), session.seen.clone());
+        let cart = cart.map(|mut c| {
+            c.add(write.0);
+            Rc::new(c)
+        });
+        out.push(ClientEffect::Observe(Observation::WriteStarted { write, client: self.id, key, parents }));
+        let to = self.coordinator_for(env, key, true);
+        let body = PutBody { write, context, cart };
+        out.push(ClientEffect::Send { to, payload: Payload::ClientPut(ClientOp { client: self.id, op, key, forwarded: false }, body) });
+        out.push(ClientEffect::Timer { after: env.workload.client_timeout, timer: ClientTimer::Timeout(op) });
+        let step = if probe { Step::ProbeWrite { write } } else { Step::Write { write } };
+        self.pending.insert(op, Pending { key, started: now, step });
+    }
+
+    pub fn on_reply(&mut self, now: SimTime, env: &mut ClientEnv, op: u64, body: ReplyBody, out: &mut Vec<ClientEffect>) {
+        // A reply for an operation that already timed out (or a duplicate) is ignored.
+        if let Some(p) = self.pending.remove(&op) {
+            self.finish(now, env, op, p, body, out);
+        }
+    }
+
+    fn finish(&mut self, now: SimTime, env: &mut ClientEnv, op: u64, p: Pending, body: ReplyBody, out: &mut Vec<ClientEffect>) {
+        let key = p.key;
+        let failure = match &body {
+            ReplyBody::Failed(f) => Some(*f),
+            _ => None,
+        };
+        match p.step {
+            Step::Read | Step::CartRead | Step::ProbeRead { .. } => {
+                let probe = match p.step {
+                    Step::ProbeRead { write, delay_index } => Some((write, delay_index)),
+                    _ => None,
+                };
+                let mut merged_cart: Option<Cart> = None;
+                let result = match body {
+                    ReplyBody::Get { siblings, context, fastest } => {
+                        let writes: Vec<WriteId> = siblings.iter().map(|s| s.write).collect();
+                        if matches!(p.step, Step::CartRead) {
+                            let mut cart = Cart::default();
+                            for s in siblings.iter().filter_map(|s| s.cart.as_ref()) {
+                                cart.merge(s);
+                            }
+                            merged_cart = Some(cart);
+                        }
+                        if probe.is_none() {
+                            let session = self.sessions.entry(key).or_default();
+                            session.context = context;
+                            session.seen = writes.clone();
+                            session.fastest = fastest;
+                        }
+                        Ok(writes)
+                    }
+                    _ => Err(failure.unwrap_or(Failure::ClientTimeout)),
+                };
+                out.push(ClientEffect::Observe(Observation::ReadEnded { client: self.id, op, key, started: p.started, result, probe }));
+                if let Some(mut cart) = merged_cart {
+                    let remove_probability = match env.workload.value_model {
+                        ValueModel::Cart { remove_probability } => remove_probability,
+                        ValueModel::Register => 0.0,
+                    };
+                    let present: Vec<u64> = cart.items().collect();
+                    if !present.is_empty() && chance(&mut self.rng, remove_probability) {
+                        cart.remove(present[index(&mut self.rng, present.len())]);
+                    }
+                    self.send_put(now, env, key, Some(cart), false, out);
+                    return;
+                }
+            }
+            Step::Write { write } | Step::ProbeWrite { write } => {
+                let probe = matches!(p.step, Step::ProbeWrite { .. });
+                let result = match body {
+                    ReplyBody::Put { context } => {
+                        if !probe {
+                            let session = self.sessions.entry(key).or_default();
+                            session.context = context;
+                            session.seen = vec![write];
+                        }
+                        Ok(())
+                    }
+                    _ => Err(failure.unwrap_or(Failure::ClientTimeout)),
+                };
+                let ok = result.is_ok();
+                out.push(ClientEffect::Observe(Observation::WriteEnded { write, key, started: p.started, result, probe }));
+                if probe {
+                    if ok {
+                        if let Some(cfg) = env.probe {
+                            let delay_index = (self.probes_started as usize - 1) % cfg.delays.len();
+                            out.push(ClientEffect::Timer { after: cfg.delays[delay_index], timer: ClientTimer::ProbeRead { write, key, delay_index } });
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        self.schedule_next(env, out);
+    }
+
+    /// After an operation ends: a closed-loop client thinks, a probe pauses, an open-loop
+    /// session does nothing (arrivals drive it).
+    fn schedule_next(&mut self, env: &ClientEnv, out: &mut Vec<ClientEffect>) {
+        let after = match (self.role, &env.workload.arrivals) {
+            (Role::Workload { closed_loop: true }, Arrivals::Closed { think_time, .. }) => think_time.sample(&mut self.rng),
+            (Role::Probe, _) => match env.probe {
+                Some(cfg) => cfg.gap.sample(&mut self.rng),
+                None => return,
+            },
+            _ => return,
+        };
+        out.push(ClientEffect::Timer { after, timer: ClientTimer::Wake });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Seeds, Stream};
+
+    #[test]
+    fn zipf_favours_low_ranks_and_hot_set_its_share() {
+        let mut rng = Seeds::new(1).stream(Stream::Client, 0);
+        let zipf = KeyChooser::new(&KeyPopularity::Zipf { exponent: 1.0 }, 1000);
+        let mut counts = vec![0u32; 1000];
+        for _ in 0..100_000 {
+            counts[zipf.choose(&mut rng).index()] += 1;
+        }
+        assert!(counts[0] > 5 * counts[9], "rank 1 {} vs rank 10 {}", counts[0], counts[9]);
+        let ratio = counts[0] as f64 / counts[1] as f64;
+        assert!((ratio - 2.0).abs() < 0.2, "zipf(1): p1/p2 should be ~2, got {ratio}");
+        let hot = KeyChooser::new(&KeyPopularity::HotSet { key_fraction: 0.01, access_fraction: 0.9 }, 1000);
+        let in_hot = (0..100_000).filter(|_| hot.choose(&mut rng).index() < 10).count();
+        assert!((in_hot as f64 / 100_000.0 - 0.9).abs() < 0.01);
+        let uniform = KeyChooser::new(&KeyPopularity::Uniform, 10);
+        assert!((0..1000).all(|_| uniform.choose(&mut rng).index() < 10));
+    }
+}

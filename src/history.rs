@@ -1,0 +1,203 @@
+//! The history oracle: ground truth of every write and of what every read returned.
+//!
+//! It records each write's exact causal past (the writes its client had seen of the key when it
+//! wrote) and acknowledgement time, and judges reads by that truth rather than by the protocol's
+//! possibly truncated clocks. A read is *stale* if it does not reflect every write to its key
+//! that was acknowledged to any client before the read was sent; it *reflects* a write if it
+//! returned that write or a descendant of it. Write ids are issued in order, so an ancestor's
+//! id is always smaller than its descendant's, which bounds every ancestry search.
+
+use crate::engine::SimTime;
+use crate::fastmap::FastMap;
+use crate::ids::{ClientId, KeyId, WriteId};
+
+struct WriteRecord {
+    parents: Vec<WriteId>,
+    acked: Option<SimTime>,
+}
+
+/// Outcome counters the report reads.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistoryStats {
+    pub reads_judged: u64,
+    pub stale_reads: u64,
+    /// Successful reads by how many truly concurrent writes they returned: 1, 2, 3, 4+
+    /// (index 0 counts reads of a key never written).
+    pub true_versions_per_read: [u64; 5],
+    pub writes_issued: u64,
+    pub writes_acked: u64,
+}
+
+/// A probe result: reads issued `delays[i]` after a write's acknowledgement.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Visibility {
+    pub reads: u64,
+    pub reflected: u64,
+}
+
+pub struct History {
+    /// Indexed by write id - 1.
+    writes: Vec<WriteRecord>,
+    /// Per key, the acknowledged writes no other acknowledged write descends from.
+    frontier: FastMap<KeyId, Vec<WriteId>>,
+    reads_in_flight: FastMap<(ClientId, u64), Vec<WriteId>>,
+    visit_mark: Vec<u32>,
+    visit_stamp: u32,
+    stack: Vec<WriteId>,
+    pub stats: HistoryStats,
+    pub visibility: Vec<Visibility>,
+}
+
+impl History {
+    pub fn new(probe_delays: usize) -> History {
+        History {
+            writes: Vec::new(),
+            frontier: FastMap::default(),
+            reads_in_flight: FastMap::default(),
+            visit_mark: Vec::new(),
+            visit_stamp: 0,
+            stack: Vec::new(),
+            stats: HistoryStats::default(),
+            visibility: vec![Visibility::default(); probe_delays],
+        }
+    }
+
+    pub fn write_started(&mut self, write: WriteId, parents: Vec<WriteId>) {
+        debug_assert_eq!(write.0 as usize, self.writes.len() + 1, "write ids are issued in order");
+        debug_assert!(parents.iter().all(|p| *p < write), "a write descends only from older writes");
+        self.writes.push(WriteRecord { parents, acked: None });
+        self.visit_mark.push(0);
+        self.stats.writes_issued += 1;
+    }
+
+    pub fn write_acked(&mut self, write: WriteId, key: KeyId, at: SimTime) {
+        let Some(rec) = self.writes.get_mut(write.0 as usize - 1) else {
+            return;
+        };
+        if rec.acked.is_some() {
+            return;
+        }
+        rec.acked = Some(at);
+        self.stats.writes_acked += 1;
+        let mut frontier = self.frontier.remove(&key).unwrap_or_default();
+        let dominated = frontier.iter().any(|&f| self.reflects(&[f], write));
+        if !dominated {
+            frontier.retain(|&f| !self.reflects(&[write], f));
+            frontier.push(write);
+        }
+        self.frontier.insert(key, frontier);
+    }
+
+    pub fn read_started(&mut self, client: ClientId, op: u64, key: KeyId) {
+        let snapshot = self.frontier.get(&key).cloned().unwrap_or_default();
+        self.reads_in_flight.insert((client, op), snapshot);
+    }
+
+    /// Judges a successful read; returns whether it was stale.
+    pub fn read_succeeded(&mut self, client: ClientId, op: u64, returned: &[WriteId]) -> bool {
+        let required = self.reads_in_flight.remove(&(client, op)).unwrap_or_default();
+        let stale = required.iter().any(|&w| !self.reflects(returned, w));
+        self.stats.reads_judged += 1;
+        self.stats.stale_reads += stale as u64;
+        let concurrent = self.antichain_size(returned);
+        self.stats.true_versions_per_read[concurrent.min(4)] += 1;
+        stale
+    }
+
+    pub fn read_failed(&mut self, client: ClientId, op: u64) {
+        self.reads_in_flight.remove(&(client, op));
+    }
+
+    /// Records a probe read, issued `delays[delay_index]` after `write` was acknowledged.
+    pub fn probe_read(&mut self, client: ClientId, op: u64, write: WriteId, delay_index: usize, returned: &[WriteId]) {
+        self.reads_in_flight.remove(&(client, op));
+        let reflected = self.reflects(returned, write);
+        if let Some(v) = self.visibility.get_mut(delay_index) {
+            v.reads += 1;
+            v.reflected += reflected as u64;
+        }
+    }
+
+    /// How many of `writes` are not an ancestor of another one of them.
+    fn antichain_size(&mut self, writes: &[WriteId]) -> usize {
+        let mut unique: Vec<WriteId> = writes.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut count = 0;
+        for (i, &w) in unique.iter().enumerate() {
+            // Only a younger write can descend from w.
+            if !self.reflects(&unique[i + 1..], w) {
+                count += 1;
+            }
+        }
+        count
+    }
+
+    /// True if `target` is one of `from` or an ancestor of one of them.
+    pub fn reflects(&mut self, from: &[WriteId], target: WriteId) -> bool {
+        self.visit_stamp = self.visit_stamp.wrapping_add(1);
+        if self.visit_stamp == 0 {
+            self.visit_mark.iter_mut().for_each(|m| *m = 0);
+            self.visit_stamp = 1;
+        }
+        let stamp = self.visit_stamp;
+        self.stack.clear();
+        self.stack.extend(from.iter().copied().filter(|&w| w >= target));
+        while let Some(w) = self.stack.pop() {
+            if w == target {
+                return true;
+            }
+            let i = w.0 as usize - 1;
+            if i >= self.writes.len() || self.visit_mark[i] == stamp {
+                continue;
+            }
+            self.visit_mark[i] = stamp;
+            // Ancestors older than the target cannot lead to it.
+            self.stack.extend(self.writes[i].parents.iter().copied().filter(|&p| p >= target));
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_missing_an_acknowledged_write_is_stale() {
+        let mut h = History::new(0);
+        let k = KeyId(0);
+        h.write_started(WriteId(1), vec![]);
+        h.write_acked(WriteId(1), k, SimTime(10));
+        h.write_started(WriteId(2), vec![WriteId(1)]);
+        h.read_started(ClientId(0), 1, k);
+        assert!(!h.read_succeeded(ClientId(0), 1, &[WriteId(1)]), "w2 was not acknowledged yet");
+        h.write_acked(WriteId(2), k, SimTime(20));
+        h.read_started(ClientId(0), 2, k);
+        assert!(h.read_succeeded(ClientId(0), 2, &[WriteId(1)]));
+        h.read_started(ClientId(0), 3, k);
+        assert!(!h.read_succeeded(ClientId(0), 3, &[WriteId(2)]), "w2 descends from w1");
+        assert_eq!(h.stats.stale_reads, 1);
+    }
+
+    #[test]
+    fn concurrent_writes_both_required_and_counted_as_true_siblings() {
+        let mut h = History::new(0);
+        let k = KeyId(0);
+        h.write_started(WriteId(1), vec![]);
+        h.write_started(WriteId(2), vec![]);
+        h.write_acked(WriteId(1), k, SimTime(1));
+        h.write_acked(WriteId(2), k, SimTime(2));
+        h.read_started(ClientId(1), 1, k);
+        assert!(h.read_succeeded(ClientId(1), 1, &[WriteId(2)]), "missing the concurrent w1");
+        h.read_started(ClientId(1), 2, k);
+        assert!(!h.read_succeeded(ClientId(1), 2, &[WriteId(1), WriteId(2)]));
+        assert_eq!(h.stats.true_versions_per_read[1], 1);
+        assert_eq!(h.stats.true_versions_per_read[2], 1);
+        // A merge of both supersedes them; returning it with a stale sibling is one true version.
+        h.write_started(WriteId(3), vec![WriteId(1), WriteId(2)]);
+        h.read_started(ClientId(1), 3, k);
+        h.read_succeeded(ClientId(1), 3, &[WriteId(1), WriteId(3)]);
+        assert_eq!(h.stats.true_versions_per_read[1], 2);
+    }
+}

@@ -1,0 +1,172 @@
+//! Finds where a field path sits in a JSON text, so that errors found after parsing (in
+//! validation, or by serde on a value tree) can still name a line and column.
+
+/// Line and column (both 1-based) of the value at `path` (".a.b[2].c" segments given as
+/// a slice of names and indices), or of the deepest prefix of it that exists.
+pub fn locate(text: &str, path: &[String]) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut p = Parser { b: bytes, i: 0 };
+    p.ws();
+    let mut best = None;
+    p.find(path, &mut best);
+    best.map(|offset| line_col(text, offset))
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(before.chars().count(), |nl| before[nl + 1..].chars().count()) + 1;
+    (line, col)
+}
+
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn ws(&mut self) {
+        while self.i < self.b.len() && self.b[self.i].is_ascii_whitespace() {
+            self.i += 1;
+        }
+    }
+
+    fn string(&mut self) -> Option<String> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        self.i += 1;
+        let start = self.i;
+        while self.i < self.b.len() {
+            match self.b[self.i] {
+                b'\\' => self.i += 2,
+                b'"' => {
+                    let s = String::from_utf8_lossy(&self.b[start..self.i]).into_owned();
+                    self.i += 1;
+                    return Some(s);
+                }
+                _ => self.i += 1,
+            }
+        }
+        None
+    }
+
+    /// Skips one value; false if the text is malformed.
+    fn skip(&mut self) -> bool {
+        self.ws();
+        match self.b.get(self.i) {
+            Some(b'{') | Some(b'[') => {
+                let mut depth = 0usize;
+                while self.i < self.b.len() {
+                    match self.b[self.i] {
+                        b'"' => {
+                            if self.string().is_none() {
+                                return false;
+                            }
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.i += 1;
+                                return true;
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.i += 1;
+                }
+                false
+            }
+            Some(b'"') => self.string().is_some(),
+            Some(_) => {
+                while self.i < self.b.len() && !matches!(self.b[self.i], b',' | b'}' | b']') && !self.b[self.i].is_ascii_whitespace() {
+                    self.i += 1;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Descends along `path` from the value at the cursor, recording the offset of each level
+    /// reached (the member's key for objects, the element for arrays).
+    fn find(&mut self, path: &[String], best: &mut Option<usize>) {
+        self.ws();
+        let Some(seg) = path.first() else { return };
+        match self.b.get(self.i) {
+            Some(b'{') => {
+                self.i += 1;
+                loop {
+                    self.ws();
+                    if self.b.get(self.i) == Some(&b'}') {
+                        return;
+                    }
+                    let key_at = self.i;
+                    let Some(key) = self.string() else { return };
+                    self.ws();
+                    if self.b.get(self.i) != Some(&b':') {
+                        return;
+                    }
+                    self.i += 1;
+                    if key == *seg {
+                        *best = Some(key_at);
+                        self.find(&path[1..], best);
+                        return;
+                    }
+                    if !self.skip() {
+                        return;
+                    }
+                    self.ws();
+                    if self.b.get(self.i) == Some(&b',') {
+                        self.i += 1;
+                    }
+                }
+            }
+            Some(b'[') => {
+                let Ok(want) = seg.parse::<usize>() else { return };
+                self.i += 1;
+                let mut n = 0;
+                loop {
+                    self.ws();
+                    if self.b.get(self.i) == Some(&b']') {
+                        return;
+                    }
+                    if n == want {
+                        *best = Some(self.i);
+                        self.find(&path[1..], best);
+                        return;
+                    }
+                    if !self.skip() {
+                        return;
+                    }
+                    self.ws();
+                    if self.b.get(self.i) == Some(&b',') {
+                        self.i += 1;
+                    }
+                    n += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Vec<String> {
+        s.split('.').map(String::from).collect()
+    }
+
+    #[test]
+    fn finds_nested_members_and_elements() {
+        let text = "{\n  \"a\": {\"b\": [1, {\"c\": \"x\"}]},\n  \"d\": 2\n}";
+        assert_eq!(locate(text, &p("d")), Some((3, 3)));
+        assert_eq!(locate(text, &p("a.b.1.c")), Some((2, 19)));
+        assert_eq!(locate(text, &p("a.b.1.zz")), Some((2, 18)), "deepest existing prefix");
+        assert_eq!(locate(text, &p("nope")), None);
+    }
+}

@@ -1,0 +1,38 @@
+//! dynasim: a deterministic discrete-event simulator of a Dynamo-style key-value store.
+//!
+//! Data flows one way: scenario (parse + validate) -> world (nodes, network, clients) ->
+//! engine loop -> observers (metrics, history oracle) -> report.
+
+pub mod cli;
+pub mod client;
+pub mod distribution;
+pub mod engine;
+pub mod error;
+pub mod fastmap;
+pub mod history;
+pub mod ids;
+pub mod jsonpos;
+pub mod keyspace;
+pub mod message;
+pub mod metrics;
+pub mod network;
+pub mod node;
+pub mod report;
+pub mod ring;
+pub mod rng;
+pub mod scenario;
+pub mod versioning;
+pub mod world;
+
+use scenario::Scenario;
+use world::{RunResult, World};
+
+/// Runs one scenario under one seed.
+pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
+    World::new(scenario, seed).run()
+}
+
+/// Runs one scenario under one seed and returns its report (the bytes `report.json` holds).
+pub fn run_report(scenario: &Scenario, seed: u64) -> serde_json::Value {
+    report::build(scenario, seed, &simulate(scenario, seed))
+}

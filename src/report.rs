@@ -1,0 +1,267 @@
+//! Reports: pure functions from a run's results to bytes, plus an atomic folder writer.
+//!
+//! `report.json` holds only simulated results, so the same scenario and seed give the same
+//! bytes; wall-clock figures go to `timing.json`. Field names carry their units (`_ms`,
+//! `_count`, `_fraction`); the README documents each one. Latency percentiles are exact
+//! (nearest rank over every successful operation's latency).
+
+use crate::metrics::{percentile, OpStats};
+use crate::network::MessageKind;
+use crate::scenario::Scenario;
+use crate::world::RunResult;
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+
+fn ms(ns: u64) -> f64 {
+    // Rounded to the nanosecond in milliseconds, so the JSON stays short and exact.
+    (ns as f64 / 1e6 * 1e6).round() / 1e6
+}
+
+fn fraction(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+fn op_report(stats: &OpStats) -> Value {
+    let mut sorted = stats.latency_ns.clone();
+    sorted.sort_unstable();
+    let n = sorted.len() as u64;
+    let mean = if n == 0 { 0 } else { (sorted.iter().map(|&x| x as u128).sum::<u128>() / n as u128) as u64 };
+    json!({
+        "count": n + stats.failures(),
+        "success_count": n,
+        "failure_count": stats.failures(),
+        "coordinator_timeout_count": stats.coordinator_timeouts,
+        "client_timeout_count": stats.client_timeouts,
+        "latency_ms": {
+            "mean": ms(mean),
+            "p50": ms(percentile(&sorted, 0.50)),
+            "p90": ms(percentile(&sorted, 0.90)),
+            "p99": ms(percentile(&sorted, 0.99)),
+            "p999": ms(percentile(&sorted, 0.999)),
+            "max": ms(sorted.last().copied().unwrap_or(0)),
+        }
+    })
+}
+
+fn distribution_report(counts: &[u64; 5]) -> Value {
+    let total: u64 = counts[1..].iter().sum();
+    json!({
+        "absent_count": counts[0],
+        "1_count": counts[1],
+        "2_count": counts[2],
+        "3_count": counts[3],
+        "4_or_more_count": counts[4],
+        "1_fraction": fraction(counts[1], total),
+        "2_fraction": fraction(counts[2], total),
+        "3_fraction": fraction(counts[3], total),
+        "4_or_more_fraction": fraction(counts[4], total),
+    })
+}
+
+fn max_over_mean(values: &[u64]) -> f64 {
+    let max = values.iter().copied().max().unwrap_or(0);
+    let sum: u64 = values.iter().sum();
+    if sum == 0 {
+        0.0
+    } else {
+        max as f64 * values.len() as f64 / sum as f64
+    }
+}
+
+/// Builds `report.json`'s content.
+pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
+    let m = &r.metrics;
+    let h = &r.history.stats;
+    let mut messages = Map::new();
+    for kind in MessageKind::ALL {
+        let c = &m.messages[kind.index()];
+        messages.insert(
+            kind.name().to_string(),
+            json!({
+                "sent_count": c.sent,
+                "delivered_count": c.delivered,
+                "lost_count": c.lost,
+                "dropped_partition_count": c.dropped_partition,
+                "dropped_down_count": c.dropped_down,
+                "duplicated_count": c.duplicated,
+            }),
+        );
+    }
+    let requests: Vec<u64> = r.node_stats.iter().map(|s| s.requests_served).collect();
+    let nodes: Vec<Value> = r
+        .node_stats
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            json!({
+                "node": format!("n{i}"),
+                "datacenter": scenario.datacenters[scenario.nodes[i].datacenter as usize],
+                "requests_served_count": s.requests_served,
+                "keys_owned_count": r.keys_owned[i],
+                "gets_coordinated_count": s.gets_coordinated,
+                "puts_coordinated_count": s.puts_coordinated,
+                "forwarded_count": s.forwarded,
+            })
+        })
+        .collect();
+    let sum = |f: fn(&crate::node::NodeStats) -> u64| r.node_stats.iter().map(f).sum::<u64>();
+    let concurrent_writes = sum(|s| s.concurrent_writes);
+    let t_visibility: Vec<Value> = match &scenario.probe {
+        None => Vec::new(),
+        Some(p) => p
+            .delays
+            .iter()
+            .zip(&r.history.visibility)
+            .map(|(d, v)| json!({ "t_ms": d.as_millis_f64(), "reads_count": v.reads, "reflected_count": v.reflected, "reflected_fraction": fraction(v.reflected, v.reads) }))
+            .collect(),
+    };
+    let reads_with_siblings: u64 = m.versions_per_read[2..].iter().sum();
+    json!({
+        "scenario": { "name": scenario.name, "description": scenario.description, "seed": seed },
+        "workload_duration_ms": scenario.duration.as_millis_f64(),
+        "simulated_duration_ms": r.simulated_end.as_millis_f64(),
+        "operations": { "get": op_report(&m.gets), "put": op_report(&m.puts) },
+        "versions_per_read": distribution_report(&m.versions_per_read),
+        "true_versions_per_read": distribution_report(&h.true_versions_per_read),
+        "conflicts": {
+            "reads_with_siblings_count": reads_with_siblings,
+            "reads_with_siblings_fraction": fraction(reads_with_siblings, m.gets.latency_ns.len() as u64),
+            "concurrent_write_count": concurrent_writes,
+        },
+        "staleness": {
+            "reads_judged_count": h.reads_judged,
+            "stale_read_count": h.stale_reads,
+            "stale_read_fraction": fraction(h.stale_reads, h.reads_judged),
+        },
+        "t_visibility": t_visibility,
+        "probe": { "write_count": m.probe_writes, "write_failure_count": m.probe_write_failures, "read_count": m.probe_reads },
+        "messages": messages,
+        "nodes": nodes,
+        "load": {
+            "requests_max_over_mean": max_over_mean(&requests),
+            "keys_owned_max_over_mean": max_over_mean(&r.keys_owned),
+        },
+        "protocol_counters": {
+            "forwarded_count": sum(|s| s.forwarded),
+            "late_reply_count": sum(|s| s.late_replies),
+            "coordinator_timeout_count": sum(|s| s.coordinator_timeouts),
+            "clock_entries_truncated_count": sum(|s| s.clock_entries_truncated),
+            "queued_message_count": m.queued_messages,
+        },
+        "engine": {
+            "events_processed_count": r.events_processed,
+            "peak_pending_events_count": r.peak_pending_events,
+        },
+    })
+}
+
+/// Wall-clock figures, kept apart from the report so that stays byte-identical.
+pub fn timing(report: &Value, wall: std::time::Duration) -> Value {
+    let secs = wall.as_secs_f64().max(1e-9);
+    let events = report["engine"]["events_processed_count"].as_u64().unwrap_or(0);
+    let ops = report["operations"]["get"]["count"].as_u64().unwrap_or(0) + report["operations"]["put"]["count"].as_u64().unwrap_or(0);
+    json!({
+        "wall_seconds": secs,
+        "events_per_second": events as f64 / secs,
+        "simulated_operations_per_second": ops as f64 / secs,
+        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
+    })
+}
+
+/// The readable summary printed on stdout, drawn from the report so the two never disagree.
+pub fn summary(report: &Value) -> String {
+    let mut s = String::new();
+    let f = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let u = |v: &Value| v.as_u64().unwrap_or(0);
+    s.push_str(&format!(
+        "scenario {} (seed {}): {:.0} ms simulated, {} events\n\n",
+        report["scenario"]["name"].as_str().unwrap_or("?"),
+        u(&report["scenario"]["seed"]),
+        f(&report["simulated_duration_ms"]),
+        u(&report["engine"]["events_processed_count"])
+    ));
+    s.push_str("op     count    failed   mean_ms    p50_ms    p90_ms    p99_ms  p99.9_ms    max_ms\n");
+    for op in ["get", "put"] {
+        let o = &report["operations"][op];
+        let l = &o["latency_ms"];
+        s.push_str(&format!(
+            "{op:<4} {:>7} {:>9} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}\n",
+            u(&o["count"]),
+            u(&o["failure_count"]),
+            f(&l["mean"]),
+            f(&l["p50"]),
+            f(&l["p90"]),
+            f(&l["p99"]),
+            f(&l["p999"]),
+            f(&l["max"])
+        ));
+    }
+    let v = &report["versions_per_read"];
+    s.push_str(&format!(
+        "\nversions per read: 1: {:.4}  2: {:.4}  3: {:.4}  4+: {:.4}\n",
+        f(&v["1_fraction"]),
+        f(&v["2_fraction"]),
+        f(&v["3_fraction"]),
+        f(&v["4_or_more_fraction"])
+    ));
+    s.push_str(&format!(
+        "conflicts: {} reads with siblings, {} concurrent writes\n",
+        u(&report["conflicts"]["reads_with_siblings_count"]),
+        u(&report["conflicts"]["concurrent_write_count"])
+    ));
+    s.push_str(&format!(
+        "stale reads: {} of {} ({:.4})\n",
+        u(&report["staleness"]["stale_read_count"]),
+        u(&report["staleness"]["reads_judged_count"]),
+        f(&report["staleness"]["stale_read_fraction"])
+    ));
+    if let Some(rows) = report["t_visibility"].as_array().filter(|r| !r.is_empty()) {
+        s.push_str("\nt-visibility   t_ms   reads  reflected\n");
+        for row in rows {
+            s.push_str(&format!("             {:>6.1} {:>7} {:>10.4}\n", f(&row["t_ms"]), u(&row["reads_count"]), f(&row["reflected_fraction"])));
+        }
+    }
+    s.push_str("\nmessages            sent   delivered     lost\n");
+    if let Some(map) = report["messages"].as_object() {
+        for kind in MessageKind::ALL {
+            let m = &map[kind.name()];
+            if u(&m["sent_count"]) > 0 {
+                s.push_str(&format!("{:<14} {:>9} {:>11} {:>8}\n", kind.name(), u(&m["sent_count"]), u(&m["delivered_count"]), u(&m["lost_count"])));
+            }
+        }
+    }
+    s.push_str(&format!(
+        "\nload: requests max/mean {:.3}, keys owned max/mean {:.3}\n",
+        f(&report["load"]["requests_max_over_mean"]),
+        f(&report["load"]["keys_owned_max_over_mean"])
+    ));
+    s
+}
+
+/// Renders JSON with a trailing newline.
+pub fn to_bytes(v: &Value) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(v).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+/// Writes `files` into `dir`: each to a temporary name first, then renamed into place, so an
+/// interrupted write never leaves a file that looks complete.
+pub fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), crate::error::Error> {
+    std::fs::create_dir_all(dir).map_err(|e| crate::error::Error::io("create the report folder", dir, e))?;
+    for (name, bytes) in files {
+        let target: PathBuf = dir.join(name);
+        let tmp: PathBuf = dir.join(format!(".{name}.partial"));
+        std::fs::write(&tmp, bytes).map_err(|e| crate::error::Error::io("write", &tmp, e))?;
+        std::fs::rename(&tmp, &target).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            crate::error::Error::io("rename into place", &target, e)
+        })?;
+    }
+    Ok(())
+}
+

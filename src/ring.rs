@@ -1,0 +1,377 @@
+//! Consistent hashing: key positions, tokens (virtual nodes) and preference lists.
+//!
+//! A key's position is the MD5 of its name read as a big-endian 128-bit integer (Dynamo §4.2).
+//! Three partitioning strategies from Dynamo §6.2:
+//! 1. `random_tokens`: T random tokens per node; a key belongs to the first token clockwise.
+//! 2. `random_tokens_equal_partitions`: T random tokens per node, but the ring is cut into Q
+//!    equal partitions and a key's preference list is walked from the end of its partition.
+//! 3. `equal_partitions`: Q equal partitions, Q/S of them per node (one token at each partition's
+//!    end), so membership metadata is one entry per partition.
+//!
+//! Token positions for node i come from the ring stream with index i, so adding a node never
+//! moves another node's tokens. Pure data and functions: no clock, no I/O.
+
+use crate::ids::NodeId;
+use crate::rng::{index, Seeds, Stream};
+use rand::Rng;
+
+/// The position of a key name on the ring.
+pub fn key_position(name: &str) -> u128 {
+    u128::from_be_bytes(md5::compute(name.as_bytes()).0)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Strategy {
+    RandomTokens { tokens_per_node: u32 },
+    RandomTokensEqualPartitions { tokens_per_node: u32, partitions: u32 },
+    EqualPartitions { partitions: u32 },
+}
+
+/// A physical node as the ring sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RingMember {
+    pub node: NodeId,
+    pub weight: f64,
+    pub datacenter: u16,
+}
+
+#[derive(Clone, Debug)]
+pub struct Ring {
+    strategy: Strategy,
+    /// (position, owner), sorted by position.
+    tokens: Vec<(u128, NodeId)>,
+    members: Vec<RingMember>,
+    /// Datacenter of each node by node index (for spreading replicas).
+    node_datacenter: Vec<u16>,
+    datacenter_count: usize,
+    spread_across_datacenters: bool,
+    seed: u64,
+}
+
+fn partition_size(q: u32) -> u128 {
+    u128::MAX / q as u128 + 1
+}
+
+fn partition_end(position: u128, q: u32) -> u128 {
+    let size = partition_size(q);
+    let p = position / size;
+    (p * size).saturating_add(size - 1)
+}
+
+fn token_count(tokens_per_node: u32, weight: f64) -> usize {
+    ((tokens_per_node as f64 * weight).round() as usize).max(1)
+}
+
+impl Ring {
+    pub fn new(strategy: Strategy, members: Vec<RingMember>, spread_across_datacenters: bool, seed: u64) -> Ring {
+        let mut ring = Ring {
+            strategy,
+            tokens: Vec::new(),
+            members: Vec::new(),
+            node_datacenter: Vec::new(),
+            datacenter_count: 1,
+            spread_across_datacenters,
+            seed,
+        };
+        for m in members {
+            ring.add_member(m);
+        }
+        ring
+    }
+
+    pub fn strategy(&self) -> &Strategy {
+        &self.strategy
+    }
+
+    pub fn members(&self) -> &[RingMember] {
+        &self.members
+    }
+
+    pub fn tokens(&self) -> &[(u128, NodeId)] {
+        &self.tokens
+    }
+
+    /// Adds a node, taking tokens by the ring's strategy. For equal partitions the new node
+    /// takes partitions one at a time from whichever node holds the most (ties: lowest id),
+    /// so ownership stays within one partition of even.
+    pub fn add_member(&mut self, member: RingMember) {
+        let node = member.node;
+        if self.node_datacenter.len() <= node.index() {
+            self.node_datacenter.resize(node.index() + 1, 0);
+        }
+        self.node_datacenter[node.index()] = member.datacenter;
+        self.members.push(member.clone());
+        self.datacenter_count = {
+            let mut dcs: Vec<u16> = self.members.iter().map(|m| m.datacenter).collect();
+            dcs.sort_unstable();
+            dcs.dedup();
+            dcs.len().max(1)
+        };
+        match self.strategy.clone() {
+            Strategy::RandomTokens { tokens_per_node } | Strategy::RandomTokensEqualPartitions { tokens_per_node, .. } => {
+                let mut rng = Seeds::new(self.seed).stream(Stream::Ring, node.0 as u64);
+                for _ in 0..token_count(tokens_per_node, member.weight) {
+                    let pos = ((rng.next_u64() as u128) << 64) | rng.next_u64() as u128;
+                    self.tokens.push((pos, node));
+                }
+                self.tokens.sort_unstable();
+            }
+            Strategy::EqualPartitions { partitions } => self.assign_equal_partitions(partitions),
+        }
+    }
+
+    /// Removes a node; its ranges fall to the next tokens clockwise (or, for equal partitions,
+    /// are dealt back to the remaining nodes).
+    pub fn remove_member(&mut self, node: NodeId) {
+        self.members.retain(|m| m.node != node);
+        match self.strategy.clone() {
+            Strategy::EqualPartitions { partitions } => self.assign_equal_partitions(partitions),
+            _ => self.tokens.retain(|&(_, n)| n != node),
+        }
+    }
+
+    /// Deals Q partitions to members in proportion to weight, disturbing existing owners as
+    /// little as possible: a partition moves only from an over-quota node to an under-quota one.
+    fn assign_equal_partitions(&mut self, q: u32) {
+        let size = partition_size(q);
+        let total_weight: f64 = self.members.iter().map(|m| m.weight).sum();
+        if self.members.is_empty() {
+            self.tokens.clear();
+            return;
+        }
+        // Quotas by largest remainder, ties to the lowest node id.
+        let mut quotas: Vec<(NodeId, usize)> = Vec::new();
+        let mut remainders: Vec<(f64, NodeId)> = Vec::new();
+        let mut assigned = 0usize;
+        for m in &self.members {
+            let exact = q as f64 * m.weight / total_weight;
+            quotas.push((m.node, exact.floor() as usize));
+            assigned += exact.floor() as usize;
+            remainders.push((exact - exact.floor(), m.node));
+        }
+        remainders.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (_, node) in remainders.iter().take(q as usize - assigned) {
+            if let Some(qt) = quotas.iter_mut().find(|(n, _)| n == node) {
+                qt.1 += 1;
+            }
+        }
+        let mut owner: Vec<Option<NodeId>> = vec![None; q as usize];
+        if self.tokens.len() == q as usize {
+            for (i, &(_, n)) in self.tokens.iter().enumerate() {
+                owner[i] = Some(n);
+            }
+        }
+        let quota_of = |n: NodeId| quotas.iter().find(|(m, _)| *m == n).map_or(0, |x| x.1);
+        let mut held: Vec<(NodeId, usize)> = quotas.iter().map(|(n, _)| (*n, 0)).collect();
+        // Keep partitions whose owner is still a member and under quota; free the rest.
+        for slot in owner.iter_mut() {
+            if let Some(n) = *slot {
+                match held.iter_mut().find(|(m, _)| *m == n) {
+                    Some(h) if h.1 < quota_of(n) => h.1 += 1,
+                    _ => *slot = None,
+                }
+            }
+        }
+        // Deal free partitions in a seeded random order to under-quota nodes in id order.
+        let mut free: Vec<usize> = owner.iter().enumerate().filter(|(_, o)| o.is_none()).map(|(i, _)| i).collect();
+        let mut rng = Seeds::new(self.seed).stream(Stream::Ring, u64::MAX - self.members.len() as u64);
+        for i in (1..free.len()).rev() {
+            let j = index(&mut rng, i + 1);
+            free.swap(i, j);
+        }
+        let mut free = free.into_iter();
+        held.sort_by_key(|h| h.0);
+        for (n, count) in held.iter_mut() {
+            while *count < quota_of(*n) {
+                match free.next() {
+                    Some(p) => {
+                        owner[p] = Some(*n);
+                        *count += 1;
+                    }
+                    None => break,
+                }
+            }
+        }
+        self.tokens = owner
+            .iter()
+            .enumerate()
+            .filter_map(|(p, o)| o.map(|n| ((p as u128 * size).saturating_add(size - 1), n)))
+            .collect();
+    }
+
+    /// Where a preference-list walk starts for a key position.
+    fn walk_start(&self, position: u128) -> u128 {
+        match self.strategy {
+            Strategy::RandomTokens { .. } => position,
+            Strategy::RandomTokensEqualPartitions { partitions, .. } | Strategy::EqualPartitions { partitions } => {
+                partition_end(position, partitions)
+            }
+        }
+    }
+
+    /// Fills `out` with up to `len` distinct physical nodes for a key: the top `n` first, then
+    /// fall-backs in ring order. With datacenter spreading, the top `n` hold at most
+    /// ceil(n / datacenters) nodes of any one datacenter when the ring allows it.
+    pub fn preference_list(&self, position: u128, n: usize, len: usize, out: &mut Vec<NodeId>) {
+        out.clear();
+        if self.tokens.is_empty() {
+            return;
+        }
+        let len = len.min(self.members.len());
+        let start = self.walk_start(position);
+        let first = self.tokens.partition_point(|&(p, _)| p < start);
+        let count = self.tokens.len();
+        let spread = self.spread_across_datacenters && self.datacenter_count > 1;
+        let cap = n.div_ceil(self.datacenter_count);
+        let mut skipped: Vec<NodeId> = Vec::new();
+        let mut per_dc = [0usize; 16];
+        for i in 0..count {
+            if out.len() >= len {
+                break;
+            }
+            let node = self.tokens[(first + i) % count].1;
+            if out.contains(&node) || skipped.contains(&node) {
+                continue;
+            }
+            if spread && out.len() < n {
+                let dc = self.node_datacenter[node.index()] as usize % per_dc.len();
+                if per_dc[dc] >= cap {
+                    skipped.push(node);
+                    continue;
+                }
+                per_dc[dc] += 1;
+            }
+            out.push(node);
+            if out.len() == n && !skipped.is_empty() {
+                // The top n is settled; skipped nodes become the first fall-backs.
+                for s in skipped.drain(..) {
+                    if out.len() < len {
+                        out.push(s);
+                    }
+                }
+            }
+        }
+        for s in skipped {
+            if out.len() < len {
+                out.push(s);
+            }
+        }
+    }
+
+    /// The top `n` nodes for a key (convenience for reports and tests).
+    pub fn top_n(&self, position: u128, n: usize) -> Vec<NodeId> {
+        let mut out = Vec::with_capacity(n);
+        self.preference_list(position, n, n, &mut out);
+        out
+    }
+
+    /// Membership metadata a node keeps: one entry per token.
+    pub fn metadata_entries(&self) -> usize {
+        self.tokens.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(s: u32, dcs: u16) -> Vec<RingMember> {
+        (0..s)
+            .map(|i| RingMember { node: NodeId(i), weight: 1.0, datacenter: (i % dcs as u32) as u16 })
+            .collect()
+    }
+
+    fn strategies() -> Vec<Strategy> {
+        vec![
+            Strategy::RandomTokens { tokens_per_node: 8 },
+            Strategy::RandomTokensEqualPartitions { tokens_per_node: 8, partitions: 64 },
+            Strategy::EqualPartitions { partitions: 64 },
+        ]
+    }
+
+    #[test]
+    fn preference_lists_hold_distinct_physical_nodes() {
+        for strategy in strategies() {
+            let ring = Ring::new(strategy.clone(), members(8, 1), false, 1);
+            for k in 0..500 {
+                let pos = key_position(&format!("k{k}"));
+                let mut list = Vec::new();
+                ring.preference_list(pos, 3, 6, &mut list);
+                assert_eq!(list.len(), 6, "{strategy:?}");
+                let mut sorted = list.clone();
+                sorted.sort();
+                sorted.dedup();
+                assert_eq!(sorted.len(), 6, "duplicates in {list:?} under {strategy:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn adding_one_node_moves_about_one_over_s_plus_one_of_the_keys() {
+        let s = 10;
+        for strategy in [Strategy::RandomTokens { tokens_per_node: 128 }, Strategy::EqualPartitions { partitions: 1100 }] {
+            let before = Ring::new(strategy.clone(), members(s, 1), false, 5);
+            let mut after = before.clone();
+            after.add_member(RingMember { node: NodeId(s), weight: 1.0, datacenter: 0 });
+            let keys = 20_000;
+            let moved = (0..keys)
+                .filter(|k| {
+                    let pos = key_position(&format!("key-{k}"));
+                    before.top_n(pos, 1) != after.top_n(pos, 1)
+                })
+                .count();
+            let fraction = moved as f64 / keys as f64;
+            let expected = 1.0 / (s as f64 + 1.0);
+            assert!((fraction - expected).abs() < 0.03, "{strategy:?}: moved {fraction}, expected ~{expected}");
+        }
+    }
+
+    #[test]
+    fn equal_partitions_give_each_node_q_over_s_tokens_weighted() {
+        let mut m = members(4, 1);
+        m[0].weight = 2.0;
+        let ring = Ring::new(Strategy::EqualPartitions { partitions: 50 }, m, false, 3);
+        let count = |n: u32| ring.tokens().iter().filter(|t| t.1 == NodeId(n)).count();
+        assert_eq!(ring.metadata_entries(), 50);
+        assert_eq!(count(0), 20);
+        assert_eq!((1..4).map(count).sum::<usize>(), 30);
+    }
+
+    #[test]
+    fn strategy_two_keys_in_one_partition_share_a_preference_list() {
+        let ring = Ring::new(Strategy::RandomTokensEqualPartitions { tokens_per_node: 4, partitions: 16 }, members(6, 1), false, 2);
+        let size = partition_size(16);
+        let a = ring.top_n(3 * size + 5, 3);
+        let b = ring.top_n(4 * size - 1, 3);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn spreading_puts_replicas_in_every_datacenter() {
+        let ring = Ring::new(Strategy::RandomTokens { tokens_per_node: 8 }, members(9, 3), true, 4);
+        for k in 0..300 {
+            let top = ring.top_n(key_position(&format!("k{k}")), 3);
+            let mut dcs: Vec<u32> = top.iter().map(|n| n.0 % 3).collect();
+            dcs.sort();
+            assert_eq!(dcs, vec![0, 1, 2], "{top:?}");
+        }
+        let unspread = Ring::new(Strategy::RandomTokens { tokens_per_node: 8 }, members(9, 3), false, 4);
+        let same_dc = (0..300).any(|k| {
+            let top = unspread.top_n(key_position(&format!("k{k}")), 3);
+            top[0].0 % 3 == top[1].0 % 3 || top[1].0 % 3 == top[2].0 % 3 || top[0].0 % 3 == top[2].0 % 3
+        });
+        assert!(same_dc, "without spreading some list should repeat a datacenter");
+    }
+
+    #[test]
+    fn removing_a_node_hands_its_keys_to_others() {
+        let ring = Ring::new(Strategy::RandomTokens { tokens_per_node: 16 }, members(5, 1), false, 8);
+        let mut smaller = ring.clone();
+        smaller.remove_member(NodeId(2));
+        for k in 0..200 {
+            let top = smaller.top_n(key_position(&format!("k{k}")), 3);
+            assert!(!top.contains(&NodeId(2)));
+            assert_eq!(top.len(), 3);
+        }
+    }
+}

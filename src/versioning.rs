@@ -1,0 +1,591 @@
+//! Versioning: vector clocks, dots, and the per-replica set of sibling versions of a key.
+//!
+//! A [`VectorClock`] holds `(node, counter, last-update time)` entries (Dynamo §4.4) and is
+//! truncated past a threshold by dropping the entry updated longest ago. `compare` gives the
+//! partial order: before / after / equal / concurrent.
+//!
+//! A replica's state for one key is a [`VersionSet`]: the sibling versions it holds, each named
+//! by the *dot* `(coordinator, counter)` that minted it, plus a causal context (a vector clock
+//! and a few stray dots) of every version that has been superseded. This is the dotted
+//! version-vector refinement of Dynamo's per-version clocks (Preguiça et al., used by Riak 2):
+//! with plain per-version clocks, two writes coordinated by the same node from the same stale
+//! context get clocks where one falsely dominates the other, silently losing an acknowledged
+//! write; with dots that cannot happen. The paper's behaviours are kept: syntactic
+//! reconciliation drops versions a newer write's context covers, causally concurrent versions
+//! are kept as siblings, and truncation can only make reconciliation keep versions it could have
+//! dropped (false siblings), never drop one it should keep.
+//!
+//! Pure data and functions: no clock of its own, no randomness.
+
+use crate::engine::SimTime;
+use crate::ids::{NodeId, WriteId};
+use std::cmp::Ordering;
+use std::rc::Rc;
+
+/// The causal relation between two clocks.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Causality {
+    Before,
+    After,
+    Equal,
+    Concurrent,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ClockEntry {
+    pub node: NodeId,
+    pub counter: u64,
+    pub updated_at: SimTime,
+}
+
+/// A vector clock: entries sorted by node, counters positive.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VectorClock {
+    entries: Vec<ClockEntry>,
+}
+
+/// The name of one version: the node that coordinated the write and its counter for the key.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Dot {
+    pub node: NodeId,
+    pub counter: u64,
+}
+
+impl VectorClock {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn entries(&self) -> &[ClockEntry] {
+        &self.entries
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn get(&self, node: NodeId) -> u64 {
+        match self.entries.binary_search_by_key(&node, |e| e.node) {
+            Ok(i) => self.entries[i].counter,
+            Err(_) => 0,
+        }
+    }
+
+    /// Raises `node`'s counter to at least `counter`, stamping the entry if it moved.
+    pub fn advance(&mut self, node: NodeId, counter: u64, at: SimTime) {
+        match self.entries.binary_search_by_key(&node, |e| e.node) {
+            Ok(i) => {
+                let e = &mut self.entries[i];
+                if counter > e.counter {
+                    e.counter = counter;
+                    e.updated_at = at;
+                }
+            }
+            Err(i) => {
+                if counter > 0 {
+                    self.entries.insert(i, ClockEntry { node, counter, updated_at: at });
+                }
+            }
+        }
+    }
+
+    /// Increments `node`'s entry (the coordinator's step in Dynamo §4.4).
+    pub fn increment(&mut self, node: NodeId, at: SimTime) {
+        let next = self.get(node) + 1;
+        self.advance(node, next, at);
+    }
+
+    pub fn covers(&self, dot: Dot) -> bool {
+        self.get(dot.node) >= dot.counter
+    }
+
+    /// Pointwise maximum; an entry keeps the update time of whichever side had the larger counter
+    /// (the later time on a tie).
+    pub fn merge(&mut self, other: &VectorClock) {
+        if other.entries.is_empty() {
+            return;
+        }
+        if self.entries.is_empty() {
+            self.entries.clone_from(&other.entries);
+            return;
+        }
+        let mut merged = Vec::with_capacity(self.entries.len().max(other.entries.len()));
+        let (mut i, mut j) = (0, 0);
+        while i < self.entries.len() || j < other.entries.len() {
+            let a = self.entries.get(i);
+            let b = other.entries.get(j);
+            match (a, b) {
+                (Some(x), Some(y)) if x.node == y.node => {
+                    merged.push(match x.counter.cmp(&y.counter) {
+                        Ordering::Greater => *x,
+                        Ordering::Less => *y,
+                        Ordering::Equal => ClockEntry { updated_at: x.updated_at.max(y.updated_at), ..*x },
+                    });
+                    i += 1;
+                    j += 1;
+                }
+                (Some(x), Some(y)) if x.node < y.node => {
+                    merged.push(*x);
+                    i += 1;
+                }
+                (Some(_), Some(y)) => {
+                    merged.push(*y);
+                    j += 1;
+                }
+                (Some(x), None) => {
+                    merged.push(*x);
+                    i += 1;
+                }
+                (None, Some(y)) => {
+                    merged.push(*y);
+                    j += 1;
+                }
+                (None, None) => break,
+            }
+        }
+        self.entries = merged;
+    }
+
+    pub fn compare(&self, other: &VectorClock) -> Causality {
+        let (mut less, mut greater) = (false, false);
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let a = self.entries.get(i);
+            let b = other.entries.get(j);
+            match (a, b) {
+                (None, None) => break,
+                (Some(x), Some(y)) if x.node == y.node => {
+                    less |= x.counter < y.counter;
+                    greater |= x.counter > y.counter;
+                    i += 1;
+                    j += 1;
+                }
+                (Some(x), Some(y)) if x.node < y.node => {
+                    greater = true;
+                    i += 1;
+                }
+                (Some(_), None) => {
+                    greater = true;
+                    i += 1;
+                }
+                (_, Some(_)) => {
+                    less = true;
+                    j += 1;
+                }
+            }
+            if less && greater {
+                return Causality::Concurrent;
+            }
+        }
+        match (less, greater) {
+            (false, false) => Causality::Equal,
+            (true, false) => Causality::Before,
+            (false, true) => Causality::After,
+            (true, true) => Causality::Concurrent,
+        }
+    }
+
+    /// Dynamo's truncation: while there are more than `threshold` entries, drop the one updated
+    /// longest ago (ties: the lowest node id). Returns how many entries were dropped.
+    pub fn truncate(&mut self, threshold: usize) -> usize {
+        let mut dropped = 0;
+        while self.entries.len() > threshold {
+            let oldest = self
+                .entries
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, e)| (e.updated_at, e.node))
+                .map(|(i, _)| i);
+            match oldest {
+                Some(i) => {
+                    self.entries.remove(i);
+                    dropped += 1;
+                }
+                None => break,
+            }
+        }
+        dropped
+    }
+}
+
+/// A causal context: everything covered by a vector clock plus stray dots past it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CausalContext {
+    pub clock: VectorClock,
+    /// Dots not contiguous with the clock, sorted; folded into the clock as gaps fill.
+    pub dots: Vec<Dot>,
+}
+
+impl CausalContext {
+    pub fn covers(&self, dot: Dot) -> bool {
+        self.clock.covers(dot) || self.dots.binary_search(&dot).is_ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.clock.is_empty() && self.dots.is_empty()
+    }
+
+    pub fn add_dot(&mut self, dot: Dot, at: SimTime) {
+        if self.covers(dot) {
+            return;
+        }
+        if let Err(i) = self.dots.binary_search(&dot) {
+            self.dots.insert(i, dot);
+        }
+        self.compact(at);
+    }
+
+    pub fn merge(&mut self, other: &CausalContext, at: SimTime) {
+        self.clock.merge(&other.clock);
+        for d in &other.dots {
+            if let Err(i) = self.dots.binary_search(d) {
+                self.dots.insert(i, *d);
+            }
+        }
+        self.compact(at);
+    }
+
+    /// Folds dots contiguous with the clock into it and drops dots the clock covers.
+    fn compact(&mut self, at: SimTime) {
+        let clock = &mut self.clock;
+        self.dots.retain(|d| {
+            let c = clock.get(d.node);
+            if d.counter <= c {
+                false
+            } else if d.counter == c + 1 {
+                clock.advance(d.node, d.counter, at);
+                false
+            } else {
+                true
+            }
+        });
+        // Dots are sorted by (node, counter), so one pass folds each node's contiguous run, but a
+        // run that became contiguous only through a fold earlier in the pass is caught here.
+        if self.dots.iter().any(|d| d.counter == self.clock.get(d.node) + 1) {
+            self.compact(at);
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        self.clock.len() + self.dots.len()
+    }
+}
+
+/// A shopping cart: items added, and removals kept as tombstones so merges never resurrect them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cart {
+    pub adds: Vec<u64>,
+    pub removes: Vec<u64>,
+}
+
+impl Cart {
+    /// Union of adds and of removes: the convergent merge of Dynamo §2's cart.
+    pub fn merge(&mut self, other: &Cart) {
+        union_into(&mut self.adds, &other.adds);
+        union_into(&mut self.removes, &other.removes);
+    }
+
+    pub fn add(&mut self, item: u64) {
+        union_into(&mut self.adds, &[item]);
+    }
+
+    pub fn remove(&mut self, item: u64) {
+        union_into(&mut self.removes, &[item]);
+    }
+
+    /// Items present: added and not removed.
+    pub fn items(&self) -> impl Iterator<Item = u64> + '_ {
+        self.adds.iter().copied().filter(|i| self.removes.binary_search(i).is_err())
+    }
+
+    pub fn size_bytes(&self) -> usize {
+        8 * (self.adds.len() + self.removes.len())
+    }
+}
+
+fn union_into(target: &mut Vec<u64>, extra: &[u64]) {
+    for x in extra {
+        if let Err(i) = target.binary_search(x) {
+            target.insert(i, *x);
+        }
+    }
+}
+
+/// One version of a key's value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sibling {
+    pub dot: Dot,
+    /// The coordinator's local time when it minted the version (last-write-wins uses it).
+    pub written_at: SimTime,
+    pub write: WriteId,
+    /// The cart, for the shopping-cart value model; registers carry only their write id.
+    pub cart: Option<Rc<Cart>>,
+}
+
+impl Sibling {
+    pub fn size_bytes(&self) -> usize {
+        40 + self.cart.as_ref().map_or(0, |c| c.size_bytes())
+    }
+}
+
+/// One replica's state for one key: sibling versions plus what has been superseded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VersionSet {
+    /// Covers exactly the versions that some write superseded; never a current sibling's dot.
+    pub superseded: CausalContext,
+    /// Current versions, sorted by dot.
+    pub siblings: Vec<Sibling>,
+}
+
+impl VersionSet {
+    pub fn is_empty(&self) -> bool {
+        self.siblings.is_empty()
+    }
+
+    /// The context a client gets back from a read: everything this set has seen.
+    pub fn client_context(&self, at: SimTime) -> CausalContext {
+        let mut ctx = self.superseded.clone();
+        for s in &self.siblings {
+            ctx.add_dot(s.dot, at);
+        }
+        ctx
+    }
+
+    /// The highest counter `node` has used for this key, as far as this set knows.
+    pub fn max_counter(&self, node: NodeId) -> u64 {
+        let from_siblings = self.siblings.iter().filter(|s| s.dot.node == node).map(|s| s.dot.counter).max();
+        let from_dots = self.superseded.dots.iter().filter(|d| d.node == node).map(|d| d.counter).max();
+        self.superseded.clock.get(node).max(from_siblings.unwrap_or(0)).max(from_dots.unwrap_or(0))
+    }
+
+    /// A coordinator's write (Dynamo §4.4): the new version supersedes what the client's context
+    /// covers; versions the client had not seen stay as siblings. Returns true when some sibling
+    /// survived, i.e. the write was concurrent with a version it did not see.
+    pub fn apply_write(&mut self, context: &CausalContext, new: Sibling, at: SimTime) -> bool {
+        debug_assert!(!context.covers(new.dot), "a fresh dot is never already covered");
+        self.siblings.retain(|s| !context.covers(s.dot));
+        let concurrent = !self.siblings.is_empty();
+        self.superseded.merge(context, at);
+        let i = self.siblings.partition_point(|s| s.dot < new.dot);
+        self.siblings.insert(i, new);
+        concurrent
+    }
+
+    /// Syntactic reconciliation of two replicas' states: a version survives unless the other
+    /// side superseded it. Idempotent, commutative and associative. Returns true if `self`
+    /// changed.
+    pub fn reconcile(&mut self, other: &VersionSet, at: SimTime) -> bool {
+        if self == other {
+            return false;
+        }
+        let before_len = self.siblings.len();
+        let before_dots: Vec<Dot> = self.siblings.iter().map(|s| s.dot).collect();
+        self.siblings.retain(|s| other.siblings.iter().any(|o| o.dot == s.dot) || !other.superseded.covers(s.dot));
+        for o in &other.siblings {
+            if !self.superseded.covers(o.dot) && !self.siblings.iter().any(|s| s.dot == o.dot) {
+                let i = self.siblings.partition_point(|s| s.dot < o.dot);
+                self.siblings.insert(i, o.clone());
+            }
+        }
+        let old_superseded = self.superseded.clone();
+        self.superseded.merge(&other.superseded, at);
+        self.siblings.len() != before_len
+            || self.siblings.iter().map(|s| s.dot).ne(before_dots)
+            || self.superseded != old_superseded
+    }
+
+    /// Truncates the superseded clock (Dynamo §4.4); returns entries dropped.
+    pub fn truncate(&mut self, threshold: usize) -> usize {
+        self.superseded.clock.truncate(threshold)
+    }
+
+    /// Same current versions (what replicas must agree on to have converged).
+    pub fn same_versions(&self, other: &VersionSet) -> bool {
+        self.siblings.len() == other.siblings.len() && self.siblings.iter().zip(&other.siblings).all(|(a, b)| a.dot == b.dot)
+    }
+
+    pub fn size_bytes(&self) -> usize {
+        24 * self.superseded.size() + self.siblings.iter().map(|s| s.size_bytes()).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vc(pairs: &[(u32, u64)]) -> VectorClock {
+        let mut c = VectorClock::new();
+        for &(n, k) in pairs {
+            c.advance(NodeId(n), k, SimTime(n as u64));
+        }
+        c
+    }
+
+    fn dot(n: u32, c: u64) -> Dot {
+        Dot { node: NodeId(n), counter: c }
+    }
+
+    fn sib(n: u32, c: u64, w: u64) -> Sibling {
+        Sibling { dot: dot(n, c), written_at: SimTime(w), write: WriteId(w), cart: None }
+    }
+
+    #[test]
+    fn compare_is_a_partial_order() {
+        let a = vc(&[(1, 1)]);
+        let b = vc(&[(1, 2)]);
+        let c = vc(&[(1, 1), (2, 1)]);
+        let d = vc(&[(1, 2), (2, 1)]);
+        assert_eq!(a.compare(&a), Causality::Equal);
+        assert_eq!(a.compare(&b), Causality::Before);
+        assert_eq!(b.compare(&a), Causality::After);
+        assert_eq!(b.compare(&c), Causality::Concurrent);
+        assert_eq!(c.compare(&b), Causality::Concurrent);
+        assert_eq!(a.compare(&d), Causality::Before);
+        assert_eq!(c.compare(&d), Causality::Before);
+        assert_eq!(VectorClock::new().compare(&a), Causality::Before);
+        // Transitivity on a chain.
+        let chain = [vc(&[(1, 1)]), vc(&[(1, 1), (3, 2)]), vc(&[(1, 4), (3, 2)]), vc(&[(1, 4), (2, 1), (3, 2)])];
+        for i in 0..chain.len() {
+            for j in i + 1..chain.len() {
+                assert_eq!(chain[i].compare(&chain[j]), Causality::Before, "{i} {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn merge_is_the_least_upper_bound() {
+        let mut m = vc(&[(1, 2), (3, 1)]);
+        m.merge(&vc(&[(1, 1), (2, 5)]));
+        assert_eq!(m, vc(&[(1, 2), (2, 5), (3, 1)]));
+        assert_eq!(vc(&[(1, 2), (3, 1)]).compare(&m), Causality::Before);
+        assert_eq!(vc(&[(1, 1), (2, 5)]).compare(&m), Causality::Before);
+    }
+
+    #[test]
+    fn truncation_drops_the_entry_updated_longest_ago() {
+        let mut c = VectorClock::new();
+        c.advance(NodeId(5), 1, SimTime(30));
+        c.advance(NodeId(1), 1, SimTime(10));
+        c.advance(NodeId(9), 1, SimTime(20));
+        assert_eq!(c.truncate(3), 0);
+        assert_eq!(c.truncate(2), 1);
+        assert_eq!(c.get(NodeId(1)), 0, "the oldest entry goes");
+        assert_eq!(c.get(NodeId(9)), 1);
+        c.increment(NodeId(9), SimTime(40));
+        assert_eq!(c.truncate(1), 1);
+        assert_eq!(c.entries().len(), 1);
+        assert_eq!(c.get(NodeId(9)), 2, "the freshest entry stays");
+    }
+
+    #[test]
+    fn context_folds_contiguous_dots() {
+        let mut ctx = CausalContext::default();
+        ctx.add_dot(dot(1, 2), SimTime(0));
+        assert!(!ctx.covers(dot(1, 1)));
+        assert!(ctx.covers(dot(1, 2)));
+        ctx.add_dot(dot(1, 1), SimTime(0));
+        assert_eq!(ctx.clock.get(NodeId(1)), 2);
+        assert!(ctx.dots.is_empty());
+    }
+
+    #[test]
+    fn write_from_a_stale_context_keeps_the_unseen_version_as_sibling() {
+        // Two clients read the same state and write through the same coordinator: with plain
+        // per-version clocks the second would dominate the first; here both survive.
+        let mut replica = VersionSet::default();
+        let empty = CausalContext::default();
+        assert!(!replica.apply_write(&empty, sib(1, 1, 1), SimTime(1)));
+        let seen = replica.client_context(SimTime(1));
+        assert!(!replica.apply_write(&seen, sib(1, 2, 2), SimTime(2)));
+        assert!(replica.apply_write(&seen, sib(1, 3, 3), SimTime(3)), "concurrent write detected");
+        let writes: Vec<u64> = replica.siblings.iter().map(|s| s.write.0).collect();
+        assert_eq!(writes, vec![2, 3]);
+        // A client that saw both resolves them.
+        let both = replica.client_context(SimTime(4));
+        assert!(!replica.apply_write(&both, sib(2, 1, 4), SimTime(4)));
+        assert_eq!(replica.siblings.len(), 1);
+    }
+
+    #[test]
+    fn reconcile_keeps_concurrent_and_drops_superseded() {
+        let mut a = VersionSet::default();
+        a.apply_write(&CausalContext::default(), sib(1, 1, 1), SimTime(1));
+        let mut b = a.clone();
+        let ctx = a.client_context(SimTime(1));
+        a.apply_write(&ctx, sib(1, 2, 2), SimTime(2));
+        b.apply_write(&ctx, sib(2, 1, 3), SimTime(3));
+        let mut ab = a.clone();
+        assert!(ab.reconcile(&b, SimTime(4)));
+        let mut ba = b.clone();
+        ba.reconcile(&a, SimTime(4));
+        assert!(ab.same_versions(&ba));
+        assert_eq!(ab.siblings.iter().map(|s| s.write.0).collect::<Vec<_>>(), vec![2, 3]);
+        // The superseded first version never comes back from an old replica.
+        let mut old = VersionSet::default();
+        old.apply_write(&CausalContext::default(), sib(1, 1, 1), SimTime(1));
+        assert!(!ab.clone().reconcile(&old, SimTime(5)) || ab.siblings.len() == 2);
+        let mut again = ab.clone();
+        again.reconcile(&old, SimTime(5));
+        assert!(again.same_versions(&ab));
+        // Idempotent.
+        let mut twice = ab.clone();
+        assert!(!twice.reconcile(&ab, SimTime(6)));
+    }
+
+    #[test]
+    fn reconcile_is_associative_on_three_divergent_replicas() {
+        let base = {
+            let mut v = VersionSet::default();
+            v.apply_write(&CausalContext::default(), sib(1, 1, 1), SimTime(1));
+            v
+        };
+        let ctx = base.client_context(SimTime(1));
+        let mut x = base.clone();
+        x.apply_write(&ctx, sib(1, 2, 2), SimTime(2));
+        let mut y = base.clone();
+        y.apply_write(&ctx, sib(2, 1, 3), SimTime(3));
+        let mut z = x.clone();
+        let zctx = z.client_context(SimTime(4));
+        z.apply_write(&zctx, sib(3, 1, 4), SimTime(4));
+        let mut left = x.clone();
+        left.reconcile(&y, SimTime(5));
+        left.reconcile(&z, SimTime(5));
+        let mut yz = y.clone();
+        yz.reconcile(&z, SimTime(5));
+        let mut right = x.clone();
+        right.reconcile(&yz, SimTime(5));
+        assert!(left.same_versions(&right));
+        assert_eq!(left.siblings.iter().map(|s| s.write.0).collect::<Vec<_>>(), vec![3, 4]);
+    }
+
+    #[test]
+    fn truncation_only_adds_false_siblings() {
+        let mut a = VersionSet::default();
+        a.apply_write(&CausalContext::default(), sib(1, 1, 1), SimTime(1));
+        let old = a.clone();
+        let ctx = a.client_context(SimTime(2));
+        a.apply_write(&ctx, sib(2, 1, 2), SimTime(2));
+        assert_eq!(a.truncate(0), 1);
+        a.reconcile(&old, SimTime(3));
+        assert_eq!(a.siblings.len(), 2, "the superseded version resurfaces as a false sibling");
+    }
+
+    #[test]
+    fn cart_merge_is_a_union_with_tombstones() {
+        let mut a = Cart::default();
+        a.add(1);
+        a.add(2);
+        let mut b = Cart::default();
+        b.add(3);
+        b.remove(2);
+        a.merge(&b);
+        assert_eq!(a.items().collect::<Vec<_>>(), vec![1, 3]);
+        let mut c = a.clone();
+        c.merge(&a);
+        assert_eq!(c, a);
+    }
+}

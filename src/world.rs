@@ -1,0 +1,409 @@
+//! The world: one scenario's nodes, clients, network and observers, driven by the engine.
+//!
+//! Data flows one way: the world pops an event, hands it to the node or client it concerns,
+//! and applies the effects that come back (sends through the network model, timers) in the
+//! order they were pushed; observers (metrics, history oracle) only listen.
+//!
+//! A message's life: a handler pushes Send -> `send` asks the network for its fate -> a Deliver
+//! event at the arrival time -> on arrival a crashed receiver or a partition drops it -> a
+//! request waits in the receiver's FIFO queue while the node is busy, then takes its service
+//! time; what the handler sends departs when the service ends.
+
+use crate::client::{Arrivals, Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Observation, Role};
+use crate::engine::{Engine, SimDuration, SimTime};
+use crate::history::History;
+use crate::ids::{ClientId, Endpoint, NodeId};
+use crate::keyspace::KeyTable;
+use crate::message::{Failure, Payload};
+use crate::metrics::{Metrics, OpStats};
+use crate::network::{Network, Route};
+use crate::node::{Node, NodeEffect, NodeEnv, NodeStats, NodeTimer};
+use crate::ring::{Ring, RingMember};
+use crate::rng::{unit_open0, Seeds, SimRng, Stream};
+use crate::scenario::Scenario;
+
+/// What the engine schedules. Messages live in a slab so that events stay small.
+#[derive(Debug)]
+enum Event {
+    Deliver(u32),
+    /// A request that waited for its node to be free starts its service now.
+    Process(u32),
+    NodeTimer { node: NodeId, timer: NodeTimer },
+    ClientTimer { client: ClientId, timer: ClientTimer },
+    /// The next open-loop arrival.
+    Arrival,
+    /// Client traffic stops; the quiescent tail begins.
+    EndWorkload,
+}
+
+struct Envelope {
+    from: Endpoint,
+    to: Endpoint,
+    payload: Payload,
+    /// Set when the message is queued at a busy node: the service time it will take.
+    service: SimDuration,
+}
+
+/// Everything a finished run hands to the report.
+pub struct RunResult {
+    pub metrics: Metrics,
+    pub history: History,
+    pub node_stats: Vec<NodeStats>,
+    /// Workload keys for which each node is in the top N.
+    pub keys_owned: Vec<u64>,
+    pub events_processed: u64,
+    pub simulated_end: SimTime,
+    pub peak_pending_events: usize,
+}
+
+pub struct World<'s> {
+    scenario: &'s Scenario,
+    engine: Engine<Event>,
+    ring: Ring,
+    keys: KeyTable,
+    chooser: KeyChooser,
+    network: Network,
+    nodes: Vec<Node>,
+    node_busy_until: Vec<SimTime>,
+    service_rng: Vec<SimRng>,
+    clients: Vec<Client>,
+    /// Workload sessions (open-loop arrivals go to them in turn).
+    workload_clients: usize,
+    arrival_rng: SimRng,
+    next_arrival_client: usize,
+    workload_active: bool,
+    slab: Vec<Option<Envelope>>,
+    free_slots: Vec<u32>,
+    next_write: u64,
+    metrics: Metrics,
+    history: History,
+    node_effects: Vec<NodeEffect>,
+    client_effects: Vec<ClientEffect>,
+    peak_pending: usize,
+}
+
+impl<'s> World<'s> {
+    pub fn new(scenario: &'s Scenario, seed: u64) -> World<'s> {
+        let seeds = Seeds::new(seed);
+        let members: Vec<RingMember> = scenario
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| RingMember { node: NodeId(i as u32), weight: spec.weight, datacenter: spec.datacenter })
+            .collect();
+        // The ring's tokens come from the seed so that different seeds sample different rings.
+        let ring = Ring::new(scenario.strategy.clone(), members, scenario.spread_across_datacenters, seed);
+        let node_dcs: Vec<u16> = scenario.nodes.iter().map(|n| n.datacenter).collect();
+        let mut network = Network::new(scenario.network.clone(), seeds.stream(Stream::Network, 0), node_dcs, scenario.client_datacenter);
+        for &(node, factor) in &scenario.slow_nodes {
+            network.set_slow_factor(node, factor);
+        }
+        let nodes: Vec<Node> = (0..scenario.nodes.len()).map(|i| Node::new(NodeId(i as u32), seeds.stream(Stream::Node, i as u64))).collect();
+        let service_rng = (0..scenario.nodes.len()).map(|i| seeds.stream(Stream::Service, i as u64)).collect();
+        let (workload_clients, closed_loop) = match &scenario.workload.arrivals {
+            Arrivals::Closed { clients, .. } => (*clients, true),
+            Arrivals::Open { clients, .. } => (*clients, false),
+        };
+        let mut clients: Vec<Client> = (0..workload_clients)
+            .map(|i| Client::new(ClientId(i as u32), Role::Workload { closed_loop }, seeds.stream(Stream::Client, i as u64)))
+            .collect();
+        if let Some(p) = &scenario.probe {
+            for j in 0..p.clients {
+                let id = ClientId((workload_clients + j) as u32);
+                clients.push(Client::new(id, Role::Probe, seeds.stream(Stream::Probe, j as u64)));
+            }
+        }
+        let probe_delays = scenario.probe.as_ref().map_or(0, |p| p.delays.len());
+        World {
+            scenario,
+            engine: Engine::new(),
+            ring,
+            keys: KeyTable::with_workload_keys(scenario.workload.key_count),
+            chooser: KeyChooser::new(&scenario.workload.popularity, scenario.workload.key_count),
+            network,
+            node_busy_until: vec![SimTime::ZERO; nodes.len()],
+            nodes,
+            service_rng,
+            clients,
+            workload_clients,
+            arrival_rng: seeds.stream(Stream::Workload, 0),
+            next_arrival_client: 0,
+            workload_active: true,
+            slab: Vec::new(),
+            free_slots: Vec::new(),
+            next_write: 0,
+            metrics: Metrics::new(),
+            history: History::new(probe_delays),
+            node_effects: Vec::new(),
+            client_effects: Vec::new(),
+            peak_pending: 0,
+        }
+    }
+
+    /// Runs the workload for the scenario's duration, then the quiescent tail.
+    pub fn run(mut self) -> RunResult {
+        let end_workload = SimTime::ZERO.after(self.scenario.duration);
+        let end = end_workload.after(self.scenario.quiescent_tail);
+        self.engine.schedule_at(end_workload, Event::EndWorkload);
+        for i in 0..self.clients.len() {
+            let closed = matches!(self.clients[i].role(), Role::Workload { closed_loop: true } | Role::Probe);
+            if closed {
+                let mut env = client_env(self.scenario, &self.ring, &mut self.keys, &self.chooser, &mut self.next_write);
+                let delay = self.clients[i].initial_delay(&mut env);
+                self.engine.schedule_after(delay, Event::ClientTimer { client: ClientId(i as u32), timer: ClientTimer::Wake });
+            }
+        }
+        if let Arrivals::Open { .. } = self.scenario.workload.arrivals {
+            let gap = self.next_arrival_gap();
+            self.engine.schedule_after(gap, Event::Arrival);
+        }
+        while let Some(event) = self.engine.pop_until(end) {
+            self.peak_pending = self.peak_pending.max(self.engine.pending());
+            self.dispatch(event);
+        }
+        self.engine.advance_to(end);
+        self.finish()
+    }
+
+    fn next_arrival_gap(&mut self) -> SimDuration {
+        match self.scenario.workload.arrivals {
+            Arrivals::Open { rate_per_s, .. } => SimDuration::from_millis_f64(-unit_open0(&mut self.arrival_rng).ln() * 1000.0 / rate_per_s),
+            Arrivals::Closed { .. } => SimDuration::ZERO,
+        }
+    }
+
+    fn dispatch(&mut self, event: Event) {
+        match event {
+            Event::Deliver(slot) => self.deliver(slot),
+            Event::Process(slot) => {
+                if let Some(env) = self.slab[slot as usize].take() {
+                    self.free_slots.push(slot);
+                    if let Endpoint::Node(n) = env.to {
+                        self.handle_at_node(n, env.from, env.payload, env.service);
+                    }
+                }
+            }
+            Event::NodeTimer { node, timer } => {
+                let env = NodeEnv { ring: &self.ring, keys: &self.keys, protocol: &self.scenario.protocol };
+                let mut out = std::mem::take(&mut self.node_effects);
+                self.nodes[node.index()].on_timer(&env, timer, &mut out);
+                self.apply_node_effects(node, SimDuration::ZERO, &mut out);
+                self.node_effects = out;
+            }
+            Event::ClientTimer { client, timer } => {
+                if timer == ClientTimer::Wake && !self.workload_active {
+                    return;
+                }
+                let mut out = std::mem::take(&mut self.client_effects);
+                let mut env = client_env(self.scenario, &self.ring, &mut self.keys, &self.chooser, &mut self.next_write);
+                self.clients[client.index()].on_timer(self.engine.now(), &mut env, timer, &mut out);
+                self.apply_client_effects(client, &mut out);
+                self.client_effects = out;
+            }
+            Event::Arrival => {
+                if !self.workload_active || self.workload_clients == 0 {
+                    return;
+                }
+                let client = self.next_arrival_client;
+                self.next_arrival_client = (self.next_arrival_client + 1) % self.workload_clients;
+                let mut out = std::mem::take(&mut self.client_effects);
+                let mut env = client_env(self.scenario, &self.ring, &mut self.keys, &self.chooser, &mut self.next_write);
+                self.clients[client].start_operation(self.engine.now(), &mut env, &mut out);
+                self.apply_client_effects(ClientId(client as u32), &mut out);
+                self.client_effects = out;
+                let gap = self.next_arrival_gap();
+                self.engine.schedule_after(gap, Event::Arrival);
+            }
+            Event::EndWorkload => self.workload_active = false,
+        }
+    }
+
+    fn deliver(&mut self, slot: u32) {
+        let now = self.engine.now();
+        let Some(env) = self.slab[slot as usize].as_mut() else { return };
+        let kind = env.payload.kind();
+        match env.to {
+            Endpoint::Node(n) => {
+                if self.network.is_cut(env.from, env.to) {
+                    self.metrics.message(kind).dropped_partition += 1;
+                    self.release(slot);
+                    return;
+                }
+                self.metrics.message(kind).delivered += 1;
+                let mut service = SimDuration::ZERO;
+                if env.payload.needs_service() && !self.scenario.service_time.is_zero() {
+                    let drawn = self.scenario.service_time.sample(&mut self.service_rng[n.index()]);
+                    service = SimDuration((drawn.0 as f64 * self.network.slow_factor(n)) as u64);
+                }
+                if env.payload.needs_service() {
+                    let start = now.max(self.node_busy_until[n.index()]);
+                    self.node_busy_until[n.index()] = start.after(service);
+                    if start > now {
+                        env.service = service;
+                        self.metrics.queued_messages += 1;
+                        self.engine.schedule_at(start, Event::Process(slot));
+                        return;
+                    }
+                }
+                if let Some(env) = self.release(slot) {
+                    self.handle_at_node(n, env.from, env.payload, service);
+                }
+            }
+            Endpoint::Client(c) => {
+                self.metrics.message(kind).delivered += 1;
+                if let Some(env) = self.release(slot) {
+                    if let Payload::Reply { op, body, .. } = env.payload {
+                        let mut out = std::mem::take(&mut self.client_effects);
+                        let mut cenv = client_env(self.scenario, &self.ring, &mut self.keys, &self.chooser, &mut self.next_write);
+                        self.clients[c.index()].on_reply(now, &mut cenv, op, body, &mut out);
+                        self.apply_client_effects(c, &mut out);
+                        self.client_effects = out;
+                    }
+                }
+            }
+        }
+    }
+
+    fn release(&mut self, slot: u32) -> Option<Envelope> {
+        let env = self.slab[slot as usize].take();
+        self.free_slots.push(slot);
+        env
+    }
+
+    fn handle_at_node(&mut self, node: NodeId, from: Endpoint, payload: Payload, service: SimDuration) {
+        let env = NodeEnv { ring: &self.ring, keys: &self.keys, protocol: &self.scenario.protocol };
+        let mut out = std::mem::take(&mut self.node_effects);
+        self.nodes[node.index()].on_message(self.engine.now(), &env, from, payload, &mut out);
+        self.apply_node_effects(node, service, &mut out);
+        self.node_effects = out;
+    }
+
+    /// Applies a node's effects in push order; sends depart when its service time ends.
+    fn apply_node_effects(&mut self, node: NodeId, service: SimDuration, out: &mut Vec<NodeEffect>) {
+        let depart = self.engine.now().after(service);
+        for effect in out.drain(..) {
+            match effect {
+                NodeEffect::Send { to, payload } => self.send(depart, Endpoint::Node(node), to, payload),
+                NodeEffect::Timer { after, timer } => self.engine.schedule_after(after, Event::NodeTimer { node, timer }),
+            }
+        }
+    }
+
+    fn apply_client_effects(&mut self, client: ClientId, out: &mut Vec<ClientEffect>) {
+        let now = self.engine.now();
+        for effect in out.drain(..) {
+            match effect {
+                ClientEffect::Send { to, payload } => self.send(now, Endpoint::Client(client), Endpoint::Node(to), payload),
+                ClientEffect::Timer { after, timer } => self.engine.schedule_after(after, Event::ClientTimer { client, timer }),
+                ClientEffect::Observe(o) => self.observe(now, o),
+            }
+        }
+    }
+
+    /// Feeds the history oracle and metrics; probe traffic is kept out of the workload figures.
+    fn observe(&mut self, now: SimTime, o: Observation) {
+        match o {
+            Observation::ReadStarted { client, op, key } => self.history.read_started(client, op, key),
+            Observation::ReadEnded { client, op, started, result, probe, .. } => match (result, probe) {
+                (Ok(writes), Some((write, delay_index))) => {
+                    self.metrics.probe_reads += 1;
+                    self.history.probe_read(client, op, write, delay_index, &writes);
+                }
+                (Ok(writes), None) => {
+                    self.metrics.gets.latency_ns.push(now.since(started).as_nanos());
+                    self.metrics.versions_per_read[writes.len().min(4)] += 1;
+                    self.history.read_succeeded(client, op, &writes);
+                }
+                (Err(failure), probe) => {
+                    self.history.read_failed(client, op);
+                    if probe.is_none() {
+                        count_failure(&mut self.metrics.gets, failure);
+                    }
+                }
+            },
+            Observation::WriteStarted { write, parents, .. } => self.history.write_started(write, parents),
+            Observation::WriteEnded { write, key, started, result, probe } => match result {
+                Ok(()) => {
+                    self.history.write_acked(write, key, now);
+                    if probe {
+                        self.metrics.probe_writes += 1;
+                    } else {
+                        self.metrics.puts.latency_ns.push(now.since(started).as_nanos());
+                    }
+                }
+                Err(failure) => {
+                    if probe {
+                        self.metrics.probe_write_failures += 1;
+                    } else {
+                        count_failure(&mut self.metrics.puts, failure);
+                    }
+                }
+            },
+        }
+    }
+
+    fn send(&mut self, depart: SimTime, from: Endpoint, to: Endpoint, payload: Payload) {
+        let kind = payload.kind();
+        self.metrics.message(kind).sent += 1;
+        match self.network.route(depart, from, to, kind) {
+            Route::Lost => self.metrics.message(kind).lost += 1,
+            Route::Deliver(at) => {
+                let slot = self.store(Envelope { from, to, payload, service: SimDuration::ZERO });
+                self.engine.schedule_at(at, Event::Deliver(slot));
+            }
+            Route::Duplicate(first, second) => {
+                self.metrics.message(kind).duplicated += 1;
+                let copy = payload.clone();
+                let a = self.store(Envelope { from, to, payload, service: SimDuration::ZERO });
+                let b = self.store(Envelope { from, to, payload: copy, service: SimDuration::ZERO });
+                self.engine.schedule_at(first, Event::Deliver(a));
+                self.engine.schedule_at(second, Event::Deliver(b));
+            }
+        }
+    }
+
+    fn store(&mut self, env: Envelope) -> u32 {
+        match self.free_slots.pop() {
+            Some(slot) => {
+                self.slab[slot as usize] = Some(env);
+                slot
+            }
+            None => {
+                self.slab.push(Some(env));
+                (self.slab.len() - 1) as u32
+            }
+        }
+    }
+
+    fn finish(self) -> RunResult {
+        let n = self.scenario.protocol.n;
+        let mut keys_owned = vec![0u64; self.nodes.len()];
+        let mut list = Vec::with_capacity(n);
+        for k in 0..self.scenario.workload.key_count {
+            self.ring.preference_list(self.keys.position(crate::ids::KeyId(k as u32)), n, n, &mut list);
+            for node in &list {
+                keys_owned[node.index()] += 1;
+            }
+        }
+        RunResult {
+            metrics: self.metrics,
+            history: self.history,
+            node_stats: self.nodes.iter().map(|n| n.stats.clone()).collect(),
+            keys_owned,
+            events_processed: self.engine.events_processed(),
+            simulated_end: self.engine.now(),
+            peak_pending_events: self.peak_pending,
+        }
+    }
+}
+
+fn client_env<'a>(scenario: &'a Scenario, ring: &'a Ring, keys: &'a mut KeyTable, chooser: &'a KeyChooser, next_write: &'a mut u64) -> ClientEnv<'a> {
+    ClientEnv { ring, keys, protocol: &scenario.protocol, workload: &scenario.workload, chooser, probe: scenario.probe.as_ref(), next_write }
+}
+
+fn count_failure(stats: &mut OpStats, failure: Failure) {
+    match failure {
+        Failure::CoordinatorTimeout => stats.coordinator_timeouts += 1,
+        Failure::ClientTimeout => stats.client_timeouts += 1,
+    }
+}
