@@ -5,7 +5,7 @@
 //! only from its own random stream; open-loop arrival times come from the workload stream.
 //!
 //! Value models: a *register* writes a fresh value with the context of the client's last read
-//! or write of the key; a *cart* reads, merges sibling carts (union of adds, removals as
+//! or write of the key (optionally reading it first); a *cart* reads, merges sibling carts (union of adds, removals as
 //! tombstones), adds or removes an item, and writes back with the read's context. The *probe*
 //! writes a fresh key, waits a delay t after the acknowledgement, reads it back, and records
 //! whether the read reflected the write.
@@ -32,7 +32,10 @@ pub enum KeyPopularity {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ValueModel {
-    Register,
+    /// With `read_before_write`, each write first reads the key and writes with that read's
+    /// context (the paper's get-then-put); without it, a write uses whatever context the client
+    /// last saw for the key (none if it never read it, which makes a blind, concurrent write).
+    Register { read_before_write: bool },
     Cart { remove_probability: f64 },
 }
 
@@ -164,8 +167,8 @@ struct KeySession {
 
 enum Step {
     Read,
-    /// The read half of a cart update.
-    CartRead,
+    /// The read half of a read-modify-write (cart update, or register with read-before-write).
+    ReadForWrite,
     Write { write: WriteId },
     ProbeWrite { write: WriteId },
     ProbeRead { write: WriteId, delay_index: usize },
@@ -235,8 +238,10 @@ impl Client {
         let read = chance(&mut self.rng, env.workload.read_fraction);
         match (&env.workload.value_model, read) {
             (_, true) => self.send_get(now, env, key, Step::Read, out),
-            (ValueModel::Register, false) => self.send_put(now, env, key, None, false, out),
-            (ValueModel::Cart { .. }, false) => self.send_get(now, env, key, Step::CartRead, out),
+            (ValueModel::Register { read_before_write: false }, false) => self.send_put(now, env, key, None, false, out),
+            (ValueModel::Register { read_before_write: true } | ValueModel::Cart { .. }, false) => {
+                self.send_get(now, env, key, Step::ReadForWrite, out)
+            }
         }
     }
 
@@ -314,21 +319,25 @@ impl Client {
             _ => None,
         };
         match p.step {
-            Step::Read | Step::CartRead | Step::ProbeRead { .. } => {
+            Step::Read | Step::ReadForWrite | Step::ProbeRead { .. } => {
                 let probe = match p.step {
                     Step::ProbeRead { write, delay_index } => Some((write, delay_index)),
                     _ => None,
                 };
+                let mut then_write = false;
                 let mut merged_cart: Option<Cart> = None;
                 let result = match body {
                     ReplyBody::Get { siblings, context, fastest } => {
                         let writes: Vec<WriteId> = siblings.iter().map(|s| s.write).collect();
-                        if matches!(p.step, Step::CartRead) {
-                            let mut cart = Cart::default();
-                            for s in siblings.iter().filter_map(|s| s.cart.as_ref()) {
-                                cart.merge(s);
+                        if matches!(p.step, Step::ReadForWrite) {
+                            then_write = true;
+                            if let ValueModel::Cart { .. } = env.workload.value_model {
+                                let mut cart = Cart::default();
+                                for s in siblings.iter().filter_map(|s| s.cart.as_ref()) {
+                                    cart.merge(s);
+                                }
+                                merged_cart = Some(cart);
                             }
-                            merged_cart = Some(cart);
                         }
                         if probe.is_none() {
                             let session = self.sessions.entry(key).or_default();
@@ -341,16 +350,14 @@ impl Client {
                     _ => Err(failure.unwrap_or(Failure::ClientTimeout)),
                 };
                 out.push(ClientEffect::Observe(Observation::ReadEnded { client: self.id, op, key, started: p.started, result, probe }));
-                if let Some(mut cart) = merged_cart {
-                    let remove_probability = match env.workload.value_model {
-                        ValueModel::Cart { remove_probability } => remove_probability,
-                        ValueModel::Register => 0.0,
-                    };
-                    let present: Vec<u64> = cart.items().collect();
-                    if !present.is_empty() && chance(&mut self.rng, remove_probability) {
-                        cart.remove(present[index(&mut self.rng, present.len())]);
+                if then_write {
+                    if let (Some(cart), ValueModel::Cart { remove_probability }) = (merged_cart.as_mut(), &env.workload.value_model) {
+                        let present: Vec<u64> = cart.items().collect();
+                        if !present.is_empty() && chance(&mut self.rng, *remove_probability) {
+                            cart.remove(present[index(&mut self.rng, present.len())]);
+                        }
                     }
-                    self.send_put(now, env, key, Some(cart), false, out);
+                    self.send_put(now, env, key, merged_cart, false, out);
                     return;
                 }
             }

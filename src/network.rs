@@ -144,7 +144,13 @@ pub struct Network {
     cuts: Vec<Cut>,
     /// Set when any rule or default needs more than the global settings.
     has_rules: bool,
+    /// The first latency samples drawn, in draw order: lets tests show that the network's
+    /// randomness does not depend on the workload.
+    first_delays: Vec<u64>,
 }
+
+/// How many latency samples [`Network::first_delays`] keeps.
+pub const DELAY_FINGERPRINT_LEN: usize = 256;
 
 impl Network {
     pub fn new(mut config: NetworkConfig, rng: SimRng, node_datacenter: Vec<u16>, client_datacenter: Option<u16>) -> Network {
@@ -160,6 +166,7 @@ impl Network {
             last_arrival: FastMap::default(),
             cuts: Vec::new(),
             has_rules,
+            first_delays: Vec::new(),
         }
     }
 
@@ -167,6 +174,10 @@ impl Network {
         if let Some(f) = self.slow_factor.get_mut(node.index()) {
             *f = factor;
         }
+    }
+
+    pub fn first_delays(&self) -> &[u64] {
+        &self.first_delays
     }
 
     pub fn slow_factor(&self, node: NodeId) -> f64 {
@@ -222,6 +233,9 @@ impl Network {
         let duplicated = chance(&mut draw, dup);
         let mut delay = latency.sample(&mut draw);
         let second_delay = latency.sample(&mut draw);
+        if self.first_delays.len() < DELAY_FINGERPRINT_LEN {
+            self.first_delays.push(delay.as_nanos());
+        }
         if lost {
             return Route::Lost;
         }

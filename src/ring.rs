@@ -163,23 +163,27 @@ impl Ring {
         }
         let quota_of = |n: NodeId| quotas.iter().find(|(m, _)| *m == n).map_or(0, |x| x.1);
         let mut held: Vec<(NodeId, usize)> = quotas.iter().map(|(n, _)| (*n, 0)).collect();
+        // Visit partitions in a seeded random order, so that the partitions an over-quota node
+        // keeps (and the free ones dealt out) are scattered round the ring: contiguous blocks
+        // would pile every block's second and third replicas onto a few neighbours.
+        let mut order: Vec<usize> = (0..q as usize).collect();
+        let mut rng = Seeds::new(self.seed).stream(Stream::Ring, u64::MAX - self.members.len() as u64);
+        for i in (1..order.len()).rev() {
+            let j = index(&mut rng, i + 1);
+            order.swap(i, j);
+        }
         // Keep partitions whose owner is still a member and under quota; free the rest.
-        for slot in owner.iter_mut() {
-            if let Some(n) = *slot {
+        for &p in &order {
+            if let Some(n) = owner[p] {
                 match held.iter_mut().find(|(m, _)| *m == n) {
                     Some(h) if h.1 < quota_of(n) => h.1 += 1,
-                    _ => *slot = None,
+                    _ => owner[p] = None,
                 }
             }
         }
-        // Deal free partitions in a seeded random order to under-quota nodes in id order.
-        let mut free: Vec<usize> = owner.iter().enumerate().filter(|(_, o)| o.is_none()).map(|(i, _)| i).collect();
-        let mut rng = Seeds::new(self.seed).stream(Stream::Ring, u64::MAX - self.members.len() as u64);
-        for i in (1..free.len()).rev() {
-            let j = index(&mut rng, i + 1);
-            free.swap(i, j);
-        }
-        let mut free = free.into_iter();
+        // Deal the free partitions, in that same random order, to under-quota nodes by id.
+        let free_list: Vec<usize> = order.iter().copied().filter(|&p| owner[p].is_none()).collect();
+        let mut free = free_list.into_iter();
         held.sort_by_key(|h| h.0);
         for (n, count) in held.iter_mut() {
             while *count < quota_of(*n) {
@@ -335,6 +339,22 @@ mod tests {
         assert_eq!(ring.metadata_entries(), 50);
         assert_eq!(count(0), 20);
         assert_eq!((1..4).map(count).sum::<usize>(), 30);
+    }
+
+    #[test]
+    fn equal_partitions_spread_replicas_evenly() {
+        // Regression: incremental dealing once left each node a contiguous block of partitions,
+        // so the nodes after each block held most second and third replicas (2.9x the mean).
+        let ring = Ring::new(Strategy::EqualPartitions { partitions: 128 }, members(16, 1), false, 1);
+        let mut owned = [0u32; 16];
+        for k in 0..20_000 {
+            for n in ring.top_n(key_position(&format!("k{k}")), 3) {
+                owned[n.index()] += 1;
+            }
+        }
+        let max = *owned.iter().max().unwrap_or(&0) as f64;
+        let mean = owned.iter().sum::<u32>() as f64 / 16.0;
+        assert!(max / mean < 1.5, "replica load max/mean {}", max / mean);
     }
 
     #[test]

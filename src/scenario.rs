@@ -218,11 +218,18 @@ enum RawPopularity {
 #[derive(Deserialize, Debug, Clone)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 enum RawValue {
-    Register,
+    Register {
+        #[serde(default = "yes")]
+        read_before_write: bool,
+    },
     Cart {
         #[serde(default)]
         remove_probability: f64,
     },
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize, Debug)]
@@ -694,8 +701,8 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
             KeyPopularity::HotSet { key_fraction, access_fraction: probability(ctx, "workload.popularity.access_fraction", access_fraction)? }
         }
     };
-    let value_model = match rw.value.clone().unwrap_or(RawValue::Register) {
-        RawValue::Register => ValueModel::Register,
+    let value_model = match rw.value.clone().unwrap_or(RawValue::Register { read_before_write: true }) {
+        RawValue::Register { read_before_write } => ValueModel::Register { read_before_write },
         RawValue::Cart { remove_probability } => ValueModel::Cart { remove_probability: probability(ctx, "workload.value.remove_probability", remove_probability)? },
     };
     let arrivals = match &rw.arrivals {

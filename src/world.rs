@@ -54,6 +54,8 @@ pub struct RunResult {
     pub events_processed: u64,
     pub simulated_end: SimTime,
     pub peak_pending_events: usize,
+    /// The network's first latency samples (see [`crate::network::Network::first_delays`]).
+    pub network_fingerprint: Vec<u64>,
 }
 
 pub struct World<'s> {
@@ -393,6 +395,7 @@ impl<'s> World<'s> {
             events_processed: self.engine.events_processed(),
             simulated_end: self.engine.now(),
             peak_pending_events: self.peak_pending,
+            network_fingerprint: self.network.first_delays().to_vec(),
         }
     }
 }
