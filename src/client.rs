@@ -25,9 +25,14 @@ use std::rc::Rc;
 #[derive(Clone, Debug, PartialEq)]
 pub enum KeyPopularity {
     Uniform,
-    Zipf { exponent: f64 },
+    Zipf {
+        exponent: f64,
+    },
     /// `access_fraction` of operations go to the first `key_fraction` of the keys.
-    HotSet { key_fraction: f64, access_fraction: f64 },
+    HotSet {
+        key_fraction: f64,
+        access_fraction: f64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -35,8 +40,12 @@ pub enum ValueModel {
     /// With `read_before_write`, each write first reads the key and writes with that read's
     /// context (the paper's get-then-put); without it, a write uses whatever context the client
     /// last saw for the key (none if it never read it, which makes a blind, concurrent write).
-    Register { read_before_write: bool },
-    Cart { remove_probability: f64 },
+    Register {
+        read_before_write: bool,
+    },
+    Cart {
+        remove_probability: f64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -132,7 +141,11 @@ pub enum ClientTimer {
     Wake,
     Timeout(u64),
     /// A probe's read, a delay after its write was acknowledged.
-    ProbeRead { write: WriteId, key: KeyId, delay_index: usize },
+    ProbeRead {
+        write: WriteId,
+        key: KeyId,
+        delay_index: usize,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -144,10 +157,32 @@ pub enum OpKind {
 /// What the history oracle and metrics learn from a client.
 #[derive(Debug)]
 pub enum Observation {
-    ReadStarted { client: ClientId, op: u64, key: KeyId },
-    ReadEnded { client: ClientId, op: u64, key: KeyId, started: SimTime, result: Result<Vec<WriteId>, Failure>, probe: Option<(WriteId, usize)> },
-    WriteStarted { write: WriteId, client: ClientId, key: KeyId, parents: Vec<WriteId> },
-    WriteEnded { write: WriteId, key: KeyId, started: SimTime, result: Result<(), Failure>, probe: bool },
+    ReadStarted {
+        client: ClientId,
+        op: u64,
+        key: KeyId,
+    },
+    ReadEnded {
+        client: ClientId,
+        op: u64,
+        key: KeyId,
+        started: SimTime,
+        result: Result<Vec<WriteId>, Failure>,
+        probe: Option<(WriteId, usize)>,
+    },
+    WriteStarted {
+        write: WriteId,
+        client: ClientId,
+        key: KeyId,
+        parents: Vec<WriteId>,
+    },
+    WriteEnded {
+        write: WriteId,
+        key: KeyId,
+        started: SimTime,
+        result: Result<(), Failure>,
+        probe: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -169,9 +204,16 @@ enum Step {
     Read,
     /// The read half of a read-modify-write (cart update, or register with read-before-write).
     ReadForWrite,
-    Write { write: WriteId },
-    ProbeWrite { write: WriteId },
-    ProbeRead { write: WriteId, delay_index: usize },
+    Write {
+        write: WriteId,
+    },
+    ProbeWrite {
+        write: WriteId,
+    },
+    ProbeRead {
+        write: WriteId,
+        delay_index: usize,
+    },
 }
 
 struct Pending {
@@ -286,7 +328,15 @@ impl Client {
     }
 
     /// Writes `key`: with `cart` for a cart update, otherwise a fresh register value.
-    fn send_put(&mut self, now: SimTime, env: &mut ClientEnv, key: KeyId, cart: Option<Cart>, probe: bool, out: &mut Vec<ClientEffect>) {
+    fn send_put(
+        &mut self,
+        now: SimTime,
+        env: &mut ClientEnv,
+        key: KeyId,
+        cart: Option<Cart>,
+        probe: bool,
+        out: &mut Vec<ClientEffect>,
+    ) {
         let op = self.new_op();
         *env.next_write += 1;
         let write = WriteId(*env.next_write);
@@ -299,7 +349,10 @@ impl Client {
         out.push(ClientEffect::Observe(Observation::WriteStarted { write, client: self.id, key, parents }));
         let to = self.coordinator_for(env, key, true);
         let body = PutBody { write, context, cart };
-        out.push(ClientEffect::Send { to, payload: Payload::ClientPut(ClientOp { client: self.id, op, key, forwarded: false }, body) });
+        out.push(ClientEffect::Send {
+            to,
+            payload: Payload::ClientPut(ClientOp { client: self.id, op, key, forwarded: false }, body),
+        });
         out.push(ClientEffect::Timer { after: env.workload.client_timeout, timer: ClientTimer::Timeout(op) });
         let step = if probe { Step::ProbeWrite { write } } else { Step::Write { write } };
         self.pending.insert(op, Pending { key, started: now, step });
@@ -349,9 +402,18 @@ impl Client {
                     }
                     _ => Err(failure.unwrap_or(Failure::ClientTimeout)),
                 };
-                out.push(ClientEffect::Observe(Observation::ReadEnded { client: self.id, op, key, started: p.started, result, probe }));
+                out.push(ClientEffect::Observe(Observation::ReadEnded {
+                    client: self.id,
+                    op,
+                    key,
+                    started: p.started,
+                    result,
+                    probe,
+                }));
                 if then_write {
-                    if let (Some(cart), ValueModel::Cart { remove_probability }) = (merged_cart.as_mut(), &env.workload.value_model) {
+                    if let (Some(cart), ValueModel::Cart { remove_probability }) =
+                        (merged_cart.as_mut(), &env.workload.value_model)
+                    {
                         let present: Vec<u64> = cart.items().collect();
                         if !present.is_empty() && chance(&mut self.rng, *remove_probability) {
                             cart.remove(present[index(&mut self.rng, present.len())]);
@@ -376,14 +438,11 @@ impl Client {
                 };
                 let ok = result.is_ok();
                 out.push(ClientEffect::Observe(Observation::WriteEnded { write, key, started: p.started, result, probe }));
-                if probe {
-                    if ok {
-                        if let Some(cfg) = env.probe {
-                            let delay_index = (self.probes_started as usize - 1) % cfg.delays.len();
-                            out.push(ClientEffect::Timer { after: cfg.delays[delay_index], timer: ClientTimer::ProbeRead { write, key, delay_index } });
-                            return;
-                        }
-                    }
+                if let (true, true, Some(cfg)) = (probe, ok, env.probe) {
+                    let delay_index = (self.probes_started as usize - 1) % cfg.delays.len();
+                    let timer = ClientTimer::ProbeRead { write, key, delay_index };
+                    out.push(ClientEffect::Timer { after: cfg.delays[delay_index], timer });
+                    return;
                 }
             }
         }

@@ -10,16 +10,32 @@ use crate::rng::{unit, unit_open0, Draw};
 /// A validated delay distribution; parameters are in milliseconds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Distribution {
-    Constant { ms: f64 },
-    Uniform { min_ms: f64, max_ms: f64 },
+    Constant {
+        ms: f64,
+    },
+    Uniform {
+        min_ms: f64,
+        max_ms: f64,
+    },
     /// `offset_ms` plus an exponential with the given mean.
-    Exponential { mean_ms: f64, offset_ms: f64 },
+    Exponential {
+        mean_ms: f64,
+        offset_ms: f64,
+    },
     /// exp(N(ln median, sigma^2)).
-    LogNormal { median_ms: f64, sigma: f64 },
+    LogNormal {
+        median_ms: f64,
+        sigma: f64,
+    },
     /// Pareto type I: scale / U^(1/shape), never below `scale_ms`.
-    Pareto { scale_ms: f64, shape: f64 },
+    Pareto {
+        scale_ms: f64,
+        shape: f64,
+    },
     /// Picks a component with probability proportional to its weight.
-    Mixture { components: Vec<(f64, Distribution)> },
+    Mixture {
+        components: Vec<(f64, Distribution)>,
+    },
 }
 
 /// Samples above this are clamped: one simulated day is longer than any run is meant to be.

@@ -112,12 +112,7 @@ impl<E> Default for Engine<E> {
 
 impl<E> Engine<E> {
     pub fn new() -> Self {
-        Engine {
-            now: SimTime::ZERO,
-            next_seq: 0,
-            queue: BinaryHeap::new(),
-            popped: 0,
-        }
+        Engine { now: SimTime::ZERO, next_seq: 0, queue: BinaryHeap::new(), popped: 0 }
     }
 
     pub fn now(&self) -> SimTime {

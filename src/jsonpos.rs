@@ -81,7 +81,10 @@ impl Parser<'_> {
             }
             Some(b'"') => self.string().is_some(),
             Some(_) => {
-                while self.i < self.b.len() && !matches!(self.b[self.i], b',' | b'}' | b']') && !self.b[self.i].is_ascii_whitespace() {
+                while self.i < self.b.len()
+                    && !matches!(self.b[self.i], b',' | b'}' | b']')
+                    && !self.b[self.i].is_ascii_whitespace()
+                {
                     self.i += 1;
                 }
                 true

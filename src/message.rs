@@ -5,7 +5,7 @@
 
 use crate::ids::{ClientId, KeyId, NodeId, RequestId, WriteId};
 use crate::network::MessageKind;
-use crate::versioning::{CausalContext, Cart, Sibling, VersionSet};
+use crate::versioning::{Cart, CausalContext, Sibling, VersionSet};
 use std::rc::Rc;
 
 /// A client's operation as it travels to (and possibly between) nodes.
@@ -54,14 +54,39 @@ pub enum ReplyBody {
 pub enum Payload {
     ClientGet(ClientOp),
     ClientPut(ClientOp, PutBody),
-    Reply { op: u64, key: KeyId, body: ReplyBody },
-    GetRequest { req: RequestId, key: KeyId },
-    GetReply { req: RequestId, key: KeyId, versions: Option<Rc<VersionSet>> },
+    Reply {
+        op: u64,
+        key: KeyId,
+        body: ReplyBody,
+    },
+    GetRequest {
+        req: RequestId,
+        key: KeyId,
+    },
+    GetReply {
+        req: RequestId,
+        key: KeyId,
+        versions: Option<Rc<VersionSet>>,
+    },
     /// Replicate a coordinator's whole updated version set; the replica acks to `coordinator`.
-    PutRequest { req: RequestId, key: KeyId, versions: Rc<VersionSet>, coordinator: NodeId },
+    PutRequest {
+        req: RequestId,
+        key: KeyId,
+        versions: Rc<VersionSet>,
+        coordinator: NodeId,
+    },
     /// Proxy coordination: ask the lead replica to mint the version and replicate it to `others`.
-    MintRequest { req: RequestId, key: KeyId, body: PutBody, others: Vec<NodeId> },
-    PutAck { req: RequestId, key: KeyId, minted: Option<Rc<CausalContext>> },
+    MintRequest {
+        req: RequestId,
+        key: KeyId,
+        body: PutBody,
+        others: Vec<NodeId>,
+    },
+    PutAck {
+        req: RequestId,
+        key: KeyId,
+        minted: Option<Rc<CausalContext>>,
+    },
 }
 
 impl Payload {
@@ -101,7 +126,11 @@ impl Payload {
     pub fn needs_service(&self) -> bool {
         matches!(
             self,
-            Payload::ClientGet(_) | Payload::ClientPut(..) | Payload::GetRequest { .. } | Payload::PutRequest { .. } | Payload::MintRequest { .. }
+            Payload::ClientGet(_)
+                | Payload::ClientPut(..)
+                | Payload::GetRequest { .. }
+                | Payload::PutRequest { .. }
+                | Payload::MintRequest { .. }
         )
     }
 }

@@ -296,7 +296,11 @@ mod tests {
 
     fn net(rules: Vec<LinkRule>, fifo: bool) -> Network {
         let config = NetworkConfig {
-            default: LinkSettings { latency: Distribution::Constant { ms: 1.0 }, loss_probability: 0.0, duplicate_probability: 0.0 },
+            default: LinkSettings {
+                latency: Distribution::Constant { ms: 1.0 },
+                loss_probability: 0.0,
+                duplicate_probability: 0.0,
+            },
             rules,
             fifo_per_link: fifo,
         };
@@ -317,9 +321,23 @@ mod tests {
     #[test]
     fn the_most_specific_rule_wins_per_field() {
         let rules = vec![
-            LinkRule { kinds: vec![MessageKind::GetRequest], latency: Some(Distribution::Constant { ms: 5.0 }), ..Default::default() },
-            LinkRule { from_datacenter: Some(0), to_datacenter: Some(1), latency: Some(Distribution::Constant { ms: 50.0 }), ..Default::default() },
-            LinkRule { from_node: Some(NodeId(0)), to_node: Some(NodeId(3)), latency: Some(Distribution::Constant { ms: 7.0 }), ..Default::default() },
+            LinkRule {
+                kinds: vec![MessageKind::GetRequest],
+                latency: Some(Distribution::Constant { ms: 5.0 }),
+                ..Default::default()
+            },
+            LinkRule {
+                from_datacenter: Some(0),
+                to_datacenter: Some(1),
+                latency: Some(Distribution::Constant { ms: 50.0 }),
+                ..Default::default()
+            },
+            LinkRule {
+                from_node: Some(NodeId(0)),
+                to_node: Some(NodeId(3)),
+                latency: Some(Distribution::Constant { ms: 7.0 }),
+                ..Default::default()
+            },
         ];
         let mut net = net(rules, false);
         let t0 = SimTime::ZERO;
@@ -347,7 +365,8 @@ mod tests {
 
     #[test]
     fn fifo_option_keeps_per_link_order() {
-        let rules = vec![LinkRule { latency: Some(Distribution::Exponential { mean_ms: 10.0, offset_ms: 0.0 }), ..Default::default() }];
+        let rules =
+            vec![LinkRule { latency: Some(Distribution::Exponential { mean_ms: 10.0, offset_ms: 0.0 }), ..Default::default() }];
         let mut free = net(rules.clone(), false);
         let mut fifo = net(rules, true);
         let (mut overtakes, mut last_free, mut last_fifo) = (0, 0.0, 0.0);

@@ -209,7 +209,10 @@ impl Node {
             Payload::PutRequest { req, key, versions, coordinator } => {
                 self.stats.requests_served += 1;
                 self.store_reconciled(now, env, key, &versions);
-                out.push(NodeEffect::Send { to: Endpoint::Node(coordinator), payload: Payload::PutAck { req, key, minted: None } });
+                out.push(NodeEffect::Send {
+                    to: Endpoint::Node(coordinator),
+                    payload: Payload::PutAck { req, key, minted: None },
+                });
             }
             Payload::MintRequest { req, key, body, others } => {
                 self.stats.requests_served += 1;
@@ -226,7 +229,14 @@ impl Node {
         }
     }
 
-    fn on_client_request(&mut self, now: SimTime, env: &NodeEnv, mut op: ClientOp, put: Option<PutBody>, out: &mut Vec<NodeEffect>) {
+    fn on_client_request(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        mut op: ClientOp,
+        put: Option<PutBody>,
+        out: &mut Vec<NodeEffect>,
+    ) {
         let list = self.top_n(env, op.key);
         let in_list = list.contains(&self.id);
         let coordinates = in_list || env.protocol.coordination == Coordination::Proxy || op.forwarded || list.is_empty();
@@ -252,7 +262,14 @@ impl Node {
         self.stats.gets_coordinated += 1;
         let req = self.new_request();
         let targets = self.targets(env, list, env.protocol.r);
-        let mut state = GetState { client: op.client, op: op.op, key: op.key, asked: targets.len(), replies: Vec::with_capacity(targets.len()), answered: false };
+        let mut state = GetState {
+            client: op.client,
+            op: op.op,
+            key: op.key,
+            asked: targets.len(),
+            replies: Vec::with_capacity(targets.len()),
+            answered: false,
+        };
         for &t in &targets {
             if t == self.id {
                 state.replies.push((t, self.store.get(&op.key).cloned()));
@@ -265,7 +282,15 @@ impl Node {
         self.advance_get(now, env, req, out);
     }
 
-    fn on_get_reply(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, replica: NodeId, versions: Option<Rc<VersionSet>>, out: &mut Vec<NodeEffect>) {
+    fn on_get_reply(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        req: RequestId,
+        replica: NodeId,
+        versions: Option<Rc<VersionSet>>,
+        out: &mut Vec<NodeEffect>,
+    ) {
         let Some(Coordinating::Get(state)) = self.coordinating.get_mut(&req) else {
             return;
         };
@@ -292,7 +317,11 @@ impl Node {
             let fastest = state.replies.first().map(|(n, _)| *n);
             out.push(NodeEffect::Send {
                 to: Endpoint::Client(state.client),
-                payload: Payload::Reply { op: state.op, key: state.key, body: ReplyBody::Get { siblings: merged.siblings, context, fastest } },
+                payload: Payload::Reply {
+                    op: state.op,
+                    key: state.key,
+                    body: ReplyBody::Get { siblings: merged.siblings, context, fastest },
+                },
             });
             if state.replies.len() < state.asked && env.protocol.read_repair_window > SimDuration::ZERO {
                 out.push(NodeEffect::Timer { after: env.protocol.read_repair_window, timer: NodeTimer::CloseRequest(req) });
@@ -305,7 +334,16 @@ impl Node {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn coordinate_put(&mut self, now: SimTime, env: &NodeEnv, op: ClientOp, body: PutBody, list: &[NodeId], in_list: bool, out: &mut Vec<NodeEffect>) {
+    fn coordinate_put(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        op: ClientOp,
+        body: PutBody,
+        list: &[NodeId],
+        in_list: bool,
+        out: &mut Vec<NodeEffect>,
+    ) {
         self.stats.puts_coordinated += 1;
         let req = self.new_request();
         let mut state = PutState { client: op.client, op: op.op, key: op.key, acks: 0, minted: None };
@@ -333,7 +371,10 @@ impl Node {
                     chosen
                 }
             };
-            out.push(NodeEffect::Send { to: Endpoint::Node(lead), payload: Payload::MintRequest { req, key: op.key, body, others } });
+            out.push(NodeEffect::Send {
+                to: Endpoint::Node(lead),
+                payload: Payload::MintRequest { req, key: op.key, body, others },
+            });
         }
         out.push(NodeEffect::Timer { after: env.protocol.request_timeout, timer: NodeTimer::RequestTimeout(req) });
         self.coordinating.insert(req, Coordinating::Put(state));

@@ -163,7 +163,8 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
 pub fn timing(report: &Value, wall: std::time::Duration) -> Value {
     let secs = wall.as_secs_f64().max(1e-9);
     let events = report["engine"]["events_processed_count"].as_u64().unwrap_or(0);
-    let ops = report["operations"]["get"]["count"].as_u64().unwrap_or(0) + report["operations"]["put"]["count"].as_u64().unwrap_or(0);
+    let ops =
+        report["operations"]["get"]["count"].as_u64().unwrap_or(0) + report["operations"]["put"]["count"].as_u64().unwrap_or(0);
     json!({
         "wall_seconds": secs,
         "events_per_second": events as f64 / secs,
@@ -222,7 +223,12 @@ pub fn summary(report: &Value) -> String {
     if let Some(rows) = report["t_visibility"].as_array().filter(|r| !r.is_empty()) {
         s.push_str("\nt-visibility   t_ms   reads  reflected\n");
         for row in rows {
-            s.push_str(&format!("             {:>6.1} {:>7} {:>10.4}\n", f(&row["t_ms"]), u(&row["reads_count"]), f(&row["reflected_fraction"])));
+            s.push_str(&format!(
+                "             {:>6.1} {:>7} {:>10.4}\n",
+                f(&row["t_ms"]),
+                u(&row["reads_count"]),
+                f(&row["reflected_fraction"])
+            ));
         }
     }
     s.push_str("\nmessages            sent   delivered     lost\n");
@@ -230,7 +236,13 @@ pub fn summary(report: &Value) -> String {
         for kind in MessageKind::ALL {
             let m = &map[kind.name()];
             if u(&m["sent_count"]) > 0 {
-                s.push_str(&format!("{:<14} {:>9} {:>11} {:>8}\n", kind.name(), u(&m["sent_count"]), u(&m["delivered_count"]), u(&m["lost_count"])));
+                s.push_str(&format!(
+                    "{:<14} {:>9} {:>11} {:>8}\n",
+                    kind.name(),
+                    u(&m["sent_count"]),
+                    u(&m["delivered_count"]),
+                    u(&m["lost_count"])
+                ));
             }
         }
     }
@@ -264,4 +276,3 @@ pub fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), crate::
     }
     Ok(())
 }
-

@@ -196,11 +196,8 @@ impl Ring {
                 }
             }
         }
-        self.tokens = owner
-            .iter()
-            .enumerate()
-            .filter_map(|(p, o)| o.map(|n| ((p as u128 * size).saturating_add(size - 1), n)))
-            .collect();
+        self.tokens =
+            owner.iter().enumerate().filter_map(|(p, o)| o.map(|n| ((p as u128 * size).saturating_add(size - 1), n))).collect();
     }
 
     /// Where a preference-list walk starts for a key position.
@@ -280,9 +277,7 @@ mod tests {
     use super::*;
 
     fn members(s: u32, dcs: u16) -> Vec<RingMember> {
-        (0..s)
-            .map(|i| RingMember { node: NodeId(i), weight: 1.0, datacenter: (i % dcs as u32) as u16 })
-            .collect()
+        (0..s).map(|i| RingMember { node: NodeId(i), weight: 1.0, datacenter: (i % dcs as u32) as u16 }).collect()
     }
 
     fn strategies() -> Vec<Strategy> {
@@ -359,7 +354,8 @@ mod tests {
 
     #[test]
     fn strategy_two_keys_in_one_partition_share_a_preference_list() {
-        let ring = Ring::new(Strategy::RandomTokensEqualPartitions { tokens_per_node: 4, partitions: 16 }, members(6, 1), false, 2);
+        let ring =
+            Ring::new(Strategy::RandomTokensEqualPartitions { tokens_per_node: 4, partitions: 16 }, members(6, 1), false, 2);
         let size = partition_size(16);
         let a = ring.top_n(3 * size + 5, 3);
         let b = ring.top_n(4 * size - 1, 3);

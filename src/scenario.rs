@@ -31,12 +31,29 @@ pub const DEFAULT_SCENARIO_NAME: &str = "<built-in quickstart>";
 #[derive(Deserialize, Debug, Clone)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawDistribution {
-    Constant { ms: f64 },
-    Uniform { min_ms: f64, max_ms: f64 },
-    Exponential { mean_ms: f64, #[serde(default)] offset_ms: f64 },
-    Lognormal { median_ms: f64, sigma: f64 },
-    Pareto { scale_ms: f64, shape: f64 },
-    Mixture { components: Vec<RawComponent> },
+    Constant {
+        ms: f64,
+    },
+    Uniform {
+        min_ms: f64,
+        max_ms: f64,
+    },
+    Exponential {
+        mean_ms: f64,
+        #[serde(default)]
+        offset_ms: f64,
+    },
+    Lognormal {
+        median_ms: f64,
+        sigma: f64,
+    },
+    Pareto {
+        scale_ms: f64,
+        shape: f64,
+    },
+    Mixture {
+        components: Vec<RawComponent>,
+    },
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -334,7 +351,12 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn err(&self, path: &str, message: impl Into<String>) -> ScenarioError {
         let segs: Vec<String> = path.split('.').filter(|s| !s.is_empty()).map(String::from).collect();
-        ScenarioError { file: self.file.to_string(), position: jsonpos::locate(self.text, &segs), path: path.to_string(), message: message.into() }
+        ScenarioError {
+            file: self.file.to_string(),
+            position: jsonpos::locate(self.text, &segs),
+            path: path.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -369,7 +391,8 @@ fn explain_serde_message(msg: &str) -> String {
     if unknown && !ticks.is_empty() {
         let what = if msg.starts_with("unknown field") { "unknown field" } else { "unknown value" };
         let candidates = &ticks[1..];
-        let accepted = if candidates.is_empty() { "none (this object takes no fields)".to_string() } else { candidates.join(", ") };
+        let accepted =
+            if candidates.is_empty() { "none (this object takes no fields)".to_string() } else { candidates.join(", ") };
         let mut out = format!("{what} \"{}\"; expected one of {accepted}", ticks[0]);
         if let Some(s) = suggest(ticks[0], candidates.iter().copied()) {
             out.push_str(&format!(" (did you mean \"{s}\"?)"));
@@ -394,7 +417,12 @@ pub fn load(file: &str, text: &str, overrides: &[String]) -> Result<Scenario, Sc
         message: format!("invalid JSON: {e}").replace(&format!(" at line {} column {}", e.line(), e.column()), ""),
     })?;
     for o in overrides {
-        apply_override(&mut tree, o).map_err(|m| ScenarioError { file: file.to_string(), position: None, path: format!("--set {o}"), message: m })?;
+        apply_override(&mut tree, o).map_err(|m| ScenarioError {
+            file: file.to_string(),
+            position: None,
+            path: format!("--set {o}"),
+            message: m,
+        })?;
     }
     let raw: RawScenario = serde_path_to_error::deserialize(tree.clone()).map_err(|e| {
         let mut path = e.path().to_string();
@@ -499,16 +527,25 @@ fn distribution(ctx: &Ctx, path: &str, raw: &RawDistribution) -> Result<Distribu
         RawDistribution::Exponential { mean_ms, offset_ms } => {
             Distribution::Exponential { mean_ms: positive("mean_ms", *mean_ms)?, offset_ms: nonneg("offset_ms", *offset_ms)? }
         }
-        RawDistribution::Lognormal { median_ms, sigma } => Distribution::LogNormal { median_ms: positive("median_ms", *median_ms)?, sigma: nonneg("sigma", *sigma)? },
-        RawDistribution::Pareto { scale_ms, shape } => Distribution::Pareto { scale_ms: positive("scale_ms", *scale_ms)?, shape: positive("shape", *shape)? },
+        RawDistribution::Lognormal { median_ms, sigma } => {
+            Distribution::LogNormal { median_ms: positive("median_ms", *median_ms)?, sigma: nonneg("sigma", *sigma)? }
+        }
+        RawDistribution::Pareto { scale_ms, shape } => {
+            Distribution::Pareto { scale_ms: positive("scale_ms", *scale_ms)?, shape: positive("shape", *shape)? }
+        }
         RawDistribution::Mixture { components } => {
             if components.is_empty() {
-                return Err(ctx.err(&format!("{path}.components"), "empty; expected at least one {\"weight\": w, \"latency\": {...}}"));
+                return Err(
+                    ctx.err(&format!("{path}.components"), "empty; expected at least one {\"weight\": w, \"latency\": {...}}")
+                );
             }
             let mut out = Vec::new();
             for (i, c) in components.iter().enumerate() {
                 let cp = format!("{path}.components.{i}");
-                out.push((positive_weight(ctx, &format!("{cp}.weight"), c.weight)?, distribution(ctx, &format!("{cp}.latency"), &c.latency)?));
+                out.push((
+                    positive_weight(ctx, &format!("{cp}.weight"), c.weight)?,
+                    distribution(ctx, &format!("{cp}.latency"), &c.latency)?,
+                ));
             }
             Distribution::Mixture { components: out }
         }
@@ -551,7 +588,8 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
     };
     let racks = c.racks_per_datacenter.unwrap_or(1).max(1);
     let dcs = datacenters.len() as u32;
-    let mut nodes: Vec<NodeSpec> = (0..node_count).map(|i| NodeSpec { datacenter: (i % dcs) as u16, rack: (i / dcs) % racks, weight: 1.0 }).collect();
+    let mut nodes: Vec<NodeSpec> =
+        (0..node_count).map(|i| NodeSpec { datacenter: (i % dcs) as u16, rack: (i / dcs) % racks, weight: 1.0 }).collect();
     let node_ref = |path: &str, n: u32| -> Result<NodeId, ScenarioError> {
         if n < node_count {
             Ok(NodeId(n))
@@ -595,7 +633,10 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
     }
     let partitions = rr.partitions.unwrap_or((node_count * tokens).next_power_of_two().max(64));
     if rr.strategy != RawStrategy::RandomTokens && (partitions < node_count || partitions > 1 << 22) {
-        return Err(ctx.err("ring.partitions", format!("{partitions} is out of range; expected from the node count ({node_count}) to 4194304")));
+        return Err(ctx.err(
+            "ring.partitions",
+            format!("{partitions} is out of range; expected from the node count ({node_count}) to 4194304"),
+        ));
     }
     let strategy = match rr.strategy {
         RawStrategy::RandomTokens => Strategy::RandomTokens { tokens_per_node: tokens },
@@ -675,7 +716,10 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
             kinds,
             latency: rule.latency.as_ref().map(|d| distribution(ctx, &format!("{p}.latency"), d)).transpose()?,
             loss_probability: rule.loss_probability.map(|x| probability(ctx, &format!("{p}.loss_probability"), x)).transpose()?,
-            duplicate_probability: rule.duplicate_probability.map(|x| probability(ctx, &format!("{p}.duplicate_probability"), x)).transpose()?,
+            duplicate_probability: rule
+                .duplicate_probability
+                .map(|x| probability(ctx, &format!("{p}.duplicate_probability"), x))
+                .transpose()?,
         });
     }
     let network = NetworkConfig { default, rules, fifo_per_link: rn.fifo_per_link };
@@ -696,14 +740,22 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
         }
         RawPopularity::HotSet { key_fraction, access_fraction } => {
             if !(key_fraction > 0.0 && key_fraction <= 1.0) {
-                return Err(ctx.err("workload.popularity.key_fraction", format!("{key_fraction} is out of range; expected a fraction in (0, 1]")));
+                return Err(ctx.err(
+                    "workload.popularity.key_fraction",
+                    format!("{key_fraction} is out of range; expected a fraction in (0, 1]"),
+                ));
             }
-            KeyPopularity::HotSet { key_fraction, access_fraction: probability(ctx, "workload.popularity.access_fraction", access_fraction)? }
+            KeyPopularity::HotSet {
+                key_fraction,
+                access_fraction: probability(ctx, "workload.popularity.access_fraction", access_fraction)?,
+            }
         }
     };
     let value_model = match rw.value.clone().unwrap_or(RawValue::Register { read_before_write: true }) {
         RawValue::Register { read_before_write } => ValueModel::Register { read_before_write },
-        RawValue::Cart { remove_probability } => ValueModel::Cart { remove_probability: probability(ctx, "workload.value.remove_probability", remove_probability)? },
+        RawValue::Cart { remove_probability } => {
+            ValueModel::Cart { remove_probability: probability(ctx, "workload.value.remove_probability", remove_probability)? }
+        }
     };
     let arrivals = match &rw.arrivals {
         None => Arrivals::Closed { clients: 10, think_time: Distribution::Exponential { mean_ms: 10.0, offset_ms: 0.0 } },
@@ -833,16 +885,19 @@ mod tests {
     fn probabilities_distributions_and_references_are_checked() {
         let e = load_str(r#"{"duration_ms": 10, "network": {"loss_probability": 1.5}}"#).unwrap_err();
         assert_eq!(e.path, "network.loss_probability");
-        let e = load_str(r#"{"duration_ms": 10, "network": {"latency": {"kind": "uniform", "min_ms": 5, "max_ms": 1}}}"#).unwrap_err();
+        let e = load_str(r#"{"duration_ms": 10, "network": {"latency": {"kind": "uniform", "min_ms": 5, "max_ms": 1}}}"#)
+            .unwrap_err();
         assert_eq!(e.path, "network.latency.max_ms");
-        let e = load_str(r#"{"duration_ms": 10, "cluster": {"nodes": 4, "slow_nodes": [{"node": 9, "factor": 3}]}}"#).unwrap_err();
+        let e =
+            load_str(r#"{"duration_ms": 10, "cluster": {"nodes": 4, "slow_nodes": [{"node": 9, "factor": 3}]}}"#).unwrap_err();
         assert_eq!(e.path, "cluster.slow_nodes.0.node");
         let e = load_str(r#"{"duration_ms": 10, "cluster": {"datacenters": ["east", "west"]}, "network": {"rules": [{"from_datacenter": "wset"}]}}"#).unwrap_err();
         assert!(e.message.contains("did you mean \"west\"?"), "{e}");
         let e = load_str(r#"{"duration_ms": 10, "network": {"rules": [{"kinds": ["get_requst"]}]}}"#).unwrap_err();
         assert_eq!(e.path, "network.rules.0.kinds.0");
         assert!(e.message.contains("did you mean \"get_request\"?"), "{e}");
-        assert!(load_str(r#"{"duration_ms": 10, "network": {"rules": [{"kinds": ["get_request"], "loss_probability": 0.5}]}}"#).is_ok());
+        assert!(load_str(r#"{"duration_ms": 10, "network": {"rules": [{"kinds": ["get_request"], "loss_probability": 0.5}]}}"#)
+            .is_ok());
     }
 
     #[test]
@@ -854,7 +909,12 @@ mod tests {
 
     #[test]
     fn overrides_apply_and_are_validated() {
-        let s = load("t.json", r#"{"duration_ms": 10}"#, &["protocol.r=1".into(), "workload.popularity={\"kind\":\"zipf\",\"exponent\":1.2}".into()]).expect("ok");
+        let s = load(
+            "t.json",
+            r#"{"duration_ms": 10}"#,
+            &["protocol.r=1".into(), "workload.popularity={\"kind\":\"zipf\",\"exponent\":1.2}".into()],
+        )
+        .expect("ok");
         assert_eq!(s.protocol.r, 1);
         assert_eq!(s.workload.popularity, KeyPopularity::Zipf { exponent: 1.2 });
         let e = load("t.json", r#"{"duration_ms": 10}"#, &["protocol.r=9".into()]).unwrap_err();

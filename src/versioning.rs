@@ -194,12 +194,7 @@ impl VectorClock {
     pub fn truncate(&mut self, threshold: usize) -> usize {
         let mut dropped = 0;
         while self.entries.len() > threshold {
-            let oldest = self
-                .entries
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, e)| (e.updated_at, e.node))
-                .map(|(i, _)| i);
+            let oldest = self.entries.iter().enumerate().min_by_key(|(_, e)| (e.updated_at, e.node)).map(|(i, _)| i);
             match oldest {
                 Some(i) => {
                     self.entries.remove(i);

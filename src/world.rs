@@ -28,8 +28,14 @@ enum Event {
     Deliver(u32),
     /// A request that waited for its node to be free starts its service now.
     Process(u32),
-    NodeTimer { node: NodeId, timer: NodeTimer },
-    ClientTimer { client: ClientId, timer: ClientTimer },
+    NodeTimer {
+        node: NodeId,
+        timer: NodeTimer,
+    },
+    ClientTimer {
+        client: ClientId,
+        timer: ClientTimer,
+    },
     /// The next open-loop arrival.
     Arrival,
     /// Client traffic stops; the quiescent tail begins.
@@ -96,11 +102,13 @@ impl<'s> World<'s> {
         // The ring's tokens come from the seed so that different seeds sample different rings.
         let ring = Ring::new(scenario.strategy.clone(), members, scenario.spread_across_datacenters, seed);
         let node_dcs: Vec<u16> = scenario.nodes.iter().map(|n| n.datacenter).collect();
-        let mut network = Network::new(scenario.network.clone(), seeds.stream(Stream::Network, 0), node_dcs, scenario.client_datacenter);
+        let mut network =
+            Network::new(scenario.network.clone(), seeds.stream(Stream::Network, 0), node_dcs, scenario.client_datacenter);
         for &(node, factor) in &scenario.slow_nodes {
             network.set_slow_factor(node, factor);
         }
-        let nodes: Vec<Node> = (0..scenario.nodes.len()).map(|i| Node::new(NodeId(i as u32), seeds.stream(Stream::Node, i as u64))).collect();
+        let nodes: Vec<Node> =
+            (0..scenario.nodes.len()).map(|i| Node::new(NodeId(i as u32), seeds.stream(Stream::Node, i as u64))).collect();
         let service_rng = (0..scenario.nodes.len()).map(|i| seeds.stream(Stream::Service, i as u64)).collect();
         let (workload_clients, closed_loop) = match &scenario.workload.arrivals {
             Arrivals::Closed { clients, .. } => (*clients, true),
@@ -150,8 +158,8 @@ impl<'s> World<'s> {
         for i in 0..self.clients.len() {
             let closed = matches!(self.clients[i].role(), Role::Workload { closed_loop: true } | Role::Probe);
             if closed {
-                let mut env = client_env(self.scenario, &self.ring, &mut self.keys, &self.chooser, &mut self.next_write);
-                let delay = self.clients[i].initial_delay(&mut env);
+                let env = client_env(self.scenario, &self.ring, &mut self.keys, &self.chooser, &mut self.next_write);
+                let delay = self.clients[i].initial_delay(&env);
                 self.engine.schedule_after(delay, Event::ClientTimer { client: ClientId(i as u32), timer: ClientTimer::Wake });
             }
         }
@@ -169,7 +177,9 @@ impl<'s> World<'s> {
 
     fn next_arrival_gap(&mut self) -> SimDuration {
         match self.scenario.workload.arrivals {
-            Arrivals::Open { rate_per_s, .. } => SimDuration::from_millis_f64(-unit_open0(&mut self.arrival_rng).ln() * 1000.0 / rate_per_s),
+            Arrivals::Open { rate_per_s, .. } => {
+                SimDuration::from_millis_f64(-unit_open0(&mut self.arrival_rng).ln() * 1000.0 / rate_per_s)
+            }
             Arrivals::Closed { .. } => SimDuration::ZERO,
         }
     }
@@ -400,8 +410,22 @@ impl<'s> World<'s> {
     }
 }
 
-fn client_env<'a>(scenario: &'a Scenario, ring: &'a Ring, keys: &'a mut KeyTable, chooser: &'a KeyChooser, next_write: &'a mut u64) -> ClientEnv<'a> {
-    ClientEnv { ring, keys, protocol: &scenario.protocol, workload: &scenario.workload, chooser, probe: scenario.probe.as_ref(), next_write }
+fn client_env<'a>(
+    scenario: &'a Scenario,
+    ring: &'a Ring,
+    keys: &'a mut KeyTable,
+    chooser: &'a KeyChooser,
+    next_write: &'a mut u64,
+) -> ClientEnv<'a> {
+    ClientEnv {
+        ring,
+        keys,
+        protocol: &scenario.protocol,
+        workload: &scenario.workload,
+        chooser,
+        probe: scenario.probe.as_ref(),
+        next_write,
+    }
 }
 
 fn count_failure(stats: &mut OpStats, failure: Failure) {

@@ -27,7 +27,10 @@ fn different_seeds_give_different_runs() {
 #[test]
 fn changing_only_the_workload_leaves_network_draws_unchanged() {
     let base = shipped("quickstart", &["duration_ms=1000"]);
-    let other = shipped("quickstart", &["duration_ms=1000", "workload.read_fraction=0.2", "workload.keys=50", "workload.arrivals.clients=7"]);
+    let other = shipped(
+        "quickstart",
+        &["duration_ms=1000", "workload.read_fraction=0.2", "workload.keys=50", "workload.arrivals.clients=7"],
+    );
     let a = dynasim::simulate(&base, 3);
     let b = dynasim::simulate(&other, 3);
     assert_eq!(a.network_fingerprint.len(), dynasim::network::DELAY_FINGERPRINT_LEN);

@@ -54,7 +54,13 @@ fn a_single_writer_per_key_never_produces_siblings() {
     // context, and R=W=1 makes its reads often stale, which must still never fork versions.
     let rep = report(&scenario(
         CLUSTER,
-        &["workload.arrivals.clients=1", "protocol.r=1", "protocol.w=1", "workload.value={\"kind\":\"register\",\"read_before_write\":false}", "protocol.coordination=client_driven"],
+        &[
+            "workload.arrivals.clients=1",
+            "protocol.r=1",
+            "protocol.w=1",
+            "workload.value={\"kind\":\"register\",\"read_before_write\":false}",
+            "protocol.coordination=client_driven",
+        ],
     ));
     assert!(u(&rep["operations"]["put"]["success_count"]) > 200);
     assert_eq!(u(&rep["conflicts"]["reads_with_siblings_count"]), 0);
@@ -117,7 +123,10 @@ fn late_replies_are_heard_after_the_client_is_answered() {
 
 #[test]
 fn message_loss_turns_into_timeouts_counted_apart_from_latency() {
-    let rep = report(&scenario(CLUSTER, &["network.loss_probability=0.2", "protocol.request_timeout_ms=50", "workload.client_timeout_ms=100"]));
+    let rep = report(&scenario(
+        CLUSTER,
+        &["network.loss_probability=0.2", "protocol.request_timeout_ms=50", "workload.client_timeout_ms=100"],
+    ));
     let lost: u64 = rep["messages"].as_object().expect("messages").values().map(|m| u(&m["lost_count"])).sum();
     assert!(lost > 1000);
     let get = &rep["operations"]["get"];

@@ -1,0 +1,110 @@
+//! The built binary: exit codes, messages, and the files a run writes.
+
+use std::process::Command;
+
+fn dynasim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_dynasim")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("run dynasim")
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("dynasim-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn no_arguments_runs_the_built_in_scenario() {
+    let o = dynasim(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("scenario quickstart"), "{out}");
+    assert!(out.contains("p99.9_ms"));
+}
+
+#[test]
+fn run_writes_the_report_folder_and_exits_zero() {
+    let dir = tempdir("run");
+    let o = dynasim(&[
+        "run",
+        "scenarios/quickstart.json",
+        "--out",
+        dir.to_str().unwrap_or_default(),
+        "--set",
+        "duration_ms=500",
+        "--seed",
+        "9",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for f in ["report.json", "summary.txt", "timing.json", "scenario.json", "command.txt"] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap_or_default()).expect("report is JSON");
+    assert_eq!(report["scenario"]["seed"], 9);
+    let scenario: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("scenario.json")).unwrap_or_default()).expect("scenario is JSON");
+    assert_eq!(scenario["duration_ms"], 500, "the effective scenario includes overrides");
+    assert!(!std::fs::read_dir(&dir)
+        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".partial")))
+        .unwrap_or(true));
+    assert!(stderr(&o).contains("events/s"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_missing_file_is_an_io_error_with_exit_two() {
+    let o = dynasim(&["run", "scenarios/does-not-exist.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.starts_with("dynasim: error: scenarios/does-not-exist.json: cannot read the scenario"), "{e}");
+}
+
+#[test]
+fn an_invalid_scenario_names_file_line_column_field_and_fix() {
+    let dir = tempdir("bad");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let path = dir.join("bad.json");
+    std::fs::write(
+        &path,
+        "{\n  \"duration_ms\": 100,\n  \"network\": {\"latency\": {\"kind\": \"expoential\", \"mean_ms\": 1}}\n}\n",
+    )
+    .expect("write");
+    let o = dynasim(&["run", path.to_str().unwrap_or_default()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("bad.json:3:27: network.latency.kind: unknown value \"expoential\""), "{e}");
+    assert!(e.contains("did you mean \"exponential\"?"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_override_is_reported_with_its_path() {
+    let o = dynasim(&["run", "scenarios/quickstart.json", "--set", "protocol.w=7"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("protocol.w: 7 is out of range; expected 1 to N (3)"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_unwritable_report_folder_is_an_io_error() {
+    let dir = tempdir("file");
+    std::fs::write(&dir, "not a folder").expect("write");
+    let o = dynasim(&["run", "scenarios/quickstart.json", "--set", "duration_ms=100", "--out", dir.to_str().unwrap_or_default()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot create the report folder"), "{}", stderr(&o));
+    let _ = std::fs::remove_file(&dir);
+}
+
+#[test]
+fn unknown_options_exit_two_and_help_exits_zero() {
+    assert_eq!(dynasim(&["run", "--bogus"]).status.code(), Some(2));
+    let help = dynasim(&["run", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&help.stdout);
+    for opt in ["--seed", "--out", "--set", "--quiet"] {
+        assert!(text.contains(opt), "help lacks {opt}");
+    }
+}
