@@ -7,12 +7,13 @@ use crate::network::MessageKind;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MessageCounts {
     pub sent: u64,
+    /// Handled by the receiver.
     pub delivered: u64,
     /// Lost to the loss probability.
     pub lost: u64,
     /// Dropped because a partition cut the link when it arrived.
     pub dropped_partition: u64,
-    /// Dropped because the receiver was down when it arrived.
+    /// Dropped because the receiver was down when it arrived (or crashed while it was queued).
     pub dropped_down: u64,
     pub duplicated: u64,
 }
@@ -44,6 +45,16 @@ pub struct Metrics {
     pub probe_reads: u64,
     /// Messages that waited for a busy node.
     pub queued_messages: u64,
+    /// Every scheduled fault as applied: when, what, and whether it changed anything (a crash
+    /// of a node already down does not).
+    pub faults: Vec<AppliedFault>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppliedFault {
+    pub at_ms: f64,
+    pub description: String,
+    pub took_effect: bool,
 }
 
 impl Metrics {

@@ -258,7 +258,7 @@ impl Network {
         }
     }
 
-    /// Starts dropping messages from `from` nodes to `to` nodes; returns the cut's id.
+    /// Starts dropping messages from `from` nodes to `to` nodes, under a cut id for healing.
     pub fn cut(&mut self, id: u32, from: &[NodeId], to: &[NodeId]) {
         let n = self.node_datacenter.len();
         let set = |nodes: &[NodeId]| {
@@ -273,9 +273,11 @@ impl Network {
         self.cuts.push(Cut { id, from: set(from), to: set(to) });
     }
 
-    /// Removes every cut with this id.
-    pub fn heal(&mut self, id: u32) {
+    /// Removes every cut with this id; false if there was none.
+    pub fn heal(&mut self, id: u32) -> bool {
+        let before = self.cuts.len();
         self.cuts.retain(|c| c.id != id);
+        self.cuts.len() != before
     }
 
     pub fn is_cut(&self, from: Endpoint, to: Endpoint) -> bool {

@@ -159,6 +159,12 @@ impl Node {
         self.coordinating.len()
     }
 
+    /// A crash: volatile state (requests being coordinated) is lost; the store and the minted
+    /// counters are durable. Timers set before the crash find no request and are ignored.
+    pub fn crash(&mut self) {
+        self.coordinating.clear();
+    }
+
     fn new_request(&mut self) -> RequestId {
         self.next_request += 1;
         RequestId(((self.id.0 as u64) << 40) | self.next_request)

@@ -145,6 +145,7 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "requests_max_over_mean": max_over_mean(&requests),
             "keys_owned_max_over_mean": max_over_mean(&r.keys_owned),
         },
+        "faults": m.faults.iter().map(|f| json!({ "at_ms": f.at_ms, "fault": f.description, "took_effect": f.took_effect })).collect::<Vec<_>>(),
         "protocol_counters": {
             "forwarded_count": sum(|s| s.forwarded),
             "late_reply_count": sum(|s| s.late_replies),

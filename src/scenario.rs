@@ -87,6 +87,32 @@ struct RawScenario {
     workload: RawWorkload,
     #[serde(default)]
     probe: Option<RawProbe>,
+    #[serde(default)]
+    faults: Vec<RawFault>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum RawFault {
+    Crash {
+        at_ms: f64,
+        node: u32,
+    },
+    Restart {
+        at_ms: f64,
+        node: u32,
+    },
+    Partition {
+        at_ms: f64,
+        name: String,
+        groups: Vec<Vec<u32>>,
+        #[serde(default)]
+        one_way: bool,
+    },
+    Heal {
+        at_ms: f64,
+        name: String,
+    },
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -313,8 +339,50 @@ pub struct Scenario {
     pub client_datacenter: Option<u16>,
     pub workload: WorkloadConfig,
     pub probe: Option<ProbeConfig>,
+    /// Scheduled faults, sorted by time (stable: same-time faults keep file order).
+    pub faults: Vec<ScheduledFault>,
     /// The effective JSON (file plus overrides), recorded in reports.
     pub source: Value,
+}
+
+/// A fault at a moment of simulated time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduledFault {
+    pub at: SimDuration,
+    pub fault: Fault,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    Crash(NodeId),
+    Restart(NodeId),
+    /// Cuts every link from a node of one group to a node of another (only from the first group
+    /// to the others when `one_way`). Nodes in no group are untouched: they bridge the sides.
+    Partition {
+        id: u32,
+        name: String,
+        groups: Vec<Vec<NodeId>>,
+        one_way: bool,
+    },
+    Heal {
+        id: u32,
+        name: String,
+    },
+}
+
+impl Fault {
+    pub fn describe(&self) -> String {
+        let list = |g: &[NodeId]| g.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",");
+        match self {
+            Fault::Crash(n) => format!("crash {n}"),
+            Fault::Restart(n) => format!("restart {n}"),
+            Fault::Partition { name, groups, one_way, .. } => {
+                let sides: Vec<String> = groups.iter().map(|g| format!("[{}]", list(g))).collect();
+                format!("partition {name} {}", sides.join(if *one_way { " -> " } else { " | " }))
+            }
+            Fault::Heal { name, .. } => format!("heal {name}"),
+        }
+    }
 }
 
 // ---------------------------------------------------------------- errors
@@ -807,6 +875,8 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
         }
     };
 
+    let faults = faults(ctx, &raw.faults, node_count, duration.as_nanos().saturating_add(quiescent_tail.as_nanos()))?;
+
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| "unnamed".to_string()),
         description: raw.description.unwrap_or_default(),
@@ -824,8 +894,80 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
         client_datacenter,
         workload,
         probe,
+        faults,
         source,
     })
+}
+
+fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<Vec<ScheduledFault>, ScenarioError> {
+    let node_ref = |path: &str, n: u32| -> Result<NodeId, ScenarioError> {
+        if n < node_count {
+            Ok(NodeId(n))
+        } else {
+            Err(ctx.err(path, format!("node {n} does not exist; expected 0 to {}", node_count - 1)))
+        }
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (i, f) in raw.iter().enumerate() {
+        let p = format!("faults.{i}");
+        let at_ms = match f {
+            RawFault::Crash { at_ms, .. }
+            | RawFault::Restart { at_ms, .. }
+            | RawFault::Partition { at_ms, .. }
+            | RawFault::Heal { at_ms, .. } => *at_ms,
+        };
+        let at = ms(ctx, &format!("{p}.at_ms"), at_ms, true)?;
+        if at.as_nanos() > end_ns {
+            return Err(ctx.err(
+                &format!("{p}.at_ms"),
+                format!("{at_ms} is after the run ends; expected at most duration_ms + quiescent_tail_ms"),
+            ));
+        }
+        let fault = match f {
+            RawFault::Crash { node, .. } => Fault::Crash(node_ref(&format!("{p}.node"), *node)?),
+            RawFault::Restart { node, .. } => Fault::Restart(node_ref(&format!("{p}.node"), *node)?),
+            RawFault::Partition { name, groups, one_way, .. } => {
+                if groups.len() < 2 {
+                    return Err(
+                        ctx.err(&format!("{p}.groups"), "expected at least two groups of node ids, e.g. [[0, 1], [2, 3]]")
+                    );
+                }
+                let mut seen: Vec<u32> = Vec::new();
+                let mut typed = Vec::new();
+                for (g, group) in groups.iter().enumerate() {
+                    let mut nodes = Vec::new();
+                    for (j, n) in group.iter().enumerate() {
+                        let id = node_ref(&format!("{p}.groups.{g}.{j}"), *n)?;
+                        if seen.contains(n) {
+                            return Err(ctx.err(
+                                &format!("{p}.groups.{g}.{j}"),
+                                format!("node {n} is in two groups; expected disjoint groups"),
+                            ));
+                        }
+                        seen.push(*n);
+                        nodes.push(id);
+                    }
+                    typed.push(nodes);
+                }
+                names.push(name.clone());
+                Fault::Partition { id: names.len() as u32, name: name.clone(), groups: typed, one_way: *one_way }
+            }
+            RawFault::Heal { name, .. } => match names.iter().position(|n| n == name) {
+                Some(i) => Fault::Heal { id: i as u32 + 1, name: name.clone() },
+                None => {
+                    let mut m = format!("no partition named \"{name}\" comes before this heal");
+                    if let Some(s) = suggest(name, names.iter().map(String::as_str)) {
+                        m.push_str(&format!(" (did you mean \"{s}\"?)"));
+                    }
+                    return Err(ctx.err(&format!("{p}.name"), m));
+                }
+            },
+        };
+        out.push(ScheduledFault { at, fault });
+    }
+    out.sort_by_key(|f| f.at);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -898,6 +1040,27 @@ mod tests {
         assert!(e.message.contains("did you mean \"get_request\"?"), "{e}");
         assert!(load_str(r#"{"duration_ms": 10, "network": {"rules": [{"kinds": ["get_request"], "loss_probability": 0.5}]}}"#)
             .is_ok());
+    }
+
+    #[test]
+    fn faults_are_validated() {
+        let ok = r#"{"duration_ms": 100, "faults": [
+            {"kind": "partition", "at_ms": 10, "name": "a", "groups": [[0], [1, 2]], "one_way": true},
+            {"kind": "crash", "at_ms": 5, "node": 1}, {"kind": "heal", "at_ms": 20, "name": "a"}]}"#;
+        let s = load_str(ok).expect("valid faults");
+        assert_eq!(s.faults.len(), 3);
+        assert_eq!(s.faults[0].fault, Fault::Crash(NodeId(1)), "sorted by time");
+        let e = load_str(r#"{"duration_ms": 100, "faults": [{"kind": "heal", "at_ms": 20, "name": "a"}]}"#).unwrap_err();
+        assert_eq!(e.path, "faults.0.name");
+        let e = load_str(r#"{"duration_ms": 100, "faults": [{"kind": "crash", "at_ms": 200, "node": 1}]}"#).unwrap_err();
+        assert_eq!(e.path, "faults.0.at_ms");
+        let e = load_str(
+            r#"{"duration_ms": 100, "faults": [{"kind": "partition", "at_ms": 1, "name": "p", "groups": [[0, 1], [1]]}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.path, "faults.0.groups.1.0");
+        let e = load_str(r#"{"duration_ms": 100, "faults": [{"kind": "crash", "at_ms": 1, "node": 99}]}"#).unwrap_err();
+        assert_eq!(e.path, "faults.0.node");
     }
 
     #[test]

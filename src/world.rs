@@ -15,12 +15,12 @@ use crate::history::History;
 use crate::ids::{ClientId, Endpoint, NodeId};
 use crate::keyspace::KeyTable;
 use crate::message::{Failure, Payload};
-use crate::metrics::{Metrics, OpStats};
+use crate::metrics::{AppliedFault, Metrics, OpStats};
 use crate::network::{Network, Route};
 use crate::node::{Node, NodeEffect, NodeEnv, NodeStats, NodeTimer};
 use crate::ring::{Ring, RingMember};
 use crate::rng::{unit_open0, Seeds, SimRng, Stream};
-use crate::scenario::Scenario;
+use crate::scenario::{Fault, Scenario};
 
 /// What the engine schedules. Messages live in a slab so that events stay small.
 #[derive(Debug)]
@@ -40,6 +40,8 @@ enum Event {
     Arrival,
     /// Client traffic stops; the quiescent tail begins.
     EndWorkload,
+    /// The scenario's i-th scheduled fault.
+    Fault(usize),
 }
 
 struct Envelope {
@@ -72,6 +74,7 @@ pub struct World<'s> {
     chooser: KeyChooser,
     network: Network,
     nodes: Vec<Node>,
+    node_up: Vec<bool>,
     node_busy_until: Vec<SimTime>,
     service_rng: Vec<SimRng>,
     clients: Vec<Client>,
@@ -132,6 +135,7 @@ impl<'s> World<'s> {
             chooser: KeyChooser::new(&scenario.workload.popularity, scenario.workload.key_count),
             network,
             node_busy_until: vec![SimTime::ZERO; nodes.len()],
+            node_up: vec![true; nodes.len()],
             nodes,
             service_rng,
             clients,
@@ -155,6 +159,9 @@ impl<'s> World<'s> {
         let end_workload = SimTime::ZERO.after(self.scenario.duration);
         let end = end_workload.after(self.scenario.quiescent_tail);
         self.engine.schedule_at(end_workload, Event::EndWorkload);
+        for (i, f) in self.scenario.faults.iter().enumerate() {
+            self.engine.schedule_at(SimTime::ZERO.after(f.at), Event::Fault(i));
+        }
         for i in 0..self.clients.len() {
             let closed = matches!(self.clients[i].role(), Role::Workload { closed_loop: true } | Role::Probe);
             if closed {
@@ -188,13 +195,19 @@ impl<'s> World<'s> {
         match event {
             Event::Deliver(slot) => self.deliver(slot),
             Event::Process(slot) => {
-                if let Some(env) = self.slab[slot as usize].take() {
-                    self.free_slots.push(slot);
+                if let Some(env) = self.release(slot) {
                     if let Endpoint::Node(n) = env.to {
-                        self.handle_at_node(n, env.from, env.payload, env.service);
+                        let kind = env.payload.kind();
+                        if self.node_up[n.index()] {
+                            self.metrics.message(kind).delivered += 1;
+                            self.handle_at_node(n, env.from, env.payload, env.service);
+                        } else {
+                            self.metrics.message(kind).dropped_down += 1;
+                        }
                     }
                 }
             }
+            Event::NodeTimer { node, .. } if !self.node_up[node.index()] => {}
             Event::NodeTimer { node, timer } => {
                 let env = NodeEnv { ring: &self.ring, keys: &self.keys, protocol: &self.scenario.protocol };
                 let mut out = std::mem::take(&mut self.node_effects);
@@ -227,7 +240,37 @@ impl<'s> World<'s> {
                 self.engine.schedule_after(gap, Event::Arrival);
             }
             Event::EndWorkload => self.workload_active = false,
+            Event::Fault(i) => self.apply_fault(i),
         }
+    }
+
+    fn apply_fault(&mut self, i: usize) {
+        let fault = &self.scenario.faults[i].fault;
+        let took_effect = match fault {
+            Fault::Crash(n) => {
+                let was_up = std::mem::replace(&mut self.node_up[n.index()], false);
+                self.nodes[n.index()].crash();
+                self.node_busy_until[n.index()] = self.engine.now();
+                was_up
+            }
+            Fault::Restart(n) => !std::mem::replace(&mut self.node_up[n.index()], true),
+            Fault::Partition { id, groups, one_way, .. } => {
+                for (a, from) in groups.iter().enumerate() {
+                    for (b, to) in groups.iter().enumerate() {
+                        if a != b && (!one_way || a == 0) {
+                            self.network.cut(*id, from, to);
+                        }
+                    }
+                }
+                true
+            }
+            Fault::Heal { id, .. } => self.network.heal(*id),
+        };
+        self.metrics.faults.push(AppliedFault {
+            at_ms: self.engine.now().as_millis_f64(),
+            description: fault.describe(),
+            took_effect,
+        });
     }
 
     fn deliver(&mut self, slot: u32) {
@@ -236,12 +279,16 @@ impl<'s> World<'s> {
         let kind = env.payload.kind();
         match env.to {
             Endpoint::Node(n) => {
+                if !self.node_up[n.index()] {
+                    self.metrics.message(kind).dropped_down += 1;
+                    self.release(slot);
+                    return;
+                }
                 if self.network.is_cut(env.from, env.to) {
                     self.metrics.message(kind).dropped_partition += 1;
                     self.release(slot);
                     return;
                 }
-                self.metrics.message(kind).delivered += 1;
                 let mut service = SimDuration::ZERO;
                 if env.payload.needs_service() && !self.scenario.service_time.is_zero() {
                     let drawn = self.scenario.service_time.sample(&mut self.service_rng[n.index()]);
@@ -258,6 +305,7 @@ impl<'s> World<'s> {
                     }
                 }
                 if let Some(env) = self.release(slot) {
+                    self.metrics.message(kind).delivered += 1;
                     self.handle_at_node(n, env.from, env.payload, service);
                 }
             }
