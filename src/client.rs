@@ -64,6 +64,8 @@ pub struct WorkloadConfig {
     pub value_model: ValueModel,
     pub arrivals: Arrivals,
     pub client_timeout: SimDuration,
+    /// After a request times out, the client avoids that coordinator for this long.
+    pub avoid_after_timeout: SimDuration,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -220,6 +222,8 @@ struct Pending {
     key: KeyId,
     started: SimTime,
     step: Step,
+    /// The node the request went to.
+    to: NodeId,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -236,11 +240,22 @@ pub struct Client {
     pending: FastMap<u64, Pending>,
     next_op: u64,
     probes_started: u64,
+    /// Coordinators that recently let a request time out, and until when to avoid them.
+    avoid: Vec<(NodeId, SimTime)>,
 }
 
 impl Client {
     pub fn new(id: ClientId, role: Role, rng: SimRng) -> Client {
-        Client { id, role, rng, sessions: FastMap::default(), pending: FastMap::default(), next_op: 0, probes_started: 0 }
+        Client {
+            id,
+            role,
+            rng,
+            sessions: FastMap::default(),
+            pending: FastMap::default(),
+            next_op: 0,
+            probes_started: 0,
+            avoid: Vec::new(),
+        }
     }
 
     pub fn role(&self) -> Role {
@@ -265,6 +280,8 @@ impl Client {
             },
             ClientTimer::Timeout(op) => {
                 if let Some(p) = self.pending.remove(&op) {
+                    self.avoid.retain(|(n, _)| *n != p.to);
+                    self.avoid.push((p.to, now.after(env.workload.avoid_after_timeout)));
                     self.finish(now, env, op, p, ReplyBody::Failed(Failure::ClientTimeout), out);
                 }
             }
@@ -298,33 +315,39 @@ impl Client {
         self.next_op
     }
 
-    fn coordinator_for(&mut self, env: &ClientEnv, key: KeyId, put: bool) -> NodeId {
+    /// Chooses where to send a request. Like a partition-aware client library, it skips nodes
+    /// that recently let one of its requests time out, unless it would have none left.
+    fn coordinator_for(&mut self, now: SimTime, env: &ClientEnv, key: KeyId, put: bool) -> NodeId {
+        self.avoid.retain(|(_, until)| *until > now);
+        let avoid = &self.avoid;
+        let usable = |n: &NodeId| !avoid.iter().any(|(a, _)| a == n);
         if put && env.protocol.write_to_fastest_reader {
-            if let Some(n) = self.sessions.get(&key).and_then(|s| s.fastest) {
+            if let Some(n) = self.sessions.get(&key).and_then(|s| s.fastest).filter(usable) {
                 return n;
             }
         }
-        let members = env.ring.members();
-        match env.protocol.coordination {
+        let mut pool: Vec<NodeId> = match env.protocol.coordination {
             Coordination::PreferenceListHead | Coordination::ClientDriven => {
-                let top = env.ring.top_n(env.keys.position(key), env.protocol.n);
-                if env.protocol.coordination == Coordination::PreferenceListHead {
-                    top[0]
-                } else {
-                    top[index(&mut self.rng, top.len())]
-                }
+                env.ring.top_n(env.keys.position(key), env.protocol.n)
             }
-            Coordination::LoadBalancer | Coordination::Proxy => members[index(&mut self.rng, members.len())].node,
+            Coordination::LoadBalancer | Coordination::Proxy => env.ring.members().iter().map(|m| m.node).collect(),
+        };
+        if pool.iter().any(usable) {
+            pool.retain(usable);
+        }
+        match env.protocol.coordination {
+            Coordination::PreferenceListHead => pool[0],
+            _ => pool[index(&mut self.rng, pool.len())],
         }
     }
 
     fn send_get(&mut self, now: SimTime, env: &mut ClientEnv, key: KeyId, step: Step, out: &mut Vec<ClientEffect>) {
         let op = self.new_op();
-        let to = self.coordinator_for(env, key, false);
+        let to = self.coordinator_for(now, env, key, false);
         out.push(ClientEffect::Observe(Observation::ReadStarted { client: self.id, op, key }));
         out.push(ClientEffect::Send { to, payload: Payload::ClientGet(ClientOp { client: self.id, op, key, forwarded: false }) });
         out.push(ClientEffect::Timer { after: env.workload.client_timeout, timer: ClientTimer::Timeout(op) });
-        self.pending.insert(op, Pending { key, started: now, step });
+        self.pending.insert(op, Pending { key, started: now, step, to });
     }
 
     /// Writes `key`: with `cart` for a cart update, otherwise a fresh register value.
@@ -347,7 +370,7 @@ impl Client {
             Rc::new(c)
         });
         out.push(ClientEffect::Observe(Observation::WriteStarted { write, client: self.id, key, parents }));
-        let to = self.coordinator_for(env, key, true);
+        let to = self.coordinator_for(now, env, key, true);
         let body = PutBody { write, context, cart };
         out.push(ClientEffect::Send {
             to,
@@ -355,7 +378,7 @@ impl Client {
         });
         out.push(ClientEffect::Timer { after: env.workload.client_timeout, timer: ClientTimer::Timeout(op) });
         let step = if probe { Step::ProbeWrite { write } } else { Step::Write { write } };
-        self.pending.insert(op, Pending { key, started: now, step });
+        self.pending.insert(op, Pending { key, started: now, step, to });
     }
 
     pub fn on_reply(&mut self, now: SimTime, env: &mut ClientEnv, op: u64, body: ReplyBody, out: &mut Vec<ClientEffect>) {

@@ -41,6 +41,8 @@ pub struct History {
     /// Per key, the acknowledged writes no other acknowledged write descends from.
     frontier: FastMap<KeyId, Vec<WriteId>>,
     reads_in_flight: FastMap<(ClientId, u64), Vec<WriteId>>,
+    /// Acknowledged writes per key, in acknowledgement order (for the lost-write judgement).
+    acked_by_key: FastMap<KeyId, Vec<(WriteId, SimTime)>>,
     visit_mark: Vec<u32>,
     visit_stamp: u32,
     stack: Vec<WriteId>,
@@ -54,6 +56,7 @@ impl History {
             writes: Vec::new(),
             frontier: FastMap::default(),
             reads_in_flight: FastMap::default(),
+            acked_by_key: FastMap::default(),
             visit_mark: Vec::new(),
             visit_stamp: 0,
             stack: Vec::new(),
@@ -79,6 +82,7 @@ impl History {
         }
         rec.acked = Some(at);
         self.stats.writes_acked += 1;
+        self.acked_by_key.entry(key).or_default().push((write, at));
         let mut frontier = self.frontier.remove(&key).unwrap_or_default();
         let dominated = frontier.iter().any(|&f| self.reflects(&[f], write));
         if !dominated {
@@ -116,6 +120,25 @@ impl History {
             v.reads += 1;
             v.reflected += reflected as u64;
         }
+    }
+
+    /// The acknowledged writes to `key` that none of the `held` versions reflects: writes lost,
+    /// if `held` is everything any replica holds. Checks the frontier first, since when every
+    /// maximal acknowledged write survives, all their ancestors do too.
+    pub fn lost_writes(&mut self, key: KeyId, held: &[WriteId]) -> Vec<(WriteId, SimTime)> {
+        let frontier = self.frontier.get(&key).cloned().unwrap_or_default();
+        if frontier.iter().all(|&w| self.reflects(held, w)) {
+            return Vec::new();
+        }
+        let acked = self.acked_by_key.get(&key).cloned().unwrap_or_default();
+        acked.into_iter().filter(|&(w, _)| !self.reflects(held, w)).collect()
+    }
+
+    /// Keys with at least one acknowledged write, in key order.
+    pub fn written_keys(&self) -> Vec<KeyId> {
+        let mut keys: Vec<KeyId> = self.acked_by_key.keys().copied().collect();
+        keys.sort_unstable();
+        keys
     }
 
     /// How many of `writes` are not an ancestor of another one of them.
@@ -178,6 +201,22 @@ mod tests {
         h.read_started(ClientId(0), 3, k);
         assert!(!h.read_succeeded(ClientId(0), 3, &[WriteId(2)]), "w2 descends from w1");
         assert_eq!(h.stats.stale_reads, 1);
+    }
+
+    #[test]
+    fn a_write_is_lost_only_if_nothing_held_reflects_it() {
+        let mut h = History::new(0);
+        let k = KeyId(3);
+        h.write_started(WriteId(1), vec![]);
+        h.write_acked(WriteId(1), k, SimTime(1));
+        h.write_started(WriteId(2), vec![WriteId(1)]);
+        h.write_acked(WriteId(2), k, SimTime(2));
+        h.write_started(WriteId(3), vec![]);
+        h.write_acked(WriteId(3), k, SimTime(3));
+        assert!(h.lost_writes(k, &[WriteId(2), WriteId(3)]).is_empty());
+        assert_eq!(h.lost_writes(k, &[WriteId(2)]), vec![(WriteId(3), SimTime(3))]);
+        assert_eq!(h.lost_writes(k, &[WriteId(3)]).len(), 2, "w3 does not descend from w1 or w2");
+        assert_eq!(h.written_keys(), vec![k]);
     }
 
     #[test]

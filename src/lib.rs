@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod convergence;
 pub mod distribution;
 pub mod engine;
 pub mod error;

@@ -50,6 +50,14 @@ pub enum ReplyBody {
     Failed(Failure),
 }
 
+/// A replica write target: the node, and for a fall-back outside the top N, the top-N node it
+/// stands in for (the hint of Dynamo §4.6).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub node: NodeId,
+    pub hint: Option<NodeId>,
+}
+
 #[derive(Clone, Debug)]
 pub enum Payload {
     ClientGet(ClientOp),
@@ -74,19 +82,38 @@ pub enum Payload {
         key: KeyId,
         versions: Rc<VersionSet>,
         coordinator: NodeId,
+        hint: Option<NodeId>,
     },
     /// Proxy coordination: ask the lead replica to mint the version and replicate it to `others`.
     MintRequest {
         req: RequestId,
         key: KeyId,
         body: PutBody,
-        others: Vec<NodeId>,
+        others: Vec<Target>,
     },
     PutAck {
         req: RequestId,
         key: KeyId,
-        minted: Option<Rc<CausalContext>>,
+        /// From a lead replica under proxy coordination: the client's new context and the
+        /// version set it minted (so the proxy can write it to fall-backs).
+        minted: Option<(Rc<CausalContext>, Rc<VersionSet>)>,
     },
+    /// Read repair: the reconciled version set for a replica that returned stale or no data.
+    ReadRepair {
+        key: KeyId,
+        versions: Rc<VersionSet>,
+    },
+    /// Hinted handoff: a fall-back hands the versions it kept for the intended node.
+    Hint {
+        key: KeyId,
+        versions: Rc<VersionSet>,
+    },
+    HintAck {
+        key: KeyId,
+        versions: Rc<VersionSet>,
+    },
+    Ping,
+    Pong,
 }
 
 impl Payload {
@@ -99,11 +126,15 @@ impl Payload {
             | Payload::GetReply { key, .. }
             | Payload::PutRequest { key, .. }
             | Payload::MintRequest { key, .. }
-            | Payload::PutAck { key, .. } => Some(*key),
+            | Payload::PutAck { key, .. }
+            | Payload::ReadRepair { key, .. }
+            | Payload::Hint { key, .. }
+            | Payload::HintAck { key, .. } => Some(*key),
+            Payload::Ping | Payload::Pong => None,
         }
     }
 
-    /// The network kind of this payload, given whether a node forwards it.
+    /// The network kind of this payload.
     pub fn kind(&self) -> MessageKind {
         match self {
             Payload::ClientGet(op) | Payload::ClientPut(op, _) => {
@@ -118,11 +149,16 @@ impl Payload {
             Payload::GetReply { .. } => MessageKind::GetReply,
             Payload::PutRequest { .. } | Payload::MintRequest { .. } => MessageKind::PutRequest,
             Payload::PutAck { .. } => MessageKind::PutAck,
+            Payload::ReadRepair { .. } => MessageKind::ReadRepair,
+            Payload::Hint { .. } => MessageKind::Hint,
+            Payload::HintAck { .. } => MessageKind::HintAck,
+            Payload::Ping => MessageKind::Ping,
+            Payload::Pong => MessageKind::Pong,
         }
     }
 
-    /// Whether handling this message takes the node's service time (requests do; replies and
-    /// acknowledgements are bookkeeping at the coordinator).
+    /// Whether handling this message takes the node's service time (requests and writes do;
+    /// replies, acknowledgements and pings are bookkeeping).
     pub fn needs_service(&self) -> bool {
         matches!(
             self,
@@ -131,6 +167,8 @@ impl Payload {
                 | Payload::GetRequest { .. }
                 | Payload::PutRequest { .. }
                 | Payload::MintRequest { .. }
+                | Payload::ReadRepair { .. }
+                | Payload::Hint { .. }
         )
     }
 }

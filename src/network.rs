@@ -28,15 +28,19 @@ pub enum MessageKind {
     GetReply,
     PutRequest,
     PutAck,
-    Gossip,
+    ReadRepair,
     Hint,
     HintAck,
+    Ping,
+    Pong,
+    Gossip,
     AntiEntropy,
-    Probe,
+    Transfer,
+    TransferAck,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 12] = [
+    pub const ALL: [MessageKind; 16] = [
         MessageKind::ClientRequest,
         MessageKind::ClientReply,
         MessageKind::Forward,
@@ -44,11 +48,15 @@ impl MessageKind {
         MessageKind::GetReply,
         MessageKind::PutRequest,
         MessageKind::PutAck,
-        MessageKind::Gossip,
+        MessageKind::ReadRepair,
         MessageKind::Hint,
         MessageKind::HintAck,
+        MessageKind::Ping,
+        MessageKind::Pong,
+        MessageKind::Gossip,
         MessageKind::AntiEntropy,
-        MessageKind::Probe,
+        MessageKind::Transfer,
+        MessageKind::TransferAck,
     ];
 
     pub fn name(self) -> &'static str {
@@ -60,11 +68,15 @@ impl MessageKind {
             MessageKind::GetReply => "get_reply",
             MessageKind::PutRequest => "put_request",
             MessageKind::PutAck => "put_ack",
-            MessageKind::Gossip => "gossip",
+            MessageKind::ReadRepair => "read_repair",
             MessageKind::Hint => "hint",
             MessageKind::HintAck => "hint_ack",
+            MessageKind::Ping => "ping",
+            MessageKind::Pong => "pong",
+            MessageKind::Gossip => "gossip",
             MessageKind::AntiEntropy => "anti_entropy",
-            MessageKind::Probe => "probe",
+            MessageKind::Transfer => "transfer",
+            MessageKind::TransferAck => "transfer_ack",
         }
     }
 

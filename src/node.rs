@@ -1,27 +1,40 @@
 //! A storage node: a sans-IO state machine running Dynamo's request protocol.
 //!
-//! A node owns its durable store (a version set per key, and its per-key write counters) and
-//! its volatile coordinator state. Handlers take the current time and an environment (ring, key
-//! table, protocol settings) and push effects (sends, timers) into an out-buffer; a node never
-//! sees the event queue, the network or another node's state.
+//! A node owns its durable store (a version set per key, its hint store, and its per-key write
+//! counters) and its volatile state (requests it coordinates, which peers it suspects). Handlers
+//! take the current time and an environment (ring, key table, protocol settings) and push
+//! effects (sends, timers) into an out-buffer; a node never sees the event queue, the network or
+//! another node's state, and it learns about failures only from silence (Dynamo §4.8).
 //!
-//! Coordination (Dynamo §4.5, §6.4): a put's coordinator mints the new version locally (its
-//! own dot), stores it, replicates its whole version set to the other replicas and answers after
-//! W acknowledgements, itself counted. A get asks the replicas, answers after R replies with
-//! every causally maximal version and one context covering them, and keeps listening for late
-//! replies for a short window. Under proxy coordination a node outside the preference list
-//! coordinates: it asks the first replica to mint (so that every dot is minted by a node holding
-//! the key, which keeps version sets exact) and counts the replicas' acknowledgements itself.
-//! Timers are cancelled lazily: a timer whose request is gone is ignored when it fires.
+//! Coordination (Dynamo §4.5, §6.4): a put's coordinator mints the new version locally (its own
+//! dot), stores it, replicates its whole version set to the other replicas and answers after W
+//! acknowledgements, itself counted. A get asks the replicas, answers after R replies with every
+//! causally maximal version and one context covering them, keeps listening for late replies for
+//! a short window, then writes the reconciled set to replicas that returned stale or no data
+//! (read repair, §5). Under proxy coordination a node outside the preference list coordinates:
+//! it asks the first replica to mint (so that every dot is minted by a node holding the key,
+//! which keeps version sets exact) and counts the acknowledgements itself.
+//!
+//! Sloppy quorum and hinted handoff (§4.6): requests go to the first N nodes of the extended
+//! preference list that this node does not suspect. A replica that does not answer within the
+//! reply timeout is suspected, and the request moves on to the next fall-back; a write sent to a
+//! fall-back carries a hint naming the top-N node it stands in for, and the fall-back keeps it in
+//! a separate hint store that it scans periodically, handing each hint to its intended node once
+//! it answers again and deleting it after the acknowledgement. Suspected peers are pinged
+//! periodically; any message from a peer clears the suspicion.
+//!
+//! Timers are cancelled lazily: a timer whose request is gone, or whose incarnation is older
+//! than the node's (it was set before a crash), is ignored when it fires.
 
 use crate::engine::{SimDuration, SimTime};
 use crate::fastmap::FastMap;
 use crate::ids::{ClientId, Endpoint, KeyId, NodeId, RequestId};
 use crate::keyspace::KeyTable;
-use crate::message::{ClientOp, Failure, Payload, PutBody, ReplyBody};
+use crate::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
 use crate::ring::Ring;
 use crate::rng::{index, SimRng};
 use crate::versioning::{CausalContext, Dot, Sibling, VersionSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 /// How a request finds its coordinator (Dynamo §4.5 and §6.4, plus Cassandra's proxy).
@@ -58,6 +71,27 @@ pub struct Protocol {
     pub request_timeout: SimDuration,
     pub read_repair_window: SimDuration,
     pub clock_truncation_threshold: usize,
+    /// Route around suspected replicas to fall-backs (off: strict quorums over the top N).
+    pub sloppy_quorum: bool,
+    /// Keep writes meant for a suspected replica as hints and hand them off later.
+    pub hinted_handoff: bool,
+    pub hint_scan_interval: SimDuration,
+    pub read_repair: bool,
+    /// A peer that has not answered a request within this time is suspected.
+    pub reply_timeout: SimDuration,
+    /// How often suspected peers are pinged.
+    pub probe_interval: SimDuration,
+}
+
+impl Protocol {
+    /// How many nodes of the extended preference list a coordinator considers.
+    pub fn candidate_count(&self) -> usize {
+        if self.sloppy_quorum {
+            2 * self.n + 2
+        } else {
+            self.n
+        }
+    }
 }
 
 /// What a node's handlers may read besides their own state.
@@ -70,8 +104,16 @@ pub struct NodeEnv<'a> {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum NodeTimer {
     RequestTimeout(RequestId),
-    /// End of the late-reply window after a get was answered.
+    /// Replicas silent this long are suspected and replaced by fall-backs.
+    ReplicaTimeout(RequestId),
+    /// End of the late-reply window after a get was answered: time for read repair.
     CloseRequest(RequestId),
+    Probe {
+        incarnation: u32,
+    },
+    HintScan {
+        incarnation: u32,
+    },
 }
 
 #[derive(Debug)]
@@ -94,13 +136,22 @@ pub struct NodeStats {
     pub late_replies: u64,
     pub coordinator_timeouts: u64,
     pub clock_entries_truncated: u64,
+    /// Times this node began suspecting a peer.
+    pub suspicions: u64,
+    /// Requests sent to a fall-back in place of a suspected replica.
+    pub fallback_requests: u64,
+    pub hints_stored: u64,
+    pub hints_delivered: u64,
+    pub read_repairs_sent: u64,
 }
 
 struct GetState {
     client: ClientId,
     op: u64,
     key: KeyId,
-    asked: usize,
+    asked: Vec<NodeId>,
+    /// Fall-backs not yet asked, in preference order.
+    spare: Vec<NodeId>,
     replies: Vec<(NodeId, Option<Rc<VersionSet>>)>,
     answered: bool,
 }
@@ -109,8 +160,11 @@ struct PutState {
     client: ClientId,
     op: u64,
     key: KeyId,
-    acks: usize,
-    /// Known once the version is minted (at once locally, or from the lead replica's ack).
+    asked: Vec<Target>,
+    acked: Vec<NodeId>,
+    spare: Vec<NodeId>,
+    /// What to write to a fall-back: known once the version is minted.
+    versions: Option<Rc<VersionSet>>,
     minted: Option<Rc<CausalContext>>,
 }
 
@@ -122,10 +176,14 @@ enum Coordinating {
 pub struct Node {
     pub id: NodeId,
     store: FastMap<KeyId, Rc<VersionSet>>,
+    /// Versions kept for another node, by (key, intended node): scanned in this order.
+    hints: BTreeMap<(KeyId, NodeId), Rc<VersionSet>>,
     /// Highest counter this node has minted per key; durable, so a dot is never reused.
     minted: FastMap<KeyId, u64>,
     coordinating: FastMap<RequestId, Coordinating>,
+    suspected: BTreeSet<NodeId>,
     next_request: u64,
+    incarnation: u32,
     rng: SimRng,
     scratch: Vec<NodeId>,
     pub stats: NodeStats,
@@ -136,22 +194,45 @@ impl Node {
         Node {
             id,
             store: FastMap::default(),
+            hints: BTreeMap::new(),
             minted: FastMap::default(),
             coordinating: FastMap::default(),
+            suspected: BTreeSet::new(),
             next_request: 0,
+            incarnation: 0,
             rng,
             scratch: Vec::new(),
             stats: NodeStats::default(),
         }
     }
 
-    /// This node's versions of a key.
+    /// This node's own replica of a key (hints excluded).
     pub fn versions(&self, key: KeyId) -> Option<&Rc<VersionSet>> {
         self.store.get(&key)
     }
 
+    /// Every version set this node holds for a key: its own and any hints.
+    pub fn all_versions(&self, key: KeyId) -> impl Iterator<Item = &Rc<VersionSet>> {
+        self.store.get(&key).into_iter().chain(self.hints.range((key, NodeId(0))..=(key, NodeId(u32::MAX))).map(|(_, v)| v))
+    }
+
+    /// Visits every version set this node holds, its own and hints (in no particular order).
+    pub fn for_each_version_set(&self, mut f: impl FnMut(KeyId, &VersionSet)) {
+        for (key, set) in &self.store {
+            f(*key, set);
+        }
+        for ((key, _), set) in &self.hints {
+            f(*key, set);
+        }
+    }
+
     pub fn stored_keys(&self) -> usize {
         self.store.len()
+    }
+
+    /// Hints waiting for delivery, in scan order: (key, intended node).
+    pub fn pending_hints(&self) -> impl Iterator<Item = (KeyId, NodeId)> + '_ {
+        self.hints.keys().copied()
     }
 
     /// Requests this node is coordinating right now.
@@ -159,10 +240,25 @@ impl Node {
         self.coordinating.len()
     }
 
-    /// A crash: volatile state (requests being coordinated) is lost; the store and the minted
-    /// counters are durable. Timers set before the crash find no request and are ignored.
+    pub fn suspects(&self, peer: NodeId) -> bool {
+        self.suspected.contains(&peer)
+    }
+
+    /// Starts the periodic timers (at time zero and after every restart).
+    pub fn start(&mut self, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+        let incarnation = self.incarnation;
+        out.push(NodeEffect::Timer { after: env.protocol.probe_interval, timer: NodeTimer::Probe { incarnation } });
+        if env.protocol.hinted_handoff {
+            out.push(NodeEffect::Timer { after: env.protocol.hint_scan_interval, timer: NodeTimer::HintScan { incarnation } });
+        }
+    }
+
+    /// A crash: volatile state (requests being coordinated, suspicions) is lost; the store, the
+    /// hint store and the minted counters are durable. Timers set before the crash are ignored.
     pub fn crash(&mut self) {
         self.coordinating.clear();
+        self.suspected.clear();
+        self.incarnation += 1;
     }
 
     fn new_request(&mut self) -> RequestId {
@@ -170,25 +266,54 @@ impl Node {
         RequestId(((self.id.0 as u64) << 40) | self.next_request)
     }
 
-    fn top_n(&mut self, env: &NodeEnv, key: KeyId) -> Vec<NodeId> {
+    /// The extended preference list: top N first, then fall-backs.
+    fn candidates(&mut self, env: &NodeEnv, key: KeyId) -> Vec<NodeId> {
         let mut list = std::mem::take(&mut self.scratch);
-        env.ring.preference_list(env.keys.position(key), env.protocol.n, env.protocol.n, &mut list);
+        env.ring.preference_list(env.keys.position(key), env.protocol.n, env.protocol.candidate_count(), &mut list);
         let out = list.clone();
         self.scratch = list;
         out
     }
 
-    /// Picks the replicas to ask: all of `list`, or `count` of them at random with this node
-    /// first when it is one of them (a local read or write costs no message).
-    fn targets(&mut self, env: &NodeEnv, list: &[NodeId], count: usize) -> Vec<NodeId> {
+    fn suspect(&mut self, peer: NodeId) {
+        if peer != self.id && self.suspected.insert(peer) {
+            self.stats.suspicions += 1;
+        }
+    }
+
+    /// The first N nodes of `list` this node does not suspect (all of the top N under strict
+    /// quorums); a fall-back carries a hint for the suspected top-N node it replaces. Returns the
+    /// targets and the fall-backs left over.
+    fn select(&self, env: &NodeEnv, list: &[NodeId]) -> (Vec<Target>, Vec<NodeId>) {
+        let n = env.protocol.n.min(list.len());
+        if !env.protocol.sloppy_quorum {
+            return (list[..n].iter().map(|&node| Target { node, hint: None }).collect(), Vec::new());
+        }
+        let mut replaced = list[..n].iter().copied().filter(|p| self.suspects(*p));
+        let mut targets = Vec::with_capacity(n);
+        let mut spare = Vec::new();
+        for (i, &node) in list.iter().enumerate() {
+            if self.suspects(node) {
+                continue;
+            }
+            if targets.len() < n {
+                let hint = if i >= n { replaced.next() } else { None };
+                targets.push(Target { node, hint });
+            } else {
+                spare.push(node);
+            }
+        }
+        (targets, spare)
+    }
+
+    /// Which targets to ask: all, or `count` of them at random with this node first when it is
+    /// one of them (a local read or write costs no message).
+    fn fan_out(&mut self, env: &NodeEnv, targets: &[Target], count: usize) -> Vec<Target> {
         match env.protocol.fanout {
-            Fanout::All => list.to_vec(),
+            Fanout::All => targets.to_vec(),
             Fanout::Quorum => {
-                let mut pool: Vec<NodeId> = list.iter().copied().filter(|&n| n != self.id).collect();
-                let mut chosen = Vec::with_capacity(count);
-                if list.contains(&self.id) {
-                    chosen.push(self.id);
-                }
+                let mut pool: Vec<Target> = targets.iter().copied().filter(|t| t.node != self.id).collect();
+                let mut chosen: Vec<Target> = targets.iter().copied().filter(|t| t.node == self.id).collect();
                 while chosen.len() < count && !pool.is_empty() {
                     let i = index(&mut self.rng, pool.len());
                     chosen.push(pool.swap_remove(i));
@@ -199,12 +324,16 @@ impl Node {
     }
 
     pub fn on_message(&mut self, now: SimTime, env: &NodeEnv, from: Endpoint, payload: Payload, out: &mut Vec<NodeEffect>) {
+        if let Endpoint::Node(peer) = from {
+            // Any word from a peer shows it is alive.
+            self.suspected.remove(&peer);
+        }
         match payload {
             Payload::ClientGet(op) => self.on_client_request(now, env, op, None, out),
             Payload::ClientPut(op, body) => self.on_client_request(now, env, op, Some(body), out),
             Payload::GetRequest { req, key } => {
                 self.stats.requests_served += 1;
-                let versions = self.store.get(&key).cloned();
+                let versions = self.local_read(now, key);
                 out.push(NodeEffect::Send { to: from, payload: Payload::GetReply { req, key, versions } });
             }
             Payload::GetReply { req, versions, .. } => {
@@ -212,9 +341,9 @@ impl Node {
                     self.on_get_reply(now, env, req, replica, versions, out);
                 }
             }
-            Payload::PutRequest { req, key, versions, coordinator } => {
+            Payload::PutRequest { req, key, versions, coordinator, hint } => {
                 self.stats.requests_served += 1;
-                self.store_reconciled(now, env, key, &versions);
+                self.store_reconciled(now, env, key, hint, &versions);
                 out.push(NodeEffect::Send {
                     to: Endpoint::Node(coordinator),
                     payload: Payload::PutAck { req, key, minted: None },
@@ -222,17 +351,52 @@ impl Node {
             }
             Payload::MintRequest { req, key, body, others } => {
                 self.stats.requests_served += 1;
-                let (versions, minted) = self.mint(now, env, key, &body);
                 let Endpoint::Node(coordinator) = from else { return };
-                for other in others {
-                    let payload = Payload::PutRequest { req, key, versions: versions.clone(), coordinator };
-                    out.push(NodeEffect::Send { to: Endpoint::Node(other), payload });
+                let (versions, minted) = self.mint(now, env, key, &body);
+                for t in others {
+                    let payload = Payload::PutRequest { req, key, versions: versions.clone(), coordinator, hint: t.hint };
+                    out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload });
                 }
-                out.push(NodeEffect::Send { to: from, payload: Payload::PutAck { req, key, minted: Some(minted) } });
+                out.push(NodeEffect::Send { to: from, payload: Payload::PutAck { req, key, minted: Some((minted, versions)) } });
             }
-            Payload::PutAck { req, minted, .. } => self.on_put_ack(env, req, minted, out),
-            Payload::Reply { .. } => {}
+            Payload::PutAck { req, minted, .. } => {
+                if let Endpoint::Node(replica) = from {
+                    self.on_put_ack(env, req, replica, minted, out);
+                }
+            }
+            Payload::ReadRepair { key, versions } => {
+                self.stats.requests_served += 1;
+                self.store_reconciled(now, env, key, None, &versions);
+            }
+            Payload::Hint { key, versions } => {
+                self.stats.requests_served += 1;
+                self.store_reconciled(now, env, key, None, &versions);
+                out.push(NodeEffect::Send { to: from, payload: Payload::HintAck { key, versions } });
+            }
+            Payload::HintAck { key, versions } => {
+                if let Endpoint::Node(intended) = from {
+                    // Delete only what was delivered: a hint updated since stays for the next scan.
+                    if self.hints.get(&(key, intended)).is_some_and(|h| Rc::ptr_eq(h, &versions)) {
+                        self.hints.remove(&(key, intended));
+                        self.stats.hints_delivered += 1;
+                    }
+                }
+            }
+            Payload::Ping => out.push(NodeEffect::Send { to: from, payload: Payload::Pong }),
+            Payload::Pong | Payload::Reply { .. } => {}
         }
+    }
+
+    /// This node's versions of a key, including hints it keeps for others (a fall-back in the
+    /// first N healthy nodes answers reads with what it holds).
+    fn local_read(&self, now: SimTime, key: KeyId) -> Option<Rc<VersionSet>> {
+        let mut sets = self.all_versions(key);
+        let first = sets.next()?.clone();
+        let mut merged: Option<VersionSet> = None;
+        for s in sets {
+            merged.get_or_insert_with(|| (*first).clone()).reconcile(s, now);
+        }
+        Some(merged.map_or(first, Rc::new))
     }
 
     fn on_client_request(
@@ -243,18 +407,20 @@ impl Node {
         put: Option<PutBody>,
         out: &mut Vec<NodeEffect>,
     ) {
-        let list = self.top_n(env, op.key);
-        let in_list = list.contains(&self.id);
+        let list = self.candidates(env, op.key);
+        let n = env.protocol.n.min(list.len());
+        let in_list = list[..n].contains(&self.id);
         let coordinates = in_list || env.protocol.coordination == Coordination::Proxy || op.forwarded || list.is_empty();
         if !coordinates {
-            // Dynamo §4.5: a node outside the top N forwards to the first of them.
+            // Dynamo §4.5: a node outside the top N forwards to the first of them it believes up.
+            let to = list[..n].iter().copied().find(|p| !self.suspects(*p)).unwrap_or(list[0]);
             self.stats.forwarded += 1;
             op.forwarded = true;
             let payload = match put {
                 Some(body) => Payload::ClientPut(op, body),
                 None => Payload::ClientGet(op),
             };
-            out.push(NodeEffect::Send { to: Endpoint::Node(list[0]), payload });
+            out.push(NodeEffect::Send { to: Endpoint::Node(to), payload });
             return;
         }
         self.stats.requests_served += 1;
@@ -267,23 +433,26 @@ impl Node {
     fn coordinate_get(&mut self, now: SimTime, env: &NodeEnv, op: ClientOp, list: &[NodeId], out: &mut Vec<NodeEffect>) {
         self.stats.gets_coordinated += 1;
         let req = self.new_request();
-        let targets = self.targets(env, list, env.protocol.r);
+        let (targets, spare) = self.select(env, list);
+        let asked = self.fan_out(env, &targets, env.protocol.r);
         let mut state = GetState {
             client: op.client,
             op: op.op,
             key: op.key,
-            asked: targets.len(),
-            replies: Vec::with_capacity(targets.len()),
+            asked: asked.iter().map(|t| t.node).collect(),
+            spare,
+            replies: Vec::with_capacity(asked.len()),
             answered: false,
         };
-        for &t in &targets {
-            if t == self.id {
-                state.replies.push((t, self.store.get(&op.key).cloned()));
+        for t in &asked {
+            if t.node == self.id {
+                state.replies.push((t.node, self.local_read(now, op.key)));
             } else {
-                out.push(NodeEffect::Send { to: Endpoint::Node(t), payload: Payload::GetRequest { req, key: op.key } });
+                out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload: Payload::GetRequest { req, key: op.key } });
             }
         }
         out.push(NodeEffect::Timer { after: env.protocol.request_timeout, timer: NodeTimer::RequestTimeout(req) });
+        out.push(NodeEffect::Timer { after: env.protocol.reply_timeout, timer: NodeTimer::ReplicaTimeout(req) });
         self.coordinating.insert(req, Coordinating::Get(state));
         self.advance_get(now, env, req, out);
     }
@@ -310,13 +479,13 @@ impl Node {
         self.advance_get(now, env, req, out);
     }
 
-    /// Answers the client once R replies are in, and closes the request once every replica has
-    /// answered or the late-reply window has passed.
+    /// Answers the client once R replies are in, and closes the request (with read repair) once
+    /// every replica asked has answered or the late-reply window has passed.
     fn advance_get(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
         let Some(Coordinating::Get(state)) = self.coordinating.get_mut(&req) else {
             return;
         };
-        if !state.answered && state.replies.len() >= env.protocol.r.min(state.asked) {
+        if !state.answered && state.replies.len() >= env.protocol.r.min(state.asked.len()) {
             state.answered = true;
             let merged = reconcile_replies(now, &state.replies);
             let context = Rc::new(merged.client_context(now));
@@ -329,14 +498,45 @@ impl Node {
                     body: ReplyBody::Get { siblings: merged.siblings, context, fastest },
                 },
             });
-            if state.replies.len() < state.asked && env.protocol.read_repair_window > SimDuration::ZERO {
+            if state.replies.len() < state.asked.len() && env.protocol.read_repair_window > SimDuration::ZERO {
                 out.push(NodeEffect::Timer { after: env.protocol.read_repair_window, timer: NodeTimer::CloseRequest(req) });
                 return;
             }
         }
-        if state.answered && (state.replies.len() >= state.asked || env.protocol.read_repair_window == SimDuration::ZERO) {
-            self.coordinating.remove(&req);
+        if state.answered && (state.replies.len() >= state.asked.len() || env.protocol.read_repair_window == SimDuration::ZERO) {
+            self.close_get(now, env, req, out);
         }
+    }
+
+    /// Ends a get; with read repair on, writes the reconciled versions to every top-N replica
+    /// that answered with less (Dynamo §5).
+    fn close_get(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
+        let Some(Coordinating::Get(state)) = self.coordinating.remove(&req) else {
+            return;
+        };
+        if !env.protocol.read_repair || state.replies.len() < 2 {
+            return;
+        }
+        let merged = Rc::new(reconcile_replies(now, &state.replies));
+        let mut top = std::mem::take(&mut self.scratch);
+        env.ring.preference_list(env.keys.position(state.key), env.protocol.n, env.protocol.n, &mut top);
+        for (replica, versions) in &state.replies {
+            let stale = match versions {
+                None => !merged.is_empty(),
+                Some(v) => !v.same_versions(&merged),
+            };
+            if !stale || !top.contains(replica) {
+                continue;
+            }
+            self.stats.read_repairs_sent += 1;
+            if *replica == self.id {
+                self.store_reconciled(now, env, state.key, None, &merged);
+            } else {
+                let payload = Payload::ReadRepair { key: state.key, versions: merged.clone() };
+                out.push(NodeEffect::Send { to: Endpoint::Node(*replica), payload });
+            }
+        }
+        self.scratch = top;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -352,23 +552,35 @@ impl Node {
     ) {
         self.stats.puts_coordinated += 1;
         let req = self.new_request();
-        let mut state = PutState { client: op.client, op: op.op, key: op.key, acks: 0, minted: None };
+        let (targets, spare) = self.select(env, list);
+        let mut state = PutState {
+            client: op.client,
+            op: op.op,
+            key: op.key,
+            asked: Vec::new(),
+            acked: Vec::new(),
+            spare,
+            versions: None,
+            minted: None,
+        };
         if in_list {
-            let targets = self.targets(env, list, env.protocol.w);
+            let chosen = self.fan_out(env, &targets, env.protocol.w);
             let (versions, minted) = self.mint(now, env, op.key, &body);
-            state.acks = 1;
+            state.acked.push(self.id);
             state.minted = Some(minted);
-            for &t in targets.iter().filter(|&&t| t != self.id) {
-                let payload = Payload::PutRequest { req, key: op.key, versions: versions.clone(), coordinator: self.id };
-                out.push(NodeEffect::Send { to: Endpoint::Node(t), payload });
+            for t in chosen.iter().filter(|t| t.node != self.id) {
+                let payload =
+                    Payload::PutRequest { req, key: op.key, versions: versions.clone(), coordinator: self.id, hint: t.hint };
+                out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload });
             }
-        } else {
-            // Proxy coordination from outside the list: the head of the list mints.
-            let lead = list[0];
-            let others: Vec<NodeId> = match env.protocol.fanout {
-                Fanout::All => list[1..].to_vec(),
+            state.asked = chosen;
+            state.versions = Some(versions);
+        } else if let Some((&lead, rest)) = targets.split_first() {
+            // Proxy coordination from outside the list: the first healthy replica mints.
+            let others: Vec<Target> = match env.protocol.fanout {
+                Fanout::All => rest.to_vec(),
                 Fanout::Quorum => {
-                    let mut pool = list[1..].to_vec();
+                    let mut pool = rest.to_vec();
                     let mut chosen = Vec::new();
                     while chosen.len() + 1 < env.protocol.w && !pool.is_empty() {
                         let i = index(&mut self.rng, pool.len());
@@ -377,23 +589,35 @@ impl Node {
                     chosen
                 }
             };
-            out.push(NodeEffect::Send {
-                to: Endpoint::Node(lead),
-                payload: Payload::MintRequest { req, key: op.key, body, others },
-            });
+            state.asked.push(lead);
+            state.asked.extend(others.iter().copied());
+            let payload = Payload::MintRequest { req, key: op.key, body, others };
+            out.push(NodeEffect::Send { to: Endpoint::Node(lead.node), payload });
         }
         out.push(NodeEffect::Timer { after: env.protocol.request_timeout, timer: NodeTimer::RequestTimeout(req) });
+        out.push(NodeEffect::Timer { after: env.protocol.reply_timeout, timer: NodeTimer::ReplicaTimeout(req) });
         self.coordinating.insert(req, Coordinating::Put(state));
         self.advance_put(env, req, out);
     }
 
-    fn on_put_ack(&mut self, env: &NodeEnv, req: RequestId, minted: Option<Rc<CausalContext>>, out: &mut Vec<NodeEffect>) {
+    fn on_put_ack(
+        &mut self,
+        env: &NodeEnv,
+        req: RequestId,
+        replica: NodeId,
+        minted: Option<(Rc<CausalContext>, Rc<VersionSet>)>,
+        out: &mut Vec<NodeEffect>,
+    ) {
         let Some(Coordinating::Put(state)) = self.coordinating.get_mut(&req) else {
             return;
         };
-        state.acks += 1;
-        if minted.is_some() {
-            state.minted = minted;
+        if state.acked.contains(&replica) {
+            return; // a duplicated message
+        }
+        state.acked.push(replica);
+        if let Some((context, versions)) = minted {
+            state.minted = Some(context);
+            state.versions = Some(versions);
         }
         self.advance_put(env, req, out);
     }
@@ -402,7 +626,7 @@ impl Node {
         let Some(Coordinating::Put(state)) = self.coordinating.get(&req) else {
             return;
         };
-        if state.acks >= env.protocol.w {
+        if state.acked.len() >= env.protocol.w {
             if let Some(context) = &state.minted {
                 out.push(NodeEffect::Send {
                     to: Endpoint::Client(state.client),
@@ -411,6 +635,57 @@ impl Node {
                 self.coordinating.remove(&req);
             }
         }
+    }
+
+    /// Replicas silent past the reply timeout are suspected; under sloppy quorum the request
+    /// moves on to the next fall-backs, enough to reach the quorum if they all answer.
+    fn on_replica_timeout(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
+        let silent: Vec<NodeId> = match self.coordinating.get(&req) {
+            Some(Coordinating::Get(s)) => s.asked.iter().copied().filter(|n| !s.replies.iter().any(|(r, _)| r == n)).collect(),
+            Some(Coordinating::Put(s)) => s.asked.iter().map(|t| t.node).filter(|n| !s.acked.contains(n)).collect(),
+            None => return,
+        };
+        for &p in &silent {
+            self.suspect(p);
+        }
+        if !env.protocol.sloppy_quorum || silent.is_empty() {
+            return;
+        }
+        let suspected = &self.suspected;
+        let mut sends = Vec::new();
+        match self.coordinating.get_mut(&req) {
+            Some(Coordinating::Get(s)) if !s.answered => {
+                let missing = env.protocol.r.saturating_sub(s.replies.len());
+                while sends.len() < missing {
+                    let Some(next) = take_healthy(&mut s.spare, suspected) else { break };
+                    s.asked.push(next);
+                    sends.push((next, Payload::GetRequest { req, key: s.key }));
+                }
+            }
+            Some(Coordinating::Put(s)) if s.acked.len() < env.protocol.w => {
+                let Some(versions) = s.versions.clone() else { return };
+                let missing = env.protocol.w.saturating_sub(s.acked.len());
+                let unacked: Vec<Target> = s.asked.iter().copied().filter(|t| !s.acked.contains(&t.node)).collect();
+                for failed in unacked.into_iter().take(missing) {
+                    let Some(next) = take_healthy(&mut s.spare, suspected) else { break };
+                    // The fall-back stands in for the node the failed target was meant to be.
+                    let hint = failed.hint.or(Some(failed.node)).filter(|_| env.protocol.hinted_handoff);
+                    s.asked.push(Target { node: next, hint });
+                    let coordinator = self.id;
+                    sends.push((next, Payload::PutRequest { req, key: s.key, versions: versions.clone(), coordinator, hint }));
+                }
+            }
+            _ => return,
+        }
+        let retry = !sends.is_empty();
+        for (to, payload) in sends {
+            self.stats.fallback_requests += 1;
+            out.push(NodeEffect::Send { to: Endpoint::Node(to), payload });
+        }
+        if retry {
+            out.push(NodeEffect::Timer { after: env.protocol.reply_timeout, timer: NodeTimer::ReplicaTimeout(req) });
+        }
+        let _ = now;
     }
 
     /// Mints a new version of `key` from a client's put and stores it; returns the updated
@@ -432,24 +707,32 @@ impl Node {
         (entry.clone(), Rc::new(after))
     }
 
-    fn store_reconciled(&mut self, now: SimTime, env: &NodeEnv, key: KeyId, incoming: &Rc<VersionSet>) {
-        match self.store.get_mut(&key) {
-            None => {
-                self.store.insert(key, incoming.clone());
-            }
-            Some(local) => {
-                if Rc::ptr_eq(local, incoming) || **local == **incoming {
-                    return;
+    /// Reconciles incoming versions into the store, or into the hint store when they are held
+    /// for another node.
+    fn store_reconciled(&mut self, now: SimTime, env: &NodeEnv, key: KeyId, hint: Option<NodeId>, incoming: &Rc<VersionSet>) {
+        let slot = match hint.filter(|h| *h != self.id) {
+            Some(intended) => {
+                if !self.hints.contains_key(&(key, intended)) {
+                    self.stats.hints_stored += 1;
                 }
-                let mut merged = (**local).clone();
-                merged.reconcile(incoming, now);
-                self.stats.clock_entries_truncated += merged.truncate(env.protocol.clock_truncation_threshold) as u64;
-                *local = Rc::new(merged);
+                self.hints.entry((key, intended)).or_default()
             }
+            None => self.store.entry(key).or_default(),
+        };
+        if Rc::ptr_eq(slot, incoming) || **slot == **incoming {
+            return;
         }
+        if slot.is_empty() && slot.superseded.is_empty() {
+            *slot = incoming.clone();
+            return;
+        }
+        let mut merged = (**slot).clone();
+        merged.reconcile(incoming, now);
+        self.stats.clock_entries_truncated += merged.truncate(env.protocol.clock_truncation_threshold) as u64;
+        *slot = Rc::new(merged);
     }
 
-    pub fn on_timer(&mut self, env: &NodeEnv, timer: NodeTimer, out: &mut Vec<NodeEffect>) {
+    pub fn on_timer(&mut self, now: SimTime, env: &NodeEnv, timer: NodeTimer, out: &mut Vec<NodeEffect>) {
         match timer {
             NodeTimer::RequestTimeout(req) => {
                 let Some(state) = self.coordinating.get(&req) else {
@@ -459,21 +742,53 @@ impl Node {
                     Coordinating::Get(s) => (s.client, s.op, s.key, s.answered),
                     Coordinating::Put(s) => (s.client, s.op, s.key, false),
                 };
-                if !answered {
+                if answered {
+                    self.close_get(now, env, req, out);
+                } else {
                     self.stats.coordinator_timeouts += 1;
                     out.push(NodeEffect::Send {
                         to: Endpoint::Client(client),
                         payload: Payload::Reply { op, key, body: ReplyBody::Failed(Failure::CoordinatorTimeout) },
                     });
+                    self.coordinating.remove(&req);
                 }
-                self.coordinating.remove(&req);
             }
-            NodeTimer::CloseRequest(req) => {
-                let _ = env;
-                self.coordinating.remove(&req);
+            NodeTimer::ReplicaTimeout(req) => self.on_replica_timeout(now, env, req, out),
+            NodeTimer::CloseRequest(req) => self.close_get(now, env, req, out),
+            NodeTimer::Probe { incarnation } if incarnation == self.incarnation => {
+                for &peer in &self.suspected {
+                    out.push(NodeEffect::Send { to: Endpoint::Node(peer), payload: Payload::Ping });
+                }
+                out.push(NodeEffect::Timer { after: env.protocol.probe_interval, timer: NodeTimer::Probe { incarnation } });
             }
+            NodeTimer::HintScan { incarnation } if incarnation == self.incarnation => {
+                for (&(key, intended), versions) in &self.hints {
+                    if !self.suspected.contains(&intended) {
+                        out.push(NodeEffect::Send {
+                            to: Endpoint::Node(intended),
+                            payload: Payload::Hint { key, versions: versions.clone() },
+                        });
+                    }
+                }
+                out.push(NodeEffect::Timer {
+                    after: env.protocol.hint_scan_interval,
+                    timer: NodeTimer::HintScan { incarnation },
+                });
+            }
+            NodeTimer::Probe { .. } | NodeTimer::HintScan { .. } => {} // from before a crash
         }
     }
+}
+
+/// Takes the next fall-back not under suspicion.
+fn take_healthy(spare: &mut Vec<NodeId>, suspected: &BTreeSet<NodeId>) -> Option<NodeId> {
+    while !spare.is_empty() {
+        let next = spare.remove(0);
+        if !suspected.contains(&next) {
+            return Some(next);
+        }
+    }
+    None
 }
 
 /// Reconciles every reply's version set into one (syntactic reconciliation, Dynamo §4.4).

@@ -145,12 +145,31 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "requests_max_over_mean": max_over_mean(&requests),
             "keys_owned_max_over_mean": max_over_mean(&r.keys_owned),
         },
+        "convergence": {
+            "divergent_key_count": r.convergence.divergent_keys,
+            "divergent_key_fraction": r.convergence.divergent_fraction(),
+            "pending_hint_count": r.convergence.pending_hints,
+            "pending": r.convergence.pending,
+            "converged": r.convergence.converged(),
+            "time_to_convergence_after_last_fault_ms": match (r.last_fault, r.converged_after_last_fault) {
+                (Some(f), Some(c)) => json!(c.since(f).as_millis_f64()),
+                _ => Value::Null,
+            },
+            "lost_write_count": r.lost_writes.len(),
+            "lost_writes": r.lost_writes.iter().take(20).map(|(k, w, at)| json!({ "key": k, "write": w.0, "acked_at_ms": at.as_millis_f64() })).collect::<Vec<_>>(),
+        },
+        "divergence": r.samples.iter().map(|(t, s)| json!({ "t_ms": t.as_millis_f64(), "divergent_key_fraction": s.divergent_fraction(), "pending_hint_count": s.pending_hints })).collect::<Vec<_>>(),
         "faults": m.faults.iter().map(|f| json!({ "at_ms": f.at_ms, "fault": f.description, "took_effect": f.took_effect })).collect::<Vec<_>>(),
         "protocol_counters": {
             "forwarded_count": sum(|s| s.forwarded),
             "late_reply_count": sum(|s| s.late_replies),
             "coordinator_timeout_count": sum(|s| s.coordinator_timeouts),
             "clock_entries_truncated_count": sum(|s| s.clock_entries_truncated),
+            "suspicion_count": sum(|s| s.suspicions),
+            "fallback_request_count": sum(|s| s.fallback_requests),
+            "hints_stored_count": sum(|s| s.hints_stored),
+            "hints_delivered_count": sum(|s| s.hints_delivered),
+            "read_repairs_sent_count": sum(|s| s.read_repairs_sent),
             "queued_message_count": m.queued_messages,
         },
         "engine": {
@@ -214,6 +233,13 @@ pub fn summary(report: &Value) -> String {
         "conflicts: {} reads with siblings, {} concurrent writes\n",
         u(&report["conflicts"]["reads_with_siblings_count"]),
         u(&report["conflicts"]["concurrent_write_count"])
+    ));
+    let c = &report["convergence"];
+    s.push_str(&format!(
+        "convergence at end: {} divergent keys, {} hints queued, {} lost writes\n",
+        u(&c["divergent_key_count"]),
+        u(&c["pending_hint_count"]),
+        u(&c["lost_write_count"])
     ));
     s.push_str(&format!(
         "stale reads: {} of {} ({:.4})\n",

@@ -89,6 +89,15 @@ struct RawScenario {
     probe: Option<RawProbe>,
     #[serde(default)]
     faults: Vec<RawFault>,
+    #[serde(default)]
+    observe: RawObserve,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct RawObserve {
+    #[serde(default)]
+    divergence_interval_ms: Option<f64>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -212,6 +221,18 @@ struct RawProtocol {
     read_repair_window_ms: Option<f64>,
     #[serde(default)]
     clock_truncation_threshold: Option<usize>,
+    #[serde(default)]
+    sloppy_quorum: Option<bool>,
+    #[serde(default)]
+    hinted_handoff: Option<bool>,
+    #[serde(default)]
+    hint_scan_interval_ms: Option<f64>,
+    #[serde(default)]
+    read_repair: Option<bool>,
+    #[serde(default)]
+    reply_timeout_ms: Option<f64>,
+    #[serde(default)]
+    probe_interval_ms: Option<f64>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -298,6 +319,8 @@ struct RawWorkload {
     #[serde(default)]
     client_timeout_ms: Option<f64>,
     #[serde(default)]
+    avoid_after_timeout_ms: Option<f64>,
+    #[serde(default)]
     client_datacenter: Option<String>,
 }
 
@@ -339,6 +362,8 @@ pub struct Scenario {
     pub client_datacenter: Option<u16>,
     pub workload: WorkloadConfig,
     pub probe: Option<ProbeConfig>,
+    /// How often divergence is sampled (zero: never).
+    pub divergence_interval: SimDuration,
     /// Scheduled faults, sorted by time (stable: same-time faults keep file order).
     pub faults: Vec<ScheduledFault>,
     /// The effective JSON (file plus overrides), recorded in reports.
@@ -747,6 +772,12 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
         request_timeout: ms(ctx, "protocol.request_timeout_ms", rp.request_timeout_ms.unwrap_or(500.0), false)?,
         read_repair_window: ms(ctx, "protocol.read_repair_window_ms", rp.read_repair_window_ms.unwrap_or(50.0), true)?,
         clock_truncation_threshold: threshold,
+        sloppy_quorum: rp.sloppy_quorum.unwrap_or(true),
+        hinted_handoff: rp.hinted_handoff.unwrap_or(true),
+        hint_scan_interval: ms(ctx, "protocol.hint_scan_interval_ms", rp.hint_scan_interval_ms.unwrap_or(500.0), false)?,
+        read_repair: rp.read_repair.unwrap_or(true),
+        reply_timeout: ms(ctx, "protocol.reply_timeout_ms", rp.reply_timeout_ms.unwrap_or(100.0), false)?,
+        probe_interval: ms(ctx, "protocol.probe_interval_ms", rp.probe_interval_ms.unwrap_or(200.0), false)?,
     };
 
     // Network.
@@ -850,6 +881,7 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
         value_model,
         arrivals,
         client_timeout: ms(ctx, "workload.client_timeout_ms", rw.client_timeout_ms.unwrap_or(2000.0), false)?,
+        avoid_after_timeout: ms(ctx, "workload.avoid_after_timeout_ms", rw.avoid_after_timeout_ms.unwrap_or(1000.0), true)?,
     };
     let client_datacenter = rw.client_datacenter.as_deref().map(|d| dc_index("workload.client_datacenter", d)).transpose()?;
 
@@ -894,6 +926,12 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
         client_datacenter,
         workload,
         probe,
+        divergence_interval: ms(
+            ctx,
+            "observe.divergence_interval_ms",
+            raw.observe.divergence_interval_ms.unwrap_or(1000.0),
+            true,
+        )?,
         faults,
         source,
     })

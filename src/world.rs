@@ -10,9 +10,10 @@
 //! time; what the handler sends departs when the service ends.
 
 use crate::client::{Arrivals, Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Observation, Role};
+use crate::convergence::{self, Snapshot};
 use crate::engine::{Engine, SimDuration, SimTime};
 use crate::history::History;
-use crate::ids::{ClientId, Endpoint, NodeId};
+use crate::ids::{ClientId, Endpoint, NodeId, WriteId};
 use crate::keyspace::KeyTable;
 use crate::message::{Failure, Payload};
 use crate::metrics::{AppliedFault, Metrics, OpStats};
@@ -42,6 +43,8 @@ enum Event {
     EndWorkload,
     /// The scenario's i-th scheduled fault.
     Fault(usize),
+    /// Time to sample divergence.
+    Sample,
 }
 
 struct Envelope {
@@ -64,6 +67,15 @@ pub struct RunResult {
     pub peak_pending_events: usize,
     /// The network's first latency samples (see [`crate::network::Network::first_delays`]).
     pub network_fingerprint: Vec<u64>,
+    /// Replica agreement at the end of the run.
+    pub convergence: Snapshot,
+    /// Divergence over time: (time, snapshot).
+    pub samples: Vec<(SimTime, Snapshot)>,
+    /// When the replicas first agreed (no divergent key, no queued hint) after the last fault.
+    pub converged_after_last_fault: Option<SimTime>,
+    pub last_fault: Option<SimTime>,
+    /// Acknowledged writes no replica reflects at the end: (key, write, acknowledged at).
+    pub lost_writes: Vec<(String, WriteId, SimTime)>,
 }
 
 pub struct World<'s> {
@@ -91,6 +103,7 @@ pub struct World<'s> {
     node_effects: Vec<NodeEffect>,
     client_effects: Vec<ClientEffect>,
     peak_pending: usize,
+    samples: Vec<(SimTime, Snapshot)>,
 }
 
 impl<'s> World<'s> {
@@ -151,6 +164,7 @@ impl<'s> World<'s> {
             node_effects: Vec::new(),
             client_effects: Vec::new(),
             peak_pending: 0,
+            samples: Vec::new(),
         }
     }
 
@@ -159,6 +173,9 @@ impl<'s> World<'s> {
         let end_workload = SimTime::ZERO.after(self.scenario.duration);
         let end = end_workload.after(self.scenario.quiescent_tail);
         self.engine.schedule_at(end_workload, Event::EndWorkload);
+        for i in 0..self.nodes.len() {
+            self.start_node(NodeId(i as u32));
+        }
         for (i, f) in self.scenario.faults.iter().enumerate() {
             self.engine.schedule_at(SimTime::ZERO.after(f.at), Event::Fault(i));
         }
@@ -169,6 +186,9 @@ impl<'s> World<'s> {
                 let delay = self.clients[i].initial_delay(&env);
                 self.engine.schedule_after(delay, Event::ClientTimer { client: ClientId(i as u32), timer: ClientTimer::Wake });
             }
+        }
+        if self.scenario.divergence_interval > SimDuration::ZERO {
+            self.engine.schedule_after(self.scenario.divergence_interval, Event::Sample);
         }
         if let Arrivals::Open { .. } = self.scenario.workload.arrivals {
             let gap = self.next_arrival_gap();
@@ -211,7 +231,7 @@ impl<'s> World<'s> {
             Event::NodeTimer { node, timer } => {
                 let env = NodeEnv { ring: &self.ring, keys: &self.keys, protocol: &self.scenario.protocol };
                 let mut out = std::mem::take(&mut self.node_effects);
-                self.nodes[node.index()].on_timer(&env, timer, &mut out);
+                self.nodes[node.index()].on_timer(self.engine.now(), &env, timer, &mut out);
                 self.apply_node_effects(node, SimDuration::ZERO, &mut out);
                 self.node_effects = out;
             }
@@ -241,7 +261,20 @@ impl<'s> World<'s> {
             }
             Event::EndWorkload => self.workload_active = false,
             Event::Fault(i) => self.apply_fault(i),
+            Event::Sample => {
+                let snap = convergence::snapshot(&self.ring, &self.keys, &self.nodes, self.scenario.protocol.n);
+                self.samples.push((self.engine.now(), snap));
+                self.engine.schedule_after(self.scenario.divergence_interval, Event::Sample);
+            }
         }
+    }
+
+    fn start_node(&mut self, node: NodeId) {
+        let env = NodeEnv { ring: &self.ring, keys: &self.keys, protocol: &self.scenario.protocol };
+        let mut out = std::mem::take(&mut self.node_effects);
+        self.nodes[node.index()].start(&env, &mut out);
+        self.apply_node_effects(node, SimDuration::ZERO, &mut out);
+        self.node_effects = out;
     }
 
     fn apply_fault(&mut self, i: usize) {
@@ -253,7 +286,13 @@ impl<'s> World<'s> {
                 self.node_busy_until[n.index()] = self.engine.now();
                 was_up
             }
-            Fault::Restart(n) => !std::mem::replace(&mut self.node_up[n.index()], true),
+            Fault::Restart(n) => {
+                let was_down = !std::mem::replace(&mut self.node_up[n.index()], true);
+                if was_down {
+                    self.start_node(*n);
+                }
+                was_down
+            }
             Fault::Partition { id, groups, one_way, .. } => {
                 for (a, from) in groups.iter().enumerate() {
                     for (b, to) in groups.iter().enumerate() {
@@ -435,7 +474,20 @@ impl<'s> World<'s> {
         }
     }
 
-    fn finish(self) -> RunResult {
+    fn finish(mut self) -> RunResult {
+        let convergence = convergence::snapshot(&self.ring, &self.keys, &self.nodes, self.scenario.protocol.n);
+        let held = convergence::held_writes(&self.nodes, self.keys.len());
+        let mut lost_writes = Vec::new();
+        for key in self.history.written_keys() {
+            for (write, acked) in self.history.lost_writes(key, &held[key.index()]) {
+                lost_writes.push((self.keys.name(key).to_string(), write, acked));
+            }
+        }
+        let last_fault = self.scenario.faults.last().map(|f| SimTime::ZERO.after(f.at));
+        let converged_after_last_fault = last_fault.and_then(|t| {
+            let sampled = self.samples.iter().find(|(at, s)| *at >= t && s.converged()).map(|(at, _)| *at);
+            sampled.or(convergence.converged().then_some(self.engine.now()))
+        });
         let n = self.scenario.protocol.n;
         let mut keys_owned = vec![0u64; self.nodes.len()];
         let mut list = Vec::with_capacity(n);
@@ -454,6 +506,11 @@ impl<'s> World<'s> {
             simulated_end: self.engine.now(),
             peak_pending_events: self.peak_pending,
             network_fingerprint: self.network.first_delays().to_vec(),
+            convergence,
+            samples: self.samples,
+            converged_after_last_fault,
+            last_fault,
+            lost_writes,
         }
     }
 }

@@ -1,0 +1,89 @@
+//! Convergence: do the replicas agree? Measured over the nodes' stores, never seen by them.
+//!
+//! A key has *converged* when every node of its current top N holds the same current versions
+//! (a crashed node's durable store counts). Pending work is named in words, so that a failed
+//! convergence check says what is outstanding: "k42 differs on n1,n4", "3 hints queued on n3".
+
+use crate::ids::{KeyId, NodeId, WriteId};
+use crate::keyspace::KeyTable;
+use crate::node::Node;
+use crate::ring::Ring;
+use crate::versioning::VersionSet;
+
+/// How many pending items a snapshot spells out.
+const DESCRIBED: usize = 10;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    pub keys_checked: u64,
+    pub divergent_keys: u64,
+    pub pending_hints: u64,
+    /// The first few divergent keys and every node with queued hints, in words.
+    pub pending: Vec<String>,
+}
+
+impl Snapshot {
+    pub fn converged(&self) -> bool {
+        self.divergent_keys == 0 && self.pending_hints == 0
+    }
+
+    pub fn divergent_fraction(&self) -> f64 {
+        if self.keys_checked == 0 {
+            0.0
+        } else {
+            self.divergent_keys as f64 / self.keys_checked as f64
+        }
+    }
+}
+
+/// Checks every key in the table against the ring's current top N.
+pub fn snapshot(ring: &Ring, keys: &KeyTable, nodes: &[Node], n: usize) -> Snapshot {
+    let mut snap = Snapshot::default();
+    let mut list = Vec::with_capacity(n);
+    let empty = VersionSet::default();
+    for k in 0..keys.len() {
+        let key = KeyId(k as u32);
+        ring.preference_list(keys.position(key), n, n, &mut list);
+        snap.keys_checked += 1;
+        let set_of = |node: NodeId| nodes[node.index()].versions(key).map_or(&empty, |v| &**v);
+        let first = set_of(list[0]);
+        if list[1..].iter().all(|&other| set_of(other).same_versions(first)) {
+            continue;
+        }
+        snap.divergent_keys += 1;
+        if snap.pending.len() < DESCRIBED {
+            let mut merged = VersionSet::default();
+            for &node in &list {
+                merged.reconcile(set_of(node), crate::engine::SimTime::ZERO);
+            }
+            let behind: Vec<String> =
+                list.iter().filter(|&&node| !set_of(node).same_versions(&merged)).map(|n| n.to_string()).collect();
+            snap.pending.push(format!("{} differs on {}", keys.name(key), behind.join(",")));
+        }
+    }
+    for node in nodes {
+        let queued = node.pending_hints().count() as u64;
+        if queued > 0 {
+            snap.pending_hints += queued;
+            snap.pending.push(format!("{queued} hints queued on {}", node.id));
+        }
+    }
+    snap
+}
+
+/// Every write id any node holds for each key, in its store or as a hint: what survives.
+pub fn held_writes(nodes: &[Node], keys: usize) -> Vec<Vec<WriteId>> {
+    let mut held: Vec<Vec<WriteId>> = vec![Vec::new(); keys];
+    for node in nodes {
+        node.for_each_version_set(|key, set| {
+            if let Some(slot) = held.get_mut(key.index()) {
+                slot.extend(set.siblings.iter().map(|s| s.write));
+            }
+        });
+    }
+    for slot in held.iter_mut() {
+        slot.sort_unstable();
+        slot.dedup();
+    }
+    held
+}
