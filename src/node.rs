@@ -166,6 +166,7 @@ struct PutState {
     /// What to write to a fall-back: known once the version is minted.
     versions: Option<Rc<VersionSet>>,
     minted: Option<Rc<CausalContext>>,
+    answered: bool,
 }
 
 enum Coordinating {
@@ -297,7 +298,8 @@ impl Node {
                 continue;
             }
             if targets.len() < n {
-                let hint = if i >= n { replaced.next() } else { None };
+                // Without hinted handoff a fall-back keeps the write as its own, with no way back.
+                let hint = if i >= n && env.protocol.hinted_handoff { replaced.next() } else { None };
                 targets.push(Target { node, hint });
             } else {
                 spare.push(node);
@@ -562,6 +564,7 @@ impl Node {
             spare,
             versions: None,
             minted: None,
+            answered: false,
         };
         if in_list {
             let chosen = self.fan_out(env, &targets, env.protocol.w);
@@ -622,24 +625,30 @@ impl Node {
         self.advance_put(env, req, out);
     }
 
+    /// Answers the client after W acknowledgements; the request stays open until every target
+    /// has acknowledged (or the reply timeout has replaced the silent ones), so that a write
+    /// still reaches N nodes when a replica is down.
     fn advance_put(&mut self, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
-        let Some(Coordinating::Put(state)) = self.coordinating.get(&req) else {
+        let Some(Coordinating::Put(state)) = self.coordinating.get_mut(&req) else {
             return;
         };
-        if state.acked.len() >= env.protocol.w {
+        if !state.answered && state.acked.len() >= env.protocol.w {
             if let Some(context) = &state.minted {
+                state.answered = true;
                 out.push(NodeEffect::Send {
                     to: Endpoint::Client(state.client),
                     payload: Payload::Reply { op: state.op, key: state.key, body: ReplyBody::Put { context: context.clone() } },
                 });
-                self.coordinating.remove(&req);
             }
+        }
+        if state.answered && state.asked.iter().all(|t| state.acked.contains(&t.node)) {
+            self.coordinating.remove(&req);
         }
     }
 
     /// Replicas silent past the reply timeout are suspected; under sloppy quorum the request
     /// moves on to the next fall-backs, enough to reach the quorum if they all answer.
-    fn on_replica_timeout(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
+    fn on_replica_timeout(&mut self, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
         let silent: Vec<NodeId> = match self.coordinating.get(&req) {
             Some(Coordinating::Get(s)) => s.asked.iter().copied().filter(|n| !s.replies.iter().any(|(r, _)| r == n)).collect(),
             Some(Coordinating::Put(s)) => s.asked.iter().map(|t| t.node).filter(|n| !s.acked.contains(n)).collect(),
@@ -662,14 +671,16 @@ impl Node {
                     sends.push((next, Payload::GetRequest { req, key: s.key }));
                 }
             }
-            Some(Coordinating::Put(s)) if s.acked.len() < env.protocol.w => {
+            Some(Coordinating::Put(s)) => {
+                // Every silent target's copy goes to a fall-back, answered or not: the sloppy
+                // quorum aims at N copies, and the hint brings the copy home later.
                 let Some(versions) = s.versions.clone() else { return };
-                let missing = env.protocol.w.saturating_sub(s.acked.len());
                 let unacked: Vec<Target> = s.asked.iter().copied().filter(|t| !s.acked.contains(&t.node)).collect();
-                for failed in unacked.into_iter().take(missing) {
+                for failed in unacked {
                     let Some(next) = take_healthy(&mut s.spare, suspected) else { break };
                     // The fall-back stands in for the node the failed target was meant to be.
                     let hint = failed.hint.or(Some(failed.node)).filter(|_| env.protocol.hinted_handoff);
+                    s.asked.retain(|t| t.node != failed.node);
                     s.asked.push(Target { node: next, hint });
                     let coordinator = self.id;
                     sends.push((next, Payload::PutRequest { req, key: s.key, versions: versions.clone(), coordinator, hint }));
@@ -684,8 +695,12 @@ impl Node {
         }
         if retry {
             out.push(NodeEffect::Timer { after: env.protocol.reply_timeout, timer: NodeTimer::ReplicaTimeout(req) });
+        } else if let Some(Coordinating::Put(s)) = self.coordinating.get(&req) {
+            // No fall-back left to try: an answered write is done.
+            if s.answered {
+                self.coordinating.remove(&req);
+            }
         }
-        let _ = now;
     }
 
     /// Mints a new version of `key` from a client's put and stores it; returns the updated
@@ -738,12 +753,14 @@ impl Node {
                 let Some(state) = self.coordinating.get(&req) else {
                     return; // answered and closed already: a stale timer
                 };
-                let (client, op, key, answered) = match state {
-                    Coordinating::Get(s) => (s.client, s.op, s.key, s.answered),
-                    Coordinating::Put(s) => (s.client, s.op, s.key, false),
+                let (client, op, key, answered, get) = match state {
+                    Coordinating::Get(s) => (s.client, s.op, s.key, s.answered, true),
+                    Coordinating::Put(s) => (s.client, s.op, s.key, s.answered, false),
                 };
-                if answered {
+                if answered && get {
                     self.close_get(now, env, req, out);
+                } else if answered {
+                    self.coordinating.remove(&req);
                 } else {
                     self.stats.coordinator_timeouts += 1;
                     out.push(NodeEffect::Send {
@@ -753,7 +770,7 @@ impl Node {
                     self.coordinating.remove(&req);
                 }
             }
-            NodeTimer::ReplicaTimeout(req) => self.on_replica_timeout(now, env, req, out),
+            NodeTimer::ReplicaTimeout(req) => self.on_replica_timeout(env, req, out),
             NodeTimer::CloseRequest(req) => self.close_get(now, env, req, out),
             NodeTimer::Probe { incarnation } if incarnation == self.incarnation => {
                 for &peer in &self.suspected {

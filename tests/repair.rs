@@ -1,0 +1,67 @@
+//! Each repair mechanism matters: turning it off changes the measured outcome, turning it on
+//! restores it, and its own counters move.
+
+mod common;
+use common::*;
+
+fn convergence(rep: &serde_json::Value) -> (u64, u64) {
+    (u(&rep["convergence"]["divergent_key_count"]), u(&rep["convergence"]["pending_hint_count"]))
+}
+
+#[test]
+fn hinted_handoff_delivers_after_restart() {
+    let rep = report(&shipped("node-crash-under-load", &[]));
+    let stored = u(&rep["protocol_counters"]["hints_stored_count"]);
+    assert!(stored > 20, "writes for the crashed node should become hints: {stored}");
+    assert_eq!(u(&rep["protocol_counters"]["hints_delivered_count"]), stored);
+    assert_eq!(convergence(&rep), (0, 0), "{}", rep["convergence"]);
+    assert!(u(&rep["messages"]["hint"]["delivered_count"]) >= stored);
+    assert!(u(&rep["protocol_counters"]["suspicion_count"]) > 0);
+    let t = f(&rep["convergence"]["time_to_convergence_after_last_fault_ms"]);
+    assert!(t <= 2000.0, "hints should drain within a few scans: {t} ms");
+}
+
+#[test]
+fn without_hinted_handoff_the_restarted_node_stays_behind() {
+    let rep = report(&shipped("node-crash-under-load", &["protocol.hinted_handoff=false"]));
+    assert_eq!(u(&rep["protocol_counters"]["hints_stored_count"]), 0);
+    let (divergent, _) = convergence(&rep);
+    assert!(divergent > 20, "node 0 missed the writes made while it was down: {divergent}");
+    assert!(
+        rep["convergence"]["pending"][0].as_str().unwrap_or_default().contains("differs on n0"),
+        "{}",
+        rep["convergence"]["pending"]
+    );
+}
+
+#[test]
+fn sloppy_quorum_keeps_writes_available_when_a_replica_is_down() {
+    // W = N = 3: a strict quorum cannot write any key the crashed node replicates.
+    let sets = ["protocol.w=3", "protocol.r=1", "protocol.request_timeout_ms=300"];
+    let sloppy = report(&shipped("node-crash-under-load", &sets));
+    let strict = report(&shipped("node-crash-under-load", &[&sets[..], &["protocol.sloppy_quorum=false"]].concat()));
+    let failed = |r: &serde_json::Value| f(&r["operations"]["put"]["failure_count"]) / f(&r["operations"]["put"]["count"]);
+    assert!(u(&strict["operations"]["put"]["coordinator_timeout_count"]) > 50);
+    assert!(failed(&strict) > 0.05, "strict quorum fails writes to the dead node's keys: {}", failed(&strict));
+    assert!(failed(&sloppy) < 0.01, "sloppy quorum keeps them available: {}", failed(&sloppy));
+}
+
+#[test]
+fn read_repair_fixes_replicas_that_reads_find_stale() {
+    // A fifth of replica writes are lost; only read repair can mend them (no faults, no hints).
+    let sets = [
+        "faults=[]",
+        "workload.keys=50",
+        "workload.read_fraction=0.9",
+        r#"network.rules=[{"kinds": ["put_request"], "loss_probability": 0.2}]"#,
+    ];
+    let mean_divergence = |r: &serde_json::Value| {
+        let samples = r["divergence"].as_array().expect("samples");
+        samples.iter().map(|s| f(&s["divergent_key_fraction"])).sum::<f64>() / samples.len() as f64
+    };
+    let on = report(&shipped("node-crash-under-load", &[&sets[..], &["protocol.read_repair=true"]].concat()));
+    let off = report(&shipped("node-crash-under-load", &[&sets[..], &["protocol.read_repair=false"]].concat()));
+    assert!(u(&on["protocol_counters"]["read_repairs_sent_count"]) > 100);
+    assert_eq!(u(&off["protocol_counters"]["read_repairs_sent_count"]), 0);
+    assert!(mean_divergence(&on) * 4.0 < mean_divergence(&off), "on {} off {}", mean_divergence(&on), mean_divergence(&off));
+}
