@@ -1,9 +1,11 @@
 //! The command line. Help text comes from these doc comments.
 //!
 //! Exit codes: 0 success, 1 an invariant violation, 2 bad input or an I/O error.
+//! Every failure prints the seed and a replay command.
 
+use crate::checks::{self, Finding};
 use crate::error::Error;
-use crate::report;
+use crate::report::{self, CheckRun};
 use crate::scenario::{self, Scenario, DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -24,6 +26,24 @@ pub struct Cli {
 enum Command {
     /// Run one scenario and write its report.
     Run(RunArgs),
+    /// Run scenarios under seeds and evaluate their invariants; exit 1 on any violation.
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    /// Scenario files, or folders whose *.json files are all checked.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Seeds to run, as A..B (inclusive) or one number [default: each scenario's own seed].
+    #[arg(long)]
+    seeds: Option<String>,
+    /// Also write the results as JUnit XML to this file.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Override a field in every scenario (as for `run`).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -72,7 +92,90 @@ pub fn run() -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run(args)) => run_one(args),
+        Some(Command::Check(args)) => check(args),
     }
+}
+
+/// Parses `A..B` (inclusive) or `N`.
+pub fn parse_seeds(text: &str) -> Result<Vec<u64>, Error> {
+    let bad = || Error::Usage(format!("--seeds {text}: expected A..B (inclusive, A <= B) or a single seed, e.g. --seeds 1..20"));
+    match text.split_once("..") {
+        Some((a, b)) => {
+            let (a, b): (u64, u64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+            if a > b || b - a >= 1_000_000 {
+                return Err(bad());
+            }
+            Ok((a..=b).collect())
+        }
+        None => Ok(vec![text.trim().parse().map_err(|_| bad())?]),
+    }
+}
+
+/// Files named directly, and the *.json files of named folders, in name order.
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| Error::io("list the folder", p, e))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|f| f.extension().is_some_and(|x| x == "json"))
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn replay_command(path: &Path, seed: u64, sets: &[String]) -> String {
+    let mut c = format!("dynasim run {} --seed {seed}", path.display());
+    for s in sets {
+        c.push_str(&format!(" --set '{s}'"));
+    }
+    c
+}
+
+fn check(args: CheckArgs) -> Result<ExitCode, Error> {
+    let seeds = args.seeds.as_deref().map(parse_seeds).transpose()?;
+    let files = expand(&args.paths)?;
+    // Validate everything first: bad input is reported before any time is spent simulating.
+    let scenarios: Vec<(PathBuf, Scenario)> =
+        files.iter().map(|f| load_scenario(f, &args.set).map(|s| (f.clone(), s))).collect::<Result<_, _>>()?;
+    let mut runs = Vec::new();
+    for (path, scenario) in &scenarios {
+        for &seed in seeds.as_deref().unwrap_or(&[scenario.seed]) {
+            let result = crate::simulate(scenario, seed);
+            let rep = report::build(scenario, seed, &result);
+            let findings: Vec<Finding> = checks::evaluate(scenario, &result, &rep)
+                .into_iter()
+                .map(|violation| Finding {
+                    scenario: path.display().to_string(),
+                    seed,
+                    replay: replay_command(path, seed, &args.set),
+                    violation,
+                })
+                .collect();
+            if findings.is_empty() {
+                println!("ok    {} seed {seed}", path.display());
+            } else {
+                println!("FAIL  {} seed {seed}", path.display());
+                for f in &findings {
+                    println!("  {}", f.to_string().replace('\n', "\n  "));
+                }
+            }
+            runs.push(CheckRun { scenario: path.display().to_string(), seed, findings });
+        }
+    }
+    let failed = runs.iter().filter(|r| !r.findings.is_empty()).count();
+    if let Some(path) = &args.junit {
+        report::write_file(path, report::junit(&runs).as_bytes())?;
+    }
+    println!("{} passed, {failed} failed", runs.len() - failed);
+    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn run_one(args: RunArgs) -> Result<ExitCode, Error> {

@@ -89,6 +89,8 @@ pub enum Payload {
         req: RequestId,
         key: KeyId,
         body: PutBody,
+        /// Set when the lead is itself a fall-back: the node it stands in for.
+        hint: Option<NodeId>,
         others: Vec<Target>,
     },
     PutAck {

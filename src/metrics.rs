@@ -48,6 +48,8 @@ pub struct Metrics {
     /// Every scheduled fault as applied: when, what, and whether it changed anything (a crash
     /// of a node already down does not).
     pub faults: Vec<AppliedFault>,
+    /// Messages each partition (by id) dropped.
+    pub drops_by_partition: std::collections::BTreeMap<u32, u64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -293,12 +293,18 @@ impl Network {
     }
 
     pub fn is_cut(&self, from: Endpoint, to: Endpoint) -> bool {
+        self.cut_by(from, to).is_some()
+    }
+
+    /// The id of a cut that drops messages from `from` to `to`, if any.
+    pub fn cut_by(&self, from: Endpoint, to: Endpoint) -> Option<u32> {
         match (from, to) {
             (Endpoint::Node(a), Endpoint::Node(b)) => self
                 .cuts
                 .iter()
-                .any(|c| c.from.get(a.index()).copied().unwrap_or(false) && c.to.get(b.index()).copied().unwrap_or(false)),
-            _ => false,
+                .find(|c| c.from.get(a.index()).copied().unwrap_or(false) && c.to.get(b.index()).copied().unwrap_or(false))
+                .map(|c| c.id),
+            _ => None,
         }
     }
 }

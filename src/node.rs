@@ -351,10 +351,10 @@ impl Node {
                     payload: Payload::PutAck { req, key, minted: None },
                 });
             }
-            Payload::MintRequest { req, key, body, others } => {
+            Payload::MintRequest { req, key, body, hint, others } => {
                 self.stats.requests_served += 1;
                 let Endpoint::Node(coordinator) = from else { return };
-                let (versions, minted) = self.mint(now, env, key, &body);
+                let (versions, minted) = self.mint(now, env, key, &body, hint);
                 for t in others {
                     let payload = Payload::PutRequest { req, key, versions: versions.clone(), coordinator, hint: t.hint };
                     out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload });
@@ -568,7 +568,7 @@ impl Node {
         };
         if in_list {
             let chosen = self.fan_out(env, &targets, env.protocol.w);
-            let (versions, minted) = self.mint(now, env, op.key, &body);
+            let (versions, minted) = self.mint(now, env, op.key, &body, None);
             state.acked.push(self.id);
             state.minted = Some(minted);
             for t in chosen.iter().filter(|t| t.node != self.id) {
@@ -594,7 +594,7 @@ impl Node {
             };
             state.asked.push(lead);
             state.asked.extend(others.iter().copied());
-            let payload = Payload::MintRequest { req, key: op.key, body, others };
+            let payload = Payload::MintRequest { req, key: op.key, body, hint: lead.hint, others };
             out.push(NodeEffect::Send { to: Endpoint::Node(lead.node), payload });
         }
         out.push(NodeEffect::Timer { after: env.protocol.request_timeout, timer: NodeTimer::RequestTimeout(req) });
@@ -703,10 +703,26 @@ impl Node {
         }
     }
 
-    /// Mints a new version of `key` from a client's put and stores it; returns the updated
-    /// version set (to replicate) and the context the client has after its write.
-    fn mint(&mut self, now: SimTime, env: &NodeEnv, key: KeyId, body: &PutBody) -> (Rc<VersionSet>, Rc<CausalContext>) {
-        let entry = self.store.entry(key).or_default();
+    /// Mints a new version of `key` from a client's put and stores it (as a hint when this node
+    /// stands in for `hint`); returns the updated version set (to replicate) and the context the
+    /// client has after its write.
+    fn mint(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        key: KeyId,
+        body: &PutBody,
+        hint: Option<NodeId>,
+    ) -> (Rc<VersionSet>, Rc<CausalContext>) {
+        let entry = match hint.filter(|h| *h != self.id) {
+            Some(intended) => {
+                if !self.hints.contains_key(&(key, intended)) {
+                    self.stats.hints_stored += 1;
+                }
+                self.hints.entry((key, intended)).or_default()
+            }
+            None => self.store.entry(key).or_default(),
+        };
         let minted = self.minted.entry(key).or_insert(0);
         let counter = (*minted).max(entry.max_counter(self.id)).max(body.context.clock.get(self.id)) + 1;
         *minted = counter;

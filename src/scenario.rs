@@ -91,6 +91,38 @@ struct RawScenario {
     faults: Vec<RawFault>,
     #[serde(default)]
     observe: RawObserve,
+    #[serde(default)]
+    checks: RawChecks,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct RawChecks {
+    #[serde(default)]
+    convergence: Option<bool>,
+    #[serde(default)]
+    convergence_within_ms: Option<f64>,
+    #[serde(default)]
+    lost_writes: Option<RawLostWrites>,
+    #[serde(default)]
+    faults_fired: Option<bool>,
+    #[serde(default)]
+    max_get_p999_ms: Option<f64>,
+    #[serde(default)]
+    max_put_p999_ms: Option<f64>,
+    #[serde(default)]
+    max_stale_read_fraction: Option<f64>,
+    #[serde(default)]
+    min_availability: Option<f64>,
+    #[serde(default)]
+    max_multi_version_read_fraction: Option<f64>,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum RawLostWrites {
+    Fail,
+    Report,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -364,6 +396,7 @@ pub struct Scenario {
     pub probe: Option<ProbeConfig>,
     /// How often divergence is sampled (zero: never).
     pub divergence_interval: SimDuration,
+    pub checks: CheckConfig,
     /// Scheduled faults, sorted by time (stable: same-time faults keep file order).
     pub faults: Vec<ScheduledFault>,
     /// The effective JSON (file plus overrides), recorded in reports.
@@ -408,6 +441,27 @@ impl Fault {
             Fault::Heal { name, .. } => format!("heal {name}"),
         }
     }
+}
+
+/// The invariants a scenario declares for `dynasim check`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckConfig {
+    /// Replicas must agree, and no hint stay queued, by the end of the run.
+    pub convergence: bool,
+    /// ... and within this long after the later of the last fault and the end of client traffic.
+    pub convergence_within: Option<SimDuration>,
+    /// Whether an acknowledged write that no replica reflects fails the check (else it is only
+    /// reported).
+    pub lost_writes_fail: bool,
+    /// Every declared fault must take effect (and every partition cut some traffic).
+    pub faults_fired: bool,
+    pub max_get_p999_ms: Option<f64>,
+    pub max_put_p999_ms: Option<f64>,
+    pub max_stale_read_fraction: Option<f64>,
+    /// Minimum fraction of operations that succeed.
+    pub min_availability: Option<f64>,
+    /// Maximum fraction of successful gets that return more than one version.
+    pub max_multi_version_read_fraction: Option<f64>,
 }
 
 // ---------------------------------------------------------------- errors
@@ -907,6 +961,30 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
         }
     };
 
+    let rc = &raw.checks;
+    let bound = |path: &str, v: Option<f64>| -> Result<Option<f64>, ScenarioError> {
+        match v {
+            Some(x) if !(x.is_finite() && x >= 0.0) => Err(ctx.err(path, format!("{x} is out of range; expected a number >= 0"))),
+            other => Ok(other),
+        }
+    };
+    let checks = CheckConfig {
+        convergence: rc.convergence.unwrap_or(quiescent_tail > SimDuration::ZERO),
+        convergence_within: rc.convergence_within_ms.map(|v| ms(ctx, "checks.convergence_within_ms", v, true)).transpose()?,
+        lost_writes_fail: rc.lost_writes.unwrap_or(RawLostWrites::Fail) == RawLostWrites::Fail,
+        faults_fired: rc.faults_fired.unwrap_or(true),
+        max_get_p999_ms: bound("checks.max_get_p999_ms", rc.max_get_p999_ms)?,
+        max_put_p999_ms: bound("checks.max_put_p999_ms", rc.max_put_p999_ms)?,
+        max_stale_read_fraction: rc
+            .max_stale_read_fraction
+            .map(|p| probability(ctx, "checks.max_stale_read_fraction", p))
+            .transpose()?,
+        min_availability: rc.min_availability.map(|p| probability(ctx, "checks.min_availability", p)).transpose()?,
+        max_multi_version_read_fraction: rc
+            .max_multi_version_read_fraction
+            .map(|p| probability(ctx, "checks.max_multi_version_read_fraction", p))
+            .transpose()?,
+    };
     let faults = faults(ctx, &raw.faults, node_count, duration.as_nanos().saturating_add(quiescent_tail.as_nanos()))?;
 
     Ok(Scenario {
@@ -926,6 +1004,7 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
         client_datacenter,
         workload,
         probe,
+        checks,
         divergence_interval: ms(
             ctx,
             "observe.divergence_interval_ms",

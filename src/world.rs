@@ -323,8 +323,9 @@ impl<'s> World<'s> {
                     self.release(slot);
                     return;
                 }
-                if self.network.is_cut(env.from, env.to) {
+                if let Some(cut) = self.network.cut_by(env.from, env.to) {
                     self.metrics.message(kind).dropped_partition += 1;
+                    *self.metrics.drops_by_partition.entry(cut).or_insert(0) += 1;
                     self.release(slot);
                     return;
                 }

@@ -108,3 +108,50 @@ fn unknown_options_exit_two_and_help_exits_zero() {
         assert!(text.contains(opt), "help lacks {opt}");
     }
 }
+
+#[test]
+fn check_passes_on_every_shipped_scenario() {
+    let o = dynasim(&["check", "scenarios/"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.lines().last().is_some_and(|l| l.ends_with(" passed, 0 failed")), "{out}");
+}
+
+#[test]
+fn check_exits_one_on_a_violation_with_a_replay_line_and_junit() {
+    let dir = tempdir("junit");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let junit = dir.join("results.xml");
+    let o = dynasim(&[
+        "check",
+        "scenarios/node-crash-under-load.json",
+        "--seeds",
+        "1..2",
+        "--set",
+        "protocol.hinted_handoff=false",
+        "--junit",
+        junit.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("convergence: scenarios/node-crash-under-load.json seed 2: key k"), "{out}");
+    assert!(
+        out.contains("replay: dynasim run scenarios/node-crash-under-load.json --seed 2 --set 'protocol.hinted_handoff=false'"),
+        "{out}"
+    );
+    assert!(out.lines().last() == Some("0 passed, 2 failed"), "{out}");
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert!(xml.contains("<testsuites name=\"dynasim check\" tests=\"2\" failures=\"2\">"), "{xml}");
+    assert_eq!(xml.matches("<failure type=\"convergence\"").count(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn check_rejects_bad_seeds_and_bad_scenarios_with_exit_two() {
+    let o = dynasim(&["check", "scenarios/quickstart.json", "--seeds", "5..1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--seeds 5..1: expected A..B"), "{}", stderr(&o));
+    let o = dynasim(&["check", "scenarios/quickstart.json", "--set", "protocol.n=0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("protocol.n"), "{}", stderr(&o));
+}

@@ -1,0 +1,174 @@
+//! Invariant checks, evaluated on a finished run (`dynasim check`).
+//!
+//! Each invariant is a function from the scenario and the run's results to violations:
+//! - convergence: at the end, every key's top-N replicas hold identical version sets and no hint
+//!   is queued; optionally within a bound after the later of the last fault and the end of client
+//!   traffic. Not checked: agreement while traffic runs (replicas legitimately lag then).
+//! - lost writes: no acknowledged write goes unreflected by every version any node holds, judged
+//!   by the history oracle's exact causality. Under last-write-wins a scenario may declare them
+//!   reported rather than failing.
+//! - bounds: declared limits on p99.9 latency, stale-read fraction, availability and reads with
+//!   siblings.
+//! - faults fired: every declared fault took effect, and every partition dropped some message, so
+//!   that no green run exercised nothing.
+//!
+//! A violation carries the invariant, key, simulated time and a one-line replay command.
+
+use crate::scenario::{Fault, Scenario};
+use crate::world::RunResult;
+use serde_json::Value;
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Violation {
+    pub invariant: &'static str,
+    pub key: Option<String>,
+    pub at_ms: f64,
+    pub message: String,
+}
+
+/// A violation with what is needed to replay it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub scenario: String,
+    pub seed: u64,
+    pub replay: String,
+    pub violation: Violation,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = &self.violation;
+        write!(f, "{}: {} seed {}", v.invariant, self.scenario, self.seed)?;
+        if let Some(k) = &v.key {
+            write!(f, ": key {k}")?;
+        }
+        write!(f, " at {:.3} ms: {}\n  replay: {}", v.at_ms, v.message, self.replay)
+    }
+}
+
+/// Evaluates every invariant the scenario declares.
+pub fn evaluate(s: &Scenario, r: &RunResult, report: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let end_ms = r.simulated_end.as_millis_f64();
+    if s.checks.convergence {
+        convergence(s, r, end_ms, &mut out);
+    }
+    lost_writes(s, r, &mut out);
+    bounds(s, report, end_ms, &mut out);
+    if s.checks.faults_fired {
+        faults_fired(s, r, &mut out);
+    }
+    out
+}
+
+fn convergence(s: &Scenario, r: &RunResult, end_ms: f64, out: &mut Vec<Violation>) {
+    let c = &r.convergence;
+    if !c.converged() {
+        let key = c.pending.first().and_then(|p| p.split(' ').next()).filter(|k| !k.chars().all(|ch| ch.is_ascii_digit()));
+        out.push(Violation {
+            invariant: "convergence",
+            key: if c.divergent_keys > 0 { key.map(String::from) } else { None },
+            at_ms: end_ms,
+            message: format!("{} keys differ, {} hints queued: {}", c.divergent_keys, c.pending_hints, c.pending.join("; ")),
+        });
+        return;
+    }
+    let Some(bound) = s.checks.convergence_within else { return };
+    let reference = r.last_fault.map_or(s.duration, |f| f.since(crate::engine::SimTime::ZERO)).max(s.duration);
+    let reference = crate::engine::SimTime::ZERO.after(reference);
+    let converged_at =
+        r.samples.iter().find(|(t, snap)| *t >= reference && snap.converged()).map_or(r.simulated_end, |(t, _)| *t);
+    let took = converged_at.since(reference);
+    if took > bound {
+        out.push(Violation {
+            invariant: "convergence",
+            key: None,
+            at_ms: converged_at.as_millis_f64(),
+            message: format!(
+                "replicas agreed {:.0} ms after traffic and faults ended; bound {:.0} ms",
+                took.as_millis_f64(),
+                bound.as_millis_f64()
+            ),
+        });
+    }
+}
+
+fn lost_writes(s: &Scenario, r: &RunResult, out: &mut Vec<Violation>) {
+    if !s.checks.lost_writes_fail || r.lost_writes.is_empty() {
+        return;
+    }
+    let (key, write, acked) = &r.lost_writes[0];
+    out.push(Violation {
+        invariant: "no_lost_writes",
+        key: Some(key.clone()),
+        at_ms: acked.as_millis_f64(),
+        message: format!(
+            "{} acknowledged writes are reflected by no version any node holds; first: write w{} acknowledged at {:.3} ms",
+            r.lost_writes.len(),
+            write.0,
+            acked.as_millis_f64()
+        ),
+    });
+}
+
+fn bounds(s: &Scenario, report: &Value, end_ms: f64, out: &mut Vec<Violation>) {
+    let f = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let c = &s.checks;
+    let mut check = |name: &'static str, limit: Option<f64>, actual: f64, upper: bool| {
+        if let Some(limit) = limit {
+            let broken = if upper { actual > limit } else { actual < limit };
+            if broken {
+                let rel = if upper { "above the maximum" } else { "below the minimum" };
+                out.push(Violation {
+                    invariant: name,
+                    key: None,
+                    at_ms: end_ms,
+                    message: format!("{actual:.6} is {rel} {limit}"),
+                });
+            }
+        }
+    };
+    let ops = &report["operations"];
+    check("max_get_p999_ms", c.max_get_p999_ms, f(&ops["get"]["latency_ms"]["p999"]), true);
+    check("max_put_p999_ms", c.max_put_p999_ms, f(&ops["put"]["latency_ms"]["p999"]), true);
+    check("max_stale_read_fraction", c.max_stale_read_fraction, f(&report["staleness"]["stale_read_fraction"]), true);
+    let total = f(&ops["get"]["count"]) + f(&ops["put"]["count"]);
+    let ok = f(&ops["get"]["success_count"]) + f(&ops["put"]["success_count"]);
+    let availability = if total == 0.0 { 1.0 } else { ok / total };
+    check("min_availability", c.min_availability, availability, false);
+    check(
+        "max_multi_version_read_fraction",
+        c.max_multi_version_read_fraction,
+        f(&report["conflicts"]["reads_with_siblings_fraction"]),
+        true,
+    );
+}
+
+fn faults_fired(s: &Scenario, r: &RunResult, out: &mut Vec<Violation>) {
+    for applied in &r.metrics.faults {
+        if !applied.took_effect {
+            out.push(Violation {
+                invariant: "faults_fired",
+                key: None,
+                at_ms: applied.at_ms,
+                message: format!(
+                    "'{}' changed nothing (the node was already in that state, or nothing to heal)",
+                    applied.description
+                ),
+            });
+        }
+    }
+    for f in &s.faults {
+        if let Fault::Partition { id, name, .. } = &f.fault {
+            if r.metrics.drops_by_partition.get(id).copied().unwrap_or(0) == 0 {
+                out.push(Violation {
+                    invariant: "faults_fired",
+                    key: None,
+                    at_ms: f.at.as_millis_f64(),
+                    message: format!("partition {name} cut no traffic"),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Every invariant check has a run where it fires and one where it holds.
+
+mod common;
+use common::*;
+use dynasim::checks::{self, Violation};
+use dynasim::scenario::Scenario;
+
+fn violations(s: &Scenario) -> Vec<Violation> {
+    let r = dynasim::simulate(s, s.seed);
+    let rep = dynasim::report::build(s, s.seed, &r);
+    checks::evaluate(s, &r, &rep)
+}
+
+fn invariants(v: &[Violation]) -> Vec<&'static str> {
+    v.iter().map(|x| x.invariant).collect()
+}
+
+#[test]
+fn convergence_fires_without_hinted_handoff_and_holds_with_it() {
+    let holds = violations(&shipped("node-crash-under-load", &[]));
+    assert!(holds.is_empty(), "{holds:?}");
+    let fires = violations(&shipped("node-crash-under-load", &["protocol.hinted_handoff=false"]));
+    assert_eq!(invariants(&fires), vec!["convergence"]);
+    let v = &fires[0];
+    assert!(v.key.as_deref().is_some_and(|k| k.starts_with('k')), "names a key: {v:?}");
+    assert!(v.message.contains("differs on n0"), "{}", v.message);
+    assert_eq!(v.at_ms, 9000.0, "at the end of the run");
+}
+
+#[test]
+fn convergence_bound_fires_when_stated_too_tight() {
+    let fires = violations(&shipped("node-crash-under-load", &["checks.convergence_within_ms=1"]));
+    assert_eq!(invariants(&fires), vec!["convergence"]);
+    assert!(fires[0].message.contains("bound 1 ms"), "{}", fires[0].message);
+    assert!(violations(&shipped("node-crash-under-load", &["checks.convergence_within_ms=3000"])).is_empty());
+}
+
+#[test]
+fn regression_proxy_lead_standing_in_for_a_down_head_hands_its_version_home() {
+    // A fall-back asked to mint for a suspected head kept the version as its own, so the head
+    // never got it and replicas never converged.
+    let s = shipped("node-crash-under-load", &["protocol.coordination=proxy"]);
+    let v = violations(&s);
+    assert!(v.is_empty(), "{v:?}");
+}
+
+#[test]
+fn bounds_fire_when_exceeded_and_hold_within_limits() {
+    let base = ["duration_ms=2000"];
+    let tight = [
+        "checks.max_get_p999_ms=0.5",
+        "checks.max_put_p999_ms=0.5",
+        "checks.max_stale_read_fraction=0",
+        "checks.min_availability=1",
+        "checks.max_multi_version_read_fraction=0",
+    ];
+    let fires = violations(&shipped("fast-but-stale-311", &[&base[..], &tight[..]].concat()));
+    let mut names = invariants(&fires);
+    names.sort();
+    assert_eq!(
+        names,
+        vec!["max_get_p999_ms", "max_multi_version_read_fraction", "max_put_p999_ms", "max_stale_read_fraction"],
+        "{fires:?}"
+    );
+    let loose = [
+        "checks.max_get_p999_ms=100",
+        "checks.max_put_p999_ms=100",
+        "checks.max_stale_read_fraction=0.5",
+        "checks.min_availability=0.9",
+    ];
+    assert!(violations(&shipped("fast-but-stale-311", &[&base[..], &loose[..]].concat())).is_empty());
+    // Availability and siblings fire where they are actually broken.
+    let lossy = violations(&shipped(
+        "quickstart",
+        &[
+            "duration_ms=2000",
+            "network.loss_probability=0.3",
+            "workload.client_timeout_ms=50",
+            "checks.min_availability=0.99",
+            "checks.convergence=false",
+        ],
+    ));
+    assert_eq!(invariants(&lossy), vec!["min_availability"]);
+    let carts = violations(&shipped("shopping-cart", &["duration_ms=2000", "checks.max_multi_version_read_fraction=0.01"]));
+    assert_eq!(invariants(&carts), vec!["max_multi_version_read_fraction"]);
+}
+
+#[test]
+fn faults_fired_flags_faults_that_changed_nothing() {
+    let holds = violations(&shipped("crash-and-partition", &[]));
+    assert!(holds.is_empty(), "{holds:?}");
+    let redundant = r#"faults=[{"kind": "crash", "at_ms": 100, "node": 1}, {"kind": "crash", "at_ms": 200, "node": 1}, {"kind": "restart", "at_ms": 300, "node": 1}]"#;
+    let fires = violations(&shipped("quickstart", &[redundant]));
+    assert_eq!(invariants(&fires), vec!["faults_fired"]);
+    assert!(fires[0].message.contains("crash n1"), "{}", fires[0].message);
+    // A partition that isolates nobody who talks: node 7 is cut off from an empty side.
+    let idle = r#"faults=[{"kind": "partition", "at_ms": 9000, "name": "late", "groups": [[6], [7]], "one_way": true}]"#;
+    let fires = violations(&shipped("quickstart", &["workload.keys=1", "cluster.nodes=8", idle]));
+    assert!(fires.iter().any(|v| v.message == "partition late cut no traffic"), "{fires:?}");
+}
