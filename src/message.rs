@@ -116,6 +116,19 @@ pub enum Payload {
     },
     Ping,
     Pong,
+    /// Anti-entropy: tree nodes (heap index, hash) for the receiver to compare with its own.
+    AeCompare {
+        range: u32,
+        hashes: Vec<(u32, u64)>,
+    },
+    /// Anti-entropy: every key the sender holds under the differing leaves; with `reply`, the
+    /// receiver answers with its own keys under those leaves.
+    AeKeys {
+        range: u32,
+        leaves: Vec<u32>,
+        entries: Vec<(KeyId, Rc<VersionSet>)>,
+        reply: bool,
+    },
 }
 
 impl Payload {
@@ -132,7 +145,18 @@ impl Payload {
             | Payload::ReadRepair { key, .. }
             | Payload::Hint { key, .. }
             | Payload::HintAck { key, .. } => Some(*key),
-            Payload::Ping | Payload::Pong => None,
+            Payload::Ping | Payload::Pong | Payload::AeCompare { .. } | Payload::AeKeys { .. } => None,
+        }
+    }
+
+    /// Approximate bytes on the wire, for anti-entropy accounting.
+    pub fn size_bytes(&self) -> usize {
+        match self {
+            Payload::AeCompare { hashes, .. } => 8 + 12 * hashes.len(),
+            Payload::AeKeys { leaves, entries, .. } => {
+                8 + 4 * leaves.len() + entries.iter().map(|(_, v)| 4 + v.size_bytes()).sum::<usize>()
+            }
+            _ => 64,
         }
     }
 
@@ -156,6 +180,7 @@ impl Payload {
             Payload::HintAck { .. } => MessageKind::HintAck,
             Payload::Ping => MessageKind::Ping,
             Payload::Pong => MessageKind::Pong,
+            Payload::AeCompare { .. } | Payload::AeKeys { .. } => MessageKind::AntiEntropy,
         }
     }
 
@@ -171,6 +196,7 @@ impl Payload {
                 | Payload::MintRequest { .. }
                 | Payload::ReadRepair { .. }
                 | Payload::Hint { .. }
+                | Payload::AeKeys { .. }
         )
     }
 }

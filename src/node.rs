@@ -30,8 +30,9 @@ use crate::engine::{SimDuration, SimTime};
 use crate::fastmap::FastMap;
 use crate::ids::{ClientId, Endpoint, KeyId, NodeId, RequestId};
 use crate::keyspace::KeyTable;
+use crate::merkle::{digest, MerkleTree};
 use crate::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
-use crate::ring::Ring;
+use crate::ring::{RangeMap, Ring};
 use crate::rng::{index, SimRng};
 use crate::versioning::{CausalContext, Dot, Sibling, VersionSet};
 use std::collections::{BTreeMap, BTreeSet};
@@ -81,6 +82,12 @@ pub struct Protocol {
     pub reply_timeout: SimDuration,
     /// How often suspected peers are pinged.
     pub probe_interval: SimDuration,
+    /// Merkle-tree anti-entropy between replicas of each range (Dynamo §4.7).
+    pub anti_entropy: bool,
+    /// How often each node starts one exchange (for one of its ranges, in turn).
+    pub anti_entropy_interval: SimDuration,
+    /// Leaves per Merkle tree (a power of two).
+    pub merkle_leaves: usize,
 }
 
 impl Protocol {
@@ -97,6 +104,7 @@ impl Protocol {
 /// What a node's handlers may read besides their own state.
 pub struct NodeEnv<'a> {
     pub ring: &'a Ring,
+    pub ranges: &'a RangeMap,
     pub keys: &'a KeyTable,
     pub protocol: &'a Protocol,
 }
@@ -112,6 +120,9 @@ pub enum NodeTimer {
         incarnation: u32,
     },
     HintScan {
+        incarnation: u32,
+    },
+    AntiEntropy {
         incarnation: u32,
     },
 }
@@ -143,6 +154,16 @@ pub struct NodeStats {
     pub hints_stored: u64,
     pub hints_delivered: u64,
     pub read_repairs_sent: u64,
+    /// Anti-entropy exchanges this node started.
+    pub ae_exchanges: u64,
+    /// Anti-entropy messages this node sent, their approximate bytes, and keys they carried.
+    pub ae_messages: u64,
+    pub ae_bytes: u64,
+    pub ae_keys_sent: u64,
+    /// Keys whose versions changed because of anti-entropy.
+    pub ae_keys_repaired: u64,
+    /// Merkle hashes computed to keep the trees current.
+    pub merkle_hashes: u64,
 }
 
 struct GetState {
@@ -183,6 +204,13 @@ pub struct Node {
     minted: FastMap<KeyId, u64>,
     coordinating: FastMap<RequestId, Coordinating>,
     suspected: BTreeSet<NodeId>,
+    /// Merkle trees of this node's own keys, by ring range (hints are not in them).
+    trees: FastMap<u32, MerkleTree>,
+    empty_tree: Option<MerkleTree>,
+    ae_cursor: usize,
+    /// Bumped when the disk is lost: a replacement mints dots that can never collide with the
+    /// old node's.
+    disk_epoch: u64,
     next_request: u64,
     incarnation: u32,
     rng: SimRng,
@@ -199,6 +227,10 @@ impl Node {
             minted: FastMap::default(),
             coordinating: FastMap::default(),
             suspected: BTreeSet::new(),
+            trees: FastMap::default(),
+            empty_tree: None,
+            ae_cursor: 0,
+            disk_epoch: 0,
             next_request: 0,
             incarnation: 0,
             rng,
@@ -252,6 +284,20 @@ impl Node {
         if env.protocol.hinted_handoff {
             out.push(NodeEffect::Timer { after: env.protocol.hint_scan_interval, timer: NodeTimer::HintScan { incarnation } });
         }
+        if env.protocol.anti_entropy {
+            // Stagger the first exchange so nodes do not all start in the same instant.
+            let first = SimDuration(env.protocol.anti_entropy_interval.as_nanos() / 2 + self.id.0 as u64 * 1_000);
+            out.push(NodeEffect::Timer { after: first, timer: NodeTimer::AntiEntropy { incarnation } });
+        }
+    }
+
+    /// A permanent failure: the disk is gone and the node comes back empty, as a replacement.
+    pub fn lose_disk(&mut self) {
+        self.store.clear();
+        self.hints.clear();
+        self.minted.clear();
+        self.trees.clear();
+        self.disk_epoch += 1;
     }
 
     /// A crash: volatile state (requests being coordinated, suspicions) is lost; the store, the
@@ -385,6 +431,19 @@ impl Node {
                 }
             }
             Payload::Ping => out.push(NodeEffect::Send { to: from, payload: Payload::Pong }),
+            Payload::AeCompare { range, hashes } => self.on_ae_compare(env, from, range, &hashes, out),
+            Payload::AeKeys { range, leaves, entries, reply } => {
+                self.stats.requests_served += 1;
+                for (key, versions) in &entries {
+                    if self.store_reconciled(now, env, *key, None, versions) {
+                        self.stats.ae_keys_repaired += 1;
+                    }
+                }
+                if reply {
+                    let entries = self.entries_under(range, &leaves);
+                    self.send_ae(from, Payload::AeKeys { range, leaves, entries, reply: false }, out);
+                }
+            }
             Payload::Pong | Payload::Reply { .. } => {}
         }
     }
@@ -714,53 +773,171 @@ impl Node {
         body: &PutBody,
         hint: Option<NodeId>,
     ) -> (Rc<VersionSet>, Rc<CausalContext>) {
-        let entry = match hint.filter(|h| *h != self.id) {
+        let intended = hint.filter(|h| *h != self.id);
+        let mut slot = match intended {
             Some(intended) => {
                 if !self.hints.contains_key(&(key, intended)) {
                     self.stats.hints_stored += 1;
                 }
-                self.hints.entry((key, intended)).or_default()
+                self.hints.remove(&(key, intended)).unwrap_or_default()
             }
-            None => self.store.entry(key).or_default(),
+            None => self.store.remove(&key).unwrap_or_default(),
         };
+        let old_digest = digest(key, &slot);
         let minted = self.minted.entry(key).or_insert(0);
-        let counter = (*minted).max(entry.max_counter(self.id)).max(body.context.clock.get(self.id)) + 1;
+        let floor = self.disk_epoch << 40;
+        let counter = (*minted).max(floor).max(slot.max_counter(self.id)).max(body.context.clock.get(self.id)) + 1;
         *minted = counter;
         let dot = Dot { node: self.id, counter };
         let sibling = Sibling { dot, written_at: now, write: body.write, cart: body.cart.clone() };
-        let versions = Rc::make_mut(entry);
+        let versions = Rc::make_mut(&mut slot);
         if versions.apply_write(&body.context, sibling, now) {
             self.stats.concurrent_writes += 1;
         }
         self.stats.clock_entries_truncated += versions.truncate(env.protocol.clock_truncation_threshold) as u64;
         let mut after = (*body.context).clone();
         after.add_dot(dot, now);
-        (entry.clone(), Rc::new(after))
+        match intended {
+            Some(intended) => {
+                self.hints.insert((key, intended), slot.clone());
+            }
+            None => {
+                let new_digest = digest(key, &slot);
+                self.store.insert(key, slot.clone());
+                self.track(env, key, old_digest, new_digest);
+            }
+        }
+        (slot, Rc::new(after))
+    }
+
+    /// Keeps the key's Merkle tree current after its digest changed.
+    fn track(&mut self, env: &NodeEnv, key: KeyId, old: u64, new: u64) {
+        if !env.protocol.anti_entropy || old == new {
+            return;
+        }
+        let position = env.keys.position(key);
+        let range = env.ring.range_of(position);
+        let leaves = env.protocol.merkle_leaves;
+        let tree = self.trees.entry(range).or_insert_with(|| MerkleTree::new(leaves));
+        self.stats.merkle_hashes += tree.update(key, position, old, new);
     }
 
     /// Reconciles incoming versions into the store, or into the hint store when they are held
-    /// for another node.
-    fn store_reconciled(&mut self, now: SimTime, env: &NodeEnv, key: KeyId, hint: Option<NodeId>, incoming: &Rc<VersionSet>) {
-        let slot = match hint.filter(|h| *h != self.id) {
-            Some(intended) => {
-                if !self.hints.contains_key(&(key, intended)) {
+    /// for another node; returns whether anything changed.
+    fn store_reconciled(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        key: KeyId,
+        hint: Option<NodeId>,
+        incoming: &Rc<VersionSet>,
+    ) -> bool {
+        let intended = hint.filter(|h| *h != self.id);
+        let current = match intended {
+            Some(i) => self.hints.get(&(key, i)),
+            None => self.store.get(&key),
+        };
+        let updated = match current {
+            Some(slot) if Rc::ptr_eq(slot, incoming) || **slot == **incoming => return false,
+            Some(slot) if !(slot.is_empty() && slot.superseded.is_empty()) => {
+                let mut merged = (**slot).clone();
+                if !merged.reconcile(incoming, now) {
+                    return false;
+                }
+                self.stats.clock_entries_truncated += merged.truncate(env.protocol.clock_truncation_threshold) as u64;
+                Rc::new(merged)
+            }
+            _ => incoming.clone(),
+        };
+        match intended {
+            Some(i) => {
+                if self.hints.insert((key, i), updated).is_none() {
                     self.stats.hints_stored += 1;
                 }
-                self.hints.entry((key, intended)).or_default()
             }
-            None => self.store.entry(key).or_default(),
-        };
-        if Rc::ptr_eq(slot, incoming) || **slot == **incoming {
+            None => {
+                let old = self.store.get(&key).map_or(0, |v| digest(key, v));
+                let new = digest(key, &updated);
+                self.store.insert(key, updated);
+                self.track(env, key, old, new);
+            }
+        }
+        true
+    }
+
+    /// Starts one anti-entropy exchange: the next range this node replicates, with a random
+    /// other replica of it that it does not suspect.
+    fn start_anti_entropy(&mut self, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+        let Some(mine) = env.ranges.of_node.get(self.id.index()).filter(|m| !m.is_empty()) else { return };
+        let range = mine[self.ae_cursor % mine.len()];
+        self.ae_cursor += 1;
+        let peers: Vec<NodeId> =
+            env.ranges.replicas[range as usize].iter().copied().filter(|&p| p != self.id && !self.suspects(p)).collect();
+        if peers.is_empty() {
             return;
         }
-        if slot.is_empty() && slot.superseded.is_empty() {
-            *slot = incoming.clone();
-            return;
+        let peer = peers[index(&mut self.rng, peers.len())];
+        self.stats.ae_exchanges += 1;
+        let root = self.tree(env, range).root();
+        self.send_ae(Endpoint::Node(peer), Payload::AeCompare { range, hashes: vec![(0, root)] }, out);
+    }
+
+    fn tree(&mut self, env: &NodeEnv, range: u32) -> &MerkleTree {
+        let leaves = env.protocol.merkle_leaves;
+        match self.trees.get(&range) {
+            Some(t) => t,
+            None => self.empty_tree.get_or_insert_with(|| MerkleTree::new(leaves)),
         }
-        let mut merged = (**slot).clone();
-        merged.reconcile(incoming, now);
-        self.stats.clock_entries_truncated += merged.truncate(env.protocol.clock_truncation_threshold) as u64;
-        *slot = Rc::new(merged);
+    }
+
+    /// Compares the peer's hashes with this node's: descends below differing inner nodes and
+    /// sends the keys under differing leaves.
+    fn on_ae_compare(&mut self, env: &NodeEnv, from: Endpoint, range: u32, hashes: &[(u32, u64)], out: &mut Vec<NodeEffect>) {
+        let tree = self.tree(env, range);
+        let mut leaves = Vec::new();
+        let mut next = Vec::new();
+        for &(i, h) in hashes {
+            let i = i as usize;
+            if tree.hash(i) == h {
+                continue;
+            }
+            if tree.is_leaf(i) {
+                leaves.push(tree.leaf_number(i) as u32);
+            } else {
+                for c in tree.children(i) {
+                    next.push((c as u32, tree.hash(c)));
+                }
+            }
+        }
+        if !leaves.is_empty() {
+            let entries = self.entries_under(range, &leaves);
+            self.send_ae(from, Payload::AeKeys { range, leaves, entries, reply: true }, out);
+        }
+        if !next.is_empty() {
+            self.send_ae(from, Payload::AeCompare { range, hashes: next }, out);
+        }
+    }
+
+    fn entries_under(&self, range: u32, leaves: &[u32]) -> Vec<(KeyId, Rc<VersionSet>)> {
+        let Some(tree) = self.trees.get(&range) else { return Vec::new() };
+        let mut entries = Vec::new();
+        for &leaf in leaves {
+            for key in tree.keys_in_leaf(leaf as usize) {
+                if let Some(v) = self.store.get(key) {
+                    entries.push((*key, v.clone()));
+                }
+            }
+        }
+        entries
+    }
+
+    fn send_ae(&mut self, to: Endpoint, payload: Payload, out: &mut Vec<NodeEffect>) {
+        self.stats.ae_messages += 1;
+        self.stats.ae_bytes += payload.size_bytes() as u64;
+        if let Payload::AeKeys { entries, .. } = &payload {
+            self.stats.ae_keys_sent += entries.len() as u64;
+        }
+        out.push(NodeEffect::Send { to, payload });
     }
 
     pub fn on_timer(&mut self, now: SimTime, env: &NodeEnv, timer: NodeTimer, out: &mut Vec<NodeEffect>) {
@@ -808,7 +985,14 @@ impl Node {
                     timer: NodeTimer::HintScan { incarnation },
                 });
             }
-            NodeTimer::Probe { .. } | NodeTimer::HintScan { .. } => {} // from before a crash
+            NodeTimer::AntiEntropy { incarnation } if incarnation == self.incarnation => {
+                self.start_anti_entropy(env, out);
+                out.push(NodeEffect::Timer {
+                    after: env.protocol.anti_entropy_interval,
+                    timer: NodeTimer::AntiEntropy { incarnation },
+                });
+            }
+            NodeTimer::Probe { .. } | NodeTimer::HintScan { .. } | NodeTimer::AntiEntropy { .. } => {} // from before a crash
         }
     }
 }
@@ -835,4 +1019,84 @@ fn reconcile_replies(now: SimTime, replies: &[(NodeId, Option<Rc<VersionSet>>)])
         merged.reconcile(s, now);
     }
     merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::WriteId;
+    use crate::ring::{RingMember, Strategy};
+    use crate::rng::{Seeds, Stream};
+
+    fn protocol() -> Protocol {
+        Protocol {
+            n: 3,
+            r: 2,
+            w: 2,
+            coordination: Coordination::PreferenceListHead,
+            fanout: Fanout::All,
+            write_to_fastest_reader: false,
+            request_timeout: SimDuration(1_000_000),
+            read_repair_window: SimDuration::ZERO,
+            clock_truncation_threshold: 10,
+            sloppy_quorum: true,
+            hinted_handoff: true,
+            hint_scan_interval: SimDuration(1_000_000),
+            read_repair: true,
+            reply_timeout: SimDuration(1_000_000),
+            probe_interval: SimDuration(1_000_000),
+            anti_entropy: true,
+            anti_entropy_interval: SimDuration(1_000_000),
+            merkle_leaves: 8,
+        }
+    }
+
+    fn put(write: u64) -> PutBody {
+        PutBody { write: WriteId(write), context: Rc::new(CausalContext::default()), cart: None }
+    }
+
+    #[test]
+    fn a_node_that_lost_its_disk_mints_fresh_dots() {
+        let members = (0..3).map(|i| RingMember { node: NodeId(i), weight: 1.0, datacenter: 0 }).collect();
+        let ring = Ring::new(Strategy::RandomTokens { tokens_per_node: 4 }, members, false, 1);
+        let ranges = RangeMap::new(&ring, 3, 3);
+        let keys = KeyTable::with_workload_keys(1);
+        let protocol = protocol();
+        let env = NodeEnv { ring: &ring, ranges: &ranges, keys: &keys, protocol: &protocol };
+        let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+        let (before, _) = node.mint(SimTime(1), &env, KeyId(0), &put(1), None);
+        node.lose_disk();
+        let (after, _) = node.mint(SimTime(2), &env, KeyId(0), &put(2), None);
+        assert_ne!(before.siblings[0].dot, after.siblings[0].dot, "a reused dot would merge two writes into one");
+        // A surviving replica of the old write and the replacement's new write stay siblings.
+        let mut merged = (*before).clone();
+        merged.reconcile(&after, SimTime(3));
+        let writes: Vec<u64> = merged.siblings.iter().map(|s| s.write.0).collect();
+        assert_eq!(writes, vec![1, 2]);
+    }
+
+    #[test]
+    fn merkle_trees_track_the_store() {
+        let members = (0..3).map(|i| RingMember { node: NodeId(i), weight: 1.0, datacenter: 0 }).collect();
+        let ring = Ring::new(Strategy::RandomTokens { tokens_per_node: 4 }, members, false, 1);
+        let ranges = RangeMap::new(&ring, 3, 3);
+        let keys = KeyTable::with_workload_keys(50);
+        let protocol = protocol();
+        let env = NodeEnv { ring: &ring, ranges: &ranges, keys: &keys, protocol: &protocol };
+        let mut a = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+        let mut b = Node::new(NodeId(1), Seeds::new(1).stream(Stream::Node, 1));
+        for k in 0..50 {
+            let (v, _) = a.mint(SimTime(1), &env, KeyId(k), &put(k as u64 + 1), None);
+            b.store_reconciled(SimTime(1), &env, KeyId(k), None, &v);
+        }
+        let roots = |n: &Node| {
+            let mut r: Vec<(u32, u64)> = n.trees.iter().map(|(k, t)| (*k, t.root())).collect();
+            r.sort();
+            r
+        };
+        assert_eq!(roots(&a), roots(&b), "same keys, same versions: same trees");
+        let (_, _) = a.mint(SimTime(2), &env, KeyId(7), &put(99), None);
+        assert_ne!(roots(&a), roots(&b));
+        assert!(a.stats.merkle_hashes > 50);
+    }
 }

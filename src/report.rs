@@ -170,6 +170,12 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "hints_stored_count": sum(|s| s.hints_stored),
             "hints_delivered_count": sum(|s| s.hints_delivered),
             "read_repairs_sent_count": sum(|s| s.read_repairs_sent),
+            "anti_entropy_exchange_count": sum(|s| s.ae_exchanges),
+            "anti_entropy_message_count": sum(|s| s.ae_messages),
+            "anti_entropy_bytes": sum(|s| s.ae_bytes),
+            "anti_entropy_keys_sent_count": sum(|s| s.ae_keys_sent),
+            "anti_entropy_keys_repaired_count": sum(|s| s.ae_keys_repaired),
+            "merkle_hash_count": sum(|s| s.merkle_hashes),
             "queued_message_count": m.queued_messages,
         },
         "engine": {

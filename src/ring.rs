@@ -266,6 +266,46 @@ impl Ring {
         out
     }
 
+    /// The ring's key ranges: one per token (strategy 1) or per partition (strategies 2 and 3).
+    /// Every key in a range has the same preference list, which makes ranges the unit of
+    /// anti-entropy.
+    pub fn range_count(&self) -> usize {
+        match self.strategy {
+            Strategy::RandomTokens { .. } => self.tokens.len(),
+            Strategy::RandomTokensEqualPartitions { partitions, .. } | Strategy::EqualPartitions { partitions } => {
+                partitions as usize
+            }
+        }
+    }
+
+    /// The range a key position falls in.
+    pub fn range_of(&self, position: u128) -> u32 {
+        match self.strategy {
+            Strategy::RandomTokens { .. } => {
+                let i = self.tokens.partition_point(|&(p, _)| p < position);
+                if i == self.tokens.len() {
+                    0
+                } else {
+                    i as u32
+                }
+            }
+            Strategy::RandomTokensEqualPartitions { partitions, .. } | Strategy::EqualPartitions { partitions } => {
+                (position / partition_size(partitions)) as u32
+            }
+        }
+    }
+
+    /// A position inside `range` from which its preference list is walked.
+    pub fn range_position(&self, range: u32) -> u128 {
+        match self.strategy {
+            Strategy::RandomTokens { .. } => self.tokens.get(range as usize).map_or(0, |t| t.0),
+            Strategy::RandomTokensEqualPartitions { partitions, .. } | Strategy::EqualPartitions { partitions } => {
+                let size = partition_size(partitions);
+                (range as u128 * size).saturating_add(size - 1)
+            }
+        }
+    }
+
     /// Membership metadata a node keeps: one entry per token.
     pub fn metadata_entries(&self) -> usize {
         self.tokens.len()
@@ -380,6 +420,20 @@ mod tests {
     }
 
     #[test]
+    fn every_key_in_a_range_shares_the_ranges_preference_list() {
+        for strategy in strategies() {
+            let ring = Ring::new(strategy.clone(), members(7, 1), false, 6);
+            assert!(ring.range_count() > 0);
+            for k in 0..500 {
+                let pos = key_position(&format!("k{k}"));
+                let range = ring.range_of(pos);
+                assert!((range as usize) < ring.range_count());
+                assert_eq!(ring.top_n(pos, 3), ring.top_n(ring.range_position(range), 3), "{strategy:?} k{k}");
+            }
+        }
+    }
+
+    #[test]
     fn removing_a_node_hands_its_keys_to_others() {
         let ring = Ring::new(Strategy::RandomTokens { tokens_per_node: 16 }, members(5, 1), false, 8);
         let mut smaller = ring.clone();
@@ -389,5 +443,29 @@ mod tests {
             assert!(!top.contains(&NodeId(2)));
             assert_eq!(top.len(), 3);
         }
+    }
+}
+
+/// For anti-entropy: each range's top-N replicas, and the ranges each node replicates.
+#[derive(Clone, Debug, Default)]
+pub struct RangeMap {
+    pub replicas: Vec<Vec<NodeId>>,
+    pub of_node: Vec<Vec<u32>>,
+}
+
+impl RangeMap {
+    pub fn new(ring: &Ring, n: usize, node_slots: usize) -> RangeMap {
+        let mut map = RangeMap { replicas: Vec::with_capacity(ring.range_count()), of_node: vec![Vec::new(); node_slots] };
+        let mut list = Vec::with_capacity(n);
+        for r in 0..ring.range_count() as u32 {
+            ring.preference_list(ring.range_position(r), n, n, &mut list);
+            for node in &list {
+                if let Some(v) = map.of_node.get_mut(node.index()) {
+                    v.push(r);
+                }
+            }
+            map.replicas.push(list.clone());
+        }
+        map
     }
 }

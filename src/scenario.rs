@@ -138,6 +138,8 @@ enum RawFault {
     Crash {
         at_ms: f64,
         node: u32,
+        #[serde(default)]
+        lose_disk: bool,
     },
     Restart {
         at_ms: f64,
@@ -265,6 +267,12 @@ struct RawProtocol {
     reply_timeout_ms: Option<f64>,
     #[serde(default)]
     probe_interval_ms: Option<f64>,
+    #[serde(default)]
+    anti_entropy: Option<bool>,
+    #[serde(default)]
+    anti_entropy_interval_ms: Option<f64>,
+    #[serde(default)]
+    merkle_leaves: Option<usize>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -412,7 +420,11 @@ pub struct ScheduledFault {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
-    Crash(NodeId),
+    /// With `lose_disk`, a permanent failure: the node restarts empty, as a replacement.
+    Crash {
+        node: NodeId,
+        lose_disk: bool,
+    },
     Restart(NodeId),
     /// Cuts every link from a node of one group to a node of another (only from the first group
     /// to the others when `one_way`). Nodes in no group are untouched: they bridge the sides.
@@ -432,7 +444,8 @@ impl Fault {
     pub fn describe(&self) -> String {
         let list = |g: &[NodeId]| g.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",");
         match self {
-            Fault::Crash(n) => format!("crash {n}"),
+            Fault::Crash { node, lose_disk: false } => format!("crash {node}"),
+            Fault::Crash { node, lose_disk: true } => format!("crash {node} losing its disk"),
             Fault::Restart(n) => format!("restart {n}"),
             Fault::Partition { name, groups, one_way, .. } => {
                 let sides: Vec<String> = groups.iter().map(|g| format!("[{}]", list(g))).collect();
@@ -832,6 +845,21 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
         read_repair: rp.read_repair.unwrap_or(true),
         reply_timeout: ms(ctx, "protocol.reply_timeout_ms", rp.reply_timeout_ms.unwrap_or(100.0), false)?,
         probe_interval: ms(ctx, "protocol.probe_interval_ms", rp.probe_interval_ms.unwrap_or(200.0), false)?,
+        anti_entropy: rp.anti_entropy.unwrap_or(true),
+        anti_entropy_interval: ms(
+            ctx,
+            "protocol.anti_entropy_interval_ms",
+            rp.anti_entropy_interval_ms.unwrap_or(1000.0),
+            false,
+        )?,
+        merkle_leaves: match rp.merkle_leaves.unwrap_or(32) {
+            l if l.is_power_of_two() && (2..=65536).contains(&l) => l,
+            l => {
+                return Err(
+                    ctx.err("protocol.merkle_leaves", format!("{l} is not allowed; expected a power of two from 2 to 65536"))
+                )
+            }
+        },
     };
 
     // Network.
@@ -1042,7 +1070,9 @@ fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<V
             ));
         }
         let fault = match f {
-            RawFault::Crash { node, .. } => Fault::Crash(node_ref(&format!("{p}.node"), *node)?),
+            RawFault::Crash { node, lose_disk, .. } => {
+                Fault::Crash { node: node_ref(&format!("{p}.node"), *node)?, lose_disk: *lose_disk }
+            }
             RawFault::Restart { node, .. } => Fault::Restart(node_ref(&format!("{p}.node"), *node)?),
             RawFault::Partition { name, groups, one_way, .. } => {
                 if groups.len() < 2 {
@@ -1166,7 +1196,7 @@ mod tests {
             {"kind": "crash", "at_ms": 5, "node": 1}, {"kind": "heal", "at_ms": 20, "name": "a"}]}"#;
         let s = load_str(ok).expect("valid faults");
         assert_eq!(s.faults.len(), 3);
-        assert_eq!(s.faults[0].fault, Fault::Crash(NodeId(1)), "sorted by time");
+        assert_eq!(s.faults[0].fault, Fault::Crash { node: NodeId(1), lose_disk: false }, "sorted by time");
         let e = load_str(r#"{"duration_ms": 100, "faults": [{"kind": "heal", "at_ms": 20, "name": "a"}]}"#).unwrap_err();
         assert_eq!(e.path, "faults.0.name");
         let e = load_str(r#"{"duration_ms": 100, "faults": [{"kind": "crash", "at_ms": 200, "node": 1}]}"#).unwrap_err();

@@ -19,7 +19,7 @@ use crate::message::{Failure, Payload};
 use crate::metrics::{AppliedFault, Metrics, OpStats};
 use crate::network::{Network, Route};
 use crate::node::{Node, NodeEffect, NodeEnv, NodeStats, NodeTimer};
-use crate::ring::{Ring, RingMember};
+use crate::ring::{RangeMap, Ring, RingMember};
 use crate::rng::{unit_open0, Seeds, SimRng, Stream};
 use crate::scenario::{Fault, Scenario};
 
@@ -82,6 +82,8 @@ pub struct World<'s> {
     scenario: &'s Scenario,
     engine: Engine<Event>,
     ring: Ring,
+    /// Each range's replicas and each node's ranges (empty when anti-entropy is off).
+    ranges: RangeMap,
     keys: KeyTable,
     chooser: KeyChooser,
     network: Network,
@@ -140,10 +142,16 @@ impl<'s> World<'s> {
             }
         }
         let probe_delays = scenario.probe.as_ref().map_or(0, |p| p.delays.len());
+        let ranges = if scenario.protocol.anti_entropy {
+            RangeMap::new(&ring, scenario.protocol.n, scenario.nodes.len())
+        } else {
+            RangeMap::default()
+        };
         World {
             scenario,
             engine: Engine::new(),
             ring,
+            ranges,
             keys: KeyTable::with_workload_keys(scenario.workload.key_count),
             chooser: KeyChooser::new(&scenario.workload.popularity, scenario.workload.key_count),
             network,
@@ -229,7 +237,7 @@ impl<'s> World<'s> {
             }
             Event::NodeTimer { node, .. } if !self.node_up[node.index()] => {}
             Event::NodeTimer { node, timer } => {
-                let env = NodeEnv { ring: &self.ring, keys: &self.keys, protocol: &self.scenario.protocol };
+                let env = NodeEnv { ring: &self.ring, ranges: &self.ranges, keys: &self.keys, protocol: &self.scenario.protocol };
                 let mut out = std::mem::take(&mut self.node_effects);
                 self.nodes[node.index()].on_timer(self.engine.now(), &env, timer, &mut out);
                 self.apply_node_effects(node, SimDuration::ZERO, &mut out);
@@ -270,7 +278,7 @@ impl<'s> World<'s> {
     }
 
     fn start_node(&mut self, node: NodeId) {
-        let env = NodeEnv { ring: &self.ring, keys: &self.keys, protocol: &self.scenario.protocol };
+        let env = NodeEnv { ring: &self.ring, ranges: &self.ranges, keys: &self.keys, protocol: &self.scenario.protocol };
         let mut out = std::mem::take(&mut self.node_effects);
         self.nodes[node.index()].start(&env, &mut out);
         self.apply_node_effects(node, SimDuration::ZERO, &mut out);
@@ -280,9 +288,12 @@ impl<'s> World<'s> {
     fn apply_fault(&mut self, i: usize) {
         let fault = &self.scenario.faults[i].fault;
         let took_effect = match fault {
-            Fault::Crash(n) => {
+            Fault::Crash { node: n, lose_disk } => {
                 let was_up = std::mem::replace(&mut self.node_up[n.index()], false);
                 self.nodes[n.index()].crash();
+                if *lose_disk {
+                    self.nodes[n.index()].lose_disk();
+                }
                 self.node_busy_until[n.index()] = self.engine.now();
                 was_up
             }
@@ -371,7 +382,7 @@ impl<'s> World<'s> {
     }
 
     fn handle_at_node(&mut self, node: NodeId, from: Endpoint, payload: Payload, service: SimDuration) {
-        let env = NodeEnv { ring: &self.ring, keys: &self.keys, protocol: &self.scenario.protocol };
+        let env = NodeEnv { ring: &self.ring, ranges: &self.ranges, keys: &self.keys, protocol: &self.scenario.protocol };
         let mut out = std::mem::take(&mut self.node_effects);
         self.nodes[node.index()].on_message(self.engine.now(), &env, from, payload, &mut out);
         self.apply_node_effects(node, service, &mut out);

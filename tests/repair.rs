@@ -65,3 +65,47 @@ fn read_repair_fixes_replicas_that_reads_find_stale() {
     assert_eq!(u(&off["protocol_counters"]["read_repairs_sent_count"]), 0);
     assert!(mean_divergence(&on) * 4.0 < mean_divergence(&off), "on {} off {}", mean_divergence(&on), mean_divergence(&off));
 }
+
+#[test]
+fn anti_entropy_restores_n_copies_after_a_disk_is_lost() {
+    let on = report(&shipped("disk-loss-and-replacement", &[]));
+    assert_eq!(convergence(&on), (0, 0), "{}", on["convergence"]);
+    let counters = &on["protocol_counters"];
+    assert!(u(&counters["anti_entropy_keys_repaired_count"]) > 100, "{counters}");
+    assert!(u(&counters["merkle_hash_count"]) > 0);
+    assert!(u(&on["messages"]["anti_entropy"]["delivered_count"]) > 100);
+    let off = report(&shipped("disk-loss-and-replacement", &["protocol.anti_entropy=false"]));
+    let (divergent, _) = convergence(&off);
+    assert!(divergent > 100, "without anti-entropy the replacement stays empty for keys nobody touched: {divergent}");
+    assert!(off["convergence"]["pending"][0].as_str().unwrap_or_default().contains("n3"), "{}", off["convergence"]["pending"]);
+}
+
+#[test]
+fn anti_entropy_between_agreeing_replicas_sends_roots_and_no_keys() {
+    // No faults, no loss: every exchange finds equal roots (or, mid-write, a few leaves).
+    let rep = report(&shipped("disk-loss-and-replacement", &["faults=[]"]));
+    let c = &rep["protocol_counters"];
+    let exchanges = u(&c["anti_entropy_exchange_count"]);
+    assert!(exchanges > 1000, "{c}");
+    assert!(u(&c["anti_entropy_keys_sent_count"]) < exchanges / 10, "only keys under differing leaves travel: {c}");
+    // After a disk loss, far more keys travel, but still fewer than a full copy per exchange.
+    let lost = report(&shipped("disk-loss-and-replacement", &[]));
+    assert!(u(&lost["protocol_counters"]["anti_entropy_keys_sent_count"]) > 10 * u(&c["anti_entropy_keys_sent_count"]).max(1));
+}
+
+#[test]
+fn a_disk_loss_under_blind_writes_loses_no_acknowledged_write() {
+    // W=2 leaves a second copy of every acknowledged write when one disk goes; the replacement
+    // must not shadow those copies with versions of its own (the node unit tests check that
+    // its dots are fresh).
+    let rep = report(&shipped(
+        "disk-loss-and-replacement",
+        &[
+            "workload.keys=20",
+            "protocol.coordination=preference_list_head",
+            r#"workload.value={"kind": "register", "read_before_write": false}"#,
+        ],
+    ));
+    assert_eq!(u(&rep["convergence"]["lost_write_count"]), 0, "{}", rep["convergence"]);
+    assert!(u(&rep["protocol_counters"]["anti_entropy_keys_repaired_count"]) > 0);
+}
