@@ -416,9 +416,22 @@ impl Client {
                             }
                         }
                         if probe.is_none() {
+                            // Session causality never goes backwards: a read older than what
+                            // this client has already seen is merged in, not taken instead.
                             let session = self.sessions.entry(key).or_default();
-                            session.context = context;
-                            session.seen = writes.clone();
+                            if context.includes(&session.context) {
+                                session.context = context;
+                                session.seen = writes.clone();
+                            } else {
+                                let mut merged = (*session.context).clone();
+                                merged.merge(&context, now);
+                                session.context = Rc::new(merged);
+                                for w in &writes {
+                                    if !session.seen.contains(w) {
+                                        session.seen.push(*w);
+                                    }
+                                }
+                            }
                             session.fastest = fastest;
                         }
                         Ok(writes)

@@ -224,6 +224,11 @@ impl CausalContext {
         self.clock.is_empty() && self.dots.is_empty()
     }
 
+    /// True if everything `other` covers, this covers too.
+    pub fn includes(&self, other: &CausalContext) -> bool {
+        other.clock.entries().iter().all(|e| self.clock.get(e.node) >= e.counter) && other.dots.iter().all(|d| self.covers(*d))
+    }
+
     pub fn add_dot(&mut self, dot: Dot, at: SimTime) {
         if self.covers(dot) {
             return;
@@ -485,6 +490,20 @@ mod tests {
         ctx.add_dot(dot(1, 1), SimTime(0));
         assert_eq!(ctx.clock.get(NodeId(1)), 2);
         assert!(ctx.dots.is_empty());
+    }
+
+    #[test]
+    fn includes_compares_what_contexts_cover() {
+        let mut a = CausalContext::default();
+        a.add_dot(dot(1, 1), SimTime(0));
+        a.add_dot(dot(2, 3), SimTime(0));
+        let mut b = CausalContext::default();
+        b.add_dot(dot(1, 1), SimTime(0));
+        assert!(a.includes(&b));
+        assert!(!b.includes(&a));
+        b.add_dot(dot(2, 2), SimTime(0));
+        assert!(!a.includes(&b), "a has 2:3 but not 2:2");
+        assert!(a.includes(&CausalContext::default()));
     }
 
     #[test]
