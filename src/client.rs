@@ -164,12 +164,13 @@ pub enum Observation {
         op: u64,
         key: KeyId,
     },
+    /// A read's result: the writes it returned and how many versions the client was shown.
     ReadEnded {
         client: ClientId,
         op: u64,
         key: KeyId,
         started: SimTime,
-        result: Result<Vec<WriteId>, Failure>,
+        result: Result<(Vec<WriteId>, usize), Failure>,
         probe: Option<(WriteId, usize)>,
     },
     WriteStarted {
@@ -200,6 +201,9 @@ struct KeySession {
     context: Rc<CausalContext>,
     seen: Vec<WriteId>,
     fastest: Option<NodeId>,
+    /// Cart model: the cart content that goes with `context` (a write that supersedes what the
+    /// context covers must carry every item those versions held).
+    cart: Option<Rc<Cart>>,
 }
 
 enum Step {
@@ -208,6 +212,7 @@ enum Step {
     ReadForWrite,
     Write {
         write: WriteId,
+        cart: Option<Rc<Cart>>,
     },
     ProbeWrite {
         write: WriteId,
@@ -371,13 +376,14 @@ impl Client {
         });
         out.push(ClientEffect::Observe(Observation::WriteStarted { write, client: self.id, key, parents }));
         let to = self.coordinator_for(now, env, key, true);
+        let body_cart = cart.clone();
         let body = PutBody { write, context, cart };
         out.push(ClientEffect::Send {
             to,
             payload: Payload::ClientPut(ClientOp { client: self.id, op, key, forwarded: false }, body),
         });
         out.push(ClientEffect::Timer { after: env.workload.client_timeout, timer: ClientTimer::Timeout(op) });
-        let step = if probe { Step::ProbeWrite { write } } else { Step::Write { write } };
+        let step = if probe { Step::ProbeWrite { write } } else { Step::Write { write, cart: body_cart } };
         self.pending.insert(op, Pending { key, started: now, step, to });
     }
 
@@ -403,25 +409,23 @@ impl Client {
                 let mut then_write = false;
                 let mut merged_cart: Option<Cart> = None;
                 let result = match body {
-                    ReplyBody::Get { siblings, context, fastest } => {
+                    ReplyBody::Get { siblings, versions, context, fastest } => {
                         let writes: Vec<WriteId> = siblings.iter().map(|s| s.write).collect();
-                        if matches!(p.step, Step::ReadForWrite) {
-                            then_write = true;
-                            if let ValueModel::Cart { .. } = env.workload.value_model {
-                                let mut cart = Cart::default();
-                                for s in siblings.iter().filter_map(|s| s.cart.as_ref()) {
-                                    cart.merge(s);
-                                }
-                                merged_cart = Some(cart);
-                            }
+                        let is_cart = matches!(env.workload.value_model, ValueModel::Cart { .. });
+                        let mut read_cart = Cart::default();
+                        for s in siblings.iter().filter_map(|s| s.cart.as_ref()) {
+                            read_cart.merge(s);
                         }
+                        then_write = matches!(p.step, Step::ReadForWrite);
                         if probe.is_none() {
                             // Session causality never goes backwards: a read older than what
-                            // this client has already seen is merged in, not taken instead.
+                            // this client has already seen is merged in, not taken instead, and
+                            // so is the cart that goes with it.
                             let session = self.sessions.entry(key).or_default();
                             if context.includes(&session.context) {
                                 session.context = context;
                                 session.seen = writes.clone();
+                                session.cart = is_cart.then(|| Rc::new(read_cart.clone()));
                             } else {
                                 let mut merged = (*session.context).clone();
                                 merged.merge(&context, now);
@@ -431,10 +435,18 @@ impl Client {
                                         session.seen.push(*w);
                                     }
                                 }
+                                if is_cart {
+                                    let mut cart = session.cart.as_deref().cloned().unwrap_or_default();
+                                    cart.merge(&read_cart);
+                                    session.cart = Some(Rc::new(cart));
+                                }
                             }
                             session.fastest = fastest;
+                            if then_write && is_cart {
+                                merged_cart = session.cart.as_deref().cloned();
+                            }
                         }
-                        Ok(writes)
+                        Ok((writes, versions))
                     }
                     _ => Err(failure.unwrap_or(Failure::ClientTimeout)),
                 };
@@ -459,14 +471,19 @@ impl Client {
                     return;
                 }
             }
-            Step::Write { write } | Step::ProbeWrite { write } => {
+            Step::Write { write, .. } | Step::ProbeWrite { write } => {
                 let probe = matches!(p.step, Step::ProbeWrite { .. });
+                let written_cart = match &p.step {
+                    Step::Write { cart, .. } => cart.clone(),
+                    _ => None,
+                };
                 let result = match body {
                     ReplyBody::Put { context } => {
                         if !probe {
                             let session = self.sessions.entry(key).or_default();
                             session.context = context;
                             session.seen = vec![write];
+                            session.cart = written_cart;
                         }
                         Ok(())
                     }

@@ -87,3 +87,22 @@ pub fn held_writes(nodes: &[Node], keys: usize) -> Vec<Vec<WriteId>> {
     }
     held
 }
+
+/// Every cart item any node holds for each key (in its store or as a hint), sorted.
+pub fn held_cart_items(nodes: &[Node], keys: usize) -> Vec<Vec<u64>> {
+    let mut held: Vec<Vec<u64>> = vec![Vec::new(); keys];
+    for node in nodes {
+        node.for_each_version_set(|key, set| {
+            if let Some(slot) = held.get_mut(key.index()) {
+                for cart in set.siblings.iter().filter_map(|s| s.cart.as_ref()) {
+                    slot.extend_from_slice(&cart.adds);
+                }
+            }
+        });
+    }
+    for slot in held.iter_mut() {
+        slot.sort_unstable();
+        slot.dedup();
+    }
+    held
+}

@@ -134,6 +134,11 @@ impl History {
         acked.into_iter().filter(|&(w, _)| !self.reflects(held, w)).collect()
     }
 
+    /// The acknowledged writes to `key`, in acknowledgement order.
+    pub fn acked_writes(&self, key: KeyId) -> &[(WriteId, SimTime)] {
+        self.acked_by_key.get(&key).map_or(&[], |v| v.as_slice())
+    }
+
     /// Keys with at least one acknowledged write, in key order.
     pub fn written_keys(&self) -> Vec<KeyId> {
         let mut keys: Vec<KeyId> = self.acked_by_key.keys().copied().collect();

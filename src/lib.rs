@@ -20,6 +20,7 @@ pub mod message;
 pub mod metrics;
 pub mod network;
 pub mod node;
+pub mod presets;
 pub mod report;
 pub mod ring;
 pub mod rng;

@@ -39,6 +39,8 @@ pub enum Failure {
 pub enum ReplyBody {
     Get {
         siblings: Vec<Sibling>,
+        /// How many versions the client is shown (one when the coordinator merged carts).
+        versions: usize,
         context: Rc<CausalContext>,
         /// The replica that answered first: the paper's choice of coordinator for the next write.
         fastest: Option<NodeId>,

@@ -159,6 +159,7 @@ pub struct Network {
     /// The first latency samples drawn, in draw order: lets tests show that the network's
     /// randomness does not depend on the workload.
     first_delays: Vec<u64>,
+    clients_with_nodes: bool,
 }
 
 /// How many latency samples [`Network::first_delays`] keeps.
@@ -179,6 +180,7 @@ impl Network {
             cuts: Vec::new(),
             has_rules,
             first_delays: Vec::new(),
+            clients_with_nodes: false,
         }
     }
 
@@ -296,8 +298,27 @@ impl Network {
         self.cut_by(from, to).is_some()
     }
 
+    /// Places each client with a home node: partitions then cut a client off from the nodes its
+    /// home node is cut off from (client i lives with node i mod the node count).
+    pub fn place_clients_with_nodes(&mut self) {
+        self.clients_with_nodes = true;
+    }
+
+    fn home(&self, e: Endpoint) -> Endpoint {
+        match e {
+            Endpoint::Client(c) if self.clients_with_nodes && !self.node_datacenter.is_empty() => {
+                Endpoint::Node(NodeId(c.0 % self.node_datacenter.len() as u32))
+            }
+            other => other,
+        }
+    }
+
     /// The id of a cut that drops messages from `from` to `to`, if any.
     pub fn cut_by(&self, from: Endpoint, to: Endpoint) -> Option<u32> {
+        let (from, to) = (self.home(from), self.home(to));
+        if from == to {
+            return None;
+        }
         match (from, to) {
             (Endpoint::Node(a), Endpoint::Node(b)) => self
                 .cuts

@@ -34,7 +34,7 @@ use crate::merkle::{digest, MerkleTree};
 use crate::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
 use crate::ring::{RangeMap, Ring};
 use crate::rng::{index, SimRng};
-use crate::versioning::{CausalContext, Dot, Sibling, VersionSet};
+use crate::versioning::{CausalContext, Dot, Resolution, Sibling, VersionSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
@@ -88,6 +88,29 @@ pub struct Protocol {
     pub anti_entropy_interval: SimDuration,
     /// Leaves per Merkle tree (a power of two).
     pub merkle_leaves: usize,
+    pub conflict: ConflictPolicy,
+}
+
+/// How conflicting versions are resolved.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ConflictPolicy {
+    /// Replicas keep concurrent versions as siblings; the client merges them (Dynamo, Riak,
+    /// Voldemort).
+    VectorClocks,
+    /// Replicas keep the version with the latest coordinator timestamp (Cassandra).
+    LastWriteWins,
+    /// Replicas keep siblings, and the coordinator answers a read with one cart: the union of
+    /// the siblings' carts (a convergent, CRDT-like merge; the client never sees siblings).
+    MergeCarts,
+}
+
+impl ConflictPolicy {
+    pub fn resolution(self) -> Resolution {
+        match self {
+            ConflictPolicy::LastWriteWins => Resolution::LastWriteWins,
+            ConflictPolicy::VectorClocks | ConflictPolicy::MergeCarts => Resolution::Siblings,
+        }
+    }
 }
 
 impl Protocol {
@@ -213,6 +236,8 @@ pub struct Node {
     disk_epoch: u64,
     next_request: u64,
     incarnation: u32,
+    /// This node's clock error: its timestamps are simulated time plus this.
+    clock_skew_ns: i64,
     rng: SimRng,
     scratch: Vec<NodeId>,
     pub stats: NodeStats,
@@ -233,6 +258,7 @@ impl Node {
             disk_epoch: 0,
             next_request: 0,
             incarnation: 0,
+            clock_skew_ns: 0,
             rng,
             scratch: Vec::new(),
             stats: NodeStats::default(),
@@ -289,6 +315,15 @@ impl Node {
             let first = SimDuration(env.protocol.anti_entropy_interval.as_nanos() / 2 + self.id.0 as u64 * 1_000);
             out.push(NodeEffect::Timer { after: first, timer: NodeTimer::AntiEntropy { incarnation } });
         }
+    }
+
+    pub fn set_clock_skew(&mut self, skew_ns: i64) {
+        self.clock_skew_ns = skew_ns;
+    }
+
+    /// What this node's clock reads: simulated time plus its skew.
+    fn local_clock(&self, now: SimTime) -> SimTime {
+        SimTime(now.as_nanos().saturating_add_signed(self.clock_skew_ns))
     }
 
     /// A permanent failure: the disk is gone and the node comes back empty, as a replacement.
@@ -381,7 +416,7 @@ impl Node {
             Payload::ClientPut(op, body) => self.on_client_request(now, env, op, Some(body), out),
             Payload::GetRequest { req, key } => {
                 self.stats.requests_served += 1;
-                let versions = self.local_read(now, key);
+                let versions = self.local_read(now, env, key);
                 out.push(NodeEffect::Send { to: from, payload: Payload::GetReply { req, key, versions } });
             }
             Payload::GetReply { req, versions, .. } => {
@@ -450,12 +485,12 @@ impl Node {
 
     /// This node's versions of a key, including hints it keeps for others (a fall-back in the
     /// first N healthy nodes answers reads with what it holds).
-    fn local_read(&self, now: SimTime, key: KeyId) -> Option<Rc<VersionSet>> {
+    fn local_read(&self, now: SimTime, env: &NodeEnv, key: KeyId) -> Option<Rc<VersionSet>> {
         let mut sets = self.all_versions(key);
         let first = sets.next()?.clone();
         let mut merged: Option<VersionSet> = None;
         for s in sets {
-            merged.get_or_insert_with(|| (*first).clone()).reconcile(s, now);
+            merged.get_or_insert_with(|| (*first).clone()).reconcile_with(env.protocol.conflict.resolution(), s, now);
         }
         Some(merged.map_or(first, Rc::new))
     }
@@ -507,7 +542,7 @@ impl Node {
         };
         for t in &asked {
             if t.node == self.id {
-                state.replies.push((t.node, self.local_read(now, op.key)));
+                state.replies.push((t.node, self.local_read(now, env, op.key)));
             } else {
                 out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload: Payload::GetRequest { req, key: op.key } });
             }
@@ -548,7 +583,7 @@ impl Node {
         };
         if !state.answered && state.replies.len() >= env.protocol.r.min(state.asked.len()) {
             state.answered = true;
-            let merged = reconcile_replies(now, &state.replies);
+            let merged = reconcile_replies(env.protocol.conflict.resolution(), now, &state.replies);
             let context = Rc::new(merged.client_context(now));
             let fastest = state.replies.first().map(|(n, _)| *n);
             out.push(NodeEffect::Send {
@@ -556,7 +591,12 @@ impl Node {
                 payload: Payload::Reply {
                     op: state.op,
                     key: state.key,
-                    body: ReplyBody::Get { siblings: merged.siblings, context, fastest },
+                    body: ReplyBody::Get {
+                        versions: versions_seen(env.protocol.conflict, &merged.siblings),
+                        siblings: merged.siblings,
+                        context,
+                        fastest,
+                    },
                 },
             });
             if state.replies.len() < state.asked.len() && env.protocol.read_repair_window > SimDuration::ZERO {
@@ -578,7 +618,7 @@ impl Node {
         if !env.protocol.read_repair || state.replies.len() < 2 {
             return;
         }
-        let merged = Rc::new(reconcile_replies(now, &state.replies));
+        let merged = Rc::new(reconcile_replies(env.protocol.conflict.resolution(), now, &state.replies));
         let mut top = std::mem::take(&mut self.scratch);
         env.ring.preference_list(env.keys.position(state.key), env.protocol.n, env.protocol.n, &mut top);
         for (replica, versions) in &state.replies {
@@ -707,7 +747,7 @@ impl Node {
 
     /// Replicas silent past the reply timeout are suspected; under sloppy quorum the request
     /// moves on to the next fall-backs, enough to reach the quorum if they all answer.
-    fn on_replica_timeout(&mut self, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
+    fn on_replica_timeout(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
         let silent: Vec<NodeId> = match self.coordinating.get(&req) {
             Some(Coordinating::Get(s)) => s.asked.iter().copied().filter(|n| !s.replies.iter().any(|(r, _)| r == n)).collect(),
             Some(Coordinating::Put(s)) => s.asked.iter().map(|t| t.node).filter(|n| !s.acked.contains(n)).collect(),
@@ -715,6 +755,19 @@ impl Node {
         };
         for &p in &silent {
             self.suspect(p);
+        }
+        if !env.protocol.sloppy_quorum && env.protocol.hinted_handoff {
+            // Strict quorums (Cassandra): the coordinator itself keeps a hint for each silent
+            // replica, which the hint scan delivers once it answers again.
+            if let Some(Coordinating::Put(s)) = self.coordinating.get(&req) {
+                if let Some(versions) = s.versions.clone() {
+                    let key = s.key;
+                    let me = self.id;
+                    for &p in silent.iter().filter(|&&p| p != me) {
+                        self.store_reconciled(now, env, key, Some(p), &versions);
+                    }
+                }
+            }
         }
         if !env.protocol.sloppy_quorum || silent.is_empty() {
             return;
@@ -789,9 +842,9 @@ impl Node {
         let counter = (*minted).max(floor).max(slot.max_counter(self.id)).max(body.context.clock.get(self.id)) + 1;
         *minted = counter;
         let dot = Dot { node: self.id, counter };
-        let sibling = Sibling { dot, written_at: now, write: body.write, cart: body.cart.clone() };
+        let sibling = Sibling { dot, written_at: self.local_clock(now), write: body.write, cart: body.cart.clone() };
         let versions = Rc::make_mut(&mut slot);
-        if versions.apply_write(&body.context, sibling, now) {
+        if versions.apply_write_with(env.protocol.conflict.resolution(), &body.context, sibling, now) {
             self.stats.concurrent_writes += 1;
         }
         self.stats.clock_entries_truncated += versions.truncate(env.protocol.clock_truncation_threshold) as u64;
@@ -841,7 +894,7 @@ impl Node {
             Some(slot) if Rc::ptr_eq(slot, incoming) || **slot == **incoming => return false,
             Some(slot) if !(slot.is_empty() && slot.superseded.is_empty()) => {
                 let mut merged = (**slot).clone();
-                if !merged.reconcile(incoming, now) {
+                if !merged.reconcile_with(env.protocol.conflict.resolution(), incoming, now) {
                     return false;
                 }
                 self.stats.clock_entries_truncated += merged.truncate(env.protocol.clock_truncation_threshold) as u64;
@@ -963,7 +1016,7 @@ impl Node {
                     self.coordinating.remove(&req);
                 }
             }
-            NodeTimer::ReplicaTimeout(req) => self.on_replica_timeout(env, req, out),
+            NodeTimer::ReplicaTimeout(req) => self.on_replica_timeout(now, env, req, out),
             NodeTimer::CloseRequest(req) => self.close_get(now, env, req, out),
             NodeTimer::Probe { incarnation } if incarnation == self.incarnation => {
                 for &peer in &self.suspected {
@@ -997,6 +1050,15 @@ impl Node {
     }
 }
 
+/// How many versions the client is shown: one under the convergent cart merge (the coordinator
+/// hands back the union), otherwise every sibling.
+fn versions_seen(policy: ConflictPolicy, siblings: &[Sibling]) -> usize {
+    match policy {
+        ConflictPolicy::MergeCarts => siblings.len().min(1),
+        _ => siblings.len(),
+    }
+}
+
 /// Takes the next fall-back not under suspicion.
 fn take_healthy(spare: &mut Vec<NodeId>, suspected: &BTreeSet<NodeId>) -> Option<NodeId> {
     while !spare.is_empty() {
@@ -1009,14 +1071,14 @@ fn take_healthy(spare: &mut Vec<NodeId>, suspected: &BTreeSet<NodeId>) -> Option
 }
 
 /// Reconciles every reply's version set into one (syntactic reconciliation, Dynamo §4.4).
-fn reconcile_replies(now: SimTime, replies: &[(NodeId, Option<Rc<VersionSet>>)]) -> VersionSet {
+fn reconcile_replies(resolution: Resolution, now: SimTime, replies: &[(NodeId, Option<Rc<VersionSet>>)]) -> VersionSet {
     let mut sets = replies.iter().filter_map(|(_, v)| v.as_ref());
     let mut merged = match sets.next() {
         Some(first) => (**first).clone(),
         None => return VersionSet::default(),
     };
     for s in sets {
-        merged.reconcile(s, now);
+        merged.reconcile_with(resolution, s, now);
     }
     merged
 }
@@ -1048,6 +1110,7 @@ mod tests {
             anti_entropy: true,
             anti_entropy_interval: SimDuration(1_000_000),
             merkle_leaves: 8,
+            conflict: ConflictPolicy::VectorClocks,
         }
     }
 

@@ -156,6 +156,7 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
                 _ => Value::Null,
             },
             "lost_write_count": r.lost_writes.len(),
+            "lost_add_count": r.lost_adds,
             "lost_writes": r.lost_writes.iter().take(20).map(|(k, w, at)| json!({ "key": k, "write": w.0, "acked_at_ms": at.as_millis_f64() })).collect::<Vec<_>>(),
         },
         "divergence": r.samples.iter().map(|(t, s)| json!({ "t_ms": t.as_millis_f64(), "divergent_key_fraction": s.divergent_fraction(), "pending_hint_count": s.pending_hints })).collect::<Vec<_>>(),

@@ -16,7 +16,7 @@ use crate::engine::SimDuration;
 use crate::ids::NodeId;
 use crate::jsonpos;
 use crate::network::{LinkRule, LinkSettings, MessageKind, NetworkConfig};
-use crate::node::{Coordination, Fanout, Protocol};
+use crate::node::{ConflictPolicy, Coordination, Fanout, Protocol};
 use crate::ring::Strategy;
 use serde::Deserialize;
 use serde_json::Value;
@@ -66,6 +66,10 @@ pub struct RawComponent {
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
+    /// Applied before validation (see presets); kept so the report records it.
+    #[serde(default)]
+    #[allow(dead_code)]
+    preset: Option<String>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -156,6 +160,20 @@ enum RawFault {
         at_ms: f64,
         name: String,
     },
+    ClockSkew {
+        at_ms: f64,
+        node: u32,
+        offset_ms: f64,
+    },
+    /// Restarts `nodes` one after another: each is down for `down_ms`, the next goes down
+    /// `gap_ms` after the previous came back.
+    RollingRestart {
+        at_ms: f64,
+        nodes: Vec<u32>,
+        down_ms: f64,
+        #[serde(default)]
+        gap_ms: f64,
+    },
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -185,6 +203,8 @@ struct RawNodeOverride {
     datacenter: Option<String>,
     #[serde(default)]
     rack: Option<u32>,
+    #[serde(default)]
+    clock_skew_ms: Option<f64>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -273,6 +293,17 @@ struct RawProtocol {
     anti_entropy_interval_ms: Option<f64>,
     #[serde(default)]
     merkle_leaves: Option<usize>,
+    #[serde(default)]
+    conflict_resolution: RawConflict,
+}
+
+#[derive(Deserialize, Debug, Default, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum RawConflict {
+    #[default]
+    VectorClocks,
+    LastWriteWins,
+    MergeCarts,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -361,6 +392,8 @@ struct RawWorkload {
     #[serde(default)]
     avoid_after_timeout_ms: Option<f64>,
     #[serde(default)]
+    clients_with_nodes: bool,
+    #[serde(default)]
     client_datacenter: Option<String>,
 }
 
@@ -381,6 +414,8 @@ pub struct NodeSpec {
     pub datacenter: u16,
     pub rack: u32,
     pub weight: f64,
+    /// The node clock's error: its timestamps read simulated time plus this (may be negative).
+    pub clock_skew_ns: i64,
 }
 
 /// A validated scenario; every field is in simulation units.
@@ -400,6 +435,8 @@ pub struct Scenario {
     pub protocol: Protocol,
     pub network: NetworkConfig,
     pub client_datacenter: Option<u16>,
+    /// Partitions split clients too: client i sits with node i mod the node count.
+    pub clients_with_nodes: bool,
     pub workload: WorkloadConfig,
     pub probe: Option<ProbeConfig>,
     /// How often divergence is sampled (zero: never).
@@ -438,6 +475,11 @@ pub enum Fault {
         id: u32,
         name: String,
     },
+    /// From now on the node's clock reads simulated time plus `skew_ns`.
+    ClockSkew {
+        node: NodeId,
+        skew_ns: i64,
+    },
 }
 
 impl Fault {
@@ -452,6 +494,7 @@ impl Fault {
                 format!("partition {name} {}", sides.join(if *one_way { " -> " } else { " | " }))
             }
             Fault::Heal { name, .. } => format!("heal {name}"),
+            Fault::ClockSkew { node, skew_ns } => format!("clock of {node} set {:+.3} ms off", *skew_ns as f64 / 1e6),
         }
     }
 }
@@ -584,6 +627,19 @@ pub fn load(file: &str, text: &str, overrides: &[String]) -> Result<Scenario, Sc
             message: m,
         })?;
     }
+    if let Some(p) = tree.get("preset").cloned() {
+        let names = crate::presets::NAMES;
+        let name = p.as_str().ok_or_else(|| ctx.err("preset", format!("expected a preset name: one of {}", names.join(", "))))?;
+        let mut base = crate::presets::preset(name).ok_or_else(|| {
+            let mut m = format!("unknown preset \"{name}\"; expected one of {}", names.join(", "));
+            if let Some(s) = suggest(name, names) {
+                m.push_str(&format!(" (did you mean \"{s}\"?)"));
+            }
+            ctx.err("preset", m)
+        })?;
+        crate::presets::overlay(&mut base, tree);
+        tree = base;
+    }
     let raw: RawScenario = serde_path_to_error::deserialize(tree.clone()).map_err(|e| {
         let mut path = e.path().to_string();
         if path == "." {
@@ -651,6 +707,13 @@ fn ms(ctx: &Ctx, path: &str, v: f64, allow_zero: bool) -> Result<SimDuration, Sc
         return Err(ctx.err(path, format!("{v} is out of range; expected {accepted}")));
     }
     Ok(SimDuration::from_millis_f64(v))
+}
+
+fn skew_ns(ctx: &Ctx, path: &str, ms: f64) -> Result<i64, ScenarioError> {
+    if !ms.is_finite() || ms.abs() > 86_400_000.0 {
+        return Err(ctx.err(path, format!("{ms} is out of range; expected milliseconds between -86400000 and 86400000")));
+    }
+    Ok((ms * 1e6).round() as i64)
 }
 
 fn probability(ctx: &Ctx, path: &str, p: f64) -> Result<f64, ScenarioError> {
@@ -748,8 +811,9 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
     };
     let racks = c.racks_per_datacenter.unwrap_or(1).max(1);
     let dcs = datacenters.len() as u32;
-    let mut nodes: Vec<NodeSpec> =
-        (0..node_count).map(|i| NodeSpec { datacenter: (i % dcs) as u16, rack: (i / dcs) % racks, weight: 1.0 }).collect();
+    let mut nodes: Vec<NodeSpec> = (0..node_count)
+        .map(|i| NodeSpec { datacenter: (i % dcs) as u16, rack: (i / dcs) % racks, weight: 1.0, clock_skew_ns: 0 })
+        .collect();
     let node_ref = |path: &str, n: u32| -> Result<NodeId, ScenarioError> {
         if n < node_count {
             Ok(NodeId(n))
@@ -769,6 +833,9 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
         }
         if let Some(r) = o.rack {
             spec.rack = r;
+        }
+        if let Some(skew) = o.clock_skew_ms {
+            spec.clock_skew_ns = skew_ns(ctx, &format!("{p}.clock_skew_ms"), skew)?;
         }
     }
     let service_time = match &c.service_time {
@@ -859,6 +926,11 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
                     ctx.err("protocol.merkle_leaves", format!("{l} is not allowed; expected a power of two from 2 to 65536"))
                 )
             }
+        },
+        conflict: match rp.conflict_resolution {
+            RawConflict::VectorClocks => ConflictPolicy::VectorClocks,
+            RawConflict::LastWriteWins => ConflictPolicy::LastWriteWins,
+            RawConflict::MergeCarts => ConflictPolicy::MergeCarts,
         },
     };
 
@@ -999,7 +1071,11 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
     let checks = CheckConfig {
         convergence: rc.convergence.unwrap_or(quiescent_tail > SimDuration::ZERO),
         convergence_within: rc.convergence_within_ms.map(|v| ms(ctx, "checks.convergence_within_ms", v, true)).transpose()?,
-        lost_writes_fail: rc.lost_writes.unwrap_or(RawLostWrites::Fail) == RawLostWrites::Fail,
+        lost_writes_fail: match rc.lost_writes {
+            Some(choice) => choice == RawLostWrites::Fail,
+            // Last-write-wins drops writes by design: count and report them unless told to fail.
+            None => protocol.conflict != ConflictPolicy::LastWriteWins,
+        },
         faults_fired: rc.faults_fired.unwrap_or(true),
         max_get_p999_ms: bound("checks.max_get_p999_ms", rc.max_get_p999_ms)?,
         max_put_p999_ms: bound("checks.max_put_p999_ms", rc.max_put_p999_ms)?,
@@ -1030,6 +1106,7 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
         protocol,
         network,
         client_datacenter,
+        clients_with_nodes: rw.clients_with_nodes,
         workload,
         probe,
         checks,
@@ -1060,7 +1137,9 @@ fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<V
             RawFault::Crash { at_ms, .. }
             | RawFault::Restart { at_ms, .. }
             | RawFault::Partition { at_ms, .. }
-            | RawFault::Heal { at_ms, .. } => *at_ms,
+            | RawFault::Heal { at_ms, .. }
+            | RawFault::ClockSkew { at_ms, .. }
+            | RawFault::RollingRestart { at_ms, .. } => *at_ms,
         };
         let at = ms(ctx, &format!("{p}.at_ms"), at_ms, true)?;
         if at.as_nanos() > end_ns {
@@ -1100,6 +1179,29 @@ fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<V
                 names.push(name.clone());
                 Fault::Partition { id: names.len() as u32, name: name.clone(), groups: typed, one_way: *one_way }
             }
+            RawFault::RollingRestart { nodes, down_ms, gap_ms, .. } => {
+                let down = ms(ctx, &format!("{p}.down_ms"), *down_ms, false)?;
+                let gap = ms(ctx, &format!("{p}.gap_ms"), *gap_ms, true)?;
+                if nodes.is_empty() {
+                    return Err(ctx.err(&format!("{p}.nodes"), "empty; expected the node ids to restart in order"));
+                }
+                let mut t = at;
+                for (j, n) in nodes.iter().enumerate() {
+                    let node = node_ref(&format!("{p}.nodes.{j}"), *n)?;
+                    let back = t.as_nanos().saturating_add(down.as_nanos());
+                    if back > end_ns {
+                        return Err(ctx.err(&format!("{p}.nodes.{j}"), "this restart would end after the run; expected the whole roll to fit in duration_ms + quiescent_tail_ms"));
+                    }
+                    out.push(ScheduledFault { at: t, fault: Fault::Crash { node, lose_disk: false } });
+                    out.push(ScheduledFault { at: SimDuration(back), fault: Fault::Restart(node) });
+                    t = SimDuration(back.saturating_add(gap.as_nanos()));
+                }
+                continue;
+            }
+            RawFault::ClockSkew { node, offset_ms, .. } => Fault::ClockSkew {
+                node: node_ref(&format!("{p}.node"), *node)?,
+                skew_ns: skew_ns(ctx, &format!("{p}.offset_ms"), *offset_ms)?,
+            },
             RawFault::Heal { name, .. } => match names.iter().position(|n| n == name) {
                 Some(i) => Fault::Heal { id: i as u32 + 1, name: name.clone() },
                 None => {
@@ -1208,6 +1310,18 @@ mod tests {
         assert_eq!(e.path, "faults.0.groups.1.0");
         let e = load_str(r#"{"duration_ms": 100, "faults": [{"kind": "crash", "at_ms": 1, "node": 99}]}"#).unwrap_err();
         assert_eq!(e.path, "faults.0.node");
+    }
+
+    #[test]
+    fn presets_fill_fields_the_file_leaves_out() {
+        let s = load_str(r#"{"duration_ms": 10, "preset": "cassandra", "protocol": {"r": 1}}"#).expect("valid");
+        assert_eq!(s.protocol.conflict, ConflictPolicy::LastWriteWins);
+        assert_eq!(s.protocol.r, 1, "the file overrides the preset");
+        assert!(!s.protocol.sloppy_quorum);
+        assert!(!s.checks.lost_writes_fail, "last-write-wins reports lost writes by default");
+        let e = load_str(r#"{"duration_ms": 10, "preset": "raik"}"#).unwrap_err();
+        assert_eq!(e.path, "preset");
+        assert!(e.message.contains("did you mean \"riak\"?"), "{e}");
     }
 
     #[test]

@@ -332,6 +332,24 @@ impl Sibling {
     }
 }
 
+/// How a replica resolves versions it cannot order causally.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// Keep concurrent versions as siblings for the client to merge (Dynamo, Riak, Voldemort).
+    Siblings,
+    /// Keep only the version with the latest node timestamp (ties: the larger dot), as Cassandra
+    /// does. A write that loses is dropped even though it was acknowledged, and clock skew
+    /// decides who loses.
+    LastWriteWins,
+}
+
+impl Sibling {
+    /// Last-write-wins order: timestamp, then dot.
+    fn lww_key(&self) -> (SimTime, Dot) {
+        (self.written_at, self.dot)
+    }
+}
+
 /// One replica's state for one key: sibling versions plus what has been superseded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VersionSet {
@@ -396,6 +414,39 @@ impl VersionSet {
         self.siblings.len() != before_len
             || self.siblings.iter().map(|s| s.dot).ne(before_dots)
             || self.superseded != old_superseded
+    }
+
+    /// [`VersionSet::apply_write`] under a resolution policy: last-write-wins keeps one version.
+    pub fn apply_write_with(&mut self, resolution: Resolution, context: &CausalContext, new: Sibling, at: SimTime) -> bool {
+        match resolution {
+            Resolution::Siblings => self.apply_write(context, new, at),
+            Resolution::LastWriteWins => {
+                let concurrent = self.siblings.iter().any(|s| !context.covers(s.dot));
+                self.siblings.push(new);
+                self.keep_latest();
+                concurrent
+            }
+        }
+    }
+
+    /// [`VersionSet::reconcile`] under a resolution policy.
+    pub fn reconcile_with(&mut self, resolution: Resolution, other: &VersionSet, at: SimTime) -> bool {
+        match resolution {
+            Resolution::Siblings => self.reconcile(other, at),
+            Resolution::LastWriteWins => {
+                let before: Vec<Dot> = self.siblings.iter().map(|s| s.dot).collect();
+                self.siblings.extend(other.siblings.iter().cloned());
+                self.keep_latest();
+                self.siblings.iter().map(|s| s.dot).ne(before)
+            }
+        }
+    }
+
+    fn keep_latest(&mut self) {
+        if let Some(latest) = self.siblings.iter().max_by_key(|s| s.lww_key()).cloned() {
+            self.siblings.clear();
+            self.siblings.push(latest);
+        }
     }
 
     /// Truncates the superseded clock (Dynamo §4.4); returns entries dropped.
@@ -586,6 +637,25 @@ mod tests {
         assert_eq!(a.truncate(0), 1);
         a.reconcile(&old, SimTime(3));
         assert_eq!(a.siblings.len(), 2, "the superseded version resurfaces as a false sibling");
+    }
+
+    #[test]
+    fn last_write_wins_keeps_the_latest_timestamp_whatever_the_causality() {
+        let mut a = VersionSet::default();
+        let ctx = CausalContext::default();
+        a.apply_write_with(Resolution::LastWriteWins, &ctx, sib(1, 1, 10), SimTime(10));
+        // A later write that saw nothing still wins; an earlier-stamped one is dropped.
+        assert!(a.apply_write_with(Resolution::LastWriteWins, &ctx, sib(2, 1, 20), SimTime(20)));
+        a.apply_write_with(Resolution::LastWriteWins, &ctx, sib(3, 1, 5), SimTime(30));
+        assert_eq!(a.siblings.iter().map(|s| s.write.0).collect::<Vec<_>>(), vec![20]);
+        let mut b = VersionSet::default();
+        b.apply_write_with(Resolution::LastWriteWins, &ctx, sib(4, 1, 15), SimTime(15));
+        let mut ab = a.clone();
+        ab.reconcile_with(Resolution::LastWriteWins, &b, SimTime(40));
+        let mut ba = b.clone();
+        ba.reconcile_with(Resolution::LastWriteWins, &a, SimTime(40));
+        assert!(ab.same_versions(&ba));
+        assert_eq!(ab.siblings[0].write.0, 20);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! request waits in the receiver's FIFO queue while the node is busy, then takes its service
 //! time; what the handler sends departs when the service ends.
 
-use crate::client::{Arrivals, Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Observation, Role};
+use crate::client::{Arrivals, Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Observation, Role, ValueModel};
 use crate::convergence::{self, Snapshot};
 use crate::engine::{Engine, SimDuration, SimTime};
 use crate::history::History;
@@ -76,6 +76,8 @@ pub struct RunResult {
     pub last_fault: Option<SimTime>,
     /// Acknowledged writes no replica reflects at the end: (key, write, acknowledged at).
     pub lost_writes: Vec<(String, WriteId, SimTime)>,
+    /// Shopping carts: acknowledged adds missing from every cart any node holds.
+    pub lost_adds: u64,
 }
 
 pub struct World<'s> {
@@ -122,11 +124,19 @@ impl<'s> World<'s> {
         let node_dcs: Vec<u16> = scenario.nodes.iter().map(|n| n.datacenter).collect();
         let mut network =
             Network::new(scenario.network.clone(), seeds.stream(Stream::Network, 0), node_dcs, scenario.client_datacenter);
+        if scenario.clients_with_nodes {
+            network.place_clients_with_nodes();
+        }
         for &(node, factor) in &scenario.slow_nodes {
             network.set_slow_factor(node, factor);
         }
-        let nodes: Vec<Node> =
-            (0..scenario.nodes.len()).map(|i| Node::new(NodeId(i as u32), seeds.stream(Stream::Node, i as u64))).collect();
+        let nodes: Vec<Node> = (0..scenario.nodes.len())
+            .map(|i| {
+                let mut node = Node::new(NodeId(i as u32), seeds.stream(Stream::Node, i as u64));
+                node.set_clock_skew(scenario.nodes[i].clock_skew_ns);
+                node
+            })
+            .collect();
         let service_rng = (0..scenario.nodes.len()).map(|i| seeds.stream(Stream::Service, i as u64)).collect();
         let (workload_clients, closed_loop) = match &scenario.workload.arrivals {
             Arrivals::Closed { clients, .. } => (*clients, true),
@@ -315,6 +325,10 @@ impl<'s> World<'s> {
                 true
             }
             Fault::Heal { id, .. } => self.network.heal(*id),
+            Fault::ClockSkew { node, skew_ns } => {
+                self.nodes[node.index()].set_clock_skew(*skew_ns);
+                true
+            }
         };
         self.metrics.faults.push(AppliedFault {
             at_ms: self.engine.now().as_millis_f64(),
@@ -361,6 +375,12 @@ impl<'s> World<'s> {
                 }
             }
             Endpoint::Client(c) => {
+                if let Some(cut) = self.network.cut_by(env.from, env.to) {
+                    self.metrics.message(kind).dropped_partition += 1;
+                    *self.metrics.drops_by_partition.entry(cut).or_insert(0) += 1;
+                    self.release(slot);
+                    return;
+                }
                 self.metrics.message(kind).delivered += 1;
                 if let Some(env) = self.release(slot) {
                     if let Payload::Reply { op, body, .. } = env.payload {
@@ -416,13 +436,13 @@ impl<'s> World<'s> {
         match o {
             Observation::ReadStarted { client, op, key } => self.history.read_started(client, op, key),
             Observation::ReadEnded { client, op, started, result, probe, .. } => match (result, probe) {
-                (Ok(writes), Some((write, delay_index))) => {
+                (Ok((writes, _)), Some((write, delay_index))) => {
                     self.metrics.probe_reads += 1;
                     self.history.probe_read(client, op, write, delay_index, &writes);
                 }
-                (Ok(writes), None) => {
+                (Ok((writes, versions)), None) => {
                     self.metrics.gets.latency_ns.push(now.since(started).as_nanos());
-                    self.metrics.versions_per_read[writes.len().min(4)] += 1;
+                    self.metrics.versions_per_read[versions.min(4)] += 1;
                     self.history.read_succeeded(client, op, &writes);
                 }
                 (Err(failure), probe) => {
@@ -495,6 +515,17 @@ impl<'s> World<'s> {
                 lost_writes.push((self.keys.name(key).to_string(), write, acked));
             }
         }
+        // Each cart write adds an item named by its write id: an acknowledged add that no held
+        // cart contains is lost, whatever the clocks say.
+        let mut lost_adds = 0u64;
+        if let ValueModel::Cart { .. } = self.scenario.workload.value_model {
+            let items = convergence::held_cart_items(&self.nodes, self.keys.len());
+            for key in self.history.written_keys() {
+                let held = &items[key.index()];
+                lost_adds +=
+                    self.history.acked_writes(key).iter().filter(|(w, _)| held.binary_search(&w.0).is_err()).count() as u64;
+            }
+        }
         let last_fault = self.scenario.faults.last().map(|f| SimTime::ZERO.after(f.at));
         let converged_after_last_fault = last_fault.and_then(|t| {
             let sampled = self.samples.iter().find(|(at, s)| *at >= t && s.converged()).map(|(at, _)| *at);
@@ -523,6 +554,7 @@ impl<'s> World<'s> {
             converged_after_last_fault,
             last_fault,
             lost_writes,
+            lost_adds,
         }
     }
 }

@@ -1,0 +1,96 @@
+//! System presets: each published system's choices, as a base layer under a scenario file.
+//!
+//! A scenario names one with `"preset": "riak"`; the preset's fields are filled in first and
+//! every field the file (or `--set`) gives overrides them, one field at a time. The README
+//! tables what each sets and why.
+
+use serde_json::{json, Value};
+
+pub const NAMES: [&str; 4] = ["dynamo", "riak", "cassandra", "voldemort"];
+
+/// The fields a preset sets.
+pub fn preset(name: &str) -> Option<Value> {
+    Some(match name {
+        // The paper: partition-aware clients coordinate (§6.4), strategy 3 partitioning (§6.2),
+        // sloppy quorum with hinted handoff, read repair, Merkle anti-entropy, vector clocks
+        // truncated at 10 entries, siblings merged by the client.
+        "dynamo" => json!({
+            "ring": { "strategy": "equal_partitions" },
+            "protocol": {
+                "n": 3, "r": 2, "w": 2, "coordination": "client_driven", "fanout": "all",
+                "conflict_resolution": "vector_clocks", "clock_truncation_threshold": 10,
+                "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": true
+            }
+        }),
+        // Riak KV: any node coordinates (a put is forwarded to a replica to mint), a fixed ring
+        // of 64 partitions, dotted version vectors with siblings (allow_mult), sloppy quorum,
+        // hinted handoff, read repair and active anti-entropy; clocks pruned past 50 entries.
+        "riak" => json!({
+            "ring": { "strategy": "equal_partitions", "partitions": 64 },
+            "protocol": {
+                "n": 3, "r": 2, "w": 2, "coordination": "proxy", "fanout": "all",
+                "conflict_resolution": "vector_clocks", "clock_truncation_threshold": 50,
+                "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": true
+            }
+        }),
+        // Cassandra: whichever node the client reaches coordinates; last-write-wins on
+        // timestamps; strict quorums over the natural replicas, with the coordinator keeping
+        // hints for replicas that did not answer; read repair; repair (anti-entropy) is an
+        // operator's job, so off; random tokens.
+        "cassandra" => json!({
+            "ring": { "strategy": "random_tokens", "tokens_per_node": 16 },
+            "protocol": {
+                "n": 3, "r": 2, "w": 2, "coordination": "proxy", "fanout": "all",
+                "conflict_resolution": "last_write_wins",
+                "sloppy_quorum": false, "hinted_handoff": true, "read_repair": true, "anti_entropy": false
+            }
+        }),
+        // Voldemort: routing in the client library, vector clocks resolved by the client,
+        // hinted handoff ("slops") and read repair, no Merkle anti-entropy, fixed partitions.
+        "voldemort" => json!({
+            "ring": { "strategy": "equal_partitions" },
+            "protocol": {
+                "n": 3, "r": 2, "w": 2, "coordination": "client_driven", "fanout": "all",
+                "conflict_resolution": "vector_clocks",
+                "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": false
+            }
+        }),
+        _ => return None,
+    })
+}
+
+/// Overlays `over` on `base`: objects merge field by field, anything else replaces.
+pub fn overlay(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => overlay(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_named_preset_exists_and_file_fields_win() {
+        for name in NAMES {
+            assert!(preset(name).is_some(), "{name}");
+        }
+        assert!(preset("dynamodb").is_none());
+        let mut base = preset("cassandra").unwrap_or_default();
+        overlay(&mut base, json!({ "protocol": { "r": 1 }, "duration_ms": 5 }));
+        assert_eq!(base["protocol"]["r"], 1);
+        assert_eq!(base["protocol"]["w"], 2, "untouched preset fields stay");
+        assert_eq!(base["protocol"]["conflict_resolution"], "last_write_wins");
+        assert_eq!(base["duration_ms"], 5);
+    }
+}
