@@ -18,13 +18,21 @@ pub struct Snapshot {
     pub keys_checked: u64,
     pub divergent_keys: u64,
     pub pending_hints: u64,
+    /// Running nodes whose ring differs from the operator's.
+    pub membership_disagreements: u64,
     /// The first few divergent keys and every node with queued hints, in words.
     pub pending: Vec<String>,
 }
 
 impl Snapshot {
     pub fn converged(&self) -> bool {
-        self.divergent_keys == 0 && self.pending_hints == 0
+        self.divergent_keys == 0 && self.pending_hints == 0 && self.membership_disagreements == 0
+    }
+
+    /// Notes a running node whose ring is not the operator's.
+    pub fn disagreement(&mut self, node: NodeId, sees: usize, truth: usize) {
+        self.membership_disagreements += 1;
+        self.pending.push(format!("{node} sees a ring of {sees} nodes, not {truth}"));
     }
 
     pub fn divergent_fraction(&self) -> f64 {

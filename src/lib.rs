@@ -15,6 +15,7 @@ pub mod history;
 pub mod ids;
 pub mod jsonpos;
 pub mod keyspace;
+pub mod membership;
 pub mod merkle;
 pub mod message;
 pub mod metrics;

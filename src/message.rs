@@ -4,6 +4,7 @@
 //! it; a replica that changes its copy clones on write.
 
 use crate::ids::{ClientId, KeyId, NodeId, RequestId, WriteId};
+use crate::membership::Membership;
 use crate::network::MessageKind;
 use crate::versioning::{Cart, CausalContext, Sibling, VersionSet};
 use std::rc::Rc;
@@ -118,14 +119,30 @@ pub enum Payload {
     },
     Ping,
     Pong,
+    /// Gossip: the sender's membership view; with `reply`, the receiver answers with its own.
+    Gossip {
+        view: Rc<Membership>,
+        reply: bool,
+    },
+    /// Keys handed to a new owner after a ring change.
+    Transfer {
+        id: u64,
+        entries: Vec<(KeyId, Rc<VersionSet>)>,
+    },
+    TransferAck {
+        id: u64,
+    },
     /// Anti-entropy: tree nodes (heap index, hash) for the receiver to compare with its own.
+    /// `ring` names the sender's ring: ranges only mean the same thing on the same ring.
     AeCompare {
+        ring: u64,
         range: u32,
         hashes: Vec<(u32, u64)>,
     },
     /// Anti-entropy: every key the sender holds under the differing leaves; with `reply`, the
     /// receiver answers with its own keys under those leaves.
     AeKeys {
+        ring: u64,
         range: u32,
         leaves: Vec<u32>,
         entries: Vec<(KeyId, Rc<VersionSet>)>,
@@ -147,7 +164,13 @@ impl Payload {
             | Payload::ReadRepair { key, .. }
             | Payload::Hint { key, .. }
             | Payload::HintAck { key, .. } => Some(*key),
-            Payload::Ping | Payload::Pong | Payload::AeCompare { .. } | Payload::AeKeys { .. } => None,
+            Payload::Ping
+            | Payload::Pong
+            | Payload::AeCompare { .. }
+            | Payload::AeKeys { .. }
+            | Payload::Gossip { .. }
+            | Payload::Transfer { .. }
+            | Payload::TransferAck { .. } => None,
         }
     }
 
@@ -183,6 +206,9 @@ impl Payload {
             Payload::Ping => MessageKind::Ping,
             Payload::Pong => MessageKind::Pong,
             Payload::AeCompare { .. } | Payload::AeKeys { .. } => MessageKind::AntiEntropy,
+            Payload::Gossip { .. } => MessageKind::Gossip,
+            Payload::Transfer { .. } => MessageKind::Transfer,
+            Payload::TransferAck { .. } => MessageKind::TransferAck,
         }
     }
 
@@ -199,6 +225,7 @@ impl Payload {
                 | Payload::ReadRepair { .. }
                 | Payload::Hint { .. }
                 | Payload::AeKeys { .. }
+                | Payload::Transfer { .. }
         )
     }
 }

@@ -30,6 +30,7 @@ use crate::engine::{SimDuration, SimTime};
 use crate::fastmap::FastMap;
 use crate::ids::{ClientId, Endpoint, KeyId, NodeId, RequestId};
 use crate::keyspace::KeyTable;
+use crate::membership::{MemberStatus, Membership};
 use crate::merkle::{digest, MerkleTree};
 use crate::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
 use crate::ring::{RangeMap, Ring};
@@ -89,6 +90,10 @@ pub struct Protocol {
     /// Leaves per Merkle tree (a power of two).
     pub merkle_leaves: usize,
     pub conflict: ConflictPolicy,
+    /// How often each node gossips its membership view with a random peer.
+    pub gossip_interval: SimDuration,
+    /// Nodes every node knows of and gossips with too, so that views never split for good.
+    pub seeds: Vec<NodeId>,
 }
 
 /// How conflicting versions are resolved.
@@ -148,12 +153,23 @@ pub enum NodeTimer {
     AntiEntropy {
         incarnation: u32,
     },
+    Gossip {
+        incarnation: u32,
+    },
 }
 
 #[derive(Debug)]
 pub enum NodeEffect {
-    Send { to: Endpoint, payload: Payload },
-    Timer { after: SimDuration, timer: NodeTimer },
+    Send {
+        to: Endpoint,
+        payload: Payload,
+    },
+    Timer {
+        after: SimDuration,
+        timer: NodeTimer,
+    },
+    /// The membership view changed: the world builds its ring and calls [`Node::handoff`].
+    ViewChanged,
 }
 
 /// Counters a node keeps about itself, summed into the report.
@@ -185,8 +201,15 @@ pub struct NodeStats {
     pub ae_keys_sent: u64,
     /// Keys whose versions changed because of anti-entropy.
     pub ae_keys_repaired: u64,
-    /// Merkle hashes computed to keep the trees current.
+    /// Merkle hashes computed to keep the trees current (and to rebuild them on ring changes).
     pub merkle_hashes: u64,
+    pub gossip_rounds: u64,
+    /// Keys handed to new owners after ring changes, and the messages that carried them.
+    pub keys_transferred: u64,
+    pub transfer_messages: u64,
+    /// When this node's latest handoff started and when its last transfer was acknowledged.
+    pub handoff_started_at: Option<SimTime>,
+    pub handoff_done_at: Option<SimTime>,
 }
 
 struct GetState {
@@ -234,6 +257,15 @@ pub struct Node {
     /// Bumped when the disk is lost: a replacement mints dots that can never collide with the
     /// old node's.
     disk_epoch: u64,
+    /// This node's membership view (durable).
+    view: Membership,
+    /// Transfers awaiting acknowledgement: id -> keys; and per key how many are outstanding.
+    transfers: BTreeMap<u64, Vec<KeyId>>,
+    transferring: FastMap<KeyId, u32>,
+    /// Keys stored since the last handoff that this node's own ring says it does not
+    /// replicate (sent by peers with an older view); handed off on the next scan.
+    strays: BTreeSet<KeyId>,
+    next_transfer: u64,
     next_request: u64,
     incarnation: u32,
     /// This node's clock error: its timestamps are simulated time plus this.
@@ -256,6 +288,11 @@ impl Node {
             empty_tree: None,
             ae_cursor: 0,
             disk_epoch: 0,
+            view: Membership::default(),
+            transfers: BTreeMap::new(),
+            transferring: FastMap::default(),
+            strays: BTreeSet::new(),
+            next_transfer: 0,
             next_request: 0,
             incarnation: 0,
             clock_skew_ns: 0,
@@ -310,11 +347,35 @@ impl Node {
         if env.protocol.hinted_handoff {
             out.push(NodeEffect::Timer { after: env.protocol.hint_scan_interval, timer: NodeTimer::HintScan { incarnation } });
         }
+        let first_gossip = SimDuration(env.protocol.gossip_interval.as_nanos() / 2 + self.id.0 as u64 * 1_000);
+        out.push(NodeEffect::Timer { after: first_gossip, timer: NodeTimer::Gossip { incarnation } });
         if env.protocol.anti_entropy {
             // Stagger the first exchange so nodes do not all start in the same instant.
             let first = SimDuration(env.protocol.anti_entropy_interval.as_nanos() / 2 + self.id.0 as u64 * 1_000);
             out.push(NodeEffect::Timer { after: first, timer: NodeTimer::AntiEntropy { incarnation } });
         }
+    }
+
+    pub fn view(&self) -> &Membership {
+        &self.view
+    }
+
+    /// Sets the view (at start, or when the operator joins or removes a node through this one).
+    pub fn set_view(&mut self, view: Membership) {
+        self.view = view;
+    }
+
+    /// The operator's command to this node: mark `node` with `status` in this node's view.
+    pub fn record_membership_change(&mut self, node: NodeId, status: MemberStatus) {
+        self.view.set(node, status);
+    }
+
+    /// A leaving node that has handed everything off can stop.
+    pub fn is_drained(&self) -> bool {
+        self.view.get(self.id).is_some_and(|r| r.status == MemberStatus::Leaving)
+            && self.store.is_empty()
+            && self.hints.is_empty()
+            && self.transfers.is_empty()
     }
 
     pub fn set_clock_skew(&mut self, skew_ns: i64) {
@@ -466,8 +527,30 @@ impl Node {
                 }
             }
             Payload::Ping => out.push(NodeEffect::Send { to: from, payload: Payload::Pong }),
-            Payload::AeCompare { range, hashes } => self.on_ae_compare(env, from, range, &hashes, out),
-            Payload::AeKeys { range, leaves, entries, reply } => {
+            Payload::Gossip { view, reply } => {
+                if self.view.merge(&view) {
+                    out.push(NodeEffect::ViewChanged);
+                }
+                if reply && *view != self.view {
+                    out.push(NodeEffect::Send {
+                        to: from,
+                        payload: Payload::Gossip { view: Rc::new(self.view.clone()), reply: false },
+                    });
+                }
+            }
+            Payload::Transfer { id, entries } => {
+                self.stats.requests_served += 1;
+                for (key, versions) in &entries {
+                    self.store_reconciled(now, env, *key, None, versions);
+                }
+                out.push(NodeEffect::Send { to: from, payload: Payload::TransferAck { id } });
+            }
+            Payload::TransferAck { id } => self.on_transfer_ack(now, env, id),
+            // Ranges mean the same only on the same ring: a peer with another view is skipped
+            // until gossip brings the two views together.
+            Payload::AeCompare { ring, .. } | Payload::AeKeys { ring, .. } if ring != env.ring.fingerprint() => {}
+            Payload::AeCompare { range, hashes, .. } => self.on_ae_compare(env, from, range, &hashes, out),
+            Payload::AeKeys { range, leaves, entries, reply, .. } => {
                 self.stats.requests_served += 1;
                 for (key, versions) in &entries {
                     if self.store_reconciled(now, env, *key, None, versions) {
@@ -476,7 +559,8 @@ impl Node {
                 }
                 if reply {
                     let entries = self.entries_under(range, &leaves);
-                    self.send_ae(from, Payload::AeKeys { range, leaves, entries, reply: false }, out);
+                    let ring = env.ring.fingerprint();
+                    self.send_ae(from, Payload::AeKeys { ring, range, leaves, entries, reply: false }, out);
                 }
             }
             Payload::Pong | Payload::Reply { .. } => {}
@@ -858,6 +942,7 @@ impl Node {
                 let new_digest = digest(key, &slot);
                 self.store.insert(key, slot.clone());
                 self.track(env, key, old_digest, new_digest);
+                self.note_if_stray(env, key);
             }
         }
         (slot, Rc::new(after))
@@ -913,9 +998,132 @@ impl Node {
                 let new = digest(key, &updated);
                 self.store.insert(key, updated);
                 self.track(env, key, old, new);
+                self.note_if_stray(env, key);
             }
         }
         true
+    }
+
+    fn note_if_stray(&mut self, env: &NodeEnv, key: KeyId) {
+        let mut top = std::mem::take(&mut self.scratch);
+        env.ring.preference_list(env.keys.position(key), env.protocol.n, env.protocol.n, &mut top);
+        if !top.contains(&self.id) {
+            self.strays.insert(key);
+        }
+        self.scratch = top;
+    }
+
+    /// Hands off the strays: keys this node holds but does not replicate, to the nodes that do.
+    fn hand_off_strays(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+        let strays: Vec<KeyId> =
+            std::mem::take(&mut self.strays).into_iter().filter(|k| !self.transferring.contains_key(k)).collect();
+        let mut batches: BTreeMap<NodeId, Vec<(KeyId, Rc<VersionSet>)>> = BTreeMap::new();
+        for key in strays {
+            let top = env.ring.top_n(env.keys.position(key), env.protocol.n);
+            if top.contains(&self.id) {
+                continue;
+            }
+            if let Some(v) = self.store.get(&key) {
+                for t in top {
+                    batches.entry(t).or_default().push((key, v.clone()));
+                }
+            }
+        }
+        self.send_transfers(now, batches, out);
+    }
+
+    fn send_transfers(
+        &mut self,
+        now: SimTime,
+        batches: BTreeMap<NodeId, Vec<(KeyId, Rc<VersionSet>)>>,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        if batches.is_empty() {
+            return;
+        }
+        if self.transfers.is_empty() {
+            self.stats.handoff_started_at = Some(now);
+            self.stats.handoff_done_at = None;
+        }
+        for (target, entries) in batches {
+            for chunk in entries.chunks(64) {
+                self.next_transfer += 1;
+                let id = self.next_transfer;
+                let keys: Vec<KeyId> = chunk.iter().map(|(k, _)| *k).collect();
+                for k in &keys {
+                    *self.transferring.entry(*k).or_insert(0) += 1;
+                }
+                self.stats.keys_transferred += keys.len() as u64;
+                self.stats.transfer_messages += 1;
+                self.transfers.insert(id, keys);
+                out.push(NodeEffect::Send {
+                    to: Endpoint::Node(target),
+                    payload: Payload::Transfer { id, entries: chunk.to_vec() },
+                });
+            }
+        }
+    }
+
+    /// After this node's ring changed from `old` to `env.ring`: hands every key it no longer
+    /// replicates to the nodes that newly do (Dynamo §4.9), and rebuilds its Merkle trees, whose
+    /// ranges moved. A key is deleted once every new owner has acknowledged it.
+    pub fn handoff(&mut self, now: SimTime, old: &Ring, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+        let n = env.protocol.n;
+        let mut keys: Vec<KeyId> = self.store.keys().copied().collect();
+        keys.sort_unstable();
+        let mut batches: BTreeMap<NodeId, Vec<(KeyId, Rc<VersionSet>)>> = BTreeMap::new();
+        for &key in &keys {
+            let position = env.keys.position(key);
+            let new_top = env.ring.top_n(position, n);
+            if new_top.contains(&self.id) {
+                continue;
+            }
+            let old_top = old.top_n(position, n);
+            let mut targets: Vec<NodeId> = new_top.iter().copied().filter(|t| !old_top.contains(t)).collect();
+            if targets.is_empty() {
+                targets = new_top;
+            }
+            for t in targets {
+                if let Some(v) = self.store.get(&key) {
+                    batches.entry(t).or_default().push((key, v.clone()));
+                }
+            }
+        }
+        self.strays.clear();
+        self.send_transfers(now, batches, out);
+        self.rebuild_trees(env);
+    }
+
+    fn on_transfer_ack(&mut self, now: SimTime, env: &NodeEnv, id: u64) {
+        let Some(keys) = self.transfers.remove(&id) else { return };
+        for key in keys {
+            let outstanding = self.transferring.get_mut(&key).map(|c| {
+                *c -= 1;
+                *c
+            });
+            if outstanding == Some(0) {
+                self.transferring.remove(&key);
+                if !env.ring.top_n(env.keys.position(key), env.protocol.n).contains(&self.id) {
+                    let old = self.store.remove(&key).map_or(0, |v| digest(key, &v));
+                    self.track(env, key, old, 0);
+                }
+            }
+        }
+        if self.transfers.is_empty() {
+            self.stats.handoff_done_at = Some(now);
+        }
+    }
+
+    fn rebuild_trees(&mut self, env: &NodeEnv) {
+        if !env.protocol.anti_entropy {
+            return;
+        }
+        self.trees.clear();
+        self.ae_cursor = 0;
+        let entries: Vec<(KeyId, u64)> = self.store.iter().map(|(k, v)| (*k, digest(*k, v))).collect();
+        for (key, d) in entries {
+            self.track(env, key, 0, d);
+        }
     }
 
     /// Starts one anti-entropy exchange: the next range this node replicates, with a random
@@ -932,7 +1140,8 @@ impl Node {
         let peer = peers[index(&mut self.rng, peers.len())];
         self.stats.ae_exchanges += 1;
         let root = self.tree(env, range).root();
-        self.send_ae(Endpoint::Node(peer), Payload::AeCompare { range, hashes: vec![(0, root)] }, out);
+        let ring = env.ring.fingerprint();
+        self.send_ae(Endpoint::Node(peer), Payload::AeCompare { ring, range, hashes: vec![(0, root)] }, out);
     }
 
     fn tree(&mut self, env: &NodeEnv, range: u32) -> &MerkleTree {
@@ -964,10 +1173,10 @@ impl Node {
         }
         if !leaves.is_empty() {
             let entries = self.entries_under(range, &leaves);
-            self.send_ae(from, Payload::AeKeys { range, leaves, entries, reply: true }, out);
+            self.send_ae(from, Payload::AeKeys { ring: env.ring.fingerprint(), range, leaves, entries, reply: true }, out);
         }
         if !next.is_empty() {
-            self.send_ae(from, Payload::AeCompare { range, hashes: next }, out);
+            self.send_ae(from, Payload::AeCompare { ring: env.ring.fingerprint(), range, hashes: next }, out);
         }
     }
 
@@ -1045,7 +1254,23 @@ impl Node {
                     timer: NodeTimer::AntiEntropy { incarnation },
                 });
             }
-            NodeTimer::Probe { .. } | NodeTimer::HintScan { .. } | NodeTimer::AntiEntropy { .. } => {} // from before a crash
+            NodeTimer::Gossip { incarnation } if incarnation == self.incarnation => {
+                self.hand_off_strays(now, env, out);
+                let mut peers: Vec<NodeId> =
+                    self.view.known().chain(env.protocol.seeds.iter().copied()).filter(|&p| p != self.id).collect();
+                peers.sort_unstable();
+                peers.dedup();
+                if !peers.is_empty() {
+                    let peer = peers[index(&mut self.rng, peers.len())];
+                    self.stats.gossip_rounds += 1;
+                    out.push(NodeEffect::Send {
+                        to: Endpoint::Node(peer),
+                        payload: Payload::Gossip { view: Rc::new(self.view.clone()), reply: true },
+                    });
+                }
+                out.push(NodeEffect::Timer { after: env.protocol.gossip_interval, timer: NodeTimer::Gossip { incarnation } });
+            }
+            NodeTimer::Probe { .. } | NodeTimer::HintScan { .. } | NodeTimer::AntiEntropy { .. } | NodeTimer::Gossip { .. } => {} // from before a crash
         }
     }
 }
@@ -1111,6 +1336,8 @@ mod tests {
             anti_entropy_interval: SimDuration(1_000_000),
             merkle_leaves: 8,
             conflict: ConflictPolicy::VectorClocks,
+            gossip_interval: SimDuration(1_000_000),
+            seeds: Vec::new(),
         }
     }
 

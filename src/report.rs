@@ -159,6 +159,17 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "lost_add_count": r.lost_adds,
             "lost_writes": r.lost_writes.iter().take(20).map(|(k, w, at)| json!({ "key": k, "write": w.0, "acked_at_ms": at.as_millis_f64() })).collect::<Vec<_>>(),
         },
+        "membership": {
+            "gossip_round_count": sum(|s| s.gossip_rounds),
+            "changes": r.agreement.iter().map(|(at, agreed)| json!({
+                "at_ms": at.as_millis_f64(),
+                "agreed_after_ms": agreed.map(|t| t.since(*at).as_millis_f64()),
+            })).collect::<Vec<_>>(),
+            "decommissioned": r.decommissioned.iter().map(|(n, at)| json!({ "node": n.to_string(), "at_ms": at.as_millis_f64() })).collect::<Vec<_>>(),
+            "keys_transferred_count": sum(|s| s.keys_transferred),
+            "transfer_message_count": sum(|s| s.transfer_messages),
+            "longest_handoff_ms": r.node_stats.iter().filter_map(|s| Some(s.handoff_done_at?.since(s.handoff_started_at?).as_millis_f64())).fold(0.0, f64::max),
+        },
         "divergence": r.samples.iter().map(|(t, s)| json!({ "t_ms": t.as_millis_f64(), "divergent_key_fraction": s.divergent_fraction(), "pending_hint_count": s.pending_hints })).collect::<Vec<_>>(),
         "faults": m.faults.iter().map(|f| json!({ "at_ms": f.at_ms, "fault": f.description, "took_effect": f.took_effect })).collect::<Vec<_>>(),
         "protocol_counters": {

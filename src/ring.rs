@@ -46,6 +46,7 @@ pub struct Ring {
     datacenter_count: usize,
     spread_across_datacenters: bool,
     seed: u64,
+    fingerprint: u64,
 }
 
 fn partition_size(q: u32) -> u128 {
@@ -72,11 +73,26 @@ impl Ring {
             datacenter_count: 1,
             spread_across_datacenters,
             seed,
+            fingerprint: 0,
         };
         for m in members {
             ring.add_member(m);
         }
         ring
+    }
+
+    /// Identifies the ring's token layout: rings with equal fingerprints route every key alike.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    fn refresh_fingerprint(&mut self) {
+        let mut h = crate::fastmap::FxHasher::default();
+        for &(p, n) in &self.tokens {
+            std::hash::Hasher::write_u64(&mut h, (p >> 64) as u64 ^ p as u64);
+            std::hash::Hasher::write_u32(&mut h, n.0);
+        }
+        self.fingerprint = std::hash::Hasher::finish(&h);
     }
 
     pub fn strategy(&self) -> &Strategy {
@@ -118,6 +134,7 @@ impl Ring {
             }
             Strategy::EqualPartitions { partitions } => self.assign_equal_partitions(partitions),
         }
+        self.refresh_fingerprint();
     }
 
     /// Removes a node; its ranges fall to the next tokens clockwise (or, for equal partitions,
@@ -128,6 +145,7 @@ impl Ring {
             Strategy::EqualPartitions { partitions } => self.assign_equal_partitions(partitions),
             _ => self.tokens.retain(|&(_, n)| n != node),
         }
+        self.refresh_fingerprint();
     }
 
     /// Deals Q partitions to members in proportion to weight, disturbing existing owners as

@@ -97,6 +97,17 @@ struct RawScenario {
     observe: RawObserve,
     #[serde(default)]
     checks: RawChecks,
+    #[serde(default)]
+    membership: RawMembership,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMembership {
+    #[serde(default)]
+    seeds: Option<Vec<u32>>,
+    #[serde(default)]
+    gossip_interval_ms: Option<f64>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -165,6 +176,19 @@ enum RawFault {
         node: u32,
         offset_ms: f64,
     },
+    /// Starts `node` and adds it to the ring through `contact` (the node the operator's command
+    /// reaches; without one, the new node knows only itself and the seeds).
+    Join {
+        at_ms: f64,
+        node: u32,
+        #[serde(default)]
+        contact: Option<u32>,
+    },
+    /// Decommissions `node`: it leaves the ring, hands its keys off, then stops.
+    Leave {
+        at_ms: f64,
+        node: u32,
+    },
     /// Restarts `nodes` one after another: each is down for `down_ms`, the next goes down
     /// `gap_ms` after the previous came back.
     RollingRestart {
@@ -181,6 +205,8 @@ enum RawFault {
 struct RawCluster {
     #[serde(default)]
     nodes: Option<u32>,
+    #[serde(default)]
+    initial_members: Option<Vec<u32>>,
     #[serde(default)]
     datacenters: Option<Vec<String>>,
     #[serde(default)]
@@ -428,6 +454,8 @@ pub struct Scenario {
     pub quiescent_tail: SimDuration,
     pub datacenters: Vec<String>,
     pub nodes: Vec<NodeSpec>,
+    /// Nodes in the ring at the start; the others wait for a join.
+    pub initial_members: Vec<NodeId>,
     pub service_time: Distribution,
     pub slow_nodes: Vec<(NodeId, f64)>,
     pub strategy: Strategy,
@@ -480,6 +508,11 @@ pub enum Fault {
         node: NodeId,
         skew_ns: i64,
     },
+    Join {
+        node: NodeId,
+        contact: Option<NodeId>,
+    },
+    Leave(NodeId),
 }
 
 impl Fault {
@@ -494,6 +527,9 @@ impl Fault {
                 format!("partition {name} {}", sides.join(if *one_way { " -> " } else { " | " }))
             }
             Fault::Heal { name, .. } => format!("heal {name}"),
+            Fault::Join { node, contact: Some(c) } => format!("join {node} via {c}"),
+            Fault::Join { node, contact: None } => format!("join {node} alone"),
+            Fault::Leave(node) => format!("leave {node}"),
             Fault::ClockSkew { node, skew_ns } => format!("clock of {node} set {:+.3} ms off", *skew_ns as f64 / 1e6),
         }
     }
@@ -838,6 +874,20 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
             spec.clock_skew_ns = skew_ns(ctx, &format!("{p}.clock_skew_ms"), skew)?;
         }
     }
+    let initial_members = match &c.initial_members {
+        None => (0..node_count).map(NodeId).collect(),
+        Some(list) => {
+            let mut out: Vec<NodeId> = Vec::new();
+            for (i, n) in list.iter().enumerate() {
+                let id = node_ref(&format!("cluster.initial_members.{i}"), *n)?;
+                if !out.contains(&id) {
+                    out.push(id);
+                }
+            }
+            out.sort();
+            out
+        }
+    };
     let service_time = match &c.service_time {
         Some(d) => distribution(ctx, "cluster.service_time", d)?,
         None => Distribution::ZERO,
@@ -926,6 +976,15 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
                     ctx.err("protocol.merkle_leaves", format!("{l} is not allowed; expected a power of two from 2 to 65536"))
                 )
             }
+        },
+        gossip_interval: ms(ctx, "membership.gossip_interval_ms", raw.membership.gossip_interval_ms.unwrap_or(1000.0), false)?,
+        seeds: match &raw.membership.seeds {
+            None => Vec::new(),
+            Some(list) => list
+                .iter()
+                .enumerate()
+                .map(|(i, n)| node_ref(&format!("membership.seeds.{i}"), *n))
+                .collect::<Result<Vec<_>, _>>()?,
         },
         conflict: match rp.conflict_resolution {
             RawConflict::VectorClocks => ConflictPolicy::VectorClocks,
@@ -1099,6 +1158,7 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
         quiescent_tail,
         datacenters,
         nodes,
+        initial_members,
         service_time,
         slow_nodes,
         strategy,
@@ -1139,6 +1199,8 @@ fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<V
             | RawFault::Partition { at_ms, .. }
             | RawFault::Heal { at_ms, .. }
             | RawFault::ClockSkew { at_ms, .. }
+            | RawFault::Join { at_ms, .. }
+            | RawFault::Leave { at_ms, .. }
             | RawFault::RollingRestart { at_ms, .. } => *at_ms,
         };
         let at = ms(ctx, &format!("{p}.at_ms"), at_ms, true)?;
@@ -1179,6 +1241,11 @@ fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<V
                 names.push(name.clone());
                 Fault::Partition { id: names.len() as u32, name: name.clone(), groups: typed, one_way: *one_way }
             }
+            RawFault::Join { node, contact, .. } => Fault::Join {
+                node: node_ref(&format!("{p}.node"), *node)?,
+                contact: contact.map(|c| node_ref(&format!("{p}.contact"), c)).transpose()?,
+            },
+            RawFault::Leave { node, .. } => Fault::Leave(node_ref(&format!("{p}.node"), *node)?),
             RawFault::RollingRestart { nodes, down_ms, gap_ms, .. } => {
                 let down = ms(ctx, &format!("{p}.down_ms"), *down_ms, false)?;
                 let gap = ms(ctx, &format!("{p}.gap_ms"), *gap_ms, true)?;

@@ -15,6 +15,7 @@ use crate::engine::{Engine, SimDuration, SimTime};
 use crate::history::History;
 use crate::ids::{ClientId, Endpoint, NodeId, WriteId};
 use crate::keyspace::KeyTable;
+use crate::membership::{MemberStatus, Membership};
 use crate::message::{Failure, Payload};
 use crate::metrics::{AppliedFault, Metrics, OpStats};
 use crate::network::{Network, Route};
@@ -22,6 +23,7 @@ use crate::node::{Node, NodeEffect, NodeEnv, NodeStats, NodeTimer};
 use crate::ring::{RangeMap, Ring, RingMember};
 use crate::rng::{unit_open0, Seeds, SimRng, Stream};
 use crate::scenario::{Fault, Scenario};
+use std::rc::Rc;
 
 /// What the engine schedules. Messages live in a slab so that events stay small.
 #[derive(Debug)]
@@ -78,14 +80,26 @@ pub struct RunResult {
     pub lost_writes: Vec<(String, WriteId, SimTime)>,
     /// Shopping carts: acknowledged adds missing from every cart any node holds.
     pub lost_adds: u64,
+    /// Each membership change and when every running node first agreed on the new ring.
+    pub agreement: Vec<(SimTime, Option<SimTime>)>,
+    pub decommissioned: Vec<(NodeId, SimTime)>,
 }
 
 pub struct World<'s> {
     scenario: &'s Scenario,
     engine: Engine<Event>,
-    ring: Ring,
-    /// Each range's replicas and each node's ranges (empty when anti-entropy is off).
-    ranges: RangeMap,
+    /// The operator's view of the ring (joins and leaves as declared): clients route by it and
+    /// convergence is judged against it.
+    ring: Rc<Ring>,
+    /// Each node's ring, from its own gossiped view, and that ring's range map.
+    node_rings: Vec<Rc<Ring>>,
+    node_ranges: Vec<Rc<RangeMap>>,
+    /// Rings built so far, by view fingerprint: nodes that agree share one.
+    ring_cache: Vec<(u64, Rc<Ring>, Rc<RangeMap>)>,
+    /// Membership changes and when every running node first agreed on the ring after each.
+    agreement: Vec<(SimTime, Option<SimTime>)>,
+    /// Nodes that left the ring and stopped after handing everything off.
+    decommissioned: Vec<(NodeId, SimTime)>,
     keys: KeyTable,
     chooser: KeyChooser,
     network: Network,
@@ -108,19 +122,42 @@ pub struct World<'s> {
     client_effects: Vec<ClientEffect>,
     peak_pending: usize,
     samples: Vec<(SimTime, Snapshot)>,
+    seed: u64,
+}
+
+/// The ring (and range map) of a membership view, built once per distinct view.
+fn ring_for(
+    scenario: &Scenario,
+    seed: u64,
+    cache: &mut Vec<(u64, Rc<Ring>, Rc<RangeMap>)>,
+    view: &Membership,
+) -> (Rc<Ring>, Rc<RangeMap>) {
+    let fingerprint = view.ring_fingerprint();
+    if let Some((_, ring, ranges)) = cache.iter().find(|(f, _, _)| *f == fingerprint) {
+        return (ring.clone(), ranges.clone());
+    }
+    let members: Vec<RingMember> = view
+        .ring_members()
+        .into_iter()
+        .map(|n| {
+            let spec = &scenario.nodes[n.index()];
+            RingMember { node: n, weight: spec.weight, datacenter: spec.datacenter }
+        })
+        .collect();
+    // The ring's tokens come from the seed so that different seeds sample different rings.
+    let ring = Rc::new(Ring::new(scenario.strategy.clone(), members, scenario.spread_across_datacenters, seed));
+    let ranges = Rc::new(if scenario.protocol.anti_entropy {
+        RangeMap::new(&ring, scenario.protocol.n, scenario.nodes.len())
+    } else {
+        RangeMap::default()
+    });
+    cache.push((fingerprint, ring.clone(), ranges.clone()));
+    (ring, ranges)
 }
 
 impl<'s> World<'s> {
     pub fn new(scenario: &'s Scenario, seed: u64) -> World<'s> {
         let seeds = Seeds::new(seed);
-        let members: Vec<RingMember> = scenario
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, spec)| RingMember { node: NodeId(i as u32), weight: spec.weight, datacenter: spec.datacenter })
-            .collect();
-        // The ring's tokens come from the seed so that different seeds sample different rings.
-        let ring = Ring::new(scenario.strategy.clone(), members, scenario.spread_across_datacenters, seed);
         let node_dcs: Vec<u16> = scenario.nodes.iter().map(|n| n.datacenter).collect();
         let mut network =
             Network::new(scenario.network.clone(), seeds.stream(Stream::Network, 0), node_dcs, scenario.client_datacenter);
@@ -130,10 +167,15 @@ impl<'s> World<'s> {
         for &(node, factor) in &scenario.slow_nodes {
             network.set_slow_factor(node, factor);
         }
+        let initial = Membership::with_members(scenario.initial_members.iter().copied());
         let nodes: Vec<Node> = (0..scenario.nodes.len())
             .map(|i| {
-                let mut node = Node::new(NodeId(i as u32), seeds.stream(Stream::Node, i as u64));
+                let id = NodeId(i as u32);
+                let mut node = Node::new(id, seeds.stream(Stream::Node, i as u64));
                 node.set_clock_skew(scenario.nodes[i].clock_skew_ns);
+                if scenario.initial_members.contains(&id) {
+                    node.set_view(initial.clone());
+                }
                 node
             })
             .collect();
@@ -152,21 +194,24 @@ impl<'s> World<'s> {
             }
         }
         let probe_delays = scenario.probe.as_ref().map_or(0, |p| p.delays.len());
-        let ranges = if scenario.protocol.anti_entropy {
-            RangeMap::new(&ring, scenario.protocol.n, scenario.nodes.len())
-        } else {
-            RangeMap::default()
-        };
+        let mut ring_cache = Vec::new();
+        let (ring, ranges) = ring_for(scenario, seed, &mut ring_cache, &initial);
+        let slots = scenario.nodes.len();
         World {
             scenario,
             engine: Engine::new(),
+            node_rings: vec![ring.clone(); slots],
+            node_ranges: vec![ranges; slots],
             ring,
-            ranges,
+            ring_cache,
+            agreement: Vec::new(),
+            decommissioned: Vec::new(),
+            seed,
             keys: KeyTable::with_workload_keys(scenario.workload.key_count),
             chooser: KeyChooser::new(&scenario.workload.popularity, scenario.workload.key_count),
             network,
             node_busy_until: vec![SimTime::ZERO; nodes.len()],
-            node_up: vec![true; nodes.len()],
+            node_up: (0..slots).map(|i| scenario.initial_members.contains(&NodeId(i as u32))).collect(),
             nodes,
             service_rng,
             clients,
@@ -192,7 +237,9 @@ impl<'s> World<'s> {
         let end = end_workload.after(self.scenario.quiescent_tail);
         self.engine.schedule_at(end_workload, Event::EndWorkload);
         for i in 0..self.nodes.len() {
-            self.start_node(NodeId(i as u32));
+            if self.node_up[i] {
+                self.start_node(NodeId(i as u32));
+            }
         }
         for (i, f) in self.scenario.faults.iter().enumerate() {
             self.engine.schedule_at(SimTime::ZERO.after(f.at), Event::Fault(i));
@@ -247,7 +294,12 @@ impl<'s> World<'s> {
             }
             Event::NodeTimer { node, .. } if !self.node_up[node.index()] => {}
             Event::NodeTimer { node, timer } => {
-                let env = NodeEnv { ring: &self.ring, ranges: &self.ranges, keys: &self.keys, protocol: &self.scenario.protocol };
+                let env = NodeEnv {
+                    ring: &self.node_rings[node.index()],
+                    ranges: &self.node_ranges[node.index()],
+                    keys: &self.keys,
+                    protocol: &self.scenario.protocol,
+                };
                 let mut out = std::mem::take(&mut self.node_effects);
                 self.nodes[node.index()].on_timer(self.engine.now(), &env, timer, &mut out);
                 self.apply_node_effects(node, SimDuration::ZERO, &mut out);
@@ -280,15 +332,66 @@ impl<'s> World<'s> {
             Event::EndWorkload => self.workload_active = false,
             Event::Fault(i) => self.apply_fault(i),
             Event::Sample => {
-                let snap = convergence::snapshot(&self.ring, &self.keys, &self.nodes, self.scenario.protocol.n);
+                let snap = self.snapshot();
                 self.samples.push((self.engine.now(), snap));
                 self.engine.schedule_after(self.scenario.divergence_interval, Event::Sample);
             }
         }
     }
 
+    /// The operator adds `node` through `contact`: the contact records the join in its view and
+    /// the new node starts with that view; gossip spreads it from there.
+    fn join(&mut self, node: NodeId, contact: Option<NodeId>) -> bool {
+        let already = self.ring.members().iter().any(|m| m.node == node);
+        if already || self.node_up[node.index()] {
+            return false;
+        }
+        let mut view = match contact.filter(|c| self.node_up[c.index()]) {
+            Some(c) => {
+                self.nodes[c.index()].record_membership_change(node, MemberStatus::Normal);
+                self.nodes[c.index()].view().clone()
+            }
+            None => Membership::default(),
+        };
+        view.set(node, MemberStatus::Normal);
+        self.nodes[node.index()].set_view(view);
+        self.node_up[node.index()] = true;
+        self.set_truth(node, MemberStatus::Normal);
+        self.start_node(node);
+        self.install_view(node);
+        if let Some(c) = contact.filter(|c| self.node_up[c.index()]) {
+            self.install_view(c);
+        }
+        true
+    }
+
+    /// The operator decommissions `node`: it leaves the ring in its own view, hands everything
+    /// off, and stops when done.
+    fn leave(&mut self, node: NodeId) -> bool {
+        let member = self.ring.members().iter().any(|m| m.node == node);
+        if !member || !self.node_up[node.index()] {
+            return false;
+        }
+        self.nodes[node.index()].record_membership_change(node, MemberStatus::Leaving);
+        self.set_truth(node, MemberStatus::Leaving);
+        self.install_view(node);
+        true
+    }
+
+    fn set_truth(&mut self, node: NodeId, status: MemberStatus) {
+        let mut truth = Membership::with_members(self.ring.members().iter().map(|m| m.node));
+        truth.set(node, status);
+        self.ring = ring_for(self.scenario, self.seed, &mut self.ring_cache, &truth).0;
+        self.agreement.push((self.engine.now(), None));
+    }
+
     fn start_node(&mut self, node: NodeId) {
-        let env = NodeEnv { ring: &self.ring, ranges: &self.ranges, keys: &self.keys, protocol: &self.scenario.protocol };
+        let env = NodeEnv {
+            ring: &self.node_rings[node.index()],
+            ranges: &self.node_ranges[node.index()],
+            keys: &self.keys,
+            protocol: &self.scenario.protocol,
+        };
         let mut out = std::mem::take(&mut self.node_effects);
         self.nodes[node.index()].start(&env, &mut out);
         self.apply_node_effects(node, SimDuration::ZERO, &mut out);
@@ -325,6 +428,8 @@ impl<'s> World<'s> {
                 true
             }
             Fault::Heal { id, .. } => self.network.heal(*id),
+            Fault::Join { node, contact } => self.join(*node, *contact),
+            Fault::Leave(node) => self.leave(*node),
             Fault::ClockSkew { node, skew_ns } => {
                 self.nodes[node.index()].set_clock_skew(*skew_ns);
                 true
@@ -402,7 +507,12 @@ impl<'s> World<'s> {
     }
 
     fn handle_at_node(&mut self, node: NodeId, from: Endpoint, payload: Payload, service: SimDuration) {
-        let env = NodeEnv { ring: &self.ring, ranges: &self.ranges, keys: &self.keys, protocol: &self.scenario.protocol };
+        let env = NodeEnv {
+            ring: &self.node_rings[node.index()],
+            ranges: &self.node_ranges[node.index()],
+            keys: &self.keys,
+            protocol: &self.scenario.protocol,
+        };
         let mut out = std::mem::take(&mut self.node_effects);
         self.nodes[node.index()].on_message(self.engine.now(), &env, from, payload, &mut out);
         self.apply_node_effects(node, service, &mut out);
@@ -416,7 +526,45 @@ impl<'s> World<'s> {
             match effect {
                 NodeEffect::Send { to, payload } => self.send(depart, Endpoint::Node(node), to, payload),
                 NodeEffect::Timer { after, timer } => self.engine.schedule_after(after, Event::NodeTimer { node, timer }),
+                NodeEffect::ViewChanged => self.install_view(node),
             }
+        }
+        if self.nodes[node.index()].is_drained() && self.node_up[node.index()] {
+            // A decommissioned node stops once everything it held has been handed off.
+            self.node_up[node.index()] = false;
+            self.nodes[node.index()].crash();
+            self.decommissioned.push((node, self.engine.now()));
+        }
+    }
+
+    /// Gives a node the ring of its current view; if that changed its ring, the node hands off
+    /// the keys it no longer replicates.
+    fn install_view(&mut self, node: NodeId) {
+        let (ring, ranges) = ring_for(self.scenario, self.seed, &mut self.ring_cache, self.nodes[node.index()].view());
+        if Rc::ptr_eq(&ring, &self.node_rings[node.index()]) {
+            return;
+        }
+        let old = std::mem::replace(&mut self.node_rings[node.index()], ring);
+        self.node_ranges[node.index()] = ranges;
+        let env = NodeEnv {
+            ring: &self.node_rings[node.index()],
+            ranges: &self.node_ranges[node.index()],
+            keys: &self.keys,
+            protocol: &self.scenario.protocol,
+        };
+        let mut out = Vec::new();
+        self.nodes[node.index()].handoff(self.engine.now(), &old, &env, &mut out);
+        self.apply_node_effects(node, SimDuration::ZERO, &mut out);
+        self.note_agreement();
+    }
+
+    /// Records when every running node's ring first matches the operator's after a change.
+    fn note_agreement(&mut self) {
+        let Some((_, agreed @ None)) = self.agreement.last_mut() else { return };
+        let truth = self.ring.fingerprint();
+        let all = (0..self.nodes.len()).filter(|&i| self.node_up[i]).all(|i| self.node_rings[i].fingerprint() == truth);
+        if all {
+            *agreed = Some(self.engine.now());
         }
     }
 
@@ -506,8 +654,20 @@ impl<'s> World<'s> {
         }
     }
 
+    /// Replica and membership agreement right now.
+    fn snapshot(&self) -> Snapshot {
+        let mut snap = convergence::snapshot(&self.ring, &self.keys, &self.nodes, self.scenario.protocol.n);
+        let truth = self.ring.fingerprint();
+        for i in (0..self.nodes.len()).filter(|&i| self.node_up[i]) {
+            if self.node_rings[i].fingerprint() != truth {
+                snap.disagreement(NodeId(i as u32), self.node_rings[i].members().len(), self.ring.members().len());
+            }
+        }
+        snap
+    }
+
     fn finish(mut self) -> RunResult {
-        let convergence = convergence::snapshot(&self.ring, &self.keys, &self.nodes, self.scenario.protocol.n);
+        let convergence = self.snapshot();
         let held = convergence::held_writes(&self.nodes, self.keys.len());
         let mut lost_writes = Vec::new();
         for key in self.history.written_keys() {
@@ -555,6 +715,8 @@ impl<'s> World<'s> {
             last_fault,
             lost_writes,
             lost_adds,
+            agreement: self.agreement,
+            decommissioned: self.decommissioned,
         }
     }
 }

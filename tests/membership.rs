@@ -1,0 +1,55 @@
+//! Gossip membership, join and leave.
+
+mod common;
+use common::*;
+
+#[test]
+fn join_under_load_moves_ranges_to_the_new_node_and_stays_available() {
+    let rep = report(&shipped("join-under-load", &[]));
+    let m = &rep["membership"];
+    assert!(u(&m["keys_transferred_count"]) > 200, "{m}");
+    let agreed = f(&m["changes"][0]["agreed_after_ms"]);
+    assert!(agreed > 0.0 && agreed < 3000.0, "gossip spreads the join: {m}");
+    assert_eq!(rep["convergence"]["converged"], true, "{}", rep["convergence"]);
+    assert_eq!(u(&rep["convergence"]["lost_write_count"]), 0);
+    let failed = u(&rep["operations"]["get"]["failure_count"]) + u(&rep["operations"]["put"]["failure_count"]);
+    assert_eq!(failed, 0, "reads and writes stay available through the join");
+    // The new node holds about its share of replicas: 3 of 7 nodes per key.
+    let n6 = &rep["nodes"][6];
+    assert!(u(&n6["keys_owned_count"]) > 2000 * 3 / 7 / 2, "{n6}");
+    assert!(u(&n6["requests_served_count"]) > 1000, "{n6}");
+}
+
+#[test]
+fn leave_under_load_hands_everything_off_and_stops() {
+    let rep = report(&shipped("leave-under-load", &[]));
+    let m = &rep["membership"];
+    assert_eq!(m["decommissioned"][0]["node"], "n3", "{m}");
+    assert!(u(&m["keys_transferred_count"]) > 500);
+    assert_eq!(rep["convergence"]["converged"], true, "{}", rep["convergence"]);
+    assert_eq!(u(&rep["convergence"]["lost_write_count"]), 0);
+    assert_eq!(u(&rep["nodes"][3]["keys_owned_count"]), 0, "node 3 is out of the ring");
+    let failed = u(&rep["operations"]["get"]["failure_count"]) + u(&rep["operations"]["put"]["failure_count"]);
+    assert_eq!(failed, 0);
+}
+
+#[test]
+fn seeds_prevent_a_logical_partition_and_without_them_views_stay_split() {
+    let with = report(&shipped("join-without-common-seed", &[]));
+    assert_eq!(with["convergence"]["converged"], true, "{}", with["convergence"]);
+    assert!(with["membership"]["changes"].as_array().expect("changes").iter().all(|c| c["agreed_after_ms"].is_number()));
+    let without = report(&shipped("join-without-common-seed", &["membership.seeds=[]"]));
+    let c = &without["convergence"];
+    assert_eq!(c["converged"], false);
+    let pending: Vec<&str> = c["pending"].as_array().expect("pending").iter().filter_map(|p| p.as_str()).collect();
+    assert!(pending.iter().any(|p| p.contains("sees a ring of 2 nodes, not 5")), "{pending:?}");
+    assert!(without["membership"]["changes"][0]["agreed_after_ms"].is_null());
+}
+
+#[test]
+fn gossip_runs_on_every_node() {
+    let rep = report(&shipped("quickstart", &["duration_ms=3000"]));
+    assert!(u(&rep["membership"]["gossip_round_count"]) >= 8 * 2, "{}", rep["membership"]);
+    assert!(u(&rep["messages"]["gossip"]["delivered_count"]) > 0);
+    assert!(rep["membership"]["changes"].as_array().expect("changes").is_empty());
+}
