@@ -57,7 +57,7 @@ pub fn evaluate(s: &Scenario, r: &RunResult, report: &Value) -> Vec<Violation> {
     lost_writes(s, r, &mut out);
     bounds(s, report, end_ms, &mut out);
     if s.checks.faults_fired {
-        faults_fired(s, r, &mut out);
+        faults_fired(r, &mut out);
     }
     out
 }
@@ -145,9 +145,9 @@ fn bounds(s: &Scenario, report: &Value, end_ms: f64, out: &mut Vec<Violation>) {
     );
 }
 
-fn faults_fired(s: &Scenario, r: &RunResult, out: &mut Vec<Violation>) {
-    for applied in &r.metrics.faults {
-        if !applied.took_effect {
+fn faults_fired(r: &RunResult, out: &mut Vec<Violation>) {
+    for (applied, scheduled) in r.metrics.faults.iter().zip(&r.faults) {
+        if !applied.took_effect && !scheduled.generated {
             out.push(Violation {
                 invariant: "faults_fired",
                 key: None,
@@ -159,7 +159,7 @@ fn faults_fired(s: &Scenario, r: &RunResult, out: &mut Vec<Violation>) {
             });
         }
     }
-    for f in &s.faults {
+    for f in r.faults.iter().filter(|f| !f.generated) {
         if let Fault::Partition { id, name, .. } = &f.fault {
             if r.metrics.drops_by_partition.get(id).copied().unwrap_or(0) == 0 {
                 out.push(Violation {

@@ -19,6 +19,7 @@ pub mod membership;
 pub mod merkle;
 pub mod message;
 pub mod metrics;
+pub mod nemesis;
 pub mod network;
 pub mod node;
 pub mod presets;

@@ -160,6 +160,8 @@ pub struct Network {
     /// randomness does not depend on the workload.
     first_delays: Vec<u64>,
     clients_with_nodes: bool,
+    /// Loss bursts in force: (id, probability); loss is at least the largest.
+    bursts: Vec<(u32, f64)>,
 }
 
 /// How many latency samples [`Network::first_delays`] keeps.
@@ -181,6 +183,7 @@ impl Network {
             has_rules,
             first_delays: Vec::new(),
             clients_with_nodes: false,
+            bursts: Vec::new(),
         }
     }
 
@@ -242,7 +245,10 @@ impl Network {
     /// Decides the fate of a message departing at `depart`.
     pub fn route(&mut self, depart: SimTime, from: Endpoint, to: Endpoint, kind: MessageKind) -> Route {
         let mut draw = SplitMix(self.rng.next_word());
-        let (latency, loss, dup) = self.resolve(from, to, kind);
+        let (latency, mut loss, dup) = self.resolve(from, to, kind);
+        for &(_, p) in &self.bursts {
+            loss = loss.max(p);
+        }
         let lost = chance(&mut draw, loss);
         let duplicated = chance(&mut draw, dup);
         let mut delay = latency.sample(&mut draw);
@@ -285,6 +291,17 @@ impl Network {
             v
         };
         self.cuts.push(Cut { id, from: set(from), to: set(to) });
+    }
+
+    pub fn start_loss_burst(&mut self, id: u32, probability: f64) {
+        self.bursts.push((id, probability));
+    }
+
+    /// Ends a loss burst; false if it was not in force.
+    pub fn end_loss_burst(&mut self, id: u32) -> bool {
+        let before = self.bursts.len();
+        self.bursts.retain(|b| b.0 != id);
+        self.bursts.len() != before
     }
 
     /// Removes every cut with this id; false if there was none.

@@ -171,7 +171,7 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "longest_handoff_ms": r.node_stats.iter().filter_map(|s| Some(s.handoff_done_at?.since(s.handoff_started_at?).as_millis_f64())).fold(0.0, f64::max),
         },
         "divergence": r.samples.iter().map(|(t, s)| json!({ "t_ms": t.as_millis_f64(), "divergent_key_fraction": s.divergent_fraction(), "pending_hint_count": s.pending_hints })).collect::<Vec<_>>(),
-        "faults": m.faults.iter().map(|f| json!({ "at_ms": f.at_ms, "fault": f.description, "took_effect": f.took_effect })).collect::<Vec<_>>(),
+        "faults": m.faults.iter().zip(&r.faults).map(|(f, s)| json!({ "at_ms": f.at_ms, "fault": f.description, "took_effect": f.took_effect, "drawn_by_nemesis": s.generated })).collect::<Vec<_>>(),
         "protocol_counters": {
             "forwarded_count": sum(|s| s.forwarded),
             "late_reply_count": sum(|s| s.late_replies),

@@ -99,6 +99,37 @@ struct RawScenario {
     checks: RawChecks,
     #[serde(default)]
     membership: RawMembership,
+    #[serde(default)]
+    nemesis: Option<RawNemesis>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawNemesis {
+    rate_per_s: f64,
+    kinds: Vec<RawNemesisKind>,
+    #[serde(default)]
+    start_ms: Option<f64>,
+    #[serde(default)]
+    stop_ms: Option<f64>,
+    #[serde(default)]
+    fault_duration: Option<RawDistribution>,
+    #[serde(default)]
+    loss_probability: Option<f64>,
+    #[serde(default)]
+    slow_factor: Option<f64>,
+    #[serde(default)]
+    clock_skew_ms: Option<f64>,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum RawNemesisKind {
+    Crash,
+    Partition,
+    LossBurst,
+    Slow,
+    ClockSkew,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -175,6 +206,18 @@ enum RawFault {
         at_ms: f64,
         node: u32,
         offset_ms: f64,
+    },
+    /// Raises message loss everywhere to at least `loss_probability` for `duration_ms`.
+    LossBurst {
+        at_ms: f64,
+        duration_ms: f64,
+        loss_probability: f64,
+    },
+    /// From now on `node` runs `factor` times slower (1 restores it).
+    Slow {
+        at_ms: f64,
+        node: u32,
+        factor: f64,
     },
     /// Starts `node` and adds it to the ring through `contact` (the node the operator's command
     /// reaches; without one, the new node knows only itself and the seeds).
@@ -470,10 +513,35 @@ pub struct Scenario {
     /// How often divergence is sampled (zero: never).
     pub divergence_interval: SimDuration,
     pub checks: CheckConfig,
+    /// Random faults drawn per run from the fault stream.
+    pub nemesis: Option<NemesisConfig>,
     /// Scheduled faults, sorted by time (stable: same-time faults keep file order).
     pub faults: Vec<ScheduledFault>,
     /// The effective JSON (file plus overrides), recorded in reports.
     pub source: Value,
+}
+
+/// The nemesis: faults of the listed kinds arrive as a Poisson process between `start` and
+/// `stop`, each undone after a drawn duration (and all undone by `stop`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NemesisConfig {
+    pub rate_per_s: f64,
+    pub kinds: Vec<NemesisKind>,
+    pub start: SimDuration,
+    pub stop: SimDuration,
+    pub fault_duration: Distribution,
+    pub loss_probability: f64,
+    pub slow_factor: f64,
+    pub clock_skew_ns: i64,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NemesisKind {
+    Crash,
+    Partition,
+    LossBurst,
+    Slow,
+    ClockSkew,
 }
 
 /// A fault at a moment of simulated time.
@@ -481,6 +549,8 @@ pub struct Scenario {
 pub struct ScheduledFault {
     pub at: SimDuration,
     pub fault: Fault,
+    /// Drawn by the nemesis rather than declared (the faults-fired check covers declared ones).
+    pub generated: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -513,6 +583,18 @@ pub enum Fault {
         contact: Option<NodeId>,
     },
     Leave(NodeId),
+    /// Message loss everywhere is at least `probability` until the matching end.
+    LossBurst {
+        id: u32,
+        probability: f64,
+    },
+    LossBurstEnd {
+        id: u32,
+    },
+    Slow {
+        node: NodeId,
+        factor: f64,
+    },
 }
 
 impl Fault {
@@ -530,6 +612,9 @@ impl Fault {
             Fault::Join { node, contact: Some(c) } => format!("join {node} via {c}"),
             Fault::Join { node, contact: None } => format!("join {node} alone"),
             Fault::Leave(node) => format!("leave {node}"),
+            Fault::LossBurst { id, probability } => format!("loss burst {id} at {probability}"),
+            Fault::LossBurstEnd { id } => format!("loss burst {id} ends"),
+            Fault::Slow { node, factor } => format!("{node} runs {factor}x slower"),
             Fault::ClockSkew { node, skew_ns } => format!("clock of {node} set {:+.3} ms off", *skew_ns as f64 / 1e6),
         }
     }
@@ -1148,6 +1233,49 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
             .map(|p| probability(ctx, "checks.max_multi_version_read_fraction", p))
             .transpose()?,
     };
+    let nemesis = match &raw.nemesis {
+        None => None,
+        Some(n) => {
+            if !(n.rate_per_s.is_finite() && n.rate_per_s > 0.0) {
+                return Err(ctx.err("nemesis.rate_per_s", format!("{} is out of range; expected a rate > 0", n.rate_per_s)));
+            }
+            if n.kinds.is_empty() {
+                return Err(ctx.err("nemesis.kinds", "empty; expected some of crash, partition, loss_burst, slow, clock_skew"));
+            }
+            let start = ms(ctx, "nemesis.start_ms", n.start_ms.unwrap_or(0.0), true)?;
+            let stop = ms(ctx, "nemesis.stop_ms", n.stop_ms.unwrap_or(duration.as_millis_f64()), true)?;
+            if stop <= start || stop.as_nanos() > duration.as_nanos().saturating_add(quiescent_tail.as_nanos()) {
+                return Err(ctx.err("nemesis.stop_ms", "expected start_ms < stop_ms <= duration_ms + quiescent_tail_ms"));
+            }
+            let slow_factor = n.slow_factor.unwrap_or(10.0);
+            if !(slow_factor.is_finite() && slow_factor >= 1.0) {
+                return Err(ctx.err("nemesis.slow_factor", format!("{slow_factor} is out of range; expected a factor >= 1")));
+            }
+            Some(NemesisConfig {
+                rate_per_s: n.rate_per_s,
+                kinds: n
+                    .kinds
+                    .iter()
+                    .map(|k| match k {
+                        RawNemesisKind::Crash => NemesisKind::Crash,
+                        RawNemesisKind::Partition => NemesisKind::Partition,
+                        RawNemesisKind::LossBurst => NemesisKind::LossBurst,
+                        RawNemesisKind::Slow => NemesisKind::Slow,
+                        RawNemesisKind::ClockSkew => NemesisKind::ClockSkew,
+                    })
+                    .collect(),
+                start,
+                stop,
+                fault_duration: match &n.fault_duration {
+                    Some(d) => distribution(ctx, "nemesis.fault_duration", d)?,
+                    None => Distribution::Uniform { min_ms: 200.0, max_ms: 2000.0 },
+                },
+                loss_probability: probability(ctx, "nemesis.loss_probability", n.loss_probability.unwrap_or(0.3))?,
+                slow_factor,
+                clock_skew_ns: skew_ns(ctx, "nemesis.clock_skew_ms", n.clock_skew_ms.unwrap_or(50.0))?,
+            })
+        }
+    };
     let faults = faults(ctx, &raw.faults, node_count, duration.as_nanos().saturating_add(quiescent_tail.as_nanos()))?;
 
     Ok(Scenario {
@@ -1170,6 +1298,7 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
         workload,
         probe,
         checks,
+        nemesis,
         divergence_interval: ms(
             ctx,
             "observe.divergence_interval_ms",
@@ -1200,6 +1329,8 @@ fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<V
             | RawFault::Heal { at_ms, .. }
             | RawFault::ClockSkew { at_ms, .. }
             | RawFault::Join { at_ms, .. }
+            | RawFault::LossBurst { at_ms, .. }
+            | RawFault::Slow { at_ms, .. }
             | RawFault::Leave { at_ms, .. }
             | RawFault::RollingRestart { at_ms, .. } => *at_ms,
         };
@@ -1246,6 +1377,26 @@ fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<V
                 contact: contact.map(|c| node_ref(&format!("{p}.contact"), c)).transpose()?,
             },
             RawFault::Leave { node, .. } => Fault::Leave(node_ref(&format!("{p}.node"), *node)?),
+            RawFault::Slow { node, factor, .. } => {
+                if !(factor.is_finite() && *factor >= 1.0) {
+                    return Err(
+                        ctx.err(&format!("{p}.factor"), format!("{factor} is out of range; expected a slowdown factor >= 1"))
+                    );
+                }
+                Fault::Slow { node: node_ref(&format!("{p}.node"), *node)?, factor: *factor }
+            }
+            RawFault::LossBurst { duration_ms, loss_probability, .. } => {
+                let d = ms(ctx, &format!("{p}.duration_ms"), *duration_ms, false)?;
+                let probability = probability(ctx, &format!("{p}.loss_probability"), *loss_probability)?;
+                let id = 1 + out.len() as u32;
+                out.push(ScheduledFault { at, fault: Fault::LossBurst { id, probability }, generated: false });
+                out.push(ScheduledFault {
+                    at: SimDuration(at.as_nanos().saturating_add(d.as_nanos())),
+                    fault: Fault::LossBurstEnd { id },
+                    generated: false,
+                });
+                continue;
+            }
             RawFault::RollingRestart { nodes, down_ms, gap_ms, .. } => {
                 let down = ms(ctx, &format!("{p}.down_ms"), *down_ms, false)?;
                 let gap = ms(ctx, &format!("{p}.gap_ms"), *gap_ms, true)?;
@@ -1259,8 +1410,8 @@ fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<V
                     if back > end_ns {
                         return Err(ctx.err(&format!("{p}.nodes.{j}"), "this restart would end after the run; expected the whole roll to fit in duration_ms + quiescent_tail_ms"));
                     }
-                    out.push(ScheduledFault { at: t, fault: Fault::Crash { node, lose_disk: false } });
-                    out.push(ScheduledFault { at: SimDuration(back), fault: Fault::Restart(node) });
+                    out.push(ScheduledFault { at: t, fault: Fault::Crash { node, lose_disk: false }, generated: false });
+                    out.push(ScheduledFault { at: SimDuration(back), fault: Fault::Restart(node), generated: false });
                     t = SimDuration(back.saturating_add(gap.as_nanos()));
                 }
                 continue;
@@ -1280,7 +1431,7 @@ fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<V
                 }
             },
         };
-        out.push(ScheduledFault { at, fault });
+        out.push(ScheduledFault { at, fault, generated: false });
     }
     out.sort_by_key(|f| f.at);
     Ok(out)

@@ -22,7 +22,7 @@ use crate::network::{Network, Route};
 use crate::node::{Node, NodeEffect, NodeEnv, NodeStats, NodeTimer};
 use crate::ring::{RangeMap, Ring, RingMember};
 use crate::rng::{unit_open0, Seeds, SimRng, Stream};
-use crate::scenario::{Fault, Scenario};
+use crate::scenario::{Fault, Scenario, ScheduledFault};
 use std::rc::Rc;
 
 /// What the engine schedules. Messages live in a slab so that events stay small.
@@ -83,6 +83,8 @@ pub struct RunResult {
     /// Each membership change and when every running node first agreed on the new ring.
     pub agreement: Vec<(SimTime, Option<SimTime>)>,
     pub decommissioned: Vec<(NodeId, SimTime)>,
+    /// The fault schedule the run used (declared and drawn), in time order.
+    pub faults: Vec<ScheduledFault>,
 }
 
 pub struct World<'s> {
@@ -123,6 +125,8 @@ pub struct World<'s> {
     peak_pending: usize,
     samples: Vec<(SimTime, Snapshot)>,
     seed: u64,
+    /// The run's fault schedule: the scenario's, plus what the nemesis drew for this seed.
+    faults: Vec<ScheduledFault>,
 }
 
 /// The ring (and range map) of a membership view, built once per distinct view.
@@ -194,6 +198,11 @@ impl<'s> World<'s> {
             }
         }
         let probe_delays = scenario.probe.as_ref().map_or(0, |p| p.delays.len());
+        let mut faults = scenario.faults.clone();
+        if let Some(nemesis) = &scenario.nemesis {
+            faults.extend(crate::nemesis::generate(nemesis, &scenario.initial_members, &mut seeds.stream(Stream::Faults, 0)));
+            faults.sort_by_key(|f| f.at);
+        }
         let mut ring_cache = Vec::new();
         let (ring, ranges) = ring_for(scenario, seed, &mut ring_cache, &initial);
         let slots = scenario.nodes.len();
@@ -207,6 +216,7 @@ impl<'s> World<'s> {
             agreement: Vec::new(),
             decommissioned: Vec::new(),
             seed,
+            faults,
             keys: KeyTable::with_workload_keys(scenario.workload.key_count),
             chooser: KeyChooser::new(&scenario.workload.popularity, scenario.workload.key_count),
             network,
@@ -241,7 +251,7 @@ impl<'s> World<'s> {
                 self.start_node(NodeId(i as u32));
             }
         }
-        for (i, f) in self.scenario.faults.iter().enumerate() {
+        for (i, f) in self.faults.iter().enumerate() {
             self.engine.schedule_at(SimTime::ZERO.after(f.at), Event::Fault(i));
         }
         for i in 0..self.clients.len() {
@@ -399,7 +409,8 @@ impl<'s> World<'s> {
     }
 
     fn apply_fault(&mut self, i: usize) {
-        let fault = &self.scenario.faults[i].fault;
+        let fault = self.faults[i].fault.clone();
+        let fault = &fault;
         let took_effect = match fault {
             Fault::Crash { node: n, lose_disk } => {
                 let was_up = std::mem::replace(&mut self.node_up[n.index()], false);
@@ -430,6 +441,16 @@ impl<'s> World<'s> {
             Fault::Heal { id, .. } => self.network.heal(*id),
             Fault::Join { node, contact } => self.join(*node, *contact),
             Fault::Leave(node) => self.leave(*node),
+            Fault::LossBurst { id, probability } => {
+                self.network.start_loss_burst(*id, *probability);
+                true
+            }
+            Fault::LossBurstEnd { id } => self.network.end_loss_burst(*id),
+            Fault::Slow { node, factor } => {
+                let changed = self.network.slow_factor(*node) != *factor;
+                self.network.set_slow_factor(*node, *factor);
+                changed
+            }
             Fault::ClockSkew { node, skew_ns } => {
                 self.nodes[node.index()].set_clock_skew(*skew_ns);
                 true
@@ -686,7 +707,7 @@ impl<'s> World<'s> {
                     self.history.acked_writes(key).iter().filter(|(w, _)| held.binary_search(&w.0).is_err()).count() as u64;
             }
         }
-        let last_fault = self.scenario.faults.last().map(|f| SimTime::ZERO.after(f.at));
+        let last_fault = self.faults.last().map(|f| SimTime::ZERO.after(f.at));
         let converged_after_last_fault = last_fault.and_then(|t| {
             let sampled = self.samples.iter().find(|(at, s)| *at >= t && s.converged()).map(|(at, _)| *at);
             sampled.or(convergence.converged().then_some(self.engine.now()))
@@ -717,6 +738,7 @@ impl<'s> World<'s> {
             lost_adds,
             agreement: self.agreement,
             decommissioned: self.decommissioned,
+            faults: self.faults,
         }
     }
 }

@@ -69,3 +69,57 @@ fn a_one_way_partition_drops_only_one_direction() {
     let n0 = &rep["nodes"][0];
     assert!(u(&n0["requests_served_count"]) > 100, "node 0 still receives requests: {n0}");
 }
+
+#[test]
+fn the_nemesis_draws_its_faults_from_the_seed_and_the_system_heals() {
+    let s = shipped("nemesis-dynamo", &[]);
+    let a = dynasim::simulate(&s, 3);
+    let b = dynasim::simulate(&s, 3);
+    let c = dynasim::simulate(&s, 4);
+    assert!(a.faults.len() > 10 && a.faults.iter().all(|f| f.generated), "{}", a.faults.len());
+    assert_eq!(a.faults, b.faults, "same seed, same faults");
+    assert_ne!(a.faults, c.faults, "another seed, other faults");
+    // Changing the workload leaves the fault stream alone.
+    let other = shipped("nemesis-dynamo", &["workload.read_fraction=0.9", "workload.keys=50"]);
+    assert_eq!(dynasim::simulate(&other, 3).faults, a.faults);
+    let rep = dynasim::report::build(&s, 3, &a);
+    let kinds: Vec<&str> = rep["faults"].as_array().expect("faults").iter().filter_map(|f| f["fault"].as_str()).collect();
+    for kind in ["crash", "partition", "loss burst", "slower", "clock of"] {
+        assert!(kinds.iter().any(|k| k.contains(kind)), "no {kind} drawn: {kinds:?}");
+    }
+    assert!(dynasim::checks::evaluate(&s, &a, &rep).is_empty());
+}
+
+#[test]
+fn a_loss_burst_drops_messages_only_while_it_lasts() {
+    let burst = r#"faults=[{"kind": "loss_burst", "at_ms": 2000, "duration_ms": 1000, "loss_probability": 0.5}]"#;
+    let rep = report(&scenario(BASE, &["protocol.w=2", "quiescent_tail_ms=0", burst]));
+    assert!(total(&rep, "lost_count") > 30, "closed-loop clients stall in timeouts during the burst");
+    let none = report(&scenario(BASE, &["protocol.w=2", "quiescent_tail_ms=0"]));
+    assert_eq!(total(&none, "lost_count"), 0);
+    let faults = rep["faults"].as_array().expect("faults");
+    assert_eq!(faults.len(), 2);
+    assert!(faults.iter().all(|f| f["took_effect"] == true));
+}
+
+#[test]
+fn a_slow_node_fault_raises_tail_latency_until_it_is_undone() {
+    let slow = r#"faults=[{"kind": "slow", "at_ms": 0, "node": 0, "factor": 50}]"#;
+    let restored = r#"faults=[{"kind": "slow", "at_ms": 0, "node": 0, "factor": 50}, {"kind": "slow", "at_ms": 100, "node": 0, "factor": 1}]"#;
+    let sets = ["protocol.w=2", "protocol.r=2", "protocol.coordination=preference_list_head", "protocol.sloppy_quorum=false"];
+    let p999 =
+        |faults: &str| f(&report(&scenario(BASE, &[&sets[..], &[faults]].concat()))["operations"]["get"]["latency_ms"]["p999"]);
+    assert!(p999(slow) > 3.0 * p999(restored), "slow {} restored {}", p999(slow), p999(restored));
+}
+
+#[test]
+fn a_bridge_node_in_no_group_still_reaches_both_sides() {
+    let bridged = r#"faults=[{"kind": "partition", "at_ms": 0, "name": "p", "groups": [[0, 1], [3, 4, 5]]}]"#;
+    let rep = report(&scenario(BASE, &["protocol.w=2", bridged]));
+    assert!(total(&rep, "dropped_partition_count") > 100);
+    let s = scenario(BASE, &["protocol.w=2", bridged]);
+    let r = dynasim::simulate(&s, s.seed);
+    // Node 2 is in no group: it keeps serving everyone, so nothing sent to or by it is cut.
+    assert!(u(&rep["nodes"][2]["requests_served_count"]) > 500);
+    assert!(r.metrics.drops_by_partition.values().sum::<u64>() > 0);
+}
