@@ -51,7 +51,7 @@ pub fn snapshot(ring: &Ring, keys: &KeyTable, nodes: &[Node], n: usize) -> Snaps
     let empty = VersionSet::default();
     for k in 0..keys.len() {
         let key = KeyId(k as u32);
-        ring.preference_list(keys.position(key), n, n, &mut list);
+        ring.cached_list(key, keys.position(key), n, n, &mut list);
         snap.keys_checked += 1;
         let set_of = |node: NodeId| nodes[node.index()].versions(key).map_or(&empty, |v| &**v);
         let first = set_of(list[0]);

@@ -5,7 +5,7 @@
 //! were scheduled. The clock moves only when an event is popped and never goes backwards.
 //! The engine is generic over the event type and knows nothing about Dynamo.
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
 
@@ -72,35 +72,22 @@ impl fmt::Display for SimTime {
     }
 }
 
-struct Entry<E> {
-    time: SimTime,
-    seq: u64,
-    event: E,
-}
-
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    // Reversed so that the max-heap pops the earliest (time, seq) first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
-}
+/// Bits of a queue key given to the payload's slot; the sequence number takes the 40 above.
+const SLOT_BITS: u32 = 24;
+const MAX_SLOTS: usize = 1 << SLOT_BITS;
+const MAX_SEQ: u64 = 1 << (64 - SLOT_BITS);
 
 /// The event queue and the clock.
+///
+/// The heap holds 16-byte keys, `time << 64 | seq << 24 | slot`, ordered exactly as
+/// `(time, seq)`; payloads wait in a slab. Moving small keys instead of whole events keeps the
+/// heap in cache, which is what a heap of hundreds of thousands of pending events needs.
 pub struct Engine<E> {
     now: SimTime,
     next_seq: u64,
-    queue: BinaryHeap<Entry<E>>,
+    queue: BinaryHeap<Reverse<u128>>,
+    slots: Vec<Option<E>>,
+    free: Vec<u32>,
     popped: u64,
 }
 
@@ -112,7 +99,7 @@ impl<E> Default for Engine<E> {
 
 impl<E> Engine<E> {
     pub fn new() -> Self {
-        Engine { now: SimTime::ZERO, next_seq: 0, queue: BinaryHeap::new(), popped: 0 }
+        Engine { now: SimTime::ZERO, next_seq: 0, queue: BinaryHeap::new(), slots: Vec::new(), free: Vec::new(), popped: 0 }
     }
 
     pub fn now(&self) -> SimTime {
@@ -124,7 +111,20 @@ impl<E> Engine<E> {
         let time = time.max(self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.queue.push(Entry { time, seq, event });
+        assert!(seq < MAX_SEQ, "more than 2^40 events scheduled in one run");
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(event);
+                s
+            }
+            None => {
+                assert!(self.slots.len() < MAX_SLOTS, "more than 2^24 events pending at once");
+                self.slots.push(Some(event));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let key = ((time.0 as u128) << 64) | ((seq as u128) << SLOT_BITS) | slot as u128;
+        self.queue.push(Reverse(key));
     }
 
     pub fn schedule_after(&mut self, delay: SimDuration, event: E) {
@@ -133,14 +133,18 @@ impl<E> Engine<E> {
 
     /// Pops the next event if it is due at or before `limit`, advancing the clock to it.
     pub fn pop_until(&mut self, limit: SimTime) -> Option<E> {
-        if self.queue.peek()?.time > limit {
+        let Reverse(key) = *self.queue.peek()?;
+        let time = SimTime((key >> 64) as u64);
+        if time > limit {
             return None;
         }
-        let entry = self.queue.pop()?;
-        debug_assert!(entry.time >= self.now, "the clock never goes backwards");
-        self.now = entry.time;
+        self.queue.pop();
+        debug_assert!(time >= self.now, "the clock never goes backwards");
+        self.now = time;
         self.popped += 1;
-        Some(entry.event)
+        let slot = (key as u64 & ((1 << SLOT_BITS) - 1)) as u32;
+        self.free.push(slot);
+        self.slots[slot as usize].take()
     }
 
     /// Moves the clock forward to `time` with no event (the end of a run phase).

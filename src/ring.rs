@@ -47,6 +47,19 @@ pub struct Ring {
     spread_across_datacenters: bool,
     seed: u64,
     fingerprint: u64,
+    /// Preference lists already walked, by key (see [`Ring::cached_list`]).
+    cache: std::cell::RefCell<ListCache>,
+}
+
+/// Flat per-key storage of extended preference lists for one ring: walking the ring for every
+/// request was a tenth of the run time.
+#[derive(Clone, Debug, Default)]
+struct ListCache {
+    n: usize,
+    stride: usize,
+    nodes: Vec<NodeId>,
+    /// Per key: 0 if not computed yet, else the list's length plus one.
+    lens: Vec<u8>,
 }
 
 fn partition_size(q: u32) -> u128 {
@@ -74,6 +87,7 @@ impl Ring {
             spread_across_datacenters,
             seed,
             fingerprint: 0,
+            cache: Default::default(),
         };
         for m in members {
             ring.add_member(m);
@@ -277,6 +291,33 @@ impl Ring {
         }
     }
 
+    /// [`Ring::preference_list`] for an interned key, cached: the list of up to `2n + 2` nodes is
+    /// walked once per key and ring, and shorter requests take its prefix (the top n of a longer
+    /// list is the top n, and its fall-backs come in the same order).
+    pub fn cached_list(&self, key: crate::ids::KeyId, position: u128, n: usize, len: usize, out: &mut Vec<NodeId>) {
+        let stride = (2 * n + 2).min(self.members.len()).min(254);
+        if len > stride && len < self.members.len() {
+            return self.preference_list(position, n, len, out);
+        }
+        let mut cache = self.cache.borrow_mut();
+        if cache.n != n || cache.stride != stride {
+            *cache = ListCache { n, stride, nodes: Vec::new(), lens: Vec::new() };
+        }
+        let i = key.index();
+        if cache.lens.len() <= i {
+            cache.lens.resize(i + 1, 0);
+            cache.nodes.resize((i + 1) * stride, NodeId(0));
+        }
+        if cache.lens[i] == 0 {
+            self.preference_list(position, n, stride, out);
+            cache.nodes[i * stride..i * stride + out.len()].copy_from_slice(out);
+            cache.lens[i] = out.len() as u8 + 1;
+        }
+        let have = cache.lens[i] as usize - 1;
+        out.clear();
+        out.extend_from_slice(&cache.nodes[i * stride..i * stride + have.min(len)]);
+    }
+
     /// The top `n` nodes for a key (convenience for reports and tests).
     pub fn top_n(&self, position: u128, n: usize) -> Vec<NodeId> {
         let mut out = Vec::with_capacity(n);
@@ -447,6 +488,22 @@ mod tests {
                 let range = ring.range_of(pos);
                 assert!((range as usize) < ring.range_count());
                 assert_eq!(ring.top_n(pos, 3), ring.top_n(ring.range_position(range), 3), "{strategy:?} k{k}");
+            }
+        }
+    }
+
+    #[test]
+    fn cached_lists_equal_walked_lists_and_top_n_is_their_prefix() {
+        for spread in [false, true] {
+            let ring = Ring::new(Strategy::RandomTokens { tokens_per_node: 8 }, members(9, 3), spread, 4);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for k in 0..300u32 {
+                let pos = key_position(&format!("k{k}"));
+                for len in [3, 8, 5] {
+                    ring.cached_list(crate::ids::KeyId(k), pos, 3, len, &mut a);
+                    ring.preference_list(pos, 3, len, &mut b);
+                    assert_eq!(a, b, "k{k} len {len} spread {spread}");
+                }
             }
         }
     }
