@@ -28,6 +28,24 @@ enum Command {
     Run(RunArgs),
     /// Run scenarios under seeds and evaluate their invariants; exit 1 on any violation.
     Check(CheckArgs),
+    /// Run the fixed benchmarks and print events/s, operations/s and peak memory.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Benchmarks to run: queue, baseline, large, hour, sweep [default: all].
+    #[arg(long = "only", value_name = "NAME")]
+    only: Vec<String>,
+    /// Shorter runs, for a smoke test (the figures are not comparable).
+    #[arg(long)]
+    quick: bool,
+    /// Print one JSON object per benchmark instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Run one benchmark in this process (used by `bench` for each child process).
+    #[arg(long, hide = true)]
+    child: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -93,7 +111,41 @@ pub fn run() -> Result<ExitCode, Error> {
         }
         Some(Command::Run(args)) => run_one(args),
         Some(Command::Check(args)) => check(args),
+        Some(Command::Bench(args)) => bench(args),
     }
+}
+
+fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
+    if let Some(name) = &args.child {
+        println!("{}", crate::bench::run_one(name, args.quick)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let names: Vec<String> =
+        if args.only.is_empty() { crate::bench::NAMES.iter().map(|s| s.to_string()).collect() } else { args.only.clone() };
+    let exe = std::env::current_exe().map_err(|e| Error::io("find this program", Path::new("dynasim"), e))?;
+    let mut results = Vec::new();
+    for name in &names {
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args(["bench", "--child", name]);
+        if args.quick {
+            cmd.arg("--quick");
+        }
+        let out = cmd.output().map_err(|e| Error::io("run a benchmark", &exe, e))?;
+        if !out.status.success() {
+            eprint!("{}", String::from_utf8_lossy(&out.stderr));
+            return Ok(ExitCode::from(2));
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).map_err(|e| Error::Usage(format!("benchmark {name}: {e}")))?;
+        if args.json {
+            println!("{v}");
+        }
+        results.push(v);
+    }
+    if !args.json {
+        print!("{}", report::bench_table(&results));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Parses `A..B` (inclusive) or `N`.

@@ -3,6 +3,7 @@
 //! Data flows one way: scenario (parse + validate) -> world (nodes, network, clients) ->
 //! engine loop -> observers (metrics, history oracle) -> report.
 
+pub mod bench;
 pub mod checks;
 pub mod cli;
 pub mod client;

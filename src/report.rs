@@ -381,3 +381,54 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), crate::error::Error> 
         crate::error::Error::io("rename into place", path, e)
     })
 }
+
+/// The `dynasim bench` table, with each target of issue 4 marked met or missed.
+pub fn bench_table(results: &[Value]) -> String {
+    let f = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let queue_rate = results.iter().find(|r| r["benchmark"] == "queue").map(|r| f(&r["events_per_s"]));
+    let mut s =
+        String::from("benchmark      events   wall_s  setup_s     events/s        ops/s  peak_MiB  peak_pending  target\n");
+    for r in results {
+        let name = r["benchmark"].as_str().unwrap_or("?");
+        let eps = f(&r["events_per_s"]);
+        let target = match name {
+            "queue" => String::new(),
+            "baseline" => {
+                let ratio = queue_rate.map_or(0.0, |q| eps / q);
+                format!("{} 5M events/s; {:.2} of the bare queue {} 0.5", mark(eps >= 5e6), ratio, mark(ratio >= 0.5))
+            }
+            "large" => format!(
+                "{} 2M events/s with {} 100k pending; {} under 4 GiB",
+                mark(eps >= 2e6),
+                mark(f(&r["peak_pending"]) > 1e5),
+                mark(f(&r["peak_rss_mib"]) < 4096.0)
+            ),
+            "hour" => format!(
+                "{} an hour in under 10 s",
+                mark(f(&r["wall_s"]) + f(&r["setup_s"]) < 10.0 && f(&r["simulated_s"]) >= 3600.0)
+            ),
+            "sweep" => format!("speedup {:.2} on 2 cores {} 1.8", f(&r["speedup"]), mark(f(&r["speedup"]) >= 1.8)),
+            _ => String::new(),
+        };
+        let wall = if name == "sweep" { f(&r["wall_s_1_job"]) } else { f(&r["wall_s"]) };
+        s.push_str(&format!(
+            "{name:<10} {:>10} {:>8.2} {:>8.2} {:>12.0} {:>12.0} {:>9.1} {:>13}  {target}\n",
+            r["events"].as_u64().unwrap_or(0),
+            wall,
+            f(&r["setup_s"]),
+            eps,
+            f(&r["operations_per_s"]),
+            f(&r["peak_rss_mib"]),
+            r["peak_pending"].as_u64().unwrap_or(0)
+        ));
+    }
+    s
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok {
+        "met:"
+    } else {
+        "MISSED:"
+    }
+}

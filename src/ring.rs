@@ -89,9 +89,16 @@ impl Ring {
             fingerprint: 0,
             cache: Default::default(),
         };
+        // Random tokens are all drawn, then sorted once (sorting after each of S members was
+        // quadratic); equal partitions are dealt member by member, as a join deals them.
+        let batch = !matches!(ring.strategy, Strategy::EqualPartitions { .. });
         for m in members {
-            ring.add_member(m);
+            ring.insert_member(m, !batch);
         }
+        if batch {
+            ring.tokens.sort_unstable();
+        }
+        ring.refresh_fingerprint();
         ring
     }
 
@@ -125,18 +132,20 @@ impl Ring {
     /// takes partitions one at a time from whichever node holds the most (ties: lowest id),
     /// so ownership stays within one partition of even.
     pub fn add_member(&mut self, member: RingMember) {
+        self.insert_member(member, true);
+        self.refresh_fingerprint();
+    }
+
+    fn insert_member(&mut self, member: RingMember, sort: bool) {
         let node = member.node;
         if self.node_datacenter.len() <= node.index() {
             self.node_datacenter.resize(node.index() + 1, 0);
         }
         self.node_datacenter[node.index()] = member.datacenter;
         self.members.push(member.clone());
-        self.datacenter_count = {
-            let mut dcs: Vec<u16> = self.members.iter().map(|m| m.datacenter).collect();
-            dcs.sort_unstable();
-            dcs.dedup();
-            dcs.len().max(1)
-        };
+        if !self.members[..self.members.len() - 1].iter().any(|m| m.datacenter == member.datacenter) {
+            self.datacenter_count = if self.members.len() == 1 { 1 } else { self.datacenter_count + 1 };
+        }
         match self.strategy.clone() {
             Strategy::RandomTokens { tokens_per_node } | Strategy::RandomTokensEqualPartitions { tokens_per_node, .. } => {
                 let mut rng = Seeds::new(self.seed).stream(Stream::Ring, node.0 as u64);
@@ -144,11 +153,12 @@ impl Ring {
                     let pos = ((rng.next_u64() as u128) << 64) | rng.next_u64() as u128;
                     self.tokens.push((pos, node));
                 }
-                self.tokens.sort_unstable();
+                if sort {
+                    self.tokens.sort_unstable();
+                }
             }
             Strategy::EqualPartitions { partitions } => self.assign_equal_partitions(partitions),
         }
-        self.refresh_fingerprint();
     }
 
     /// Removes a node; its ranges fall to the next tokens clockwise (or, for equal partitions,

@@ -1,0 +1,165 @@
+//! `dynasim bench`: fixed benchmarks with events/s, simulated operations/s and peak memory.
+//!
+//! Wall-clock time is measured here and only here; nothing it measures feeds back into a
+//! simulation. Each benchmark runs in a child process of this binary, so its peak resident
+//! memory is its own.
+
+use crate::engine::{Engine, SimDuration, SimTime};
+use crate::error::Error;
+use crate::rng::{Draw, Seeds, Stream};
+use crate::scenario::{self, Scenario};
+use serde_json::{json, Value};
+use std::time::Instant;
+
+pub const NAMES: [&str; 5] = ["queue", "baseline", "large", "hour", "sweep"];
+
+/// 16 nodes, (3,2,2), 100 closed-loop clients, exponential latency: the baseline of issue 4.
+const BASELINE: &str = include_str!("../scenarios/baseline-322-zipf.json");
+
+/// 1,000 nodes with 256 vnodes each, 1,000,000 keys, 10,000 clients, every mechanism on.
+const LARGE: &str = r#"{
+  "name": "bench-large", "description": "large benchmark", "seed": 1,
+  "duration_ms": 3000, "quiescent_tail_ms": 0,
+  "cluster": { "nodes": 1000, "service_time": { "kind": "exponential", "mean_ms": 0.05 } },
+  "ring": { "strategy": "random_tokens", "tokens_per_node": 256 },
+  "protocol": { "n": 3, "r": 2, "w": 2, "coordination": "client_driven",
+    "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": true },
+  "membership": { "seeds": [0, 1, 2] },
+  "network": { "latency": { "kind": "exponential", "mean_ms": 1.0, "offset_ms": 0.2 } },
+  "workload": { "keys": 1000000, "popularity": { "kind": "zipf", "exponent": 0.9 }, "read_fraction": 0.8,
+    "arrivals": { "kind": "closed", "clients": 10000, "think_time": { "kind": "exponential", "mean_ms": 100 } } },
+  "observe": { "divergence_interval_ms": 0 }
+}"#;
+
+/// One simulated hour of 100 nodes at 1,000 operations a second.
+const HOUR: &str = r#"{
+  "name": "bench-hour", "description": "an hour of 100 nodes at 1000 ops/s", "seed": 1,
+  "duration_ms": 3600000, "quiescent_tail_ms": 0,
+  "cluster": { "nodes": 100 },
+  "ring": { "strategy": "random_tokens", "tokens_per_node": 32 },
+  "protocol": { "n": 3, "r": 2, "w": 2, "coordination": "client_driven" },
+  "membership": { "seeds": [0] },
+  "network": { "latency": { "kind": "exponential", "mean_ms": 1.0, "offset_ms": 0.2 } },
+  "workload": { "keys": 100000, "popularity": { "kind": "zipf", "exponent": 0.9 }, "read_fraction": 0.8,
+    "arrivals": { "kind": "open", "rate_per_s": 1000, "clients": 200 } },
+  "observe": { "divergence_interval_ms": 60000 }
+}"#;
+
+fn load(name: &str, text: &str, sets: &[String]) -> Result<Scenario, Error> {
+    Ok(scenario::load(name, text, sets)?)
+}
+
+/// Peak resident memory of this process, in bytes (Linux; zero elsewhere).
+fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// Runs a scenario; returns events, operations, peak pending events, the event loop's wall time
+/// and the setup's (building the ring, key table and nodes), measured apart.
+fn simulate(s: &Scenario) -> (u64, u64, usize, f64, f64) {
+    let started = Instant::now();
+    let world = crate::world::World::new(s, s.seed);
+    let setup = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let r = world.run();
+    let wall = started.elapsed().as_secs_f64();
+    let ops = (r.metrics.gets.latency_ns.len() + r.metrics.puts.latency_ns.len()) as u64
+        + r.metrics.gets.failures()
+        + r.metrics.puts.failures();
+    (r.events_processed, ops, r.peak_pending_events, wall, setup)
+}
+
+/// The bare queue: pop one, push one a random delay later, with as many events pending as the
+/// baseline keeps and events of the world's size; no protocol.
+fn queue(pending: usize, rounds: u64) -> Value {
+    let mut rng = Seeds::new(1).stream(Stream::Workload, 0);
+    let mut engine: Engine<[u64; 3]> = Engine::new();
+    for i in 0..pending {
+        engine.schedule_at(SimTime(rng.next_word() % 10_000_000), [i as u64; 3]);
+    }
+    let started = Instant::now();
+    let mut sink = 0u64;
+    for _ in 0..rounds {
+        if let Some(e) = engine.pop_until(SimTime(u64::MAX)) {
+            sink = sink.wrapping_add(e[0]);
+            engine.schedule_after(SimDuration(rng.next_word() % 10_000_000), e);
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    json!({ "benchmark": "queue", "events": rounds, "wall_s": wall, "events_per_s": rounds as f64 / wall, "pending": pending, "checksum": sink % 7 })
+}
+
+fn one(name: &str, text: &str, sets: &[String]) -> Result<Value, Error> {
+    let s = load(name, text, sets)?;
+    let (events, ops, pending, wall, setup) = simulate(&s);
+    Ok(json!({
+        "benchmark": name, "scenario": s.name, "events": events, "operations": ops, "wall_s": wall, "setup_s": setup,
+        "events_per_s": events as f64 / wall, "operations_per_s": ops as f64 / wall, "peak_pending": pending,
+        "simulated_s": (s.duration.as_millis_f64() + s.quiescent_tail.as_millis_f64()) / 1000.0,
+    }))
+}
+
+/// 36 configurations of the baseline: nine (R,W) pairs with N=3, two coordinator strategies,
+/// two fan-outs; run on one thread, then on two.
+fn sweep(quick: bool) -> Result<Value, Error> {
+    let mut configs = Vec::new();
+    for (r, w) in [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3), (3, 1), (3, 2), (3, 3)] {
+        for c in ["preference_list_head", "client_driven"] {
+            for f in ["all", "quorum"] {
+                let sets = vec![
+                    format!("protocol.r={r}"),
+                    format!("protocol.w={w}"),
+                    format!("protocol.coordination={c}"),
+                    format!("protocol.fanout={f}"),
+                    format!("duration_ms={}", if quick { 500 } else { 5000 }),
+                    "workload.keys=10000".to_string(),
+                ];
+                configs.push(load("sweep", BASELINE, &sets)?);
+            }
+        }
+    }
+    let run = |jobs: usize| {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let started = Instant::now();
+        let events: u64 = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..jobs)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut events = 0;
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(s) = configs.get(i) else { break };
+                            events += simulate(s).0;
+                        }
+                        events
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+        });
+        (events, started.elapsed().as_secs_f64())
+    };
+    let (events, one_job) = run(1);
+    let (_, two_jobs) = run(2);
+    Ok(json!({ "benchmark": "sweep", "configurations": configs.len(), "events": events, "wall_s_1_job": one_job,
+        "wall_s_2_jobs": two_jobs, "speedup": one_job / two_jobs, "events_per_s": events as f64 / one_job }))
+}
+
+/// Runs one benchmark in this process and returns its figures (with peak memory).
+pub fn run_one(name: &str, quick: bool) -> Result<Value, Error> {
+    let short = |ms: u64| if quick { vec![format!("duration_ms={ms}")] } else { Vec::new() };
+    let mut v = match name {
+        "queue" => queue(32_000, if quick { 1_000_000 } else { 20_000_000 }),
+        "baseline" => one("baseline", BASELINE, &short(5000))?,
+        "large" => one("large", LARGE, &short(500))?,
+        "hour" => one("hour", HOUR, &short(60_000))?,
+        "sweep" => sweep(quick)?,
+        other => return Err(Error::Usage(format!("unknown benchmark \"{other}\"; expected one of {}", NAMES.join(", ")))),
+    };
+    v["peak_rss_mib"] = json!(peak_rss_bytes() as f64 / (1024.0 * 1024.0));
+    v["build"] = json!(if cfg!(debug_assertions) { "debug" } else { "release" });
+    Ok(v)
+}
