@@ -160,6 +160,10 @@ pub fn run_one(name: &str, quick: bool) -> Result<Value, Error> {
         other => return Err(Error::Usage(format!("unknown benchmark \"{other}\"; expected one of {}", NAMES.join(", ")))),
     };
     v["peak_rss_mib"] = json!(peak_rss_bytes() as f64 / (1024.0 * 1024.0));
+    v["bytes_per_pending_event"] = json!(crate::world::pending_event_bytes());
+    // A stored replica version: the sibling itself, plus its share of the version set.
+    v["bytes_per_replica_version"] =
+        json!(std::mem::size_of::<crate::versioning::Sibling>() + std::mem::size_of::<crate::versioning::VersionSet>());
     v["build"] = json!(if cfg!(debug_assertions) { "debug" } else { "release" });
     Ok(v)
 }

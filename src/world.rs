@@ -159,6 +159,11 @@ fn ring_for(
     (ring, ranges)
 }
 
+/// Bytes one pending event costs: its 16-byte heap key plus its slab slot.
+pub fn pending_event_bytes() -> usize {
+    16 + std::mem::size_of::<Option<Event>>()
+}
+
 impl<'s> World<'s> {
     pub fn new(scenario: &'s Scenario, seed: u64) -> World<'s> {
         let seeds = Seeds::new(seed);
