@@ -155,3 +155,20 @@ fn check_rejects_bad_seeds_and_bad_scenarios_with_exit_two() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("protocol.n"), "{}", stderr(&o));
 }
+
+#[test]
+fn bench_runs_and_reports_its_figures() {
+    let o = dynasim(&["bench", "--quick", "--only", "queue", "--only", "sweep", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    assert_eq!(lines.len(), 2);
+    for v in &lines {
+        assert!(v["events"].as_u64().unwrap_or(0) > 0, "{v}");
+        assert!(v["peak_rss_mib"].as_f64().is_some());
+        assert_eq!(v["bytes_per_pending_event"], 48);
+    }
+    assert_eq!(lines[1]["configurations"], 36);
+    let bad = dynasim(&["bench", "--only", "nope"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
