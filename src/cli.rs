@@ -30,6 +30,46 @@ enum Command {
     Check(CheckArgs),
     /// Run the fixed benchmarks and print events/s, operations/s and peak memory.
     Bench(BenchArgs),
+    /// Run a grid of configurations under several seeds and write a table (CSV and JSON).
+    Sweep(SweepArgs),
+    /// Combine the outputs of sharded sweeps into what one unsharded sweep writes.
+    Merge(MergeArgs),
+}
+
+#[derive(Args, Debug)]
+struct SweepArgs {
+    /// Scenario file to vary.
+    scenario: PathBuf,
+    /// An axis: path=v1,v2,... (axes multiply), or a:b=x1:y1,x2:y2 to vary paths together;
+    /// protocol.rw=1:1,2:2 is short for protocol.r:protocol.w. A single value just sets a field.
+    #[arg(long = "set", value_name = "PATH=VALUES")]
+    set: Vec<String>,
+    /// Seeds per configuration: 1..=K.
+    #[arg(long, default_value_t = 3)]
+    seeds: u64,
+    /// Simulations run side by side [default: the number of cores].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Run only configurations whose index is i modulo n, as i/n (for job arrays).
+    #[arg(long)]
+    shard: Option<String>,
+    /// Output folder [default: reports/sweep-<scenario name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Targets, e.g. 'p999_get_ms<=20,stale_read_fraction<=0.001': list the cheapest
+    /// configurations meeting all of them, and which target binds for the others.
+    #[arg(long)]
+    recommend: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct MergeArgs {
+    /// Folders written by `dynasim sweep --shard i/n`.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Output folder for the merged results.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -112,7 +152,129 @@ pub fn run() -> Result<ExitCode, Error> {
         Some(Command::Run(args)) => run_one(args),
         Some(Command::Check(args)) => check(args),
         Some(Command::Bench(args)) => bench(args),
+        Some(Command::Sweep(args)) => sweep_command(args),
+        Some(Command::Merge(args)) => merge(args),
     }
+}
+
+fn parse_shard(text: &str) -> Result<(usize, usize), Error> {
+    let bad = || Error::Usage(format!("--shard {text}: expected i/n with 0 <= i < n, e.g. --shard 0/4"));
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// results.json: a pure function of the scenario, the axes, the seeds and the rows, so sharded
+/// and merged sweeps write exactly what one sweep writes.
+fn sweep_results(scenario: &str, axes: &[String], seeds: u64, rows: &[serde_json::Value]) -> serde_json::Value {
+    serde_json::json!({
+        "scenario": scenario,
+        "axes": axes,
+        "seeds": seeds,
+        "configurations": crate::sweep::aggregate(rows),
+        "rows": rows,
+    })
+}
+
+fn write_sweep(out: &Path, results: &serde_json::Value, scenario_source: &[u8], command: &str) -> Result<(), Error> {
+    let rows = results["rows"].as_array().cloned().unwrap_or_default();
+    report::write_folder(
+        out,
+        &[
+            ("scenario.json", scenario_source.to_vec()),
+            ("command.txt", format!("{command}\n").into_bytes()),
+            ("results.csv", crate::sweep::csv(&rows).into_bytes()),
+            ("results.json", report::to_bytes(results)),
+        ],
+    )
+}
+
+fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
+    use std::io::IsTerminal;
+    let text = std::fs::read_to_string(&args.scenario).map_err(|e| Error::io("read the scenario", &args.scenario, e))?;
+    let file = args.scenario.display().to_string();
+    let base = scenario::load(&file, &text, &[])?;
+    let axes = args.set.iter().map(|a| crate::sweep::parse_axis(a)).collect::<Result<Vec<_>, _>>()?;
+    let targets = args.recommend.as_deref().map(crate::sweep::parse_targets).transpose()?;
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?.unwrap_or((0, 1));
+    if args.seeds == 0 || args.seeds > 100_000 {
+        return Err(Error::Usage(format!("--seeds {}: expected 1 to 100000", args.seeds)));
+    }
+    let seeds: Vec<u64> = (1..=args.seeds).collect();
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let configs = crate::sweep::grid(&axes);
+    let started = Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let progress = |done: usize, total: usize| {
+        if tty {
+            let elapsed = started.elapsed().as_secs_f64();
+            let left = elapsed / done as f64 * (total - done) as f64;
+            eprint!("\rsweep: {done}/{total} runs, about {left:.0} s left   ");
+        }
+    };
+    let rows = crate::sweep::run(&file, &text, &[], &configs, &seeds, jobs, shard, &progress);
+    if tty {
+        eprintln!();
+    }
+    let results = sweep_results(&base.name, &args.set, args.seeds, &rows);
+    let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(format!("sweep-{}", base.name)));
+    let mut command = format!("dynasim sweep {file} --seeds {}", args.seeds);
+    for s in &args.set {
+        command.push_str(&format!(" --set '{s}'"));
+    }
+    if let Some(sh) = &args.shard {
+        command.push_str(&format!(" --shard {sh}"));
+    }
+    write_sweep(&out, &results, &report::to_bytes(&base.source), &command)?;
+    print!("{}", report::sweep_table(&results));
+    if let Some(targets) = targets {
+        let (ok, missed) = crate::sweep::recommend(results["configurations"].as_array().map_or(&[][..], |v| v), &targets);
+        print!("{}", report::recommendation(&ok, &missed));
+    }
+    println!("results: {}", out.join("results.csv").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge(args: MergeArgs) -> Result<ExitCode, Error> {
+    let mut rows = Vec::new();
+    let mut first: Option<(serde_json::Value, Vec<u8>)> = None;
+    for dir in &args.dirs {
+        let path = dir.join("results.json");
+        let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Usage(format!("{}: not a sweep's results: {e}", path.display())))?;
+        match &first {
+            None => {
+                let src = dir.join("scenario.json");
+                let source = std::fs::read(&src).map_err(|e| Error::io("read", &src, e))?;
+                first = Some((v.clone(), source));
+            }
+            Some((f, _)) => {
+                for key in ["scenario", "axes", "seeds"] {
+                    if f[key] != v[key] {
+                        return Err(Error::Usage(format!(
+                            "{}: {key} differs from the first folder's; these are not shards of one sweep",
+                            path.display()
+                        )));
+                    }
+                }
+            }
+        }
+        rows.extend(v["rows"].as_array().cloned().unwrap_or_default());
+    }
+    let Some((f, source)) = first else { return Err(Error::Usage("merge: no folders given".into())) };
+    crate::sweep::sort_rows(&mut rows);
+    rows.dedup();
+    let axes: Vec<String> =
+        f["axes"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
+    let results = sweep_results(f["scenario"].as_str().unwrap_or(""), &axes, f["seeds"].as_u64().unwrap_or(0), &rows);
+    let dirs: Vec<String> = args.dirs.iter().map(|d| d.display().to_string()).collect();
+    write_sweep(&args.out, &results, &source, &format!("dynasim merge {} --out {}", dirs.join(" "), args.out.display()))?;
+    print!("{}", report::sweep_table(&results));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn bench(args: BenchArgs) -> Result<ExitCode, Error> {

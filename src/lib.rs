@@ -28,6 +28,7 @@ pub mod report;
 pub mod ring;
 pub mod rng;
 pub mod scenario;
+pub mod sweep;
 pub mod versioning;
 pub mod world;
 

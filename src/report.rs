@@ -432,3 +432,49 @@ fn mark(ok: bool) -> &'static str {
         "MISSED:"
     }
 }
+
+fn settings_text(a: &Value) -> String {
+    a["settings"].as_array().map(|v| v.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+}
+
+/// The sweep's per-configuration table: mean and 95% interval of the headline metrics.
+pub fn sweep_table(results: &Value) -> String {
+    let mut s = String::from("config  p999_get_ms        stale_read_fraction    availability   settings\n");
+    for a in results["configurations"].as_array().map_or(&[][..], |v| v) {
+        let m = |k: &str| (a[k]["mean"].as_f64().unwrap_or(0.0), a[k]["ci95"].as_f64().unwrap_or(0.0));
+        if let Some(why) = a["skipped"].as_str() {
+            s.push_str(&format!("{:>6}  skipped: {why}   {}\n", a["config"], settings_text(a)));
+            continue;
+        }
+        let (p, pc) = m("p999_get_ms");
+        let (st, sc) = m("stale_read_fraction");
+        let (av, _) = m("availability");
+        s.push_str(&format!(
+            "{:>6}  {p:>8.3} ±{pc:<7.3}  {st:>9.6} ±{sc:<9.6}  {av:>10.6}   {}\n",
+            a["config"],
+            settings_text(a)
+        ));
+    }
+    s
+}
+
+/// `--recommend`: passing configurations cheapest first, and what binds for the rest.
+pub fn recommendation(ok: &[Value], missed: &[(Value, Vec<String>)]) -> String {
+    let mut s = String::from("\nmeets every target (cheapest first, by messages per operation):\n");
+    if ok.is_empty() {
+        s.push_str("  none\n");
+    }
+    for a in ok {
+        s.push_str(&format!(
+            "  config {}: {:.2} messages/op  {}\n",
+            a["config"],
+            a["messages_per_operation"]["mean"].as_f64().unwrap_or(0.0),
+            settings_text(a)
+        ));
+    }
+    s.push_str("misses a target:\n");
+    for (a, binds) in missed {
+        s.push_str(&format!("  config {}: {}  ({})\n", a["config"], binds.join("; "), settings_text(a)));
+    }
+    s
+}

@@ -1,0 +1,344 @@
+//! Sweeps: a grid of configurations of one scenario, each run under several seeds.
+//!
+//! `--set path=v1,v2` axes multiply (cartesian product); `--set a:b=x1:y1,x2:y2` varies paths
+//! together (paired), and `protocol.rw` is shorthand for `protocol.r:protocol.w`. Values split
+//! on commas outside brackets, braces and quotes, so JSON values work. Every configuration runs
+//! under seeds 1..=K; configurations share each seed, so their workload, network and fault draws
+//! are the same (common random numbers) and differences come from the configuration. Results do
+//! not depend on the number of jobs or shards: rows are keyed and sorted by configuration index
+//! and seed, and everything else is computed from the rows.
+
+use crate::error::Error;
+use crate::scenario;
+use serde_json::{json, Map, Value};
+
+/// One axis: the paths it sets, and the value tuples it takes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Axis {
+    pub paths: Vec<String>,
+    pub values: Vec<Vec<String>>,
+}
+
+/// Splits on `sep` outside brackets, braces and quotes.
+fn split_top(s: &str, sep: char) -> Vec<String> {
+    let (mut out, mut cur, mut depth, mut quoted) = (Vec::new(), String::new(), 0i32, false);
+    for ch in s.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            '[' | '{' if !quoted => depth += 1,
+            ']' | '}' if !quoted => depth -= 1,
+            c if c == sep && depth == 0 && !quoted => {
+                out.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(ch);
+    }
+    out.push(cur);
+    out
+}
+
+pub fn parse_axis(arg: &str) -> Result<Axis, Error> {
+    let (path, values) =
+        arg.split_once('=').ok_or_else(|| Error::Usage(format!("--set {arg}: expected path=v1,v2,... or a:b=x1:y1,x2:y2")))?;
+    let path = if path == "protocol.rw" { "protocol.r:protocol.w" } else { path };
+    let paths: Vec<String> = path.split(':').map(String::from).collect();
+    if paths.iter().any(|p| p.is_empty()) {
+        return Err(Error::Usage(format!("--set {arg}: an empty path")));
+    }
+    let mut tuples = Vec::new();
+    for v in split_top(values, ',') {
+        let parts = if paths.len() == 1 { vec![v.clone()] } else { split_top(&v, ':') };
+        if parts.len() != paths.len() {
+            return Err(Error::Usage(format!("--set {arg}: value \"{v}\" has {} parts for {} paths", parts.len(), paths.len())));
+        }
+        tuples.push(parts);
+    }
+    Ok(Axis { paths, values: tuples })
+}
+
+/// The grid: each configuration is a list of `path=value` overrides, in axis order.
+pub fn grid(axes: &[Axis]) -> Vec<Vec<String>> {
+    let mut configs: Vec<Vec<String>> = vec![Vec::new()];
+    for axis in axes {
+        let mut next = Vec::new();
+        for base in &configs {
+            for tuple in &axis.values {
+                let mut c = base.clone();
+                for (p, v) in axis.paths.iter().zip(tuple) {
+                    c.push(format!("{p}={v}"));
+                }
+                next.push(c);
+            }
+        }
+        configs = next;
+    }
+    configs
+}
+
+/// The metrics a sweep row records, from a run's report.
+pub fn row_metrics(report: &Value) -> Map<String, Value> {
+    let f = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let ops = &report["operations"];
+    let total = f(&ops["get"]["count"]) + f(&ops["put"]["count"]);
+    let ok = f(&ops["get"]["success_count"]) + f(&ops["put"]["success_count"]);
+    let sent: f64 = report["messages"].as_object().map_or(0.0, |m| m.values().map(|k| f(&k["sent_count"])).sum());
+    let mut m = Map::new();
+    let mut put = |k: &str, v: f64| {
+        m.insert(k.to_string(), json!(v));
+    };
+    put("p50_get_ms", f(&ops["get"]["latency_ms"]["p50"]));
+    put("p99_get_ms", f(&ops["get"]["latency_ms"]["p99"]));
+    put("p999_get_ms", f(&ops["get"]["latency_ms"]["p999"]));
+    put("p50_put_ms", f(&ops["put"]["latency_ms"]["p50"]));
+    put("p99_put_ms", f(&ops["put"]["latency_ms"]["p99"]));
+    put("p999_put_ms", f(&ops["put"]["latency_ms"]["p999"]));
+    put("stale_read_fraction", f(&report["staleness"]["stale_read_fraction"]));
+    put("availability", if total == 0.0 { 1.0 } else { ok / total });
+    put("reads_with_siblings_fraction", f(&report["conflicts"]["reads_with_siblings_fraction"]));
+    put("lost_write_count", f(&report["convergence"]["lost_write_count"]));
+    put("divergent_key_fraction", f(&report["convergence"]["divergent_key_fraction"]));
+    put("keys_owned_max_over_mean", f(&report["load"]["keys_owned_max_over_mean"]));
+    put("requests_max_over_mean", f(&report["load"]["requests_max_over_mean"]));
+    put("messages_per_operation", if total == 0.0 { 0.0 } else { sent / total });
+    put("operations", total);
+    m
+}
+
+/// Runs the configurations with `index % shard.1 == shard.0` under `seeds`, on `jobs` threads.
+/// Returns rows sorted by (configuration, seed); an invalid configuration gives one row saying
+/// why it was skipped.
+pub fn run(
+    file: &str,
+    text: &str,
+    base: &[String],
+    configs: &[Vec<String>],
+    seeds: &[u64],
+    jobs: usize,
+    shard: (usize, usize),
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Vec<Value> {
+    let mut work = Vec::new();
+    let mut rows = Vec::new();
+    for (i, c) in configs.iter().enumerate().filter(|(i, _)| i % shard.1 == shard.0) {
+        let sets: Vec<String> = base.iter().chain(c.iter()).cloned().collect();
+        match scenario::load(file, text, &sets) {
+            Err(e) => rows.push(
+                json!({ "config": i, "settings": c, "seed": Value::Null, "skipped": format!("{}: {}", e.path, e.message) }),
+            ),
+            Ok(s) => {
+                for &seed in seeds {
+                    work.push((i, c.clone(), s.clone(), seed));
+                }
+            }
+        }
+    }
+    let total = work.len();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Vec<(usize, Value)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs.max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((i, c, s, seed)) = work.get(k) else { break };
+                        let report = crate::run_report(s, *seed);
+                        let mut row = json!({ "config": i, "settings": c, "seed": seed });
+                        row.as_object_mut().map(|o| o.extend(row_metrics(&report)));
+                        out.push((k, row));
+                        progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let mut ran: Vec<(usize, Value)> = results.into_iter().flatten().collect();
+    ran.sort_by_key(|(k, _)| *k);
+    rows.extend(ran.into_iter().map(|(_, r)| r));
+    sort_rows(&mut rows);
+    rows
+}
+
+pub fn sort_rows(rows: &mut [Value]) {
+    rows.sort_by_key(|r| (r["config"].as_u64().unwrap_or(0), r["seed"].as_u64().unwrap_or(0)));
+}
+
+/// Per configuration: the mean of each metric over seeds and a 95% interval (Student's t).
+pub fn aggregate(rows: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let config = rows[i]["config"].clone();
+        let group: Vec<&Value> = rows[i..].iter().take_while(|r| r["config"] == config).collect();
+        i += group.len();
+        let runs: Vec<&&Value> = group.iter().filter(|r| r.get("skipped").is_none()).collect();
+        let mut agg = json!({ "config": config, "settings": group[0]["settings"], "seeds": runs.len() });
+        if let Some(skip) = group[0].get("skipped") {
+            agg["skipped"] = skip.clone();
+            out.push(agg);
+            continue;
+        }
+        for key in row_metrics(&Value::Null).keys() {
+            let xs: Vec<f64> = runs.iter().filter_map(|r| r[key].as_f64()).collect();
+            let (mean, half) = mean_ci95(&xs);
+            agg[key] = json!({ "mean": mean, "ci95": half });
+        }
+        out.push(agg);
+    }
+    out
+}
+
+/// Mean and half-width of a 95% confidence interval (zero with one sample).
+pub fn mean_ci95(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len();
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (mean, 0.0);
+    }
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    // Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom, then the normal.
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110,
+        2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    ];
+    let t = T.get(n - 2).copied().unwrap_or(1.96);
+    (mean, t * (var / n as f64).sqrt())
+}
+
+/// results.csv: one line per row.
+pub fn csv(rows: &[Value]) -> String {
+    let metrics: Vec<String> = row_metrics(&Value::Null).keys().cloned().collect();
+    let mut s = format!("config,settings,seed,skipped,{}\n", metrics.join(","));
+    for r in rows {
+        let settings = r["settings"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
+        let field = |v: &Value| match v {
+            Value::Null => String::new(),
+            Value::String(t) => format!("\"{}\"", t.replace('"', "\"\"")),
+            other => other.to_string(),
+        };
+        s.push_str(&format!(
+            "{},\"{}\",{},{}",
+            r["config"],
+            settings.replace('"', "\"\""),
+            field(&r["seed"]),
+            field(&r["skipped"])
+        ));
+        for m in &metrics {
+            s.push(',');
+            s.push_str(&field(&r[m]));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// A target: `metric<=value` or `metric>=value`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub metric: String,
+    pub at_most: bool,
+    pub value: f64,
+}
+
+pub fn parse_targets(text: &str) -> Result<Vec<Target>, Error> {
+    let known: Vec<String> = row_metrics(&Value::Null).keys().cloned().collect();
+    text.split(',')
+        .map(|t| {
+            let t = t.trim();
+            let (metric, at_most, value) = if let Some((m, v)) = t.split_once("<=") {
+                (m, true, v)
+            } else if let Some((m, v)) = t.split_once(">=") {
+                (m, false, v)
+            } else {
+                return Err(Error::Usage(format!("--recommend: \"{t}\" is not metric<=value or metric>=value")));
+            };
+            let metric = metric.trim().to_string();
+            if !known.contains(&metric) {
+                let mut m = format!("--recommend: unknown metric \"{metric}\"; expected one of {}", known.join(", "));
+                if let Some(s) = scenario::suggest(&metric, known.iter().map(String::as_str)) {
+                    m.push_str(&format!(" (did you mean \"{s}\"?)"));
+                }
+                return Err(Error::Usage(m));
+            }
+            let value = value.trim().parse().map_err(|_| Error::Usage(format!("--recommend: \"{value}\" is not a number")))?;
+            Ok(Target { metric, at_most, value })
+        })
+        .collect()
+}
+
+/// The configurations that meet every target, cheapest first (fewest messages per operation),
+/// and for the others the targets they miss.
+pub fn recommend(aggregates: &[Value], targets: &[Target]) -> (Vec<Value>, Vec<(Value, Vec<String>)>) {
+    let mut ok = Vec::new();
+    let mut missed = Vec::new();
+    for a in aggregates.iter().filter(|a| a.get("skipped").is_none()) {
+        let binds: Vec<String> = targets
+            .iter()
+            .filter_map(|t| {
+                let v = a[&t.metric]["mean"].as_f64().unwrap_or(f64::NAN);
+                let meets = if t.at_most { v <= t.value } else { v >= t.value };
+                (!meets).then(|| format!("{} = {v:.6} {} {}", t.metric, if t.at_most { ">" } else { "<" }, t.value))
+            })
+            .collect();
+        if binds.is_empty() {
+            ok.push(a.clone());
+        } else {
+            missed.push((a.clone(), binds));
+        }
+    }
+    let cost = |a: &Value| a["messages_per_operation"]["mean"].as_f64().unwrap_or(f64::MAX);
+    ok.sort_by(|a, b| cost(a).total_cmp(&cost(b)));
+    (ok, missed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axes_multiply_and_pairs_move_together() {
+        let a = parse_axis("protocol.rw=1:1,2:2").expect("paired");
+        assert_eq!(a.paths, vec!["protocol.r", "protocol.w"]);
+        let b = parse_axis(r#"workload.popularity={"kind":"zipf","exponent":1},{"kind":"uniform"}"#).expect("json values");
+        assert_eq!(b.values.len(), 2);
+        let g = grid(&[a, b]);
+        assert_eq!(g.len(), 4);
+        assert_eq!(g[1], vec!["protocol.r=1", "protocol.w=1", r#"workload.popularity={"kind":"uniform"}"#]);
+        assert!(parse_axis("protocol.r:protocol.w=1:1,2").is_err());
+    }
+
+    #[test]
+    fn confidence_interval_of_known_samples() {
+        let (m, h) = mean_ci95(&[1.0, 2.0, 3.0]);
+        assert_eq!(m, 2.0);
+        assert!((h - 4.303 / 3f64.sqrt()).abs() < 1e-9);
+        assert_eq!(mean_ci95(&[5.0]), (5.0, 0.0));
+    }
+
+    #[test]
+    fn recommend_picks_the_cheapest_config_that_meets_targets_and_names_binding_ones() {
+        let agg = |cfg: u64, p999: f64, stale: f64, cost: f64| {
+            json!({ "config": cfg, "settings": [], "p999_get_ms": {"mean": p999}, "stale_read_fraction": {"mean": stale},
+                    "messages_per_operation": {"mean": cost} })
+        };
+        let table = vec![agg(0, 5.0, 0.05, 2.0), agg(1, 9.0, 0.0, 4.0), agg(2, 30.0, 0.0, 3.0), agg(3, 12.0, 0.0005, 3.5)];
+        let targets = parse_targets("p999_get_ms<=20, stale_read_fraction<=0.001").expect("targets");
+        let (ok, missed) = recommend(&table, &targets);
+        assert_eq!(ok.iter().map(|a| a["config"].as_u64().unwrap_or(99)).collect::<Vec<_>>(), vec![3, 1], "cheapest first");
+        assert_eq!(missed.len(), 2);
+        assert!(missed[0].1[0].starts_with("stale_read_fraction"), "{:?}", missed[0]);
+        assert!(missed[1].1[0].starts_with("p999_get_ms"), "{:?}", missed[1]);
+        assert!(parse_targets("p999_get<=1").is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! Sweeps: independent of jobs and shards, invalid combinations skipped, common random numbers.
+
+mod common;
+use common::*;
+use std::process::Command;
+
+fn dynasim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_dynasim")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("run dynasim")
+}
+
+fn dir(name: &str) -> String {
+    let d = std::env::temp_dir().join(format!("dynasim-sweep-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d.display().to_string()
+}
+
+fn sweep(out: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "sweep",
+        "scenarios/quickstart.json",
+        "--set",
+        "duration_ms=300",
+        "--set",
+        "protocol.rw=1:1,2:2,4:1",
+        "--set",
+        "protocol.coordination=preference_list_head,client_driven",
+        "--seeds",
+        "2",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    let o = dynasim(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
+fn read(dir: &str, file: &str) -> String {
+    std::fs::read_to_string(format!("{dir}/{file}")).unwrap_or_else(|e| panic!("{dir}/{file}: {e}"))
+}
+
+#[test]
+fn results_do_not_depend_on_jobs() {
+    let (a, b) = (dir("j1"), dir("j2"));
+    sweep(&a, &["--jobs", "1"]);
+    sweep(&b, &["--jobs", "2"]);
+    assert_eq!(read(&a, "results.json"), read(&b, "results.json"));
+    assert_eq!(read(&a, "results.csv"), read(&b, "results.csv"));
+}
+
+#[test]
+fn merged_shards_equal_one_run_and_invalid_combinations_are_skipped() {
+    let whole = dir("whole");
+    let o = sweep(&whole, &[]);
+    let (s0, s1, s2, merged) = (dir("s0"), dir("s1"), dir("s2"), dir("merged"));
+    sweep(&s0, &["--shard", "0/3"]);
+    sweep(&s1, &["--shard", "1/3"]);
+    sweep(&s2, &["--shard", "2/3"]);
+    let m = dynasim(&["merge", &s0, &s1, &s2, "--out", &merged]);
+    assert_eq!(m.status.code(), Some(0), "{}", String::from_utf8_lossy(&m.stderr));
+    assert_eq!(read(&whole, "results.json"), read(&merged, "results.json"));
+    assert_eq!(read(&whole, "results.csv"), read(&merged, "results.csv"));
+    // R=4 > N=3: skipped with the reason, not crashed on.
+    let results: serde_json::Value = serde_json::from_str(&read(&whole, "results.json")).expect("json");
+    let configs = results["configurations"].as_array().expect("configurations");
+    assert_eq!(configs.len(), 6);
+    let skipped: Vec<&serde_json::Value> = configs.iter().filter(|c| c.get("skipped").is_some()).collect();
+    assert_eq!(skipped.len(), 2);
+    assert!(skipped[0]["skipped"].as_str().unwrap_or_default().contains("protocol.r: 4 is out of range"), "{}", skipped[0]);
+    let ran = &configs[0];
+    assert_eq!(ran["seeds"], 2);
+    assert!(ran["p999_get_ms"]["mean"].as_f64().unwrap_or(0.0) > 0.0 && ran["p999_get_ms"]["ci95"].is_number());
+    assert_eq!(results["rows"].as_array().expect("rows").len(), 4 * 2 + 2, "two seeds for each valid configuration");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("skipped: protocol.r"));
+    // Shards of different sweeps refuse to merge.
+    let other = dir("other");
+    dynasim(&["sweep", "scenarios/quickstart.json", "--set", "duration_ms=300", "--seeds", "1", "--out", &other]);
+    assert_eq!(dynasim(&["merge", &s0, &other, "--out", &dir("bad")]).status.code(), Some(2));
+}
+
+#[test]
+fn recommend_lists_what_meets_the_targets() {
+    let out = dir("rec");
+    let o = sweep(&out, &["--recommend", "stale_read_fraction<=0.5,availability>=0.9"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("meets every target (cheapest first"), "{text}");
+    assert!(text.contains("config 0:"), "{text}");
+    let bad = dynasim(&["sweep", "scenarios/quickstart.json", "--recommend", "p999<=1"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn configurations_share_workload_network_and_fault_draws_for_a_seed() {
+    // Common random numbers: changing R and W moves no draw of the network or the nemesis.
+    let a = shipped(
+        "nemesis-dynamo",
+        &["duration_ms=3000", "quiescent_tail_ms=1000", "nemesis.stop_ms=3000", "protocol.rw=1"]
+            .iter()
+            .filter(|s| !s.starts_with("protocol.rw"))
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    let b = shipped(
+        "nemesis-dynamo",
+        &["duration_ms=3000", "quiescent_tail_ms=1000", "nemesis.stop_ms=3000", "protocol.r=1", "protocol.w=3"],
+    );
+    let (ra, rb) = (dynasim::simulate(&a, 5), dynasim::simulate(&b, 5));
+    assert_eq!(ra.faults, rb.faults);
+    assert_eq!(ra.network_fingerprint, rb.network_fingerprint);
+    assert_ne!(ra.metrics.puts.latency_ns, rb.metrics.puts.latency_ns, "the configurations do differ");
+}
