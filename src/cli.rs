@@ -215,7 +215,7 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
             eprint!("\rsweep: {done}/{total} runs, about {left:.0} s left   ");
         }
     };
-    let rows = crate::sweep::run(&file, &text, &[], &configs, &seeds, jobs, shard, &progress);
+    let rows = crate::sweep::run(&file, &text, &configs, &seeds, jobs, shard, &progress);
     if tty {
         eprintln!();
     }

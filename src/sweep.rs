@@ -112,7 +112,6 @@ pub fn row_metrics(report: &Value) -> Map<String, Value> {
 pub fn run(
     file: &str,
     text: &str,
-    base: &[String],
     configs: &[Vec<String>],
     seeds: &[u64],
     jobs: usize,
@@ -122,8 +121,7 @@ pub fn run(
     let mut work = Vec::new();
     let mut rows = Vec::new();
     for (i, c) in configs.iter().enumerate().filter(|(i, _)| i % shard.1 == shard.0) {
-        let sets: Vec<String> = base.iter().chain(c.iter()).cloned().collect();
-        match scenario::load(file, text, &sets) {
+        match scenario::load(file, text, c) {
             Err(e) => rows.push(
                 json!({ "config": i, "settings": c, "seed": Value::Null, "skipped": format!("{}: {}", e.path, e.message) }),
             ),
@@ -147,7 +145,9 @@ pub fn run(
                         let Some((i, c, s, seed)) = work.get(k) else { break };
                         let report = crate::run_report(s, *seed);
                         let mut row = json!({ "config": i, "settings": c, "seed": seed });
-                        row.as_object_mut().map(|o| o.extend(row_metrics(&report)));
+                        if let Some(o) = row.as_object_mut() {
+                            o.extend(row_metrics(&report));
+                        }
                         out.push((k, row));
                         progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
                     }
