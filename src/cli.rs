@@ -34,6 +34,14 @@ enum Command {
     Sweep(SweepArgs),
     /// Combine the outputs of sharded sweeps into what one unsharded sweep writes.
     Merge(MergeArgs),
+    /// Draw every chart a run's or sweep's folder supports, with index.html and summary.md.
+    Plot(PlotArgs),
+}
+
+#[derive(Args, Debug)]
+struct PlotArgs {
+    /// A folder written by `dynasim run` or `dynasim sweep`.
+    dir: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -122,6 +130,9 @@ struct RunArgs {
     /// Print nothing on stdout.
     #[arg(long, short)]
     quiet: bool,
+    /// Also draw the charts, index.html and summary.md into the report folder.
+    #[arg(long)]
+    plots: bool,
 }
 
 /// Reads and validates a scenario file.
@@ -154,6 +165,11 @@ pub fn run() -> Result<ExitCode, Error> {
         Some(Command::Bench(args)) => bench(args),
         Some(Command::Sweep(args)) => sweep_command(args),
         Some(Command::Merge(args)) => merge(args),
+        Some(Command::Plot(args)) => {
+            let charts = crate::plots::plot_folder(&args.dir)?;
+            println!("{} charts, index.html and summary.md in {}", charts.len(), args.dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -416,6 +432,9 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
             ("report.json", report::to_bytes(&report)),
         ],
     )?;
+    if args.plots {
+        crate::plots::plot_folder(&out)?;
+    }
     if !args.quiet {
         print!("{summary}");
         println!("\nreport: {}", out.join("report.json").display());

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod nemesis;
 pub mod network;
 pub mod node;
+pub mod plots;
 pub mod presets;
 pub mod report;
 pub mod ring;

@@ -23,6 +23,8 @@ pub struct MessageCounts {
 pub struct OpStats {
     /// Successful operations' latencies in nanoseconds (failed ones are counted apart).
     pub latency_ns: Vec<u64>,
+    /// When each of them completed (same order), for latency over time.
+    pub completed_at_ns: Vec<u64>,
     pub coordinator_timeouts: u64,
     pub client_timeouts: u64,
 }

@@ -72,6 +72,39 @@ fn max_over_mean(values: &[u64]) -> f64 {
     }
 }
 
+/// Latency at 100 evenly spaced quantiles (and the maximum), for CDF charts.
+fn latency_cdf(stats: &OpStats) -> Value {
+    let mut sorted = stats.latency_ns.clone();
+    sorted.sort_unstable();
+    if sorted.is_empty() {
+        return json!([]);
+    }
+    Value::Array((1..=100).map(|i| json!([i as f64 / 100.0, ms(percentile(&sorted, i as f64 / 100.0))])).collect())
+}
+
+/// Latency percentiles per time bucket (about 60 buckets over the run).
+fn latency_over_time(stats: &OpStats, end_ns: u64) -> Value {
+    let bucket = (end_ns / 60).max(1_000_000);
+    let buckets = (end_ns / bucket + 1) as usize;
+    let mut by: Vec<Vec<u64>> = vec![Vec::new(); buckets];
+    for (l, t) in stats.latency_ns.iter().zip(&stats.completed_at_ns) {
+        if let Some(b) = by.get_mut((t / bucket) as usize) {
+            b.push(*l);
+        }
+    }
+    Value::Array(
+        by.into_iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(i, mut v)| {
+                v.sort_unstable();
+                json!({ "t_ms": ((i as u64 * bucket + bucket / 2) as f64 / 1e6), "count": v.len(),
+                        "p50_ms": ms(percentile(&v, 0.5)), "p99_ms": ms(percentile(&v, 0.99)), "p999_ms": ms(percentile(&v, 0.999)) })
+            })
+            .collect(),
+    )
+}
+
 /// Builds `report.json`'s content.
 pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
     let m = &r.metrics;
@@ -125,6 +158,8 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
         "workload_duration_ms": scenario.duration.as_millis_f64(),
         "simulated_duration_ms": r.simulated_end.as_millis_f64(),
         "operations": { "get": op_report(&m.gets), "put": op_report(&m.puts) },
+        "latency_cdf_ms": { "get": latency_cdf(&m.gets), "put": latency_cdf(&m.puts) },
+        "latency_over_time": { "get": latency_over_time(&m.gets, r.simulated_end.as_nanos()), "put": latency_over_time(&m.puts, r.simulated_end.as_nanos()) },
         "versions_per_read": distribution_report(&m.versions_per_read),
         "true_versions_per_read": distribution_report(&h.true_versions_per_read),
         "conflicts": {

@@ -147,6 +147,10 @@ pub fn run(
                         let mut row = json!({ "config": i, "settings": c, "seed": seed });
                         if let Some(o) = row.as_object_mut() {
                             o.extend(row_metrics(&report));
+                            if let Some(tv) = report["t_visibility"].as_array().filter(|t| !t.is_empty()) {
+                                let curve: Vec<Value> = tv.iter().map(|p| json!([p["t_ms"], p["reflected_fraction"]])).collect();
+                                o.insert("t_visibility".into(), Value::Array(curve));
+                            }
                         }
                         out.push((k, row));
                         progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
