@@ -432,6 +432,7 @@ pub fn sweep_charts(results: &serde_json::Value) -> Vec<(String, Chart)> {
             ("requests_max_over_mean", "requests served, max / mean"),
             ("p999_get_ms", "p99.9 get latency (ms)"),
             ("reads_with_siblings_fraction", "reads returning 2+ versions"),
+            ("lost_write_count", "acknowledged writes lost"),
         ] {
             let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
             for a in &configs {
