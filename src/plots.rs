@@ -379,6 +379,38 @@ pub fn sweep_charts(results: &serde_json::Value) -> Vec<(String, Chart)> {
             ));
         }
     }
+    // Dynamo §6.2's figure: load-balancing efficiency against membership metadata per node,
+    // one series per partitioning strategy.
+    let strategies: Vec<String> = {
+        let mut v: Vec<String> = configs.iter().filter_map(|a| setting(a, "ring.strategy")).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    if !strategies.is_empty() {
+        let series: Vec<(String, Vec<(f64, f64)>)> = strategies
+            .iter()
+            .map(|st| {
+                let mut pts: Vec<(f64, f64)> = configs
+                    .iter()
+                    .filter(|a| setting(a, "ring.strategy").as_ref() == Some(st))
+                    .map(|a| (mean(a, "metadata_entries_per_node"), mean(a, "load_balancing_efficiency")))
+                    .collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                (st.clone(), pts)
+            })
+            .collect();
+        out.push((
+            "load-balancing-efficiency".into(),
+            Chart::Line(LineChart {
+                title: "load-balancing efficiency against membership metadata".into(),
+                x_label: "membership entries per node (tokens or partitions)".into(),
+                y_label: "mean requests per node / hottest node's".into(),
+                series,
+                marks: vec![],
+            }),
+        ));
+    }
     // t-visibility, one curve per configuration.
     let rows = results["rows"].as_array().cloned().unwrap_or_default();
     let curves: Vec<(String, Vec<(f64, f64)>)> = configs
@@ -433,6 +465,7 @@ pub fn sweep_charts(results: &serde_json::Value) -> Vec<(String, Chart)> {
             ("p999_get_ms", "p99.9 get latency (ms)"),
             ("reads_with_siblings_fraction", "reads returning 2+ versions"),
             ("lost_write_count", "acknowledged writes lost"),
+            ("keys_moved", "keys moved by joins and leaves"),
         ] {
             let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
             for a in &configs {

@@ -176,6 +176,7 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
         "probe": { "write_count": m.probe_writes, "write_failure_count": m.probe_write_failures, "read_count": m.probe_reads },
         "messages": messages,
         "nodes": nodes,
+        "ring": { "metadata_entries_per_node": r.ring_metadata_entries, "range_count": r.ring_ranges },
         "load": {
             "requests_max_over_mean": max_over_mean(&requests),
             "keys_owned_max_over_mean": max_over_mean(&r.keys_owned),

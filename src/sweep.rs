@@ -102,6 +102,11 @@ pub fn row_metrics(report: &Value) -> Map<String, Value> {
     put("keys_owned_max_over_mean", f(&report["load"]["keys_owned_max_over_mean"]));
     put("requests_max_over_mean", f(&report["load"]["requests_max_over_mean"]));
     put("messages_per_operation", if total == 0.0 { 0.0 } else { sent / total });
+    let imbalance = f(&report["load"]["requests_max_over_mean"]);
+    // Dynamo §6.2's load-balancing efficiency: mean requests per node over the hottest node's.
+    put("load_balancing_efficiency", if imbalance > 0.0 { 1.0 / imbalance } else { 0.0 });
+    put("metadata_entries_per_node", f(&report["ring"]["metadata_entries_per_node"]));
+    put("keys_moved", f(&report["membership"]["keys_transferred_count"]));
     put("operations", total);
     m
 }

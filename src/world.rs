@@ -85,6 +85,9 @@ pub struct RunResult {
     pub decommissioned: Vec<(NodeId, SimTime)>,
     /// The fault schedule the run used (declared and drawn), in time order.
     pub faults: Vec<ScheduledFault>,
+    /// Membership metadata each node keeps (one entry per token or partition), and ranges.
+    pub ring_metadata_entries: usize,
+    pub ring_ranges: usize,
 }
 
 pub struct World<'s> {
@@ -746,6 +749,8 @@ impl<'s> World<'s> {
             agreement: self.agreement,
             decommissioned: self.decommissioned,
             faults: self.faults,
+            ring_metadata_entries: self.ring.metadata_entries(),
+            ring_ranges: self.ring.range_count(),
         }
     }
 }

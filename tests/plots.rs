@@ -94,3 +94,33 @@ fn plot_on_a_folder_without_results_is_an_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("holds neither report.json"));
 }
+
+#[test]
+fn a_strategy_sweep_draws_load_balancing_efficiency_against_metadata_and_keys_moved() {
+    let out = dir("strategies");
+    let o = dynasim(&[
+        "sweep",
+        "scenarios/join-under-load.json",
+        "--set",
+        "duration_ms=1000",
+        "--set",
+        "quiescent_tail_ms=500",
+        "--set",
+        "faults.0.at_ms=500",
+        "--set",
+        "ring.strategy=random_tokens,equal_partitions",
+        "--set",
+        "ring.tokens_per_node=4,16",
+        "--seeds",
+        "1",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(dynasim(&["plot", &out]).status.code(), Some(0));
+    assert_eq!(series(&svg(&out, "load-balancing-efficiency")), 2, "one series per strategy");
+    assert_eq!(series(&svg(&out, "keys_moved-vs-ring-tokens_per_node")), 2);
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{out}/results.json")).expect("results")).expect("json");
+    assert!(results["rows"][0]["keys_moved"].as_f64().unwrap_or(0.0) > 0.0, "the join moved keys");
+}
