@@ -4,9 +4,11 @@
 //! Every failure prints the seed and a replay command.
 
 use crate::checks::{self, Finding};
+use crate::engine::SimTime;
 use crate::error::Error;
 use crate::report::{self, CheckRun};
 use crate::scenario::{self, Scenario, DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME};
+use crate::trace::{TraceFilter, TraceSink, Tracer};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -110,6 +112,10 @@ struct CheckArgs {
     /// Override a field in every scenario (as for `run`).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
+    /// Instead of the invariants, run each scenario twice per seed and compare the trace and
+    /// the report; a difference names the first differing event.
+    #[arg(long)]
+    determinism: bool,
 }
 
 #[derive(Args, Debug)]
@@ -133,6 +139,25 @@ struct RunArgs {
     /// Also draw the charts, index.html and summary.md into the report folder.
     #[arg(long)]
     plots: bool,
+    /// Write one JSON line per event to this file (time, node, verb, kind, key, message, from,
+    /// to, outcome).
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// Trace only events about this key (e.g. k42).
+    #[arg(long, requires = "trace")]
+    trace_key: Option<String>,
+    /// Trace only events at, from or to this node or client (e.g. n3, c7).
+    #[arg(long, requires = "trace")]
+    trace_node: Option<String>,
+    /// Trace only this message kind (get_request, ...) or verb (drop, crash, timer, ...).
+    #[arg(long, requires = "trace")]
+    trace_kind: Option<String>,
+    /// Trace only from this simulated time on (ms).
+    #[arg(long, requires = "trace")]
+    trace_from_ms: Option<f64>,
+    /// Trace only up to this simulated time (ms).
+    #[arg(long, requires = "trace")]
+    trace_to_ms: Option<f64>,
 }
 
 /// Reads and validates a scenario file.
@@ -361,6 +386,45 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     Ok(out)
 }
 
+/// Runs a scenario twice under one seed, hashing every traced event; any difference in the
+/// events or the report is a violation naming the first differing event.
+fn determinism(scenario: &Scenario, seed: u64) -> Vec<checks::Violation> {
+    let hashed = || {
+        let tracer = Tracer::new(TraceFilter::default(), TraceSink::Hashes(Vec::new()));
+        let (result, tracer) = crate::simulate_traced(scenario, seed, tracer);
+        let hashes = match tracer.map(|t| t.sink) {
+            Some(TraceSink::Hashes(h)) => h,
+            _ => Vec::new(),
+        };
+        (report::to_bytes(&report::build(scenario, seed, &result)), hashes, result.simulated_end)
+    };
+    let (report_a, events_a, end) = hashed();
+    let (report_b, events_b, _) = hashed();
+    let first = crate::trace::first_difference(&events_a, &events_b);
+    let capture = |index: usize| {
+        let tracer = Tracer::new(TraceFilter::default(), TraceSink::Capture { index, seen: 0, line: None });
+        match crate::simulate_traced(scenario, seed, tracer).1.map(|t| t.sink) {
+            Some(TraceSink::Capture { line, .. }) => line.unwrap_or_else(|| "(no such event)".into()),
+            _ => String::new(),
+        }
+    };
+    match first {
+        Some(i) => vec![checks::Violation {
+            invariant: "determinism",
+            key: None,
+            at_ms: end.as_millis_f64(),
+            message: format!("event #{i} differs between two runs: first run {}, second run {}", capture(i), capture(i)),
+        }],
+        None if report_a != report_b => vec![checks::Violation {
+            invariant: "determinism",
+            key: None,
+            at_ms: end.as_millis_f64(),
+            message: format!("the traces ({} events) agree but the reports differ", events_a.len()),
+        }],
+        None => Vec::new(),
+    }
+}
+
 fn replay_command(path: &Path, seed: u64, sets: &[String]) -> String {
     let mut c = format!("dynasim run {} --seed {seed}", path.display());
     for s in sets {
@@ -378,9 +442,14 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
     let mut runs = Vec::new();
     for (path, scenario) in &scenarios {
         for &seed in seeds.as_deref().unwrap_or(&[scenario.seed]) {
-            let result = crate::simulate(scenario, seed);
-            let rep = report::build(scenario, seed, &result);
-            let findings: Vec<Finding> = checks::evaluate(scenario, &result, &rep)
+            let violations = if args.determinism {
+                determinism(scenario, seed)
+            } else {
+                let result = crate::simulate(scenario, seed);
+                let rep = report::build(scenario, seed, &result);
+                checks::evaluate(scenario, &result, &rep)
+            };
+            let findings: Vec<Finding> = violations
                 .into_iter()
                 .map(|violation| Finding {
                     scenario: path.display().to_string(),
@@ -413,7 +482,31 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
     let seed = args.seed.unwrap_or(scenario.seed);
     let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
     let started = Instant::now();
-    let report = crate::run_report(&scenario, seed);
+    let report = match &args.trace {
+        None => crate::run_report(&scenario, seed),
+        Some(path) => {
+            let filter = TraceFilter {
+                key: args.trace_key.clone(),
+                node: args.trace_node.clone(),
+                kind: args.trace_kind.clone(),
+                from: args.trace_from_ms.map(|ms| SimTime(crate::engine::millis_to_nanos(ms))),
+                to: args.trace_to_ms.map(|ms| SimTime(crate::engine::millis_to_nanos(ms))),
+            };
+            // Streamed to a temporary name and renamed once complete.
+            let tmp = path.with_extension("partial");
+            let file = std::fs::File::create(&tmp).map_err(|e| Error::io("create the trace file", &tmp, e))?;
+            let tracer = Tracer::new(filter, TraceSink::File(std::io::BufWriter::new(file)));
+            let (result, tracer) = crate::simulate_traced(&scenario, seed, tracer);
+            if let Some(mut t) = tracer {
+                if let Err(e) = t.finish() {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(Error::io("write the trace", &tmp, e));
+                }
+            }
+            std::fs::rename(&tmp, path).map_err(|e| Error::io("rename the trace into place", path, e))?;
+            report::build(&scenario, seed, &result)
+        }
+    };
     let wall = started.elapsed();
     let timing = report::timing(&report, wall);
     let summary = report::summary(&report);

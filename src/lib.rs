@@ -30,6 +30,7 @@ pub mod ring;
 pub mod rng;
 pub mod scenario;
 pub mod sweep;
+pub mod trace;
 pub mod versioning;
 pub mod world;
 
@@ -39,6 +40,13 @@ use world::{RunResult, World};
 /// Runs one scenario under one seed.
 pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
     World::new(scenario, seed).run()
+}
+
+/// Runs one scenario under one seed with a trace; returns the result and the tracer.
+pub fn simulate_traced(scenario: &Scenario, seed: u64, tracer: trace::Tracer) -> (RunResult, Option<trace::Tracer>) {
+    let mut world = World::new(scenario, seed);
+    world.set_tracer(tracer);
+    world.run_traced()
 }
 
 /// Runs one scenario under one seed and returns its report (the bytes `report.json` holds).

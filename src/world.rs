@@ -13,16 +13,17 @@ use crate::client::{Arrivals, Client, ClientEffect, ClientEnv, ClientTimer, KeyC
 use crate::convergence::{self, Snapshot};
 use crate::engine::{Engine, SimDuration, SimTime};
 use crate::history::History;
-use crate::ids::{ClientId, Endpoint, NodeId, WriteId};
+use crate::ids::{ClientId, Endpoint, KeyId, NodeId, WriteId};
 use crate::keyspace::KeyTable;
 use crate::membership::{MemberStatus, Membership};
-use crate::message::{Failure, Payload};
+use crate::message::{Failure, Payload, ReplyBody};
 use crate::metrics::{AppliedFault, Metrics, OpStats};
-use crate::network::{Network, Route};
+use crate::network::{MessageKind, Network, Route};
 use crate::node::{Node, NodeEffect, NodeEnv, NodeStats, NodeTimer};
 use crate::ring::{RangeMap, Ring, RingMember};
 use crate::rng::{unit_open0, Seeds, SimRng, Stream};
 use crate::scenario::{Fault, Scenario, ScheduledFault};
+use crate::trace::{TraceEvent, Tracer};
 use std::rc::Rc;
 
 /// What the engine schedules. Messages live in a slab so that events stay small.
@@ -50,6 +51,8 @@ enum Event {
 }
 
 struct Envelope {
+    /// The message's id (a duplicate keeps its original's), for tracing.
+    id: u64,
     from: Endpoint,
     to: Endpoint,
     payload: Payload,
@@ -128,6 +131,8 @@ pub struct World<'s> {
     peak_pending: usize,
     samples: Vec<(SimTime, Snapshot)>,
     seed: u64,
+    next_message: u64,
+    tracer: Option<Tracer>,
     /// The run's fault schedule: the scenario's, plus what the nemesis drew for this seed.
     faults: Vec<ScheduledFault>,
 }
@@ -224,6 +229,8 @@ impl<'s> World<'s> {
             agreement: Vec::new(),
             decommissioned: Vec::new(),
             seed,
+            next_message: 0,
+            tracer: None,
             faults,
             keys: KeyTable::with_workload_keys(scenario.workload.key_count),
             chooser: KeyChooser::new(&scenario.workload.popularity, scenario.workload.key_count),
@@ -250,7 +257,12 @@ impl<'s> World<'s> {
     }
 
     /// Runs the workload for the scenario's duration, then the quiescent tail.
-    pub fn run(mut self) -> RunResult {
+    pub fn run(self) -> RunResult {
+        self.run_traced().0
+    }
+
+    /// [`World::run`], handing back the tracer (if one was set), flushed.
+    pub fn run_traced(mut self) -> (RunResult, Option<Tracer>) {
         let end_workload = SimTime::ZERO.after(self.scenario.duration);
         let end = end_workload.after(self.scenario.quiescent_tail);
         self.engine.schedule_at(end_workload, Event::EndWorkload);
@@ -282,7 +294,8 @@ impl<'s> World<'s> {
             self.dispatch(event);
         }
         self.engine.advance_to(end);
-        self.finish()
+        let tracer = self.tracer.take();
+        (self.finish(), tracer)
     }
 
     fn next_arrival_gap(&mut self) -> SimDuration {
@@ -300,18 +313,23 @@ impl<'s> World<'s> {
             Event::Process(slot) => {
                 if let Some(env) = self.release(slot) {
                     if let Endpoint::Node(n) = env.to {
-                        let kind = env.payload.kind();
+                        let (kind, key) = (env.payload.kind(), env.payload.key());
                         if self.node_up[n.index()] {
                             self.metrics.message(kind).delivered += 1;
+                            self.trace_message("deliver", env.id, env.from, env.to, kind, key, Some("after queueing"));
                             self.handle_at_node(n, env.from, env.payload, env.service);
                         } else {
                             self.metrics.message(kind).dropped_down += 1;
+                            self.trace_message("drop", env.id, env.from, env.to, kind, key, Some("down while queued"));
                         }
                     }
                 }
             }
             Event::NodeTimer { node, .. } if !self.node_up[node.index()] => {}
             Event::NodeTimer { node, timer } => {
+                if self.tracer.is_some() {
+                    self.trace_other("timer", Some(node.to_string()), format!("{timer:?}"));
+                }
                 let env = NodeEnv {
                     ring: &self.node_rings[node.index()],
                     ranges: &self.node_ranges[node.index()],
@@ -326,6 +344,9 @@ impl<'s> World<'s> {
             Event::ClientTimer { client, timer } => {
                 if timer == ClientTimer::Wake && !self.workload_active {
                     return;
+                }
+                if self.tracer.is_some() {
+                    self.trace_other("timer", Some(client.to_string()), format!("{timer:?}"));
                 }
                 let mut out = std::mem::take(&mut self.client_effects);
                 let mut env = client_env(self.scenario, &self.ring, &mut self.keys, &self.chooser, &mut self.next_write);
@@ -464,6 +485,26 @@ impl<'s> World<'s> {
                 true
             }
         };
+        if self.tracer.is_some() {
+            let verb = match fault {
+                Fault::Crash { .. } => "crash",
+                Fault::Restart(_) => "restart",
+                Fault::Partition { .. } => "partition",
+                Fault::Heal { .. } => "heal",
+                _ => "fault",
+            };
+            let node = match fault {
+                Fault::Crash { node, .. }
+                | Fault::Restart(node)
+                | Fault::Slow { node, .. }
+                | Fault::ClockSkew { node, .. }
+                | Fault::Leave(node) => Some(node.to_string()),
+                Fault::Join { node, .. } => Some(node.to_string()),
+                _ => None,
+            };
+            let outcome = if took_effect { fault.describe() } else { format!("{} (no effect)", fault.describe()) };
+            self.trace_other(verb, node, outcome);
+        }
         self.metrics.faults.push(AppliedFault {
             at_ms: self.engine.now().as_millis_f64(),
             description: fault.describe(),
@@ -473,19 +514,16 @@ impl<'s> World<'s> {
 
     fn deliver(&mut self, slot: u32) {
         let now = self.engine.now();
-        let Some(env) = self.slab[slot as usize].as_mut() else { return };
-        let kind = env.payload.kind();
+        let Some(mut env) = self.release(slot) else { return };
+        let (kind, key) = (env.payload.kind(), env.payload.key());
         match env.to {
             Endpoint::Node(n) => {
                 if !self.node_up[n.index()] {
                     self.metrics.message(kind).dropped_down += 1;
-                    self.release(slot);
+                    self.trace_message("drop", env.id, env.from, env.to, kind, key, Some("down"));
                     return;
                 }
-                if let Some(cut) = self.network.cut_by(env.from, env.to) {
-                    self.metrics.message(kind).dropped_partition += 1;
-                    *self.metrics.drops_by_partition.entry(cut).or_insert(0) += 1;
-                    self.release(slot);
+                if self.dropped_by_partition(&env, kind, key) {
                     return;
                 }
                 let mut service = SimDuration::ZERO;
@@ -499,34 +537,46 @@ impl<'s> World<'s> {
                     if start > now {
                         env.service = service;
                         self.metrics.queued_messages += 1;
-                        self.engine.schedule_at(start, Event::Process(slot));
+                        let queued = self.store(env);
+                        self.engine.schedule_at(start, Event::Process(queued));
                         return;
                     }
                 }
-                if let Some(env) = self.release(slot) {
-                    self.metrics.message(kind).delivered += 1;
-                    self.handle_at_node(n, env.from, env.payload, service);
-                }
+                self.metrics.message(kind).delivered += 1;
+                self.trace_message("deliver", env.id, env.from, env.to, kind, key, None);
+                self.handle_at_node(n, env.from, env.payload, service);
             }
             Endpoint::Client(c) => {
-                if let Some(cut) = self.network.cut_by(env.from, env.to) {
-                    self.metrics.message(kind).dropped_partition += 1;
-                    *self.metrics.drops_by_partition.entry(cut).or_insert(0) += 1;
-                    self.release(slot);
+                if self.dropped_by_partition(&env, kind, key) {
                     return;
                 }
                 self.metrics.message(kind).delivered += 1;
-                if let Some(env) = self.release(slot) {
-                    if let Payload::Reply { op, body, .. } = env.payload {
-                        let mut out = std::mem::take(&mut self.client_effects);
-                        let mut cenv = client_env(self.scenario, &self.ring, &mut self.keys, &self.chooser, &mut self.next_write);
-                        self.clients[c.index()].on_reply(now, &mut cenv, op, body, &mut out);
-                        self.apply_client_effects(c, &mut out);
-                        self.client_effects = out;
+                if let Payload::Reply { op, body, .. } = env.payload {
+                    if self.tracer.is_some() {
+                        let outcome = match &body {
+                            ReplyBody::Get { siblings, .. } => format!("ok, {} versions", siblings.len()),
+                            ReplyBody::Put { .. } => "ok".to_string(),
+                            ReplyBody::Failed(f) => format!("failed: {f:?}"),
+                        };
+                        self.trace_message("reply", env.id, env.from, env.to, kind, key, Some(&outcome));
                     }
+                    let mut out = std::mem::take(&mut self.client_effects);
+                    let mut cenv = client_env(self.scenario, &self.ring, &mut self.keys, &self.chooser, &mut self.next_write);
+                    self.clients[c.index()].on_reply(now, &mut cenv, op, body, &mut out);
+                    self.apply_client_effects(c, &mut out);
+                    self.client_effects = out;
                 }
             }
         }
+    }
+
+    /// Drops a message a partition cuts when it arrives (counted per partition, traced).
+    fn dropped_by_partition(&mut self, env: &Envelope, kind: MessageKind, key: Option<KeyId>) -> bool {
+        let Some(cut) = self.network.cut_by(env.from, env.to) else { return false };
+        self.metrics.message(kind).dropped_partition += 1;
+        *self.metrics.drops_by_partition.entry(cut).or_insert(0) += 1;
+        self.trace_message("drop", env.id, env.from, env.to, kind, key, Some("partition"));
+        true
     }
 
     fn release(&mut self, slot: u32) -> Option<Envelope> {
@@ -652,20 +702,77 @@ impl<'s> World<'s> {
         }
     }
 
+    /// Records an event if tracing is on (a branch and nothing else when it is off).
+    #[allow(clippy::too_many_arguments)]
+    fn trace_message(
+        &mut self,
+        verb: &'static str,
+        id: u64,
+        from: Endpoint,
+        to: Endpoint,
+        kind: MessageKind,
+        key: Option<KeyId>,
+        outcome: Option<&str>,
+    ) {
+        if let Some(t) = self.tracer.as_mut() {
+            let node = match (verb, from, to) {
+                ("send", Endpoint::Node(n), _) | (_, _, Endpoint::Node(n)) => Some(n.to_string()),
+                _ => None,
+            };
+            t.record(TraceEvent {
+                at: self.engine.now(),
+                node,
+                verb,
+                kind: Some(kind.name()),
+                key: key.map(|k| self.keys.name(k)),
+                message: Some(id),
+                from: Some(from.to_string()),
+                to: Some(to.to_string()),
+                outcome: outcome.map(String::from),
+            });
+        }
+    }
+
+    fn trace_other(&mut self, verb: &'static str, node: Option<String>, outcome: String) {
+        if let Some(t) = self.tracer.as_mut() {
+            t.record(TraceEvent {
+                at: self.engine.now(),
+                node,
+                verb,
+                kind: None,
+                key: None,
+                message: None,
+                from: None,
+                to: None,
+                outcome: Some(outcome),
+            });
+        }
+    }
+
+    pub fn set_tracer(&mut self, tracer: Tracer) {
+        self.tracer = Some(tracer);
+    }
+
     fn send(&mut self, depart: SimTime, from: Endpoint, to: Endpoint, payload: Payload) {
         let kind = payload.kind();
         self.metrics.message(kind).sent += 1;
+        self.next_message += 1;
+        let id = self.next_message;
+        self.trace_message("send", id, from, to, kind, payload.key(), None);
         match self.network.route(depart, from, to, kind) {
-            Route::Lost => self.metrics.message(kind).lost += 1,
+            Route::Lost => {
+                self.metrics.message(kind).lost += 1;
+                self.trace_message("drop", id, from, to, kind, payload.key(), Some("lost"));
+            }
             Route::Deliver(at) => {
-                let slot = self.store(Envelope { from, to, payload, service: SimDuration::ZERO });
+                let slot = self.store(Envelope { id, from, to, payload, service: SimDuration::ZERO });
                 self.engine.schedule_at(at, Event::Deliver(slot));
             }
             Route::Duplicate(first, second) => {
                 self.metrics.message(kind).duplicated += 1;
                 let copy = payload.clone();
-                let a = self.store(Envelope { from, to, payload, service: SimDuration::ZERO });
-                let b = self.store(Envelope { from, to, payload: copy, service: SimDuration::ZERO });
+                let a = self.store(Envelope { id, from, to, payload, service: SimDuration::ZERO });
+                let b = self.store(Envelope { id, from, to, payload: copy, service: SimDuration::ZERO });
                 self.engine.schedule_at(first, Event::Deliver(a));
                 self.engine.schedule_at(second, Event::Deliver(b));
             }

@@ -1,0 +1,102 @@
+//! The trace and the determinism self-check.
+
+use std::process::Command;
+
+fn dynasim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_dynasim")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("run dynasim")
+}
+
+fn tmp(name: &str) -> String {
+    std::env::temp_dir().join(format!("dynasim-trace-{}-{name}", std::process::id())).display().to_string()
+}
+
+fn trace(name: &str, extra: &[&str]) -> Vec<serde_json::Value> {
+    let path = tmp(name);
+    let out = tmp("out");
+    let mut args =
+        vec!["run", "scenarios/node-crash-under-load.json", "--set", "duration_ms=3000", "--out", &out, "-q", "--trace", &path];
+    args.extend_from_slice(extra);
+    let o = dynasim(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(&path)
+        .expect("trace written")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[test]
+fn the_trace_is_byte_identical_between_runs_of_a_seed() {
+    let (a, b) = (tmp("a"), tmp("b"));
+    for p in [&a, &b] {
+        let o = dynasim(&[
+            "run",
+            "scenarios/node-crash-under-load.json",
+            "--set",
+            "duration_ms=3000",
+            "--out",
+            &tmp("o"),
+            "-q",
+            "--trace",
+            p,
+        ]);
+        assert_eq!(o.status.code(), Some(0));
+    }
+    let (x, y) = (std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
+    assert!(x.len() > 100_000, "a full trace of a busy run is large");
+    assert!(x == y, "two traces of one seed differ");
+    assert!(!std::path::Path::new(&format!("{a}.partial")).exists());
+}
+
+#[test]
+fn trace_lines_carry_time_verb_and_message_fields_and_filters_apply() {
+    let all = trace("all", &[]);
+    let verbs: std::collections::BTreeSet<&str> = all.iter().filter_map(|e| e["verb"].as_str()).collect();
+    for v in ["send", "deliver", "drop", "timer", "crash", "reply"] {
+        assert!(verbs.contains(v), "no {v} in {verbs:?}");
+    }
+    let first = all.iter().find(|e| e["verb"] == "send").expect("a send");
+    assert!(first["t_ns"].is_u64() && first["msg"].is_u64() && first["from"].is_string() && first["to"].is_string());
+    assert!(all.windows(2).all(|w| w[0]["t_ns"].as_u64() <= w[1]["t_ns"].as_u64()), "in time order");
+    let one_key = trace("key", &["--trace-key", "k12"]);
+    assert!(!one_key.is_empty() && one_key.iter().all(|e| e["key"] == "k12"));
+    let one_node = trace("node", &["--trace-node", "n0", "--trace-kind", "drop"]);
+    assert!(!one_node.is_empty());
+    assert!(one_node.iter().all(|e| e["verb"] == "drop" && (e["to"] == "n0" || e["from"] == "n0" || e["node"] == "n0")));
+    assert!(one_node.iter().any(|e| e["outcome"] == "down"), "messages to the crashed node are dropped");
+    let window = trace("window", &["--trace-from-ms", "1000", "--trace-to-ms", "1001"]);
+    assert!(window.iter().all(|e| (1_000_000_000..=1_001_000_000).contains(&e["t_ns"].as_u64().unwrap_or(0))));
+}
+
+#[test]
+fn the_determinism_self_check_passes_on_shipped_scenarios() {
+    let o = dynasim(&[
+        "check",
+        "--determinism",
+        "scenarios/quickstart.json",
+        "scenarios/nemesis-dynamo.json",
+        "--seeds",
+        "1..2",
+        "--set",
+        "duration_ms=2000",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.ends_with("4 passed, 0 failed\n"), "{out}");
+}
+
+#[test]
+fn an_unwritable_trace_is_an_io_error() {
+    let o = dynasim(&[
+        "run",
+        "scenarios/quickstart.json",
+        "--set",
+        "duration_ms=100",
+        "--out",
+        &tmp("o2"),
+        "--trace",
+        "/nonexistent-dir/t.jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot create the trace file"));
+}
