@@ -38,6 +38,25 @@ enum Command {
     Merge(MergeArgs),
     /// Draw every chart a run's or sweep's folder supports, with index.html and summary.md.
     Plot(PlotArgs),
+    /// Run many seeds with randomized fault schedules from the scenario's nemesis menu (each
+    /// seed enables a random subset at a random rate) and list every seed that breaks an
+    /// invariant, with its replay command.
+    Explore(ExploreArgs),
+}
+
+#[derive(Args, Debug)]
+struct ExploreArgs {
+    /// Scenario file with a "nemesis" menu.
+    scenario: PathBuf,
+    /// Seeds, as A..B (inclusive).
+    #[arg(long, default_value = "1..100")]
+    seeds: String,
+    /// Simulations run side by side [default: the number of cores].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Override a field (as for `run`).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -190,6 +209,7 @@ pub fn run() -> Result<ExitCode, Error> {
         Some(Command::Bench(args)) => bench(args),
         Some(Command::Sweep(args)) => sweep_command(args),
         Some(Command::Merge(args)) => merge(args),
+        Some(Command::Explore(args)) => explore(args),
         Some(Command::Plot(args)) => {
             let charts = crate::plots::plot_folder(&args.dir)?;
             println!("{} charts, index.html and summary.md in {}", charts.len(), args.dir.display());
@@ -384,6 +404,77 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
         }
     }
     Ok(out)
+}
+
+fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
+    use std::io::IsTerminal;
+    let seeds = parse_seeds(&args.seeds)?;
+    let base = load_scenario(&args.scenario, &args.set)?;
+    let Some(menu) = base.nemesis.clone() else {
+        return Err(Error::Usage(format!("{}: explore needs a \"nemesis\" menu in the scenario", args.scenario.display())));
+    };
+    let text = std::fs::read_to_string(&args.scenario).map_err(|e| Error::io("read the scenario", &args.scenario, e))?;
+    let file = args.scenario.display().to_string();
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let tty = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let runs: Vec<Result<(usize, Vec<String>, Vec<checks::Violation>), Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&seed) = seeds.get(i) else { break };
+                        let (kinds, rate) = crate::nemesis::swarm(&menu, seed);
+                        let names: Vec<String> = kinds.iter().map(|k| format!("\"{}\"", crate::nemesis::kind_name(*k))).collect();
+                        let mut sets = args.set.clone();
+                        sets.push(format!("nemesis.kinds=[{}]", names.join(",")));
+                        sets.push(format!("nemesis.rate_per_s={rate}"));
+                        out.push(scenario::load(&file, &text, &sets).map_err(Error::from).map(|s| {
+                            let result = crate::simulate(&s, seed);
+                            let rep = report::build(&s, seed, &result);
+                            (i, sets, checks::evaluate(&s, &result, &rep))
+                        }));
+                        let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        if tty {
+                            let left = started.elapsed().as_secs_f64() / d as f64 * (seeds.len() - d) as f64;
+                            eprint!("\rexplore: {d}/{} seeds, about {left:.0} s left   ", seeds.len());
+                        }
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    if tty {
+        eprintln!();
+    }
+    let mut runs = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
+    runs.sort_by_key(|r| r.0);
+    let mut failed = 0;
+    for (i, sets, violations) in &runs {
+        if violations.is_empty() {
+            continue;
+        }
+        failed += 1;
+        let seed = seeds[*i];
+        println!("FAIL  {file} seed {seed}");
+        for v in violations {
+            let f = Finding {
+                scenario: file.clone(),
+                seed,
+                replay: replay_command(&args.scenario, seed, sets),
+                violation: v.clone(),
+            };
+            println!("  {}", f.to_string().replace('\n', "\n  "));
+        }
+    }
+    println!("{} passed, {failed} failed", runs.len() - failed);
+    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// Runs a scenario twice under one seed, hashing every traced event; any difference in the

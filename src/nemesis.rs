@@ -86,6 +86,29 @@ pub fn generate(config: &NemesisConfig, nodes: &[NodeId], rng: &mut SimRng) -> V
     out
 }
 
+/// Swarm testing: for one seed, a random non-empty subset of the menu at a rate between a
+/// quarter and twice the declared one, drawn from the fault stream's index-1 stream so that it
+/// never disturbs the faults themselves. Returns the chosen kinds and rate.
+pub fn swarm(config: &NemesisConfig, seed: u64) -> (Vec<NemesisKind>, f64) {
+    let mut rng = crate::rng::Seeds::new(seed).stream(crate::rng::Stream::Faults, 1);
+    let mut kinds: Vec<NemesisKind> = config.kinds.iter().copied().filter(|_| index(&mut rng, 2) == 0).collect();
+    if kinds.is_empty() {
+        kinds.push(config.kinds[index(&mut rng, config.kinds.len())]);
+    }
+    let scale = 0.25 * 8f64.powf(crate::rng::unit(&mut rng));
+    (kinds, config.rate_per_s * scale)
+}
+
+pub fn kind_name(kind: NemesisKind) -> &'static str {
+    match kind {
+        NemesisKind::Crash => "crash",
+        NemesisKind::Partition => "partition",
+        NemesisKind::LossBurst => "loss_burst",
+        NemesisKind::Slow => "slow",
+        NemesisKind::ClockSkew => "clock_skew",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +132,15 @@ mod tests {
             slow_factor: 10.0,
             clock_skew_ns: 50_000_000,
         }
+    }
+
+    #[test]
+    fn swarm_picks_a_non_empty_subset_per_seed() {
+        let c = config();
+        let picks: Vec<(Vec<NemesisKind>, f64)> = (0..50).map(|s| swarm(&c, s)).collect();
+        assert!(picks.iter().all(|(k, r)| !k.is_empty() && *r >= 0.25 * c.rate_per_s && *r <= 2.0 * c.rate_per_s));
+        assert!(picks.iter().any(|(k, _)| k.len() < c.kinds.len()), "subsets, not always the whole menu");
+        assert_eq!(swarm(&c, 7), swarm(&c, 7));
     }
 
     #[test]

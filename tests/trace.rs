@@ -100,3 +100,46 @@ fn an_unwritable_trace_is_an_io_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot create the trace file"));
 }
+
+#[test]
+fn explore_lists_failing_seeds_with_replay_commands_that_reproduce_them() {
+    let healthy = dynasim(&[
+        "explore",
+        "scenarios/nemesis-dynamo.json",
+        "--seeds",
+        "1..6",
+        "--set",
+        "duration_ms=4000",
+        "--set",
+        "nemesis.stop_ms=4000",
+    ]);
+    assert_eq!(healthy.status.code(), Some(0), "{}", String::from_utf8_lossy(&healthy.stdout));
+    let weak = dynasim(&[
+        "explore",
+        "scenarios/nemesis-dynamo.json",
+        "--seeds",
+        "1..12",
+        "--set",
+        "protocol.anti_entropy=false",
+        "--set",
+        "protocol.hinted_handoff=false",
+    ]);
+    assert_eq!(weak.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&weak.stdout);
+    let replay = out.lines().find_map(|l| l.trim().strip_prefix("replay: dynasim run ")).expect("a replay line");
+    // The replay's --set values are shell-quoted; undo that to run it directly.
+    let mut args = vec!["check".to_string()];
+    let mut parts = replay.split(" --set ");
+    let head: Vec<&str> = parts.next().unwrap_or_default().split(' ').collect();
+    args.push(head[0].to_string());
+    args.push("--seeds".into());
+    args.push(head[2].to_string());
+    for p in parts {
+        args.push("--set".into());
+        args.push(p.trim_matches('\'').to_string());
+    }
+    let again = dynasim(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(again.status.code(), Some(1), "the replay reproduces the failure: {}", String::from_utf8_lossy(&again.stdout));
+    let no_menu = dynasim(&["explore", "scenarios/quickstart.json", "--seeds", "1..2"]);
+    assert_eq!(no_menu.status.code(), Some(2));
+}
