@@ -406,6 +406,9 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     Ok(out)
 }
 
+/// One explored seed: its index, the overrides that replay it, and what broke.
+type ExploredSeed = (usize, Vec<String>, Vec<checks::Violation>);
+
 fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
     use std::io::IsTerminal;
     let seeds = parse_seeds(&args.seeds)?;
@@ -420,7 +423,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
     let done = std::sync::atomic::AtomicUsize::new(0);
     let tty = std::io::stderr().is_terminal();
     let started = Instant::now();
-    let runs: Vec<Result<(usize, Vec<String>, Vec<checks::Violation>), Error>> = std::thread::scope(|scope| {
+    let runs: Vec<Result<ExploredSeed, Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..jobs)
             .map(|_| {
                 scope.spawn(|| {
