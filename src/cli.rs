@@ -38,10 +38,28 @@ enum Command {
     Merge(MergeArgs),
     /// Draw every chart a run's or sweep's folder supports, with index.html and summary.md.
     Plot(PlotArgs),
+    /// Explain what happened to one key in one run: its writes and their causal past, which
+    /// were lost, what every node holds at the end, and every event that touched it.
+    Explain(ExplainArgs),
     /// Run many seeds with randomized fault schedules from the scenario's nemesis menu (each
     /// seed enables a random subset at a random rate) and list every seed that breaks an
     /// invariant, with its replay command.
     Explore(ExploreArgs),
+}
+
+#[derive(Args, Debug)]
+struct ExplainArgs {
+    scenario: PathBuf,
+    /// The key, as a violation names it (e.g. k22).
+    #[arg(long)]
+    key: String,
+    #[arg(long)]
+    seed: Option<u64>,
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// At most this many events are printed.
+    #[arg(long, default_value_t = 400)]
+    events: usize,
 }
 
 #[derive(Args, Debug)]
@@ -210,6 +228,7 @@ pub fn run() -> Result<ExitCode, Error> {
         Some(Command::Sweep(args)) => sweep_command(args),
         Some(Command::Merge(args)) => merge(args),
         Some(Command::Explore(args)) => explore(args),
+        Some(Command::Explain(args)) => explain(args),
         Some(Command::Plot(args)) => {
             let charts = crate::plots::plot_folder(&args.dir)?;
             println!("{} charts, index.html and summary.md in {}", charts.len(), args.dir.display());
@@ -404,6 +423,54 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
         }
     }
     Ok(out)
+}
+
+fn explain(args: ExplainArgs) -> Result<ExitCode, Error> {
+    let scenario = load_scenario(&args.scenario, &args.set)?;
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let mut world = crate::world::World::new(&scenario, seed);
+    if !world.explain(&args.key) {
+        return Err(Error::Usage(format!(
+            "--key {}: no such key in {} (workload keys are k0 to k{})",
+            args.key,
+            args.scenario.display(),
+            scenario.workload.key_count.saturating_sub(1)
+        )));
+    }
+    let filter = TraceFilter { key: Some(args.key.clone()), ..Default::default() };
+    world.set_tracer(Tracer::new(filter, TraceSink::Lines { lines: Vec::new(), limit: args.events, dropped: 0 }));
+    let (mut result, tracer) = world.run_traced();
+    let rep = report::build(&scenario, seed, &result);
+    println!("key {} in {} under seed {seed}", args.key, args.scenario.display());
+    let key = (0..scenario.workload.key_count).map(|k| crate::ids::KeyId(k as u32)).find(|k| format!("k{}", k.0) == args.key);
+    if let Some(key) = key {
+        let lost_now: Vec<u64> = result.lost_writes.iter().filter(|(k, _, _)| *k == args.key).map(|(_, w, _)| w.0).collect();
+        println!("\nacknowledged writes (oracle):");
+        for (w, at) in result.history.acked_writes(key).to_vec() {
+            let parents: Vec<String> = result.history.parents(w).iter().map(|p| format!("w{}", p.0)).collect();
+            let status = if lost_now.contains(&w.0) { "  LOST: no version any node holds reflects it" } else { "" };
+            println!("  w{} acknowledged at {:.3} ms, saw [{}]{status}", w.0, at.as_millis_f64(), parents.join(", "));
+        }
+    }
+    println!("\nat the end ({:.3} ms):", result.simulated_end.as_millis_f64());
+    for line in std::mem::take(&mut result.explained) {
+        println!("  {line}");
+    }
+    for v in checks::evaluate(&scenario, &result, &rep) {
+        println!("  violation: {}: {}", v.invariant, v.message);
+    }
+    if let Some(TraceSink::Lines { lines, dropped, .. }) = tracer.map(|t| t.sink) {
+        println!(
+            "\nevents touching {} ({} shown{}):",
+            args.key,
+            lines.len(),
+            if dropped > 0 { format!(", {dropped} more not shown") } else { String::new() }
+        );
+        for l in lines {
+            println!("  {l}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One explored seed: its index, the overrides that replay it, and what broke.

@@ -134,6 +134,11 @@ impl History {
         acked.into_iter().filter(|&(w, _)| !self.reflects(held, w)).collect()
     }
 
+    /// The writes `write` descends from directly (what its client had seen).
+    pub fn parents(&self, write: WriteId) -> &[WriteId] {
+        self.writes.get((write.0 as usize).wrapping_sub(1)).map_or(&[], |w| w.parents.as_slice())
+    }
+
     /// The acknowledged writes to `key`, in acknowledgement order.
     pub fn acked_writes(&self, key: KeyId) -> &[(WriteId, SimTime)] {
         self.acked_by_key.get(&key).map_or(&[], |v| v.as_slice())

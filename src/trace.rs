@@ -26,6 +26,12 @@ pub enum TraceSink {
     File(std::io::BufWriter<std::fs::File>),
     /// A hash per event, for comparing two runs event by event.
     Hashes(Vec<u64>),
+    /// Keep the lines in memory, up to a limit (counting the rest).
+    Lines {
+        lines: Vec<String>,
+        limit: usize,
+        dropped: usize,
+    },
     /// Keep only the line of event number `index` (0-based, after filtering).
     Capture {
         index: usize,
@@ -122,6 +128,13 @@ impl Tracer {
                 let mut hasher = crate::fastmap::FxHasher::default();
                 hasher.write(line.as_bytes());
                 h.push(hasher.finish());
+            }
+            TraceSink::Lines { lines, limit, dropped } => {
+                if lines.len() < *limit {
+                    lines.push(line);
+                } else {
+                    *dropped += 1;
+                }
             }
             TraceSink::Capture { index, seen, line: kept } => {
                 if *seen == *index {

@@ -88,6 +88,8 @@ pub struct RunResult {
     pub decommissioned: Vec<(NodeId, SimTime)>,
     /// The fault schedule the run used (declared and drawn), in time order.
     pub faults: Vec<ScheduledFault>,
+    /// For `explain`: what each node holds of the explained key at the end, in words.
+    pub explained: Vec<String>,
     /// Membership metadata each node keeps (one entry per token or partition), and ranges.
     pub ring_metadata_entries: usize,
     pub ring_ranges: usize,
@@ -133,6 +135,7 @@ pub struct World<'s> {
     seed: u64,
     next_message: u64,
     tracer: Option<Tracer>,
+    explain_key: Option<KeyId>,
     /// The run's fault schedule: the scenario's, plus what the nemesis drew for this seed.
     faults: Vec<ScheduledFault>,
 }
@@ -231,6 +234,7 @@ impl<'s> World<'s> {
             seed,
             next_message: 0,
             tracer: None,
+            explain_key: None,
             faults,
             keys: KeyTable::with_workload_keys(scenario.workload.key_count),
             chooser: KeyChooser::new(&scenario.workload.popularity, scenario.workload.key_count),
@@ -749,6 +753,34 @@ impl<'s> World<'s> {
         }
     }
 
+    /// Asks the run to describe, at its end, what every node holds of `name`; false if the
+    /// workload has no such key.
+    pub fn explain(&mut self, name: &str) -> bool {
+        self.explain_key = (0..self.keys.len()).map(|k| KeyId(k as u32)).find(|k| self.keys.name(*k) == name);
+        self.explain_key.is_some()
+    }
+
+    fn describe_holdings(&self, key: KeyId) -> Vec<String> {
+        let top = self.ring.top_n(self.keys.position(key), self.scenario.protocol.n);
+        let writes = |v: &crate::versioning::VersionSet| {
+            v.siblings.iter().map(|s| format!("w{}", s.write.0)).collect::<Vec<_>>().join(", ")
+        };
+        let mut out = Vec::new();
+        for node in &self.nodes {
+            let role = if top.contains(&node.id) { "replica" } else { "not a replica" };
+            let state = if self.node_up[node.id.index()] { "" } else { ", down" };
+            if let Some(v) = node.versions(key) {
+                out.push(format!("{} ({role}{state}) holds [{}]", node.id, writes(v)));
+            } else if top.contains(&node.id) {
+                out.push(format!("{} ({role}{state}) holds nothing", node.id));
+            }
+            for (_, intended) in node.pending_hints().filter(|(k, _)| *k == key) {
+                out.push(format!("{} keeps a hint for {intended}", node.id));
+            }
+        }
+        out
+    }
+
     pub fn set_tracer(&mut self, tracer: Tracer) {
         self.tracer = Some(tracer);
     }
@@ -806,6 +838,7 @@ impl<'s> World<'s> {
 
     fn finish(mut self) -> RunResult {
         let convergence = self.snapshot();
+        let explained = self.explain_key.map_or(Vec::new(), |k| self.describe_holdings(k));
         let held = convergence::held_writes(&self.nodes, self.keys.len());
         let mut lost_writes = Vec::new();
         for key in self.history.written_keys() {
@@ -856,6 +889,7 @@ impl<'s> World<'s> {
             agreement: self.agreement,
             decommissioned: self.decommissioned,
             faults: self.faults,
+            explained,
             ring_metadata_entries: self.ring.metadata_entries(),
             ring_ranges: self.ring.range_count(),
         }

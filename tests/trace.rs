@@ -143,3 +143,17 @@ fn explore_lists_failing_seeds_with_replay_commands_that_reproduce_them() {
     let no_menu = dynasim(&["explore", "scenarios/quickstart.json", "--seeds", "1..2"]);
     assert_eq!(no_menu.status.code(), Some(2));
 }
+
+#[test]
+fn explain_tells_a_keys_story_and_marks_lost_writes() {
+    let o = dynasim(&["explain", "scenarios/carts-cassandra.json", "--key", "k0", "--set", "duration_ms=2000", "--events", "5"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for section in ["acknowledged writes (oracle):", "at the end (", "events touching k0 (5 shown"] {
+        assert!(out.contains(section), "missing {section}: {out}");
+    }
+    assert!(out.contains("LOST: no version any node holds reflects it"), "last-write-wins loses some of k0's writes: {out}");
+    assert!(out.contains("(replica) holds ["));
+    let bad = dynasim(&["explain", "scenarios/quickstart.json", "--key", "nope"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
