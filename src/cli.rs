@@ -38,6 +38,9 @@ enum Command {
     Merge(MergeArgs),
     /// Draw every chart a run's or sweep's folder supports, with index.html and summary.md.
     Plot(PlotArgs),
+    /// Reduce a failing run (faults, duration, clients, keys, nodes) while the same invariant
+    /// still fails; write the minimal scenario.
+    Shrink(ShrinkArgs),
     /// Explain what happened to one key in one run: its writes and their causal past, which
     /// were lost, what every node holds at the end, and every event that touched it.
     Explain(ExplainArgs),
@@ -45,6 +48,21 @@ enum Command {
     /// seed enables a random subset at a random rate) and list every seed that breaks an
     /// invariant, with its replay command.
     Explore(ExploreArgs),
+}
+
+#[derive(Args, Debug)]
+struct ShrinkArgs {
+    scenario: PathBuf,
+    #[arg(long)]
+    seed: Option<u64>,
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Where to write the minimal scenario [default: <scenario>-shrunk.json beside it].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// At most this many candidate runs.
+    #[arg(long, default_value_t = 500)]
+    budget: usize,
 }
 
 #[derive(Args, Debug)]
@@ -229,6 +247,7 @@ pub fn run() -> Result<ExitCode, Error> {
         Some(Command::Merge(args)) => merge(args),
         Some(Command::Explore(args)) => explore(args),
         Some(Command::Explain(args)) => explain(args),
+        Some(Command::Shrink(args)) => shrink(args),
         Some(Command::Plot(args)) => {
             let charts = crate::plots::plot_folder(&args.dir)?;
             println!("{} charts, index.html and summary.md in {}", charts.len(), args.dir.display());
@@ -423,6 +442,43 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
         }
     }
     Ok(out)
+}
+
+fn shrink(args: ShrinkArgs) -> Result<ExitCode, Error> {
+    let scenario = load_scenario(&args.scenario, &args.set)?;
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let result = crate::simulate(&scenario, seed);
+    let rep = report::build(&scenario, seed, &result);
+    let Some(first) = checks::evaluate(&scenario, &result, &rep).into_iter().next() else {
+        println!("{} seed {seed}: every invariant holds; nothing to shrink", args.scenario.display());
+        return Ok(ExitCode::SUCCESS);
+    };
+    let target = crate::shrink::Target { invariant: first.invariant, key: first.key.clone() };
+    let file = args.scenario.display().to_string();
+    let (tree, steps) = crate::shrink::shrink(&file, scenario.source.clone(), seed, &target, args.budget);
+    let out = args.out.unwrap_or_else(|| args.scenario.with_file_name(format!("{}-shrunk.json", scenario.name)));
+    report::write_file(&out, &report::to_bytes(&tree))?;
+    let size = |t: &serde_json::Value| {
+        format!(
+            "{} ms + {} ms tail, {} nodes, {} clients, {} keys, {} faults{}",
+            t["duration_ms"],
+            t["quiescent_tail_ms"].as_f64().unwrap_or(0.0),
+            t["cluster"]["nodes"].as_u64().unwrap_or(8),
+            t["workload"]["arrivals"]["clients"].as_u64().unwrap_or(10),
+            t["workload"]["keys"].as_u64().unwrap_or(1000),
+            t["faults"].as_array().map_or(0, |a| a.len()),
+            if t.get("nemesis").is_some_and(|n| !n.is_null()) { ", a nemesis" } else { "" }
+        )
+    };
+    let failing = crate::shrink::fails(&out.display().to_string(), &tree, seed, &target);
+    println!("{}: {}", target.invariant, first.message);
+    println!("before: {}", size(&scenario.source));
+    println!("after:  {}  ({} steps: {})", size(&tree), steps.len(), steps.join(", "));
+    if let Some((_, v)) = failing {
+        println!("still fails: {}: {}", v.invariant, v.message);
+    }
+    println!("replay: dynasim run {} --seed {seed}", out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn explain(args: ExplainArgs) -> Result<ExitCode, Error> {

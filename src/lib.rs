@@ -29,6 +29,7 @@ pub mod report;
 pub mod ring;
 pub mod rng;
 pub mod scenario;
+pub mod shrink;
 pub mod sweep;
 pub mod trace;
 pub mod versioning;

@@ -157,3 +157,32 @@ fn explain_tells_a_keys_story_and_marks_lost_writes() {
     let bad = dynasim(&["explain", "scenarios/quickstart.json", "--key", "nope"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn shrink_writes_a_smaller_scenario_that_still_fails_the_same_way() {
+    let out = tmp("shrunk.json");
+    let o = dynasim(&[
+        "shrink",
+        "scenarios/node-crash-under-load.json",
+        "--set",
+        "protocol.hinted_handoff=false",
+        "--set",
+        "protocol.anti_entropy=false",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("before: 6000 ms") && text.contains("after: "), "{text}");
+    assert!(text.contains("still fails: convergence"), "{text}");
+    let shrunk: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("json");
+    let clients = shrunk["workload"]["arrivals"]["clients"].as_u64().unwrap_or(99);
+    let smaller = shrunk["duration_ms"].as_f64().unwrap_or(1e9) < 6000.0
+        || clients < 20
+        || shrunk["workload"]["keys"].as_u64().unwrap_or(999) < 300;
+    assert!(smaller, "nothing was reduced: {shrunk}");
+    let replay = dynasim(&["check", &out]);
+    assert_eq!(replay.status.code(), Some(1), "the shrunk scenario still fails");
+    let healthy = dynasim(&["shrink", "scenarios/quickstart.json", "--set", "duration_ms=500", "--out", &tmp("none.json")]);
+    assert!(String::from_utf8_lossy(&healthy.stdout).contains("nothing to shrink"));
+}
