@@ -305,11 +305,11 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
     let seeds: Vec<u64> = (1..=args.seeds).collect();
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let configs = crate::sweep::grid(&axes);
-    let started = Instant::now();
+    let wall_started = Instant::now();
     let tty = std::io::stderr().is_terminal();
     let progress = |done: usize, total: usize| {
         if tty {
-            let elapsed = started.elapsed().as_secs_f64();
+            let elapsed = wall_started.elapsed().as_secs_f64();
             let left = elapsed / done as f64 * (total - done) as f64;
             eprint!("\rsweep: {done}/{total} runs, about {left:.0} s left   ");
         }
@@ -545,7 +545,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::atomic::AtomicUsize::new(0);
     let tty = std::io::stderr().is_terminal();
-    let started = Instant::now();
+    let wall_started = Instant::now();
     let runs: Vec<Result<ExploredSeed, Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..jobs)
             .map(|_| {
@@ -566,7 +566,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
                         }));
                         let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                         if tty {
-                            let left = started.elapsed().as_secs_f64() / d as f64 * (seeds.len() - d) as f64;
+                            let left = wall_started.elapsed().as_secs_f64() / d as f64 * (seeds.len() - d) as f64;
                             eprint!("\rexplore: {d}/{} seeds, about {left:.0} s left   ", seeds.len());
                         }
                     }
@@ -698,7 +698,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
     let scenario = load_scenario(&args.scenario, &args.set)?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
-    let started = Instant::now();
+    let wall_started = Instant::now();
     let report = match &args.trace {
         None => crate::run_report(&scenario, seed),
         Some(path) => {
@@ -724,7 +724,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
             report::build(&scenario, seed, &result)
         }
     };
-    let wall = started.elapsed();
+    let wall = wall_started.elapsed();
     let timing = report::timing(&report, wall);
     let summary = report::summary(&report);
     let mut command = String::from("dynasim run");
