@@ -75,19 +75,20 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 
 type DrawResult = Result<(), String>;
 
+/// Every chart's frame: title, margins (the right one keeps the last tick label whole) and
+/// room for axis labels.
+fn frame<'a, 'b, DB: DrawingBackend>(root: &'a DrawingArea<DB, Shift>, title: &str) -> ChartBuilder<'a, 'b, DB> {
+    let mut b = ChartBuilder::on(root);
+    b.caption(title, ("sans-serif", 22)).margin(15).margin_right(30).x_label_area_size(45).y_label_area_size(70);
+    b
+}
+
 fn draw_line<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart) -> DrawResult {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(e)?;
     let xs = range(c.series.iter().flat_map(|s| s.1.iter().map(|p| p.0)).chain(c.marks.iter().map(|m| m.0)));
     let ys = range(c.series.iter().flat_map(|s| s.1.iter().map(|p| p.1)));
-    let mut chart = ChartBuilder::on(root)
-        .caption(&c.title, ("sans-serif", 22))
-        .margin(15)
-        .margin_right(30)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(xs.0..xs.1, ys.0..ys.1)
-        .map_err(e)?;
+    let mut chart = frame(root, &c.title).build_cartesian_2d(xs.0..xs.1, ys.0..ys.1).map_err(e)?;
     chart.configure_mesh().x_desc(&c.x_label).y_desc(&c.y_label).label_style(("sans-serif", 14)).draw().map_err(e)?;
     for (i, (name, points)) in c.series.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
@@ -120,14 +121,7 @@ fn draw_scatter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Scatter) 
     root.fill(&WHITE).map_err(e)?;
     let xs = range(c.points.iter().map(|p| p.0));
     let ys = range(c.points.iter().map(|p| p.1));
-    let mut chart = ChartBuilder::on(root)
-        .caption(&c.title, ("sans-serif", 22))
-        .margin(15)
-        .margin_right(30)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(xs.0..xs.1, ys.0..ys.1)
-        .map_err(e)?;
+    let mut chart = frame(root, &c.title).build_cartesian_2d(xs.0..xs.1, ys.0..ys.1).map_err(e)?;
     chart.configure_mesh().x_desc(&c.x_label).y_desc(&c.y_label).label_style(("sans-serif", 14)).draw().map_err(e)?;
     for (i, (x, y, label)) in c.points.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
@@ -142,14 +136,8 @@ fn draw_heatmap<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Heatmap) 
     root.fill(&WHITE).map_err(e)?;
     let (lo, hi) = range(c.values.iter().flatten().flatten().copied());
     let (nx, ny) = (c.columns.len().max(1) as u32, c.rows.len().max(1) as u32);
-    let mut chart = ChartBuilder::on(root)
-        .caption(&c.title, ("sans-serif", 22))
-        .margin(15)
-        .margin_right(30)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d((0..nx - 1).into_segmented(), (0..ny - 1).into_segmented())
-        .map_err(e)?;
+    let mut chart =
+        frame(root, &c.title).build_cartesian_2d((0..nx - 1).into_segmented(), (0..ny - 1).into_segmented()).map_err(e)?;
     let (cols, rows) = (c.columns.clone(), c.rows.clone());
     let name = |names: &[String], v: &SegmentValue<u32>| match v {
         SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
