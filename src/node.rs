@@ -241,6 +241,13 @@ enum Coordinating {
     Put(PutState),
 }
 
+/// A handoff awaiting its acknowledgement; resent if none comes within a gossip interval.
+struct PendingTransfer {
+    target: NodeId,
+    keys: Vec<KeyId>,
+    sent_at: SimTime,
+}
+
 pub struct Node {
     pub id: NodeId,
     store: FastMap<KeyId, Rc<VersionSet>>,
@@ -260,7 +267,7 @@ pub struct Node {
     /// This node's membership view (durable).
     view: Membership,
     /// Transfers awaiting acknowledgement: id -> keys; and per key how many are outstanding.
-    transfers: BTreeMap<u64, Vec<KeyId>>,
+    transfers: BTreeMap<u64, PendingTransfer>,
     transferring: FastMap<KeyId, u32>,
     /// Keys stored since the last handoff that this node's own ring says it does not
     /// replicate (sent by peers with an older view); handed off on the next scan.
@@ -1055,7 +1062,7 @@ impl Node {
                 }
                 self.stats.keys_transferred += keys.len() as u64;
                 self.stats.transfer_messages += 1;
-                self.transfers.insert(id, keys);
+                self.transfers.insert(id, PendingTransfer { target, keys, sent_at: now });
                 out.push(NodeEffect::Send {
                     to: Endpoint::Node(target),
                     payload: Payload::Transfer { id, entries: chunk.to_vec() },
@@ -1095,7 +1102,7 @@ impl Node {
     }
 
     fn on_transfer_ack(&mut self, now: SimTime, env: &NodeEnv, id: u64) {
-        let Some(keys) = self.transfers.remove(&id) else { return };
+        let Some(PendingTransfer { keys, .. }) = self.transfers.remove(&id) else { return };
         for key in keys {
             let outstanding = self.transferring.get_mut(&key).map(|c| {
                 *c -= 1;
@@ -1111,6 +1118,19 @@ impl Node {
         }
         if self.transfers.is_empty() {
             self.stats.handoff_done_at = Some(now);
+        }
+    }
+
+    /// Resends handoffs unacknowledged for a gossip interval (the message or its ack was lost),
+    /// with the keys' current versions, so a leaving node still drains on a lossy network.
+    fn resend_transfers(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+        let patience = env.protocol.gossip_interval;
+        for (&id, t) in self.transfers.iter_mut().filter(|(_, t)| now.since(t.sent_at) >= patience) {
+            let entries: Vec<(KeyId, Rc<VersionSet>)> =
+                t.keys.iter().filter_map(|k| self.store.get(k).map(|v| (*k, v.clone()))).collect();
+            t.sent_at = now;
+            self.stats.transfer_messages += 1;
+            out.push(NodeEffect::Send { to: Endpoint::Node(t.target), payload: Payload::Transfer { id, entries } });
         }
     }
 
@@ -1256,6 +1276,7 @@ impl Node {
             }
             NodeTimer::Gossip { incarnation } if incarnation == self.incarnation => {
                 self.hand_off_strays(now, env, out);
+                self.resend_transfers(now, env, out);
                 let mut peers: Vec<NodeId> =
                     self.view.known().chain(env.protocol.seeds.iter().copied()).filter(|&p| p != self.id).collect();
                 peers.sort_unstable();

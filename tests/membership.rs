@@ -53,3 +53,15 @@ fn gossip_runs_on_every_node() {
     assert!(u(&rep["messages"]["gossip"]["delivered_count"]) > 0);
     assert!(rep["membership"]["changes"].as_array().expect("changes").is_empty());
 }
+
+#[test]
+fn a_leaving_node_still_drains_when_handoff_messages_are_lost() {
+    // Half the transfers and their acks are lost; unacknowledged handoffs are resent each gossip
+    // interval, so the node still hands everything off and stops.
+    let lossy = r#"network.rules=[{"kinds": ["transfer", "transfer_ack"], "loss_probability": 0.5}]"#;
+    let rep = report(&shipped("leave-under-load", &[lossy]));
+    assert!(u(&rep["messages"]["transfer"]["lost_count"]) > 10, "{}", rep["messages"]["transfer"]);
+    assert_eq!(rep["membership"]["decommissioned"][0]["node"], "n3", "{}", rep["membership"]);
+    assert_eq!(rep["convergence"]["converged"], true, "{}", rep["convergence"]);
+    assert_eq!(u(&rep["convergence"]["lost_write_count"]), 0);
+}
