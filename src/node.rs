@@ -1021,7 +1021,13 @@ impl Node {
     }
 
     /// Hands off the strays: keys this node holds but does not replicate, to the nodes that do.
+    /// Handing misplaced copies home is hinted handoff's job, so it runs only with it on;
+    /// without it a fall-back keeps what it was given, as Dynamo's would.
     fn hand_off_strays(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+        if !env.protocol.hinted_handoff {
+            self.strays.clear();
+            return;
+        }
         let strays: Vec<KeyId> =
             std::mem::take(&mut self.strays).into_iter().filter(|k| !self.transferring.contains_key(k)).collect();
         let mut batches: BTreeMap<NodeId, Vec<(KeyId, Rc<VersionSet>)>> = BTreeMap::new();
