@@ -79,13 +79,14 @@ pub fn snapshot(ring: &Ring, keys: &KeyTable, nodes: &[Node], n: usize) -> Snaps
     snap
 }
 
-/// Every write id any node holds for each key, in its store or as a hint: what survives.
-pub fn held_writes(nodes: &[Node], keys: usize) -> Vec<Vec<WriteId>> {
-    let mut held: Vec<Vec<WriteId>> = vec![Vec::new(); keys];
+/// Collects, per key, what `extract` takes from every version set any node holds (its own
+/// replica or a hint), sorted and without repeats.
+fn held<T: Ord>(nodes: &[Node], keys: usize, extract: impl Fn(&VersionSet, &mut Vec<T>)) -> Vec<Vec<T>> {
+    let mut held: Vec<Vec<T>> = (0..keys).map(|_| Vec::new()).collect();
     for node in nodes {
         node.for_each_version_set(|key, set| {
             if let Some(slot) = held.get_mut(key.index()) {
-                slot.extend(set.siblings.iter().map(|s| s.write));
+                extract(set, slot);
             }
         });
     }
@@ -96,21 +97,16 @@ pub fn held_writes(nodes: &[Node], keys: usize) -> Vec<Vec<WriteId>> {
     held
 }
 
-/// Every cart item any node holds for each key (in its store or as a hint), sorted.
+/// Every write id any node holds for each key: what survives.
+pub fn held_writes(nodes: &[Node], keys: usize) -> Vec<Vec<WriteId>> {
+    held(nodes, keys, |set, slot| slot.extend(set.siblings.iter().map(|s| s.write)))
+}
+
+/// Every cart item any node holds for each key.
 pub fn held_cart_items(nodes: &[Node], keys: usize) -> Vec<Vec<u64>> {
-    let mut held: Vec<Vec<u64>> = vec![Vec::new(); keys];
-    for node in nodes {
-        node.for_each_version_set(|key, set| {
-            if let Some(slot) = held.get_mut(key.index()) {
-                for cart in set.siblings.iter().filter_map(|s| s.cart.as_ref()) {
-                    slot.extend_from_slice(&cart.adds);
-                }
-            }
-        });
-    }
-    for slot in held.iter_mut() {
-        slot.sort_unstable();
-        slot.dedup();
-    }
-    held
+    held(nodes, keys, |set, slot| {
+        for cart in set.siblings.iter().filter_map(|s| s.cart.as_ref()) {
+            slot.extend_from_slice(&cart.adds);
+        }
+    })
 }

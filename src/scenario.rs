@@ -830,6 +830,15 @@ fn ms(ctx: &Ctx, path: &str, v: f64, allow_zero: bool) -> Result<SimDuration, Sc
     Ok(SimDuration::from_millis_f64(v))
 }
 
+/// A node index from the file, checked against the cluster's size.
+fn node_id(ctx: &Ctx, node_count: u32, path: &str, n: u32) -> Result<NodeId, ScenarioError> {
+    if n < node_count {
+        Ok(NodeId(n))
+    } else {
+        Err(ctx.err(path, format!("node {n} does not exist; expected 0 to {}", node_count - 1)))
+    }
+}
+
 fn skew_ns(ctx: &Ctx, path: &str, ms: f64) -> Result<i64, ScenarioError> {
     if !ms.is_finite() || ms.abs() > 86_400_000.0 {
         return Err(ctx.err(path, format!("{ms} is out of range; expected milliseconds between -86400000 and 86400000")));
@@ -935,13 +944,7 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
     let mut nodes: Vec<NodeSpec> = (0..node_count)
         .map(|i| NodeSpec { datacenter: (i % dcs) as u16, rack: (i / dcs) % racks, weight: 1.0, clock_skew_ns: 0 })
         .collect();
-    let node_ref = |path: &str, n: u32| -> Result<NodeId, ScenarioError> {
-        if n < node_count {
-            Ok(NodeId(n))
-        } else {
-            Err(ctx.err(path, format!("node {n} does not exist; expected 0 to {}", node_count - 1)))
-        }
-    };
+    let node_ref = |path: &str, n: u32| node_id(ctx, node_count, path, n);
     for (i, o) in c.node_overrides.iter().enumerate() {
         let p = format!("cluster.node_overrides.{i}");
         let id = node_ref(&format!("{p}.node"), o.node)?;
@@ -1311,13 +1314,7 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
 }
 
 fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<Vec<ScheduledFault>, ScenarioError> {
-    let node_ref = |path: &str, n: u32| -> Result<NodeId, ScenarioError> {
-        if n < node_count {
-            Ok(NodeId(n))
-        } else {
-            Err(ctx.err(path, format!("node {n} does not exist; expected 0 to {}", node_count - 1)))
-        }
-    };
+    let node_ref = |path: &str, n: u32| node_id(ctx, node_count, path, n);
     let mut names: Vec<String> = Vec::new();
     let mut out = Vec::new();
     for (i, f) in raw.iter().enumerate() {

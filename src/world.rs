@@ -334,16 +334,7 @@ impl<'s> World<'s> {
                 if self.tracer.is_some() {
                     self.trace_other("timer", Some(node.to_string()), format!("{timer:?}"));
                 }
-                let env = NodeEnv {
-                    ring: &self.node_rings[node.index()],
-                    ranges: &self.node_ranges[node.index()],
-                    keys: &self.keys,
-                    protocol: &self.scenario.protocol,
-                };
-                let mut out = std::mem::take(&mut self.node_effects);
-                self.nodes[node.index()].on_timer(self.engine.now(), &env, timer, &mut out);
-                self.apply_node_effects(node, SimDuration::ZERO, &mut out);
-                self.node_effects = out;
+                self.drive_node(node, SimDuration::ZERO, |n, now, env, out| n.on_timer(now, env, timer, out));
             }
             Event::ClientTimer { client, timer } => {
                 if timer == ClientTimer::Wake && !self.workload_active {
@@ -429,15 +420,27 @@ impl<'s> World<'s> {
     }
 
     fn start_node(&mut self, node: NodeId) {
+        self.drive_node(node, SimDuration::ZERO, |n, _, env, out| n.start(env, out));
+    }
+
+    /// Runs one node handler with the node's own ring and applies what it pushed; sends depart
+    /// `service` after now.
+    fn drive_node(
+        &mut self,
+        node: NodeId,
+        service: SimDuration,
+        handler: impl FnOnce(&mut Node, SimTime, &NodeEnv, &mut Vec<NodeEffect>),
+    ) {
+        let i = node.index();
         let env = NodeEnv {
-            ring: &self.node_rings[node.index()],
-            ranges: &self.node_ranges[node.index()],
+            ring: &self.node_rings[i],
+            ranges: &self.node_ranges[i],
             keys: &self.keys,
             protocol: &self.scenario.protocol,
         };
         let mut out = std::mem::take(&mut self.node_effects);
-        self.nodes[node.index()].start(&env, &mut out);
-        self.apply_node_effects(node, SimDuration::ZERO, &mut out);
+        handler(&mut self.nodes[i], self.engine.now(), &env, &mut out);
+        self.apply_node_effects(node, service, &mut out);
         self.node_effects = out;
     }
 
@@ -590,16 +593,7 @@ impl<'s> World<'s> {
     }
 
     fn handle_at_node(&mut self, node: NodeId, from: Endpoint, payload: Payload, service: SimDuration) {
-        let env = NodeEnv {
-            ring: &self.node_rings[node.index()],
-            ranges: &self.node_ranges[node.index()],
-            keys: &self.keys,
-            protocol: &self.scenario.protocol,
-        };
-        let mut out = std::mem::take(&mut self.node_effects);
-        self.nodes[node.index()].on_message(self.engine.now(), &env, from, payload, &mut out);
-        self.apply_node_effects(node, service, &mut out);
-        self.node_effects = out;
+        self.drive_node(node, service, |n, now, env, out| n.on_message(now, env, from, payload, out));
     }
 
     /// Applies a node's effects in push order; sends depart when its service time ends.
@@ -629,15 +623,7 @@ impl<'s> World<'s> {
         }
         let old = std::mem::replace(&mut self.node_rings[node.index()], ring);
         self.node_ranges[node.index()] = ranges;
-        let env = NodeEnv {
-            ring: &self.node_rings[node.index()],
-            ranges: &self.node_ranges[node.index()],
-            keys: &self.keys,
-            protocol: &self.scenario.protocol,
-        };
-        let mut out = Vec::new();
-        self.nodes[node.index()].handoff(self.engine.now(), &old, &env, &mut out);
-        self.apply_node_effects(node, SimDuration::ZERO, &mut out);
+        self.drive_node(node, SimDuration::ZERO, |n, now, env, out| n.handoff(now, &old, env, out));
         self.note_agreement();
     }
 
