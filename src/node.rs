@@ -329,18 +329,9 @@ impl Node {
         }
     }
 
-    pub fn stored_keys(&self) -> usize {
-        self.store.len()
-    }
-
     /// Hints waiting for delivery, in scan order: (key, intended node).
     pub fn pending_hints(&self) -> impl Iterator<Item = (KeyId, NodeId)> + '_ {
         self.hints.keys().copied()
-    }
-
-    /// Requests this node is coordinating right now.
-    pub fn in_flight(&self) -> usize {
-        self.coordinating.len()
     }
 
     pub fn suspects(&self, peer: NodeId) -> bool {
