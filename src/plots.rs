@@ -328,6 +328,19 @@ pub fn sweep_charts(results: &serde_json::Value) -> Vec<(String, Chart)> {
             points: configs.iter().map(|a| (mean(a, "stale_read_fraction"), mean(a, "p999_get_ms"), label(a))).collect(),
         }),
     ));
+    // Versions per read across configurations: the share of reads that returned 2+ versions.
+    out.push((
+        "versions-per-read".into(),
+        Chart::Scatter(Scatter {
+            title: "reads returning more than one version, per configuration".into(),
+            x_label: "configuration".into(),
+            y_label: "fraction of reads with 2+ versions".into(),
+            points: configs
+                .iter()
+                .map(|a| (a["config"].as_f64().unwrap_or(0.0), mean(a, "reads_with_siblings_fraction"), label(a)))
+                .collect(),
+        }),
+    ));
     // Heatmaps over (R, W) when the sweep varies both.
     let mut rs: Vec<String> = configs.iter().filter_map(|a| setting(a, "protocol.r")).collect();
     let mut ws: Vec<String> = configs.iter().filter_map(|a| setting(a, "protocol.w")).collect();

@@ -78,6 +78,7 @@ fn a_sweep_draws_the_tradeoff_heatmaps_curves_and_axis_charts() {
     assert_eq!(dynasim(&["plot", &out]).status.code(), Some(0));
     let tradeoff = svg(&out, "tradeoff");
     assert_eq!(tradeoff.matches("<circle").count(), 8, "one point per configuration");
+    assert_eq!(svg(&out, "versions-per-read").matches("<circle").count(), 8);
     let heat = svg(&out, "heatmap-p999_get_ms");
     assert_eq!(heat.matches("<rect").count(), 1 + 4, "background and one cell per (R, W)");
     svg(&out, "heatmap-stale_read_fraction");
