@@ -82,6 +82,9 @@ pub struct KeyChooser {
     popularity: KeyPopularity,
     key_count: usize,
     zipf_cdf: Vec<f64>,
+    /// `zipf_guide[j]` is the number of CDF entries below `j / len`: a draw `u` then needs a
+    /// binary search only between its bucket's neighbours, with exactly the plain search's result.
+    zipf_guide: Vec<u32>,
 }
 
 impl KeyChooser {
@@ -102,7 +105,19 @@ impl KeyChooser {
             }
             _ => Vec::new(),
         };
-        KeyChooser { popularity: popularity.clone(), key_count, zipf_cdf }
+        let buckets = zipf_cdf.len();
+        let zipf_guide = (0..=buckets).map(|j| zipf_cdf.partition_point(|&c| c < j as f64 / buckets as f64) as u32).collect();
+        KeyChooser { popularity: popularity.clone(), key_count, zipf_cdf, zipf_guide }
+    }
+
+    /// The first CDF entry not below `u`, found through the guide table.
+    fn zipf_rank(&self, u: f64) -> usize {
+        let buckets = self.zipf_cdf.len();
+        // One bucket of slack each side absorbs rounding in `u * buckets`.
+        let j = ((u * buckets as f64) as usize).min(buckets);
+        let lo = self.zipf_guide[j.saturating_sub(1)] as usize;
+        let hi = self.zipf_guide[(j + 2).min(buckets)] as usize;
+        lo + self.zipf_cdf[lo..hi].partition_point(|&c| c < u)
     }
 
     pub fn choose(&self, rng: &mut SimRng) -> KeyId {
@@ -110,7 +125,7 @@ impl KeyChooser {
             KeyPopularity::Uniform => index(rng, self.key_count),
             KeyPopularity::Zipf { .. } => {
                 let u = unit(rng);
-                self.zipf_cdf.partition_point(|&c| c < u).min(self.key_count - 1)
+                self.zipf_rank(u).min(self.key_count - 1)
             }
             KeyPopularity::HotSet { key_fraction, access_fraction } => {
                 let hot = ((self.key_count as f64 * key_fraction).ceil() as usize).clamp(1, self.key_count);
@@ -538,5 +553,18 @@ mod tests {
         assert!((in_hot as f64 / 100_000.0 - 0.9).abs() < 0.01);
         let uniform = KeyChooser::new(&KeyPopularity::Uniform, 10);
         assert!((0..1000).all(|_| uniform.choose(&mut rng).index() < 10));
+    }
+
+    #[test]
+    fn zipf_guide_table_finds_exactly_what_a_full_binary_search_finds() {
+        let mut rng = Seeds::new(7).stream(Stream::Client, 0);
+        for (keys, exponent) in [(1, 1.0), (7, 0.5), (1000, 1.0), (100_000, 0.9), (3, 3.0)] {
+            let zipf = KeyChooser::new(&KeyPopularity::Zipf { exponent }, keys);
+            let edges = [0.0, 1.0 - f64::EPSILON, 0.5, 1.0 / keys as f64];
+            let draws = (0..20_000).map(|_| unit(&mut rng));
+            for u in edges.into_iter().chain(zipf.zipf_cdf.iter().take(50).copied()).chain(draws) {
+                assert_eq!(zipf.zipf_rank(u), zipf.zipf_cdf.partition_point(|&c| c < u), "{keys} keys, u = {u}");
+            }
+        }
     }
 }

@@ -46,19 +46,75 @@ impl Snapshot {
 
 /// Checks every key in the table against the ring's current top N.
 pub fn snapshot(ring: &Ring, keys: &KeyTable, nodes: &[Node], n: usize) -> Snapshot {
-    let mut snap = Snapshot::default();
+    check(ring, keys, nodes, n, (0..keys.len()).map(|k| KeyId(k as u32)), &mut Vec::new())
+}
+
+/// Samples divergence over and over at the cost of the keys that changed in between.
+///
+/// A key that was converged at the last sample, on the same ring, with no replica changed
+/// since, is still converged; so a sample checks only the keys some node changed and the keys
+/// divergent last time, and reports exactly what a full [`snapshot`] would. A new ring (a join
+/// or leave) changes every key's top N, so the sample after it checks every key.
+#[derive(Default)]
+pub struct DivergenceSampler {
+    ring: Option<u64>,
+    divergent: Vec<KeyId>,
+    candidates: Vec<KeyId>,
+}
+
+impl DivergenceSampler {
+    /// Asks every node to remember which keys change; call once before the run.
+    pub fn watch(nodes: &mut [Node]) {
+        for node in nodes {
+            node.record_changed_keys();
+        }
+    }
+
+    pub fn sample(&mut self, ring: &Ring, keys: &KeyTable, nodes: &mut [Node], n: usize) -> Snapshot {
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
+        for node in nodes.iter_mut() {
+            node.drain_changed_keys(&mut candidates);
+        }
+        let mut divergent = std::mem::take(&mut self.divergent);
+        let snap = if self.ring == Some(ring.fingerprint()) {
+            candidates.append(&mut divergent);
+            candidates.sort_unstable();
+            candidates.dedup();
+            check(ring, keys, nodes, n, candidates.iter().copied(), &mut divergent)
+        } else {
+            divergent.clear();
+            check(ring, keys, nodes, n, (0..keys.len()).map(|k| KeyId(k as u32)), &mut divergent)
+        };
+        self.ring = Some(ring.fingerprint());
+        self.divergent = divergent;
+        self.candidates = candidates;
+        snap
+    }
+}
+
+/// Checks `candidates` (ascending) against the ring's current top N and pushes the divergent
+/// ones onto `divergent`; every key outside `candidates` is known to have converged.
+fn check(
+    ring: &Ring,
+    keys: &KeyTable,
+    nodes: &[Node],
+    n: usize,
+    candidates: impl Iterator<Item = KeyId>,
+    divergent: &mut Vec<KeyId>,
+) -> Snapshot {
+    let mut snap = Snapshot { keys_checked: keys.len() as u64, ..Snapshot::default() };
     let mut list = Vec::with_capacity(n);
     let empty = VersionSet::default();
-    for k in 0..keys.len() {
-        let key = KeyId(k as u32);
+    for key in candidates {
         ring.cached_list(key, keys.position(key), n, n, &mut list);
-        snap.keys_checked += 1;
         let set_of = |node: NodeId| nodes[node.index()].versions(key).map_or(&empty, |v| &**v);
         let first = set_of(list[0]);
         if list[1..].iter().all(|&other| set_of(other).same_versions(first)) {
             continue;
         }
         snap.divergent_keys += 1;
+        divergent.push(key);
         if snap.pending.len() < DESCRIBED {
             let mut merged = VersionSet::default();
             for &node in &list {

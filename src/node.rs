@@ -279,6 +279,9 @@ pub struct Node {
     clock_skew_ns: i64,
     rng: SimRng,
     scratch: Vec<NodeId>,
+    /// Keys whose replica here changed since the observer last asked; kept only when divergence
+    /// is sampled, so a sample need check only these and the keys divergent last time.
+    changed_keys: Option<Vec<KeyId>>,
     pub stats: NodeStats,
 }
 
@@ -305,6 +308,7 @@ impl Node {
             clock_skew_ns: 0,
             rng,
             scratch: Vec::new(),
+            changed_keys: None,
             stats: NodeStats::default(),
         }
     }
@@ -312,6 +316,24 @@ impl Node {
     /// This node's own replica of a key (hints excluded).
     pub fn versions(&self, key: KeyId) -> Option<&Rc<VersionSet>> {
         self.store.get(&key)
+    }
+
+    /// From now on, remembers which keys' replicas change (see [`Node::drain_changed_keys`]).
+    pub fn record_changed_keys(&mut self) {
+        self.changed_keys.get_or_insert_with(Vec::new);
+    }
+
+    /// Moves the keys whose replica changed since the last call into `into` (with repeats).
+    pub fn drain_changed_keys(&mut self, into: &mut Vec<KeyId>) {
+        if let Some(changed) = &mut self.changed_keys {
+            into.append(changed);
+        }
+    }
+
+    fn note_changed(&mut self, key: KeyId) {
+        if let Some(changed) = &mut self.changed_keys {
+            changed.push(key);
+        }
     }
 
     /// Every version set this node holds for a key: its own and any hints.
@@ -387,6 +409,9 @@ impl Node {
 
     /// A permanent failure: the disk is gone and the node comes back empty, as a replacement.
     pub fn lose_disk(&mut self) {
+        if let Some(changed) = &mut self.changed_keys {
+            changed.extend(self.store.keys());
+        }
         self.store.clear();
         self.hints.clear();
         self.minted.clear();
@@ -939,6 +964,7 @@ impl Node {
             None => {
                 let new_digest = digest(key, &slot);
                 self.store.insert(key, slot.clone());
+                self.note_changed(key);
                 self.track(env, key, old_digest, new_digest);
                 self.note_if_stray(env, key);
             }
@@ -995,6 +1021,7 @@ impl Node {
                 let old = self.store.get(&key).map_or(0, |v| digest(key, v));
                 let new = digest(key, &updated);
                 self.store.insert(key, updated);
+                self.note_changed(key);
                 self.track(env, key, old, new);
                 self.note_if_stray(env, key);
             }
@@ -1109,6 +1136,7 @@ impl Node {
                 self.transferring.remove(&key);
                 if !env.ring.top_n(env.keys.position(key), env.protocol.n).contains(&self.id) {
                     let old = self.store.remove(&key).map_or(0, |v| digest(key, &v));
+                    self.note_changed(key);
                     self.track(env, key, old, 0);
                 }
             }

@@ -10,7 +10,7 @@
 //! time; what the handler sends departs when the service ends.
 
 use crate::client::{Arrivals, Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Observation, Role, ValueModel};
-use crate::convergence::{self, Snapshot};
+use crate::convergence::{self, DivergenceSampler, Snapshot};
 use crate::engine::{Engine, SimDuration, SimTime};
 use crate::history::History;
 use crate::ids::{ClientId, Endpoint, KeyId, NodeId, WriteId};
@@ -132,6 +132,10 @@ pub struct World<'s> {
     client_effects: Vec<ClientEffect>,
     peak_pending: usize,
     samples: Vec<(SimTime, Snapshot)>,
+    divergence: DivergenceSampler,
+    /// Sample divergence with a full scan of every key, not only the changed ones (for testing
+    /// that both agree).
+    full_divergence_scans: bool,
     seed: u64,
     next_message: u64,
     tracer: Option<Tracer>,
@@ -188,7 +192,7 @@ impl<'s> World<'s> {
             network.set_slow_factor(node, factor);
         }
         let initial = Membership::with_members(scenario.initial_members.iter().copied());
-        let nodes: Vec<Node> = (0..scenario.nodes.len())
+        let mut nodes: Vec<Node> = (0..scenario.nodes.len())
             .map(|i| {
                 let id = NodeId(i as u32);
                 let mut node = Node::new(id, seeds.stream(Stream::Node, i as u64));
@@ -199,6 +203,9 @@ impl<'s> World<'s> {
                 node
             })
             .collect();
+        if scenario.divergence_interval > SimDuration::ZERO {
+            DivergenceSampler::watch(&mut nodes);
+        }
         let service_rng = (0..scenario.nodes.len()).map(|i| seeds.stream(Stream::Service, i as u64)).collect();
         let (workload_clients, closed_loop) = match &scenario.workload.arrivals {
             Arrivals::Closed { clients, .. } => (*clients, true),
@@ -257,6 +264,8 @@ impl<'s> World<'s> {
             client_effects: Vec::new(),
             peak_pending: 0,
             samples: Vec::new(),
+            divergence: DivergenceSampler::default(),
+            full_divergence_scans: false,
         }
     }
 
@@ -366,7 +375,12 @@ impl<'s> World<'s> {
             Event::EndWorkload => self.workload_active = false,
             Event::Fault(i) => self.apply_fault(i),
             Event::Sample => {
-                let snap = self.snapshot();
+                let snap = if self.full_divergence_scans {
+                    self.snapshot()
+                } else {
+                    let replicas = self.divergence.sample(&self.ring, &self.keys, &mut self.nodes, self.scenario.protocol.n);
+                    self.with_membership(replicas)
+                };
                 self.samples.push((self.engine.now(), snap));
                 self.engine.schedule_after(self.scenario.divergence_interval, Event::Sample);
             }
@@ -767,6 +781,11 @@ impl<'s> World<'s> {
         out
     }
 
+    /// Makes every divergence sample scan every key, as a reference for the incremental sampler.
+    pub fn scan_every_key_each_sample(&mut self) {
+        self.full_divergence_scans = true;
+    }
+
     pub fn set_tracer(&mut self, tracer: Tracer) {
         self.tracer = Some(tracer);
     }
@@ -812,7 +831,11 @@ impl<'s> World<'s> {
 
     /// Replica and membership agreement right now.
     fn snapshot(&self) -> Snapshot {
-        let mut snap = convergence::snapshot(&self.ring, &self.keys, &self.nodes, self.scenario.protocol.n);
+        self.with_membership(convergence::snapshot(&self.ring, &self.keys, &self.nodes, self.scenario.protocol.n))
+    }
+
+    /// Adds to a replica snapshot every running node whose ring is not the operator's.
+    fn with_membership(&self, mut snap: Snapshot) -> Snapshot {
         let truth = self.ring.fingerprint();
         for i in (0..self.nodes.len()).filter(|&i| self.node_up[i]) {
             if self.node_rings[i].fingerprint() != truth {
