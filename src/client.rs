@@ -348,7 +348,9 @@ impl Client {
         }
         let mut pool: Vec<NodeId> = match env.protocol.coordination {
             Coordination::PreferenceListHead | Coordination::ClientDriven => {
-                env.ring.top_n(env.keys.position(key), env.protocol.n)
+                let mut top = Vec::with_capacity(env.protocol.n);
+                env.ring.cached_list(key, env.keys.position(key), env.protocol.n, env.protocol.n, &mut top);
+                top
             }
             Coordination::LoadBalancer | Coordination::Proxy => env.ring.members().iter().map(|m| m.node).collect(),
         };

@@ -252,7 +252,8 @@ impl Network {
         let lost = chance(&mut draw, loss);
         let duplicated = chance(&mut draw, dup);
         let mut delay = latency.sample(&mut draw);
-        let second_delay = latency.sample(&mut draw);
+        // Drawn last from this message's own stream, so only duplicates need pay for it.
+        let second_delay = duplicated.then(|| latency.sample(&mut draw));
         if self.first_delays.len() < DELAY_FINGERPRINT_LEN {
             self.first_delays.push(delay.as_nanos());
         }
@@ -271,10 +272,9 @@ impl Network {
             at = at.max(*last);
             *last = at;
         }
-        if duplicated {
-            Route::Duplicate(at, depart.after(second_delay).max(at))
-        } else {
-            Route::Deliver(at)
+        match second_delay {
+            Some(second) => Route::Duplicate(at, depart.after(second).max(at)),
+            None => Route::Deliver(at),
         }
     }
 
