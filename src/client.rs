@@ -311,6 +311,11 @@ impl Client {
         }
     }
 
+    /// Whether a timeout would still do anything: false once its operation has finished.
+    pub fn awaits(&self, op: u64) -> bool {
+        self.pending.contains_key(&op)
+    }
+
     /// Starts one workload operation (closed loop on wake, open loop on each arrival).
     pub fn start_operation(&mut self, now: SimTime, env: &mut ClientEnv, out: &mut Vec<ClientEffect>) {
         let key = env.chooser.choose(&mut self.rng);

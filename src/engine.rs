@@ -77,6 +77,13 @@ const SLOT_BITS: u32 = 24;
 const MAX_SLOTS: usize = 1 << SLOT_BITS;
 const MAX_SEQ: u64 = 1 << (64 - SLOT_BITS);
 
+/// A reserved place in the event order: a time and the sequence number that breaks its ties.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket {
+    pub time: SimTime,
+    seq: u64,
+}
+
 /// The event queue and the clock.
 ///
 /// The heap holds 16-byte keys, `time << 64 | seq << 24 | slot`, ordered exactly as
@@ -108,10 +115,29 @@ impl<E> Engine<E> {
 
     /// Schedules `event` at `time`; a time in the past is clamped to now, so causality holds.
     pub fn schedule_at(&mut self, time: SimTime, event: E) {
+        let ticket = self.ticket_at(time);
+        self.schedule_ticket(ticket, event);
+    }
+
+    /// Takes the place in the queue's order that an event scheduled now for `delay` later would
+    /// have, without scheduling anything yet: [`Engine::schedule_ticket`] may use it later, and
+    /// the event then pops exactly where it would have popped had it been scheduled now.
+    pub fn ticket_after(&mut self, delay: SimDuration) -> Ticket {
+        self.ticket_at(self.now.after(delay))
+    }
+
+    fn ticket_at(&mut self, time: SimTime) -> Ticket {
         let time = time.max(self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
         assert!(seq < MAX_SEQ, "more than 2^40 events scheduled in one run");
+        Ticket { time, seq }
+    }
+
+    /// Schedules `event` in the place `ticket` reserved (which must not have passed).
+    pub fn schedule_ticket(&mut self, ticket: Ticket, event: E) {
+        let Ticket { time, seq } = ticket;
+        debug_assert!(time >= self.now, "a ticket is used before its time");
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slots[s as usize] = Some(event);
@@ -164,6 +190,80 @@ impl<E> Engine<E> {
     }
 }
 
+/// Timeouts kept beside the event queue, one event at a time.
+///
+/// Most timeouts are moot by the time they fall due (the request was answered), yet each would
+/// cost a queue entry for its whole length and a pop at its end. A `TimeoutQueue` keeps an
+/// owner's timeouts in order with their [`Ticket`]s and has only the earliest one in the event
+/// queue; an owner drops the moot ones from its front as they become moot, so they never
+/// become events. A timeout that does fire pops exactly where it would have popped as an
+/// ordinary event, so the run is the same.
+pub struct TimeoutQueue<T> {
+    entries: std::collections::VecDeque<(Ticket, T)>,
+    /// The ticket of the entry now in the event queue, if any.
+    armed: Option<Ticket>,
+}
+
+impl<T> Default for TimeoutQueue<T> {
+    fn default() -> Self {
+        TimeoutQueue { entries: std::collections::VecDeque::new(), armed: None }
+    }
+}
+
+impl<T: Copy> TimeoutQueue<T> {
+    /// Adds a timeout; returns the ticket to schedule a wake-up at if it is now the earliest.
+    #[must_use]
+    pub fn push(&mut self, ticket: Ticket, timeout: T) -> Option<Ticket> {
+        // Timeouts of one length arrive in order; anything else is placed by search.
+        let at = self.entries.iter().rposition(|(t, _)| *t < ticket).map_or(0, |i| i + 1);
+        self.entries.insert(at, (ticket, timeout));
+        self.arm()
+    }
+
+    /// The wake-up with `ticket` popped: returns the timeout due now, or `None` if the wake-up was
+    /// superseded by an earlier one.
+    pub fn take_due(&mut self, ticket: Ticket) -> Option<T> {
+        if self.armed != Some(ticket) {
+            return None;
+        }
+        self.armed = None;
+        match self.entries.front() {
+            Some((t, _)) if *t == ticket => self.entries.pop_front().map(|(_, timeout)| timeout),
+            _ => None,
+        }
+    }
+
+    /// Drops moot timeouts from the front; returns the ticket to schedule the next wake-up at.
+    #[must_use]
+    pub fn settle(&mut self, mut moot: impl FnMut(&T) -> bool) -> Option<Ticket> {
+        while let Some((ticket, _)) = self.entries.front().filter(|(_, t)| moot(t)) {
+            if self.armed == Some(*ticket) {
+                // Its wake-up, already in the event queue, will find itself superseded.
+                self.armed = None;
+            }
+            self.entries.pop_front();
+        }
+        self.arm()
+    }
+
+    fn arm(&mut self) -> Option<Ticket> {
+        let head = self.entries.front()?.0;
+        if self.armed.is_some_and(|a| a <= head) {
+            return None;
+        }
+        self.armed = Some(head);
+        Some(head)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +301,74 @@ mod tests {
         assert_eq!(millis_to_nanos(-3.0), 0);
         assert_eq!(millis_to_nanos(f64::NAN), 0);
         assert_eq!(millis_to_nanos(1e300), u64::MAX);
+    }
+
+    /// Runs a random mix of ordinary events and timeouts (some made moot before they fall due)
+    /// through plain scheduling and through a [`TimeoutQueue`]: the live timeouts and the other
+    /// events must fire in the same order at the same times, with fewer events popped.
+    #[test]
+    fn timeout_queue_fires_live_timeouts_exactly_where_plain_events_would() {
+        use crate::rng::{chance, index, Seeds, Stream};
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        enum Ev {
+            Work(u32),
+            Timeout(u32),
+            Wake(Ticket),
+        }
+        let run = |queued: bool| {
+            let mut rng = Seeds::new(3).stream(Stream::Workload, 0);
+            let mut e: Engine<Ev> = Engine::new();
+            let mut q: TimeoutQueue<u32> = TimeoutQueue::default();
+            let mut moot = vec![false; 0];
+            let mut fired = Vec::new();
+            for i in 0..20 {
+                e.schedule_at(SimTime(index(&mut rng, 50) as u64), Ev::Work(i));
+            }
+            while let Some(ev) = e.pop_until(SimTime(1_000_000)) {
+                let timeout = match ev {
+                    Ev::Work(i) => {
+                        fired.push((e.now(), ev));
+                        if i < 3000 {
+                            // New work, often at the very time a timeout falls due.
+                            let gap = [0, 10, 100][index(&mut rng, 3)];
+                            e.schedule_after(SimDuration(gap + index(&mut rng, 3) as u64), Ev::Work(i + 20));
+                            let id = moot.len() as u32;
+                            moot.push(false);
+                            if queued {
+                                let ticket = e.ticket_after(SimDuration(100));
+                                if let Some(w) = q.push(ticket, id) {
+                                    e.schedule_ticket(w, Ev::Wake(w));
+                                }
+                            } else {
+                                e.schedule_after(SimDuration(100), Ev::Timeout(id));
+                            }
+                            if chance(&mut rng, 0.9) {
+                                // Most work answers a recent request.
+                                let victim = moot.len() - 1 - index(&mut rng, moot.len().min(8));
+                                moot[victim] = true;
+                            }
+                        }
+                        None
+                    }
+                    Ev::Timeout(id) => Some(id),
+                    Ev::Wake(w) => q.take_due(w),
+                };
+                if let Some(id) = timeout.filter(|id| !moot[*id as usize]) {
+                    fired.push((e.now(), Ev::Timeout(id)));
+                }
+                if queued {
+                    if let Some(w) = q.settle(|id| moot[*id as usize]) {
+                        e.schedule_ticket(w, Ev::Wake(w));
+                    }
+                }
+            }
+            (fired, e.events_processed())
+        };
+        let (plain, plain_events) = run(false);
+        let (queued, queued_events) = run(true);
+        let timeouts = plain.iter().filter(|(_, ev)| matches!(ev, Ev::Timeout(_))).count();
+        assert!(timeouts > 100 && plain.len() > 3000, "{timeouts} live timeouts of {}", plain.len());
+        assert_eq!(plain, queued);
+        assert!(queued_events < plain_events * 3 / 4, "{queued_events} events vs {plain_events}");
     }
 }

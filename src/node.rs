@@ -158,6 +158,19 @@ pub enum NodeTimer {
     },
 }
 
+impl NodeTimer {
+    /// Timers of one request, each kind always of the same length: the world keeps them in a
+    /// [`crate::engine::TimeoutQueue`] per kind, given by this index.
+    pub fn request_timer_kind(&self) -> Option<usize> {
+        match self {
+            NodeTimer::RequestTimeout(_) => Some(0),
+            NodeTimer::ReplicaTimeout(_) => Some(1),
+            NodeTimer::CloseRequest(_) => Some(2),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum NodeEffect {
     Send {
@@ -425,6 +438,17 @@ impl Node {
         self.coordinating.clear();
         self.suspected.clear();
         self.incarnation += 1;
+    }
+
+    /// Whether a request's timer would still do anything: false once the request is closed,
+    /// which is final (request ids are never reused).
+    pub fn awaits(&self, timer: &NodeTimer) -> bool {
+        match timer {
+            NodeTimer::RequestTimeout(req) | NodeTimer::ReplicaTimeout(req) | NodeTimer::CloseRequest(req) => {
+                self.coordinating.contains_key(req)
+            }
+            _ => true,
+        }
     }
 
     fn new_request(&mut self) -> RequestId {

@@ -229,6 +229,7 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
         "engine": {
             "events_processed_count": r.events_processed,
             "peak_pending_events_count": r.peak_pending_events,
+            "timeouts_retired_count": r.timeouts_retired,
         },
     })
 }

@@ -11,7 +11,7 @@
 
 use crate::client::{Arrivals, Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Observation, Role, ValueModel};
 use crate::convergence::{self, DivergenceSampler, Snapshot};
-use crate::engine::{Engine, SimDuration, SimTime};
+use crate::engine::{Engine, SimDuration, SimTime, Ticket, TimeoutQueue};
 use crate::history::History;
 use crate::ids::{ClientId, Endpoint, KeyId, NodeId, WriteId};
 use crate::keyspace::KeyTable;
@@ -39,6 +39,17 @@ enum Event {
     ClientTimer {
         client: ClientId,
         timer: ClientTimer,
+    },
+    /// The earliest of a node's request timers of one kind falls due (see [`TimeoutQueue`]).
+    NodeTimeout {
+        node: NodeId,
+        kind: u8,
+        ticket: Ticket,
+    },
+    /// The earliest of a client's operation timeouts falls due.
+    ClientTimeout {
+        client: ClientId,
+        ticket: Ticket,
     },
     /// The next open-loop arrival.
     Arrival,
@@ -68,6 +79,8 @@ pub struct RunResult {
     /// Workload keys for which each node is in the top N.
     pub keys_owned: Vec<u64>,
     pub events_processed: u64,
+    /// Timeouts found moot before they fell due, which never became events.
+    pub timeouts_retired: u64,
     pub simulated_end: SimTime,
     pub peak_pending_events: usize,
     /// The network's first latency samples (see [`crate::network::Network::first_delays`]).
@@ -133,6 +146,11 @@ pub struct World<'s> {
     peak_pending: usize,
     samples: Vec<(SimTime, Snapshot)>,
     divergence: DivergenceSampler,
+    /// Per node, its request timers by kind; per client, its operation timeouts.
+    node_timeouts: Vec<[TimeoutQueue<NodeTimer>; 3]>,
+    client_timeouts: Vec<TimeoutQueue<ClientTimer>>,
+    /// Timeouts that were moot before they fell due, and so never became events.
+    timeouts_retired: u64,
     /// Sample divergence with a full scan of every key, not only the changed ones (for testing
     /// that both agree).
     full_divergence_scans: bool,
@@ -229,6 +247,7 @@ impl<'s> World<'s> {
         let mut ring_cache = Vec::new();
         let (ring, ranges) = ring_for(scenario, seed, &mut ring_cache, &initial);
         let slots = scenario.nodes.len();
+        let client_count = clients.len();
         World {
             scenario,
             engine: Engine::new(),
@@ -265,6 +284,9 @@ impl<'s> World<'s> {
             peak_pending: 0,
             samples: Vec::new(),
             divergence: DivergenceSampler::default(),
+            node_timeouts: (0..slots).map(|_| Default::default()).collect(),
+            client_timeouts: (0..client_count).map(|_| TimeoutQueue::default()).collect(),
+            timeouts_retired: 0,
             full_divergence_scans: false,
         }
     }
@@ -371,6 +393,42 @@ impl<'s> World<'s> {
                 self.client_effects = out;
                 let gap = self.next_arrival_gap();
                 self.engine.schedule_after(gap, Event::Arrival);
+            }
+            Event::NodeTimeout { node, kind, ticket } => {
+                let queue = &mut self.node_timeouts[node.index()][kind as usize];
+                if let Some(timer) = queue.take_due(ticket) {
+                    if self.nodes[node.index()].awaits(&timer) {
+                        self.dispatch(Event::NodeTimer { node, timer });
+                    } else {
+                        self.timeouts_retired += 1;
+                    }
+                }
+                let (owner, retired) = (&self.nodes[node.index()], &mut self.timeouts_retired);
+                let next = self.node_timeouts[node.index()][kind as usize].settle(|t| {
+                    let moot = !owner.awaits(t);
+                    *retired += moot as u64;
+                    moot
+                });
+                if let Some(wake) = next {
+                    self.engine.schedule_ticket(wake, Event::NodeTimeout { node, kind, ticket: wake });
+                }
+            }
+            Event::ClientTimeout { client, ticket } => {
+                if let Some(timer) = self.client_timeouts[client.index()].take_due(ticket) {
+                    match timer {
+                        ClientTimer::Timeout(op) if !self.clients[client.index()].awaits(op) => self.timeouts_retired += 1,
+                        _ => self.dispatch(Event::ClientTimer { client, timer }),
+                    }
+                }
+                let (owner, retired) = (&self.clients[client.index()], &mut self.timeouts_retired);
+                let next = self.client_timeouts[client.index()].settle(|t| {
+                    let moot = matches!(t, ClientTimer::Timeout(op) if !owner.awaits(*op));
+                    *retired += moot as u64;
+                    moot
+                });
+                if let Some(wake) = next {
+                    self.engine.schedule_ticket(wake, Event::ClientTimeout { client, ticket: wake });
+                }
             }
             Event::EndWorkload => self.workload_active = false,
             Event::Fault(i) => self.apply_fault(i),
@@ -616,7 +674,15 @@ impl<'s> World<'s> {
         for effect in out.drain(..) {
             match effect {
                 NodeEffect::Send { to, payload } => self.send(depart, Endpoint::Node(node), to, payload),
-                NodeEffect::Timer { after, timer } => self.engine.schedule_after(after, Event::NodeTimer { node, timer }),
+                NodeEffect::Timer { after, timer } => match timer.request_timer_kind() {
+                    Some(kind) => {
+                        let ticket = self.engine.ticket_after(after);
+                        if let Some(wake) = self.node_timeouts[node.index()][kind].push(ticket, timer) {
+                            self.engine.schedule_ticket(wake, Event::NodeTimeout { node, kind: kind as u8, ticket: wake });
+                        }
+                    }
+                    None => self.engine.schedule_after(after, Event::NodeTimer { node, timer }),
+                },
                 NodeEffect::ViewChanged => self.install_view(node),
             }
         }
@@ -656,6 +722,12 @@ impl<'s> World<'s> {
         for effect in out.drain(..) {
             match effect {
                 ClientEffect::Send { to, payload } => self.send(now, Endpoint::Client(client), Endpoint::Node(to), payload),
+                ClientEffect::Timer { after, timer: timer @ ClientTimer::Timeout(_) } => {
+                    let ticket = self.engine.ticket_after(after);
+                    if let Some(wake) = self.client_timeouts[client.index()].push(ticket, timer) {
+                        self.engine.schedule_ticket(wake, Event::ClientTimeout { client, ticket: wake });
+                    }
+                }
                 ClientEffect::Timer { after, timer } => self.engine.schedule_after(after, Event::ClientTimer { client, timer }),
                 ClientEffect::Observe(o) => self.observe(now, o),
             }
@@ -886,6 +958,7 @@ impl<'s> World<'s> {
             node_stats: self.nodes.iter().map(|n| n.stats.clone()).collect(),
             keys_owned,
             events_processed: self.engine.events_processed(),
+            timeouts_retired: self.timeouts_retired,
             simulated_end: self.engine.now(),
             peak_pending_events: self.peak_pending,
             network_fingerprint: self.network.first_delays().to_vec(),
