@@ -278,7 +278,8 @@ pub struct Node {
     /// old node's.
     disk_epoch: u64,
     /// This node's membership view (durable).
-    view: Membership,
+    /// Shared with the gossip messages that carry it; copied only when it changes.
+    view: Rc<Membership>,
     /// Transfers awaiting acknowledgement: id -> keys; and per key how many are outstanding.
     transfers: BTreeMap<u64, PendingTransfer>,
     transferring: FastMap<KeyId, u32>,
@@ -311,7 +312,7 @@ impl Node {
             empty_tree: None,
             ae_cursor: 0,
             disk_epoch: 0,
-            view: Membership::default(),
+            view: Rc::default(),
             transfers: BTreeMap::new(),
             transferring: FastMap::default(),
             strays: BTreeSet::new(),
@@ -351,7 +352,8 @@ impl Node {
 
     /// Every version set this node holds for a key: its own and any hints.
     pub fn all_versions(&self, key: KeyId) -> impl Iterator<Item = &Rc<VersionSet>> {
-        self.store.get(&key).into_iter().chain(self.hints.range((key, NodeId(0))..=(key, NodeId(u32::MAX))).map(|(_, v)| v))
+        let hints = (!self.hints.is_empty()).then(|| self.hints.range((key, NodeId(0))..=(key, NodeId(u32::MAX))));
+        self.store.get(&key).into_iter().chain(hints.into_iter().flatten().map(|(_, v)| v))
     }
 
     /// Visits every version set this node holds, its own and hints (in no particular order).
@@ -395,20 +397,21 @@ impl Node {
 
     /// Sets the view (at start, or when the operator joins or removes a node through this one).
     pub fn set_view(&mut self, view: Membership) {
-        self.view = view;
+        self.view = Rc::new(view);
     }
 
     /// The operator's command to this node: mark `node` with `status` in this node's view.
     pub fn record_membership_change(&mut self, node: NodeId, status: MemberStatus) {
-        self.view.set(node, status);
+        Rc::make_mut(&mut self.view).set(node, status);
     }
 
     /// A leaving node that has handed everything off can stop.
     pub fn is_drained(&self) -> bool {
-        self.view.get(self.id).is_some_and(|r| r.status == MemberStatus::Leaving)
-            && self.store.is_empty()
+        // The cheap tests first: this runs after every handler.
+        self.store.is_empty()
             && self.hints.is_empty()
             && self.transfers.is_empty()
+            && self.view.get(self.id).is_some_and(|r| r.status == MemberStatus::Leaving)
     }
 
     pub fn set_clock_skew(&mut self, skew_ns: i64) {
@@ -575,14 +578,11 @@ impl Node {
             }
             Payload::Ping => out.push(NodeEffect::Send { to: from, payload: Payload::Pong }),
             Payload::Gossip { view, reply } => {
-                if self.view.merge(&view) {
+                if *view != *self.view && Rc::make_mut(&mut self.view).merge(&view) {
                     out.push(NodeEffect::ViewChanged);
                 }
-                if reply && *view != self.view {
-                    out.push(NodeEffect::Send {
-                        to: from,
-                        payload: Payload::Gossip { view: Rc::new(self.view.clone()), reply: false },
-                    });
+                if reply && *view != *self.view {
+                    out.push(NodeEffect::Send { to: from, payload: Payload::Gossip { view: self.view.clone(), reply: false } });
                 }
             }
             Payload::Transfer { id, entries } => {
@@ -1326,16 +1326,19 @@ impl Node {
             NodeTimer::Gossip { incarnation } if incarnation == self.incarnation => {
                 self.hand_off_strays(now, env, out);
                 self.resend_transfers(now, env, out);
-                let mut peers: Vec<NodeId> =
-                    self.view.known().chain(env.protocol.seeds.iter().copied()).filter(|&p| p != self.id).collect();
-                peers.sort_unstable();
-                peers.dedup();
+                // Known nodes come sorted; seeds join them in order.
+                let mut peers: Vec<NodeId> = self.view.known().filter(|&p| p != self.id).collect();
+                for &seed in env.protocol.seeds.iter().filter(|&&s| s != self.id) {
+                    if let Err(at) = peers.binary_search(&seed) {
+                        peers.insert(at, seed);
+                    }
+                }
                 if !peers.is_empty() {
                     let peer = peers[index(&mut self.rng, peers.len())];
                     self.stats.gossip_rounds += 1;
                     out.push(NodeEffect::Send {
                         to: Endpoint::Node(peer),
-                        payload: Payload::Gossip { view: Rc::new(self.view.clone()), reply: true },
+                        payload: Payload::Gossip { view: self.view.clone(), reply: true },
                     });
                 }
                 out.push(NodeEffect::Timer { after: env.protocol.gossip_interval, timer: NodeTimer::Gossip { incarnation } });

@@ -780,7 +780,27 @@ impl<'s> World<'s> {
 
     /// Records an event if tracing is on (a branch and nothing else when it is off).
     #[allow(clippy::too_many_arguments)]
+    /// Records a message event when tracing; inlined so an untraced run pays one test.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
     fn trace_message(
+        &mut self,
+        verb: &'static str,
+        id: u64,
+        from: Endpoint,
+        to: Endpoint,
+        kind: MessageKind,
+        key: Option<KeyId>,
+        outcome: Option<&str>,
+    ) {
+        if self.tracer.is_some() {
+            self.record_message(verb, id, from, to, kind, key, outcome);
+        }
+    }
+
+    #[cold]
+    #[allow(clippy::too_many_arguments)]
+    fn record_message(
         &mut self,
         verb: &'static str,
         id: u64,
