@@ -446,7 +446,7 @@ impl Client {
                             let session = self.sessions.entry(key).or_default();
                             if context.includes(&session.context) {
                                 session.context = context;
-                                session.seen = writes.clone();
+                                session.seen.clone_from(&writes);
                                 session.cart = is_cart.then(|| Rc::new(read_cart.clone()));
                             } else {
                                 let mut merged = (*session.context).clone();
