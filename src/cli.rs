@@ -553,9 +553,9 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
     use std::io::IsTerminal;
     let seeds = parse_seeds(&args.seeds)?;
     let base = load_scenario(&args.scenario, &args.set)?;
-    let Some(menu) = base.nemesis.clone() else {
+    if base.nemesis.is_none() {
         return Err(Error::Usage(format!("{}: explore needs a \"nemesis\" menu in the scenario", args.scenario.display())));
-    };
+    }
     let text = std::fs::read_to_string(&args.scenario).map_err(|e| Error::io("read the scenario", &args.scenario, e))?;
     let file = args.scenario.display().to_string();
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
@@ -571,16 +571,8 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(&seed) = seeds.get(i) else { break };
-                        let (kinds, rate) = crate::nemesis::swarm(&menu, seed);
-                        let names: Vec<String> = kinds.iter().map(|k| format!("\"{}\"", crate::nemesis::kind_name(*k))).collect();
-                        let mut sets = args.set.clone();
-                        sets.push(format!("nemesis.kinds=[{}]", names.join(",")));
-                        sets.push(format!("nemesis.rate_per_s={rate}"));
-                        out.push(scenario::load(&file, &text, &sets).map_err(Error::from).map(|s| {
-                            let result = crate::simulate(&s, seed);
-                            let rep = report::build(&s, seed, &result);
-                            (i, sets, checks::evaluate(&s, &result, &rep))
-                        }));
+                        let judged = checks::explore_seed(&file, &text, &args.set, seed);
+                        out.push(judged.map_err(Error::from).map(|(sets, violations)| (i, sets, violations)));
                         let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                         if tty {
                             let left = wall_started.elapsed().as_secs_f64() / d as f64 * (seeds.len() - d) as f64;

@@ -56,7 +56,7 @@ pub fn generate(config: &NemesisConfig, nodes: &[NodeId], rng: &mut SimRng) -> V
                 push(at, Fault::LossBurst { id: next_id, probability: config.loss_probability });
                 push(end, Fault::LossBurstEnd { id: next_id });
             }
-            NemesisKind::Crash | NemesisKind::Slow | NemesisKind::ClockSkew => {
+            NemesisKind::Crash | NemesisKind::DiskLoss | NemesisKind::Slow | NemesisKind::ClockSkew => {
                 let free: Vec<usize> = (0..nodes.len()).filter(|&i| busy_until[i] <= at).collect();
                 if free.is_empty() {
                     continue;
@@ -65,8 +65,8 @@ pub fn generate(config: &NemesisConfig, nodes: &[NodeId], rng: &mut SimRng) -> V
                 busy_until[i] = end;
                 let node = nodes[i];
                 match kind {
-                    NemesisKind::Crash => {
-                        push(at, Fault::Crash { node, lose_disk: false });
+                    NemesisKind::Crash | NemesisKind::DiskLoss => {
+                        push(at, Fault::Crash { node, lose_disk: kind == NemesisKind::DiskLoss });
                         push(end, Fault::Restart(node));
                     }
                     NemesisKind::Slow => {
@@ -102,6 +102,7 @@ pub fn swarm(config: &NemesisConfig, seed: u64) -> (Vec<NemesisKind>, f64) {
 pub fn kind_name(kind: NemesisKind) -> &'static str {
     match kind {
         NemesisKind::Crash => "crash",
+        NemesisKind::DiskLoss => "disk_loss",
         NemesisKind::Partition => "partition",
         NemesisKind::LossBurst => "loss_burst",
         NemesisKind::Slow => "slow",
@@ -160,5 +161,17 @@ mod tests {
         assert_eq!(crashes, restarts);
         let c = generate(&config(), &nodes, &mut Seeds::new(2).stream(Stream::Faults, 0));
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn disk_loss_crashes_lose_the_disk_and_plain_crashes_do_not() {
+        let nodes: Vec<NodeId> = (0..6).map(NodeId).collect();
+        let only = |kind| {
+            generate(&NemesisConfig { kinds: vec![kind], ..config() }, &nodes, &mut Seeds::new(3).stream(Stream::Faults, 0))
+        };
+        let lossy = only(NemesisKind::DiskLoss);
+        assert!(lossy.iter().filter(|f| matches!(f.fault, Fault::Crash { lose_disk: true, .. })).count() > 10);
+        assert!(!lossy.iter().any(|f| matches!(f.fault, Fault::Crash { lose_disk: false, .. })));
+        assert!(!only(NemesisKind::Crash).iter().any(|f| matches!(f.fault, Fault::Crash { lose_disk: true, .. })));
     }
 }

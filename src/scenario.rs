@@ -126,6 +126,7 @@ struct RawNemesis {
 #[serde(rename_all = "snake_case")]
 enum RawNemesisKind {
     Crash,
+    DiskLoss,
     Partition,
     LossBurst,
     Slow,
@@ -538,6 +539,8 @@ pub struct NemesisConfig {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum NemesisKind {
     Crash,
+    /// A crash that loses the disk; the node restarts empty, as its own replacement.
+    DiskLoss,
     Partition,
     LossBurst,
     Slow,
@@ -1243,7 +1246,9 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
                 return Err(ctx.err("nemesis.rate_per_s", format!("{} is out of range; expected a rate > 0", n.rate_per_s)));
             }
             if n.kinds.is_empty() {
-                return Err(ctx.err("nemesis.kinds", "empty; expected some of crash, partition, loss_burst, slow, clock_skew"));
+                return Err(
+                    ctx.err("nemesis.kinds", "empty; expected some of crash, disk_loss, partition, loss_burst, slow, clock_skew")
+                );
             }
             let start = ms(ctx, "nemesis.start_ms", n.start_ms.unwrap_or(0.0), true)?;
             let stop = ms(ctx, "nemesis.stop_ms", n.stop_ms.unwrap_or(duration.as_millis_f64()), true)?;
@@ -1261,6 +1266,7 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
                     .iter()
                     .map(|k| match k {
                         RawNemesisKind::Crash => NemesisKind::Crash,
+                        RawNemesisKind::DiskLoss => NemesisKind::DiskLoss,
                         RawNemesisKind::Partition => NemesisKind::Partition,
                         RawNemesisKind::LossBurst => NemesisKind::LossBurst,
                         RawNemesisKind::Slow => NemesisKind::Slow,

@@ -110,6 +110,14 @@ fn unknown_options_exit_two_and_help_exits_zero() {
 }
 
 #[test]
+fn check_rejects_the_deliberately_weak_scenarios() {
+    let o = dynasim(&["check", "scenarios/weak/"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(out.contains("no_lost_writes: scenarios/weak/w1-crash-after-ack.json seed 1"), "{out}");
+}
+
+#[test]
 fn check_passes_on_every_shipped_scenario() {
     let o = dynasim(&["check", "scenarios/"]);
     let out = String::from_utf8_lossy(&o.stdout);

@@ -1,0 +1,75 @@
+//! Checker power (README, "How much the checks catch"): each weakened setting that breaks an
+//! invariant is caught by `explore` within the seed budget the README states, and the healthy
+//! presets pass. Budgets are a little above the first failing seed measured, so a weaker
+//! checker (or a scenario that stopped exercising the weakness) fails here.
+
+use dynasim::checks::explore_seed;
+
+fn scenario_text(name: &str) -> (String, String) {
+    let path = format!("{}/scenarios/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    (path, text)
+}
+
+/// The first seed in `1..=budget` that explore finds failing, with its violated invariants.
+fn first_failure(name: &str, sets: &[&str], budget: u64) -> Option<(u64, Vec<&'static str>)> {
+    let (path, text) = scenario_text(name);
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    (1..=budget).find_map(|seed| {
+        let (_, violations) = explore_seed(&path, &text, &sets, seed).unwrap_or_else(|e| panic!("{e}"));
+        (!violations.is_empty()).then(|| (seed, violations.iter().map(|v| v.invariant).collect()))
+    })
+}
+
+fn caught(name: &str, sets: &[&str], budget: u64, invariant: &str) {
+    match first_failure(name, sets, budget) {
+        Some((seed, invariants)) => {
+            assert!(invariants.contains(&invariant), "{name} {sets:?}: seed {seed} broke {invariants:?}, expected {invariant}")
+        }
+        None => panic!("{name} {sets:?}: no violation within {budget} seeds"),
+    }
+}
+
+#[test]
+fn anti_entropy_off_is_caught_within_6_seeds() {
+    caught("nemesis-dynamo", &["protocol.anti_entropy=false"], 6, "convergence");
+}
+
+#[test]
+fn anti_entropy_and_hinted_handoff_off_is_caught_within_6_seeds() {
+    caught("nemesis-dynamo", &["protocol.anti_entropy=false", "protocol.hinted_handoff=false"], 6, "convergence");
+}
+
+#[test]
+fn anti_entropy_and_read_repair_off_is_caught_within_3_seeds() {
+    caught("nemesis-dynamo", &["protocol.anti_entropy=false", "protocol.read_repair=false"], 3, "convergence");
+}
+
+#[test]
+fn last_write_wins_with_clock_skew_is_caught_within_3_seeds() {
+    caught("nemesis-dynamo", &["preset=cassandra", "checks.lost_writes=fail"], 3, "no_lost_writes");
+}
+
+#[test]
+fn vector_clocks_truncated_to_one_entry_are_caught_within_20_seeds() {
+    caught("nemesis-dynamo", &["protocol.clock_truncation_threshold=1"], 20, "convergence");
+}
+
+#[test]
+fn w1_strict_quorum_without_repairs_is_caught_within_6_seeds() {
+    let sets = ["protocol.w=1", "protocol.sloppy_quorum=false", "protocol.hinted_handoff=false", "protocol.anti_entropy=false"];
+    caught("nemesis-dynamo", &sets, 6, "convergence");
+}
+
+#[test]
+fn w1_with_a_disk_lost_right_after_the_ack_is_caught_within_3_seeds() {
+    caught("weak/w1-crash-after-ack", &[], 3, "no_lost_writes");
+}
+
+#[test]
+fn healthy_presets_pass_100_seeds_under_the_nemesis() {
+    for preset in ["dynamo", "riak"] {
+        let found = first_failure("nemesis-dynamo", &[&format!("preset={preset}")], 100);
+        assert_eq!(found, None, "{preset}");
+    }
+}
