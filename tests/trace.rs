@@ -10,6 +10,14 @@ fn tmp(name: &str) -> String {
     std::env::temp_dir().join(format!("dynasim-trace-{}-{name}", std::process::id())).display().to_string()
 }
 
+/// Removes scratch files and folders a test wrote (missing ones are fine).
+fn remove(paths: &[&str]) {
+    for p in paths {
+        let _ = std::fs::remove_file(p);
+        let _ = std::fs::remove_dir_all(p);
+    }
+}
+
 fn trace(name: &str, extra: &[&str]) -> Vec<serde_json::Value> {
     let path = tmp(name);
     let out = tmp("out");
@@ -18,11 +26,13 @@ fn trace(name: &str, extra: &[&str]) -> Vec<serde_json::Value> {
     args.extend_from_slice(extra);
     let o = dynasim(&args);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    std::fs::read_to_string(&path)
+    let events = std::fs::read_to_string(&path)
         .expect("trace written")
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
+        .collect();
+    remove(&[&path]);
+    events
 }
 
 #[test]
@@ -46,6 +56,7 @@ fn the_trace_is_byte_identical_between_runs_of_a_seed() {
     assert!(x.len() > 100_000, "a full trace of a busy run is large");
     assert!(x == y, "two traces of one seed differ");
     assert!(!std::path::Path::new(&format!("{a}.partial")).exists());
+    remove(&[&a, &b, &tmp("o")]);
 }
 
 #[test]
@@ -185,4 +196,5 @@ fn shrink_writes_a_smaller_scenario_that_still_fails_the_same_way() {
     assert_eq!(replay.status.code(), Some(1), "the shrunk scenario still fails");
     let healthy = dynasim(&["shrink", "scenarios/quickstart.json", "--set", "duration_ms=500", "--out", &tmp("none.json")]);
     assert!(String::from_utf8_lossy(&healthy.stdout).contains("nothing to shrink"));
+    remove(&[&out, &tmp("none.json")]);
 }
