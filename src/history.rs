@@ -10,6 +10,7 @@
 use crate::engine::SimTime;
 use crate::fastmap::FastMap;
 use crate::ids::{ClientId, KeyId, WriteId};
+use std::rc::Rc;
 
 struct WriteRecord {
     parents: Vec<WriteId>,
@@ -39,8 +40,9 @@ pub struct History {
     /// Indexed by write id - 1.
     writes: Vec<WriteRecord>,
     /// Per key, the acknowledged writes no other acknowledged write descends from.
-    frontier: FastMap<KeyId, Vec<WriteId>>,
-    reads_in_flight: FastMap<(ClientId, u64), Vec<WriteId>>,
+    /// Shared with the reads in flight that snapshot it, so a read start copies nothing.
+    frontier: FastMap<KeyId, Rc<Vec<WriteId>>>,
+    reads_in_flight: FastMap<(ClientId, u64), Rc<Vec<WriteId>>>,
     /// Acknowledged writes per key, in acknowledgement order (for the lost-write judgement).
     acked_by_key: FastMap<KeyId, Vec<(WriteId, SimTime)>>,
     visit_mark: Vec<u32>,
@@ -86,8 +88,9 @@ impl History {
         let mut frontier = self.frontier.remove(&key).unwrap_or_default();
         let dominated = frontier.iter().any(|&f| self.reflects(&[f], write));
         if !dominated {
-            frontier.retain(|&f| !self.reflects(&[write], f));
-            frontier.push(write);
+            let mut updated: Vec<WriteId> = frontier.iter().copied().filter(|&f| !self.reflects(&[write], f)).collect();
+            updated.push(write);
+            frontier = Rc::new(updated);
         }
         self.frontier.insert(key, frontier);
     }
