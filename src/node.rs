@@ -293,6 +293,7 @@ pub struct Node {
     clock_skew_ns: i64,
     rng: SimRng,
     scratch: Vec<NodeId>,
+    candidate_buffer: Vec<NodeId>,
     /// Keys whose replica here changed since the observer last asked; kept only when divergence
     /// is sampled, so a sample need check only these and the keys divergent last time.
     changed_keys: Option<Vec<KeyId>>,
@@ -322,6 +323,7 @@ impl Node {
             clock_skew_ns: 0,
             rng,
             scratch: Vec::new(),
+            candidate_buffer: Vec::new(),
             changed_keys: None,
             stats: NodeStats::default(),
         }
@@ -459,13 +461,12 @@ impl Node {
         RequestId(((self.id.0 as u64) << 40) | self.next_request)
     }
 
-    /// The extended preference list: top N first, then fall-backs.
+    /// The extended preference list: top N first, then fall-backs (in a buffer the caller
+    /// hands back to `candidate_buffer`).
     fn candidates(&mut self, env: &NodeEnv, key: KeyId) -> Vec<NodeId> {
-        let mut list = std::mem::take(&mut self.scratch);
+        let mut list = std::mem::take(&mut self.candidate_buffer);
         env.ring.cached_list(key, env.keys.position(key), env.protocol.n, env.protocol.candidate_count(), &mut list);
-        let out = list.clone();
-        self.scratch = list;
-        out
+        list
     }
 
     fn suspect(&mut self, peer: NodeId) {
@@ -626,15 +627,22 @@ impl Node {
         Some(merged.map_or(first, Rc::new))
     }
 
-    fn on_client_request(
+    fn on_client_request(&mut self, now: SimTime, env: &NodeEnv, op: ClientOp, put: Option<PutBody>, out: &mut Vec<NodeEffect>) {
+        let list = self.candidates(env, op.key);
+        self.route_client_request(now, env, op, put, &list, out);
+        self.candidate_buffer = list;
+    }
+
+    /// Coordinates a client request, or forwards it when this node is not among the top N.
+    fn route_client_request(
         &mut self,
         now: SimTime,
         env: &NodeEnv,
         mut op: ClientOp,
         put: Option<PutBody>,
+        list: &[NodeId],
         out: &mut Vec<NodeEffect>,
     ) {
-        let list = self.candidates(env, op.key);
         let n = env.protocol.n.min(list.len());
         let in_list = list[..n].contains(&self.id);
         let coordinates = in_list || env.protocol.coordination == Coordination::Proxy || op.forwarded || list.is_empty();
@@ -652,8 +660,8 @@ impl Node {
         }
         self.stats.requests_served += 1;
         match put {
-            None => self.coordinate_get(now, env, op, &list, out),
-            Some(body) => self.coordinate_put(now, env, op, body, &list, in_list, out),
+            None => self.coordinate_get(now, env, op, list, out),
+            Some(body) => self.coordinate_put(now, env, op, body, list, in_list, out),
         }
     }
 
@@ -748,6 +756,14 @@ impl Node {
         };
         if !env.protocol.read_repair || state.replies.len() < 2 {
             return;
+        }
+        // Replicas that all answered with the same versions leave nothing to repair (their
+        // reconciliation is those versions), so the usual case costs no merge.
+        if let Some((_, Some(first))) = state.replies.first() {
+            let agree = |v: &Option<Rc<VersionSet>>| v.as_ref().is_some_and(|v| Rc::ptr_eq(v, first) || v.same_versions(first));
+            if state.replies[1..].iter().all(|(_, v)| agree(v)) {
+                return;
+            }
         }
         let merged = Rc::new(reconcile_replies(env.protocol.conflict.resolution(), now, &state.replies));
         let mut top = std::mem::take(&mut self.scratch);
