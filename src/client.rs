@@ -257,6 +257,8 @@ pub struct Client {
     role: Role,
     rng: SimRng,
     sessions: FastMap<KeyId, KeySession>,
+    /// Coordinator candidates, reused from one operation to the next.
+    pool: Vec<NodeId>,
     pending: FastMap<u64, Pending>,
     next_op: u64,
     probes_started: u64,
@@ -271,6 +273,7 @@ impl Client {
             role,
             rng,
             sessions: FastMap::default(),
+            pool: Vec::new(),
             pending: FastMap::default(),
             next_op: 0,
             probes_started: 0,
@@ -351,21 +354,25 @@ impl Client {
                 return n;
             }
         }
-        let mut pool: Vec<NodeId> = match env.protocol.coordination {
+        let mut pool = std::mem::take(&mut self.pool);
+        match env.protocol.coordination {
             Coordination::PreferenceListHead | Coordination::ClientDriven => {
-                let mut top = Vec::with_capacity(env.protocol.n);
-                env.ring.cached_list(key, env.keys.position(key), env.protocol.n, env.protocol.n, &mut top);
-                top
+                env.ring.cached_list(key, env.keys.position(key), env.protocol.n, env.protocol.n, &mut pool);
             }
-            Coordination::LoadBalancer | Coordination::Proxy => env.ring.members().iter().map(|m| m.node).collect(),
-        };
+            Coordination::LoadBalancer | Coordination::Proxy => {
+                pool.clear();
+                pool.extend(env.ring.members().iter().map(|m| m.node));
+            }
+        }
         if pool.iter().any(usable) {
             pool.retain(usable);
         }
-        match env.protocol.coordination {
+        let chosen = match env.protocol.coordination {
             Coordination::PreferenceListHead => pool[0],
             _ => pool[index(&mut self.rng, pool.len())],
-        }
+        };
+        self.pool = pool;
+        chosen
     }
 
     fn send_get(&mut self, now: SimTime, env: &mut ClientEnv, key: KeyId, step: Step, out: &mut Vec<ClientEffect>) {

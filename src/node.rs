@@ -503,9 +503,9 @@ impl Node {
 
     /// Which targets to ask: all, or `count` of them at random with this node first when it is
     /// one of them (a local read or write costs no message).
-    fn fan_out(&mut self, env: &NodeEnv, targets: &[Target], count: usize) -> Vec<Target> {
+    fn fan_out(&mut self, env: &NodeEnv, targets: Vec<Target>, count: usize) -> Vec<Target> {
         match env.protocol.fanout {
-            Fanout::All => targets.to_vec(),
+            Fanout::All => targets,
             Fanout::Quorum => {
                 let mut pool: Vec<Target> = targets.iter().copied().filter(|t| t.node != self.id).collect();
                 let mut chosen: Vec<Target> = targets.iter().copied().filter(|t| t.node == self.id).collect();
@@ -669,7 +669,7 @@ impl Node {
         self.stats.gets_coordinated += 1;
         let req = self.new_request();
         let (targets, spare) = self.select(env, list);
-        let asked = self.fan_out(env, &targets, env.protocol.r);
+        let asked = self.fan_out(env, targets, env.protocol.r);
         let mut state = GetState {
             client: op.client,
             op: op.op,
@@ -813,7 +813,7 @@ impl Node {
             answered: false,
         };
         if in_list {
-            let chosen = self.fan_out(env, &targets, env.protocol.w);
+            let chosen = self.fan_out(env, targets, env.protocol.w);
             let (versions, minted) = self.mint(now, env, op.key, &body, None);
             state.acked.push(self.id);
             state.minted = Some(minted);
