@@ -483,9 +483,13 @@ impl Node {
         if !env.protocol.sloppy_quorum {
             return (list[..n].iter().map(|&node| Target { node, hint: None }).collect(), Vec::new());
         }
+        if self.suspected.is_empty() {
+            // Nobody suspected (the usual case): the top N, and the rest in order.
+            return (list[..n].iter().map(|&node| Target { node, hint: None }).collect(), list[n..].to_vec());
+        }
         let mut replaced = list[..n].iter().copied().filter(|p| self.suspects(*p));
         let mut targets = Vec::with_capacity(n);
-        let mut spare = Vec::new();
+        let mut spare = Vec::with_capacity(list.len() - n);
         for (i, &node) in list.iter().enumerate() {
             if self.suspects(node) {
                 continue;
