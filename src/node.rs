@@ -726,8 +726,16 @@ impl Node {
         };
         if !state.answered && state.replies.len() >= env.protocol.r.min(state.asked.len()) {
             state.answered = true;
-            let merged = reconcile_replies(env.protocol.conflict.resolution(), now, &state.replies);
-            let context = Rc::new(merged.client_context(now));
+            // Reconciling equal sets gives that set (reconciliation is idempotent), so replicas
+            // that agree, the usual case, cost no merge.
+            let (context, siblings) = match agreed_replies(&state.replies) {
+                Some(set) => (set.client_context(now), set.siblings.clone()),
+                None => {
+                    let merged = reconcile_replies(env.protocol.conflict.resolution(), now, &state.replies);
+                    (merged.client_context(now), merged.siblings)
+                }
+            };
+            let context = Rc::new(context);
             let fastest = state.replies.first().map(|(n, _)| *n);
             out.push(NodeEffect::Send {
                 to: Endpoint::Client(state.client),
@@ -735,8 +743,8 @@ impl Node {
                     op: state.op,
                     key: state.key,
                     body: ReplyBody::Get {
-                        versions: versions_seen(env.protocol.conflict, &merged.siblings),
-                        siblings: merged.siblings,
+                        versions: versions_seen(env.protocol.conflict, &siblings),
+                        siblings,
                         context,
                         fastest,
                     },
@@ -1389,6 +1397,13 @@ fn take_healthy(spare: &mut Vec<NodeId>, suspected: &BTreeSet<NodeId>) -> Option
 }
 
 /// Reconciles every reply's version set into one (syntactic reconciliation, Dynamo §4.4).
+/// The one version set every reply carries, if they all carry the same.
+fn agreed_replies(replies: &[(NodeId, Option<Rc<VersionSet>>)]) -> Option<&VersionSet> {
+    let (_, Some(first)) = replies.first()? else { return None };
+    let same = |v: &Option<Rc<VersionSet>>| v.as_ref().is_some_and(|v| Rc::ptr_eq(v, first) || **v == **first);
+    replies[1..].iter().all(|(_, v)| same(v)).then_some(&**first)
+}
+
 fn reconcile_replies(resolution: Resolution, now: SimTime, replies: &[(NodeId, Option<Rc<VersionSet>>)]) -> VersionSet {
     let mut sets = replies.iter().filter_map(|(_, v)| v.as_ref());
     let mut merged = match sets.next() {
