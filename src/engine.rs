@@ -80,7 +80,7 @@ const MAX_SEQ: u64 = 1 << (64 - SLOT_BITS);
 /// A reserved place in the event order: a time and the sequence number that breaks its ties.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ticket {
-    pub time: SimTime,
+    time: SimTime,
     seq: u64,
 }
 
@@ -253,14 +253,6 @@ impl<T: Copy> TimeoutQueue<T> {
         }
         self.armed = Some(head);
         Some(head)
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 }
 
