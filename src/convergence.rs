@@ -54,12 +54,15 @@ pub fn snapshot(ring: &Ring, keys: &KeyTable, nodes: &[Node], n: usize) -> Snaps
 /// A key that was converged at the last sample, on the same ring, with no replica changed
 /// since, is still converged; so a sample checks only the keys some node changed and the keys
 /// divergent last time, and reports exactly what a full [`snapshot`] would. A new ring (a join
-/// or leave) changes every key's top N, so the sample after it checks every key.
+/// or leave) changes every key's top N, so the sample after it checks every key any node ever
+/// stored (a key no node ever stored is empty everywhere, hence converged).
 #[derive(Default)]
 pub struct DivergenceSampler {
     ring: Option<u64>,
     divergent: Vec<KeyId>,
     candidates: Vec<KeyId>,
+    /// By key index: whether any node has ever stored the key.
+    ever_stored: Vec<bool>,
 }
 
 impl DivergenceSampler {
@@ -76,6 +79,12 @@ impl DivergenceSampler {
         for node in nodes.iter_mut() {
             node.drain_changed_keys(&mut candidates);
         }
+        for key in &candidates {
+            if self.ever_stored.len() <= key.index() {
+                self.ever_stored.resize(key.index() + 1, false);
+            }
+            self.ever_stored[key.index()] = true;
+        }
         let mut divergent = std::mem::take(&mut self.divergent);
         let snap = if self.ring == Some(ring.fingerprint()) {
             candidates.append(&mut divergent);
@@ -84,7 +93,8 @@ impl DivergenceSampler {
             check(ring, keys, nodes, n, candidates.iter().copied(), &mut divergent)
         } else {
             divergent.clear();
-            check(ring, keys, nodes, n, (0..keys.len()).map(|k| KeyId(k as u32)), &mut divergent)
+            let stored = self.ever_stored.iter().enumerate().filter(|(_, s)| **s).map(|(k, _)| KeyId(k as u32));
+            check(ring, keys, nodes, n, stored, &mut divergent)
         };
         self.ring = Some(ring.fingerprint());
         self.divergent = divergent;
