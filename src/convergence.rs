@@ -79,10 +79,8 @@ impl DivergenceSampler {
         for node in nodes.iter_mut() {
             node.drain_changed_keys(&mut candidates);
         }
+        self.ever_stored.resize(keys.len(), false);
         for key in &candidates {
-            if self.ever_stored.len() <= key.index() {
-                self.ever_stored.resize(key.index() + 1, false);
-            }
             self.ever_stored[key.index()] = true;
         }
         let mut divergent = std::mem::take(&mut self.divergent);

@@ -88,9 +88,10 @@ impl History {
         let mut frontier = self.frontier.remove(&key).unwrap_or_default();
         let dominated = frontier.iter().any(|&f| self.reflects(&[f], write));
         if !dominated {
-            let mut updated: Vec<WriteId> = frontier.iter().copied().filter(|&f| !self.reflects(&[write], f)).collect();
+            // Copied only while a read in flight still holds the old frontier.
+            let updated = Rc::make_mut(&mut frontier);
+            updated.retain(|&f| !self.reflects(&[write], f));
             updated.push(write);
-            frontier = Rc::new(updated);
         }
         self.frontier.insert(key, frontier);
     }

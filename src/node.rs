@@ -769,13 +769,10 @@ impl Node {
         if !env.protocol.read_repair || state.replies.len() < 2 {
             return;
         }
-        // Replicas that all answered with the same versions leave nothing to repair (their
-        // reconciliation is those versions), so the usual case costs no merge.
-        if let Some((_, Some(first))) = state.replies.first() {
-            let agree = |v: &Option<Rc<VersionSet>>| v.as_ref().is_some_and(|v| Rc::ptr_eq(v, first) || v.same_versions(first));
-            if state.replies[1..].iter().all(|(_, v)| agree(v)) {
-                return;
-            }
+        // Replicas that all answered with the same set leave nothing to repair, so the usual
+        // case costs no merge.
+        if agreed_replies(&state.replies).is_some() {
+            return;
         }
         let merged = Rc::new(reconcile_replies(env.protocol.conflict.resolution(), now, &state.replies));
         let mut top = std::mem::take(&mut self.scratch);
@@ -1397,7 +1394,8 @@ fn take_healthy(spare: &mut Vec<NodeId>, suspected: &BTreeSet<NodeId>) -> Option
 }
 
 /// Reconciles every reply's version set into one (syntactic reconciliation, Dynamo §4.4).
-/// The one version set every reply carries, if they all carry the same.
+/// The one version set every reply carries, if they all carry the same: what reconciling them
+/// gives, since reconciliation is idempotent.
 fn agreed_replies(replies: &[(NodeId, Option<Rc<VersionSet>>)]) -> Option<&VersionSet> {
     let (_, Some(first)) = replies.first()? else { return None };
     let same = |v: &Option<Rc<VersionSet>>| v.as_ref().is_some_and(|v| Rc::ptr_eq(v, first) || **v == **first);

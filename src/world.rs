@@ -778,9 +778,8 @@ impl<'s> World<'s> {
         }
     }
 
-    /// Records an event if tracing is on (a branch and nothing else when it is off).
-    #[allow(clippy::too_many_arguments)]
-    /// Records a message event when tracing; inlined so an untraced run pays one test.
+    /// Records a message event if tracing is on; inlined, so an untraced run pays one test and
+    /// builds nothing.
     #[inline]
     #[allow(clippy::too_many_arguments)]
     fn trace_message(
@@ -798,6 +797,7 @@ impl<'s> World<'s> {
         }
     }
 
+    /// The traced half of [`World::trace_message`].
     #[cold]
     #[allow(clippy::too_many_arguments)]
     fn record_message(
