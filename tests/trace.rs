@@ -198,3 +198,24 @@ fn shrink_writes_a_smaller_scenario_that_still_fails_the_same_way() {
     assert!(String::from_utf8_lossy(&healthy.stdout).contains("nothing to shrink"));
     remove(&[&out, &tmp("none.json")]);
 }
+
+#[test]
+fn explore_lists_the_same_failures_whatever_the_number_of_jobs() {
+    let run = |jobs: &str| {
+        let o = dynasim(&[
+            "explore",
+            "scenarios/nemesis-dynamo.json",
+            "--seeds",
+            "1..8",
+            "--jobs",
+            jobs,
+            "--set",
+            "protocol.anti_entropy=false",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "anti-entropy off fails some seed within 8");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let one = run("1");
+    assert!(one.contains("FAIL "), "{one}");
+    assert_eq!(one, run("2"));
+}
