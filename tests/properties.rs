@@ -145,7 +145,9 @@ proptest! {
               "conflict_resolution": "{}", "request_timeout_ms": 50, "reply_timeout_ms": 20}},
             "network": {{"loss_probability": {loss}}},
             "workload": {{"keys": {keys}, "client_timeout_ms": 100, "arrivals": {{"kind": "closed", "clients": 5, "think_time": {{"kind": "constant", "ms": 1}}}}}},
-            "faults": [{{"kind": "crash", "at_ms": 100, "node": 0}}, {{"kind": "restart", "at_ms": 200, "node": 0}}]}}"#,
+            "faults": [{{"kind": "crash", "at_ms": 100, "node": 0}}, {{"kind": "restart", "at_ms": 200, "node": 0}}],
+            "nemesis": {{"rate_per_s": 20, "stop_ms": 300,
+              "kinds": ["crash", "disk_loss", "partition", "loss_burst", "slow", "clock_skew"]}}}}"#,
             if lww { "last_write_wins" } else { "vector_clocks" });
         match dynasim::scenario::load("random.json", &text, &[]) {
             Ok(s) => { let _ = dynasim::run_report(&s, seed); }
