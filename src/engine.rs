@@ -55,14 +55,22 @@ impl SimDuration {
 }
 
 /// Converts milliseconds to whole nanoseconds, saturating; negative and NaN become zero.
+/// Rounds half away from zero exactly as `f64::round` would, without its libm call (every
+/// message's delay passes through here): below 2^53 the fraction `ns - trunc(ns)` is exact.
 pub fn millis_to_nanos(ms: f64) -> u64 {
-    let ns = (ms * 1e6).round();
-    if ns.is_nan() || ns <= 0.0 {
-        0
-    } else if ns >= u64::MAX as f64 {
-        u64::MAX
+    let ns = ms * 1e6;
+    if !(ns > 0.0) {
+        0 // also NaN
+    } else if ns >= 9_007_199_254_740_992.0 {
+        // From 2^53 up every double is a whole number.
+        if ns >= u64::MAX as f64 {
+            u64::MAX
+        } else {
+            ns as u64
+        }
     } else {
-        ns as u64
+        let whole = ns as u64;
+        whole + (ns - whole as f64 >= 0.5) as u64
     }
 }
 
@@ -259,6 +267,35 @@ impl<T: Copy> TimeoutQueue<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn millis_to_nanos_rounds_exactly_as_f64_round() {
+        let reference = |ms: f64| {
+            let ns = (ms * 1e6).round();
+            if ns.is_nan() || ns <= 0.0 {
+                0
+            } else if ns >= u64::MAX as f64 {
+                u64::MAX
+            } else {
+                ns as u64
+            }
+        };
+        let mut rng = crate::rng::Seeds::new(5).stream(crate::rng::Stream::Network, 0);
+        let edges = [0.0, -0.0, -1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.5e-6, 0.4999999999999999e-6, 1.5e-6,
+            2.5e-6, 4_503_599_627.370_496, 4_503_599_627.370_497, 9_007_199_254.740_993, 1.8e13, 1.9e13, 1e300, 86_400_000.0];
+        let draws = (0..200_000).map(|i| {
+            let u = crate::rng::unit(&mut rng);
+            match i % 4 {
+                0 => u * 10.0,
+                1 => -u.ln() * 1.3 + 0.2,
+                2 => (u * 20_000_000.0).floor() / 1e6 + 0.5e-6, // exact halves
+                _ => u * 1e10,
+            }
+        });
+        for ms in edges.into_iter().chain(draws) {
+            assert_eq!(millis_to_nanos(ms), reference(ms), "{ms}");
+        }
+    }
 
     #[test]
     fn pops_in_time_order_and_ties_in_insertion_order() {
