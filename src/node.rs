@@ -583,11 +583,22 @@ impl Node {
             }
             Payload::Ping => out.push(NodeEffect::Send { to: from, payload: Payload::Pong }),
             Payload::Gossip { view, reply } => {
-                if *view != *self.view && Rc::make_mut(&mut self.view).merge(&view) {
-                    out.push(NodeEffect::ViewChanged);
-                }
-                if reply && *view != *self.view {
-                    out.push(NodeEffect::Send { to: from, payload: Payload::Gossip { view: self.view.clone(), reply: false } });
+                if Rc::ptr_eq(&view, &self.view) || *view == *self.view {
+                    // Agreement is the usual case once gossip has converged. Keeping the more
+                    // widely shared of two equal copies makes the nodes settle on one, so later
+                    // comparisons are pointer tests (share counts are simulation state, so the
+                    // choice is as deterministic as the rest).
+                    if Rc::strong_count(&view) >= Rc::strong_count(&self.view) {
+                        self.view = view;
+                    }
+                } else {
+                    if Rc::make_mut(&mut self.view).merge(&view) {
+                        out.push(NodeEffect::ViewChanged);
+                    }
+                    if reply && *view != *self.view {
+                        let payload = Payload::Gossip { view: self.view.clone(), reply: false };
+                        out.push(NodeEffect::Send { to: from, payload });
+                    }
                 }
             }
             Payload::Transfer { id, entries } => {
@@ -1469,6 +1480,41 @@ mod tests {
         merged.reconcile(&after, SimTime(3));
         let writes: Vec<u64> = merged.siblings.iter().map(|s| s.write.0).collect();
         assert_eq!(writes, vec![1, 2]);
+    }
+
+    #[test]
+    fn gossip_between_equal_views_settles_on_one_shared_copy_and_merges_unequal_ones() {
+        let members = (0..3).map(|i| RingMember { node: NodeId(i), weight: 1.0, datacenter: 0 }).collect();
+        let ring = Ring::new(Strategy::RandomTokens { tokens_per_node: 4 }, members, false, 1);
+        let ranges = RangeMap::new(&ring, 3, 3);
+        let keys = KeyTable::with_workload_keys(1);
+        let protocol = protocol();
+        let env = NodeEnv { ring: &ring, ranges: &ranges, keys: &keys, protocol: &protocol };
+        let view = Membership::with_members([NodeId(0), NodeId(1), NodeId(2)]);
+        let mut a = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+        a.set_view(view.clone());
+        let mut out = Vec::new();
+        // An equal copy that is more widely shared (here: held twice) replaces the node's own.
+        let shared = Rc::new(view.clone());
+        let also_held = shared.clone();
+        a.on_message(SimTime(1), &env, Endpoint::Node(NodeId(1)), Payload::Gossip { view: shared, reply: true }, &mut out);
+        assert!(Rc::ptr_eq(&a.view, &also_held), "equal views end up shared");
+        assert!(out.is_empty(), "agreeing views need no answer and change nothing");
+        // A newer view is merged, and the sender, which lacks this node's knowledge, is answered.
+        let mut newer = Membership::with_members([NodeId(0), NodeId(1)]);
+        newer.set(NodeId(3), MemberStatus::Normal);
+        a.on_message(
+            SimTime(2),
+            &env,
+            Endpoint::Node(NodeId(1)),
+            Payload::Gossip { view: Rc::new(newer), reply: true },
+            &mut out,
+        );
+        assert!(a.view.get(NodeId(3)).is_some() && a.view.get(NodeId(2)).is_some());
+        assert!(!Rc::ptr_eq(&a.view, &also_held), "the shared copy is never changed in place");
+        assert_eq!(*also_held, view);
+        assert!(matches!(out[0], NodeEffect::ViewChanged));
+        assert!(matches!(&out[1], NodeEffect::Send { payload: Payload::Gossip { reply: false, .. }, .. }));
     }
 
     #[test]
