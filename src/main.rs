@@ -67,12 +67,31 @@ static ALLOCATOR: Mimalloc = Mimalloc;
 /// mimalloc's `mi_option_purge_delay` (its option enum's index in the bundled v3 header).
 const MI_OPTION_PURGE_DELAY: mi::mi_option_t = 15;
 
+#[cfg(target_os = "linux")]
+extern "C" {
+    fn prctl(option: std::ffi::c_int, ...) -> std::ffi::c_int;
+}
+
+/// Linux's `PR_SET_THP_DISABLE`: no transparent huge pages for this process's later faults.
+#[cfg(target_os = "linux")]
+const PR_SET_THP_DISABLE: std::ffi::c_int = 41;
+
 fn main() -> ExitCode {
     // A simulation's memory only grows until the run ends: returning freed pages to the OS
     // (after mimalloc's default 10 ms) only makes the kernel zero them again on reuse, which
     // cost a fifth of a long run's time.
     // SAFETY: sets a plain integer option; mimalloc reads options on every purge decision.
     unsafe { mi::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    // Nor does a run gain from transparent huge pages: its heap is touched once and then used
+    // at random, and on the project's VM the kernel took five times longer per byte to fault in
+    // huge pages than small ones (BENCHMARKS.md). mimalloc's own switch is read when it starts,
+    // before main; the kernel's per-process one applies to every later fault. Failure (an old
+    // kernel) only leaves the default.
+    // SAFETY: prctl with this option takes one integer argument and touches no memory of ours.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        prctl(PR_SET_THP_DISABLE, 1 as std::ffi::c_ulong, 0 as std::ffi::c_ulong, 0 as std::ffi::c_ulong, 0 as std::ffi::c_ulong)
+    };
     match dynasim::cli::run() {
         Ok(code) => code,
         Err(e) => {
