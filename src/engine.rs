@@ -59,8 +59,8 @@ impl SimDuration {
 /// message's delay passes through here): below 2^53 the fraction `ns - trunc(ns)` is exact.
 pub fn millis_to_nanos(ms: f64) -> u64 {
     let ns = ms * 1e6;
-    if !(ns > 0.0) {
-        0 // also NaN
+    if ns.is_nan() || ns <= 0.0 {
+        0
     } else if ns >= 9_007_199_254_740_992.0 {
         // From 2^53 up every double is a whole number.
         if ns >= u64::MAX as f64 {
