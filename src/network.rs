@@ -332,6 +332,9 @@ impl Network {
 
     /// The id of a cut that drops messages from `from` to `to`, if any.
     pub fn cut_by(&self, from: Endpoint, to: Endpoint) -> Option<u32> {
+        if self.cuts.is_empty() {
+            return None; // every delivery asks; most runs have no partition in force
+        }
         let (from, to) = (self.home(from), self.home(to));
         if from == to {
             return None;
