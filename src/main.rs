@@ -82,16 +82,26 @@ fn main() -> ExitCode {
     // cost a fifth of a long run's time.
     // SAFETY: sets a plain integer option; mimalloc reads options on every purge decision.
     unsafe { mi::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-    // Nor does a run gain from transparent huge pages: its heap is touched once and then used
-    // at random, and on the project's VM the kernel took five times longer per byte to fault in
-    // huge pages than small ones (BENCHMARKS.md). mimalloc's own switch is read when it starts,
-    // before main; the kernel's per-process one applies to every later fault. Failure (an old
-    // kernel) only leaves the default.
-    // SAFETY: prctl with this option takes one integer argument and touches no memory of ours.
+    // Transparent huge pages are off unless DYNASIM_HUGE_PAGES=1: on the project's VM the
+    // kernel took five times longer per byte to fault in huge pages than small ones, which
+    // costs a run that builds a large heap quickly (the large benchmark ran 20-30% faster
+    // without them) more than their fewer TLB misses save; a long run whose heap grows slowly
+    // (the simulated hour) gains a few percent from them (BENCHMARKS.md). mimalloc's own switch
+    // is read when it starts, before main; the kernel's per-process one applies to every later
+    // fault. Failure (an old kernel) only leaves the default.
     #[cfg(target_os = "linux")]
-    unsafe {
-        prctl(PR_SET_THP_DISABLE, 1 as std::ffi::c_ulong, 0 as std::ffi::c_ulong, 0 as std::ffi::c_ulong, 0 as std::ffi::c_ulong)
-    };
+    if std::env::var_os("DYNASIM_HUGE_PAGES").is_none_or(|v| v != "1") {
+        // SAFETY: prctl with this option takes integer arguments and touches no memory of ours.
+        unsafe {
+            prctl(
+                PR_SET_THP_DISABLE,
+                1 as std::ffi::c_ulong,
+                0 as std::ffi::c_ulong,
+                0 as std::ffi::c_ulong,
+                0 as std::ffi::c_ulong,
+            )
+        };
+    }
     match dynasim::cli::run() {
         Ok(code) => code,
         Err(e) => {
