@@ -97,6 +97,8 @@ const BUCKET_BITS: u32 = 16;
 /// Buckets in the calendar's year: with the width above, 268 ms ahead of the clock.
 const BUCKETS: usize = 4096;
 const HORIZON: u64 = (BUCKETS as u64) << BUCKET_BITS;
+/// An emptied bucket keeps its storage up to this many keys.
+const KEPT_BUCKET_CAPACITY: usize = 64;
 
 fn key_time(key: u128) -> u64 {
     (key >> 64) as u64
@@ -232,6 +234,11 @@ impl CalendarQueue {
                 self.in_buckets -= 1;
                 if self.buckets[b].is_empty() {
                     self.occupied[b / 64] &= !(1 << (b % 64));
+                    if self.buckets[b].capacity() > KEPT_BUCKET_CAPACITY {
+                        // Every bucket fills in turn as the year goes round: kept, a burst's
+                        // capacity would be kept by all of them.
+                        self.buckets[b] = BinaryHeap::new();
+                    }
                 }
             }
             None => {
@@ -461,6 +468,13 @@ mod tests {
             assert_eq!(queue.pop(), Some(k));
         }
         assert_eq!(queue.pop(), None);
+        // A burst into one bucket leaves no large storage behind once drained.
+        let base = (now as u128 + 1) << 64;
+        for i in 0..10_000u128 {
+            queue.push(base | i << SLOT_BITS);
+        }
+        while queue.pop().is_some() {}
+        assert!(queue.buckets.iter().all(|b| b.capacity() <= KEPT_BUCKET_CAPACITY));
     }
 
     #[test]
