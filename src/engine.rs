@@ -115,7 +115,7 @@ fn key_time(key: u128) -> u64 {
 /// Invariant: every key in a bucket is due in `[start, start + HORIZON)`, where `start` is the
 /// first moment of the bucket of the last key popped (never after the clock), so a bucket's
 /// place in the year names its slice unambiguously; every overflow key is due at
-/// `start + HORIZON` or later unless `start` moved on since it arrived, which `peek` mends
+/// `start + HORIZON` or later unless `start` moved on since it arrived, which `least` mends
 /// before it looks.
 struct CalendarQueue {
     start: u64,
@@ -147,7 +147,7 @@ impl CalendarQueue {
         (time >> BUCKET_BITS) as usize % BUCKETS
     }
 
-    /// Pushes a key due no earlier than the last key popped's bucket.
+    /// Pushes a key; one due before the start (never from the engine) moves the start back.
     fn push(&mut self, key: u128) {
         let time = key_time(key);
         if time < self.start {

@@ -82,15 +82,16 @@ fn main() -> ExitCode {
     // cost a fifth of a long run's time.
     // SAFETY: sets a plain integer option; mimalloc reads options on every purge decision.
     unsafe { mi::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-    // Transparent huge pages are off unless DYNASIM_HUGE_PAGES=1: on the project's VM the
-    // kernel took five times longer per byte to fault in huge pages than small ones, which
-    // costs a run that builds a large heap quickly (the large benchmark ran 20-30% faster
-    // without them) more than their fewer TLB misses save; a long run whose heap grows slowly
-    // (the simulated hour) gains a few percent from them (BENCHMARKS.md). mimalloc's own switch
-    // is read when it starts, before main; the kernel's per-process one applies to every later
-    // fault. Failure (an old kernel) only leaves the default.
+    // DYNASIM_HUGE_PAGES=0 turns transparent huge pages off. Whether they pay depends on the
+    // run: on the project's VM the kernel took five times longer per byte to fault in huge
+    // pages than small ones, so a run that builds a large heap quickly (the large benchmark)
+    // ran 20-30% faster without them, while a long run over a slowly growing heap (the
+    // simulated hour) ran 10-15% faster with them, through fewer TLB misses (BENCHMARKS.md).
+    // Long runs are what the simulator is for, so the system's default stands. mimalloc's own
+    // switch is read when it starts, before main; the kernel's per-process one applies to every
+    // later fault. Failure (an old kernel) only leaves the default.
     #[cfg(target_os = "linux")]
-    if std::env::var_os("DYNASIM_HUGE_PAGES").is_none_or(|v| v != "1") {
+    if std::env::var_os("DYNASIM_HUGE_PAGES").is_some_and(|v| v == "0") {
         // SAFETY: prctl with this option takes integer arguments and touches no memory of ours.
         unsafe {
             prctl(
