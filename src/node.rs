@@ -1458,18 +1458,35 @@ mod tests {
         }
     }
 
+    /// Three nodes on a small ring, with `keys` workload keys and the protocol above.
+    struct Fixture {
+        ring: Ring,
+        ranges: RangeMap,
+        keys: KeyTable,
+        protocol: Protocol,
+    }
+
+    impl Fixture {
+        fn new(keys: usize) -> Fixture {
+            let members = (0..3).map(|i| RingMember { node: NodeId(i), weight: 1.0, datacenter: 0 }).collect();
+            let ring = Ring::new(Strategy::RandomTokens { tokens_per_node: 4 }, members, false, 1);
+            let ranges = RangeMap::new(&ring, 3, 3);
+            Fixture { ring, ranges, keys: KeyTable::with_workload_keys(keys), protocol: protocol() }
+        }
+
+        fn env(&self) -> NodeEnv<'_> {
+            NodeEnv { ring: &self.ring, ranges: &self.ranges, keys: &self.keys, protocol: &self.protocol }
+        }
+    }
+
     fn put(write: u64) -> PutBody {
         PutBody { write: WriteId(write), context: Rc::new(CausalContext::default()), cart: None }
     }
 
     #[test]
     fn a_node_that_lost_its_disk_mints_fresh_dots() {
-        let members = (0..3).map(|i| RingMember { node: NodeId(i), weight: 1.0, datacenter: 0 }).collect();
-        let ring = Ring::new(Strategy::RandomTokens { tokens_per_node: 4 }, members, false, 1);
-        let ranges = RangeMap::new(&ring, 3, 3);
-        let keys = KeyTable::with_workload_keys(1);
-        let protocol = protocol();
-        let env = NodeEnv { ring: &ring, ranges: &ranges, keys: &keys, protocol: &protocol };
+        let fixture = Fixture::new(1);
+        let env = fixture.env();
         let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
         let (before, _) = node.mint(SimTime(1), &env, KeyId(0), &put(1), None);
         node.lose_disk();
@@ -1484,12 +1501,8 @@ mod tests {
 
     #[test]
     fn gossip_between_equal_views_settles_on_one_shared_copy_and_merges_unequal_ones() {
-        let members = (0..3).map(|i| RingMember { node: NodeId(i), weight: 1.0, datacenter: 0 }).collect();
-        let ring = Ring::new(Strategy::RandomTokens { tokens_per_node: 4 }, members, false, 1);
-        let ranges = RangeMap::new(&ring, 3, 3);
-        let keys = KeyTable::with_workload_keys(1);
-        let protocol = protocol();
-        let env = NodeEnv { ring: &ring, ranges: &ranges, keys: &keys, protocol: &protocol };
+        let fixture = Fixture::new(1);
+        let env = fixture.env();
         let view = Membership::with_members([NodeId(0), NodeId(1), NodeId(2)]);
         let mut a = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
         a.set_view(view.clone());
@@ -1519,12 +1532,8 @@ mod tests {
 
     #[test]
     fn merkle_trees_track_the_store() {
-        let members = (0..3).map(|i| RingMember { node: NodeId(i), weight: 1.0, datacenter: 0 }).collect();
-        let ring = Ring::new(Strategy::RandomTokens { tokens_per_node: 4 }, members, false, 1);
-        let ranges = RangeMap::new(&ring, 3, 3);
-        let keys = KeyTable::with_workload_keys(50);
-        let protocol = protocol();
-        let env = NodeEnv { ring: &ring, ranges: &ranges, keys: &keys, protocol: &protocol };
+        let fixture = Fixture::new(50);
+        let env = fixture.env();
         let mut a = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
         let mut b = Node::new(NodeId(1), Seeds::new(1).stream(Stream::Node, 1));
         for k in 0..50 {
