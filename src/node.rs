@@ -480,12 +480,11 @@ impl Node {
     /// targets and the fall-backs left over.
     fn select(&self, env: &NodeEnv, list: &[NodeId]) -> (Vec<Target>, Vec<NodeId>) {
         let n = env.protocol.n.min(list.len());
-        if !env.protocol.sloppy_quorum {
-            return (list[..n].iter().map(|&node| Target { node, hint: None }).collect(), Vec::new());
-        }
-        if self.suspected.is_empty() {
-            // Nobody suspected (the usual case): the top N, and the rest in order.
-            return (list[..n].iter().map(|&node| Target { node, hint: None }).collect(), list[n..].to_vec());
+        if !env.protocol.sloppy_quorum || self.suspected.is_empty() {
+            // Strict quorums ask the top N whatever; with nobody suspected (the usual case) a
+            // sloppy quorum asks them too and keeps the rest, in order, as fall-backs.
+            let spare = if env.protocol.sloppy_quorum { list[n..].to_vec() } else { Vec::new() };
+            return (list[..n].iter().map(|&node| Target { node, hint: None }).collect(), spare);
         }
         let mut replaced = list[..n].iter().copied().filter(|p| self.suspects(*p));
         let mut targets = Vec::with_capacity(n);
@@ -1404,7 +1403,6 @@ fn take_healthy(spare: &mut Vec<NodeId>, suspected: &BTreeSet<NodeId>) -> Option
     None
 }
 
-/// Reconciles every reply's version set into one (syntactic reconciliation, Dynamo §4.4).
 /// The one version set every reply carries, if they all carry the same: what reconciling them
 /// gives, since reconciliation is idempotent.
 fn agreed_replies(replies: &[(NodeId, Option<Rc<VersionSet>>)]) -> Option<&VersionSet> {
@@ -1413,6 +1411,7 @@ fn agreed_replies(replies: &[(NodeId, Option<Rc<VersionSet>>)]) -> Option<&Versi
     replies[1..].iter().all(|(_, v)| same(v)).then_some(&**first)
 }
 
+/// Reconciles every reply's version set into one (syntactic reconciliation, Dynamo §4.4).
 fn reconcile_replies(resolution: Resolution, now: SimTime, replies: &[(NodeId, Option<Rc<VersionSet>>)]) -> VersionSet {
     let mut sets = replies.iter().filter_map(|(_, v)| v.as_ref());
     let mut merged = match sets.next() {

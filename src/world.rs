@@ -71,6 +71,22 @@ struct Envelope {
     service: SimDuration,
 }
 
+impl Envelope {
+    fn tag(&self, kind: MessageKind, key: Option<KeyId>) -> MessageTag {
+        MessageTag { id: self.id, from: self.from, to: self.to, kind, key }
+    }
+}
+
+/// What a trace line says of the message it is about.
+#[derive(Copy, Clone)]
+struct MessageTag {
+    id: u64,
+    from: Endpoint,
+    to: Endpoint,
+    kind: MessageKind,
+    key: Option<KeyId>,
+}
+
 /// Everything a finished run hands to the report.
 pub struct RunResult {
     pub metrics: Metrics,
@@ -351,11 +367,11 @@ impl<'s> World<'s> {
                         let (kind, key) = (env.payload.kind(), env.payload.key());
                         if self.node_up[n.index()] {
                             self.metrics.message(kind).delivered += 1;
-                            self.trace_message("deliver", env.id, env.from, env.to, kind, key, Some("after queueing"));
+                            self.trace_message("deliver", || env.tag(kind, key), Some("after queueing"));
                             self.handle_at_node(n, env.from, env.payload, env.service);
                         } else {
                             self.metrics.message(kind).dropped_down += 1;
-                            self.trace_message("drop", env.id, env.from, env.to, kind, key, Some("down while queued"));
+                            self.trace_message("drop", || env.tag(kind, key), Some("down while queued"));
                         }
                     }
                 }
@@ -599,7 +615,7 @@ impl<'s> World<'s> {
             Endpoint::Node(n) => {
                 if !self.node_up[n.index()] {
                     self.metrics.message(kind).dropped_down += 1;
-                    self.trace_message("drop", env.id, env.from, env.to, kind, key, Some("down"));
+                    self.trace_message("drop", || env.tag(kind, key), Some("down"));
                     return;
                 }
                 if self.dropped_by_partition(&env, kind, key) {
@@ -622,7 +638,7 @@ impl<'s> World<'s> {
                     }
                 }
                 self.metrics.message(kind).delivered += 1;
-                self.trace_message("deliver", env.id, env.from, env.to, kind, key, None);
+                self.trace_message("deliver", || env.tag(kind, key), None);
                 self.handle_at_node(n, env.from, env.payload, service);
             }
             Endpoint::Client(c) => {
@@ -637,7 +653,8 @@ impl<'s> World<'s> {
                             ReplyBody::Put { .. } => "ok".to_string(),
                             ReplyBody::Failed(f) => format!("failed: {f:?}"),
                         };
-                        self.trace_message("reply", env.id, env.from, env.to, kind, key, Some(&outcome));
+                        let tag = || MessageTag { id: env.id, from: env.from, to: env.to, kind, key };
+                        self.trace_message("reply", tag, Some(&outcome));
                     }
                     let mut out = std::mem::take(&mut self.client_effects);
                     let mut cenv = client_env(self.scenario, &self.ring, &mut self.keys, &self.chooser, &mut self.next_write);
@@ -654,7 +671,7 @@ impl<'s> World<'s> {
         let Some(cut) = self.network.cut_by(env.from, env.to) else { return false };
         self.metrics.message(kind).dropped_partition += 1;
         *self.metrics.drops_by_partition.entry(cut).or_insert(0) += 1;
-        self.trace_message("drop", env.id, env.from, env.to, kind, key, Some("partition"));
+        self.trace_message("drop", || env.tag(kind, key), Some("partition"));
         true
     }
 
@@ -778,38 +795,19 @@ impl<'s> World<'s> {
         }
     }
 
-    /// Records a message event if tracing is on; inlined, so an untraced run pays one test and
-    /// builds nothing.
-    #[inline]
-    #[allow(clippy::too_many_arguments)]
-    fn trace_message(
-        &mut self,
-        verb: &'static str,
-        id: u64,
-        from: Endpoint,
-        to: Endpoint,
-        kind: MessageKind,
-        key: Option<KeyId>,
-        outcome: Option<&str>,
-    ) {
+    /// Records a message event if tracing is on; inlined, and `tag` is called only then, so an
+    /// untraced run pays one test and computes nothing.
+    #[inline(always)]
+    fn trace_message(&mut self, verb: &'static str, tag: impl FnOnce() -> MessageTag, outcome: Option<&str>) {
         if self.tracer.is_some() {
-            self.record_message(verb, id, from, to, kind, key, outcome);
+            self.record_message(verb, tag(), outcome);
         }
     }
 
     /// The traced half of [`World::trace_message`].
     #[cold]
-    #[allow(clippy::too_many_arguments)]
-    fn record_message(
-        &mut self,
-        verb: &'static str,
-        id: u64,
-        from: Endpoint,
-        to: Endpoint,
-        kind: MessageKind,
-        key: Option<KeyId>,
-        outcome: Option<&str>,
-    ) {
+    fn record_message(&mut self, verb: &'static str, tag: MessageTag, outcome: Option<&str>) {
+        let MessageTag { id, from, to, kind, key } = tag;
         if let Some(t) = self.tracer.as_mut() {
             let node = match (verb, from, to) {
                 ("send", Endpoint::Node(n), _) | (_, _, Endpoint::Node(n)) => Some(n.to_string()),
@@ -887,11 +885,11 @@ impl<'s> World<'s> {
         self.metrics.message(kind).sent += 1;
         self.next_message += 1;
         let id = self.next_message;
-        self.trace_message("send", id, from, to, kind, payload.key(), None);
+        self.trace_message("send", || MessageTag { id, from, to, kind, key: payload.key() }, None);
         match self.network.route(depart, from, to, kind) {
             Route::Lost => {
                 self.metrics.message(kind).lost += 1;
-                self.trace_message("drop", id, from, to, kind, payload.key(), Some("lost"));
+                self.trace_message("drop", || MessageTag { id, from, to, kind, key: payload.key() }, Some("lost"));
             }
             Route::Deliver(at) => {
                 let slot = self.store(Envelope { id, from, to, payload, service: SimDuration::ZERO });
