@@ -31,14 +31,24 @@ fn mix(mut x: u64) -> u64 {
 pub struct MerkleTree {
     leaves: usize,
     /// Heap layout: node i has children 2i+1 and 2i+2; leaves are the last `leaves` entries.
-    hashes: Vec<u64>,
-    leaf_keys: Vec<Vec<KeyId>>,
+    hashes: Box<[u64]>,
+    /// Every key in the tree, grouped by leaf in leaf order and sorted within a leaf. One array
+    /// rather than a list per leaf: ranges often hold a handful of keys, and a thousand-node ring
+    /// has hundreds of thousands of trees, so per-leaf lists were a quarter of a large run's heap.
+    keys: Vec<KeyId>,
+    /// Where each leaf's keys start in `keys`; entry `leaves` is `keys.len()`.
+    leaf_starts: Box<[u32]>,
 }
 
 impl MerkleTree {
     pub fn new(leaves: usize) -> MerkleTree {
         debug_assert!(leaves.is_power_of_two());
-        let mut t = MerkleTree { leaves, hashes: vec![0; 2 * leaves - 1], leaf_keys: vec![Vec::new(); leaves] };
+        let mut t = MerkleTree {
+            leaves,
+            hashes: vec![0; 2 * leaves - 1].into_boxed_slice(),
+            keys: Vec::new(),
+            leaf_starts: vec![0; leaves + 1].into_boxed_slice(),
+        };
         // Internal nodes of an empty tree hash their empty children like any other, so that a
         // tree emptied by removals equals a new one.
         for i in (0..leaves - 1).rev() {
@@ -82,7 +92,7 @@ impl MerkleTree {
     }
 
     pub fn keys_in_leaf(&self, leaf: usize) -> &[KeyId] {
-        &self.leaf_keys[leaf]
+        &self.keys[self.leaf_starts[leaf] as usize..self.leaf_starts[leaf + 1] as usize]
     }
 
     /// Records that `key`'s digest changed from `old` to `new`; returns hashes computed.
@@ -91,12 +101,16 @@ impl MerkleTree {
             return 0;
         }
         let leaf = self.leaf_of(position);
-        let keys = &mut self.leaf_keys[leaf];
-        match keys.binary_search(&key) {
+        let start = self.leaf_starts[leaf] as usize;
+        match self.keys_in_leaf(leaf).binary_search(&key) {
             Ok(i) if new == 0 => {
-                keys.remove(i);
+                self.keys.remove(start + i);
+                self.leaf_starts[leaf + 1..].iter_mut().for_each(|s| *s -= 1);
             }
-            Err(i) if new != 0 => keys.insert(i, key),
+            Err(i) if new != 0 => {
+                self.keys.insert(start + i, key);
+                self.leaf_starts[leaf + 1..].iter_mut().for_each(|s| *s += 1);
+            }
             _ => {}
         }
         let mut i = self.leaf_index(leaf);
@@ -158,5 +172,33 @@ mod tests {
         t.update(KeyId(5), 2, d, 0);
         assert_eq!(t.root(), MerkleTree::new(4).root());
         assert!(t.keys_in_leaf(2).is_empty());
+    }
+    #[test]
+    fn leaf_key_lists_match_a_model_through_inserts_and_removals() {
+        use crate::rng::{index, Seeds, Stream};
+        let mut rng = Seeds::new(11).stream(Stream::Workload, 0);
+        let mut tree = MerkleTree::new(8);
+        let mut model: Vec<std::collections::BTreeSet<KeyId>> = vec![Default::default(); 8];
+        let mut digests = std::collections::BTreeMap::new();
+        for round in 0..20_000u64 {
+            let key = KeyId(index(&mut rng, 200) as u32);
+            let position = key.0 as u128 * 7919;
+            let old = digests.get(&key).copied().unwrap_or(0);
+            // Removals a third of the time, so lists empty and refill.
+            let new = if index(&mut rng, 3) == 0 { 0 } else { round + 1 };
+            tree.update(key, position, old, new);
+            let leaf = tree.leaf_of(position);
+            if new == 0 {
+                digests.remove(&key);
+                model[leaf].remove(&key);
+            } else {
+                digests.insert(key, new);
+                model[leaf].insert(key);
+            }
+        }
+        for (leaf, keys) in model.iter().enumerate() {
+            assert_eq!(tree.keys_in_leaf(leaf), keys.iter().copied().collect::<Vec<_>>().as_slice(), "leaf {leaf}");
+        }
+        assert_eq!(tree.keys.len(), digests.len());
     }
 }
