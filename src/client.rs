@@ -333,7 +333,7 @@ impl Client {
     }
 
     fn start_probe(&mut self, now: SimTime, env: &mut ClientEnv, out: &mut Vec<ClientEffect>) {
-        let key = env.keys.intern(format!("probe-{}-{}", self.id.0, self.probes_started));
+        let key = env.keys.intern(&format!("probe-{}-{}", self.id.0, self.probes_started));
         self.probes_started += 1;
         self.send_put(now, env, key, None, true, out);
     }
