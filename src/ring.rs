@@ -52,20 +52,27 @@ pub struct Ring {
     /// over a 1,000-node ring's 256,000 tokens was a string of cache misses.
     token_guide: Vec<u32>,
     guide_shift: u32,
-    /// Preference lists already walked, by key (see [`Ring::cached_list`]).
+    /// Preference lists already walked (see [`Ring::cached_list`]); emptied when tokens change.
     cache: std::cell::RefCell<ListCache>,
 }
 
-/// Flat per-key storage of extended preference lists for one ring: walking the ring for every
-/// request was a tenth of the run time.
+/// Extended preference lists for one ring, walked once each: walking the ring for every request
+/// was a tenth of the run time. A list depends only on the token the walk starts from, so lists
+/// are kept per token and keys remember their token: a million keys share 256,000 lists, and a
+/// small ring's lists stay in cache however many keys there are.
 #[derive(Clone, Debug, Default)]
 struct ListCache {
     n: usize,
     stride: usize,
+    /// Per key: the index of the token its walk starts from, or `UNKNOWN`.
+    first_token: Vec<u32>,
+    /// Per token: `stride` slots of nodes.
     nodes: Vec<NodeId>,
-    /// Per key: 0 if not computed yet, else the list's length plus one.
+    /// Per token: 0 if not walked yet, else the list's length plus one.
     lens: Vec<u8>,
 }
+
+const UNKNOWN: u32 = u32::MAX;
 
 fn partition_size(q: u32) -> u128 {
     u128::MAX / q as u128 + 1
@@ -136,6 +143,7 @@ impl Ring {
             std::hash::Hasher::write_u32(&mut h, n.0);
         }
         self.fingerprint = std::hash::Hasher::finish(&h);
+        self.cache = Default::default();
     }
 
     /// How many tokens lie below `position` (the index of the first at or after it).
@@ -289,9 +297,18 @@ impl Ring {
         if self.tokens.is_empty() {
             return;
         }
+        self.walk_from(self.first_token(position), n, len, out);
+    }
+
+    /// The index of the token a walk for `position` starts from.
+    fn first_token(&self, position: u128) -> usize {
+        self.tokens_below(self.walk_start(position)) % self.tokens.len()
+    }
+
+    /// [`Ring::preference_list`] from the token at index `first` of a non-empty ring.
+    fn walk_from(&self, first: usize, n: usize, len: usize, out: &mut Vec<NodeId>) {
+        out.clear();
         let len = len.min(self.members.len());
-        let start = self.walk_start(position);
-        let first = self.tokens_below(start);
         let count = self.tokens.len();
         let spread = self.spread_across_datacenters && self.datacenter_count > 1;
         let cap = n.div_ceil(self.datacenter_count);
@@ -331,30 +348,43 @@ impl Ring {
     }
 
     /// [`Ring::preference_list`] for an interned key, cached: the list of up to `2n + 2` nodes is
-    /// walked once per key and ring, and shorter requests take its prefix (the top n of a longer
+    /// walked once per starting token and ring, and shorter requests take its prefix (the top n of a longer
     /// list is the top n, and its fall-backs come in the same order).
     pub fn cached_list(&self, key: crate::ids::KeyId, position: u128, n: usize, len: usize, out: &mut Vec<NodeId>) {
         let stride = (2 * n + 2).min(self.members.len()).min(254);
         if len > stride && len < self.members.len() {
             return self.preference_list(position, n, len, out);
         }
+        if self.tokens.is_empty() {
+            out.clear();
+            return;
+        }
         let mut cache = self.cache.borrow_mut();
         if cache.n != n || cache.stride != stride {
-            *cache = ListCache { n, stride, nodes: Vec::new(), lens: Vec::new() };
+            *cache = ListCache {
+                n,
+                stride,
+                first_token: Vec::new(),
+                nodes: vec![NodeId(0); self.tokens.len() * stride],
+                lens: vec![0; self.tokens.len()],
+            };
         }
         let i = key.index();
-        if cache.lens.len() <= i {
-            cache.lens.resize(i + 1, 0);
-            cache.nodes.resize((i + 1) * stride, NodeId(0));
+        if cache.first_token.len() <= i {
+            cache.first_token.resize(i + 1, UNKNOWN);
         }
-        if cache.lens[i] == 0 {
-            self.preference_list(position, n, stride, out);
-            cache.nodes[i * stride..i * stride + out.len()].copy_from_slice(out);
-            cache.lens[i] = out.len() as u8 + 1;
+        if cache.first_token[i] == UNKNOWN {
+            cache.first_token[i] = self.first_token(position) as u32;
         }
-        let have = cache.lens[i] as usize - 1;
+        let t = cache.first_token[i] as usize;
+        if cache.lens[t] == 0 {
+            self.walk_from(t, n, stride, out);
+            cache.nodes[t * stride..t * stride + out.len()].copy_from_slice(out);
+            cache.lens[t] = out.len() as u8 + 1;
+        }
+        let have = cache.lens[t] as usize - 1;
         out.clear();
-        out.extend_from_slice(&cache.nodes[i * stride..i * stride + have.min(len)]);
+        out.extend_from_slice(&cache.nodes[t * stride..t * stride + have.min(len)]);
     }
 
     /// The top `n` nodes for a key (convenience for reports and tests).
@@ -558,6 +588,28 @@ mod tests {
                     ring.preference_list(pos, 3, len, &mut b);
                     assert_eq!(a, b, "k{k} len {len} spread {spread}");
                 }
+            }
+            // A ring changed after caching walks afresh.
+            let mut changed = ring.clone();
+            changed.remove_member(NodeId(4));
+            for k in 0..300u32 {
+                let pos = key_position(&format!("k{k}"));
+                changed.cached_list(crate::ids::KeyId(k), pos, 3, 5, &mut a);
+                changed.preference_list(pos, 3, 5, &mut b);
+                assert_eq!(a, b, "k{k} after a removal, spread {spread}");
+            }
+        }
+        for strategy in [
+            Strategy::EqualPartitions { partitions: 32 },
+            Strategy::RandomTokensEqualPartitions { tokens_per_node: 4, partitions: 16 },
+        ] {
+            let ring = Ring::new(strategy, members(6, 1), false, 4);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for k in 0..300u32 {
+                let pos = key_position(&format!("k{k}"));
+                ring.cached_list(crate::ids::KeyId(k), pos, 3, 3, &mut a);
+                ring.preference_list(pos, 3, 3, &mut b);
+                assert_eq!(a, b, "k{k} with {:?}", ring.strategy());
             }
         }
     }
