@@ -513,7 +513,7 @@ mod tests {
     fn clock_merge_is_the_pointwise_maximum_with_exact_storage() {
         use crate::rng::{index, Seeds, Stream};
         let mut rng = Seeds::new(13).stream(Stream::Workload, 0);
-        let mut random_clock = |rng: &mut crate::rng::SimRng| {
+        let random_clock = |rng: &mut crate::rng::SimRng| {
             let mut c = VectorClock::new();
             for _ in 0..index(rng, 5) {
                 c.advance(NodeId(index(rng, 6) as u32), 1 + index(rng, 4) as u64, SimTime(index(rng, 3) as u64));
