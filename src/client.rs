@@ -13,6 +13,7 @@
 use crate::distribution::Distribution;
 use crate::engine::{SimDuration, SimTime};
 use crate::fastmap::FastMap;
+use crate::history::Writes;
 use crate::ids::{ClientId, KeyId, NodeId, WriteId};
 use crate::keyspace::KeyTable;
 use crate::message::{ClientOp, Failure, Payload, PutBody, ReplyBody};
@@ -192,7 +193,7 @@ pub enum Observation {
         write: WriteId,
         client: ClientId,
         key: KeyId,
-        parents: Vec<WriteId>,
+        parents: Writes,
     },
     WriteEnded {
         write: WriteId,
@@ -214,7 +215,7 @@ pub enum ClientEffect {
 #[derive(Default)]
 struct KeySession {
     context: Rc<CausalContext>,
-    seen: Vec<WriteId>,
+    seen: Writes,
     fastest: Option<NodeId>,
     /// Cart model: the cart content that goes with `context` (a write that supersedes what the
     /// context covers must carry every item those versions held).
@@ -453,17 +454,13 @@ impl Client {
                             let session = self.sessions.entry(key).or_default();
                             if context.includes(&session.context) {
                                 session.context = context;
-                                session.seen.clone_from(&writes);
+                                session.seen = Writes::from_slice(&writes);
                                 session.cart = is_cart.then(|| Rc::new(read_cart.clone()));
                             } else {
                                 let mut merged = (*session.context).clone();
                                 merged.merge(&context, now);
                                 session.context = Rc::new(merged);
-                                for w in &writes {
-                                    if !session.seen.contains(w) {
-                                        session.seen.push(*w);
-                                    }
-                                }
+                                session.seen.extend_new(&writes);
                                 if is_cart {
                                     let mut cart = session.cart.as_deref().cloned().unwrap_or_default();
                                     cart.merge(&read_cart);
@@ -511,7 +508,7 @@ impl Client {
                         if !probe {
                             let session = self.sessions.entry(key).or_default();
                             session.context = context;
-                            session.seen = vec![write];
+                            session.seen = Writes::One(write);
                             session.cart = written_cart;
                         }
                         Ok(())

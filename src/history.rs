@@ -12,8 +12,54 @@ use crate::fastmap::FastMap;
 use crate::ids::{ClientId, KeyId, WriteId};
 use std::rc::Rc;
 
+/// A small set of write ids, kept inline when it holds one (the usual case: a write's parent, what
+/// a session last read). Sessions and the history hold millions of them; this is 16 bytes and
+/// allocates only for two or more, against a `Vec`'s 24 bytes and an allocation for any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Writes {
+    One(WriteId),
+    /// None, or two or more.
+    Many(Box<[WriteId]>),
+}
+
+impl Default for Writes {
+    fn default() -> Self {
+        Writes::Many(Box::default())
+    }
+}
+
+impl Writes {
+    pub fn from_slice(writes: &[WriteId]) -> Writes {
+        match writes {
+            [one] => Writes::One(*one),
+            _ => Writes::Many(writes.into()),
+        }
+    }
+
+    pub fn as_slice(&self) -> &[WriteId] {
+        match self {
+            Writes::One(w) => std::slice::from_ref(w),
+            Writes::Many(ws) => ws,
+        }
+    }
+
+    /// Adds each of `more` not already present, keeping the order of first appearance.
+    pub fn extend_new(&mut self, more: &[WriteId]) {
+        let fresh: Vec<WriteId> = more.iter().copied().filter(|w| !self.as_slice().contains(w)).collect();
+        if !fresh.is_empty() {
+            let mut all = self.as_slice().to_vec();
+            for w in fresh {
+                if !all.contains(&w) {
+                    all.push(w);
+                }
+            }
+            *self = Writes::from_slice(&all);
+        }
+    }
+}
+
 struct WriteRecord {
-    parents: Vec<WriteId>,
+    parents: Writes,
     acked: Option<SimTime>,
 }
 
@@ -67,9 +113,9 @@ impl History {
         }
     }
 
-    pub fn write_started(&mut self, write: WriteId, parents: Vec<WriteId>) {
+    pub fn write_started(&mut self, write: WriteId, parents: Writes) {
         debug_assert_eq!(write.0 as usize, self.writes.len() + 1, "write ids are issued in order");
-        debug_assert!(parents.iter().all(|p| *p < write), "a write descends only from older writes");
+        debug_assert!(parents.as_slice().iter().all(|p| *p < write), "a write descends only from older writes");
         self.writes.push(WriteRecord { parents, acked: None });
         self.visit_mark.push(0);
         self.stats.writes_issued += 1;
@@ -190,7 +236,7 @@ impl History {
             }
             self.visit_mark[i] = stamp;
             // Ancestors older than the target cannot lead to it.
-            self.stack.extend(self.writes[i].parents.iter().copied().filter(|&p| p >= target));
+            self.stack.extend(self.writes[i].parents.as_slice().iter().copied().filter(|&p| p >= target));
         }
         false
     }
@@ -201,12 +247,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn writes_keep_one_inline_and_extend_in_order_without_repeats() {
+        assert_eq!(std::mem::size_of::<Writes>(), 16);
+        let mut w = Writes::from_slice(&[WriteId(4)]);
+        assert_eq!(w, Writes::One(WriteId(4)));
+        w.extend_new(&[WriteId(4)]);
+        assert_eq!(w.as_slice(), &[WriteId(4)]);
+        w.extend_new(&[WriteId(9), WriteId(4), WriteId(2), WriteId(9)]);
+        assert_eq!(w.as_slice(), &[WriteId(4), WriteId(9), WriteId(2)]);
+        let mut none = Writes::default();
+        assert!(none.as_slice().is_empty());
+        none.extend_new(&[WriteId(1)]);
+        assert_eq!(none, Writes::One(WriteId(1)));
+    }
+
+    #[test]
     fn a_read_missing_an_acknowledged_write_is_stale() {
         let mut h = History::new(0);
         let k = KeyId(0);
-        h.write_started(WriteId(1), vec![]);
+        h.write_started(WriteId(1), Writes::from_slice(&[]));
         h.write_acked(WriteId(1), k, SimTime(10));
-        h.write_started(WriteId(2), vec![WriteId(1)]);
+        h.write_started(WriteId(2), Writes::from_slice(&[WriteId(1)]));
         h.read_started(ClientId(0), 1, k);
         assert!(!h.read_succeeded(ClientId(0), 1, &[WriteId(1)]), "w2 was not acknowledged yet");
         h.write_acked(WriteId(2), k, SimTime(20));
@@ -221,11 +282,11 @@ mod tests {
     fn a_write_is_lost_only_if_nothing_held_reflects_it() {
         let mut h = History::new(0);
         let k = KeyId(3);
-        h.write_started(WriteId(1), vec![]);
+        h.write_started(WriteId(1), Writes::from_slice(&[]));
         h.write_acked(WriteId(1), k, SimTime(1));
-        h.write_started(WriteId(2), vec![WriteId(1)]);
+        h.write_started(WriteId(2), Writes::from_slice(&[WriteId(1)]));
         h.write_acked(WriteId(2), k, SimTime(2));
-        h.write_started(WriteId(3), vec![]);
+        h.write_started(WriteId(3), Writes::from_slice(&[]));
         h.write_acked(WriteId(3), k, SimTime(3));
         assert!(h.lost_writes(k, &[WriteId(2), WriteId(3)]).is_empty());
         assert_eq!(h.lost_writes(k, &[WriteId(2)]), vec![(WriteId(3), SimTime(3))]);
@@ -237,8 +298,8 @@ mod tests {
     fn concurrent_writes_both_required_and_counted_as_true_siblings() {
         let mut h = History::new(0);
         let k = KeyId(0);
-        h.write_started(WriteId(1), vec![]);
-        h.write_started(WriteId(2), vec![]);
+        h.write_started(WriteId(1), Writes::from_slice(&[]));
+        h.write_started(WriteId(2), Writes::from_slice(&[]));
         h.write_acked(WriteId(1), k, SimTime(1));
         h.write_acked(WriteId(2), k, SimTime(2));
         h.read_started(ClientId(1), 1, k);
@@ -248,7 +309,7 @@ mod tests {
         assert_eq!(h.stats.true_versions_per_read[1], 1);
         assert_eq!(h.stats.true_versions_per_read[2], 1);
         // A merge of both supersedes them; returning it with a stale sibling is one true version.
-        h.write_started(WriteId(3), vec![WriteId(1), WriteId(2)]);
+        h.write_started(WriteId(3), Writes::from_slice(&[WriteId(1), WriteId(2)]));
         h.read_started(ClientId(1), 3, k);
         h.read_succeeded(ClientId(1), 3, &[WriteId(1), WriteId(3)]);
         assert_eq!(h.stats.true_versions_per_read[1], 2);
