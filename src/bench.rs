@@ -66,7 +66,7 @@ fn simulate(s: &Scenario) -> (u64, u64, usize, f64, f64) {
     let started = Instant::now();
     let r = world.run();
     let wall = started.elapsed().as_secs_f64();
-    let ops = (r.metrics.gets.latency_ns.len() + r.metrics.puts.latency_ns.len()) as u64
+    let ops = (r.metrics.gets.latencies.len() + r.metrics.puts.latencies.len()) as u64
         + r.metrics.gets.failures()
         + r.metrics.puts.failures();
     (r.events_processed, ops, r.peak_pending_events, wall, setup)

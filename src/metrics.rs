@@ -21,12 +21,84 @@ pub struct MessageCounts {
 /// Latency samples and outcomes for one operation kind.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OpStats {
-    /// Successful operations' latencies in nanoseconds (failed ones are counted apart).
-    pub latency_ns: Vec<u64>,
-    /// When each of them completed (same order), for latency over time.
-    pub completed_at_ns: Vec<u64>,
+    /// Successful operations (failed ones are counted apart).
+    pub latencies: LatencyLog,
     pub coordinator_timeouts: u64,
     pub client_timeouts: u64,
+}
+
+/// Every successful operation's latency and completion time, exactly, in completion order, in
+/// 8 bytes instead of 16: a latency in nanoseconds and the gap since the previous completion
+/// each fit 32 bits unless they exceed 4.29 s, and those few are kept apart at full width. An
+/// hour of 1,000 operations a second is 3.6 million entries.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LatencyLog {
+    latency_ns: Vec<u32>,
+    gap_ns: Vec<u32>,
+    /// Latencies of `WIDE` or more, in order.
+    wide_latency_ns: Vec<u64>,
+    /// Gaps of `WIDE` or more, in order.
+    wide_gap_ns: Vec<u64>,
+    last_completion_ns: u64,
+}
+
+/// Marks an entry whose value is in the wide list.
+const WIDE: u32 = u32::MAX;
+
+impl LatencyLog {
+    /// Records an operation that took `latency_ns` and completed at `at_ns` (completions come
+    /// in time order, as the simulation runs).
+    pub fn push(&mut self, latency_ns: u64, at_ns: u64) {
+        debug_assert!(at_ns >= self.last_completion_ns, "completions are recorded in time order");
+        let gap = at_ns - self.last_completion_ns;
+        self.last_completion_ns = at_ns;
+        self.latency_ns.push(narrow(latency_ns, &mut self.wide_latency_ns));
+        self.gap_ns.push(narrow(gap, &mut self.wide_gap_ns));
+    }
+
+    pub fn len(&self) -> usize {
+        self.latency_ns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.latency_ns.is_empty()
+    }
+
+    /// Every latency, in completion order.
+    pub fn latencies(&self) -> impl Iterator<Item = u64> + '_ {
+        widen(&self.latency_ns, &self.wide_latency_ns)
+    }
+
+    /// Every (latency, completion time), in completion order.
+    pub fn completions(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        let mut at = 0u64;
+        self.latencies().zip(widen(&self.gap_ns, &self.wide_gap_ns)).map(move |(latency, gap)| {
+            at += gap;
+            (latency, at)
+        })
+    }
+
+    /// The latencies, sorted.
+    pub fn sorted(&self) -> Vec<u64> {
+        let mut sorted: Vec<u64> = self.latencies().collect();
+        sorted.sort_unstable();
+        sorted
+    }
+}
+
+fn narrow(value: u64, wide: &mut Vec<u64>) -> u32 {
+    match u32::try_from(value) {
+        Ok(v) if v != WIDE => v,
+        _ => {
+            wide.push(value);
+            WIDE
+        }
+    }
+}
+
+fn widen<'a>(narrow: &'a [u32], wide: &'a [u64]) -> impl Iterator<Item = u64> + 'a {
+    let mut wide = wide.iter();
+    narrow.iter().map(move |&v| if v == WIDE { wide.next().copied().unwrap_or(u64::MAX) } else { v as u64 })
 }
 
 impl OpStats {
@@ -84,6 +156,26 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_latency_log_gives_back_exactly_what_it_was_given() {
+        let mut log = LatencyLog::default();
+        let entries = [
+            (5, 10),
+            (WIDE as u64, 10),
+            (u64::from(u32::MAX) - 1, 20),
+            (9_000_000_000, 9_000_000_020),
+            (0, 9_000_000_020),
+            (7, u64::MAX / 2),
+        ];
+        for (latency, at) in entries {
+            log.push(latency, at);
+        }
+        assert_eq!(log.len(), entries.len());
+        assert_eq!(log.completions().collect::<Vec<_>>(), entries);
+        assert_eq!(log.sorted(), vec![0, 5, 7, u64::from(u32::MAX) - 1, WIDE as u64, 9_000_000_000]);
+        assert_eq!(log.wide_latency_ns.len() + log.wide_gap_ns.len(), 4, "only values of 2^32 - 1 or more go wide");
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

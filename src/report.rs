@@ -25,9 +25,8 @@ fn fraction(part: u64, whole: u64) -> f64 {
     }
 }
 
-fn op_report(stats: &OpStats) -> Value {
-    let mut sorted = stats.latency_ns.clone();
-    sorted.sort_unstable();
+/// `sorted`: the operations' latencies, sorted (shared with [`latency_cdf`], one sort for both).
+fn op_report(stats: &OpStats, sorted: &[u64]) -> Value {
     let n = sorted.len() as u64;
     let mean = if n == 0 { 0 } else { (sorted.iter().map(|&x| x as u128).sum::<u128>() / n as u128) as u64 };
     json!({
@@ -73,13 +72,11 @@ fn max_over_mean(values: &[u64]) -> f64 {
 }
 
 /// Latency at 100 evenly spaced quantiles (and the maximum), for CDF charts.
-fn latency_cdf(stats: &OpStats) -> Value {
-    let mut sorted = stats.latency_ns.clone();
-    sorted.sort_unstable();
+fn latency_cdf(sorted: &[u64]) -> Value {
     if sorted.is_empty() {
         return json!([]);
     }
-    Value::Array((1..=100).map(|i| json!([i as f64 / 100.0, ms(percentile(&sorted, i as f64 / 100.0))])).collect())
+    Value::Array((1..=100).map(|i| json!([i as f64 / 100.0, ms(percentile(sorted, i as f64 / 100.0))])).collect())
 }
 
 /// Latency percentiles per time bucket (about 60 buckets over the run).
@@ -87,9 +84,9 @@ fn latency_over_time(stats: &OpStats, end_ns: u64) -> Value {
     let bucket = (end_ns / 60).max(1_000_000);
     let buckets = (end_ns / bucket + 1) as usize;
     let mut by: Vec<Vec<u64>> = vec![Vec::new(); buckets];
-    for (l, t) in stats.latency_ns.iter().zip(&stats.completed_at_ns) {
+    for (l, t) in stats.latencies.completions() {
         if let Some(b) = by.get_mut((t / bucket) as usize) {
-            b.push(*l);
+            b.push(l);
         }
     }
     Value::Array(
@@ -153,18 +150,19 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             .collect(),
     };
     let reads_with_siblings: u64 = m.versions_per_read[2..].iter().sum();
+    let (get_latencies, put_latencies) = (m.gets.latencies.sorted(), m.puts.latencies.sorted());
     json!({
         "scenario": { "name": scenario.name, "description": scenario.description, "seed": seed },
         "workload_duration_ms": scenario.duration.as_millis_f64(),
         "simulated_duration_ms": r.simulated_end.as_millis_f64(),
-        "operations": { "get": op_report(&m.gets), "put": op_report(&m.puts) },
-        "latency_cdf_ms": { "get": latency_cdf(&m.gets), "put": latency_cdf(&m.puts) },
+        "operations": { "get": op_report(&m.gets, &get_latencies), "put": op_report(&m.puts, &put_latencies) },
+        "latency_cdf_ms": { "get": latency_cdf(&get_latencies), "put": latency_cdf(&put_latencies) },
         "latency_over_time": { "get": latency_over_time(&m.gets, r.simulated_end.as_nanos()), "put": latency_over_time(&m.puts, r.simulated_end.as_nanos()) },
         "versions_per_read": distribution_report(&m.versions_per_read),
         "true_versions_per_read": distribution_report(&h.true_versions_per_read),
         "conflicts": {
             "reads_with_siblings_count": reads_with_siblings,
-            "reads_with_siblings_fraction": fraction(reads_with_siblings, m.gets.latency_ns.len() as u64),
+            "reads_with_siblings_fraction": fraction(reads_with_siblings, m.gets.latencies.len() as u64),
             "concurrent_write_count": concurrent_writes,
         },
         "staleness": {

@@ -761,8 +761,7 @@ impl<'s> World<'s> {
                     self.history.probe_read(client, op, write, delay_index, &writes);
                 }
                 (Ok((writes, versions)), None) => {
-                    self.metrics.gets.latency_ns.push(now.since(started).as_nanos());
-                    self.metrics.gets.completed_at_ns.push(now.as_nanos());
+                    self.metrics.gets.latencies.push(now.since(started).as_nanos(), now.as_nanos());
                     self.metrics.versions_per_read[versions.min(4)] += 1;
                     self.history.read_succeeded(client, op, &writes);
                 }
@@ -780,8 +779,7 @@ impl<'s> World<'s> {
                     if probe {
                         self.metrics.probe_writes += 1;
                     } else {
-                        self.metrics.puts.latency_ns.push(now.since(started).as_nanos());
-                        self.metrics.puts.completed_at_ns.push(now.as_nanos());
+                        self.metrics.puts.latencies.push(now.since(started).as_nanos(), now.as_nanos());
                     }
                 }
                 Err(failure) => {

@@ -36,7 +36,7 @@ fn changing_only_the_workload_leaves_network_draws_unchanged() {
     assert_eq!(a.network_fingerprint.len(), dynasim::network::DELAY_FINGERPRINT_LEN);
     assert_eq!(a.network_fingerprint, b.network_fingerprint, "network latency draws moved with the workload");
     // The workloads really differ, so the equality above is not vacuous.
-    assert_ne!(a.metrics.gets.latency_ns.len(), b.metrics.gets.latency_ns.len());
+    assert_ne!(a.metrics.gets.latencies.len(), b.metrics.gets.latencies.len());
     // And a different seed does move the network draws.
     let c = dynasim::simulate(&base, 4);
     assert_ne!(a.network_fingerprint, c.network_fingerprint);

@@ -107,5 +107,5 @@ fn configurations_share_workload_network_and_fault_draws_for_a_seed() {
     let (ra, rb) = (dynasim::simulate(&a, 5), dynasim::simulate(&b, 5));
     assert_eq!(ra.faults, rb.faults);
     assert_eq!(ra.network_fingerprint, rb.network_fingerprint);
-    assert_ne!(ra.metrics.puts.latency_ns, rb.metrics.puts.latency_ns, "the configurations do differ");
+    assert_ne!(ra.metrics.puts.latencies, rb.metrics.puts.latencies, "the configurations do differ");
 }
