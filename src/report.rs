@@ -37,10 +37,10 @@ fn op_report(stats: &OpStats, sorted: &[u64]) -> Value {
         "client_timeout_count": stats.client_timeouts,
         "latency_ms": {
             "mean": ms(mean),
-            "p50": ms(percentile(&sorted, 0.50)),
-            "p90": ms(percentile(&sorted, 0.90)),
-            "p99": ms(percentile(&sorted, 0.99)),
-            "p999": ms(percentile(&sorted, 0.999)),
+            "p50": ms(percentile(sorted, 0.50)),
+            "p90": ms(percentile(sorted, 0.90)),
+            "p99": ms(percentile(sorted, 0.99)),
+            "p999": ms(percentile(sorted, 0.999)),
             "max": ms(sorted.last().copied().unwrap_or(0)),
         }
     })
