@@ -15,6 +15,7 @@ use crate::engine::{SimDuration, SimTime};
 use crate::fastmap::FastMap;
 use crate::history::Writes;
 use crate::ids::{ClientId, KeyId, NodeId, WriteId};
+use crate::keymap::KeyMap;
 use crate::keyspace::KeyTable;
 use crate::message::{ClientOp, Failure, Payload, PutBody, ReplyBody};
 use crate::node::{Coordination, Protocol};
@@ -257,7 +258,7 @@ pub struct Client {
     pub id: ClientId,
     role: Role,
     rng: SimRng,
-    sessions: FastMap<KeyId, KeySession>,
+    sessions: KeyMap<KeySession>,
     /// Coordinator candidates, reused from one operation to the next.
     pool: Vec<NodeId>,
     pending: FastMap<u64, Pending>,
@@ -273,7 +274,7 @@ impl Client {
             id,
             role,
             rng,
-            sessions: FastMap::default(),
+            sessions: KeyMap::default(),
             pool: Vec::new(),
             pending: FastMap::default(),
             next_op: 0,
@@ -398,7 +399,7 @@ impl Client {
         let op = self.new_op();
         *env.next_write += 1;
         let write = WriteId(*env.next_write);
-        let session = self.sessions.entry(key).or_default();
+        let session = self.sessions.get_or_default(key);
         let (context, parents) = (session.context.clone(), session.seen.clone());
         let cart = cart.map(|mut c| {
             c.add(write.0);
@@ -451,7 +452,7 @@ impl Client {
                             // Session causality never goes backwards: a read older than what
                             // this client has already seen is merged in, not taken instead, and
                             // so is the cart that goes with it.
-                            let session = self.sessions.entry(key).or_default();
+                            let session = self.sessions.get_or_default(key);
                             if context.includes(&session.context) {
                                 session.context = context;
                                 session.seen = Writes::from_slice(&writes);
@@ -506,7 +507,7 @@ impl Client {
                 let result = match body {
                     ReplyBody::Put { context } => {
                         if !probe {
-                            let session = self.sessions.entry(key).or_default();
+                            let session = self.sessions.get_or_default(key);
                             session.context = context;
                             session.seen = Writes::One(write);
                             session.cart = written_cart;

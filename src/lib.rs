@@ -15,6 +15,7 @@ pub mod fastmap;
 pub mod history;
 pub mod ids;
 pub mod jsonpos;
+pub mod keymap;
 pub mod keyspace;
 pub mod membership;
 pub mod merkle;

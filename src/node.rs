@@ -29,6 +29,7 @@
 use crate::engine::{SimDuration, SimTime};
 use crate::fastmap::FastMap;
 use crate::ids::{ClientId, Endpoint, KeyId, NodeId, RequestId};
+use crate::keymap::KeyMap;
 use crate::keyspace::KeyTable;
 use crate::membership::{MemberStatus, Membership};
 use crate::merkle::{digest, MerkleTree};
@@ -263,7 +264,7 @@ struct PendingTransfer {
 
 pub struct Node {
     pub id: NodeId,
-    store: FastMap<KeyId, Rc<VersionSet>>,
+    store: KeyMap<Rc<VersionSet>>,
     /// Versions kept for another node, by (key, intended node): scanned in this order.
     hints: BTreeMap<(KeyId, NodeId), Rc<VersionSet>>,
     /// Highest counter this node has minted per key; durable, so a dot is never reused.
@@ -304,7 +305,7 @@ impl Node {
     pub fn new(id: NodeId, rng: SimRng) -> Node {
         Node {
             id,
-            store: FastMap::default(),
+            store: KeyMap::default(),
             hints: BTreeMap::new(),
             minted: FastMap::default(),
             coordinating: FastMap::default(),
@@ -360,7 +361,7 @@ impl Node {
 
     /// Visits every version set this node holds, its own and hints (in no particular order).
     pub fn for_each_version_set(&self, mut f: impl FnMut(KeyId, &VersionSet)) {
-        for (key, set) in &self.store {
+        for (key, set) in self.store.iter() {
             f(*key, set);
         }
         for ((key, _), set) in &self.hints {
