@@ -340,6 +340,11 @@ impl Client {
         self.send_put(now, env, key, None, true, out);
     }
 
+    /// See [`KeyMap::prefetch`].
+    pub fn prefetch(&self, key: KeyId) {
+        self.sessions.prefetch(key);
+    }
+
     fn new_op(&mut self) -> u64 {
         self.next_op += 1;
         self.next_op

@@ -124,6 +124,9 @@ struct CalendarQueue {
     occupied: Vec<u64>,
     in_buckets: usize,
     overflow: BinaryHeap<Reverse<u128>>,
+    /// The least key and where it is, once found and until it is popped (pushes keep it
+    /// current), so that a peek and the pop after it search once.
+    least: Option<(u128, Option<usize>)>,
 }
 
 impl Default for CalendarQueue {
@@ -134,6 +137,7 @@ impl Default for CalendarQueue {
             occupied: vec![0; BUCKETS / 64],
             in_buckets: 0,
             overflow: BinaryHeap::new(),
+            least: None,
         }
     }
 }
@@ -153,13 +157,20 @@ impl CalendarQueue {
         if time < self.start {
             self.rebase(time);
         }
-        if time - self.start < HORIZON {
+        let place = if time - self.start < HORIZON {
             let b = Self::bucket_of(time);
             self.buckets[b].push(Reverse(key));
             self.occupied[b / 64] |= 1 << (b % 64);
             self.in_buckets += 1;
+            Some(b)
         } else {
             self.overflow.push(Reverse(key));
+            None
+        };
+        if let Some((least, _)) = self.least {
+            if key < least {
+                self.least = Some((key, place));
+            }
         }
     }
 
@@ -168,6 +179,7 @@ impl CalendarQueue {
     /// correct for any caller.
     #[cold]
     fn rebase(&mut self, time: u64) {
+        self.least = None;
         self.start = time >> BUCKET_BITS << BUCKET_BITS;
         let keys: Vec<u128> = self.buckets.iter_mut().flat_map(|b| b.drain()).map(|r| r.0).collect();
         self.occupied.fill(0);
@@ -200,7 +212,16 @@ impl CalendarQueue {
 
     /// The least key and its bucket (`None` for the overflow); first moves overflow keys
     /// that have come within range into the calendar.
+    #[inline]
     fn least(&mut self) -> Option<(u128, Option<usize>)> {
+        if self.least.is_some() {
+            return self.least;
+        }
+        self.find_least()
+    }
+
+    #[inline(never)]
+    fn find_least(&mut self) -> Option<(u128, Option<usize>)> {
         while let Some(&Reverse(key)) = self.overflow.peek() {
             if key_time(key) - self.start >= HORIZON {
                 break;
@@ -208,10 +229,11 @@ impl CalendarQueue {
             self.overflow.pop();
             self.push(key);
         }
-        match self.first_occupied() {
+        self.least = match self.first_occupied() {
             Some(b) => self.buckets[b].peek().map(|r| (r.0, Some(b))),
             None => self.overflow.peek().map(|r| (r.0, None)),
-        }
+        };
+        self.least
     }
 
     #[cfg(test)]
@@ -230,6 +252,7 @@ impl CalendarQueue {
         if !due(least) {
             return None;
         }
+        self.least = None;
         match bucket {
             Some(b) => {
                 self.buckets[b].pop();
@@ -345,6 +368,13 @@ impl<E> Engine<E> {
         self.slots[slot as usize].take()
     }
 
+    /// The next event, left in the queue (to prefetch what it will touch).
+    pub fn peek(&mut self) -> Option<&E> {
+        let (key, _) = self.queue.least()?;
+        let slot = (key as u64 & ((1 << SLOT_BITS) - 1)) as usize;
+        self.slots[slot].as_ref()
+    }
+
     /// Moves the clock forward to `time` with no event (the end of a run phase).
     pub fn advance_to(&mut self, time: SimTime) {
         if time > self.now {
@@ -457,6 +487,10 @@ mod tests {
                 let key = ((time as u128) << 64) | ((seq as u128) << SLOT_BITS);
                 if model.insert(key) {
                     queue.push(key);
+                }
+                // A peek between pushes: the pushes after it must keep the remembered least.
+                if crate::rng::index(&mut rng, 3) == 0 {
+                    assert_eq!(queue.peek(), model.first().copied());
                 }
             } else {
                 assert_eq!(queue.peek(), model.first().copied());

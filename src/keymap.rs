@@ -67,6 +67,21 @@ impl<V> KeyMap<V> {
         }
     }
 
+    /// Asks the processor to start loading `key`'s home slot (a hint; no effect on contents).
+    #[inline]
+    pub fn prefetch(&self, key: KeyId) {
+        if self.len == 0 {
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            let slot: *const Option<(KeyId, V)> = &self.slots[self.home(key)];
+            // SAFETY: a prefetch never faults and reads nothing into the program; the address is
+            // inside the live slot array anyway.
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(slot.cast::<i8>()) };
+        }
+    }
+
     pub fn contains_key(&self, key: &KeyId) -> bool {
         self.get(key).is_some()
     }
