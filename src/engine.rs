@@ -210,8 +210,7 @@ impl CalendarQueue {
         None
     }
 
-    /// The least key and its bucket (`None` for the overflow); first moves overflow keys
-    /// that have come within range into the calendar.
+    /// The least key and its bucket (`None` for the overflow), as remembered or found.
     #[inline]
     fn least(&mut self) -> Option<(u128, Option<usize>)> {
         if self.least.is_some() {
@@ -220,6 +219,8 @@ impl CalendarQueue {
         self.find_least()
     }
 
+    /// Searches for the least key, first moving overflow keys that have come within range
+    /// into the calendar, and remembers it.
     #[inline(never)]
     fn find_least(&mut self) -> Option<(u128, Option<usize>)> {
         while let Some(&Reverse(key)) = self.overflow.peek() {

@@ -45,16 +45,16 @@ impl Writes {
 
     /// Adds each of `more` not already present, keeping the order of first appearance.
     pub fn extend_new(&mut self, more: &[WriteId]) {
-        let fresh: Vec<WriteId> = more.iter().copied().filter(|w| !self.as_slice().contains(w)).collect();
-        if !fresh.is_empty() {
-            let mut all = self.as_slice().to_vec();
-            for w in fresh {
-                if !all.contains(&w) {
-                    all.push(w);
-                }
-            }
-            *self = Writes::from_slice(&all);
+        if more.iter().all(|w| self.as_slice().contains(w)) {
+            return;
         }
+        let mut all = self.as_slice().to_vec();
+        for &w in more {
+            if !all.contains(&w) {
+                all.push(w);
+            }
+        }
+        *self = Writes::from_slice(&all);
     }
 }
 
