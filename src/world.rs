@@ -953,10 +953,10 @@ impl<'s> World<'s> {
     fn finish(mut self) -> RunResult {
         let convergence = self.snapshot();
         let explained = self.explain_key.map_or(Vec::new(), |k| self.describe_holdings(k));
-        let held = convergence::held_writes(&self.nodes, self.keys.len());
+        let held = convergence::held_writes(&self.nodes);
         let mut lost_writes = Vec::new();
         for key in self.history.written_keys() {
-            for (write, acked) in self.history.lost_writes(key, &held[key.index()]) {
+            for (write, acked) in self.history.lost_writes(key, held.get(&key).map_or(&[], Vec::as_slice)) {
                 lost_writes.push((self.keys.name(key).to_string(), write, acked));
             }
         }
@@ -964,9 +964,9 @@ impl<'s> World<'s> {
         // cart contains is lost, whatever the clocks say.
         let mut lost_adds = 0u64;
         if let ValueModel::Cart { .. } = self.scenario.workload.value_model {
-            let items = convergence::held_cart_items(&self.nodes, self.keys.len());
+            let items = convergence::held_cart_items(&self.nodes);
             for key in self.history.written_keys() {
-                let held = &items[key.index()];
+                let held = items.get(&key).map_or(&[][..], Vec::as_slice);
                 lost_adds +=
                     self.history.acked_writes(key).iter().filter(|(w, _)| held.binary_search(&w.0).is_err()).count() as u64;
             }
