@@ -212,15 +212,24 @@ pub enum ClientEffect {
     Observe(Observation),
 }
 
+/// Sets or clears a key's session cart.
+fn set_cart(carts: &mut KeyMap<Rc<Cart>>, key: KeyId, cart: Option<Rc<Cart>>) {
+    match cart {
+        Some(c) => {
+            carts.insert(key, c);
+        }
+        None => {
+            carts.remove(&key);
+        }
+    }
+}
+
 /// What a client remembers about a key between operations (its session context).
 #[derive(Default)]
 struct KeySession {
     context: Rc<CausalContext>,
     seen: Writes,
     fastest: Option<NodeId>,
-    /// Cart model: the cart content that goes with `context` (a write that supersedes what the
-    /// context covers must carry every item those versions held).
-    cart: Option<Rc<Cart>>,
 }
 
 enum Step {
@@ -259,6 +268,10 @@ pub struct Client {
     role: Role,
     rng: SimRng,
     sessions: KeyMap<KeySession>,
+    /// Cart model: per key, the cart content that goes with the session's context (a write that
+    /// supersedes what the context covers must carry every item those versions held). Apart
+    /// from the sessions, which every scenario has by the million, so they stay a word smaller.
+    carts: KeyMap<Rc<Cart>>,
     /// Coordinator candidates, reused from one operation to the next.
     pool: Vec<NodeId>,
     pending: FastMap<u64, Pending>,
@@ -275,6 +288,7 @@ impl Client {
             role,
             rng,
             sessions: KeyMap::default(),
+            carts: KeyMap::default(),
             pool: Vec::new(),
             pending: FastMap::default(),
             next_op: 0,
@@ -461,21 +475,21 @@ impl Client {
                             if context.includes(&session.context) {
                                 session.context = context;
                                 session.seen = Writes::from_slice(&writes);
-                                session.cart = is_cart.then(|| Rc::new(read_cart.clone()));
+                                set_cart(&mut self.carts, key, is_cart.then(|| Rc::new(read_cart.clone())));
                             } else {
                                 let mut merged = (*session.context).clone();
                                 merged.merge(&context, now);
                                 session.context = Rc::new(merged);
                                 session.seen.extend_new(&writes);
                                 if is_cart {
-                                    let mut cart = session.cart.as_deref().cloned().unwrap_or_default();
+                                    let mut cart = self.carts.get(&key).map(|c| (**c).clone()).unwrap_or_default();
                                     cart.merge(&read_cart);
-                                    session.cart = Some(Rc::new(cart));
+                                    self.carts.insert(key, Rc::new(cart));
                                 }
                             }
                             session.fastest = fastest;
                             if then_write && is_cart {
-                                merged_cart = session.cart.as_deref().cloned();
+                                merged_cart = self.carts.get(&key).map(|c| (**c).clone());
                             }
                         }
                         Ok((writes, versions))
@@ -515,7 +529,7 @@ impl Client {
                             let session = self.sessions.get_or_default(key);
                             session.context = context;
                             session.seen = Writes::One(write);
-                            session.cart = written_cart;
+                            set_cart(&mut self.carts, key, written_cart);
                         }
                         Ok(())
                     }
