@@ -212,18 +212,6 @@ pub enum ClientEffect {
     Observe(Observation),
 }
 
-/// Sets or clears a key's session cart.
-fn set_cart(carts: &mut KeyMap<Rc<Cart>>, key: KeyId, cart: Option<Rc<Cart>>) {
-    match cart {
-        Some(c) => {
-            carts.insert(key, c);
-        }
-        None => {
-            carts.remove(&key);
-        }
-    }
-}
-
 /// What a client remembers about a key between operations (its session context).
 #[derive(Default)]
 struct KeySession {
@@ -475,7 +463,9 @@ impl Client {
                             if context.includes(&session.context) {
                                 session.context = context;
                                 session.seen = Writes::from_slice(&writes);
-                                set_cart(&mut self.carts, key, is_cart.then(|| Rc::new(read_cart.clone())));
+                                if is_cart {
+                                    self.carts.insert(key, Rc::new(read_cart.clone()));
+                                }
                             } else {
                                 let mut merged = (*session.context).clone();
                                 merged.merge(&context, now);
@@ -529,7 +519,10 @@ impl Client {
                             let session = self.sessions.get_or_default(key);
                             session.context = context;
                             session.seen = Writes::One(write);
-                            set_cart(&mut self.carts, key, written_cart);
+                            match written_cart {
+                                Some(cart) => self.carts.insert(key, cart),
+                                None => self.carts.remove(&key),
+                            };
                         }
                         Ok(())
                     }

@@ -106,6 +106,11 @@ fn key_time(key: u128) -> u64 {
     (key >> 64) as u64
 }
 
+/// The slab slot a queue key names (its low bits).
+fn slot_of(key: u128) -> usize {
+    (key as u64 & ((1 << SLOT_BITS) - 1)) as usize
+}
+
 /// A calendar queue (Brown, 1988) of queue keys: a key due within the coming 67 ms waits in
 /// the bucket of its 65.5 µs slice of time, itself a small heap; later keys wait in an overflow
 /// heap and move into the calendar as the clock comes within range. Finding the least key is a
@@ -364,16 +369,15 @@ impl<E> Engine<E> {
         debug_assert!(time >= self.now, "the clock never goes backwards");
         self.now = time;
         self.popped += 1;
-        let slot = (key as u64 & ((1 << SLOT_BITS) - 1)) as u32;
-        self.free.push(slot);
-        self.slots[slot as usize].take()
+        let slot = slot_of(key);
+        self.free.push(slot as u32);
+        self.slots[slot].take()
     }
 
     /// The next event, left in the queue (to prefetch what it will touch).
     pub fn peek(&mut self) -> Option<&E> {
         let (key, _) = self.queue.least()?;
-        let slot = (key as u64 & ((1 << SLOT_BITS) - 1)) as usize;
-        self.slots[slot].as_ref()
+        self.slots[slot_of(key)].as_ref()
     }
 
     /// Moves the clock forward to `time` with no event (the end of a run phase).

@@ -82,10 +82,6 @@ impl<V> KeyMap<V> {
         }
     }
 
-    pub fn contains_key(&self, key: &KeyId) -> bool {
-        self.get(key).is_some()
-    }
-
     /// Room for one more entry, keeping the load at most three quarters so probes stay short.
     fn reserve_one(&mut self) {
         if (self.len + 1) * 4 <= self.slots.len() * 3 {
@@ -120,18 +116,14 @@ impl<V> KeyMap<V> {
         V: Default,
     {
         self.reserve_one();
-        let i = match self.find(key) {
-            Ok(i) => i,
-            Err(i) => {
-                self.slots[i] = Some((key, V::default()));
-                self.len += 1;
-                i
-            }
-        };
-        match &mut self.slots[i] {
-            Some((_, v)) => v,
-            None => unreachable!("slot {i} was just found or filled"),
-        }
+        let (Ok(i) | Err(i)) = self.find(key);
+        let len = &mut self.len;
+        &mut self.slots[i]
+            .get_or_insert_with(|| {
+                *len += 1;
+                (key, V::default())
+            })
+            .1
     }
 
     pub fn remove(&mut self, key: &KeyId) -> Option<V> {
@@ -214,6 +206,6 @@ mod tests {
         let mut map: KeyMap<u8> = KeyMap::default();
         assert_eq!(map.get(&KeyId(0)), None);
         assert_eq!((map.remove(&KeyId(0)), map.len()), (None, 0));
-        assert!(!map.contains_key(&KeyId(3)));
+        assert!(map.get(&KeyId(3)).is_none(), "nor any other key");
     }
 }

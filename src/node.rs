@@ -353,12 +353,12 @@ impl Node {
         }
     }
 
-    /// Every version set this node holds for a key: its own and any hints.
     /// See [`KeyMap::prefetch`].
     pub fn prefetch(&self, key: KeyId) {
         self.store.prefetch(key);
     }
 
+    /// Every version set this node holds for a key: its own and any hints.
     pub fn all_versions(&self, key: KeyId) -> impl Iterator<Item = &Rc<VersionSet>> {
         let hints = (!self.hints.is_empty()).then(|| self.hints.range((key, NodeId(0))..=(key, NodeId(u32::MAX))));
         self.store.get(&key).into_iter().chain(hints.into_iter().flatten().map(|(_, v)| v))

@@ -47,6 +47,15 @@ pub struct VectorClock {
     entries: Box<[ClockEntry]>,
 }
 
+/// Changes a boxed slice as a `Vec`, then boxes it again with exactly its length: clocks and
+/// dot lists are kept by the million and seldom change size, so they carry no spare capacity.
+fn edit_boxed<T, R>(slice: &mut Box<[T]>, change: impl FnOnce(&mut Vec<T>) -> R) -> R {
+    let mut items = std::mem::take(slice).into_vec();
+    let result = change(&mut items);
+    *slice = items.into_boxed_slice();
+    result
+}
+
 /// The name of one version: the node that coordinated the write and its counter for the key.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Dot {
@@ -90,10 +99,10 @@ impl VectorClock {
             }
             Err(i) => {
                 if counter > 0 {
-                    let mut entries = std::mem::take(&mut self.entries).into_vec();
-                    entries.reserve_exact(1);
-                    entries.insert(i, ClockEntry { node, counter, updated_at: at });
-                    self.entries = entries.into_boxed_slice();
+                    edit_boxed(&mut self.entries, |entries| {
+                        entries.reserve_exact(1);
+                        entries.insert(i, ClockEntry { node, counter, updated_at: at });
+                    });
                 }
             }
         }
@@ -213,20 +222,20 @@ impl VectorClock {
         if self.entries.len() <= threshold {
             return 0;
         }
-        let mut entries = std::mem::take(&mut self.entries).into_vec();
-        let mut dropped = 0;
-        while entries.len() > threshold {
-            let oldest = entries.iter().enumerate().min_by_key(|(_, e)| (e.updated_at, e.node)).map(|(i, _)| i);
-            match oldest {
-                Some(i) => {
-                    entries.remove(i);
-                    dropped += 1;
+        edit_boxed(&mut self.entries, |entries| {
+            let mut dropped = 0;
+            while entries.len() > threshold {
+                let oldest = entries.iter().enumerate().min_by_key(|(_, e)| (e.updated_at, e.node)).map(|(i, _)| i);
+                match oldest {
+                    Some(i) => {
+                        entries.remove(i);
+                        dropped += 1;
+                    }
+                    None => break,
                 }
-                None => break,
             }
-        }
-        self.entries = entries.into_boxed_slice();
-        dropped
+            dropped
+        })
     }
 }
 
@@ -264,9 +273,7 @@ impl CausalContext {
             return;
         }
         if let Err(i) = self.dots.binary_search(&dot) {
-            let mut dots = std::mem::take(&mut self.dots).into_vec();
-            dots.insert(i, dot);
-            self.dots = dots.into_boxed_slice();
+            edit_boxed(&mut self.dots, |dots| dots.insert(i, dot));
         }
         self.compact(at);
     }
@@ -274,13 +281,13 @@ impl CausalContext {
     pub fn merge(&mut self, other: &CausalContext, at: SimTime) {
         self.clock.merge(&other.clock);
         if !other.dots.is_empty() {
-            let mut dots = std::mem::take(&mut self.dots).into_vec();
-            for d in &other.dots {
-                if let Err(i) = dots.binary_search(d) {
-                    dots.insert(i, *d);
+            edit_boxed(&mut self.dots, |dots| {
+                for d in &other.dots {
+                    if let Err(i) = dots.binary_search(d) {
+                        dots.insert(i, *d);
+                    }
                 }
-            }
-            self.dots = dots.into_boxed_slice();
+            });
         }
         self.compact(at);
     }
@@ -291,19 +298,19 @@ impl CausalContext {
             return;
         }
         let clock = &mut self.clock;
-        let mut dots = std::mem::take(&mut self.dots).into_vec();
-        dots.retain(|d| {
-            let c = clock.get(d.node);
-            if d.counter <= c {
-                false
-            } else if d.counter == c + 1 {
-                clock.advance(d.node, d.counter, at);
-                false
-            } else {
-                true
-            }
+        edit_boxed(&mut self.dots, |dots| {
+            dots.retain(|d| {
+                let c = clock.get(d.node);
+                if d.counter <= c {
+                    false
+                } else if d.counter == c + 1 {
+                    clock.advance(d.node, d.counter, at);
+                    false
+                } else {
+                    true
+                }
+            })
         });
-        self.dots = dots.into_boxed_slice();
         // Dots are sorted by (node, counter), so one pass folds each node's contiguous run, but a
         // run that became contiguous only through a fold earlier in the pass is caught here.
         if self.dots.iter().any(|d| d.counter == self.clock.get(d.node) + 1) {

@@ -670,6 +670,7 @@ impl<'s> World<'s> {
                             ReplyBody::Put { .. } => "ok".to_string(),
                             ReplyBody::Failed(f) => format!("failed: {f:?}"),
                         };
+                        // Built from the fields: the payload's body has moved out of `env`.
                         let tag = || MessageTag { id: env.id, from: env.from, to: env.to, kind, key };
                         self.trace_message("reply", tag, Some(&outcome));
                     }
