@@ -171,3 +171,20 @@ pub fn run_one(name: &str, quick: bool) -> Result<Value, Error> {
     v["build"] = json!(if cfg!(debug_assertions) { "debug" } else { "release" });
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded benchmark scenarios stay valid and simulate: a few simulated milliseconds
+    /// of each do work and complete operations.
+    #[test]
+    fn the_protocol_benchmarks_load_and_run() {
+        for (name, text) in [("baseline", BASELINE), ("large", LARGE), ("hour", HOUR)] {
+            let v = one(name, text, &["duration_ms=40".to_string()]).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(v["events"].as_u64().unwrap_or(0) > 0, "{name}: {v}");
+            assert!(v["operations"].as_u64().unwrap_or(0) > 0, "{name}: {v}");
+            assert!(v["simulated_s"].as_f64().is_some_and(|s| s < 2.0), "{name}: the shortened run: {v}");
+        }
+    }
+}
