@@ -14,6 +14,7 @@ pub mod error;
 pub mod fastmap;
 pub mod history;
 pub mod ids;
+pub mod inline_vec;
 pub mod jsonpos;
 pub mod keymap;
 pub mod keyspace;

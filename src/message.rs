@@ -55,7 +55,7 @@ pub enum ReplyBody {
 
 /// A replica write target: the node, and for a fall-back outside the top N, the top-N node it
 /// stands in for (the hint of Dynamo §4.6).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Target {
     pub node: NodeId,
     pub hint: Option<NodeId>,

@@ -29,6 +29,7 @@
 use crate::engine::{SimDuration, SimTime};
 use crate::fastmap::FastMap;
 use crate::ids::{ClientId, Endpoint, KeyId, NodeId, RequestId};
+use crate::inline_vec::InlineVec;
 use crate::keymap::KeyMap;
 use crate::keyspace::KeyTable;
 use crate::membership::{MemberStatus, Membership};
@@ -226,14 +227,20 @@ pub struct NodeStats {
     pub handoff_done_at: Option<SimTime>,
 }
 
+/// A request's short lists, inline: with N = 3 they hold three to five nodes (fall-backs are
+/// N + 2), and as `Vec`s they were a third of all allocations.
+type NodeList = InlineVec<NodeId, 6>;
+type Targets = InlineVec<Target, 4>;
+type Replies = InlineVec<(NodeId, Option<Rc<VersionSet>>), 4>;
+
 struct GetState {
     client: ClientId,
     op: u64,
     key: KeyId,
-    asked: Vec<NodeId>,
+    asked: NodeList,
     /// Fall-backs not yet asked, in preference order.
-    spare: Vec<NodeId>,
-    replies: Vec<(NodeId, Option<Rc<VersionSet>>)>,
+    spare: NodeList,
+    replies: Replies,
     answered: bool,
 }
 
@@ -241,9 +248,9 @@ struct PutState {
     client: ClientId,
     op: u64,
     key: KeyId,
-    asked: Vec<Target>,
-    acked: Vec<NodeId>,
-    spare: Vec<NodeId>,
+    asked: Targets,
+    acked: NodeList,
+    spare: NodeList,
     /// What to write to a fall-back: known once the version is minted.
     versions: Option<Rc<VersionSet>>,
     minted: Option<Rc<CausalContext>>,
@@ -484,17 +491,17 @@ impl Node {
     /// The first N nodes of `list` this node does not suspect (all of the top N under strict
     /// quorums); a fall-back carries a hint for the suspected top-N node it replaces. Returns the
     /// targets and the fall-backs left over.
-    fn select(&self, env: &NodeEnv, list: &[NodeId]) -> (Vec<Target>, Vec<NodeId>) {
+    fn select(&self, env: &NodeEnv, list: &[NodeId]) -> (Targets, NodeList) {
         let n = env.protocol.n.min(list.len());
         if !env.protocol.sloppy_quorum || self.suspected.is_empty() {
             // Strict quorums ask the top N whatever; with nobody suspected (the usual case) a
             // sloppy quorum asks them too and keeps the rest, in order, as fall-backs.
-            let spare = if env.protocol.sloppy_quorum { list[n..].to_vec() } else { Vec::new() };
+            let spare = if env.protocol.sloppy_quorum { list[n..].into() } else { NodeList::new() };
             return (list[..n].iter().map(|&node| Target { node, hint: None }).collect(), spare);
         }
         let mut replaced = list[..n].iter().copied().filter(|p| self.suspects(*p));
-        let mut targets = Vec::with_capacity(n);
-        let mut spare = Vec::with_capacity(list.len() - n);
+        let mut targets = Targets::new();
+        let mut spare = NodeList::new();
         for (i, &node) in list.iter().enumerate() {
             if self.suspects(node) {
                 continue;
@@ -512,12 +519,12 @@ impl Node {
 
     /// Which targets to ask: all, or `count` of them at random with this node first when it is
     /// one of them (a local read or write costs no message).
-    fn fan_out(&mut self, env: &NodeEnv, targets: Vec<Target>, count: usize) -> Vec<Target> {
+    fn fan_out(&mut self, env: &NodeEnv, targets: Targets, count: usize) -> Targets {
         match env.protocol.fanout {
             Fanout::All => targets,
             Fanout::Quorum => {
-                let mut pool: Vec<Target> = targets.iter().copied().filter(|t| t.node != self.id).collect();
-                let mut chosen: Vec<Target> = targets.iter().copied().filter(|t| t.node == self.id).collect();
+                let mut pool: Targets = targets.iter().copied().filter(|t| t.node != self.id).collect();
+                let mut chosen: Targets = targets.iter().copied().filter(|t| t.node == self.id).collect();
                 while chosen.len() < count && !pool.is_empty() {
                     let i = index(&mut self.rng, pool.len());
                     chosen.push(pool.swap_remove(i));
@@ -696,7 +703,7 @@ impl Node {
             key: op.key,
             asked: asked.iter().map(|t| t.node).collect(),
             spare,
-            replies: Vec::with_capacity(asked.len()),
+            replies: Replies::new(),
             answered: false,
         };
         for t in &asked {
@@ -830,8 +837,8 @@ impl Node {
             client: op.client,
             op: op.op,
             key: op.key,
-            asked: Vec::new(),
-            acked: Vec::new(),
+            asked: Targets::new(),
+            acked: NodeList::new(),
             spare,
             versions: None,
             minted: None,
@@ -1399,7 +1406,7 @@ fn versions_seen(policy: ConflictPolicy, siblings: &[Sibling]) -> usize {
 }
 
 /// Takes the next fall-back not under suspicion.
-fn take_healthy(spare: &mut Vec<NodeId>, suspected: &BTreeSet<NodeId>) -> Option<NodeId> {
+fn take_healthy(spare: &mut NodeList, suspected: &BTreeSet<NodeId>) -> Option<NodeId> {
     while !spare.is_empty() {
         let next = spare.remove(0);
         if !suspected.contains(&next) {
