@@ -187,7 +187,7 @@ pub enum Observation {
         op: u64,
         key: KeyId,
         started: SimTime,
-        result: Result<(Vec<WriteId>, usize), Failure>,
+        result: Result<(Writes, usize), Failure>,
         probe: Option<(WriteId, usize)>,
     },
     WriteStarted {
@@ -213,11 +213,16 @@ pub enum ClientEffect {
 }
 
 /// What a client remembers about a key between operations (its session context).
-#[derive(Default)]
 struct KeySession {
     context: Rc<CausalContext>,
     seen: Writes,
     fastest: Option<NodeId>,
+}
+
+/// `key`'s session, started with the client's one shared empty context if there is none (a new
+/// `Rc` per session would be an allocation for each of millions, replaced at the first reply).
+fn session_of<'a>(sessions: &'a mut KeyMap<KeySession>, empty: &Rc<CausalContext>, key: KeyId) -> &'a mut KeySession {
+    sessions.get_or_insert_with(key, || KeySession { context: empty.clone(), seen: Writes::default(), fastest: None })
 }
 
 enum Step {
@@ -260,6 +265,8 @@ pub struct Client {
     /// supersedes what the context covers must carry every item those versions held). Apart
     /// from the sessions, which every scenario has by the million, so they stay a word smaller.
     carts: KeyMap<Rc<Cart>>,
+    /// What every new session starts from.
+    empty_context: Rc<CausalContext>,
     /// Coordinator candidates, reused from one operation to the next.
     pool: Vec<NodeId>,
     pending: FastMap<u64, Pending>,
@@ -277,6 +284,7 @@ impl Client {
             rng,
             sessions: KeyMap::default(),
             carts: KeyMap::default(),
+            empty_context: Rc::default(),
             pool: Vec::new(),
             pending: FastMap::default(),
             next_op: 0,
@@ -406,7 +414,7 @@ impl Client {
         let op = self.new_op();
         *env.next_write += 1;
         let write = WriteId(*env.next_write);
-        let session = self.sessions.get_or_default(key);
+        let session = session_of(&mut self.sessions, &self.empty_context, key);
         let (context, parents) = (session.context.clone(), session.seen.clone());
         let cart = cart.map(|mut c| {
             c.add(write.0);
@@ -447,11 +455,11 @@ impl Client {
                 let mut then_write = false;
                 let mut merged_cart: Option<Cart> = None;
                 let result = match body {
-                    ReplyBody::Get { siblings, versions, context, fastest } => {
-                        let writes: Vec<WriteId> = siblings.iter().map(|s| s.write).collect();
+                    ReplyBody::Get { read, versions, context, fastest } => {
+                        let writes: Writes = read.siblings.iter().map(|s| s.write).collect();
                         let is_cart = matches!(env.workload.value_model, ValueModel::Cart { .. });
                         let mut read_cart = Cart::default();
-                        for s in siblings.iter().filter_map(|s| s.cart.as_ref()) {
+                        for s in read.siblings.iter().filter_map(|s| s.cart.as_ref()) {
                             read_cart.merge(s);
                         }
                         then_write = matches!(p.step, Step::ReadForWrite);
@@ -459,10 +467,10 @@ impl Client {
                             // Session causality never goes backwards: a read older than what
                             // this client has already seen is merged in, not taken instead, and
                             // so is the cart that goes with it.
-                            let session = self.sessions.get_or_default(key);
+                            let session = session_of(&mut self.sessions, &self.empty_context, key);
                             if context.includes(&session.context) {
                                 session.context = context;
-                                session.seen = Writes::from_slice(&writes);
+                                session.seen = writes.clone();
                                 if is_cart {
                                     self.carts.insert(key, Rc::new(read_cart.clone()));
                                 }
@@ -470,7 +478,7 @@ impl Client {
                                 let mut merged = (*session.context).clone();
                                 merged.merge(&context, now);
                                 session.context = Rc::new(merged);
-                                session.seen.extend_new(&writes);
+                                session.seen.extend_new(writes.as_slice());
                                 if is_cart {
                                     let mut cart = self.carts.get(&key).map(|c| (**c).clone()).unwrap_or_default();
                                     cart.merge(&read_cart);
@@ -516,7 +524,7 @@ impl Client {
                 let result = match body {
                     ReplyBody::Put { context } => {
                         if !probe {
-                            let session = self.sessions.get_or_default(key);
+                            let session = session_of(&mut self.sessions, &self.empty_context, key);
                             session.context = context;
                             session.seen = Writes::One(write);
                             match written_cart {

@@ -58,6 +58,18 @@ impl Writes {
     }
 }
 
+/// Collects without allocating for one write.
+impl FromIterator<WriteId> for Writes {
+    fn from_iter<I: IntoIterator<Item = WriteId>>(iter: I) -> Writes {
+        let mut iter = iter.into_iter();
+        let Some(first) = iter.next() else { return Writes::default() };
+        match iter.next() {
+            None => Writes::One(first),
+            Some(second) => Writes::Many([first, second].into_iter().chain(iter).collect()),
+        }
+    }
+}
+
 struct WriteRecord {
     parents: Writes,
     acked: Option<SimTime>,
@@ -91,9 +103,13 @@ pub struct History {
     reads_in_flight: FastMap<(ClientId, u64), Rc<Vec<WriteId>>>,
     /// Acknowledged writes per key, in acknowledgement order (for the lost-write judgement).
     acked_by_key: FastMap<KeyId, Vec<(WriteId, SimTime)>>,
+    /// The frontier of a key never written, shared by every read of one.
+    empty: Rc<Vec<WriteId>>,
     visit_mark: Vec<u32>,
     visit_stamp: u32,
     stack: Vec<WriteId>,
+    /// Reused by `antichain_size`.
+    scratch: Vec<WriteId>,
     pub stats: HistoryStats,
     pub visibility: Vec<Visibility>,
 }
@@ -105,9 +121,11 @@ impl History {
             frontier: FastMap::default(),
             reads_in_flight: FastMap::default(),
             acked_by_key: FastMap::default(),
+            empty: Rc::default(),
             visit_mark: Vec::new(),
             visit_stamp: 0,
             stack: Vec::new(),
+            scratch: Vec::new(),
             stats: HistoryStats::default(),
             visibility: vec![Visibility::default(); probe_delays],
         }
@@ -143,7 +161,7 @@ impl History {
     }
 
     pub fn read_started(&mut self, client: ClientId, op: u64, key: KeyId) {
-        let snapshot = self.frontier.get(&key).cloned().unwrap_or_default();
+        let snapshot = self.frontier.get(&key).unwrap_or(&self.empty).clone();
         self.reads_in_flight.insert((client, op), snapshot);
     }
 
@@ -203,7 +221,12 @@ impl History {
 
     /// How many of `writes` are not an ancestor of another one of them.
     fn antichain_size(&mut self, writes: &[WriteId]) -> usize {
-        let mut unique: Vec<WriteId> = writes.to_vec();
+        if writes.len() < 2 {
+            return writes.len();
+        }
+        let mut unique = std::mem::take(&mut self.scratch);
+        unique.clear();
+        unique.extend_from_slice(writes);
         unique.sort_unstable();
         unique.dedup();
         let mut count = 0;
@@ -213,6 +236,7 @@ impl History {
                 count += 1;
             }
         }
+        self.scratch = unique;
         count
     }
 
@@ -259,6 +283,10 @@ mod tests {
         assert!(none.as_slice().is_empty());
         none.extend_new(&[WriteId(1)]);
         assert_eq!(none, Writes::One(WriteId(1)));
+        for n in 0..4 {
+            let ids: Vec<WriteId> = (1..=n).map(WriteId).collect();
+            assert_eq!(ids.iter().copied().collect::<Writes>(), Writes::from_slice(&ids), "{n} writes");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use crate::ids::{ClientId, KeyId, NodeId, RequestId, WriteId};
 use crate::membership::Membership;
 use crate::network::MessageKind;
-use crate::versioning::{Cart, CausalContext, Sibling, VersionSet};
+use crate::versioning::{Cart, CausalContext, VersionSet};
 use std::rc::Rc;
 
 /// A client's operation as it travels to (and possibly between) nodes.
@@ -39,7 +39,8 @@ pub enum Failure {
 #[derive(Clone, Debug)]
 pub enum ReplyBody {
     Get {
-        siblings: Vec<Sibling>,
+        /// The versions read (shared with the replica that holds them when all agreed).
+        read: Rc<VersionSet>,
         /// How many versions the client is shown (one when the coordinator merged carts).
         versions: usize,
         context: Rc<CausalContext>,

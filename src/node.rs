@@ -751,11 +751,11 @@ impl Node {
             state.answered = true;
             // Reconciling equal sets gives that set (reconciliation is idempotent), so replicas
             // that agree, the usual case, cost no merge.
-            let (context, siblings) = match agreed_replies(&state.replies) {
-                Some(set) => (set.client_context(now), set.siblings.clone()),
+            let (context, read) = match agreed_replies(&state.replies) {
+                Some(set) => (set.client_context(now), set.clone()),
                 None => {
                     let merged = reconcile_replies(env.protocol.conflict.resolution(), now, &state.replies);
-                    (merged.client_context(now), merged.siblings)
+                    (merged.client_context(now), Rc::new(merged))
                 }
             };
             let context = Rc::new(context);
@@ -766,8 +766,8 @@ impl Node {
                     op: state.op,
                     key: state.key,
                     body: ReplyBody::Get {
-                        versions: versions_seen(env.protocol.conflict, &siblings),
-                        siblings,
+                        versions: versions_seen(env.protocol.conflict, &read.siblings),
+                        read,
                         context,
                         fastest,
                     },
@@ -1418,10 +1418,10 @@ fn take_healthy(spare: &mut NodeList, suspected: &BTreeSet<NodeId>) -> Option<No
 
 /// The one version set every reply carries, if they all carry the same: what reconciling them
 /// gives, since reconciliation is idempotent.
-fn agreed_replies(replies: &[(NodeId, Option<Rc<VersionSet>>)]) -> Option<&VersionSet> {
+fn agreed_replies(replies: &[(NodeId, Option<Rc<VersionSet>>)]) -> Option<&Rc<VersionSet>> {
     let (_, Some(first)) = replies.first()? else { return None };
     let same = |v: &Option<Rc<VersionSet>>| v.as_ref().is_some_and(|v| Rc::ptr_eq(v, first) || **v == **first);
-    replies[1..].iter().all(|(_, v)| same(v)).then_some(&**first)
+    replies[1..].iter().all(|(_, v)| same(v)).then_some(first)
 }
 
 /// Reconciles every reply's version set into one (syntactic reconciliation, Dynamo §4.4).

@@ -666,7 +666,7 @@ impl<'s> World<'s> {
                 if let Payload::Reply { op, body, .. } = env.payload {
                     if self.tracer.is_some() {
                         let outcome = match &body {
-                            ReplyBody::Get { siblings, .. } => format!("ok, {} versions", siblings.len()),
+                            ReplyBody::Get { read, .. } => format!("ok, {} versions", read.siblings.len()),
                             ReplyBody::Put { .. } => "ok".to_string(),
                             ReplyBody::Failed(f) => format!("failed: {f:?}"),
                         };
@@ -776,12 +776,12 @@ impl<'s> World<'s> {
             Observation::ReadEnded { client, op, started, result, probe, .. } => match (result, probe) {
                 (Ok((writes, _)), Some((write, delay_index))) => {
                     self.metrics.probe_reads += 1;
-                    self.history.probe_read(client, op, write, delay_index, &writes);
+                    self.history.probe_read(client, op, write, delay_index, writes.as_slice());
                 }
                 (Ok((writes, versions)), None) => {
                     self.metrics.gets.latencies.push(now.since(started).as_nanos(), now.as_nanos());
                     self.metrics.versions_per_read[versions.min(4)] += 1;
-                    self.history.read_succeeded(client, op, &writes);
+                    self.history.read_succeeded(client, op, writes.as_slice());
                 }
                 (Err(failure), probe) => {
                     self.history.read_failed(client, op);
