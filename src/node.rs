@@ -1079,7 +1079,13 @@ impl Node {
                     return false;
                 }
                 self.stats.clock_entries_truncated += merged.truncate(env.protocol.clock_truncation_threshold) as u64;
-                Rc::new(merged)
+                // Usually the incoming set supersedes what was here, and the merge is that set:
+                // sharing it saves the copy and lets the next read's replies agree at a glance.
+                if merged == **incoming {
+                    incoming.clone()
+                } else {
+                    Rc::new(merged)
+                }
             }
             _ => incoming.clone(),
         };
@@ -1540,6 +1546,31 @@ mod tests {
         assert_eq!(*also_held, view);
         assert!(matches!(out[0], NodeEffect::ViewChanged));
         assert!(matches!(&out[1], NodeEffect::Send { payload: Payload::Gossip { reply: false, .. }, .. }));
+    }
+
+    #[test]
+    fn a_replica_shares_an_incoming_set_that_supersedes_its_own() {
+        let fixture = Fixture::new(1);
+        let env = fixture.env();
+        let key = KeyId(0);
+        let mut coordinator = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+        let mut replica = Node::new(NodeId(1), Seeds::new(1).stream(Stream::Node, 1));
+        let (first, context) = coordinator.mint(SimTime(1), &env, key, &put(1), None);
+        replica.store_reconciled(SimTime(1), &env, key, None, &first);
+        let newer = PutBody { write: WriteId(2), context, cart: None };
+        let (second, _) = coordinator.mint(SimTime(2), &env, key, &newer, None);
+        assert!(replica.store_reconciled(SimTime(3), &env, key, None, &second));
+        let held = replica.versions(key).expect("stored");
+        assert!(Rc::ptr_eq(held, &second), "the merge equals the incoming set: kept once, shared");
+        // Writes concurrent on both sides merge into a set neither had: a new one is kept.
+        let (theirs, _) = replica.mint(SimTime(4), &env, key, &put(3), None);
+        let (ours, _) = coordinator.mint(SimTime(4), &env, key, &put(4), None);
+        assert!(coordinator.store_reconciled(SimTime(5), &env, key, None, &theirs));
+        let merged = coordinator.versions(key).expect("stored");
+        assert!(!Rc::ptr_eq(merged, &theirs) && !Rc::ptr_eq(merged, &ours));
+        let mut writes: Vec<u64> = merged.siblings.iter().map(|s| s.write.0).collect();
+        writes.sort_unstable();
+        assert_eq!(writes, vec![2, 3, 4]);
     }
 
     #[test]
