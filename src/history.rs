@@ -10,7 +10,6 @@
 use crate::engine::SimTime;
 use crate::fastmap::FastMap;
 use crate::ids::{ClientId, KeyId, WriteId};
-use std::rc::Rc;
 
 /// A small set of write ids, kept inline when it holds one (the usual case: a write's parent, what
 /// a session last read). Sessions and the history hold millions of them; this is 16 bytes and
@@ -97,14 +96,13 @@ pub struct Visibility {
 pub struct History {
     /// Indexed by write id - 1.
     writes: Vec<WriteRecord>,
-    /// Per key, the acknowledged writes no other acknowledged write descends from.
-    /// Shared with the reads in flight that snapshot it, so a read start copies nothing.
-    frontier: FastMap<KeyId, Rc<Vec<WriteId>>>,
-    reads_in_flight: FastMap<(ClientId, u64), Rc<Vec<WriteId>>>,
+    /// Per key (indexed by key id), the acknowledged writes no other acknowledged write
+    /// descends from. Usually one write, kept inline, so a read's snapshot of it is a copy of
+    /// 16 bytes and the lookup one load, where a hash map of shared lists cost three misses.
+    frontier: Vec<Writes>,
+    reads_in_flight: FastMap<(ClientId, u64), Writes>,
     /// Acknowledged writes per key, in acknowledgement order (for the lost-write judgement).
     acked_by_key: FastMap<KeyId, Vec<(WriteId, SimTime)>>,
-    /// The frontier of a key never written, shared by every read of one.
-    empty: Rc<Vec<WriteId>>,
     visit_mark: Vec<u32>,
     visit_stamp: u32,
     stack: Vec<WriteId>,
@@ -118,10 +116,9 @@ impl History {
     pub fn new(probe_delays: usize) -> History {
         History {
             writes: Vec::new(),
-            frontier: FastMap::default(),
+            frontier: Vec::new(),
             reads_in_flight: FastMap::default(),
             acked_by_key: FastMap::default(),
-            empty: Rc::default(),
             visit_mark: Vec::new(),
             visit_stamp: 0,
             stack: Vec::new(),
@@ -149,26 +146,37 @@ impl History {
         rec.acked = Some(at);
         self.stats.writes_acked += 1;
         self.acked_by_key.entry(key).or_default().push((write, at));
-        let mut frontier = self.frontier.remove(&key).unwrap_or_default();
-        let dominated = frontier.iter().any(|&f| self.reflects(&[f], write));
-        if !dominated {
-            // Copied only while a read in flight still holds the old frontier.
-            let updated = Rc::make_mut(&mut frontier);
-            updated.retain(|&f| !self.reflects(&[write], f));
-            updated.push(write);
+        if self.frontier.len() <= key.index() {
+            self.frontier.resize(key.index() + 1, Writes::default());
         }
-        self.frontier.insert(key, frontier);
+        let frontier = std::mem::take(&mut self.frontier[key.index()]);
+        let dominated = frontier.as_slice().iter().any(|&f| self.reflects(&[f], write));
+        self.frontier[key.index()] = if dominated {
+            frontier
+        } else {
+            let mut updated = std::mem::take(&mut self.scratch);
+            updated.clear();
+            for &f in frontier.as_slice() {
+                if !self.reflects(&[write], f) {
+                    updated.push(f);
+                }
+            }
+            updated.push(write);
+            let updated_writes = Writes::from_slice(&updated);
+            self.scratch = updated;
+            updated_writes
+        };
     }
 
     pub fn read_started(&mut self, client: ClientId, op: u64, key: KeyId) {
-        let snapshot = self.frontier.get(&key).unwrap_or(&self.empty).clone();
+        let snapshot = self.frontier_of(key);
         self.reads_in_flight.insert((client, op), snapshot);
     }
 
     /// Judges a successful read; returns whether it was stale.
     pub fn read_succeeded(&mut self, client: ClientId, op: u64, returned: &[WriteId]) -> bool {
         let required = self.reads_in_flight.remove(&(client, op)).unwrap_or_default();
-        let stale = required.iter().any(|&w| !self.reflects(returned, w));
+        let stale = required.as_slice().iter().any(|&w| !self.reflects(returned, w));
         self.stats.reads_judged += 1;
         self.stats.stale_reads += stale as u64;
         let concurrent = self.antichain_size(returned);
@@ -194,12 +202,16 @@ impl History {
     /// if `held` is everything any replica holds. Checks the frontier first, since when every
     /// maximal acknowledged write survives, all their ancestors do too.
     pub fn lost_writes(&mut self, key: KeyId, held: &[WriteId]) -> Vec<(WriteId, SimTime)> {
-        let frontier = self.frontier.get(&key).cloned().unwrap_or_default();
-        if frontier.iter().all(|&w| self.reflects(held, w)) {
+        let frontier = self.frontier_of(key);
+        if frontier.as_slice().iter().all(|&w| self.reflects(held, w)) {
             return Vec::new();
         }
         let acked = self.acked_by_key.get(&key).cloned().unwrap_or_default();
         acked.into_iter().filter(|&(w, _)| !self.reflects(held, w)).collect()
+    }
+
+    fn frontier_of(&self, key: KeyId) -> Writes {
+        self.frontier.get(key.index()).cloned().unwrap_or_default()
     }
 
     /// The writes `write` descends from directly (what its client had seen).
