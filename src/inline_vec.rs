@@ -15,6 +15,7 @@ pub enum InlineVec<T, const N: usize> {
 
 impl<T: Default, const N: usize> Default for InlineVec<T, N> {
     fn default() -> Self {
+        const { assert!(N <= u8::MAX as usize, "an inline length is a u8") };
         InlineVec::Inline { len: 0, items: std::array::from_fn(|_| T::default()) }
     }
 }
