@@ -29,10 +29,7 @@ impl Default for Writes {
 
 impl Writes {
     pub fn from_slice(writes: &[WriteId]) -> Writes {
-        match writes {
-            [one] => Writes::One(*one),
-            _ => Writes::Many(writes.into()),
-        }
+        writes.iter().copied().collect()
     }
 
     pub fn as_slice(&self) -> &[WriteId] {
@@ -154,17 +151,8 @@ impl History {
         self.frontier[key.index()] = if dominated {
             frontier
         } else {
-            let mut updated = std::mem::take(&mut self.scratch);
-            updated.clear();
-            for &f in frontier.as_slice() {
-                if !self.reflects(&[write], f) {
-                    updated.push(f);
-                }
-            }
-            updated.push(write);
-            let updated_writes = Writes::from_slice(&updated);
-            self.scratch = updated;
-            updated_writes
+            let kept = frontier.as_slice().iter().copied().filter(|&f| !self.reflects(&[write], f));
+            kept.chain([write]).collect()
         };
     }
 
@@ -297,7 +285,9 @@ mod tests {
         assert_eq!(none, Writes::One(WriteId(1)));
         for n in 0..4 {
             let ids: Vec<WriteId> = (1..=n).map(WriteId).collect();
-            assert_eq!(ids.iter().copied().collect::<Writes>(), Writes::from_slice(&ids), "{n} writes");
+            let expected = if n == 1 { Writes::One(WriteId(1)) } else { Writes::Many(ids.clone().into()) };
+            assert_eq!(ids.iter().copied().collect::<Writes>(), expected, "{n} writes");
+            assert_eq!(Writes::from_slice(&ids), expected, "{n} writes");
         }
     }
 
