@@ -11,6 +11,9 @@ use crate::scenario::{self, Scenario};
 use serde_json::{json, Value};
 use std::time::Instant;
 
+/// The world's event size in words, for the bare queue's events.
+const EVENT_WORDS: usize = crate::world::EVENT_BYTES.div_ceil(8);
+
 pub const NAMES: [&str; 6] = ["queue", "queue-large", "baseline", "large", "hour", "sweep"];
 
 /// 16 nodes, (3,2,2), 100 closed-loop clients, exponential latency: the baseline of issue 4.
@@ -76,9 +79,9 @@ fn simulate(s: &Scenario) -> (u64, u64, usize, f64, f64) {
 /// events of the world's size; no protocol.
 fn queue(name: &str, pending: usize, rounds: u64) -> Value {
     let mut rng = Seeds::new(1).stream(Stream::Workload, 0);
-    let mut engine: Engine<[u64; 3]> = Engine::new();
+    let mut engine: Engine<[u64; EVENT_WORDS]> = Engine::new();
     for i in 0..pending {
-        engine.schedule_at(SimTime(rng.next_word() % 10_000_000), [i as u64; 3]);
+        engine.schedule_at(SimTime(rng.next_word() % 10_000_000), [i as u64; EVENT_WORDS]);
     }
     let started = Instant::now();
     let mut sink = 0u64;

@@ -26,12 +26,13 @@ use crate::scenario::{Fault, Scenario, ScheduledFault};
 use crate::trace::{TraceEvent, Tracer};
 use std::rc::Rc;
 
-/// What the engine schedules. Messages live in a slab so that events stay small.
+/// What the engine schedules. A message travels inside its event: the engine keeps events in
+/// a slab apart from its queue of small keys, so their size costs the queue nothing.
 #[derive(Debug)]
 enum Event {
-    Deliver(u32),
+    Deliver(Envelope),
     /// A request that waited for its node to be free starts its service now.
-    Process(u32),
+    Process(Envelope),
     NodeTimer {
         node: NodeId,
         timer: NodeTimer,
@@ -61,6 +62,7 @@ enum Event {
     Sample,
 }
 
+#[derive(Debug)]
 struct Envelope {
     /// The message's id (a duplicate keeps its original's), for tracing.
     id: u64,
@@ -152,8 +154,6 @@ pub struct World<'s> {
     arrival_rng: SimRng,
     next_arrival_client: usize,
     workload_active: bool,
-    slab: Vec<Option<Envelope>>,
-    free_slots: Vec<u32>,
     next_write: u64,
     metrics: Metrics,
     history: History,
@@ -208,7 +208,10 @@ fn ring_for(
     (ring, ranges)
 }
 
-/// Bytes one pending event costs: its 16-byte heap key plus its slab slot.
+/// Bytes of one event, a message's included.
+pub const EVENT_BYTES: usize = std::mem::size_of::<Event>();
+
+/// Bytes one pending event costs: its 16-byte queue key plus its slab slot.
 pub fn pending_event_bytes() -> usize {
     16 + std::mem::size_of::<Option<Event>>()
 }
@@ -290,8 +293,6 @@ impl<'s> World<'s> {
             arrival_rng: seeds.stream(Stream::Workload, 0),
             next_arrival_client: 0,
             workload_active: true,
-            slab: Vec::new(),
-            free_slots: Vec::new(),
             next_write: 0,
             metrics: Metrics::new(),
             history: History::new(probe_delays),
@@ -363,11 +364,7 @@ impl<'s> World<'s> {
     /// client's session), so that the memory access overlaps this event's work: in long runs the
     /// heap is far larger than the cache and those lookups were the largest single cost.
     fn prefetch_next(&mut self) {
-        let slot = match self.engine.peek() {
-            Some(Event::Deliver(slot) | Event::Process(slot)) => *slot,
-            _ => return,
-        };
-        let Some(env) = self.slab.get(slot as usize).and_then(Option::as_ref) else { return };
+        let Some(Event::Deliver(env) | Event::Process(env)) = self.engine.peek() else { return };
         let Some(key) = env.payload.key() else { return };
         match env.to {
             Endpoint::Node(n) => self.nodes[n.index()].prefetch(key),
@@ -377,19 +374,17 @@ impl<'s> World<'s> {
 
     fn dispatch(&mut self, event: Event) {
         match event {
-            Event::Deliver(slot) => self.deliver(slot),
-            Event::Process(slot) => {
-                if let Some(env) = self.release(slot) {
-                    if let Endpoint::Node(n) = env.to {
-                        let (kind, key) = (env.payload.kind(), env.payload.key());
-                        if self.node_up[n.index()] {
-                            self.metrics.message(kind).delivered += 1;
-                            self.trace_message("deliver", || env.tag(kind, key), Some("after queueing"));
-                            self.handle_at_node(n, env.from, env.payload, env.service);
-                        } else {
-                            self.metrics.message(kind).dropped_down += 1;
-                            self.trace_message("drop", || env.tag(kind, key), Some("down while queued"));
-                        }
+            Event::Deliver(env) => self.deliver(env),
+            Event::Process(env) => {
+                if let Endpoint::Node(n) = env.to {
+                    let (kind, key) = (env.payload.kind(), env.payload.key());
+                    if self.node_up[n.index()] {
+                        self.metrics.message(kind).delivered += 1;
+                        self.trace_message("deliver", || env.tag(kind, key), Some("after queueing"));
+                        self.handle_at_node(n, env.from, env.payload, env.service);
+                    } else {
+                        self.metrics.message(kind).dropped_down += 1;
+                        self.trace_message("drop", || env.tag(kind, key), Some("down while queued"));
                     }
                 }
             }
@@ -624,9 +619,8 @@ impl<'s> World<'s> {
         });
     }
 
-    fn deliver(&mut self, slot: u32) {
+    fn deliver(&mut self, mut env: Envelope) {
         let now = self.engine.now();
-        let Some(mut env) = self.release(slot) else { return };
         let (kind, key) = (env.payload.kind(), env.payload.key());
         match env.to {
             Endpoint::Node(n) => {
@@ -649,8 +643,7 @@ impl<'s> World<'s> {
                     if start > now {
                         env.service = service;
                         self.metrics.queued_messages += 1;
-                        let queued = self.store(env);
-                        self.engine.schedule_at(start, Event::Process(queued));
+                        self.engine.schedule_at(start, Event::Process(env));
                         return;
                     }
                 }
@@ -691,12 +684,6 @@ impl<'s> World<'s> {
         *self.metrics.drops_by_partition.entry(cut).or_insert(0) += 1;
         self.trace_message("drop", || env.tag(kind, key), Some("partition"));
         true
-    }
-
-    fn release(&mut self, slot: u32) -> Option<Envelope> {
-        let env = self.slab[slot as usize].take();
-        self.free_slots.push(slot);
-        env
     }
 
     fn handle_at_node(&mut self, node: NodeId, from: Endpoint, payload: Payload, service: SimDuration) {
@@ -908,29 +895,14 @@ impl<'s> World<'s> {
                 self.trace_message("drop", || MessageTag { id, from, to, kind, key: payload.key() }, Some("lost"));
             }
             Route::Deliver(at) => {
-                let slot = self.store(Envelope { id, from, to, payload, service: SimDuration::ZERO });
-                self.engine.schedule_at(at, Event::Deliver(slot));
+                self.engine.schedule_at(at, Event::Deliver(Envelope { id, from, to, payload, service: SimDuration::ZERO }));
             }
             Route::Duplicate(first, second) => {
                 self.metrics.message(kind).duplicated += 1;
                 let copy = payload.clone();
-                let a = self.store(Envelope { id, from, to, payload, service: SimDuration::ZERO });
-                let b = self.store(Envelope { id, from, to, payload: copy, service: SimDuration::ZERO });
-                self.engine.schedule_at(first, Event::Deliver(a));
-                self.engine.schedule_at(second, Event::Deliver(b));
-            }
-        }
-    }
-
-    fn store(&mut self, env: Envelope) -> u32 {
-        match self.free_slots.pop() {
-            Some(slot) => {
-                self.slab[slot as usize] = Some(env);
-                slot
-            }
-            None => {
-                self.slab.push(Some(env));
-                (self.slab.len() - 1) as u32
+                self.engine.schedule_at(first, Event::Deliver(Envelope { id, from, to, payload, service: SimDuration::ZERO }));
+                let copy = Envelope { id, from, to, payload: copy, service: SimDuration::ZERO };
+                self.engine.schedule_at(second, Event::Deliver(copy));
             }
         }
     }
