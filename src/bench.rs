@@ -171,7 +171,7 @@ pub fn run_one(name: &str, quick: bool) -> Result<Value, Error> {
     // A stored replica version: the sibling itself, plus its share of the version set.
     v["bytes_per_replica_version"] =
         json!(std::mem::size_of::<crate::versioning::Sibling>() + std::mem::size_of::<crate::versioning::VersionSet>());
-    v["build"] = json!(if cfg!(debug_assertions) { "debug" } else { "release" });
+    v["build"] = json!(crate::report::build_kind());
     Ok(v)
 }
 

@@ -242,8 +242,20 @@ pub fn timing(report: &Value, wall: std::time::Duration) -> Value {
         "wall_seconds": secs,
         "events_per_second": events as f64 / secs,
         "simulated_operations_per_second": ops as f64 / secs,
-        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "build": build_kind(),
     })
+}
+
+/// Which build is running: "debug", "release", or "release+pgo" for the profile-guided build
+/// of `scripts/build-pgo.sh` (wall-clock figures depend on it; results never do).
+pub fn build_kind() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug"
+    } else if option_env!("DYNASIM_PGO").is_some() {
+        "release+pgo"
+    } else {
+        "release"
+    }
 }
 
 /// The readable summary printed on stdout, drawn from the report so the two never disagree.
