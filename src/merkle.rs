@@ -101,17 +101,21 @@ impl MerkleTree {
             return 0;
         }
         let leaf = self.leaf_of(position);
-        let start = self.leaf_starts[leaf] as usize;
-        match self.keys_in_leaf(leaf).binary_search(&key) {
-            Ok(i) if new == 0 => {
-                self.keys.remove(start + i);
-                self.leaf_starts[leaf + 1..].iter_mut().for_each(|s| *s -= 1);
+        // A key is listed exactly while its digest is not zero, so only a key that appears or
+        // disappears changes the lists (a search there is a cache miss or two).
+        if old == 0 || new == 0 {
+            let start = self.leaf_starts[leaf] as usize;
+            match self.keys_in_leaf(leaf).binary_search(&key) {
+                Ok(i) if new == 0 => {
+                    self.keys.remove(start + i);
+                    self.leaf_starts[leaf + 1..].iter_mut().for_each(|s| *s -= 1);
+                }
+                Err(i) if new != 0 => {
+                    self.keys.insert(start + i, key);
+                    self.leaf_starts[leaf + 1..].iter_mut().for_each(|s| *s += 1);
+                }
+                _ => {}
             }
-            Err(i) if new != 0 => {
-                self.keys.insert(start + i, key);
-                self.leaf_starts[leaf + 1..].iter_mut().for_each(|s| *s += 1);
-            }
-            _ => {}
         }
         let mut i = self.leaf_index(leaf);
         self.hashes[i] = self.hashes[i].wrapping_sub(old).wrapping_add(new);
