@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 find_profdata() { find "$(rustc --print sysroot)/lib/rustlib" -name llvm-profdata -type f 2>/dev/null | head -n 1; }
 profdata=$(find_profdata)
-if [ -z "$profdata" ]; then
+if [ -z "$profdata" ] && command -v rustup >/dev/null 2>&1; then
   echo "build-pgo: adding rustup's llvm-tools component for llvm-profdata" >&2
   rustup component add llvm-tools
   profdata=$(find_profdata)

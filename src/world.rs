@@ -74,6 +74,10 @@ struct Envelope {
 }
 
 impl Envelope {
+    fn sent(id: u64, from: Endpoint, to: Endpoint, payload: Payload) -> Envelope {
+        Envelope { id, from, to, payload, service: SimDuration::ZERO }
+    }
+
     fn tag(&self, kind: MessageKind, key: Option<KeyId>) -> MessageTag {
         MessageTag { id: self.id, from: self.from, to: self.to, kind, key }
     }
@@ -894,14 +898,11 @@ impl<'s> World<'s> {
                 self.metrics.message(kind).lost += 1;
                 self.trace_message("drop", || MessageTag { id, from, to, kind, key: payload.key() }, Some("lost"));
             }
-            Route::Deliver(at) => {
-                self.engine.schedule_at(at, Event::Deliver(Envelope { id, from, to, payload, service: SimDuration::ZERO }));
-            }
+            Route::Deliver(at) => self.engine.schedule_at(at, Event::Deliver(Envelope::sent(id, from, to, payload))),
             Route::Duplicate(first, second) => {
                 self.metrics.message(kind).duplicated += 1;
-                let copy = payload.clone();
-                self.engine.schedule_at(first, Event::Deliver(Envelope { id, from, to, payload, service: SimDuration::ZERO }));
-                let copy = Envelope { id, from, to, payload: copy, service: SimDuration::ZERO };
+                let copy = Envelope::sent(id, from, to, payload.clone());
+                self.engine.schedule_at(first, Event::Deliver(Envelope::sent(id, from, to, payload)));
                 self.engine.schedule_at(second, Event::Deliver(copy));
             }
         }
