@@ -216,16 +216,12 @@ pub enum ClientEffect {
 ///
 /// The context is held here, not behind an `Rc` as replies carry it: a session's lookup is then
 /// the slot and the clock's entries, one cache miss fewer, and a million sessions need no
-/// allocation of their own. A put sends a copy.
+/// allocation of their own (an empty context allocates nothing). A put sends a copy.
+#[derive(Default)]
 struct KeySession {
     context: CausalContext,
     seen: Writes,
     fastest: Option<NodeId>,
-}
-
-/// `key`'s session, started empty if there is none (an empty context allocates nothing).
-fn session_of(sessions: &mut KeyMap<KeySession>, key: KeyId) -> &mut KeySession {
-    sessions.get_or_insert_with(key, || KeySession { context: CausalContext::default(), seen: Writes::default(), fastest: None })
 }
 
 enum Step {
@@ -414,7 +410,7 @@ impl Client {
         let op = self.new_op();
         *env.next_write += 1;
         let write = WriteId(*env.next_write);
-        let session = session_of(&mut self.sessions, key);
+        let session = self.sessions.get_or_default(key);
         let (context, parents) = (Rc::new(session.context.clone()), session.seen.clone());
         let cart = cart.map(|mut c| {
             c.add(write.0);
@@ -467,7 +463,7 @@ impl Client {
                             // Session causality never goes backwards: a read older than what
                             // this client has already seen is merged in, not taken instead, and
                             // so is the cart that goes with it.
-                            let session = session_of(&mut self.sessions, key);
+                            let session = self.sessions.get_or_default(key);
                             if context.includes(&session.context) {
                                 session.context = Rc::unwrap_or_clone(context);
                                 session.seen = writes.clone();
@@ -522,7 +518,7 @@ impl Client {
                 let result = match body {
                     ReplyBody::Put { context } => {
                         if !probe {
-                            let session = session_of(&mut self.sessions, key);
+                            let session = self.sessions.get_or_default(key);
                             session.context = Rc::unwrap_or_clone(context);
                             session.seen = Writes::One(write);
                             match written_cart {

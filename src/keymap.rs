@@ -115,18 +115,13 @@ impl<V> KeyMap<V> {
     where
         V: Default,
     {
-        self.get_or_insert_with(key, V::default)
-    }
-
-    /// The value under `key`, inserting `make()` first if there is none.
-    pub fn get_or_insert_with(&mut self, key: KeyId, make: impl FnOnce() -> V) -> &mut V {
         self.reserve_one();
         let (Ok(i) | Err(i)) = self.find(key);
         let len = &mut self.len;
         &mut self.slots[i]
             .get_or_insert_with(|| {
                 *len += 1;
-                (key, make())
+                (key, V::default())
             })
             .1
     }
