@@ -370,7 +370,7 @@ impl Client {
         let mut pool = std::mem::take(&mut self.pool);
         match env.protocol.coordination {
             Coordination::PreferenceListHead | Coordination::ClientDriven => {
-                env.ring.cached_list(key, env.keys, env.protocol.n, env.protocol.n, &mut pool);
+                env.ring.cached_list(key, || env.keys.position(key), env.protocol.n, env.protocol.n, &mut pool);
             }
             Coordination::LoadBalancer | Coordination::Proxy => {
                 pool.clear();

@@ -116,7 +116,7 @@ fn check(
     let mut list = Vec::with_capacity(n);
     let empty = VersionSet::default();
     for key in candidates {
-        ring.cached_list(key, keys, n, n, &mut list);
+        ring.cached_list(key, || keys.position(key), n, n, &mut list);
         let set_of = |node: NodeId| nodes[node.index()].versions(key).map_or(&empty, |v| &**v);
         let first = set_of(list[0]);
         if list[1..].iter().all(|&other| set_of(other).same_versions(first)) {

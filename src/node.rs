@@ -478,7 +478,7 @@ impl Node {
     /// hands back to `candidate_buffer`).
     fn candidates(&mut self, env: &NodeEnv, key: KeyId) -> Vec<NodeId> {
         let mut list = std::mem::take(&mut self.candidate_buffer);
-        env.ring.cached_list(key, env.keys, env.protocol.n, env.protocol.candidate_count(), &mut list);
+        env.ring.cached_list(key, || env.keys.position(key), env.protocol.n, env.protocol.candidate_count(), &mut list);
         list
     }
 
@@ -799,7 +799,7 @@ impl Node {
         }
         let merged = Rc::new(reconcile_replies(env.protocol.conflict.resolution(), now, &state.replies));
         let mut top = std::mem::take(&mut self.scratch);
-        env.ring.cached_list(state.key, env.keys, env.protocol.n, env.protocol.n, &mut top);
+        env.ring.cached_list(state.key, || env.keys.position(state.key), env.protocol.n, env.protocol.n, &mut top);
         for (replica, versions) in &state.replies {
             let stale = match versions {
                 None => !merged.is_empty(),
@@ -1109,7 +1109,7 @@ impl Node {
 
     fn note_if_stray(&mut self, env: &NodeEnv, key: KeyId) {
         let mut top = std::mem::take(&mut self.scratch);
-        env.ring.cached_list(key, env.keys, env.protocol.n, env.protocol.n, &mut top);
+        env.ring.cached_list(key, || env.keys.position(key), env.protocol.n, env.protocol.n, &mut top);
         if !top.contains(&self.id) {
             self.strays.insert(key);
         }
