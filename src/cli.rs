@@ -421,7 +421,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
     }
     if !args.json {
         print!("{}", report::bench_table(&results));
-        println!("(each row is the run with the median rate of {runs}; {} build)", crate::report::build_kind());
+        println!("(each row is the run with the median rate of {runs}; {} build)", report::build_kind());
     }
     Ok(ExitCode::SUCCESS)
 }
