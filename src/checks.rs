@@ -49,7 +49,8 @@ impl fmt::Display for Finding {
 
 /// One seed of `dynasim explore`: the scenario (text of `file`, with `sets`) run under its
 /// nemesis menu narrowed swarm-style for `seed` (see [`crate::nemesis::swarm`]) and judged.
-/// Returns the overrides that replay it and the violations.
+/// Returns the overrides that replay it and the violations. A scenario without a menu runs
+/// as it is, under `seed`.
 pub fn explore_seed(
     file: &str,
     text: &str,
@@ -58,7 +59,9 @@ pub fn explore_seed(
 ) -> Result<(Vec<String>, Vec<Violation>), crate::scenario::ScenarioError> {
     let base = crate::scenario::load(file, text, sets)?;
     let Some(menu) = &base.nemesis else {
-        return Ok((sets.to_vec(), Vec::new()));
+        let result = crate::simulate(&base, seed);
+        let report = crate::report::build(&base, seed, &result);
+        return Ok((sets.to_vec(), evaluate(&base, &result, &report)));
     };
     let (kinds, rate) = crate::nemesis::swarm(menu, seed);
     let names: Vec<String> = kinds.iter().map(|k| format!("\"{}\"", crate::nemesis::kind_name(*k))).collect();
@@ -94,7 +97,13 @@ fn convergence(s: &Scenario, r: &RunResult, end_ms: f64, out: &mut Vec<Violation
             invariant: "convergence",
             key: if c.divergent_keys > 0 { key.map(String::from) } else { None },
             at_ms: end_ms,
-            message: format!("{} keys differ, {} hints queued: {}", c.divergent_keys, c.pending_hints, c.pending.join("; ")),
+            message: format!(
+                "{} keys differ, {} hints queued: {}{}",
+                c.divergent_keys,
+                c.pending_hints,
+                c.pending.join("; "),
+                repair_outlook(s, r)
+            ),
         });
         return;
     }
@@ -116,6 +125,34 @@ fn convergence(s: &Scenario, r: &RunResult, end_ms: f64, out: &mut Vec<Violation
             ),
         });
     }
+}
+
+/// Why divergent keys may still be divergent: what could still repair them and how fast.
+fn repair_outlook(s: &Scenario, r: &RunResult) -> String {
+    if r.convergence.divergent_keys == 0 {
+        return String::new();
+    }
+    let p = &s.protocol;
+    let last_fault = r.last_fault.map_or("no fault".to_string(), |t| format!("last fault at {:.0} ms", t.as_millis_f64()));
+    if !p.anti_entropy {
+        return format!(
+            "; anti-entropy is off, so a replica that missed a write and has no hint queued for it is mended only by \
+             read repair ({last_fault}, run ended at {:.0} ms)",
+            r.simulated_end.as_millis_f64()
+        );
+    }
+    let nodes = r.keys_owned.len().max(1);
+    let per_node = (r.ring_ranges * p.n).div_ceil(nodes);
+    let interval = p.anti_entropy_interval.as_millis_f64();
+    let skipped: u64 = r.node_stats.iter().map(|n| n.ae_skipped_ring_mismatch).sum();
+    format!(
+        "; anti-entropy compares one range per node every {interval:.0} ms and each node replicates about {per_node} \
+         of the {} ranges, so a range waits up to about {:.0} ms between comparisons ({last_fault}, run ended at \
+         {:.0} ms; {skipped} anti-entropy messages dropped because the peers' rings differed)",
+        r.ring_ranges,
+        per_node as f64 * interval,
+        r.simulated_end.as_millis_f64()
+    )
 }
 
 fn lost_writes(s: &Scenario, r: &RunResult, out: &mut Vec<Violation>) {

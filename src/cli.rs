@@ -175,6 +175,9 @@ struct CheckArgs {
     /// the report; a difference names the first differing event.
     #[arg(long)]
     determinism: bool,
+    /// Simulations run side by side [default: the cores]; the output does not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -665,36 +668,42 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
     // Validate everything first: bad input is reported before any time is spent simulating.
     let scenarios: Vec<(PathBuf, Scenario)> =
         files.iter().map(|f| load_scenario(f, &args.set).map(|s| (f.clone(), s))).collect::<Result<_, _>>()?;
-    let mut runs = Vec::new();
-    for (path, scenario) in &scenarios {
-        for &seed in seeds.as_deref().unwrap_or(&[scenario.seed]) {
-            let violations = if args.determinism {
-                determinism(scenario, seed)
-            } else {
-                let result = crate::simulate(scenario, seed);
-                let rep = report::build(scenario, seed, &result);
-                checks::evaluate(scenario, &result, &rep)
-            };
-            let findings: Vec<Finding> = violations
-                .into_iter()
-                .map(|violation| Finding {
-                    scenario: path.display().to_string(),
-                    seed,
-                    replay: replay_command(path, seed, &args.set),
-                    violation,
-                })
-                .collect();
-            if findings.is_empty() {
-                println!("ok    {} seed {seed}", path.display());
-            } else {
-                println!("FAIL  {} seed {seed}", path.display());
-                for f in &findings {
-                    println!("  {}", f.to_string().replace('\n', "\n  "));
-                }
-            }
-            runs.push(CheckRun { scenario: path.display().to_string(), seed, findings });
+    let work: Vec<(&PathBuf, &Scenario, u64)> = scenarios
+        .iter()
+        .flat_map(|(path, s)| seeds.clone().unwrap_or_else(|| vec![s.seed]).into_iter().map(move |seed| (path, s, seed)))
+        .collect();
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let evaluate = |&(_, scenario, seed): &(&PathBuf, &Scenario, u64)| {
+        if args.determinism {
+            determinism(scenario, seed)
+        } else {
+            let result = crate::simulate(scenario, seed);
+            let rep = report::build(scenario, seed, &result);
+            checks::evaluate(scenario, &result, &rep)
         }
-    }
+    };
+    let mut runs = Vec::new();
+    crate::parallel::map_in_order(&work, jobs, evaluate, |i, violations| {
+        let (path, _, seed) = work[i];
+        let findings: Vec<Finding> = violations
+            .into_iter()
+            .map(|violation| Finding {
+                scenario: path.display().to_string(),
+                seed,
+                replay: replay_command(path, seed, &args.set),
+                violation,
+            })
+            .collect();
+        if findings.is_empty() {
+            println!("ok    {} seed {seed}", path.display());
+        } else {
+            println!("FAIL  {} seed {seed}", path.display());
+            for f in &findings {
+                println!("  {}", f.to_string().replace('\n', "\n  "));
+            }
+        }
+        runs.push(CheckRun { scenario: path.display().to_string(), seed, findings });
+    });
     let failed = runs.iter().filter(|r| !r.findings.is_empty()).count();
     if let Some(path) = &args.junit {
         report::write_file(path, report::junit(&runs).as_bytes())?;

@@ -6,7 +6,7 @@
 
 use crate::ids::{KeyId, NodeId, WriteId};
 use crate::keyspace::KeyTable;
-use crate::node::Node;
+use crate::node::{Node, Protocol};
 use crate::ring::Ring;
 use crate::versioning::VersionSet;
 use std::collections::BTreeMap;
@@ -46,8 +46,8 @@ impl Snapshot {
 }
 
 /// Checks every key in the table against the ring's current top N.
-pub fn snapshot(ring: &Ring, keys: &KeyTable, nodes: &[Node], n: usize) -> Snapshot {
-    check(ring, keys, nodes, n, (0..keys.len()).map(|k| KeyId(k as u32)), &mut Vec::new())
+pub fn snapshot(ring: &Ring, keys: &KeyTable, nodes: &[Node], protocol: &Protocol) -> Snapshot {
+    check(ring, keys, nodes, protocol, (0..keys.len()).map(|k| KeyId(k as u32)), &mut Vec::new())
 }
 
 /// Samples divergence over and over at the cost of the keys that changed in between.
@@ -74,7 +74,7 @@ impl DivergenceSampler {
         }
     }
 
-    pub fn sample(&mut self, ring: &Ring, keys: &KeyTable, nodes: &mut [Node], n: usize) -> Snapshot {
+    pub fn sample(&mut self, ring: &Ring, keys: &KeyTable, nodes: &mut [Node], protocol: &Protocol) -> Snapshot {
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
         for node in nodes.iter_mut() {
@@ -89,11 +89,11 @@ impl DivergenceSampler {
             candidates.append(&mut divergent);
             candidates.sort_unstable();
             candidates.dedup();
-            check(ring, keys, nodes, n, candidates.iter().copied(), &mut divergent)
+            check(ring, keys, nodes, protocol, candidates.iter().copied(), &mut divergent)
         } else {
             divergent.clear();
             let stored = self.ever_stored.iter().enumerate().filter(|(_, s)| **s).map(|(k, _)| KeyId(k as u32));
-            check(ring, keys, nodes, n, stored, &mut divergent)
+            check(ring, keys, nodes, protocol, stored, &mut divergent)
         };
         self.ring = Some(ring.fingerprint());
         self.divergent = divergent;
@@ -108,10 +108,11 @@ fn check(
     ring: &Ring,
     keys: &KeyTable,
     nodes: &[Node],
-    n: usize,
+    protocol: &Protocol,
     candidates: impl Iterator<Item = KeyId>,
     divergent: &mut Vec<KeyId>,
 ) -> Snapshot {
+    let n = protocol.n;
     let mut snap = Snapshot { keys_checked: keys.len() as u64, ..Snapshot::default() };
     let mut list = Vec::with_capacity(n);
     let empty = VersionSet::default();
@@ -129,9 +130,23 @@ fn check(
             for &node in &list {
                 merged.reconcile(set_of(node), crate::engine::SimTime::ZERO);
             }
-            let behind: Vec<String> =
-                list.iter().filter(|&&node| !set_of(node).same_versions(&merged)).map(|n| n.to_string()).collect();
-            snap.pending.push(format!("{} differs on {}", keys.name(key), behind.join(",")));
+            let behind: Vec<NodeId> = list.iter().copied().filter(|&node| !set_of(node).same_versions(&merged)).collect();
+            let names: Vec<String> = behind.iter().map(|n| n.to_string()).collect();
+            let mut line = format!("{} differs on {}", keys.name(key), names.join(","));
+            if protocol.anti_entropy {
+                // Where anti-entropy stands on the key's range: when each lagging replica last
+                // compared it.
+                let range = ring.range_of(keys.position(key));
+                let compared: Vec<String> = behind
+                    .iter()
+                    .map(|&node| match nodes[node.index()].range_compared_at(range) {
+                        Some(t) => format!("{node} at {:.3} ms", t.as_millis_f64()),
+                        None => format!("{node} never"),
+                    })
+                    .collect();
+                line += &format!(" (range {range} last compared by anti-entropy: {})", compared.join(", "));
+            }
+            snap.pending.push(line);
         }
     }
     for node in nodes {

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod nemesis;
 pub mod network;
 pub mod node;
+pub mod parallel;
 pub mod plots;
 pub mod presets;
 pub mod report;

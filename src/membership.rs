@@ -39,6 +39,11 @@ impl Membership {
         self.members.insert(node, MemberRecord { status, version });
     }
 
+    /// Records `record` for `node` as given (the operator writing one change to several views).
+    pub fn put(&mut self, node: NodeId, record: MemberRecord) {
+        self.members.insert(node, record);
+    }
+
     pub fn get(&self, node: NodeId) -> Option<MemberRecord> {
         self.members.get(&node).copied()
     }

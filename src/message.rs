@@ -125,13 +125,18 @@ pub enum Payload {
         view: Rc<Membership>,
         reply: bool,
     },
-    /// Keys handed to a new owner after a ring change.
+    /// Keys handed to a new owner after a ring change, with the view that made the sender
+    /// hand them over (ownership is a property of a view: the receiver adopts what it lacks).
     Transfer {
         id: u64,
         entries: Vec<(KeyId, Rc<VersionSet>)>,
+        view: Rc<Membership>,
     },
+    /// The receiver's view rides back, so a sender that handed off by a stale view learns it
+    /// before deleting anything.
     TransferAck {
         id: u64,
+        view: Rc<Membership>,
     },
     /// Anti-entropy: tree nodes (heap index, hash) for the receiver to compare with its own.
     /// `ring` names the sender's ring: ranges only mean the same thing on the same ring.

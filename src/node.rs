@@ -32,7 +32,7 @@ use crate::ids::{ClientId, Endpoint, KeyId, NodeId, RequestId};
 use crate::inline_vec::InlineVec;
 use crate::keymap::KeyMap;
 use crate::keyspace::KeyTable;
-use crate::membership::{MemberStatus, Membership};
+use crate::membership::{MemberRecord, MemberStatus, Membership};
 use crate::merkle::{digest, MerkleTree};
 use crate::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
 use crate::ring::{RangeMap, Ring};
@@ -210,6 +210,8 @@ pub struct NodeStats {
     pub read_repairs_sent: u64,
     /// Anti-entropy exchanges this node started.
     pub ae_exchanges: u64,
+    /// Anti-entropy messages this node received from a peer on another ring, and dropped.
+    pub ae_skipped_ring_mismatch: u64,
     /// Anti-entropy messages this node sent, their approximate bytes, and keys they carried.
     pub ae_messages: u64,
     pub ae_bytes: u64,
@@ -282,6 +284,9 @@ pub struct Node {
     trees: FastMap<u32, MerkleTree>,
     empty_tree: Option<MerkleTree>,
     ae_cursor: usize,
+    /// When anti-entropy last compared each range of this node's ring (as starter or peer):
+    /// what a convergence failure names when a range was not reached in time.
+    ae_compared_at: FastMap<u32, SimTime>,
     /// Bumped when the disk is lost: a replacement mints dots that can never collide with the
     /// old node's.
     disk_epoch: u64,
@@ -320,6 +325,7 @@ impl Node {
             trees: FastMap::default(),
             empty_tree: None,
             ae_cursor: 0,
+            ae_compared_at: FastMap::default(),
             disk_epoch: 0,
             view: Rc::default(),
             transfers: BTreeMap::new(),
@@ -386,6 +392,11 @@ impl Node {
         self.hints.keys().copied()
     }
 
+    /// When anti-entropy last compared `range` of this node's current ring here.
+    pub fn range_compared_at(&self, range: u32) -> Option<SimTime> {
+        self.ae_compared_at.get(&range).copied()
+    }
+
     pub fn suspects(&self, peer: NodeId) -> bool {
         self.suspected.contains(&peer)
     }
@@ -418,6 +429,11 @@ impl Node {
     /// The operator's command to this node: mark `node` with `status` in this node's view.
     pub fn record_membership_change(&mut self, node: NodeId, status: MemberStatus) {
         Rc::make_mut(&mut self.view).set(node, status);
+    }
+
+    /// The operator's command to this node, with the record's version chosen by the operator.
+    pub fn put_membership_record(&mut self, node: NodeId, record: MemberRecord) {
+        Rc::make_mut(&mut self.view).put(node, record);
     }
 
     /// A leaving node that has handed everything off can stop.
@@ -613,18 +629,27 @@ impl Node {
                     }
                 }
             }
-            Payload::Transfer { id, entries } => {
+            Payload::Transfer { id, entries, view } => {
                 self.stats.requests_served += 1;
+                self.adopt_view(&view, out);
                 for (key, versions) in &entries {
                     self.store_reconciled(now, env, *key, None, versions);
                 }
-                out.push(NodeEffect::Send { to: from, payload: Payload::TransferAck { id } });
+                out.push(NodeEffect::Send { to: from, payload: Payload::TransferAck { id, view: self.view.clone() } });
             }
-            Payload::TransferAck { id } => self.on_transfer_ack(now, env, id),
+            Payload::TransferAck { id, view } => {
+                let changed = self.adopt_view(&view, out);
+                self.on_transfer_ack(now, env, id, changed);
+            }
             // Ranges mean the same only on the same ring: a peer with another view is skipped
             // until gossip brings the two views together.
-            Payload::AeCompare { ring, .. } | Payload::AeKeys { ring, .. } if ring != env.ring.fingerprint() => {}
-            Payload::AeCompare { range, hashes, .. } => self.on_ae_compare(env, from, range, &hashes, out),
+            Payload::AeCompare { ring, .. } | Payload::AeKeys { ring, .. } if ring != env.ring.fingerprint() => {
+                self.stats.ae_skipped_ring_mismatch += 1;
+            }
+            Payload::AeCompare { range, hashes, .. } => {
+                self.ae_compared_at.insert(range, now);
+                self.on_ae_compare(env, from, range, &hashes, out)
+            }
             Payload::AeKeys { range, leaves, entries, reply, .. } => {
                 self.stats.requests_served += 1;
                 for (key, versions) in &entries {
@@ -1107,6 +1132,20 @@ impl Node {
         true
     }
 
+    /// Hints for a node that has left the ring (in this node's view) can never be delivered to
+    /// it: they go to the key's current replicas instead, as a new hint each (or into this
+    /// node's own store when it is one of them), so a decommission strands no acknowledged write.
+    fn readdress_hints_of_departed(&mut self, now: SimTime, env: &NodeEnv) {
+        let departed = |n: NodeId| self.view.get(n).is_some_and(|r| r.status == MemberStatus::Leaving);
+        let stranded: Vec<(KeyId, NodeId)> = self.hints.keys().copied().filter(|&(_, n)| departed(n)).collect();
+        for (key, intended) in stranded {
+            let Some(versions) = self.hints.remove(&(key, intended)) else { continue };
+            for owner in env.ring.top_n(env.keys.position(key), env.protocol.n) {
+                self.store_reconciled(now, env, key, Some(owner), &versions);
+            }
+        }
+    }
+
     fn note_if_stray(&mut self, env: &NodeEnv, key: KeyId) {
         let mut top = std::mem::take(&mut self.scratch);
         env.ring.cached_list(key, || env.keys.position(key), env.protocol.n, env.protocol.n, &mut top);
@@ -1124,8 +1163,11 @@ impl Node {
             self.strays.clear();
             return;
         }
-        let strays: Vec<KeyId> =
-            std::mem::take(&mut self.strays).into_iter().filter(|k| !self.transferring.contains_key(k)).collect();
+        // A key still in transfer waits for the next scan: the version sent may predate the
+        // one that made it a stray again, and the ack must not delete what was never sent.
+        let (strays, in_transfer): (BTreeSet<KeyId>, BTreeSet<KeyId>) =
+            std::mem::take(&mut self.strays).into_iter().partition(|k| !self.transferring.contains_key(k));
+        self.strays = in_transfer;
         let mut batches: BTreeMap<NodeId, Vec<(KeyId, Rc<VersionSet>)>> = BTreeMap::new();
         for key in strays {
             let top = env.ring.top_n(env.keys.position(key), env.protocol.n);
@@ -1167,7 +1209,7 @@ impl Node {
                 self.transfers.insert(id, PendingTransfer { target, keys, sent_at: now });
                 out.push(NodeEffect::Send {
                     to: Endpoint::Node(target),
-                    payload: Payload::Transfer { id, entries: chunk.to_vec() },
+                    payload: Payload::Transfer { id, entries: chunk.to_vec(), view: self.view.clone() },
                 });
             }
         }
@@ -1203,7 +1245,20 @@ impl Node {
         self.rebuild_trees(env);
     }
 
-    fn on_transfer_ack(&mut self, now: SimTime, env: &NodeEnv, id: u64) {
+    /// Merges a peer's view into this node's; returns whether it changed (the world then
+    /// rebuilds this node's ring and runs [`Node::handoff`]).
+    fn adopt_view(&mut self, view: &Rc<Membership>, out: &mut Vec<NodeEffect>) -> bool {
+        if Rc::ptr_eq(view, &self.view) || !Rc::make_mut(&mut self.view).merge(view) {
+            return false;
+        }
+        out.push(NodeEffect::ViewChanged);
+        true
+    }
+
+    /// A transfer was acknowledged: a key handed to every new owner is deleted here, unless
+    /// this node's view has just changed (`env.ring` is then the old ring, and the handoff
+    /// that follows decides afresh what this node still owns).
+    fn on_transfer_ack(&mut self, now: SimTime, env: &NodeEnv, id: u64, view_changed: bool) {
         let Some(PendingTransfer { keys, .. }) = self.transfers.remove(&id) else { return };
         for key in keys {
             let outstanding = self.transferring.get_mut(&key).map(|c| {
@@ -1212,7 +1267,11 @@ impl Node {
             });
             if outstanding == Some(0) {
                 self.transferring.remove(&key);
-                if !env.ring.top_n(env.keys.position(key), env.protocol.n).contains(&self.id) {
+                // A stray changed since it was sent: kept until the next scan hands it off.
+                if !view_changed
+                    && !self.strays.contains(&key)
+                    && !env.ring.top_n(env.keys.position(key), env.protocol.n).contains(&self.id)
+                {
                     let old = self.store.remove(&key).map_or(0, |v| digest(key, &v));
                     self.note_changed(key);
                     self.track(env, key, old, 0);
@@ -1233,7 +1292,10 @@ impl Node {
                 t.keys.iter().filter_map(|k| self.store.get(k).map(|v| (*k, v.clone()))).collect();
             t.sent_at = now;
             self.stats.transfer_messages += 1;
-            out.push(NodeEffect::Send { to: Endpoint::Node(t.target), payload: Payload::Transfer { id, entries } });
+            out.push(NodeEffect::Send {
+                to: Endpoint::Node(t.target),
+                payload: Payload::Transfer { id, entries, view: self.view.clone() },
+            });
         }
     }
 
@@ -1242,6 +1304,7 @@ impl Node {
             return;
         }
         self.trees.clear();
+        self.ae_compared_at.clear();
         self.ae_cursor = 0;
         let entries: Vec<(KeyId, u64)> = self.store.iter().map(|(k, v)| (*k, digest(*k, v))).collect();
         for (key, d) in entries {
@@ -1251,7 +1314,7 @@ impl Node {
 
     /// Starts one anti-entropy exchange: the next range this node replicates, with a random
     /// other replica of it that it does not suspect.
-    fn start_anti_entropy(&mut self, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+    fn start_anti_entropy(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
         let Some(mine) = env.ranges.of_node.get(self.id.index()).filter(|m| !m.is_empty()) else { return };
         let range = mine[self.ae_cursor % mine.len()];
         self.ae_cursor += 1;
@@ -1262,6 +1325,7 @@ impl Node {
         }
         let peer = peers[index(&mut self.rng, peers.len())];
         self.stats.ae_exchanges += 1;
+        self.ae_compared_at.insert(range, now);
         let root = self.tree(env, range).root();
         let ring = env.ring.fingerprint();
         self.send_ae(Endpoint::Node(peer), Payload::AeCompare { ring, range, hashes: vec![(0, root)] }, out);
@@ -1357,6 +1421,7 @@ impl Node {
                 out.push(NodeEffect::Timer { after: env.protocol.probe_interval, timer: NodeTimer::Probe { incarnation } });
             }
             NodeTimer::HintScan { incarnation } if incarnation == self.incarnation => {
+                self.readdress_hints_of_departed(now, env);
                 for (&(key, intended), versions) in &self.hints {
                     if !self.suspected.contains(&intended) {
                         out.push(NodeEffect::Send {
@@ -1371,7 +1436,7 @@ impl Node {
                 });
             }
             NodeTimer::AntiEntropy { incarnation } if incarnation == self.incarnation => {
-                self.start_anti_entropy(env, out);
+                self.start_anti_entropy(now, env, out);
                 out.push(NodeEffect::Timer {
                     after: env.protocol.anti_entropy_interval,
                     timer: NodeTimer::AntiEntropy { incarnation },
@@ -1546,6 +1611,33 @@ mod tests {
         assert_eq!(*also_held, view);
         assert!(matches!(out[0], NodeEffect::ViewChanged));
         assert!(matches!(&out[1], NodeEffect::Send { payload: Payload::Gossip { reply: false, .. }, .. }));
+    }
+
+    #[test]
+    fn hints_for_a_node_that_left_go_to_the_keys_current_owners() {
+        let fixture = Fixture::new(1);
+        let env = fixture.env();
+        let key = KeyId(0);
+        let departed = NodeId(7);
+        let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+        let mut view = Membership::with_members([NodeId(0), NodeId(1), NodeId(2), departed]);
+        view.set(departed, MemberStatus::Leaving);
+        node.set_view(view);
+        let (versions, _) = node.mint(SimTime(1), &env, key, &put(1), Some(departed));
+        assert!(node.versions(key).is_none(), "minted for the departed node: held as a hint");
+        let mut out = Vec::new();
+        node.on_timer(SimTime(2), &env, NodeTimer::HintScan { incarnation: 0 }, &mut out);
+        // The ring's three nodes own every key: this node keeps it, the other two get hints.
+        assert!(node.versions(key).is_some_and(|v| **v == *versions));
+        assert_eq!(node.pending_hints().collect::<Vec<_>>(), vec![(key, NodeId(1)), (key, NodeId(2))]);
+        let sent: Vec<Endpoint> = out
+            .iter()
+            .filter_map(|e| match e {
+                NodeEffect::Send { to, payload: Payload::Hint { .. } } => Some(*to),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent, vec![Endpoint::Node(NodeId(1)), Endpoint::Node(NodeId(2))]);
     }
 
     #[test]

@@ -218,6 +218,7 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "read_repairs_sent_count": sum(|s| s.read_repairs_sent),
             "anti_entropy_exchange_count": sum(|s| s.ae_exchanges),
             "anti_entropy_message_count": sum(|s| s.ae_messages),
+            "anti_entropy_skipped_ring_mismatch_count": sum(|s| s.ae_skipped_ring_mismatch),
             "anti_entropy_bytes": sum(|s| s.ae_bytes),
             "anti_entropy_keys_sent_count": sum(|s| s.ae_keys_sent),
             "anti_entropy_keys_repaired_count": sum(|s| s.ae_keys_repaired),

@@ -228,10 +228,14 @@ enum RawFault {
         #[serde(default)]
         contact: Option<u32>,
     },
-    /// Decommissions `node`: it leaves the ring, hands its keys off, then stops.
+    /// Decommissions `node` through `contact` (the node the operator's command reaches, which
+    /// records the change; by default the lowest-numbered node that is up and stays): `node`
+    /// leaves the ring, hands its keys off, then stops.
     Leave {
         at_ms: f64,
         node: u32,
+        #[serde(default)]
+        contact: Option<u32>,
     },
     /// Restarts `nodes` one after another: each is down for `down_ms`, the next goes down
     /// `gap_ms` after the previous came back.
@@ -585,7 +589,10 @@ pub enum Fault {
         node: NodeId,
         contact: Option<NodeId>,
     },
-    Leave(NodeId),
+    Leave {
+        node: NodeId,
+        contact: Option<NodeId>,
+    },
     /// Message loss everywhere is at least `probability` until the matching end.
     LossBurst {
         id: u32,
@@ -614,7 +621,8 @@ impl Fault {
             Fault::Heal { name, .. } => format!("heal {name}"),
             Fault::Join { node, contact: Some(c) } => format!("join {node} via {c}"),
             Fault::Join { node, contact: None } => format!("join {node} alone"),
-            Fault::Leave(node) => format!("leave {node}"),
+            Fault::Leave { node, contact: Some(c) } => format!("leave {node} via {c}"),
+            Fault::Leave { node, contact: None } => format!("leave {node}"),
             Fault::LossBurst { id, probability } => format!("loss burst {id} at {probability}"),
             Fault::LossBurstEnd { id } => format!("loss burst {id} ends"),
             Fault::Slow { node, factor } => format!("{node} runs {factor}x slower"),
@@ -1285,7 +1293,8 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
             })
         }
     };
-    let faults = faults(ctx, &raw.faults, node_count, duration.as_nanos().saturating_add(quiescent_tail.as_nanos()))?;
+    let end_ns = duration.as_nanos().saturating_add(quiescent_tail.as_nanos());
+    let faults = faults(ctx, &raw.faults, node_count, &initial_members, end_ns)?;
 
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| "unnamed".to_string()),
@@ -1319,8 +1328,29 @@ fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, Scen
     })
 }
 
-fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<Vec<ScheduledFault>, ScenarioError> {
+fn faults(
+    ctx: &Ctx,
+    raw: &[RawFault],
+    node_count: u32,
+    initial: &[NodeId],
+    end_ns: u64,
+) -> Result<Vec<ScheduledFault>, ScenarioError> {
     let node_ref = |path: &str, n: u32| node_id(ctx, node_count, path, n);
+    // A restart brings back a node that was in the ring: one outside the initial members must
+    // have joined before.
+    let joined_by = |node: u32, at_ms: f64| {
+        initial.contains(&NodeId(node))
+            || raw.iter().any(|f| matches!(f, RawFault::Join { node: j, at_ms: t, .. } if *j == node && *t < at_ms))
+    };
+    let never_joined = |path: String, node: u32, at_ms: f64| {
+        ctx.err(
+            &path,
+            format!(
+                "node {node} is restarted at {at_ms} ms but is not in cluster.initial_members and no join of it comes \
+                 earlier; expected a node that has joined (add a join fault before the restart)"
+            ),
+        )
+    };
     let mut names: Vec<String> = Vec::new();
     let mut out = Vec::new();
     for (i, f) in raw.iter().enumerate() {
@@ -1348,7 +1378,13 @@ fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<V
             RawFault::Crash { node, lose_disk, .. } => {
                 Fault::Crash { node: node_ref(&format!("{p}.node"), *node)?, lose_disk: *lose_disk }
             }
-            RawFault::Restart { node, .. } => Fault::Restart(node_ref(&format!("{p}.node"), *node)?),
+            RawFault::Restart { node, .. } => {
+                let id = node_ref(&format!("{p}.node"), *node)?;
+                if !joined_by(*node, at_ms) {
+                    return Err(never_joined(format!("{p}.node"), *node, at_ms));
+                }
+                Fault::Restart(id)
+            }
             RawFault::Partition { name, groups, one_way, .. } => {
                 if groups.len() < 2 {
                     return Err(
@@ -1372,6 +1408,16 @@ fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<V
                     }
                     typed.push(nodes);
                 }
+                if let Some(first) = names.iter().position(|n| n == name) {
+                    return Err(ctx.err(
+                        &format!("{p}.name"),
+                        format!(
+                            "partition name \"{name}\" is already used by an earlier partition (partition #{}); expected a \
+                             unique name, since a heal lifts the partition it names",
+                            first + 1
+                        ),
+                    ));
+                }
                 names.push(name.clone());
                 Fault::Partition { id: names.len() as u32, name: name.clone(), groups: typed, one_way: *one_way }
             }
@@ -1379,7 +1425,18 @@ fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<V
                 node: node_ref(&format!("{p}.node"), *node)?,
                 contact: contact.map(|c| node_ref(&format!("{p}.contact"), c)).transpose()?,
             },
-            RawFault::Leave { node, .. } => Fault::Leave(node_ref(&format!("{p}.node"), *node)?),
+            RawFault::Leave { node, contact, .. } => {
+                if contact == &Some(*node) {
+                    return Err(ctx.err(
+                        &format!("{p}.contact"),
+                        format!("node {node} cannot record its own decommission; expected another node, or no contact"),
+                    ));
+                }
+                Fault::Leave {
+                    node: node_ref(&format!("{p}.node"), *node)?,
+                    contact: contact.map(|c| node_ref(&format!("{p}.contact"), c)).transpose()?,
+                }
+            }
             RawFault::Slow { node, factor, .. } => {
                 if !(factor.is_finite() && *factor >= 1.0) {
                     return Err(
@@ -1410,6 +1467,9 @@ fn faults(ctx: &Ctx, raw: &[RawFault], node_count: u32, end_ns: u64) -> Result<V
                 for (j, n) in nodes.iter().enumerate() {
                     let node = node_ref(&format!("{p}.nodes.{j}"), *n)?;
                     let back = t.as_nanos().saturating_add(down.as_nanos());
+                    if !joined_by(*n, back as f64 / 1e6) {
+                        return Err(never_joined(format!("{p}.nodes.{j}"), *n, back as f64 / 1e6));
+                    }
                     if back > end_ns {
                         return Err(ctx.err(&format!("{p}.nodes.{j}"), "this restart would end after the run; expected the whole roll to fit in duration_ms + quiescent_tail_ms"));
                     }

@@ -15,7 +15,7 @@ use crate::engine::{Engine, SimDuration, SimTime, Ticket, TimeoutQueue};
 use crate::history::History;
 use crate::ids::{ClientId, Endpoint, KeyId, NodeId, WriteId};
 use crate::keyspace::KeyTable;
-use crate::membership::{MemberStatus, Membership};
+use crate::membership::{MemberRecord, MemberStatus, Membership};
 use crate::message::{Failure, Payload, ReplyBody};
 use crate::metrics::{AppliedFault, Metrics, OpStats};
 use crate::network::{MessageKind, Network, Route};
@@ -468,7 +468,7 @@ impl<'s> World<'s> {
                 let snap = if self.full_divergence_scans {
                     self.snapshot()
                 } else {
-                    let replicas = self.divergence.sample(&self.ring, &self.keys, &mut self.nodes, self.scenario.protocol.n);
+                    let replicas = self.divergence.sample(&self.ring, &self.keys, &mut self.nodes, &self.scenario.protocol);
                     self.with_membership(replicas)
                 };
                 self.samples.push((self.engine.now(), snap));
@@ -503,16 +503,34 @@ impl<'s> World<'s> {
         true
     }
 
-    /// The operator decommissions `node`: it leaves the ring in its own view, hands everything
-    /// off, and stops when done.
-    fn leave(&mut self, node: NodeId) -> bool {
-        let member = self.ring.members().iter().any(|m| m.node == node);
-        if !member || !self.node_up[node.index()] {
+    /// The operator decommissions `node` through `contact`: the contact, a node that stays,
+    /// records the change in its durable view (Dynamo §4.8.1: the node serving the command
+    /// persists it) and gossip spreads it from there; `node` marks itself leaving, hands
+    /// everything off and stops when done. Recording it on a node that stays is what keeps a
+    /// departing node from taking the only copy of the change with it. Without a contact the
+    /// command reaches the lowest-numbered node that is up and in the ring; with none, or with
+    /// the named contact down or leaving, the command is refused.
+    fn leave(&mut self, node: NodeId, contact: Option<NodeId>) -> bool {
+        let in_ring = |n: NodeId| self.ring.members().iter().any(|m| m.node == n);
+        if !in_ring(node) || !self.node_up[node.index()] {
             return false;
         }
-        self.nodes[node.index()].record_membership_change(node, MemberStatus::Leaving);
+        let staying = |c: &NodeId| *c != node && self.node_up[c.index()] && in_ring(*c);
+        let contact = match contact {
+            Some(c) => Some(c).filter(staying),
+            None => self.ring.members().iter().map(|m| m.node).filter(staying).min(),
+        };
+        let Some(contact) = contact else { return false };
+        // One record, newer than either view's, so gossip cannot let an older one win.
+        let version =
+            [contact, node].iter().filter_map(|n| self.nodes[n.index()].view().get(node)).map(|r| r.version).max().unwrap_or(0)
+                + 1;
+        for n in [contact, node] {
+            self.nodes[n.index()].put_membership_record(node, MemberRecord { status: MemberStatus::Leaving, version });
+        }
         self.set_truth(node, MemberStatus::Leaving);
         self.install_view(node);
+        self.install_view(contact);
         true
     }
 
@@ -559,14 +577,18 @@ impl<'s> World<'s> {
                     self.nodes[n.index()].lose_disk();
                 }
                 self.node_busy_until[n.index()] = self.engine.now();
-                was_up
+                // Losing the disk takes effect on a node that is down already.
+                was_up || *lose_disk
             }
             Fault::Restart(n) => {
-                let was_down = !std::mem::replace(&mut self.node_up[n.index()], true);
-                if was_down {
+                // Only a node the operator has in the ring comes back: one that never joined, or
+                // has left, has no place in it (its join or a rejoin is the operator's command).
+                let restartable = !self.node_up[n.index()] && self.ring.members().iter().any(|m| m.node == *n);
+                if restartable {
+                    self.node_up[n.index()] = true;
                     self.start_node(*n);
                 }
-                was_down
+                restartable
             }
             Fault::Partition { id, groups, one_way, .. } => {
                 for (a, from) in groups.iter().enumerate() {
@@ -580,7 +602,7 @@ impl<'s> World<'s> {
             }
             Fault::Heal { id, .. } => self.network.heal(*id),
             Fault::Join { node, contact } => self.join(*node, *contact),
-            Fault::Leave(node) => self.leave(*node),
+            Fault::Leave { node, contact } => self.leave(*node, *contact),
             Fault::LossBurst { id, probability } => {
                 self.network.start_loss_burst(*id, *probability);
                 true
@@ -609,7 +631,7 @@ impl<'s> World<'s> {
                 | Fault::Restart(node)
                 | Fault::Slow { node, .. }
                 | Fault::ClockSkew { node, .. }
-                | Fault::Leave(node) => Some(node.to_string()),
+                | Fault::Leave { node, .. } => Some(node.to_string()),
                 Fault::Join { node, .. } => Some(node.to_string()),
                 _ => None,
             };
@@ -910,7 +932,7 @@ impl<'s> World<'s> {
 
     /// Replica and membership agreement right now.
     fn snapshot(&self) -> Snapshot {
-        self.with_membership(convergence::snapshot(&self.ring, &self.keys, &self.nodes, self.scenario.protocol.n))
+        self.with_membership(convergence::snapshot(&self.ring, &self.keys, &self.nodes, &self.scenario.protocol))
     }
 
     /// Adds to a replica snapshot every running node whose ring is not the operator's.

@@ -67,6 +67,41 @@ fn w1_with_a_disk_lost_right_after_the_ack_is_caught_within_3_seeds() {
 }
 
 #[test]
+fn read_repair_off_is_caught_within_3_seeds() {
+    caught("read-repair-only", &["protocol.read_repair=false"], 3, "convergence");
+}
+
+#[test]
+fn every_healthy_shipped_scenario_passes_two_more_seeds() {
+    // Each shipped scenario (scenarios/weak/ holds the ones meant to fail) under seeds 1 and 2,
+    // with a random nemesis schedule where it has a menu; .ci/run checks 20 seeds of each.
+    let dir = format!("{}/scenarios", env!("CARGO_MANIFEST_DIR"));
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("scenarios/")
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().strip_suffix(".json").map(String::from))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 20, "{names:?}");
+    let runs: Vec<(String, u64)> = names.iter().flat_map(|n| [(n.clone(), 1), (n.clone(), 2)]).collect();
+    let mut failures = Vec::new();
+    dynasim::parallel::map_in_order(
+        &runs,
+        2,
+        |(name, seed)| {
+            let (path, text) = scenario_text(name);
+            explore_seed(&path, &text, &[], *seed).unwrap_or_else(|e| panic!("{e}")).1
+        },
+        |i, violations| {
+            if let Some(v) = violations.first() {
+                failures.push(format!("{} seed {}: {}: {}", runs[i].0, runs[i].1, v.invariant, v.message));
+            }
+        },
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
 fn healthy_presets_pass_100_seeds_under_the_nemesis() {
     for preset in ["dynamo", "riak"] {
         let found = first_failure("nemesis-dynamo", &[&format!("preset={preset}")], 100);

@@ -123,3 +123,35 @@ fn a_bridge_node_in_no_group_still_reaches_both_sides() {
     assert!(u(&rep["nodes"][2]["requests_served_count"]) > 500);
     assert!(r.metrics.drops_by_partition.values().sum::<u64>() > 0);
 }
+
+#[test]
+fn losing_the_disk_of_a_node_already_down_takes_effect() {
+    let faults = r#"faults=[{"kind": "crash", "at_ms": 500, "node": 1}, {"kind": "crash", "at_ms": 600, "node": 1, "lose_disk": true}, {"kind": "restart", "at_ms": 700, "node": 1}]"#;
+    let rep = report(&scenario(BASE, &[faults, "duration_ms=1000"]));
+    let took: Vec<&serde_json::Value> = rep["faults"].as_array().expect("faults").iter().map(|f| &f["took_effect"]).collect();
+    assert_eq!(took, [true, true, true], "{}", rep["faults"]);
+}
+
+#[test]
+fn partition_names_are_unique() {
+    let twice = r#"faults=[{"kind": "partition", "at_ms": 100, "name": "p", "groups": [[0], [1]]}, {"kind": "partition", "at_ms": 200, "name": "p", "groups": [[2], [3]]}]"#;
+    let e = dynasim::scenario::load("t.json", BASE, &[twice.to_string()]).expect_err("duplicate name");
+    assert_eq!(e.path, "faults.1.name", "{e}");
+    assert!(e.message.contains("already used"), "{e}");
+}
+
+#[test]
+fn a_restart_needs_a_node_that_joined_and_one_that_left_stays_out() {
+    let never = r#"faults=[{"kind": "restart", "at_ms": 100, "node": 5}]"#;
+    let e = dynasim::scenario::load("t.json", BASE, &[never.to_string(), "cluster.initial_members=[0,1,2,3,4]".to_string()])
+        .expect_err("never joined");
+    assert_eq!(e.path, "faults.0.node", "{e}");
+    let joined = r#"faults=[{"kind": "join", "at_ms": 100, "node": 5, "contact": 0}, {"kind": "crash", "at_ms": 300, "node": 5}, {"kind": "restart", "at_ms": 400, "node": 5}]"#;
+    let rep = report(&scenario(BASE, &[joined, "cluster.initial_members=[0,1,2,3,4]", "duration_ms=1000"]));
+    assert!(rep["faults"].as_array().expect("faults").iter().all(|f| f["took_effect"] == true), "{}", rep["faults"]);
+    // A decommissioned node is out of the ring: restarting it does nothing.
+    let left = r#"faults=[{"kind": "leave", "at_ms": 100, "node": 5}, {"kind": "restart", "at_ms": 900, "node": 5}]"#;
+    let rep = report(&scenario(BASE, &[left, "duration_ms=1000"]));
+    assert_eq!(rep["membership"]["decommissioned"][0]["node"], "n5", "{}", rep["membership"]);
+    assert_eq!(rep["faults"][1]["took_effect"], false, "{}", rep["faults"]);
+}

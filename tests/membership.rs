@@ -65,3 +65,35 @@ fn a_leaving_node_still_drains_when_handoff_messages_are_lost() {
     assert_eq!(rep["convergence"]["converged"], true, "{}", rep["convergence"]);
     assert_eq!(u(&rep["convergence"]["lost_write_count"]), 0);
 }
+
+#[test]
+fn a_leave_survives_the_departing_node_under_every_seed_it_once_broke() {
+    // Seeds 3, 12 and 16 stranded the leave before the contact recorded it: n3 stopped before
+    // any gossip round carried its leave, and no other node ever learned it.
+    let s = shipped("leave-under-load", &[]);
+    for seed in [3, 12, 16, 329, 649] {
+        let rep = dynasim::run_report(&s, seed);
+        assert_eq!(rep["convergence"]["converged"], true, "seed {seed}: {}", rep["convergence"]);
+        assert!(rep["membership"]["changes"][0]["agreed_after_ms"].is_number(), "seed {seed}: {}", rep["membership"]);
+    }
+}
+
+#[test]
+fn a_leave_goes_through_a_contact_that_stays_and_is_refused_without_one() {
+    let via = r#"faults=[{"kind": "leave", "at_ms": 3000, "node": 3, "contact": 5}]"#;
+    let rep = report(&shipped("leave-under-load", &[via, "duration_ms=4000", "quiescent_tail_ms=2000"]));
+    assert_eq!(rep["faults"][0]["fault"], "leave n3 via n5", "{}", rep["faults"]);
+    assert_eq!(rep["faults"][0]["took_effect"], true);
+    assert_eq!(rep["convergence"]["converged"], true, "{}", rep["convergence"]);
+    // The named contact is down: nobody that stays would record the change, so it is refused.
+    let down =
+        r#"faults=[{"kind": "crash", "at_ms": 2000, "node": 5}, {"kind": "leave", "at_ms": 3000, "node": 3, "contact": 5}]"#;
+    let rep = report(&shipped("leave-under-load", &[down, "duration_ms=4000"]));
+    assert_eq!(rep["faults"][1]["took_effect"], false, "{}", rep["faults"]);
+    assert!(rep["membership"]["decommissioned"].as_array().expect("list").is_empty());
+    // A node cannot be its own contact.
+    let text = std::fs::read_to_string(format!("{}/scenarios/leave-under-load.json", env!("CARGO_MANIFEST_DIR"))).expect("file");
+    let own = r#"faults=[{"kind": "leave", "at_ms": 3000, "node": 3, "contact": 3}]"#;
+    let e = dynasim::scenario::load("l.json", &text, &[own.to_string()]).expect_err("own contact");
+    assert_eq!(e.path, "faults.0.contact", "{e}");
+}
