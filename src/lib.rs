@@ -3,39 +3,13 @@
 //! Data flows one way: scenario (parse + validate) -> world (nodes, network, clients) ->
 //! engine loop -> observers (metrics, history oracle) -> report.
 
-pub mod bench;
-pub mod checks;
-pub mod cli;
-pub mod client;
-pub mod convergence;
-pub mod distribution;
-pub mod engine;
-pub mod error;
-pub mod fastmap;
-pub mod history;
-pub mod ids;
-pub mod inline_vec;
-pub mod jsonpos;
-pub mod keymap;
-pub mod keyspace;
-pub mod membership;
-pub mod merkle;
-pub mod message;
-pub mod metrics;
-pub mod nemesis;
-pub mod network;
+pub mod cluster;
+pub mod commands;
 pub mod node;
-pub mod parallel;
-pub mod plots;
-pub mod presets;
+pub mod observe;
 pub mod report;
-pub mod ring;
-pub mod rng;
 pub mod scenario;
-pub mod shrink;
-pub mod sweep;
-pub mod trace;
-pub mod versioning;
+pub mod sim;
 pub mod world;
 
 use scenario::Scenario;
@@ -47,7 +21,11 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
 }
 
 /// Runs one scenario under one seed with a trace; returns the result and the tracer.
-pub fn simulate_traced(scenario: &Scenario, seed: u64, tracer: trace::Tracer) -> (RunResult, Option<trace::Tracer>) {
+pub fn simulate_traced(
+    scenario: &Scenario,
+    seed: u64,
+    tracer: observe::trace::Tracer,
+) -> (RunResult, Option<observe::trace::Tracer>) {
     let mut world = World::new(scenario, seed);
     world.set_tracer(tracer);
     world.run_traced()

@@ -103,7 +103,7 @@ fn main() -> ExitCode {
             )
         };
     }
-    match dynasim::cli::run() {
+    match dynasim::commands::cli::run() {
         Ok(code) => code,
         Err(e) => {
             eprintln!("dynasim: error: {e}");

@@ -3,7 +3,7 @@
 //! presets pass. Budgets are a little above the first failing seed measured, so a weaker
 //! checker (or a scenario that stopped exercising the weakness) fails here.
 
-use dynasim::checks::explore_seed;
+use dynasim::observe::checks::explore_seed;
 
 fn scenario_text(name: &str) -> (String, String) {
     let path = format!("{}/scenarios/{name}.json", env!("CARGO_MANIFEST_DIR"));
@@ -85,7 +85,7 @@ fn every_healthy_shipped_scenario_passes_two_more_seeds() {
     assert!(names.len() >= 20, "{names:?}");
     let runs: Vec<(String, u64)> = names.iter().flat_map(|n| [(n.clone(), 1), (n.clone(), 2)]).collect();
     let mut failures = Vec::new();
-    dynasim::parallel::map_in_order(
+    dynasim::sim::parallel::map_in_order(
         &runs,
         2,
         |(name, seed)| {

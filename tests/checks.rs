@@ -2,7 +2,7 @@
 
 mod common;
 use common::*;
-use dynasim::checks::{self, Violation};
+use dynasim::observe::checks::{self, Violation};
 use dynasim::scenario::Scenario;
 
 fn violations(s: &Scenario) -> Vec<Violation> {

@@ -33,7 +33,7 @@ fn changing_only_the_workload_leaves_network_draws_unchanged() {
     );
     let a = dynasim::simulate(&base, 3);
     let b = dynasim::simulate(&other, 3);
-    assert_eq!(a.network_fingerprint.len(), dynasim::network::DELAY_FINGERPRINT_LEN);
+    assert_eq!(a.network_fingerprint.len(), dynasim::cluster::network::DELAY_FINGERPRINT_LEN);
     assert_eq!(a.network_fingerprint, b.network_fingerprint, "network latency draws moved with the workload");
     // The workloads really differ, so the equality above is not vacuous.
     assert_ne!(a.metrics.gets.latencies.len(), b.metrics.gets.latencies.len());

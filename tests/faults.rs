@@ -87,7 +87,7 @@ fn the_nemesis_draws_its_faults_from_the_seed_and_the_system_heals() {
     for kind in ["crash", "partition", "loss burst", "slower", "clock of"] {
         assert!(kinds.iter().any(|k| k.contains(kind)), "no {kind} drawn: {kinds:?}");
     }
-    assert!(dynasim::checks::evaluate(&s, &a, &rep).is_empty());
+    assert!(dynasim::observe::checks::evaluate(&s, &a, &rep).is_empty());
 }
 
 #[test]

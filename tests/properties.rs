@@ -1,9 +1,9 @@
 //! Property tests: the versioning algebra, ring stability, and no panic on any input.
 
-use dynasim::engine::SimTime;
-use dynasim::ids::{NodeId, WriteId};
-use dynasim::ring::{key_position, Ring, RingMember, Strategy as Partitioning};
-use dynasim::versioning::{CausalContext, Causality, Dot, Sibling, VectorClock, VersionSet};
+use dynasim::cluster::ring::{key_position, Ring, RingMember, Strategy as Partitioning};
+use dynasim::node::versioning::{CausalContext, Causality, Dot, Sibling, VectorClock, VersionSet};
+use dynasim::sim::engine::SimTime;
+use dynasim::sim::ids::{NodeId, WriteId};
 use proptest::prelude::*;
 
 fn clock(entries: &[(u32, u64)]) -> VectorClock {

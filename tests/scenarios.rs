@@ -2,8 +2,8 @@
 
 mod common;
 use common::*;
-use dynasim::ids::NodeId;
-use dynasim::ring::{key_position, Ring, RingMember};
+use dynasim::cluster::ring::{key_position, Ring, RingMember};
+use dynasim::sim::ids::NodeId;
 
 #[test]
 fn every_shipped_scenario_loads_and_runs_briefly() {

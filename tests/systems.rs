@@ -2,7 +2,7 @@
 
 mod common;
 use common::*;
-use dynasim::checks;
+use dynasim::observe::checks;
 
 fn lost(rep: &serde_json::Value) -> (u64, u64) {
     (u(&rep["convergence"]["lost_write_count"]), u(&rep["convergence"]["lost_add_count"]))

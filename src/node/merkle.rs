@@ -6,8 +6,8 @@
 //! the root; every hash computed is counted. Each leaf also lists its keys, so that an exchange
 //! can send exactly the keys under differing leaves.
 
-use crate::ids::KeyId;
-use crate::versioning::VersionSet;
+use crate::node::versioning::VersionSet;
+use crate::sim::ids::KeyId;
 
 /// Digest of one key's current versions; zero for a key with none (absent equals empty).
 pub fn digest(key: KeyId, versions: &VersionSet) -> u64 {
@@ -132,9 +132,9 @@ impl MerkleTree {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::SimTime;
-    use crate::ids::{NodeId, WriteId};
-    use crate::versioning::{CausalContext, Dot, Sibling};
+    use crate::node::versioning::{CausalContext, Dot, Sibling};
+    use crate::sim::engine::SimTime;
+    use crate::sim::ids::{NodeId, WriteId};
 
     fn set(n: u32, c: u64) -> VersionSet {
         let mut v = VersionSet::default();
@@ -179,7 +179,7 @@ mod tests {
     }
     #[test]
     fn leaf_key_lists_match_a_model_through_inserts_and_removals() {
-        use crate::rng::{index, Seeds, Stream};
+        use crate::sim::rng::{index, Seeds, Stream};
         let mut rng = Seeds::new(11).stream(Stream::Workload, 0);
         let mut tree = MerkleTree::new(8);
         let mut model: Vec<std::collections::BTreeSet<KeyId>> = vec![Default::default(); 8];

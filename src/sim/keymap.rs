@@ -8,7 +8,7 @@
 //! tombstones build up. Iteration order is the slot order: deterministic, but not meaningful;
 //! nothing iterates these maps where order could reach events or output (see `fastmap`).
 
-use crate::ids::KeyId;
+use crate::sim::ids::KeyId;
 
 pub struct KeyMap<V> {
     slots: Vec<Option<(KeyId, V)>>,
@@ -170,7 +170,7 @@ impl<V> KeyMap<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{index, Seeds, Stream};
+    use crate::sim::rng::{index, Seeds, Stream};
     use std::collections::BTreeMap;
 
     #[test]

@@ -6,10 +6,10 @@
 //! fault stream, so the same seed gives the same faults and changing the workload does not
 //! change them.
 
-use crate::engine::SimDuration;
-use crate::ids::NodeId;
-use crate::rng::{index, unit_open0, SimRng};
 use crate::scenario::{Fault, NemesisConfig, NemesisKind, ScheduledFault};
+use crate::sim::engine::SimDuration;
+use crate::sim::ids::NodeId;
+use crate::sim::rng::{index, unit_open0, SimRng};
 
 /// Partition and loss-burst ids drawn here start above any a scenario declares.
 const FIRST_ID: u32 = 1_000_000;
@@ -90,12 +90,12 @@ pub fn generate(config: &NemesisConfig, nodes: &[NodeId], rng: &mut SimRng) -> V
 /// quarter and twice the declared one, drawn from the fault stream's index-1 stream so that it
 /// never disturbs the faults themselves. Returns the chosen kinds and rate.
 pub fn swarm(config: &NemesisConfig, seed: u64) -> (Vec<NemesisKind>, f64) {
-    let mut rng = crate::rng::Seeds::new(seed).stream(crate::rng::Stream::Faults, 1);
+    let mut rng = crate::sim::rng::Seeds::new(seed).stream(crate::sim::rng::Stream::Faults, 1);
     let mut kinds: Vec<NemesisKind> = config.kinds.iter().copied().filter(|_| index(&mut rng, 2) == 0).collect();
     if kinds.is_empty() {
         kinds.push(config.kinds[index(&mut rng, config.kinds.len())]);
     }
-    let scale = 0.25 * 8f64.powf(crate::rng::unit(&mut rng));
+    let scale = 0.25 * 8f64.powf(crate::sim::rng::unit(&mut rng));
     (kinds, config.rate_per_s * scale)
 }
 
@@ -113,8 +113,8 @@ pub fn kind_name(kind: NemesisKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::distribution::Distribution;
-    use crate::rng::{Seeds, Stream};
+    use crate::sim::distribution::Distribution;
+    use crate::sim::rng::{Seeds, Stream};
 
     fn config() -> NemesisConfig {
         NemesisConfig {

@@ -3,12 +3,12 @@
 //! Exit codes: 0 success, 1 an invariant violation, 2 bad input or an I/O error.
 //! Every failure prints the seed and a replay command.
 
-use crate::checks::{self, Finding};
-use crate::engine::SimTime;
-use crate::error::Error;
+use crate::commands::error::Error;
+use crate::observe::checks::{self, Finding};
+use crate::observe::trace::{TraceFilter, TraceSink, Tracer};
 use crate::report::{self, CheckRun};
 use crate::scenario::{self, Scenario, DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME};
-use crate::trace::{TraceFilter, TraceSink, Tracer};
+use crate::sim::engine::SimTime;
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -256,7 +256,7 @@ pub fn run() -> Result<ExitCode, Error> {
         Some(Command::Explain(args)) => explain(args),
         Some(Command::Shrink(args)) => shrink(args),
         Some(Command::Plot(args)) => {
-            let charts = crate::plots::plot_folder(&args.dir)?;
+            let charts = crate::report::plots::plot_folder(&args.dir)?;
             println!("{} charts, index.html and summary.md in {}", charts.len(), args.dir.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -280,7 +280,7 @@ fn sweep_results(scenario: &str, axes: &[String], seeds: u64, rows: &[serde_json
         "scenario": scenario,
         "axes": axes,
         "seeds": seeds,
-        "configurations": crate::sweep::aggregate(rows),
+        "configurations": crate::commands::sweep::aggregate(rows),
         "rows": rows,
     })
 }
@@ -292,7 +292,7 @@ fn write_sweep(out: &Path, results: &serde_json::Value, scenario_source: &[u8], 
         &[
             ("scenario.json", scenario_source.to_vec()),
             ("command.txt", format!("{command}\n").into_bytes()),
-            ("results.csv", crate::sweep::csv(&rows).into_bytes()),
+            ("results.csv", crate::commands::sweep::csv(&rows).into_bytes()),
             ("results.json", report::to_bytes(results)),
         ],
     )
@@ -303,15 +303,15 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
     let text = std::fs::read_to_string(&args.scenario).map_err(|e| Error::io("read the scenario", &args.scenario, e))?;
     let file = args.scenario.display().to_string();
     let base = scenario::load(&file, &text, &[])?;
-    let axes = args.set.iter().map(|a| crate::sweep::parse_axis(a)).collect::<Result<Vec<_>, _>>()?;
-    let targets = args.recommend.as_deref().map(crate::sweep::parse_targets).transpose()?;
+    let axes = args.set.iter().map(|a| crate::commands::sweep::parse_axis(a)).collect::<Result<Vec<_>, _>>()?;
+    let targets = args.recommend.as_deref().map(crate::commands::sweep::parse_targets).transpose()?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?.unwrap_or((0, 1));
     if args.seeds == 0 || args.seeds > 100_000 {
         return Err(Error::Usage(format!("--seeds {}: expected 1 to 100000", args.seeds)));
     }
     let seeds: Vec<u64> = (1..=args.seeds).collect();
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let configs = crate::sweep::grid(&axes);
+    let configs = crate::commands::sweep::grid(&axes);
     let wall_started = Instant::now();
     let tty = std::io::stderr().is_terminal();
     let progress = |done: usize, total: usize| {
@@ -321,7 +321,7 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
             eprint!("\rsweep: {done}/{total} runs, about {left:.0} s left   ");
         }
     };
-    let rows = crate::sweep::run(&file, &text, &configs, &seeds, jobs, shard, &progress);
+    let rows = crate::commands::sweep::run(&file, &text, &configs, &seeds, jobs, shard, &progress);
     if tty {
         eprintln!();
     }
@@ -337,7 +337,8 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
     write_sweep(&out, &results, &report::to_bytes(&base.source), &command)?;
     print!("{}", report::sweep_table(&results));
     if let Some(targets) = targets {
-        let (ok, missed) = crate::sweep::recommend(results["configurations"].as_array().map_or(&[][..], |v| v), &targets);
+        let (ok, missed) =
+            crate::commands::sweep::recommend(results["configurations"].as_array().map_or(&[][..], |v| v), &targets);
         print!("{}", report::recommendation(&ok, &missed));
     }
     println!("results: {}", out.join("results.csv").display());
@@ -372,7 +373,7 @@ fn merge(args: MergeArgs) -> Result<ExitCode, Error> {
         rows.extend(v["rows"].as_array().cloned().unwrap_or_default());
     }
     let Some((f, source)) = first else { return Err(Error::Usage("merge: no folders given".into())) };
-    crate::sweep::sort_rows(&mut rows);
+    crate::commands::sweep::sort_rows(&mut rows);
     rows.dedup();
     let axes: Vec<String> =
         f["axes"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
@@ -385,11 +386,14 @@ fn merge(args: MergeArgs) -> Result<ExitCode, Error> {
 
 fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
     if let Some(name) = &args.child {
-        println!("{}", crate::bench::run_one(name, args.quick)?);
+        println!("{}", crate::commands::bench::run_one(name, args.quick)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let names: Vec<String> =
-        if args.only.is_empty() { crate::bench::NAMES.iter().map(|s| s.to_string()).collect() } else { args.only.clone() };
+    let names: Vec<String> = if args.only.is_empty() {
+        crate::commands::bench::NAMES.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.only.clone()
+    };
     let exe = std::env::current_exe().map_err(|e| Error::io("find this program", Path::new("dynasim"), e))?;
     let runs = args.runs.unwrap_or(if args.quick { 1 } else { 3 });
     let mut results = Vec::new();
@@ -473,9 +477,9 @@ fn shrink(args: ShrinkArgs) -> Result<ExitCode, Error> {
         println!("{} seed {seed}: every invariant holds; nothing to shrink", args.scenario.display());
         return Ok(ExitCode::SUCCESS);
     };
-    let target = crate::shrink::Target { invariant: first.invariant, key: first.key.clone() };
+    let target = crate::commands::shrink::Target { invariant: first.invariant, key: first.key.clone() };
     let file = args.scenario.display().to_string();
-    let (tree, steps) = crate::shrink::shrink(&file, scenario.source.clone(), seed, &target, args.budget);
+    let (tree, steps) = crate::commands::shrink::shrink(&file, scenario.source.clone(), seed, &target, args.budget);
     let out = args.out.unwrap_or_else(|| args.scenario.with_file_name(format!("{}-shrunk.json", scenario.name)));
     report::write_file(&out, &report::to_bytes(&tree))?;
     let size = |t: &serde_json::Value| {
@@ -490,7 +494,7 @@ fn shrink(args: ShrinkArgs) -> Result<ExitCode, Error> {
             if t.get("nemesis").is_some_and(|n| !n.is_null()) { ", a nemesis" } else { "" }
         )
     };
-    let failing = crate::shrink::fails(&out.display().to_string(), &tree, seed, &target);
+    let failing = crate::commands::shrink::fails(&out.display().to_string(), &tree, seed, &target);
     println!("{}: {}", target.invariant, first.message);
     println!("before: {}", size(&scenario.source));
     println!("after:  {}  ({} steps: {})", size(&tree), steps.len(), steps.join(", "));
@@ -518,7 +522,8 @@ fn explain(args: ExplainArgs) -> Result<ExitCode, Error> {
     let (mut result, tracer) = world.run_traced();
     let rep = report::build(&scenario, seed, &result);
     println!("key {} in {} under seed {seed}", args.key, args.scenario.display());
-    let key = (0..scenario.workload.key_count).map(|k| crate::ids::KeyId(k as u32)).find(|k| format!("k{}", k.0) == args.key);
+    let key =
+        (0..scenario.workload.key_count).map(|k| crate::sim::ids::KeyId(k as u32)).find(|k| format!("k{}", k.0) == args.key);
     if let Some(key) = key {
         let lost_now: Vec<u64> = result.lost_writes.iter().filter(|(k, _, _)| *k == args.key).map(|(_, w, _)| w.0).collect();
         println!("\nacknowledged writes (oracle):");
@@ -629,7 +634,7 @@ fn determinism(scenario: &Scenario, seed: u64) -> Vec<checks::Violation> {
     };
     let (report_a, events_a, end) = hashed();
     let (report_b, events_b, _) = hashed();
-    let first = crate::trace::first_difference(&events_a, &events_b);
+    let first = crate::observe::trace::first_difference(&events_a, &events_b);
     let capture = |index: usize| {
         let tracer = Tracer::new(TraceFilter::default(), TraceSink::Capture { index, seen: 0, line: None });
         match crate::simulate_traced(scenario, seed, tracer).1.map(|t| t.sink) {
@@ -683,7 +688,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         }
     };
     let mut runs = Vec::new();
-    crate::parallel::map_in_order(&work, jobs, evaluate, |i, violations| {
+    crate::sim::parallel::map_in_order(&work, jobs, evaluate, |i, violations| {
         let (path, _, seed) = work[i];
         let findings: Vec<Finding> = violations
             .into_iter()
@@ -724,8 +729,8 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
                 key: args.trace_key.clone(),
                 node: args.trace_node.clone(),
                 kind: args.trace_kind.clone(),
-                from: args.trace_from_ms.map(|ms| SimTime(crate::engine::millis_to_nanos(ms))),
-                to: args.trace_to_ms.map(|ms| SimTime(crate::engine::millis_to_nanos(ms))),
+                from: args.trace_from_ms.map(|ms| SimTime(crate::sim::engine::millis_to_nanos(ms))),
+                to: args.trace_to_ms.map(|ms| SimTime(crate::sim::engine::millis_to_nanos(ms))),
             };
             // Streamed to a temporary name and renamed once complete.
             let tmp = path.with_extension("partial");
@@ -761,7 +766,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
         ],
     )?;
     if args.plots {
-        crate::plots::plot_folder(&out)?;
+        crate::report::plots::plot_folder(&out)?;
     }
     if !args.quiet {
         print!("{summary}");

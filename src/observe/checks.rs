@@ -48,7 +48,7 @@ impl fmt::Display for Finding {
 }
 
 /// One seed of `dynasim explore`: the scenario (text of `file`, with `sets`) run under its
-/// nemesis menu narrowed swarm-style for `seed` (see [`crate::nemesis::swarm`]) and judged.
+/// nemesis menu narrowed swarm-style for `seed` (see [`crate::scenario::nemesis::swarm`]) and judged.
 /// Returns the overrides that replay it and the violations. A scenario without a menu runs
 /// as it is, under `seed`.
 pub fn explore_seed(
@@ -63,8 +63,8 @@ pub fn explore_seed(
         let report = crate::report::build(&base, seed, &result);
         return Ok((sets.to_vec(), evaluate(&base, &result, &report)));
     };
-    let (kinds, rate) = crate::nemesis::swarm(menu, seed);
-    let names: Vec<String> = kinds.iter().map(|k| format!("\"{}\"", crate::nemesis::kind_name(*k))).collect();
+    let (kinds, rate) = crate::scenario::nemesis::swarm(menu, seed);
+    let names: Vec<String> = kinds.iter().map(|k| format!("\"{}\"", crate::scenario::nemesis::kind_name(*k))).collect();
     let mut sets = sets.to_vec();
     sets.push(format!("nemesis.kinds=[{}]", names.join(",")));
     sets.push(format!("nemesis.rate_per_s={rate}"));
@@ -108,8 +108,8 @@ fn convergence(s: &Scenario, r: &RunResult, end_ms: f64, out: &mut Vec<Violation
         return;
     }
     let Some(bound) = s.checks.convergence_within else { return };
-    let reference = r.last_fault.map_or(s.duration, |f| f.since(crate::engine::SimTime::ZERO)).max(s.duration);
-    let reference = crate::engine::SimTime::ZERO.after(reference);
+    let reference = r.last_fault.map_or(s.duration, |f| f.since(crate::sim::engine::SimTime::ZERO)).max(s.duration);
+    let reference = crate::sim::engine::SimTime::ZERO.after(reference);
     let converged_at =
         r.samples.iter().find(|(t, snap)| *t >= reference && snap.converged()).map_or(r.simulated_end, |(t, _)| *t);
     let took = converged_at.since(reference);

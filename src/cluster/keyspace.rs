@@ -1,7 +1,7 @@
 //! Interned keys: each key name is hashed onto the ring once and then named by a [`KeyId`].
 
-use crate::ids::KeyId;
-use crate::ring::key_position;
+use crate::cluster::ring::key_position;
+use crate::sim::ids::KeyId;
 use std::fmt::Write;
 
 #[derive(Clone, Debug, Default)]

@@ -12,11 +12,11 @@
 //! flight to a node that crashes is lost. Clients sit outside partitions unless the scenario
 //! places them with a node.
 
-use crate::distribution::Distribution;
-use crate::engine::{SimDuration, SimTime};
-use crate::fastmap::FastMap;
-use crate::ids::{Endpoint, NodeId};
-use crate::rng::{chance, Draw, SimRng, SplitMix};
+use crate::sim::distribution::Distribution;
+use crate::sim::engine::{SimDuration, SimTime};
+use crate::sim::fastmap::FastMap;
+use crate::sim::ids::{Endpoint, NodeId};
+use crate::sim::rng::{chance, Draw, SimRng, SplitMix};
 
 /// Every kind of message, in report order.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -353,7 +353,7 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{Seeds, Stream};
+    use crate::sim::rng::{Seeds, Stream};
 
     fn net(rules: Vec<LinkRule>, fifo: bool) -> Network {
         let config = NetworkConfig {

@@ -473,20 +473,20 @@ mod tests {
     /// wrap-around, emptying and regrowth.
     #[test]
     fn calendar_queue_pops_keys_in_order() {
-        let mut rng = crate::rng::Seeds::new(3).stream(crate::rng::Stream::Workload, 0);
+        let mut rng = crate::sim::rng::Seeds::new(3).stream(crate::sim::rng::Stream::Workload, 0);
         let mut queue = CalendarQueue::default();
         let mut model = std::collections::BTreeSet::new();
         let mut now = 0u64;
         for round in 0..100_000u64 {
             let pushes = if (round / 5_000) % 2 == 0 { 3 } else { 1 };
-            if crate::rng::index(&mut rng, 4) < pushes {
-                let scale = [1u64 << 10, 1 << 18, 1 << 24, HORIZON, 3 * HORIZON][crate::rng::index(&mut rng, 5)];
-                let mut time = now + crate::rng::index(&mut rng, scale as usize) as u64;
+            if crate::sim::rng::index(&mut rng, 4) < pushes {
+                let scale = [1u64 << 10, 1 << 18, 1 << 24, HORIZON, 3 * HORIZON][crate::sim::rng::index(&mut rng, 5)];
+                let mut time = now + crate::sim::rng::index(&mut rng, scale as usize) as u64;
                 let mut seq = round + 1_000_000;
-                match crate::rng::index(&mut rng, 200) {
-                    0..10 => (time, seq) = (now, crate::rng::index(&mut rng, 1_000_000) as u64),
+                match crate::sim::rng::index(&mut rng, 200) {
+                    0..10 => (time, seq) = (now, crate::sim::rng::index(&mut rng, 1_000_000) as u64),
                     // Before the clock: the engine never does this, the queue copes anyway.
-                    10 => time = now.saturating_sub(crate::rng::index(&mut rng, 1 << 20) as u64),
+                    10 => time = now.saturating_sub(crate::sim::rng::index(&mut rng, 1 << 20) as u64),
                     _ => {}
                 }
                 let key = ((time as u128) << 64) | ((seq as u128) << SLOT_BITS);
@@ -494,7 +494,7 @@ mod tests {
                     queue.push(key);
                 }
                 // A peek between pushes: the pushes after it must keep the remembered least.
-                if crate::rng::index(&mut rng, 3) == 0 {
+                if crate::sim::rng::index(&mut rng, 3) == 0 {
                     assert_eq!(queue.peek(), model.first().copied());
                 }
             } else {
@@ -530,7 +530,7 @@ mod tests {
                 ns as u64
             }
         };
-        let mut rng = crate::rng::Seeds::new(5).stream(crate::rng::Stream::Network, 0);
+        let mut rng = crate::sim::rng::Seeds::new(5).stream(crate::sim::rng::Stream::Network, 0);
         let edges = [
             0.0,
             -0.0,
@@ -551,7 +551,7 @@ mod tests {
             86_400_000.0,
         ];
         let draws = (0..200_000).map(|i| {
-            let u = crate::rng::unit(&mut rng);
+            let u = crate::sim::rng::unit(&mut rng);
             match i % 4 {
                 0 => u * 10.0,
                 1 => -u.ln() * 1.3 + 0.2,
@@ -604,7 +604,7 @@ mod tests {
     /// events must fire in the same order at the same times, with fewer events popped.
     #[test]
     fn timeout_queue_fires_live_timeouts_exactly_where_plain_events_would() {
-        use crate::rng::{chance, index, Seeds, Stream};
+        use crate::sim::rng::{chance, index, Seeds, Stream};
         #[derive(Clone, Copy, Debug, PartialEq)]
         enum Ev {
             Work(u32),

@@ -26,18 +26,21 @@
 //! Timers are cancelled lazily: a timer whose request is gone, or whose incarnation is older
 //! than the node's (it was set before a crash), is ignored when it fires.
 
-use crate::engine::{SimDuration, SimTime};
-use crate::fastmap::FastMap;
-use crate::ids::{ClientId, Endpoint, KeyId, NodeId, RequestId};
-use crate::inline_vec::InlineVec;
-use crate::keymap::KeyMap;
-use crate::keyspace::KeyTable;
-use crate::membership::{MemberRecord, MemberStatus, Membership};
-use crate::merkle::{digest, MerkleTree};
-use crate::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
-use crate::ring::{RangeMap, Ring};
-use crate::rng::{index, SimRng};
-use crate::versioning::{CausalContext, Dot, Resolution, Sibling, VersionSet};
+pub mod membership;
+pub mod merkle;
+pub mod versioning;
+use crate::cluster::keyspace::KeyTable;
+use crate::cluster::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
+use crate::cluster::ring::{RangeMap, Ring};
+use crate::node::membership::{MemberRecord, MemberStatus, Membership};
+use crate::node::merkle::{digest, MerkleTree};
+use crate::node::versioning::{CausalContext, Dot, Resolution, Sibling, VersionSet};
+use crate::sim::engine::{SimDuration, SimTime};
+use crate::sim::fastmap::FastMap;
+use crate::sim::ids::{ClientId, Endpoint, KeyId, NodeId, RequestId};
+use crate::sim::inline_vec::InlineVec;
+use crate::sim::keymap::KeyMap;
+use crate::sim::rng::{index, SimRng};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
@@ -162,7 +165,7 @@ pub enum NodeTimer {
 
 impl NodeTimer {
     /// Timers of one request, each kind always of the same length: the world keeps them in a
-    /// [`crate::engine::TimeoutQueue`] per kind, given by this index.
+    /// [`crate::sim::engine::TimeoutQueue`] per kind, given by this index.
     pub fn request_timer_kind(&self) -> Option<usize> {
         match self {
             NodeTimer::RequestTimeout(_) => Some(0),
@@ -1511,9 +1514,9 @@ fn reconcile_replies(resolution: Resolution, now: SimTime, replies: &[(NodeId, O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::WriteId;
-    use crate::ring::{RingMember, Strategy};
-    use crate::rng::{Seeds, Stream};
+    use crate::cluster::ring::{RingMember, Strategy};
+    use crate::sim::ids::WriteId;
+    use crate::sim::rng::{Seeds, Stream};
 
     fn protocol() -> Protocol {
         Protocol {

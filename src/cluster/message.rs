@@ -3,10 +3,10 @@
 //! Version sets travel as `Rc` so that sending one to N replicas shares it instead of copying
 //! it; a replica that changes its copy clones on write.
 
-use crate::ids::{ClientId, KeyId, NodeId, RequestId, WriteId};
-use crate::membership::Membership;
-use crate::network::MessageKind;
-use crate::versioning::{Cart, CausalContext, VersionSet};
+use crate::cluster::network::MessageKind;
+use crate::node::membership::Membership;
+use crate::node::versioning::{Cart, CausalContext, VersionSet};
+use crate::sim::ids::{ClientId, KeyId, NodeId, RequestId, WriteId};
 use std::rc::Rc;
 
 /// A client's operation as it travels to (and possibly between) nodes.

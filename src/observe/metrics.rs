@@ -1,7 +1,7 @@
 //! Metrics: what the world observes while the simulation runs, kept as raw counts and samples
 //! so the report can compute exact figures.
 
-use crate::network::MessageKind;
+use crate::cluster::network::MessageKind;
 
 /// Per message kind.
 #[derive(Clone, Debug, Default, PartialEq)]

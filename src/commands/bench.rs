@@ -4,10 +4,10 @@
 //! simulation. Each benchmark runs in a child process of this binary, so its peak resident
 //! memory is its own.
 
-use crate::engine::{Engine, SimDuration, SimTime};
-use crate::error::Error;
-use crate::rng::{Draw, Seeds, Stream};
+use crate::commands::error::Error;
 use crate::scenario::{self, Scenario};
+use crate::sim::engine::{Engine, SimDuration, SimTime};
+use crate::sim::rng::{Draw, Seeds, Stream};
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -17,7 +17,7 @@ const EVENT_WORDS: usize = crate::world::EVENT_BYTES.div_ceil(8);
 pub const NAMES: [&str; 6] = ["queue", "queue-large", "baseline", "large", "hour", "sweep"];
 
 /// 16 nodes, (3,2,2), 100 closed-loop clients, exponential latency: the baseline of issue 4.
-const BASELINE: &str = include_str!("../scenarios/baseline-322-zipf.json");
+const BASELINE: &str = include_str!("../../scenarios/baseline-322-zipf.json");
 
 /// 1,000 nodes with 256 vnodes each, 1,000,000 keys, 10,000 clients, every mechanism on.
 const LARGE: &str = r#"{
@@ -169,8 +169,9 @@ pub fn run_one(name: &str, quick: bool) -> Result<Value, Error> {
     v["peak_rss_mib"] = json!(peak_rss_bytes() as f64 / (1024.0 * 1024.0));
     v["bytes_per_pending_event"] = json!(crate::world::pending_event_bytes());
     // A stored replica version: the sibling itself, plus its share of the version set.
-    v["bytes_per_replica_version"] =
-        json!(std::mem::size_of::<crate::versioning::Sibling>() + std::mem::size_of::<crate::versioning::VersionSet>());
+    v["bytes_per_replica_version"] = json!(
+        std::mem::size_of::<crate::node::versioning::Sibling>() + std::mem::size_of::<crate::node::versioning::VersionSet>()
+    );
     v["build"] = json!(crate::report::build_kind());
     Ok(v)
 }

@@ -7,7 +7,7 @@
 //! little. Lines go to a buffered file (bounded memory), or are hashed one by one for the
 //! determinism self-check.
 
-use crate::engine::SimTime;
+use crate::sim::engine::SimTime;
 use std::hash::Hasher;
 use std::io::Write;
 
@@ -125,7 +125,7 @@ impl Tracer {
                 }
             }
             TraceSink::Hashes(h) => {
-                let mut hasher = crate::fastmap::FxHasher::default();
+                let mut hasher = crate::sim::fastmap::FxHasher::default();
                 hasher.write(line.as_bytes());
                 h.push(hasher.finish());
             }

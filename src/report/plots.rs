@@ -4,13 +4,13 @@
 //! once for PNG; files are written under a temporary name and renamed. Bars and cells are drawn
 //! as rectangles in a fixed order, so the SVG bytes are the same on every run.
 
-use crate::error::Error;
+use crate::commands::error::Error;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
 fn register_font() {

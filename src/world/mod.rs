@@ -9,21 +9,22 @@
 //! request waits in the receiver's FIFO queue while the node is busy, then takes its service
 //! time; what the handler sends departs when the service ends.
 
-use crate::client::{Arrivals, Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Observation, Role, ValueModel};
-use crate::convergence::{self, DivergenceSampler, Snapshot};
-use crate::engine::{Engine, SimDuration, SimTime, Ticket, TimeoutQueue};
-use crate::history::History;
-use crate::ids::{ClientId, Endpoint, KeyId, NodeId, WriteId};
-use crate::keyspace::KeyTable;
-use crate::membership::{MemberRecord, MemberStatus, Membership};
-use crate::message::{Failure, Payload, ReplyBody};
-use crate::metrics::{AppliedFault, Metrics, OpStats};
-use crate::network::{MessageKind, Network, Route};
+pub mod client;
+use crate::cluster::keyspace::KeyTable;
+use crate::cluster::message::{Failure, Payload, ReplyBody};
+use crate::cluster::network::{MessageKind, Network, Route};
+use crate::cluster::ring::{RangeMap, Ring, RingMember};
+use crate::node::membership::{MemberRecord, MemberStatus, Membership};
 use crate::node::{Node, NodeEffect, NodeEnv, NodeStats, NodeTimer};
-use crate::ring::{RangeMap, Ring, RingMember};
-use crate::rng::{unit_open0, Seeds, SimRng, Stream};
+use crate::observe::convergence::{self, DivergenceSampler, Snapshot};
+use crate::observe::history::History;
+use crate::observe::metrics::{AppliedFault, Metrics, OpStats};
+use crate::observe::trace::{TraceEvent, Tracer};
 use crate::scenario::{Fault, Scenario, ScheduledFault};
-use crate::trace::{TraceEvent, Tracer};
+use crate::sim::engine::{Engine, SimDuration, SimTime, Ticket, TimeoutQueue};
+use crate::sim::ids::{ClientId, Endpoint, KeyId, NodeId, WriteId};
+use crate::sim::rng::{unit_open0, Seeds, SimRng, Stream};
+use crate::world::client::{Arrivals, Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Observation, Role, ValueModel};
 use std::rc::Rc;
 
 /// What the engine schedules. A message travels inside its event: the engine keeps events in
@@ -105,7 +106,7 @@ pub struct RunResult {
     pub timeouts_retired: u64,
     pub simulated_end: SimTime,
     pub peak_pending_events: usize,
-    /// The network's first latency samples (see [`crate::network::Network::first_delays`]).
+    /// The network's first latency samples (see [`crate::cluster::network::Network::first_delays`]).
     pub network_fingerprint: Vec<u64>,
     /// Replica agreement at the end of the run.
     pub convergence: Snapshot,
@@ -264,7 +265,11 @@ impl<'s> World<'s> {
         let probe_delays = scenario.probe.as_ref().map_or(0, |p| p.delays.len());
         let mut faults = scenario.faults.clone();
         if let Some(nemesis) = &scenario.nemesis {
-            faults.extend(crate::nemesis::generate(nemesis, &scenario.initial_members, &mut seeds.stream(Stream::Faults, 0)));
+            faults.extend(crate::scenario::nemesis::generate(
+                nemesis,
+                &scenario.initial_members,
+                &mut seeds.stream(Stream::Faults, 0),
+            ));
             faults.sort_by_key(|f| f.at);
         }
         let mut ring_cache = Vec::new();
@@ -881,7 +886,7 @@ impl<'s> World<'s> {
 
     fn describe_holdings(&self, key: KeyId) -> Vec<String> {
         let top = self.ring.top_n(self.keys.position(key), self.scenario.protocol.n);
-        let writes = |v: &crate::versioning::VersionSet| {
+        let writes = |v: &crate::node::versioning::VersionSet| {
             v.siblings.iter().map(|s| format!("w{}", s.write.0)).collect::<Vec<_>>().join(", ")
         };
         let mut out = Vec::new();
@@ -976,7 +981,7 @@ impl<'s> World<'s> {
         let mut keys_owned = vec![0u64; self.nodes.len()];
         let mut list = Vec::with_capacity(n);
         for k in 0..self.scenario.workload.key_count {
-            self.ring.preference_list(self.keys.position(crate::ids::KeyId(k as u32)), n, n, &mut list);
+            self.ring.preference_list(self.keys.position(crate::sim::ids::KeyId(k as u32)), n, n, &mut list);
             for node in &list {
                 keys_owned[node.index()] += 1;
             }

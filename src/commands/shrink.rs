@@ -6,7 +6,7 @@
 //! violation names one and that key still exists). Reductions the scenario rules reject are
 //! skipped. The same seed is used throughout, so every step replays exactly.
 
-use crate::checks::{self, Violation};
+use crate::observe::checks::{self, Violation};
 use crate::scenario::{self, Scenario};
 use serde_json::Value;
 

@@ -7,9 +7,9 @@
 //! returned that write or a descendant of it. Write ids are issued in order, so an ancestor's
 //! id is always smaller than its descendant's, which bounds every ancestry search.
 
-use crate::engine::SimTime;
-use crate::fastmap::FastMap;
-use crate::ids::{ClientId, KeyId, WriteId};
+use crate::sim::engine::SimTime;
+use crate::sim::fastmap::FastMap;
+use crate::sim::ids::{ClientId, KeyId, WriteId};
 
 /// A small set of write ids, kept inline when it holds one (the usual case: a write's parent, what
 /// a session last read). Sessions and the history hold millions of them; this is 16 bytes and

@@ -5,7 +5,7 @@
 //! (ties: the later status), so views converge whatever order gossip arrives in. The ring of a
 //! view is built from its members in `Normal` status; a `Leaving` node has handed off and is out.
 
-use crate::ids::NodeId;
+use crate::sim::ids::NodeId;
 use std::collections::BTreeMap;
 use std::hash::Hasher;
 
@@ -84,7 +84,7 @@ impl Membership {
 
     /// Identifies the view's ring: equal for views with the same ring members.
     pub fn ring_fingerprint(&self) -> u64 {
-        let mut h = crate::fastmap::FxHasher::default();
+        let mut h = crate::sim::fastmap::FxHasher::default();
         for n in self.ring_members() {
             h.write_u32(n.0);
         }

@@ -11,8 +11,8 @@
 //! Token positions for node i come from the ring stream with index i, so adding a node never
 //! moves another node's tokens. Pure data and functions: no clock, no I/O.
 
-use crate::ids::{KeyId, NodeId};
-use crate::rng::{index, Seeds, Stream};
+use crate::sim::ids::{KeyId, NodeId};
+use crate::sim::rng::{index, Seeds, Stream};
 use rand::Rng;
 
 /// The position of a key name on the ring.
@@ -137,7 +137,7 @@ impl Ring {
         }
         guide.push(self.tokens.len() as u32);
         self.token_guide = guide;
-        let mut h = crate::fastmap::FxHasher::default();
+        let mut h = crate::sim::fastmap::FxHasher::default();
         for &(p, n) in &self.tokens {
             std::hash::Hasher::write_u64(&mut h, (p >> 64) as u64 ^ p as u64);
             std::hash::Hasher::write_u32(&mut h, n.0);

@@ -4,8 +4,8 @@
 //! per sample is fixed for each kind (one, or two for log-normal), which keeps streams aligned
 //! between runs that differ only in a distribution's parameters.
 
-use crate::engine::{millis_to_nanos, SimDuration};
-use crate::rng::{unit, unit_open0, Draw};
+use crate::sim::engine::{millis_to_nanos, SimDuration};
+use crate::sim::rng::{unit, unit_open0, Draw};
 
 /// A validated delay distribution; parameters are in milliseconds.
 #[derive(Clone, Debug, PartialEq)]
@@ -105,7 +105,7 @@ impl Distribution {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{Seeds, Stream};
+    use crate::sim::rng::{Seeds, Stream};
 
     fn empirical_mean(d: &Distribution, n: usize) -> f64 {
         let mut rng = Seeds::new(3).stream(Stream::Network, 0);

@@ -4,11 +4,11 @@
 //! (a crashed node's durable store counts). Pending work is named in words, so that a failed
 //! convergence check says what is outstanding: "k42 differs on n1,n4", "3 hints queued on n3".
 
-use crate::ids::{KeyId, NodeId, WriteId};
-use crate::keyspace::KeyTable;
+use crate::cluster::keyspace::KeyTable;
+use crate::cluster::ring::Ring;
+use crate::node::versioning::VersionSet;
 use crate::node::{Node, Protocol};
-use crate::ring::Ring;
-use crate::versioning::VersionSet;
+use crate::sim::ids::{KeyId, NodeId, WriteId};
 use std::collections::BTreeMap;
 
 /// How many pending items a snapshot spells out.
@@ -128,7 +128,7 @@ fn check(
         if snap.pending.len() < DESCRIBED {
             let mut merged = VersionSet::default();
             for &node in &list {
-                merged.reconcile(set_of(node), crate::engine::SimTime::ZERO);
+                merged.reconcile(set_of(node), crate::sim::engine::SimTime::ZERO);
             }
             let behind: Vec<NodeId> = list.iter().copied().filter(|&node| !set_of(node).same_versions(&merged)).collect();
             let names: Vec<String> = behind.iter().map(|n| n.to_string()).collect();

@@ -10,18 +10,18 @@
 //! writes a fresh key, waits a delay t after the acknowledgement, reads it back, and records
 //! whether the read reflected the write.
 
-use crate::distribution::Distribution;
-use crate::engine::{SimDuration, SimTime};
-use crate::fastmap::FastMap;
-use crate::history::Writes;
-use crate::ids::{ClientId, KeyId, NodeId, WriteId};
-use crate::keymap::KeyMap;
-use crate::keyspace::KeyTable;
-use crate::message::{ClientOp, Failure, Payload, PutBody, ReplyBody};
+use crate::cluster::keyspace::KeyTable;
+use crate::cluster::message::{ClientOp, Failure, Payload, PutBody, ReplyBody};
+use crate::cluster::ring::Ring;
+use crate::node::versioning::{Cart, CausalContext};
 use crate::node::{Coordination, Protocol};
-use crate::ring::Ring;
-use crate::rng::{chance, index, unit, SimRng};
-use crate::versioning::{Cart, CausalContext};
+use crate::observe::history::Writes;
+use crate::sim::distribution::Distribution;
+use crate::sim::engine::{SimDuration, SimTime};
+use crate::sim::fastmap::FastMap;
+use crate::sim::ids::{ClientId, KeyId, NodeId, WriteId};
+use crate::sim::keymap::KeyMap;
+use crate::sim::rng::{chance, index, unit, SimRng};
 use std::rc::Rc;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -561,7 +561,7 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{Seeds, Stream};
+    use crate::sim::rng::{Seeds, Stream};
 
     #[test]
     fn zipf_favours_low_ranks_and_hot_set_its_share() {

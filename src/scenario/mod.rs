@@ -10,20 +10,22 @@
 //! `--set path=value` overrides are applied to the JSON tree between reading and stage one, so
 //! they are validated exactly like the file.
 
-use crate::client::{Arrivals, KeyPopularity, ProbeConfig, ValueModel, WorkloadConfig};
-use crate::distribution::Distribution;
-use crate::engine::SimDuration;
-use crate::ids::NodeId;
-use crate::jsonpos;
-use crate::network::{LinkRule, LinkSettings, MessageKind, NetworkConfig};
+pub mod jsonpos;
+pub mod nemesis;
+pub mod presets;
+use crate::cluster::network::{LinkRule, LinkSettings, MessageKind, NetworkConfig};
+use crate::cluster::ring::Strategy;
 use crate::node::{ConflictPolicy, Coordination, Fanout, Protocol};
-use crate::ring::Strategy;
+use crate::sim::distribution::Distribution;
+use crate::sim::engine::SimDuration;
+use crate::sim::ids::NodeId;
+use crate::world::client::{Arrivals, KeyPopularity, ProbeConfig, ValueModel, WorkloadConfig};
 use serde::Deserialize;
 use serde_json::Value;
 use std::fmt;
 
 /// The built-in default scenario (`dynasim` with no arguments).
-pub const DEFAULT_SCENARIO: &str = include_str!("../scenarios/quickstart.json");
+pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/quickstart.json");
 pub const DEFAULT_SCENARIO_NAME: &str = "<built-in quickstart>";
 
 // ---------------------------------------------------------------- stage one: raw mirror
@@ -760,16 +762,16 @@ pub fn load(file: &str, text: &str, overrides: &[String]) -> Result<Scenario, Sc
         })?;
     }
     if let Some(p) = tree.get("preset").cloned() {
-        let names = crate::presets::NAMES;
+        let names = crate::scenario::presets::NAMES;
         let name = p.as_str().ok_or_else(|| ctx.err("preset", format!("expected a preset name: one of {}", names.join(", "))))?;
-        let mut base = crate::presets::preset(name).ok_or_else(|| {
+        let mut base = crate::scenario::presets::preset(name).ok_or_else(|| {
             let mut m = format!("unknown preset \"{name}\"; expected one of {}", names.join(", "));
             if let Some(s) = suggest(name, names) {
                 m.push_str(&format!(" (did you mean \"{s}\"?)"));
             }
             ctx.err("preset", m)
         })?;
-        crate::presets::overlay(&mut base, tree);
+        crate::scenario::presets::overlay(&mut base, tree);
         tree = base;
     }
     let raw: RawScenario = serde_path_to_error::deserialize(tree.clone()).map_err(|e| {

@@ -17,8 +17,8 @@
 //!
 //! Pure data and functions: no clock of its own, no randomness.
 
-use crate::engine::SimTime;
-use crate::ids::{NodeId, WriteId};
+use crate::sim::engine::SimTime;
+use crate::sim::ids::{NodeId, WriteId};
 use std::cmp::Ordering;
 use std::rc::Rc;
 
@@ -534,9 +534,9 @@ mod tests {
 
     #[test]
     fn clock_merge_is_the_pointwise_maximum() {
-        use crate::rng::{index, Seeds, Stream};
+        use crate::sim::rng::{index, Seeds, Stream};
         let mut rng = Seeds::new(13).stream(Stream::Workload, 0);
-        let random_clock = |rng: &mut crate::rng::SimRng| {
+        let random_clock = |rng: &mut crate::sim::rng::SimRng| {
             let mut c = VectorClock::new();
             for _ in 0..index(rng, 5) {
                 c.advance(NodeId(index(rng, 6) as u32), 1 + index(rng, 4) as u64, SimTime(index(rng, 3) as u64));
@@ -559,7 +559,7 @@ mod tests {
 
     #[test]
     fn adding_a_dot_equals_inserting_it_and_compacting() {
-        use crate::rng::{index, Seeds, Stream};
+        use crate::sim::rng::{index, Seeds, Stream};
         let mut rng = Seeds::new(9).stream(Stream::Workload, 0);
         for _ in 0..2_000 {
             let (mut fast, mut reference) = (CausalContext::default(), CausalContext::default());

@@ -1,0 +1,8 @@
+//! The command line and what it runs beside a single simulation: sweeps, shrinking,
+//! benchmarks, and the errors a user sees.
+
+pub mod bench;
+pub mod cli;
+pub mod error;
+pub mod shrink;
+pub mod sweep;
