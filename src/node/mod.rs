@@ -553,120 +553,281 @@ impl Node {
         }
     }
 
+    /// Handles one message: each kind goes to the component that owns it.
     pub fn on_message(&mut self, now: SimTime, env: &NodeEnv, from: Endpoint, payload: Payload, out: &mut Vec<NodeEffect>) {
         if let Endpoint::Node(peer) = from {
-            // Any word from a peer shows it is alive.
-            self.suspected.remove(&peer);
+            self.heard_from(peer);
         }
         match payload {
             Payload::ClientGet(op) => self.on_client_request(now, env, op, None, out),
             Payload::ClientPut(op, body) => self.on_client_request(now, env, op, Some(body), out),
-            Payload::GetRequest { req, key } => {
-                self.stats.requests_served += 1;
-                let versions = self.local_read(now, env, key);
-                out.push(NodeEffect::Send { to: from, payload: Payload::GetReply { req, key, versions } });
-            }
+            Payload::GetRequest { req, key } => self.on_get_request(now, env, from, req, key, out),
             Payload::GetReply { req, versions, .. } => {
                 if let Endpoint::Node(replica) = from {
                     self.on_get_reply(now, env, req, replica, versions, out);
                 }
             }
             Payload::PutRequest { req, key, versions, coordinator, hint } => {
-                self.stats.requests_served += 1;
-                self.store_reconciled(now, env, key, hint, &versions);
-                out.push(NodeEffect::Send {
-                    to: Endpoint::Node(coordinator),
-                    payload: Payload::PutAck { req, key, minted: None },
-                });
+                self.on_put_request(now, env, req, key, &versions, coordinator, hint, out)
             }
             Payload::MintRequest { req, key, body, hint, others } => {
-                self.stats.requests_served += 1;
-                let Endpoint::Node(coordinator) = from else { return };
-                let (versions, minted) = self.mint(now, env, key, &body, hint);
-                for t in others {
-                    let payload = Payload::PutRequest { req, key, versions: versions.clone(), coordinator, hint: t.hint };
-                    out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload });
+                if let Endpoint::Node(coordinator) = from {
+                    self.on_mint_request(now, env, coordinator, req, key, &body, hint, others, out);
                 }
-                out.push(NodeEffect::Send { to: from, payload: Payload::PutAck { req, key, minted: Some((minted, versions)) } });
             }
             Payload::PutAck { req, minted, .. } => {
                 if let Endpoint::Node(replica) = from {
                     self.on_put_ack(env, req, replica, minted, out);
                 }
             }
-            Payload::ReadRepair { key, versions } => {
-                self.stats.requests_served += 1;
-                self.store_reconciled(now, env, key, None, &versions);
-            }
-            Payload::Hint { key, versions } => {
-                self.stats.requests_served += 1;
-                self.store_reconciled(now, env, key, None, &versions);
-                out.push(NodeEffect::Send { to: from, payload: Payload::HintAck { key, versions } });
-            }
+            Payload::ReadRepair { key, versions } => self.on_read_repair(now, env, key, &versions),
+            Payload::Hint { key, versions } => self.on_hint(now, env, from, key, versions, out),
             Payload::HintAck { key, versions } => {
                 if let Endpoint::Node(intended) = from {
-                    // Delete only what was delivered: a hint updated since stays for the next scan.
-                    if self.hints.get(&(key, intended)).is_some_and(|h| Rc::ptr_eq(h, &versions)) {
-                        self.hints.remove(&(key, intended));
-                        self.stats.hints_delivered += 1;
-                    }
+                    self.on_hint_ack(intended, key, &versions);
                 }
             }
             Payload::Ping => out.push(NodeEffect::Send { to: from, payload: Payload::Pong }),
-            Payload::Gossip { view, reply } => {
-                if Rc::ptr_eq(&view, &self.view) || *view == *self.view {
-                    // Agreement is the usual case once gossip has converged. Keeping the more
-                    // widely shared of two equal copies makes the nodes settle on one, so later
-                    // comparisons are pointer tests (share counts are simulation state, so the
-                    // choice is as deterministic as the rest).
-                    if Rc::strong_count(&view) >= Rc::strong_count(&self.view) {
-                        self.view = view;
-                    }
-                } else {
-                    if Rc::make_mut(&mut self.view).merge(&view) {
-                        out.push(NodeEffect::ViewChanged);
-                    }
-                    if reply && *view != *self.view {
-                        let payload = Payload::Gossip { view: self.view.clone(), reply: false };
-                        out.push(NodeEffect::Send { to: from, payload });
-                    }
-                }
-            }
-            Payload::Transfer { id, entries, view } => {
-                self.stats.requests_served += 1;
-                self.adopt_view(&view, out);
-                for (key, versions) in &entries {
-                    self.store_reconciled(now, env, *key, None, versions);
-                }
-                out.push(NodeEffect::Send { to: from, payload: Payload::TransferAck { id, view: self.view.clone() } });
-            }
-            Payload::TransferAck { id, view } => {
-                let changed = self.adopt_view(&view, out);
-                self.on_transfer_ack(now, env, id, changed);
-            }
-            // Ranges mean the same only on the same ring: a peer with another view is skipped
-            // until gossip brings the two views together.
-            Payload::AeCompare { ring, .. } | Payload::AeKeys { ring, .. } if ring != env.ring.fingerprint() => {
-                self.stats.ae_skipped_ring_mismatch += 1;
-            }
-            Payload::AeCompare { range, hashes, .. } => {
-                self.ae_compared_at.insert(range, now);
-                self.on_ae_compare(env, from, range, &hashes, out)
-            }
-            Payload::AeKeys { range, leaves, entries, reply, .. } => {
-                self.stats.requests_served += 1;
-                for (key, versions) in &entries {
-                    if self.store_reconciled(now, env, *key, None, versions) {
-                        self.stats.ae_keys_repaired += 1;
-                    }
-                }
-                if reply {
-                    let entries = self.entries_under(range, &leaves);
-                    let ring = env.ring.fingerprint();
-                    self.send_ae(from, Payload::AeKeys { ring, range, leaves, entries, reply: false }, out);
-                }
+            Payload::Gossip { view, reply } => self.on_gossip(from, view, reply, out),
+            Payload::Transfer { id, entries, view } => self.on_transfer(now, env, from, id, &entries, &view, out),
+            Payload::TransferAck { id, view } => self.on_transfer_ack(now, env, id, &view, out),
+            Payload::AeCompare { ring, range, hashes } => self.on_ae_compare(now, env, from, ring, range, &hashes, out),
+            Payload::AeKeys { ring, range, leaves, entries, reply } => {
+                self.on_ae_keys(now, env, from, ring, range, leaves, &entries, reply, out)
             }
             Payload::Pong | Payload::Reply { .. } => {}
+        }
+    }
+
+    fn on_get_request(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        from: Endpoint,
+        req: RequestId,
+        key: KeyId,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        self.stats.requests_served += 1;
+        let versions = self.local_read(now, env, key);
+        out.push(NodeEffect::Send { to: from, payload: Payload::GetReply { req, key, versions } });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_put_request(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        req: RequestId,
+        key: KeyId,
+        versions: &Rc<VersionSet>,
+        coordinator: NodeId,
+        hint: Option<NodeId>,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        self.stats.requests_served += 1;
+        self.store_reconciled(now, env, key, hint, versions);
+        out.push(NodeEffect::Send { to: Endpoint::Node(coordinator), payload: Payload::PutAck { req, key, minted: None } });
+    }
+
+    /// Proxy coordination: this replica mints the version, replicates it to `others` and
+    /// answers the coordinator with what it minted.
+    #[allow(clippy::too_many_arguments)]
+    fn on_mint_request(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        coordinator: NodeId,
+        req: RequestId,
+        key: KeyId,
+        body: &PutBody,
+        hint: Option<NodeId>,
+        others: Vec<Target>,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        self.stats.requests_served += 1;
+        let (versions, minted) = self.mint(now, env, key, body, hint);
+        for t in others {
+            let payload = Payload::PutRequest { req, key, versions: versions.clone(), coordinator, hint: t.hint };
+            out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload });
+        }
+        out.push(NodeEffect::Send {
+            to: Endpoint::Node(coordinator),
+            payload: Payload::PutAck { req, key, minted: Some((minted, versions)) },
+        });
+    }
+
+    fn on_read_repair(&mut self, now: SimTime, env: &NodeEnv, key: KeyId, versions: &Rc<VersionSet>) {
+        self.stats.requests_served += 1;
+        self.store_reconciled(now, env, key, None, versions);
+    }
+
+    /// A hint delivered by the fall-back that kept it: stored, and acknowledged with the very
+    /// set delivered so the fall-back can tell whether its hint changed since.
+    fn on_hint(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        from: Endpoint,
+        key: KeyId,
+        versions: Rc<VersionSet>,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        self.stats.requests_served += 1;
+        self.store_reconciled(now, env, key, None, &versions);
+        out.push(NodeEffect::Send { to: from, payload: Payload::HintAck { key, versions } });
+    }
+
+    fn on_hint_ack(&mut self, intended: NodeId, key: KeyId, versions: &Rc<VersionSet>) {
+        // Delete only what was delivered: a hint updated since stays for the next scan.
+        if self.hints.get(&(key, intended)).is_some_and(|h| Rc::ptr_eq(h, versions)) {
+            self.hints.remove(&(key, intended));
+            self.stats.hints_delivered += 1;
+        }
+    }
+
+    /// Sends every hint whose intended node is not suspected (after re-addressing those whose
+    /// node has left).
+    fn scan_hints(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+        self.readdress_hints_of_departed(now, env);
+        for (&(key, intended), versions) in &self.hints {
+            if !self.suspected.contains(&intended) {
+                out.push(NodeEffect::Send {
+                    to: Endpoint::Node(intended),
+                    payload: Payload::Hint { key, versions: versions.clone() },
+                });
+            }
+        }
+    }
+
+    fn on_gossip(&mut self, from: Endpoint, view: Rc<Membership>, reply: bool, out: &mut Vec<NodeEffect>) {
+        if Rc::ptr_eq(&view, &self.view) || *view == *self.view {
+            // Agreement is the usual case once gossip has converged. Keeping the more
+            // widely shared of two equal copies makes the nodes settle on one, so later
+            // comparisons are pointer tests (share counts are simulation state, so the
+            // choice is as deterministic as the rest).
+            if Rc::strong_count(&view) >= Rc::strong_count(&self.view) {
+                self.view = view;
+            }
+        } else {
+            if Rc::make_mut(&mut self.view).merge(&view) {
+                out.push(NodeEffect::ViewChanged);
+            }
+            if reply && *view != *self.view {
+                let payload = Payload::Gossip { view: self.view.clone(), reply: false };
+                out.push(NodeEffect::Send { to: from, payload });
+            }
+        }
+    }
+
+    /// One gossip round: this node's view to a random peer it knows of, or a seed.
+    fn gossip_round(&mut self, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+        // Known nodes come sorted; seeds join them in order.
+        let mut peers: Vec<NodeId> = self.view.known().filter(|&p| p != self.id).collect();
+        for &seed in env.protocol.seeds.iter().filter(|&&s| s != self.id) {
+            if let Err(at) = peers.binary_search(&seed) {
+                peers.insert(at, seed);
+            }
+        }
+        if !peers.is_empty() {
+            let peer = peers[index(&mut self.rng, peers.len())];
+            self.stats.gossip_rounds += 1;
+            out.push(NodeEffect::Send {
+                to: Endpoint::Node(peer),
+                payload: Payload::Gossip { view: self.view.clone(), reply: true },
+            });
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_transfer(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        from: Endpoint,
+        id: u64,
+        entries: &[(KeyId, Rc<VersionSet>)],
+        view: &Rc<Membership>,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        self.stats.requests_served += 1;
+        self.adopt_view(view, out);
+        for (key, versions) in entries {
+            self.store_reconciled(now, env, *key, None, versions);
+        }
+        out.push(NodeEffect::Send { to: from, payload: Payload::TransferAck { id, view: self.view.clone() } });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_ae_keys(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        from: Endpoint,
+        ring: u64,
+        range: u32,
+        leaves: Vec<u32>,
+        entries: &[(KeyId, Rc<VersionSet>)],
+        reply: bool,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        if !self.same_ring(env, ring) {
+            return;
+        }
+        self.stats.requests_served += 1;
+        for (key, versions) in entries {
+            if self.store_reconciled(now, env, *key, None, versions) {
+                self.stats.ae_keys_repaired += 1;
+            }
+        }
+        if reply {
+            let entries = self.entries_under(range, &leaves);
+            let ring = env.ring.fingerprint();
+            self.send_ae(from, Payload::AeKeys { ring, range, leaves, entries, reply: false }, out);
+        }
+    }
+
+    /// Ranges mean the same only on the same ring: a peer with another view is skipped until
+    /// gossip brings the two views together.
+    fn same_ring(&mut self, env: &NodeEnv, ring: u64) -> bool {
+        let same = ring == env.ring.fingerprint();
+        self.stats.ae_skipped_ring_mismatch += (!same) as u64;
+        same
+    }
+
+    /// Any word from a peer shows it is alive.
+    fn heard_from(&mut self, peer: NodeId) {
+        self.suspected.remove(&peer);
+    }
+
+    /// Pings every suspected peer; an answer (any message) clears the suspicion.
+    fn probe(&self, out: &mut Vec<NodeEffect>) {
+        for &peer in &self.suspected {
+            out.push(NodeEffect::Send { to: Endpoint::Node(peer), payload: Payload::Ping });
+        }
+    }
+
+    /// The client's deadline at the coordinator: a request not yet answered fails; an answered
+    /// get closes (read repair with the replies so far).
+    fn on_request_timeout(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
+        let Some(state) = self.coordinating.get(&req) else {
+            return; // answered and closed already: a stale timer
+        };
+        let (client, op, key, answered, get) = match state {
+            Coordinating::Get(s) => (s.client, s.op, s.key, s.answered, true),
+            Coordinating::Put(s) => (s.client, s.op, s.key, s.answered, false),
+        };
+        if answered && get {
+            self.close_get(now, env, req, out);
+        } else if answered {
+            self.coordinating.remove(&req);
+        } else {
+            self.stats.coordinator_timeouts += 1;
+            out.push(NodeEffect::Send {
+                to: Endpoint::Client(client),
+                payload: Payload::Reply { op, key, body: ReplyBody::Failed(Failure::CoordinatorTimeout) },
+            });
+            self.coordinating.remove(&req);
         }
     }
 
@@ -1261,7 +1422,8 @@ impl Node {
     /// A transfer was acknowledged: a key handed to every new owner is deleted here, unless
     /// this node's view has just changed (`env.ring` is then the old ring, and the handoff
     /// that follows decides afresh what this node still owns).
-    fn on_transfer_ack(&mut self, now: SimTime, env: &NodeEnv, id: u64, view_changed: bool) {
+    fn on_transfer_ack(&mut self, now: SimTime, env: &NodeEnv, id: u64, view: &Rc<Membership>, out: &mut Vec<NodeEffect>) {
+        let view_changed = self.adopt_view(view, out);
         let Some(PendingTransfer { keys, .. }) = self.transfers.remove(&id) else { return };
         for key in keys {
             let outstanding = self.transferring.get_mut(&key).map(|c| {
@@ -1344,7 +1506,21 @@ impl Node {
 
     /// Compares the peer's hashes with this node's: descends below differing inner nodes and
     /// sends the keys under differing leaves.
-    fn on_ae_compare(&mut self, env: &NodeEnv, from: Endpoint, range: u32, hashes: &[(u32, u64)], out: &mut Vec<NodeEffect>) {
+    #[allow(clippy::too_many_arguments)]
+    fn on_ae_compare(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        from: Endpoint,
+        ring: u64,
+        range: u32,
+        hashes: &[(u32, u64)],
+        out: &mut Vec<NodeEffect>,
+    ) {
+        if !self.same_ring(env, ring) {
+            return;
+        }
+        self.ae_compared_at.insert(range, now);
         let tree = self.tree(env, range);
         let mut leaves = Vec::new();
         let mut next = Vec::new();
@@ -1392,81 +1568,42 @@ impl Node {
         out.push(NodeEffect::Send { to, payload });
     }
 
+    /// Handles one timer: request deadlines go to the coordinator, periodic ones to their
+    /// component (each re-armed, unless it was set before a crash).
     pub fn on_timer(&mut self, now: SimTime, env: &NodeEnv, timer: NodeTimer, out: &mut Vec<NodeEffect>) {
-        match timer {
-            NodeTimer::RequestTimeout(req) => {
-                let Some(state) = self.coordinating.get(&req) else {
-                    return; // answered and closed already: a stale timer
-                };
-                let (client, op, key, answered, get) = match state {
-                    Coordinating::Get(s) => (s.client, s.op, s.key, s.answered, true),
-                    Coordinating::Put(s) => (s.client, s.op, s.key, s.answered, false),
-                };
-                if answered && get {
-                    self.close_get(now, env, req, out);
-                } else if answered {
-                    self.coordinating.remove(&req);
-                } else {
-                    self.stats.coordinator_timeouts += 1;
-                    out.push(NodeEffect::Send {
-                        to: Endpoint::Client(client),
-                        payload: Payload::Reply { op, key, body: ReplyBody::Failed(Failure::CoordinatorTimeout) },
-                    });
-                    self.coordinating.remove(&req);
-                }
+        let p = env.protocol;
+        let (after, timer) = match timer {
+            NodeTimer::RequestTimeout(req) => return self.on_request_timeout(now, env, req, out),
+            NodeTimer::ReplicaTimeout(req) => return self.on_replica_timeout(now, env, req, out),
+            NodeTimer::CloseRequest(req) => return self.close_get(now, env, req, out),
+            NodeTimer::Probe { incarnation }
+            | NodeTimer::HintScan { incarnation }
+            | NodeTimer::AntiEntropy { incarnation }
+            | NodeTimer::Gossip { incarnation }
+                if incarnation != self.incarnation =>
+            {
+                return; // from before a crash
             }
-            NodeTimer::ReplicaTimeout(req) => self.on_replica_timeout(now, env, req, out),
-            NodeTimer::CloseRequest(req) => self.close_get(now, env, req, out),
-            NodeTimer::Probe { incarnation } if incarnation == self.incarnation => {
-                for &peer in &self.suspected {
-                    out.push(NodeEffect::Send { to: Endpoint::Node(peer), payload: Payload::Ping });
-                }
-                out.push(NodeEffect::Timer { after: env.protocol.probe_interval, timer: NodeTimer::Probe { incarnation } });
+            NodeTimer::Probe { .. } => {
+                self.probe(out);
+                (p.probe_interval, timer)
             }
-            NodeTimer::HintScan { incarnation } if incarnation == self.incarnation => {
-                self.readdress_hints_of_departed(now, env);
-                for (&(key, intended), versions) in &self.hints {
-                    if !self.suspected.contains(&intended) {
-                        out.push(NodeEffect::Send {
-                            to: Endpoint::Node(intended),
-                            payload: Payload::Hint { key, versions: versions.clone() },
-                        });
-                    }
-                }
-                out.push(NodeEffect::Timer {
-                    after: env.protocol.hint_scan_interval,
-                    timer: NodeTimer::HintScan { incarnation },
-                });
+            NodeTimer::HintScan { .. } => {
+                self.scan_hints(now, env, out);
+                (p.hint_scan_interval, timer)
             }
-            NodeTimer::AntiEntropy { incarnation } if incarnation == self.incarnation => {
+            NodeTimer::AntiEntropy { .. } => {
                 self.start_anti_entropy(now, env, out);
-                out.push(NodeEffect::Timer {
-                    after: env.protocol.anti_entropy_interval,
-                    timer: NodeTimer::AntiEntropy { incarnation },
-                });
+                (p.anti_entropy_interval, timer)
             }
-            NodeTimer::Gossip { incarnation } if incarnation == self.incarnation => {
+            NodeTimer::Gossip { .. } => {
                 self.hand_off_strays(now, env, out);
                 self.resend_transfers(now, env, out);
-                // Known nodes come sorted; seeds join them in order.
-                let mut peers: Vec<NodeId> = self.view.known().filter(|&p| p != self.id).collect();
-                for &seed in env.protocol.seeds.iter().filter(|&&s| s != self.id) {
-                    if let Err(at) = peers.binary_search(&seed) {
-                        peers.insert(at, seed);
-                    }
-                }
-                if !peers.is_empty() {
-                    let peer = peers[index(&mut self.rng, peers.len())];
-                    self.stats.gossip_rounds += 1;
-                    out.push(NodeEffect::Send {
-                        to: Endpoint::Node(peer),
-                        payload: Payload::Gossip { view: self.view.clone(), reply: true },
-                    });
-                }
-                out.push(NodeEffect::Timer { after: env.protocol.gossip_interval, timer: NodeTimer::Gossip { incarnation } });
+                self.gossip_round(env, out);
+                (p.gossip_interval, timer)
             }
-            NodeTimer::Probe { .. } | NodeTimer::HintScan { .. } | NodeTimer::AntiEntropy { .. } | NodeTimer::Gossip { .. } => {} // from before a crash
-        }
+        };
+        out.push(NodeEffect::Timer { after, timer });
     }
 }
 
