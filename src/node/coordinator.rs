@@ -1,0 +1,547 @@
+//! The coordinator: one state machine per get and per put (Dynamo §4.5, §6.4; Riak's get_fsm
+//! and put_fsm).
+//!
+//! A put's coordinator mints the new version locally (its own dot), stores it, replicates its
+//! whole version set to the other replicas and answers after W acknowledgements, itself counted.
+//! A get asks the replicas, answers after R replies with every causally maximal version and one
+//! context covering them, keeps listening for late replies for a short window, then writes the
+//! reconciled set to replicas that returned stale or no data (read repair, §5). Under proxy
+//! coordination a node outside the preference list coordinates: it asks the first replica to
+//! mint (so that every dot is minted by a node holding the key, which keeps version sets exact)
+//! and counts the acknowledgements itself.
+//!
+//! Sloppy quorum (§4.6): requests go to the first N nodes of the extended preference list that
+//! this node does not suspect; a replica that does not answer within the reply timeout is
+//! suspected and the request moves on to the next fall-back, with a hint naming the node it
+//! stands in for.
+
+use crate::cluster::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
+use crate::node::versioning::{CausalContext, Resolution, Sibling, VersionSet};
+use crate::node::*;
+use crate::sim::engine::{SimDuration, SimTime};
+use crate::sim::ids::{ClientId, Endpoint, KeyId, NodeId, RequestId};
+use crate::sim::inline_vec::InlineVec;
+use crate::sim::rng::index;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+/// A request's short lists, inline: with N = 3 they hold three to five nodes (fall-backs are
+/// N + 2), and as `Vec`s they were a third of all allocations.
+pub(super) type NodeList = InlineVec<NodeId, 6>;
+
+pub(super) type Targets = InlineVec<Target, 4>;
+
+pub(super) type Replies = InlineVec<(NodeId, Option<Rc<VersionSet>>), 4>;
+
+pub(super) struct GetState {
+    client: ClientId,
+    op: u64,
+    key: KeyId,
+    asked: NodeList,
+    /// Fall-backs not yet asked, in preference order.
+    spare: NodeList,
+    replies: Replies,
+    answered: bool,
+}
+
+pub(super) struct PutState {
+    client: ClientId,
+    op: u64,
+    key: KeyId,
+    asked: Targets,
+    acked: NodeList,
+    spare: NodeList,
+    /// What to write to a fall-back: known once the version is minted.
+    versions: Option<Rc<VersionSet>>,
+    minted: Option<Rc<CausalContext>>,
+    answered: bool,
+}
+
+pub(super) enum Coordinating {
+    Get(GetState),
+    Put(PutState),
+}
+
+/// How many versions the client is shown: one under the convergent cart merge (the coordinator
+/// hands back the union), otherwise every sibling.
+pub(super) fn versions_seen(policy: ConflictPolicy, siblings: &[Sibling]) -> usize {
+    match policy {
+        ConflictPolicy::MergeCarts => siblings.len().min(1),
+        _ => siblings.len(),
+    }
+}
+
+/// Takes the next fall-back not under suspicion.
+pub(super) fn take_healthy(spare: &mut NodeList, suspected: &BTreeSet<NodeId>) -> Option<NodeId> {
+    while !spare.is_empty() {
+        let next = spare.remove(0);
+        if !suspected.contains(&next) {
+            return Some(next);
+        }
+    }
+    None
+}
+
+/// The one version set every reply carries, if they all carry the same: what reconciling them
+/// gives, since reconciliation is idempotent.
+pub(super) fn agreed_replies(replies: &[(NodeId, Option<Rc<VersionSet>>)]) -> Option<&Rc<VersionSet>> {
+    let (_, Some(first)) = replies.first()? else { return None };
+    let same = |v: &Option<Rc<VersionSet>>| v.as_ref().is_some_and(|v| Rc::ptr_eq(v, first) || **v == **first);
+    replies[1..].iter().all(|(_, v)| same(v)).then_some(first)
+}
+
+/// Reconciles every reply's version set into one (syntactic reconciliation, Dynamo §4.4).
+pub(super) fn reconcile_replies(
+    resolution: Resolution,
+    now: SimTime,
+    replies: &[(NodeId, Option<Rc<VersionSet>>)],
+) -> VersionSet {
+    let mut sets = replies.iter().filter_map(|(_, v)| v.as_ref());
+    let mut merged = match sets.next() {
+        Some(first) => (**first).clone(),
+        None => return VersionSet::default(),
+    };
+    for s in sets {
+        merged.reconcile_with(resolution, s, now);
+    }
+    merged
+}
+
+impl Node {
+    pub(super) fn new_request(&mut self) -> RequestId {
+        self.next_request += 1;
+        RequestId(((self.id.0 as u64) << 40) | self.next_request)
+    }
+
+    /// The extended preference list: top N first, then fall-backs (in a buffer the caller
+    /// hands back to `candidate_buffer`).
+    pub(super) fn candidates(&mut self, env: &NodeEnv, key: KeyId) -> Vec<NodeId> {
+        let mut list = std::mem::take(&mut self.candidate_buffer);
+        env.ring.cached_list(key, || env.keys.position(key), env.protocol.n, env.protocol.candidate_count(), &mut list);
+        list
+    }
+
+    /// The first N nodes of `list` this node does not suspect (all of the top N under strict
+    /// quorums); a fall-back carries a hint for the suspected top-N node it replaces. Returns the
+    /// targets and the fall-backs left over.
+    pub(super) fn select(&self, env: &NodeEnv, list: &[NodeId]) -> (Targets, NodeList) {
+        let n = env.protocol.n.min(list.len());
+        if !env.protocol.sloppy_quorum || self.suspected.is_empty() {
+            // Strict quorums ask the top N whatever; with nobody suspected (the usual case) a
+            // sloppy quorum asks them too and keeps the rest, in order, as fall-backs.
+            let spare = if env.protocol.sloppy_quorum { list[n..].into() } else { NodeList::new() };
+            return (list[..n].iter().map(|&node| Target { node, hint: None }).collect(), spare);
+        }
+        let mut replaced = list[..n].iter().copied().filter(|p| self.suspects(*p));
+        let mut targets = Targets::new();
+        let mut spare = NodeList::new();
+        for (i, &node) in list.iter().enumerate() {
+            if self.suspects(node) {
+                continue;
+            }
+            if targets.len() < n {
+                // Without hinted handoff a fall-back keeps the write as its own, with no way back.
+                let hint = if i >= n && env.protocol.hinted_handoff { replaced.next() } else { None };
+                targets.push(Target { node, hint });
+            } else {
+                spare.push(node);
+            }
+        }
+        (targets, spare)
+    }
+
+    /// Which targets to ask: all, or `count` of them at random with this node first when it is
+    /// one of them (a local read or write costs no message).
+    pub(super) fn fan_out(&mut self, env: &NodeEnv, targets: Targets, count: usize) -> Targets {
+        match env.protocol.fanout {
+            Fanout::All => targets,
+            Fanout::Quorum => {
+                let mut pool: Targets = targets.iter().copied().filter(|t| t.node != self.id).collect();
+                let mut chosen: Targets = targets.iter().copied().filter(|t| t.node == self.id).collect();
+                while chosen.len() < count && !pool.is_empty() {
+                    let i = index(&mut self.rng, pool.len());
+                    chosen.push(pool.swap_remove(i));
+                }
+                chosen
+            }
+        }
+    }
+
+    pub(super) fn on_client_request(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        op: ClientOp,
+        put: Option<PutBody>,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        let list = self.candidates(env, op.key);
+        self.route_client_request(now, env, op, put, &list, out);
+        self.candidate_buffer = list;
+    }
+
+    /// Coordinates a client request, or forwards it when this node is not among the top N.
+    pub(super) fn route_client_request(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        mut op: ClientOp,
+        put: Option<PutBody>,
+        list: &[NodeId],
+        out: &mut Vec<NodeEffect>,
+    ) {
+        let n = env.protocol.n.min(list.len());
+        let in_list = list[..n].contains(&self.id);
+        let coordinates = in_list || env.protocol.coordination == Coordination::Proxy || op.forwarded || list.is_empty();
+        if !coordinates {
+            // Dynamo §4.5: a node outside the top N forwards to the first of them it believes up.
+            let to = list[..n].iter().copied().find(|p| !self.suspects(*p)).unwrap_or(list[0]);
+            self.stats.forwarded += 1;
+            op.forwarded = true;
+            let payload = match put {
+                Some(body) => Payload::ClientPut(op, body),
+                None => Payload::ClientGet(op),
+            };
+            out.push(NodeEffect::Send { to: Endpoint::Node(to), payload });
+            return;
+        }
+        self.stats.requests_served += 1;
+        match put {
+            None => self.coordinate_get(now, env, op, list, out),
+            Some(body) => self.coordinate_put(now, env, op, body, list, in_list, out),
+        }
+    }
+
+    pub(super) fn coordinate_get(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        op: ClientOp,
+        list: &[NodeId],
+        out: &mut Vec<NodeEffect>,
+    ) {
+        self.stats.gets_coordinated += 1;
+        let req = self.new_request();
+        let (targets, spare) = self.select(env, list);
+        let asked = self.fan_out(env, targets, env.protocol.r);
+        let mut state = GetState {
+            client: op.client,
+            op: op.op,
+            key: op.key,
+            asked: asked.iter().map(|t| t.node).collect(),
+            spare,
+            replies: Replies::new(),
+            answered: false,
+        };
+        for t in &asked {
+            if t.node == self.id {
+                state.replies.push((t.node, self.local_read(now, env, op.key)));
+            } else {
+                out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload: Payload::GetRequest { req, key: op.key } });
+            }
+        }
+        out.push(NodeEffect::Timer { after: env.protocol.request_timeout, timer: NodeTimer::RequestTimeout(req) });
+        out.push(NodeEffect::Timer { after: env.protocol.reply_timeout, timer: NodeTimer::ReplicaTimeout(req) });
+        self.coordinating.insert(req, Coordinating::Get(state));
+        self.advance_get(now, env, req, out);
+    }
+
+    pub(super) fn on_get_reply(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        req: RequestId,
+        replica: NodeId,
+        versions: Option<Rc<VersionSet>>,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        let Some(Coordinating::Get(state)) = self.coordinating.get_mut(&req) else {
+            return;
+        };
+        if state.replies.iter().any(|(n, _)| *n == replica) {
+            return; // a duplicated message
+        }
+        if state.answered {
+            self.stats.late_replies += 1;
+        }
+        state.replies.push((replica, versions));
+        self.advance_get(now, env, req, out);
+    }
+
+    /// Answers the client once R replies are in, and closes the request (with read repair) once
+    /// every replica asked has answered or the late-reply window has passed.
+    pub(super) fn advance_get(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
+        let Some(Coordinating::Get(state)) = self.coordinating.get_mut(&req) else {
+            return;
+        };
+        if !state.answered && state.replies.len() >= env.protocol.r.min(state.asked.len()) {
+            state.answered = true;
+            // Reconciling equal sets gives that set (reconciliation is idempotent), so replicas
+            // that agree, the usual case, cost no merge.
+            let (context, read) = match agreed_replies(&state.replies) {
+                Some(set) => (set.client_context(now), set.clone()),
+                None => {
+                    let merged = reconcile_replies(env.protocol.conflict.resolution(), now, &state.replies);
+                    (merged.client_context(now), Rc::new(merged))
+                }
+            };
+            let context = Rc::new(context);
+            let fastest = state.replies.first().map(|(n, _)| *n);
+            out.push(NodeEffect::Send {
+                to: Endpoint::Client(state.client),
+                payload: Payload::Reply {
+                    op: state.op,
+                    key: state.key,
+                    body: ReplyBody::Get {
+                        versions: versions_seen(env.protocol.conflict, &read.siblings),
+                        read,
+                        context,
+                        fastest,
+                    },
+                },
+            });
+            if state.replies.len() < state.asked.len() && env.protocol.read_repair_window > SimDuration::ZERO {
+                out.push(NodeEffect::Timer { after: env.protocol.read_repair_window, timer: NodeTimer::CloseRequest(req) });
+                return;
+            }
+        }
+        if state.answered && (state.replies.len() >= state.asked.len() || env.protocol.read_repair_window == SimDuration::ZERO) {
+            self.close_get(now, env, req, out);
+        }
+    }
+
+    /// Ends a get; with read repair on, writes the reconciled versions to every top-N replica
+    /// that answered with less (Dynamo §5).
+    pub(super) fn close_get(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
+        let Some(Coordinating::Get(state)) = self.coordinating.remove(&req) else {
+            return;
+        };
+        if !env.protocol.read_repair || state.replies.len() < 2 {
+            return;
+        }
+        // Replicas that all answered with the same set leave nothing to repair, so the usual
+        // case costs no merge.
+        if agreed_replies(&state.replies).is_some() {
+            return;
+        }
+        let merged = Rc::new(reconcile_replies(env.protocol.conflict.resolution(), now, &state.replies));
+        let mut top = std::mem::take(&mut self.scratch);
+        env.ring.cached_list(state.key, || env.keys.position(state.key), env.protocol.n, env.protocol.n, &mut top);
+        for (replica, versions) in &state.replies {
+            let stale = match versions {
+                None => !merged.is_empty(),
+                Some(v) => !v.same_versions(&merged),
+            };
+            if !stale || !top.contains(replica) {
+                continue;
+            }
+            self.stats.read_repairs_sent += 1;
+            if *replica == self.id {
+                self.store_reconciled(now, env, state.key, None, &merged);
+            } else {
+                let payload = Payload::ReadRepair { key: state.key, versions: merged.clone() };
+                out.push(NodeEffect::Send { to: Endpoint::Node(*replica), payload });
+            }
+        }
+        self.scratch = top;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn coordinate_put(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        op: ClientOp,
+        body: PutBody,
+        list: &[NodeId],
+        in_list: bool,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        self.stats.puts_coordinated += 1;
+        let req = self.new_request();
+        let (targets, spare) = self.select(env, list);
+        let mut state = PutState {
+            client: op.client,
+            op: op.op,
+            key: op.key,
+            asked: Targets::new(),
+            acked: NodeList::new(),
+            spare,
+            versions: None,
+            minted: None,
+            answered: false,
+        };
+        if in_list {
+            let chosen = self.fan_out(env, targets, env.protocol.w);
+            let (versions, minted) = self.mint(now, env, op.key, &body, None);
+            state.acked.push(self.id);
+            state.minted = Some(minted);
+            for t in chosen.iter().filter(|t| t.node != self.id) {
+                let payload =
+                    Payload::PutRequest { req, key: op.key, versions: versions.clone(), coordinator: self.id, hint: t.hint };
+                out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload });
+            }
+            state.asked = chosen;
+            state.versions = Some(versions);
+        } else if let Some((&lead, rest)) = targets.split_first() {
+            // Proxy coordination from outside the list: the first healthy replica mints.
+            let others: Vec<Target> = match env.protocol.fanout {
+                Fanout::All => rest.to_vec(),
+                Fanout::Quorum => {
+                    let mut pool = rest.to_vec();
+                    let mut chosen = Vec::new();
+                    while chosen.len() + 1 < env.protocol.w && !pool.is_empty() {
+                        let i = index(&mut self.rng, pool.len());
+                        chosen.push(pool.swap_remove(i));
+                    }
+                    chosen
+                }
+            };
+            state.asked.push(lead);
+            state.asked.extend(others.iter().copied());
+            let payload = Payload::MintRequest { req, key: op.key, body, hint: lead.hint, others };
+            out.push(NodeEffect::Send { to: Endpoint::Node(lead.node), payload });
+        }
+        out.push(NodeEffect::Timer { after: env.protocol.request_timeout, timer: NodeTimer::RequestTimeout(req) });
+        out.push(NodeEffect::Timer { after: env.protocol.reply_timeout, timer: NodeTimer::ReplicaTimeout(req) });
+        self.coordinating.insert(req, Coordinating::Put(state));
+        self.advance_put(env, req, out);
+    }
+
+    pub(super) fn on_put_ack(
+        &mut self,
+        env: &NodeEnv,
+        req: RequestId,
+        replica: NodeId,
+        minted: Option<(Rc<CausalContext>, Rc<VersionSet>)>,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        let Some(Coordinating::Put(state)) = self.coordinating.get_mut(&req) else {
+            return;
+        };
+        if state.acked.contains(&replica) {
+            return; // a duplicated message
+        }
+        state.acked.push(replica);
+        if let Some((context, versions)) = minted {
+            state.minted = Some(context);
+            state.versions = Some(versions);
+        }
+        self.advance_put(env, req, out);
+    }
+
+    /// Answers the client after W acknowledgements; the request stays open until every target
+    /// has acknowledged (or the reply timeout has replaced the silent ones), so that a write
+    /// still reaches N nodes when a replica is down.
+    pub(super) fn advance_put(&mut self, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
+        let Some(Coordinating::Put(state)) = self.coordinating.get_mut(&req) else {
+            return;
+        };
+        if !state.answered && state.acked.len() >= env.protocol.w {
+            if let Some(context) = &state.minted {
+                state.answered = true;
+                out.push(NodeEffect::Send {
+                    to: Endpoint::Client(state.client),
+                    payload: Payload::Reply { op: state.op, key: state.key, body: ReplyBody::Put { context: context.clone() } },
+                });
+            }
+        }
+        if state.answered && state.asked.iter().all(|t| state.acked.contains(&t.node)) {
+            self.coordinating.remove(&req);
+        }
+    }
+
+    /// Replicas silent past the reply timeout are suspected; under sloppy quorum the request
+    /// moves on to the next fall-backs, enough to reach the quorum if they all answer.
+    pub(super) fn on_replica_timeout(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
+        let silent: Vec<NodeId> = match self.coordinating.get(&req) {
+            Some(Coordinating::Get(s)) => s.asked.iter().copied().filter(|n| !s.replies.iter().any(|(r, _)| r == n)).collect(),
+            Some(Coordinating::Put(s)) => s.asked.iter().map(|t| t.node).filter(|n| !s.acked.contains(n)).collect(),
+            None => return,
+        };
+        for &p in &silent {
+            self.suspect(p);
+        }
+        if !env.protocol.sloppy_quorum && env.protocol.hinted_handoff {
+            // Strict quorums (Cassandra): the coordinator itself keeps a hint for each silent
+            // replica, which the hint scan delivers once it answers again.
+            if let Some(Coordinating::Put(s)) = self.coordinating.get(&req) {
+                if let Some(versions) = s.versions.clone() {
+                    let key = s.key;
+                    let me = self.id;
+                    for &p in silent.iter().filter(|&&p| p != me) {
+                        self.store_reconciled(now, env, key, Some(p), &versions);
+                    }
+                }
+            }
+        }
+        if !env.protocol.sloppy_quorum || silent.is_empty() {
+            return;
+        }
+        let suspected = &self.suspected;
+        let mut sends = Vec::new();
+        match self.coordinating.get_mut(&req) {
+            Some(Coordinating::Get(s)) if !s.answered => {
+                let missing = env.protocol.r.saturating_sub(s.replies.len());
+                while sends.len() < missing {
+                    let Some(next) = take_healthy(&mut s.spare, suspected) else { break };
+                    s.asked.push(next);
+                    sends.push((next, Payload::GetRequest { req, key: s.key }));
+                }
+            }
+            Some(Coordinating::Put(s)) => {
+                // Every silent target's copy goes to a fall-back, answered or not: the sloppy
+                // quorum aims at N copies, and the hint brings the copy home later.
+                let Some(versions) = s.versions.clone() else { return };
+                let unacked: Vec<Target> = s.asked.iter().copied().filter(|t| !s.acked.contains(&t.node)).collect();
+                for failed in unacked {
+                    let Some(next) = take_healthy(&mut s.spare, suspected) else { break };
+                    // The fall-back stands in for the node the failed target was meant to be.
+                    let hint = failed.hint.or(Some(failed.node)).filter(|_| env.protocol.hinted_handoff);
+                    s.asked.retain(|t| t.node != failed.node);
+                    s.asked.push(Target { node: next, hint });
+                    let coordinator = self.id;
+                    sends.push((next, Payload::PutRequest { req, key: s.key, versions: versions.clone(), coordinator, hint }));
+                }
+            }
+            _ => return,
+        }
+        let retry = !sends.is_empty();
+        for (to, payload) in sends {
+            self.stats.fallback_requests += 1;
+            out.push(NodeEffect::Send { to: Endpoint::Node(to), payload });
+        }
+        if retry {
+            out.push(NodeEffect::Timer { after: env.protocol.reply_timeout, timer: NodeTimer::ReplicaTimeout(req) });
+        } else if let Some(Coordinating::Put(s)) = self.coordinating.get(&req) {
+            // No fall-back left to try: an answered write is done.
+            if s.answered {
+                self.coordinating.remove(&req);
+            }
+        }
+    }
+
+    /// The client's deadline at the coordinator: a request not yet answered fails; an answered
+    /// get closes (read repair with the replies so far).
+    pub(super) fn on_request_timeout(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
+        let Some(state) = self.coordinating.get(&req) else {
+            return; // answered and closed already: a stale timer
+        };
+        let (client, op, key, answered, get) = match state {
+            Coordinating::Get(s) => (s.client, s.op, s.key, s.answered, true),
+            Coordinating::Put(s) => (s.client, s.op, s.key, s.answered, false),
+        };
+        if answered && get {
+            self.close_get(now, env, req, out);
+        } else if answered {
+            self.coordinating.remove(&req);
+        } else {
+            self.stats.coordinator_timeouts += 1;
+            out.push(NodeEffect::Send {
+                to: Endpoint::Client(client),
+                payload: Payload::Reply { op, key, body: ReplyBody::Failed(Failure::CoordinatorTimeout) },
+            });
+            self.coordinating.remove(&req);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Gossip membership (Dynamo §4.8): this node's durable view of the ring, changed by the
+//! operator's commands and merged from a random peer (or seed) every gossip interval.
+
+use crate::cluster::message::Payload;
+use crate::node::membership::{MemberRecord, MemberStatus, Membership};
+use crate::node::*;
+use crate::sim::ids::{Endpoint, NodeId};
+use crate::sim::rng::index;
+use std::rc::Rc;
+
+impl Node {
+    pub fn view(&self) -> &Membership {
+        &self.view
+    }
+
+    /// Sets the view (at start, or when the operator joins or removes a node through this one).
+    pub fn set_view(&mut self, view: Membership) {
+        self.view = Rc::new(view);
+    }
+
+    /// The operator's command to this node: mark `node` with `status` in this node's view.
+    pub fn record_membership_change(&mut self, node: NodeId, status: MemberStatus) {
+        Rc::make_mut(&mut self.view).set(node, status);
+    }
+
+    /// The operator's command to this node, with the record's version chosen by the operator.
+    pub fn put_membership_record(&mut self, node: NodeId, record: MemberRecord) {
+        Rc::make_mut(&mut self.view).put(node, record);
+    }
+
+    pub(super) fn on_gossip(&mut self, from: Endpoint, view: Rc<Membership>, reply: bool, out: &mut Vec<NodeEffect>) {
+        if Rc::ptr_eq(&view, &self.view) || *view == *self.view {
+            // Agreement is the usual case once gossip has converged. Keeping the more
+            // widely shared of two equal copies makes the nodes settle on one, so later
+            // comparisons are pointer tests (share counts are simulation state, so the
+            // choice is as deterministic as the rest).
+            if Rc::strong_count(&view) >= Rc::strong_count(&self.view) {
+                self.view = view;
+            }
+        } else {
+            if Rc::make_mut(&mut self.view).merge(&view) {
+                out.push(NodeEffect::ViewChanged);
+            }
+            if reply && *view != *self.view {
+                let payload = Payload::Gossip { view: self.view.clone(), reply: false };
+                out.push(NodeEffect::Send { to: from, payload });
+            }
+        }
+    }
+
+    /// One gossip round: this node's view to a random peer it knows of, or a seed.
+    pub(super) fn gossip_round(&mut self, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+        // Known nodes come sorted; seeds join them in order.
+        let mut peers: Vec<NodeId> = self.view.known().filter(|&p| p != self.id).collect();
+        for &seed in env.protocol.seeds.iter().filter(|&&s| s != self.id) {
+            if let Err(at) = peers.binary_search(&seed) {
+                peers.insert(at, seed);
+            }
+        }
+        if !peers.is_empty() {
+            let peer = peers[index(&mut self.rng, peers.len())];
+            self.stats.gossip_rounds += 1;
+            out.push(NodeEffect::Send {
+                to: Endpoint::Node(peer),
+                payload: Payload::Gossip { view: self.view.clone(), reply: true },
+            });
+        }
+    }
+
+    /// Merges a peer's view into this node's; returns whether it changed (the world then
+    /// rebuilds this node's ring and runs [`Node::handoff`]).
+    pub(super) fn adopt_view(&mut self, view: &Rc<Membership>, out: &mut Vec<NodeEffect>) -> bool {
+        if Rc::ptr_eq(view, &self.view) || !Rc::make_mut(&mut self.view).merge(view) {
+            return false;
+        }
+        out.push(NodeEffect::ViewChanged);
+        true
+    }
+}

@@ -1,0 +1,264 @@
+//! Handoff: hints kept for unreachable replicas (Dynamo §4.6) and range transfers after ring
+//! changes (§4.9; Riak's handoff).
+//!
+//! A fall-back keeps a write meant for another node in a separate hint store, scans it
+//! periodically, hands each hint to its intended node once that node answers again and deletes
+//! it after the acknowledgement. After a ring change a node hands every key it no longer
+//! replicates to the nodes that newly do and deletes it once every new owner has acknowledged;
+//! a leaving node stops once it holds nothing.
+
+use crate::cluster::message::Payload;
+use crate::cluster::ring::Ring;
+use crate::node::membership::{MemberStatus, Membership};
+use crate::node::merkle::digest;
+use crate::node::versioning::VersionSet;
+use crate::node::*;
+use crate::sim::engine::SimTime;
+use crate::sim::ids::{Endpoint, KeyId, NodeId};
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+/// A handoff awaiting its acknowledgement; resent if none comes within a gossip interval.
+pub(super) struct PendingTransfer {
+    target: NodeId,
+    keys: Vec<KeyId>,
+    sent_at: SimTime,
+}
+
+impl Node {
+    /// Hints waiting for delivery, in scan order: (key, intended node).
+    pub fn pending_hints(&self) -> impl Iterator<Item = (KeyId, NodeId)> + '_ {
+        self.hints.keys().copied()
+    }
+
+    /// A leaving node that has handed everything off can stop.
+    pub fn is_drained(&self) -> bool {
+        // The cheap tests first: this runs after every handler.
+        self.store.is_empty()
+            && self.hints.is_empty()
+            && self.transfers.is_empty()
+            && self.view.get(self.id).is_some_and(|r| r.status == MemberStatus::Leaving)
+    }
+
+    /// A hint delivered by the fall-back that kept it: stored, and acknowledged with the very
+    /// set delivered so the fall-back can tell whether its hint changed since.
+    pub(super) fn on_hint(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        from: Endpoint,
+        key: KeyId,
+        versions: Rc<VersionSet>,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        self.stats.requests_served += 1;
+        self.store_reconciled(now, env, key, None, &versions);
+        out.push(NodeEffect::Send { to: from, payload: Payload::HintAck { key, versions } });
+    }
+
+    pub(super) fn on_hint_ack(&mut self, intended: NodeId, key: KeyId, versions: &Rc<VersionSet>) {
+        // Delete only what was delivered: a hint updated since stays for the next scan.
+        if self.hints.get(&(key, intended)).is_some_and(|h| Rc::ptr_eq(h, versions)) {
+            self.hints.remove(&(key, intended));
+            self.stats.hints_delivered += 1;
+        }
+    }
+
+    /// Sends every hint whose intended node is not suspected (after re-addressing those whose
+    /// node has left).
+    pub(super) fn scan_hints(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+        self.readdress_hints_of_departed(now, env);
+        for (&(key, intended), versions) in &self.hints {
+            if !self.suspected.contains(&intended) {
+                out.push(NodeEffect::Send {
+                    to: Endpoint::Node(intended),
+                    payload: Payload::Hint { key, versions: versions.clone() },
+                });
+            }
+        }
+    }
+
+    /// Hints for a node that has left the ring (in this node's view) can never be delivered to
+    /// it: they go to the key's current replicas instead, as a new hint each (or into this
+    /// node's own store when it is one of them), so a decommission strands no acknowledged write.
+    pub(super) fn readdress_hints_of_departed(&mut self, now: SimTime, env: &NodeEnv) {
+        let departed = |n: NodeId| self.view.get(n).is_some_and(|r| r.status == MemberStatus::Leaving);
+        let stranded: Vec<(KeyId, NodeId)> = self.hints.keys().copied().filter(|&(_, n)| departed(n)).collect();
+        for (key, intended) in stranded {
+            let Some(versions) = self.hints.remove(&(key, intended)) else { continue };
+            for owner in env.ring.top_n(env.keys.position(key), env.protocol.n) {
+                self.store_reconciled(now, env, key, Some(owner), &versions);
+            }
+        }
+    }
+
+    pub(super) fn note_if_stray(&mut self, env: &NodeEnv, key: KeyId) {
+        let mut top = std::mem::take(&mut self.scratch);
+        env.ring.cached_list(key, || env.keys.position(key), env.protocol.n, env.protocol.n, &mut top);
+        if !top.contains(&self.id) {
+            self.strays.insert(key);
+        }
+        self.scratch = top;
+    }
+
+    /// Hands off the strays: keys this node holds but does not replicate, to the nodes that do.
+    /// Handing misplaced copies home is hinted handoff's job, so it runs only with it on;
+    /// without it a fall-back keeps what it was given, as Dynamo's would.
+    pub(super) fn hand_off_strays(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+        if !env.protocol.hinted_handoff {
+            self.strays.clear();
+            return;
+        }
+        // A key still in transfer waits for the next scan: the version sent may predate the
+        // one that made it a stray again, and the ack must not delete what was never sent.
+        let (strays, in_transfer): (BTreeSet<KeyId>, BTreeSet<KeyId>) =
+            std::mem::take(&mut self.strays).into_iter().partition(|k| !self.transferring.contains_key(k));
+        self.strays = in_transfer;
+        let mut batches: BTreeMap<NodeId, Vec<(KeyId, Rc<VersionSet>)>> = BTreeMap::new();
+        for key in strays {
+            let top = env.ring.top_n(env.keys.position(key), env.protocol.n);
+            if top.contains(&self.id) {
+                continue;
+            }
+            if let Some(v) = self.store.get(&key) {
+                for t in top {
+                    batches.entry(t).or_default().push((key, v.clone()));
+                }
+            }
+        }
+        self.send_transfers(now, batches, out);
+    }
+
+    pub(super) fn send_transfers(
+        &mut self,
+        now: SimTime,
+        batches: BTreeMap<NodeId, Vec<(KeyId, Rc<VersionSet>)>>,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        if batches.is_empty() {
+            return;
+        }
+        if self.transfers.is_empty() {
+            self.stats.handoff_started_at = Some(now);
+            self.stats.handoff_done_at = None;
+        }
+        for (target, entries) in batches {
+            for chunk in entries.chunks(64) {
+                self.next_transfer += 1;
+                let id = self.next_transfer;
+                let keys: Vec<KeyId> = chunk.iter().map(|(k, _)| *k).collect();
+                for k in &keys {
+                    *self.transferring.entry(*k).or_insert(0) += 1;
+                }
+                self.stats.keys_transferred += keys.len() as u64;
+                self.stats.transfer_messages += 1;
+                self.transfers.insert(id, PendingTransfer { target, keys, sent_at: now });
+                out.push(NodeEffect::Send {
+                    to: Endpoint::Node(target),
+                    payload: Payload::Transfer { id, entries: chunk.to_vec(), view: self.view.clone() },
+                });
+            }
+        }
+    }
+
+    /// After this node's ring changed from `old` to `env.ring`: hands every key it no longer
+    /// replicates to the nodes that newly do (Dynamo §4.9), and rebuilds its Merkle trees, whose
+    /// ranges moved. A key is deleted once every new owner has acknowledged it.
+    pub fn handoff(&mut self, now: SimTime, old: &Ring, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+        let n = env.protocol.n;
+        let mut keys: Vec<KeyId> = self.store.keys().copied().collect();
+        keys.sort_unstable();
+        let mut batches: BTreeMap<NodeId, Vec<(KeyId, Rc<VersionSet>)>> = BTreeMap::new();
+        for &key in &keys {
+            let position = env.keys.position(key);
+            let new_top = env.ring.top_n(position, n);
+            if new_top.contains(&self.id) {
+                continue;
+            }
+            let old_top = old.top_n(position, n);
+            let mut targets: Vec<NodeId> = new_top.iter().copied().filter(|t| !old_top.contains(t)).collect();
+            if targets.is_empty() {
+                targets = new_top;
+            }
+            for t in targets {
+                if let Some(v) = self.store.get(&key) {
+                    batches.entry(t).or_default().push((key, v.clone()));
+                }
+            }
+        }
+        self.strays.clear();
+        self.send_transfers(now, batches, out);
+        self.rebuild_trees(env);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_transfer(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        from: Endpoint,
+        id: u64,
+        entries: &[(KeyId, Rc<VersionSet>)],
+        view: &Rc<Membership>,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        self.stats.requests_served += 1;
+        self.adopt_view(view, out);
+        for (key, versions) in entries {
+            self.store_reconciled(now, env, *key, None, versions);
+        }
+        out.push(NodeEffect::Send { to: from, payload: Payload::TransferAck { id, view: self.view.clone() } });
+    }
+
+    /// A transfer was acknowledged: a key handed to every new owner is deleted here, unless
+    /// this node's view has just changed (`env.ring` is then the old ring, and the handoff
+    /// that follows decides afresh what this node still owns).
+    pub(super) fn on_transfer_ack(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        id: u64,
+        view: &Rc<Membership>,
+        out: &mut Vec<NodeEffect>,
+    ) {
+        let view_changed = self.adopt_view(view, out);
+        let Some(PendingTransfer { keys, .. }) = self.transfers.remove(&id) else { return };
+        for key in keys {
+            let outstanding = self.transferring.get_mut(&key).map(|c| {
+                *c -= 1;
+                *c
+            });
+            if outstanding == Some(0) {
+                self.transferring.remove(&key);
+                // A stray changed since it was sent: kept until the next scan hands it off.
+                if !view_changed
+                    && !self.strays.contains(&key)
+                    && !env.ring.top_n(env.keys.position(key), env.protocol.n).contains(&self.id)
+                {
+                    let old = self.store.remove(&key).map_or(0, |v| digest(key, &v));
+                    self.note_changed(key);
+                    self.track(env, key, old, 0);
+                }
+            }
+        }
+        if self.transfers.is_empty() {
+            self.stats.handoff_done_at = Some(now);
+        }
+    }
+
+    /// Resends handoffs unacknowledged for a gossip interval (the message or its ack was lost),
+    /// with the keys' current versions, so a leaving node still drains on a lossy network.
+    pub(super) fn resend_transfers(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+        let patience = env.protocol.gossip_interval;
+        for (&id, t) in self.transfers.iter_mut().filter(|(_, t)| now.since(t.sent_at) >= patience) {
+            let entries: Vec<(KeyId, Rc<VersionSet>)> =
+                t.keys.iter().filter_map(|k| self.store.get(k).map(|v| (*k, v.clone()))).collect();
+            t.sent_at = now;
+            self.stats.transfer_messages += 1;
+            out.push(NodeEffect::Send {
+                to: Endpoint::Node(t.target),
+                payload: Payload::Transfer { id, entries, view: self.view.clone() },
+            });
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The protocol's settings, as a scenario fixes them: N, R, W, how a request finds its
+//! coordinator, how many replicas it asks, conflict resolution and every repair mechanism's
+//! switch and period.
+
+use crate::node::versioning::Resolution;
+use crate::sim::engine::SimDuration;
+use crate::sim::ids::NodeId;
+
+/// How a request finds its coordinator (Dynamo §4.5 and §6.4, plus Cassandra's proxy).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Coordination {
+    /// The client library sends to the first node of the key's preference list.
+    PreferenceListHead,
+    /// A load balancer picks any node; a node outside the top N forwards to the list's head.
+    LoadBalancer,
+    /// The client library picks one of the top N at random and sends to it directly.
+    ClientDriven,
+    /// Any node the client reaches coordinates, replica or not.
+    Proxy,
+}
+
+/// Which replicas a coordinator asks.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Fanout {
+    /// All N replicas (Dynamo).
+    All,
+    /// Only R (gets) or W (puts) of them, chosen at random.
+    Quorum,
+}
+
+/// Protocol settings shared by every node.
+#[derive(Clone, Debug)]
+pub struct Protocol {
+    pub n: usize,
+    pub r: usize,
+    pub w: usize,
+    pub coordination: Coordination,
+    pub fanout: Fanout,
+    pub write_to_fastest_reader: bool,
+    pub request_timeout: SimDuration,
+    pub read_repair_window: SimDuration,
+    pub clock_truncation_threshold: usize,
+    /// Route around suspected replicas to fall-backs (off: strict quorums over the top N).
+    pub sloppy_quorum: bool,
+    /// Keep writes meant for a suspected replica as hints and hand them off later.
+    pub hinted_handoff: bool,
+    pub hint_scan_interval: SimDuration,
+    pub read_repair: bool,
+    /// A peer that has not answered a request within this time is suspected.
+    pub reply_timeout: SimDuration,
+    /// How often suspected peers are pinged.
+    pub probe_interval: SimDuration,
+    /// Merkle-tree anti-entropy between replicas of each range (Dynamo §4.7).
+    pub anti_entropy: bool,
+    /// How often each node starts one exchange (for one of its ranges, in turn).
+    pub anti_entropy_interval: SimDuration,
+    /// Leaves per Merkle tree (a power of two).
+    pub merkle_leaves: usize,
+    pub conflict: ConflictPolicy,
+    /// How often each node gossips its membership view with a random peer.
+    pub gossip_interval: SimDuration,
+    /// Nodes every node knows of and gossips with too, so that views never split for good.
+    pub seeds: Vec<NodeId>,
+}
+
+/// How conflicting versions are resolved.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ConflictPolicy {
+    /// Replicas keep concurrent versions as siblings; the client merges them (Dynamo, Riak,
+    /// Voldemort).
+    VectorClocks,
+    /// Replicas keep the version with the latest coordinator timestamp (Cassandra).
+    LastWriteWins,
+    /// Replicas keep siblings, and the coordinator answers a read with one cart: the union of
+    /// the siblings' carts (a convergent, CRDT-like merge; the client never sees siblings).
+    MergeCarts,
+}
+
+impl ConflictPolicy {
+    pub fn resolution(self) -> Resolution {
+        match self {
+            ConflictPolicy::LastWriteWins => Resolution::LastWriteWins,
+            ConflictPolicy::VectorClocks | ConflictPolicy::MergeCarts => Resolution::Siblings,
+        }
+    }
+}
+
+impl Protocol {
+    /// How many nodes of the extended preference list a coordinator considers.
+    pub fn candidate_count(&self) -> usize {
+        if self.sloppy_quorum {
+            2 * self.n + 2
+        } else {
+            self.n
+        }
+    }
+}
