@@ -1,0 +1,457 @@
+//! Stage one: a serde mirror of the scenario file. Every struct denies unknown fields, so a
+//! misspelt field is an error rather than a silently ignored setting; defaults live in stage two.
+
+use serde::Deserialize;
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawDistribution {
+    Constant {
+        ms: f64,
+    },
+    Uniform {
+        min_ms: f64,
+        max_ms: f64,
+    },
+    Exponential {
+        mean_ms: f64,
+        #[serde(default)]
+        offset_ms: f64,
+    },
+    Lognormal {
+        median_ms: f64,
+        sigma: f64,
+    },
+    Pareto {
+        scale_ms: f64,
+        shape: f64,
+    },
+    Mixture {
+        components: Vec<RawComponent>,
+    },
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawComponent {
+    pub(super) weight: f64,
+    pub(super) latency: RawDistribution,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScenario {
+    /// Applied before validation (see presets); kept so the report records it.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub(super) preset: Option<String>,
+    #[serde(default)]
+    pub(super) name: Option<String>,
+    #[serde(default)]
+    pub(super) description: Option<String>,
+    #[serde(default)]
+    pub(super) seed: Option<u64>,
+    pub(super) duration_ms: f64,
+    #[serde(default)]
+    pub(super) quiescent_tail_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) cluster: RawCluster,
+    #[serde(default)]
+    pub(super) ring: RawRing,
+    #[serde(default)]
+    pub(super) protocol: RawProtocol,
+    #[serde(default)]
+    pub(super) network: RawNetwork,
+    #[serde(default)]
+    pub(super) workload: RawWorkload,
+    #[serde(default)]
+    pub(super) probe: Option<RawProbe>,
+    #[serde(default)]
+    pub(super) faults: Vec<RawFault>,
+    #[serde(default)]
+    pub(super) observe: RawObserve,
+    #[serde(default)]
+    pub(super) checks: RawChecks,
+    #[serde(default)]
+    pub(super) membership: RawMembership,
+    #[serde(default)]
+    pub(super) nemesis: Option<RawNemesis>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNemesis {
+    pub(super) rate_per_s: f64,
+    pub(super) kinds: Vec<RawNemesisKind>,
+    #[serde(default)]
+    pub(super) start_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) stop_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) fault_duration: Option<RawDistribution>,
+    #[serde(default)]
+    pub(super) loss_probability: Option<f64>,
+    #[serde(default)]
+    pub(super) slow_factor: Option<f64>,
+    #[serde(default)]
+    pub(super) clock_skew_ms: Option<f64>,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawNemesisKind {
+    Crash,
+    DiskLoss,
+    Partition,
+    LossBurst,
+    Slow,
+    ClockSkew,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMembership {
+    #[serde(default)]
+    pub(super) seeds: Option<Vec<u32>>,
+    #[serde(default)]
+    pub(super) gossip_interval_ms: Option<f64>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChecks {
+    #[serde(default)]
+    pub(super) convergence: Option<bool>,
+    #[serde(default)]
+    pub(super) convergence_within_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) lost_writes: Option<RawLostWrites>,
+    #[serde(default)]
+    pub(super) faults_fired: Option<bool>,
+    #[serde(default)]
+    pub(super) max_get_p999_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) max_put_p999_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) max_stale_read_fraction: Option<f64>,
+    #[serde(default)]
+    pub(super) min_availability: Option<f64>,
+    #[serde(default)]
+    pub(super) max_multi_version_read_fraction: Option<f64>,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawLostWrites {
+    Fail,
+    Report,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawObserve {
+    #[serde(default)]
+    pub(super) divergence_interval_ms: Option<f64>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub(super) enum RawFault {
+    Crash {
+        at_ms: f64,
+        node: u32,
+        #[serde(default)]
+        lose_disk: bool,
+    },
+    Restart {
+        at_ms: f64,
+        node: u32,
+    },
+    Partition {
+        at_ms: f64,
+        name: String,
+        groups: Vec<Vec<u32>>,
+        #[serde(default)]
+        one_way: bool,
+    },
+    Heal {
+        at_ms: f64,
+        name: String,
+    },
+    ClockSkew {
+        at_ms: f64,
+        node: u32,
+        offset_ms: f64,
+    },
+    /// Raises message loss everywhere to at least `loss_probability` for `duration_ms`.
+    LossBurst {
+        at_ms: f64,
+        duration_ms: f64,
+        loss_probability: f64,
+    },
+    /// From now on `node` runs `factor` times slower (1 restores it).
+    Slow {
+        at_ms: f64,
+        node: u32,
+        factor: f64,
+    },
+    /// Starts `node` and adds it to the ring through `contact` (the node the operator's command
+    /// reaches; without one, the new node knows only itself and the seeds).
+    Join {
+        at_ms: f64,
+        node: u32,
+        #[serde(default)]
+        contact: Option<u32>,
+    },
+    /// Decommissions `node` through `contact` (the node the operator's command reaches, which
+    /// records the change; by default the lowest-numbered node that is up and stays): `node`
+    /// leaves the ring, hands its keys off, then stops.
+    Leave {
+        at_ms: f64,
+        node: u32,
+        #[serde(default)]
+        contact: Option<u32>,
+    },
+    /// Restarts `nodes` one after another: each is down for `down_ms`, the next goes down
+    /// `gap_ms` after the previous came back.
+    RollingRestart {
+        at_ms: f64,
+        nodes: Vec<u32>,
+        down_ms: f64,
+        #[serde(default)]
+        gap_ms: f64,
+    },
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCluster {
+    #[serde(default)]
+    pub(super) nodes: Option<u32>,
+    #[serde(default)]
+    pub(super) initial_members: Option<Vec<u32>>,
+    #[serde(default)]
+    pub(super) datacenters: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) racks_per_datacenter: Option<u32>,
+    #[serde(default)]
+    pub(super) node_overrides: Vec<RawNodeOverride>,
+    #[serde(default)]
+    pub(super) service_time: Option<RawDistribution>,
+    #[serde(default)]
+    pub(super) slow_nodes: Vec<RawSlowNode>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNodeOverride {
+    pub(super) node: u32,
+    #[serde(default)]
+    pub(super) weight: Option<f64>,
+    #[serde(default)]
+    pub(super) datacenter: Option<String>,
+    #[serde(default)]
+    pub(super) rack: Option<u32>,
+    #[serde(default)]
+    pub(super) clock_skew_ms: Option<f64>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSlowNode {
+    pub(super) node: u32,
+    pub(super) factor: f64,
+}
+
+#[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawStrategy {
+    #[default]
+    RandomTokens,
+    RandomTokensEqualPartitions,
+    EqualPartitions,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRing {
+    #[serde(default)]
+    pub(super) strategy: RawStrategy,
+    #[serde(default)]
+    pub(super) tokens_per_node: Option<u32>,
+    #[serde(default)]
+    pub(super) partitions: Option<u32>,
+    #[serde(default)]
+    pub(super) spread_across_datacenters: bool,
+}
+
+#[derive(Deserialize, Debug, Default, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawCoordination {
+    #[default]
+    PreferenceListHead,
+    LoadBalancer,
+    ClientDriven,
+    Proxy,
+}
+
+#[derive(Deserialize, Debug, Default, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawFanout {
+    #[default]
+    All,
+    Quorum,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProtocol {
+    #[serde(default)]
+    pub(super) n: Option<usize>,
+    #[serde(default)]
+    pub(super) r: Option<usize>,
+    #[serde(default)]
+    pub(super) w: Option<usize>,
+    #[serde(default)]
+    pub(super) coordination: RawCoordination,
+    #[serde(default)]
+    pub(super) fanout: RawFanout,
+    #[serde(default)]
+    pub(super) write_to_fastest_reader: bool,
+    #[serde(default)]
+    pub(super) request_timeout_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) read_repair_window_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) clock_truncation_threshold: Option<usize>,
+    #[serde(default)]
+    pub(super) sloppy_quorum: Option<bool>,
+    #[serde(default)]
+    pub(super) hinted_handoff: Option<bool>,
+    #[serde(default)]
+    pub(super) hint_scan_interval_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) read_repair: Option<bool>,
+    #[serde(default)]
+    pub(super) reply_timeout_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) probe_interval_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) anti_entropy: Option<bool>,
+    #[serde(default)]
+    pub(super) anti_entropy_interval_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) merkle_leaves: Option<usize>,
+    #[serde(default)]
+    pub(super) conflict_resolution: RawConflict,
+}
+
+#[derive(Deserialize, Debug, Default, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawConflict {
+    #[default]
+    VectorClocks,
+    LastWriteWins,
+    MergeCarts,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNetwork {
+    #[serde(default)]
+    pub(super) latency: Option<RawDistribution>,
+    #[serde(default)]
+    pub(super) loss_probability: Option<f64>,
+    #[serde(default)]
+    pub(super) duplicate_probability: Option<f64>,
+    #[serde(default)]
+    pub(super) fifo_per_link: bool,
+    #[serde(default)]
+    pub(super) rules: Vec<RawRule>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    #[serde(default)]
+    pub(super) from_node: Option<u32>,
+    #[serde(default)]
+    pub(super) to_node: Option<u32>,
+    #[serde(default)]
+    pub(super) from_datacenter: Option<String>,
+    #[serde(default)]
+    pub(super) to_datacenter: Option<String>,
+    #[serde(default)]
+    pub(super) kinds: Vec<String>,
+    #[serde(default)]
+    pub(super) latency: Option<RawDistribution>,
+    #[serde(default)]
+    pub(super) loss_probability: Option<f64>,
+    #[serde(default)]
+    pub(super) duplicate_probability: Option<f64>,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub(super) enum RawPopularity {
+    Uniform,
+    Zipf { exponent: f64 },
+    HotSet { key_fraction: f64, access_fraction: f64 },
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub(super) enum RawValue {
+    Register {
+        #[serde(default = "yes")]
+        read_before_write: bool,
+    },
+    Cart {
+        #[serde(default)]
+        remove_probability: f64,
+    },
+}
+
+pub(super) fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub(super) enum RawArrivals {
+    Closed { clients: usize, think_time: RawDistribution },
+    Open { rate_per_s: f64, clients: usize },
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWorkload {
+    #[serde(default)]
+    pub(super) keys: Option<usize>,
+    #[serde(default)]
+    pub(super) popularity: Option<RawPopularity>,
+    #[serde(default)]
+    pub(super) read_fraction: Option<f64>,
+    #[serde(default)]
+    pub(super) value: Option<RawValue>,
+    #[serde(default)]
+    pub(super) arrivals: Option<RawArrivals>,
+    #[serde(default)]
+    pub(super) client_timeout_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) avoid_after_timeout_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) clients_with_nodes: bool,
+    #[serde(default)]
+    pub(super) client_datacenter: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProbe {
+    #[serde(default)]
+    pub(super) clients: Option<usize>,
+    pub(super) delays_ms: Vec<f64>,
+    #[serde(default)]
+    pub(super) gap: Option<RawDistribution>,
+}

@@ -1,0 +1,747 @@
+//! Stage two: ranges and cross-field rules, one short function per section of the file
+//! (cluster, ring, protocol, network, workload, probe, checks, nemesis, faults), building the
+//! typed [`Scenario`] with units converted. Nothing downstream validates again.
+
+use crate::cluster::network::{LinkRule, LinkSettings, MessageKind, NetworkConfig};
+use crate::cluster::ring::Strategy;
+use crate::node::{ConflictPolicy, Coordination, Fanout, Protocol};
+use crate::scenario::schema::*;
+use crate::scenario::*;
+use crate::sim::distribution::Distribution;
+use crate::sim::engine::SimDuration;
+use crate::sim::ids::NodeId;
+use crate::world::client::{Arrivals, KeyPopularity, ProbeConfig, ValueModel, WorkloadConfig};
+use serde_json::Value;
+
+fn ms(ctx: &Ctx, path: &str, v: f64, allow_zero: bool) -> Result<SimDuration, ScenarioError> {
+    if !v.is_finite() || v < 0.0 || (!allow_zero && v == 0.0) {
+        let accepted = if allow_zero { "a number of milliseconds >= 0" } else { "a number of milliseconds > 0" };
+        return Err(ctx.err(path, format!("{v} is out of range; expected {accepted}")));
+    }
+    Ok(SimDuration::from_millis_f64(v))
+}
+
+/// A node index from the file, checked against the cluster's size.
+fn node_id(ctx: &Ctx, node_count: u32, path: &str, n: u32) -> Result<NodeId, ScenarioError> {
+    if n < node_count {
+        Ok(NodeId(n))
+    } else {
+        Err(ctx.err(path, format!("node {n} does not exist; expected 0 to {}", node_count - 1)))
+    }
+}
+
+fn skew_ns(ctx: &Ctx, path: &str, ms: f64) -> Result<i64, ScenarioError> {
+    if !ms.is_finite() || ms.abs() > 86_400_000.0 {
+        return Err(ctx.err(path, format!("{ms} is out of range; expected milliseconds between -86400000 and 86400000")));
+    }
+    Ok((ms * 1e6).round() as i64)
+}
+
+fn probability(ctx: &Ctx, path: &str, p: f64) -> Result<f64, ScenarioError> {
+    if !(0.0..=1.0).contains(&p) {
+        return Err(ctx.err(path, format!("{p} is not a probability; expected a number from 0 to 1")));
+    }
+    Ok(p)
+}
+
+fn distribution(ctx: &Ctx, path: &str, raw: &RawDistribution) -> Result<Distribution, ScenarioError> {
+    let nonneg = |field: &str, v: f64| {
+        if v.is_finite() && v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(ctx.err(&format!("{path}.{field}"), format!("{v} is out of range; expected a number >= 0")))
+        }
+    };
+    let positive = |field: &str, v: f64| {
+        if v.is_finite() && v > 0.0 {
+            Ok(v)
+        } else {
+            Err(ctx.err(&format!("{path}.{field}"), format!("{v} is out of range; expected a number > 0")))
+        }
+    };
+    Ok(match raw {
+        RawDistribution::Constant { ms } => Distribution::Constant { ms: nonneg("ms", *ms)? },
+        RawDistribution::Uniform { min_ms, max_ms } => {
+            let (lo, hi) = (nonneg("min_ms", *min_ms)?, nonneg("max_ms", *max_ms)?);
+            if hi < lo {
+                return Err(ctx.err(&format!("{path}.max_ms"), format!("{hi} is below min_ms {lo}; expected max_ms >= min_ms")));
+            }
+            Distribution::Uniform { min_ms: lo, max_ms: hi }
+        }
+        RawDistribution::Exponential { mean_ms, offset_ms } => {
+            Distribution::Exponential { mean_ms: positive("mean_ms", *mean_ms)?, offset_ms: nonneg("offset_ms", *offset_ms)? }
+        }
+        RawDistribution::Lognormal { median_ms, sigma } => {
+            Distribution::LogNormal { median_ms: positive("median_ms", *median_ms)?, sigma: nonneg("sigma", *sigma)? }
+        }
+        RawDistribution::Pareto { scale_ms, shape } => {
+            Distribution::Pareto { scale_ms: positive("scale_ms", *scale_ms)?, shape: positive("shape", *shape)? }
+        }
+        RawDistribution::Mixture { components } => {
+            if components.is_empty() {
+                return Err(
+                    ctx.err(&format!("{path}.components"), "empty; expected at least one {\"weight\": w, \"latency\": {...}}")
+                );
+            }
+            let mut out = Vec::new();
+            for (i, c) in components.iter().enumerate() {
+                let cp = format!("{path}.components.{i}");
+                out.push((
+                    positive_weight(ctx, &format!("{cp}.weight"), c.weight)?,
+                    distribution(ctx, &format!("{cp}.latency"), &c.latency)?,
+                ));
+            }
+            Distribution::Mixture { components: out }
+        }
+    })
+}
+
+fn positive_weight(ctx: &Ctx, path: &str, w: f64) -> Result<f64, ScenarioError> {
+    if w.is_finite() && w > 0.0 {
+        Ok(w)
+    } else {
+        Err(ctx.err(path, format!("{w} is out of range; expected a weight > 0")))
+    }
+}
+
+pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Scenario, ScenarioError> {
+    let duration = ms(ctx, "duration_ms", raw.duration_ms, false)?;
+    let quiescent_tail = ms(ctx, "quiescent_tail_ms", raw.quiescent_tail_ms.unwrap_or(0.0), true)?;
+    let cluster = cluster(ctx, &raw.cluster)?;
+    let strategy = ring(ctx, &raw.ring, cluster.node_count)?;
+    let protocol = protocol(ctx, &raw.protocol, &raw.membership, &cluster)?;
+    let network = network(ctx, &raw.network, &cluster)?;
+    let workload = workload(ctx, &raw.workload)?;
+    let client_datacenter =
+        raw.workload.client_datacenter.as_deref().map(|d| cluster.dc_index(ctx, "workload.client_datacenter", d)).transpose()?;
+    let probe = probe(ctx, raw.probe.as_ref())?;
+    let checks = checks(ctx, &raw.checks, quiescent_tail, &protocol)?;
+    let nemesis = nemesis(ctx, raw.nemesis.as_ref(), duration, quiescent_tail)?;
+    let end_ns = duration.as_nanos().saturating_add(quiescent_tail.as_nanos());
+    let faults = faults(ctx, &raw.faults, cluster.node_count, &cluster.initial_members, end_ns)?;
+
+    Ok(Scenario {
+        name: raw.name.unwrap_or_else(|| "unnamed".to_string()),
+        description: raw.description.unwrap_or_default(),
+        seed: raw.seed.unwrap_or(1),
+        duration,
+        quiescent_tail,
+        datacenters: cluster.datacenters,
+        nodes: cluster.nodes,
+        initial_members: cluster.initial_members,
+        service_time: cluster.service_time,
+        slow_nodes: cluster.slow_nodes,
+        strategy,
+        spread_across_datacenters: raw.ring.spread_across_datacenters,
+        protocol,
+        network,
+        client_datacenter,
+        clients_with_nodes: raw.workload.clients_with_nodes,
+        workload,
+        probe,
+        checks,
+        nemesis,
+        divergence_interval: ms(
+            ctx,
+            "observe.divergence_interval_ms",
+            raw.observe.divergence_interval_ms.unwrap_or(1000.0),
+            true,
+        )?,
+        faults,
+        source,
+    })
+}
+
+/// The validated `cluster` section, and lookups of the nodes and datacenters it declares.
+struct ClusterSection {
+    node_count: u32,
+    datacenters: Vec<String>,
+    nodes: Vec<NodeSpec>,
+    initial_members: Vec<NodeId>,
+    service_time: Distribution,
+    slow_nodes: Vec<(NodeId, f64)>,
+}
+
+impl ClusterSection {
+    fn node(&self, ctx: &Ctx, path: &str, n: u32) -> Result<NodeId, ScenarioError> {
+        node_id(ctx, self.node_count, path, n)
+    }
+
+    fn dc_index(&self, ctx: &Ctx, path: &str, name: &str) -> Result<u16, ScenarioError> {
+        datacenter_index(ctx, &self.datacenters, path, name)
+    }
+}
+
+fn datacenter_index(ctx: &Ctx, datacenters: &[String], path: &str, name: &str) -> Result<u16, ScenarioError> {
+    match datacenters.iter().position(|d| d == name) {
+        Some(i) => Ok(i as u16),
+        None => {
+            let mut m = format!("unknown datacenter \"{name}\"; expected one of {}", datacenters.join(", "));
+            if let Some(s) = suggest(name, datacenters.iter().map(String::as_str)) {
+                m.push_str(&format!(" (did you mean \"{s}\"?)"));
+            }
+            Err(ctx.err(path, m))
+        }
+    }
+}
+
+/// `cluster`: nodes, datacenters and racks, per-node overrides, initial members, service times.
+fn cluster(ctx: &Ctx, c: &RawCluster) -> Result<ClusterSection, ScenarioError> {
+    let node_count = c.nodes.unwrap_or(8);
+    if node_count == 0 || node_count > 100_000 {
+        return Err(ctx.err("cluster.nodes", format!("{node_count} is out of range; expected 1 to 100000")));
+    }
+    let datacenters = c.datacenters.clone().unwrap_or_else(|| vec!["dc1".to_string()]);
+    if datacenters.is_empty() || datacenters.len() > 16 {
+        return Err(ctx.err("cluster.datacenters", "expected a list of 1 to 16 datacenter names"));
+    }
+    let dc_index = |path: &str, name: &str| datacenter_index(ctx, &datacenters, path, name);
+    let racks = c.racks_per_datacenter.unwrap_or(1).max(1);
+    let dcs = datacenters.len() as u32;
+    let mut nodes: Vec<NodeSpec> = (0..node_count)
+        .map(|i| NodeSpec { datacenter: (i % dcs) as u16, rack: (i / dcs) % racks, weight: 1.0, clock_skew_ns: 0 })
+        .collect();
+    let node_ref = |path: &str, n: u32| node_id(ctx, node_count, path, n);
+    for (i, o) in c.node_overrides.iter().enumerate() {
+        let p = format!("cluster.node_overrides.{i}");
+        let id = node_ref(&format!("{p}.node"), o.node)?;
+        let spec = &mut nodes[id.index()];
+        if let Some(w) = o.weight {
+            spec.weight = positive_weight(ctx, &format!("{p}.weight"), w)?;
+        }
+        if let Some(dc) = &o.datacenter {
+            spec.datacenter = dc_index(&format!("{p}.datacenter"), dc)?;
+        }
+        if let Some(r) = o.rack {
+            spec.rack = r;
+        }
+        if let Some(skew) = o.clock_skew_ms {
+            spec.clock_skew_ns = skew_ns(ctx, &format!("{p}.clock_skew_ms"), skew)?;
+        }
+    }
+    let initial_members = match &c.initial_members {
+        None => (0..node_count).map(NodeId).collect(),
+        Some(list) => {
+            let mut out: Vec<NodeId> = Vec::new();
+            for (i, n) in list.iter().enumerate() {
+                let id = node_ref(&format!("cluster.initial_members.{i}"), *n)?;
+                if !out.contains(&id) {
+                    out.push(id);
+                }
+            }
+            out.sort();
+            out
+        }
+    };
+    let service_time = match &c.service_time {
+        Some(d) => distribution(ctx, "cluster.service_time", d)?,
+        None => Distribution::ZERO,
+    };
+    let mut slow_nodes = Vec::new();
+    for (i, s) in c.slow_nodes.iter().enumerate() {
+        let p = format!("cluster.slow_nodes.{i}");
+        let id = node_ref(&format!("{p}.node"), s.node)?;
+        if !(s.factor.is_finite() && s.factor >= 1.0) {
+            return Err(ctx.err(&format!("{p}.factor"), format!("{} is out of range; expected a slowdown factor >= 1", s.factor)));
+        }
+        slow_nodes.push((id, s.factor));
+    }
+
+    Ok(ClusterSection { node_count, datacenters, nodes, initial_members, service_time, slow_nodes })
+}
+
+/// `ring`: the partitioning strategy, tokens per node and partitions.
+fn ring(ctx: &Ctx, rr: &RawRing, node_count: u32) -> Result<Strategy, ScenarioError> {
+    let tokens = rr.tokens_per_node.unwrap_or(8);
+    if tokens == 0 || tokens > 4096 {
+        return Err(ctx.err("ring.tokens_per_node", format!("{tokens} is out of range; expected 1 to 4096")));
+    }
+    let partitions = rr.partitions.unwrap_or((node_count * tokens).next_power_of_two().max(64));
+    if rr.strategy != RawStrategy::RandomTokens && (partitions < node_count || partitions > 1 << 22) {
+        return Err(ctx.err(
+            "ring.partitions",
+            format!("{partitions} is out of range; expected from the node count ({node_count}) to 4194304"),
+        ));
+    }
+    Ok(match rr.strategy {
+        RawStrategy::RandomTokens => Strategy::RandomTokens { tokens_per_node: tokens },
+        RawStrategy::RandomTokensEqualPartitions => Strategy::RandomTokensEqualPartitions { tokens_per_node: tokens, partitions },
+        RawStrategy::EqualPartitions => Strategy::EqualPartitions { partitions },
+    })
+}
+
+/// `protocol` (N, R, W, coordination, repair switches and periods) and `membership`.
+fn protocol(
+    ctx: &Ctx,
+    rp: &RawProtocol,
+    membership: &RawMembership,
+    cluster: &ClusterSection,
+) -> Result<Protocol, ScenarioError> {
+    let node_count = cluster.node_count;
+    let n = rp.n.unwrap_or(3.min(node_count as usize));
+    if n == 0 || n > node_count as usize {
+        return Err(ctx.err("protocol.n", format!("{n} is out of range; expected 1 to the node count ({node_count})")));
+    }
+    let r = rp.r.unwrap_or(n.div_ceil(2).max(1));
+    let w = rp.w.unwrap_or(n.div_ceil(2).max(1));
+    for (name, v) in [("r", r), ("w", w)] {
+        if v == 0 || v > n {
+            return Err(ctx.err(&format!("protocol.{name}"), format!("{v} is out of range; expected 1 to N ({n})")));
+        }
+    }
+    let threshold = rp.clock_truncation_threshold.unwrap_or(10);
+    if threshold == 0 {
+        return Err(ctx.err("protocol.clock_truncation_threshold", "0 is out of range; expected at least 1 clock entry"));
+    }
+    Ok(Protocol {
+        n,
+        r,
+        w,
+        coordination: match rp.coordination {
+            RawCoordination::PreferenceListHead => Coordination::PreferenceListHead,
+            RawCoordination::LoadBalancer => Coordination::LoadBalancer,
+            RawCoordination::ClientDriven => Coordination::ClientDriven,
+            RawCoordination::Proxy => Coordination::Proxy,
+        },
+        fanout: match rp.fanout {
+            RawFanout::All => Fanout::All,
+            RawFanout::Quorum => Fanout::Quorum,
+        },
+        write_to_fastest_reader: rp.write_to_fastest_reader,
+        request_timeout: ms(ctx, "protocol.request_timeout_ms", rp.request_timeout_ms.unwrap_or(500.0), false)?,
+        read_repair_window: ms(ctx, "protocol.read_repair_window_ms", rp.read_repair_window_ms.unwrap_or(50.0), true)?,
+        clock_truncation_threshold: threshold,
+        sloppy_quorum: rp.sloppy_quorum.unwrap_or(true),
+        hinted_handoff: rp.hinted_handoff.unwrap_or(true),
+        hint_scan_interval: ms(ctx, "protocol.hint_scan_interval_ms", rp.hint_scan_interval_ms.unwrap_or(500.0), false)?,
+        read_repair: rp.read_repair.unwrap_or(true),
+        reply_timeout: ms(ctx, "protocol.reply_timeout_ms", rp.reply_timeout_ms.unwrap_or(100.0), false)?,
+        probe_interval: ms(ctx, "protocol.probe_interval_ms", rp.probe_interval_ms.unwrap_or(200.0), false)?,
+        anti_entropy: rp.anti_entropy.unwrap_or(true),
+        anti_entropy_interval: ms(
+            ctx,
+            "protocol.anti_entropy_interval_ms",
+            rp.anti_entropy_interval_ms.unwrap_or(1000.0),
+            false,
+        )?,
+        merkle_leaves: match rp.merkle_leaves.unwrap_or(32) {
+            l if l.is_power_of_two() && (2..=65536).contains(&l) => l,
+            l => {
+                return Err(
+                    ctx.err("protocol.merkle_leaves", format!("{l} is not allowed; expected a power of two from 2 to 65536"))
+                )
+            }
+        },
+        gossip_interval: ms(ctx, "membership.gossip_interval_ms", membership.gossip_interval_ms.unwrap_or(1000.0), false)?,
+        seeds: match &membership.seeds {
+            None => Vec::new(),
+            Some(list) => list
+                .iter()
+                .enumerate()
+                .map(|(i, n)| cluster.node(ctx, &format!("membership.seeds.{i}"), *n))
+                .collect::<Result<Vec<_>, _>>()?,
+        },
+        conflict: match rp.conflict_resolution {
+            RawConflict::VectorClocks => ConflictPolicy::VectorClocks,
+            RawConflict::LastWriteWins => ConflictPolicy::LastWriteWins,
+            RawConflict::MergeCarts => ConflictPolicy::MergeCarts,
+        },
+    })
+}
+
+/// `network`: the default link and per-link or per-kind rules.
+fn network(ctx: &Ctx, rn: &RawNetwork, cluster: &ClusterSection) -> Result<NetworkConfig, ScenarioError> {
+    let default = LinkSettings {
+        latency: match &rn.latency {
+            Some(d) => distribution(ctx, "network.latency", d)?,
+            None => Distribution::Exponential { mean_ms: 1.0, offset_ms: 0.2 },
+        },
+        loss_probability: probability(ctx, "network.loss_probability", rn.loss_probability.unwrap_or(0.0))?,
+        duplicate_probability: probability(ctx, "network.duplicate_probability", rn.duplicate_probability.unwrap_or(0.0))?,
+    };
+    let mut rules = Vec::new();
+    for (i, rule) in rn.rules.iter().enumerate() {
+        let p = format!("network.rules.{i}");
+        let mut kinds = Vec::new();
+        for (j, k) in rule.kinds.iter().enumerate() {
+            match MessageKind::from_name(k) {
+                Some(kind) => kinds.push(kind),
+                None => {
+                    let names = MessageKind::ALL.map(|k| k.name());
+                    let mut m = format!("unknown message kind \"{k}\"; expected one of {}", names.join(", "));
+                    if let Some(s) = suggest(k, names) {
+                        m.push_str(&format!(" (did you mean \"{s}\"?)"));
+                    }
+                    return Err(ctx.err(&format!("{p}.kinds.{j}"), m));
+                }
+            }
+        }
+        rules.push(LinkRule {
+            from_node: rule.from_node.map(|n| cluster.node(ctx, &format!("{p}.from_node"), n)).transpose()?,
+            to_node: rule.to_node.map(|n| cluster.node(ctx, &format!("{p}.to_node"), n)).transpose()?,
+            from_datacenter: rule
+                .from_datacenter
+                .as_deref()
+                .map(|d| cluster.dc_index(ctx, &format!("{p}.from_datacenter"), d))
+                .transpose()?,
+            to_datacenter: rule
+                .to_datacenter
+                .as_deref()
+                .map(|d| cluster.dc_index(ctx, &format!("{p}.to_datacenter"), d))
+                .transpose()?,
+            kinds,
+            latency: rule.latency.as_ref().map(|d| distribution(ctx, &format!("{p}.latency"), d)).transpose()?,
+            loss_probability: rule.loss_probability.map(|x| probability(ctx, &format!("{p}.loss_probability"), x)).transpose()?,
+            duplicate_probability: rule
+                .duplicate_probability
+                .map(|x| probability(ctx, &format!("{p}.duplicate_probability"), x))
+                .transpose()?,
+        });
+    }
+    Ok(NetworkConfig { default, rules, fifo_per_link: rn.fifo_per_link })
+}
+
+/// `workload`: keys and their popularity, the value model, arrivals and client timeouts.
+fn workload(ctx: &Ctx, rw: &RawWorkload) -> Result<WorkloadConfig, ScenarioError> {
+    let key_count = rw.keys.unwrap_or(1000);
+    if key_count == 0 || key_count > 50_000_000 {
+        return Err(ctx.err("workload.keys", format!("{key_count} is out of range; expected 1 to 50000000")));
+    }
+    let popularity = match rw.popularity.clone().unwrap_or(RawPopularity::Uniform) {
+        RawPopularity::Uniform => KeyPopularity::Uniform,
+        RawPopularity::Zipf { exponent } => {
+            if !(exponent.is_finite() && exponent > 0.0) {
+                return Err(ctx.err("workload.popularity.exponent", format!("{exponent} is out of range; expected a number > 0")));
+            }
+            KeyPopularity::Zipf { exponent }
+        }
+        RawPopularity::HotSet { key_fraction, access_fraction } => {
+            if !(key_fraction > 0.0 && key_fraction <= 1.0) {
+                return Err(ctx.err(
+                    "workload.popularity.key_fraction",
+                    format!("{key_fraction} is out of range; expected a fraction in (0, 1]"),
+                ));
+            }
+            KeyPopularity::HotSet {
+                key_fraction,
+                access_fraction: probability(ctx, "workload.popularity.access_fraction", access_fraction)?,
+            }
+        }
+    };
+    let value_model = match rw.value.clone().unwrap_or(RawValue::Register { read_before_write: true }) {
+        RawValue::Register { read_before_write } => ValueModel::Register { read_before_write },
+        RawValue::Cart { remove_probability } => {
+            ValueModel::Cart { remove_probability: probability(ctx, "workload.value.remove_probability", remove_probability)? }
+        }
+    };
+    let arrivals = match &rw.arrivals {
+        None => Arrivals::Closed { clients: 10, think_time: Distribution::Exponential { mean_ms: 10.0, offset_ms: 0.0 } },
+        Some(RawArrivals::Closed { clients, think_time }) => {
+            if *clients > 1_000_000 {
+                return Err(ctx.err("workload.arrivals.clients", format!("{clients} is out of range; expected 0 to 1000000")));
+            }
+            Arrivals::Closed { clients: *clients, think_time: distribution(ctx, "workload.arrivals.think_time", think_time)? }
+        }
+        Some(RawArrivals::Open { rate_per_s, clients }) => {
+            if !(rate_per_s.is_finite() && *rate_per_s > 0.0) {
+                return Err(ctx.err("workload.arrivals.rate_per_s", format!("{rate_per_s} is out of range; expected a rate > 0")));
+            }
+            if *clients == 0 || *clients > 1_000_000 {
+                return Err(ctx.err("workload.arrivals.clients", format!("{clients} is out of range; expected 1 to 1000000")));
+            }
+            Arrivals::Open { rate_per_s: *rate_per_s, clients: *clients }
+        }
+    };
+    Ok(WorkloadConfig {
+        key_count,
+        popularity,
+        read_fraction: probability(ctx, "workload.read_fraction", rw.read_fraction.unwrap_or(0.5))?,
+        value_model,
+        arrivals,
+        client_timeout: ms(ctx, "workload.client_timeout_ms", rw.client_timeout_ms.unwrap_or(2000.0), false)?,
+        avoid_after_timeout: ms(ctx, "workload.avoid_after_timeout_ms", rw.avoid_after_timeout_ms.unwrap_or(1000.0), true)?,
+    })
+}
+
+/// `probe`: write-then-read probes for t-visibility.
+fn probe(ctx: &Ctx, raw: Option<&RawProbe>) -> Result<Option<ProbeConfig>, ScenarioError> {
+    Ok(match raw {
+        None => None,
+        Some(p) => {
+            if p.delays_ms.is_empty() {
+                return Err(ctx.err("probe.delays_ms", "empty; expected a list of delays in milliseconds, e.g. [0, 1, 5, 10]"));
+            }
+            let mut delays = Vec::new();
+            for (i, d) in p.delays_ms.iter().enumerate() {
+                delays.push(ms(ctx, &format!("probe.delays_ms.{i}"), *d, true)?);
+            }
+            let clients = p.clients.unwrap_or(1);
+            if clients == 0 || clients > 10_000 {
+                return Err(ctx.err("probe.clients", format!("{clients} is out of range; expected 1 to 10000")));
+            }
+            let gap = match &p.gap {
+                Some(g) => distribution(ctx, "probe.gap", g)?,
+                None => Distribution::Exponential { mean_ms: 10.0, offset_ms: 0.0 },
+            };
+            Some(ProbeConfig { clients, delays, gap })
+        }
+    })
+}
+
+/// `checks`: which invariants to evaluate and their bounds.
+fn checks(ctx: &Ctx, rc: &RawChecks, quiescent_tail: SimDuration, protocol: &Protocol) -> Result<CheckConfig, ScenarioError> {
+    let bound = |path: &str, v: Option<f64>| -> Result<Option<f64>, ScenarioError> {
+        match v {
+            Some(x) if !(x.is_finite() && x >= 0.0) => Err(ctx.err(path, format!("{x} is out of range; expected a number >= 0"))),
+            other => Ok(other),
+        }
+    };
+    Ok(CheckConfig {
+        convergence: rc.convergence.unwrap_or(quiescent_tail > SimDuration::ZERO),
+        convergence_within: rc.convergence_within_ms.map(|v| ms(ctx, "checks.convergence_within_ms", v, true)).transpose()?,
+        lost_writes_fail: match rc.lost_writes {
+            Some(choice) => choice == RawLostWrites::Fail,
+            // Last-write-wins drops writes by design: count and report them unless told to fail.
+            None => protocol.conflict != ConflictPolicy::LastWriteWins,
+        },
+        faults_fired: rc.faults_fired.unwrap_or(true),
+        max_get_p999_ms: bound("checks.max_get_p999_ms", rc.max_get_p999_ms)?,
+        max_put_p999_ms: bound("checks.max_put_p999_ms", rc.max_put_p999_ms)?,
+        max_stale_read_fraction: rc
+            .max_stale_read_fraction
+            .map(|p| probability(ctx, "checks.max_stale_read_fraction", p))
+            .transpose()?,
+        min_availability: rc.min_availability.map(|p| probability(ctx, "checks.min_availability", p)).transpose()?,
+        max_multi_version_read_fraction: rc
+            .max_multi_version_read_fraction
+            .map(|p| probability(ctx, "checks.max_multi_version_read_fraction", p))
+            .transpose()?,
+    })
+}
+
+/// `nemesis`: the menu random faults are drawn from.
+fn nemesis(
+    ctx: &Ctx,
+    raw: Option<&RawNemesis>,
+    duration: SimDuration,
+    quiescent_tail: SimDuration,
+) -> Result<Option<NemesisConfig>, ScenarioError> {
+    Ok(match raw {
+        None => None,
+        Some(n) => {
+            if !(n.rate_per_s.is_finite() && n.rate_per_s > 0.0) {
+                return Err(ctx.err("nemesis.rate_per_s", format!("{} is out of range; expected a rate > 0", n.rate_per_s)));
+            }
+            if n.kinds.is_empty() {
+                return Err(
+                    ctx.err("nemesis.kinds", "empty; expected some of crash, disk_loss, partition, loss_burst, slow, clock_skew")
+                );
+            }
+            let start = ms(ctx, "nemesis.start_ms", n.start_ms.unwrap_or(0.0), true)?;
+            let stop = ms(ctx, "nemesis.stop_ms", n.stop_ms.unwrap_or(duration.as_millis_f64()), true)?;
+            if stop <= start || stop.as_nanos() > duration.as_nanos().saturating_add(quiescent_tail.as_nanos()) {
+                return Err(ctx.err("nemesis.stop_ms", "expected start_ms < stop_ms <= duration_ms + quiescent_tail_ms"));
+            }
+            let slow_factor = n.slow_factor.unwrap_or(10.0);
+            if !(slow_factor.is_finite() && slow_factor >= 1.0) {
+                return Err(ctx.err("nemesis.slow_factor", format!("{slow_factor} is out of range; expected a factor >= 1")));
+            }
+            Some(NemesisConfig {
+                rate_per_s: n.rate_per_s,
+                kinds: n
+                    .kinds
+                    .iter()
+                    .map(|k| match k {
+                        RawNemesisKind::Crash => NemesisKind::Crash,
+                        RawNemesisKind::DiskLoss => NemesisKind::DiskLoss,
+                        RawNemesisKind::Partition => NemesisKind::Partition,
+                        RawNemesisKind::LossBurst => NemesisKind::LossBurst,
+                        RawNemesisKind::Slow => NemesisKind::Slow,
+                        RawNemesisKind::ClockSkew => NemesisKind::ClockSkew,
+                    })
+                    .collect(),
+                start,
+                stop,
+                fault_duration: match &n.fault_duration {
+                    Some(d) => distribution(ctx, "nemesis.fault_duration", d)?,
+                    None => Distribution::Uniform { min_ms: 200.0, max_ms: 2000.0 },
+                },
+                loss_probability: probability(ctx, "nemesis.loss_probability", n.loss_probability.unwrap_or(0.3))?,
+                slow_factor,
+                clock_skew_ns: skew_ns(ctx, "nemesis.clock_skew_ms", n.clock_skew_ms.unwrap_or(50.0))?,
+            })
+        }
+    })
+}
+
+fn faults(
+    ctx: &Ctx,
+    raw: &[RawFault],
+    node_count: u32,
+    initial: &[NodeId],
+    end_ns: u64,
+) -> Result<Vec<ScheduledFault>, ScenarioError> {
+    let node_ref = |path: &str, n: u32| node_id(ctx, node_count, path, n);
+    // A restart brings back a node that was in the ring: one outside the initial members must
+    // have joined before.
+    let joined_by = |node: u32, at_ms: f64| {
+        initial.contains(&NodeId(node))
+            || raw.iter().any(|f| matches!(f, RawFault::Join { node: j, at_ms: t, .. } if *j == node && *t < at_ms))
+    };
+    let never_joined = |path: String, node: u32, at_ms: f64| {
+        ctx.err(
+            &path,
+            format!(
+                "node {node} is restarted at {at_ms} ms but is not in cluster.initial_members and no join of it comes \
+                 earlier; expected a node that has joined (add a join fault before the restart)"
+            ),
+        )
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (i, f) in raw.iter().enumerate() {
+        let p = format!("faults.{i}");
+        let at_ms = match f {
+            RawFault::Crash { at_ms, .. }
+            | RawFault::Restart { at_ms, .. }
+            | RawFault::Partition { at_ms, .. }
+            | RawFault::Heal { at_ms, .. }
+            | RawFault::ClockSkew { at_ms, .. }
+            | RawFault::Join { at_ms, .. }
+            | RawFault::LossBurst { at_ms, .. }
+            | RawFault::Slow { at_ms, .. }
+            | RawFault::Leave { at_ms, .. }
+            | RawFault::RollingRestart { at_ms, .. } => *at_ms,
+        };
+        let at = ms(ctx, &format!("{p}.at_ms"), at_ms, true)?;
+        if at.as_nanos() > end_ns {
+            return Err(ctx.err(
+                &format!("{p}.at_ms"),
+                format!("{at_ms} is after the run ends; expected at most duration_ms + quiescent_tail_ms"),
+            ));
+        }
+        let fault = match f {
+            RawFault::Crash { node, lose_disk, .. } => {
+                Fault::Crash { node: node_ref(&format!("{p}.node"), *node)?, lose_disk: *lose_disk }
+            }
+            RawFault::Restart { node, .. } => {
+                let id = node_ref(&format!("{p}.node"), *node)?;
+                if !joined_by(*node, at_ms) {
+                    return Err(never_joined(format!("{p}.node"), *node, at_ms));
+                }
+                Fault::Restart(id)
+            }
+            RawFault::Partition { name, groups, one_way, .. } => {
+                if groups.len() < 2 {
+                    return Err(
+                        ctx.err(&format!("{p}.groups"), "expected at least two groups of node ids, e.g. [[0, 1], [2, 3]]")
+                    );
+                }
+                let mut seen: Vec<u32> = Vec::new();
+                let mut typed = Vec::new();
+                for (g, group) in groups.iter().enumerate() {
+                    let mut nodes = Vec::new();
+                    for (j, n) in group.iter().enumerate() {
+                        let id = node_ref(&format!("{p}.groups.{g}.{j}"), *n)?;
+                        if seen.contains(n) {
+                            return Err(ctx.err(
+                                &format!("{p}.groups.{g}.{j}"),
+                                format!("node {n} is in two groups; expected disjoint groups"),
+                            ));
+                        }
+                        seen.push(*n);
+                        nodes.push(id);
+                    }
+                    typed.push(nodes);
+                }
+                if let Some(first) = names.iter().position(|n| n == name) {
+                    return Err(ctx.err(
+                        &format!("{p}.name"),
+                        format!(
+                            "partition name \"{name}\" is already used by an earlier partition (partition #{}); expected a \
+                             unique name, since a heal lifts the partition it names",
+                            first + 1
+                        ),
+                    ));
+                }
+                names.push(name.clone());
+                Fault::Partition { id: names.len() as u32, name: name.clone(), groups: typed, one_way: *one_way }
+            }
+            RawFault::Join { node, contact, .. } => Fault::Join {
+                node: node_ref(&format!("{p}.node"), *node)?,
+                contact: contact.map(|c| node_ref(&format!("{p}.contact"), c)).transpose()?,
+            },
+            RawFault::Leave { node, contact, .. } => {
+                if contact == &Some(*node) {
+                    return Err(ctx.err(
+                        &format!("{p}.contact"),
+                        format!("node {node} cannot record its own decommission; expected another node, or no contact"),
+                    ));
+                }
+                Fault::Leave {
+                    node: node_ref(&format!("{p}.node"), *node)?,
+                    contact: contact.map(|c| node_ref(&format!("{p}.contact"), c)).transpose()?,
+                }
+            }
+            RawFault::Slow { node, factor, .. } => {
+                if !(factor.is_finite() && *factor >= 1.0) {
+                    return Err(
+                        ctx.err(&format!("{p}.factor"), format!("{factor} is out of range; expected a slowdown factor >= 1"))
+                    );
+                }
+                Fault::Slow { node: node_ref(&format!("{p}.node"), *node)?, factor: *factor }
+            }
+            RawFault::LossBurst { duration_ms, loss_probability, .. } => {
+                let d = ms(ctx, &format!("{p}.duration_ms"), *duration_ms, false)?;
+                let probability = probability(ctx, &format!("{p}.loss_probability"), *loss_probability)?;
+                let id = 1 + out.len() as u32;
+                out.push(ScheduledFault { at, fault: Fault::LossBurst { id, probability }, generated: false });
+                out.push(ScheduledFault {
+                    at: SimDuration(at.as_nanos().saturating_add(d.as_nanos())),
+                    fault: Fault::LossBurstEnd { id },
+                    generated: false,
+                });
+                continue;
+            }
+            RawFault::RollingRestart { nodes, down_ms, gap_ms, .. } => {
+                let down = ms(ctx, &format!("{p}.down_ms"), *down_ms, false)?;
+                let gap = ms(ctx, &format!("{p}.gap_ms"), *gap_ms, true)?;
+                if nodes.is_empty() {
+                    return Err(ctx.err(&format!("{p}.nodes"), "empty; expected the node ids to restart in order"));
+                }
+                let mut t = at;
+                for (j, n) in nodes.iter().enumerate() {
+                    let node = node_ref(&format!("{p}.nodes.{j}"), *n)?;
+                    let back = t.as_nanos().saturating_add(down.as_nanos());
+                    if !joined_by(*n, back as f64 / 1e6) {
+                        return Err(never_joined(format!("{p}.nodes.{j}"), *n, back as f64 / 1e6));
+                    }
+                    if back > end_ns {
+                        return Err(ctx.err(&format!("{p}.nodes.{j}"), "this restart would end after the run; expected the whole roll to fit in duration_ms + quiescent_tail_ms"));
+                    }
+                    out.push(ScheduledFault { at: t, fault: Fault::Crash { node, lose_disk: false }, generated: false });
+                    out.push(ScheduledFault { at: SimDuration(back), fault: Fault::Restart(node), generated: false });
+                    t = SimDuration(back.saturating_add(gap.as_nanos()));
+                }
+                continue;
+            }
+            RawFault::ClockSkew { node, offset_ms, .. } => Fault::ClockSkew {
+                node: node_ref(&format!("{p}.node"), *node)?,
+                skew_ns: skew_ns(ctx, &format!("{p}.offset_ms"), *offset_ms)?,
+            },
+            RawFault::Heal { name, .. } => match names.iter().position(|n| n == name) {
+                Some(i) => Fault::Heal { id: i as u32 + 1, name: name.clone() },
+                None => {
+                    let mut m = format!("no partition named \"{name}\" comes before this heal");
+                    if let Some(s) = suggest(name, names.iter().map(String::as_str)) {
+                        m.push_str(&format!(" (did you mean \"{s}\"?)"));
+                    }
+                    return Err(ctx.err(&format!("{p}.name"), m));
+                }
+            },
+        };
+        out.push(ScheduledFault { at, fault, generated: false });
+    }
+    out.sort_by_key(|f| f.at);
+    Ok(out)
+}
