@@ -3,7 +3,7 @@
 //! presets pass. Budgets are a little above the first failing seed measured, so a weaker
 //! checker (or a scenario that stopped exercising the weakness) fails here.
 
-use dynasim::observe::checks::explore_seed;
+use dynasim::commands::explore::explore_seed;
 
 fn scenario_text(name: &str) -> (String, String) {
     let path = format!("{}/scenarios/{name}.json", env!("CARGO_MANIFEST_DIR"));

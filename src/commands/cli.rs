@@ -4,9 +4,10 @@
 //! Every failure prints the seed and a replay command.
 
 use crate::commands::error::Error;
+use crate::commands::junit::{self, CheckRun};
 use crate::observe::checks::{self, Finding};
 use crate::observe::trace::{TraceFilter, TraceSink, Tracer};
-use crate::report::{self, CheckRun};
+use crate::report;
 use crate::scenario::{self, Scenario, DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME};
 use crate::sim::engine::SimTime;
 use clap::{Args, Parser, Subcommand};
@@ -579,7 +580,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(&seed) = seeds.get(i) else { break };
-                        let judged = checks::explore_seed(&file, &text, &args.set, seed);
+                        let judged = crate::commands::explore::explore_seed(&file, &text, &args.set, seed);
                         out.push(judged.map_err(Error::from).map(|(sets, violations)| (i, sets, violations)));
                         let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                         if tty {
@@ -711,7 +712,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
     });
     let failed = runs.iter().filter(|r| !r.findings.is_empty()).count();
     if let Some(path) = &args.junit {
-        report::write_file(path, report::junit(&runs).as_bytes())?;
+        report::write_file(path, junit::junit(&runs).as_bytes())?;
     }
     println!("{} passed, {failed} failed", runs.len() - failed);
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })

@@ -4,5 +4,7 @@
 pub mod bench;
 pub mod cli;
 pub mod error;
+pub mod explore;
+pub mod junit;
 pub mod shrink;
 pub mod sweep;
