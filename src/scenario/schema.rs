@@ -455,3 +455,21 @@ pub(super) struct RawProbe {
     #[serde(default)]
     pub(super) gap: Option<RawDistribution>,
 }
+
+impl RawFault {
+    /// When the fault is scheduled, as the file gives it.
+    pub(super) fn at_ms(&self) -> f64 {
+        match self {
+            RawFault::Crash { at_ms, .. }
+            | RawFault::Restart { at_ms, .. }
+            | RawFault::Partition { at_ms, .. }
+            | RawFault::Heal { at_ms, .. }
+            | RawFault::ClockSkew { at_ms, .. }
+            | RawFault::Join { at_ms, .. }
+            | RawFault::LossBurst { at_ms, .. }
+            | RawFault::Slow { at_ms, .. }
+            | RawFault::Leave { at_ms, .. }
+            | RawFault::RollingRestart { at_ms, .. } => *at_ms,
+        }
+    }
+}

@@ -601,18 +601,7 @@ fn faults(
     let mut out = Vec::new();
     for (i, f) in raw.iter().enumerate() {
         let p = format!("faults.{i}");
-        let at_ms = match f {
-            RawFault::Crash { at_ms, .. }
-            | RawFault::Restart { at_ms, .. }
-            | RawFault::Partition { at_ms, .. }
-            | RawFault::Heal { at_ms, .. }
-            | RawFault::ClockSkew { at_ms, .. }
-            | RawFault::Join { at_ms, .. }
-            | RawFault::LossBurst { at_ms, .. }
-            | RawFault::Slow { at_ms, .. }
-            | RawFault::Leave { at_ms, .. }
-            | RawFault::RollingRestart { at_ms, .. } => *at_ms,
-        };
+        let at_ms = f.at_ms();
         let at = ms(ctx, &format!("{p}.at_ms"), at_ms, true)?;
         if at.as_nanos() > end_ns {
             return Err(ctx.err(
@@ -637,23 +626,7 @@ fn faults(
                         ctx.err(&format!("{p}.groups"), "expected at least two groups of node ids, e.g. [[0, 1], [2, 3]]")
                     );
                 }
-                let mut seen: Vec<u32> = Vec::new();
-                let mut typed = Vec::new();
-                for (g, group) in groups.iter().enumerate() {
-                    let mut nodes = Vec::new();
-                    for (j, n) in group.iter().enumerate() {
-                        let id = node_ref(&format!("{p}.groups.{g}.{j}"), *n)?;
-                        if seen.contains(n) {
-                            return Err(ctx.err(
-                                &format!("{p}.groups.{g}.{j}"),
-                                format!("node {n} is in two groups; expected disjoint groups"),
-                            ));
-                        }
-                        seen.push(*n);
-                        nodes.push(id);
-                    }
-                    typed.push(nodes);
-                }
+                let typed = partition_groups(ctx, &p, groups, &node_ref)?;
                 if let Some(first) = names.iter().position(|n| n == name) {
                     return Err(ctx.err(
                         &format!("{p}.name"),
@@ -704,25 +677,8 @@ fn faults(
                 continue;
             }
             RawFault::RollingRestart { nodes, down_ms, gap_ms, .. } => {
-                let down = ms(ctx, &format!("{p}.down_ms"), *down_ms, false)?;
-                let gap = ms(ctx, &format!("{p}.gap_ms"), *gap_ms, true)?;
-                if nodes.is_empty() {
-                    return Err(ctx.err(&format!("{p}.nodes"), "empty; expected the node ids to restart in order"));
-                }
-                let mut t = at;
-                for (j, n) in nodes.iter().enumerate() {
-                    let node = node_ref(&format!("{p}.nodes.{j}"), *n)?;
-                    let back = t.as_nanos().saturating_add(down.as_nanos());
-                    if !joined_by(*n, back as f64 / 1e6) {
-                        return Err(never_joined(format!("{p}.nodes.{j}"), *n, back as f64 / 1e6));
-                    }
-                    if back > end_ns {
-                        return Err(ctx.err(&format!("{p}.nodes.{j}"), "this restart would end after the run; expected the whole roll to fit in duration_ms + quiescent_tail_ms"));
-                    }
-                    out.push(ScheduledFault { at: t, fault: Fault::Crash { node, lose_disk: false }, generated: false });
-                    out.push(ScheduledFault { at: SimDuration(back), fault: Fault::Restart(node), generated: false });
-                    t = SimDuration(back.saturating_add(gap.as_nanos()));
-                }
+                let roll = RollingRestart { path: &p, nodes, down_ms: *down_ms, gap_ms: *gap_ms, at, end_ns };
+                out.extend(rolling_restart(ctx, &roll, &node_ref, &joined_by, &never_joined)?);
                 continue;
             }
             RawFault::ClockSkew { node, offset_ms, .. } => Fault::ClockSkew {
@@ -743,5 +699,76 @@ fn faults(
         out.push(ScheduledFault { at, fault, generated: false });
     }
     out.sort_by_key(|f| f.at);
+    Ok(out)
+}
+
+/// A partition's groups: existing nodes, each in one group only.
+fn partition_groups(
+    ctx: &Ctx,
+    p: &str,
+    groups: &[Vec<u32>],
+    node_ref: &dyn Fn(&str, u32) -> Result<NodeId, ScenarioError>,
+) -> Result<Vec<Vec<NodeId>>, ScenarioError> {
+    let mut seen: Vec<u32> = Vec::new();
+    let mut typed = Vec::new();
+    for (g, group) in groups.iter().enumerate() {
+        let mut nodes = Vec::new();
+        for (j, n) in group.iter().enumerate() {
+            let id = node_ref(&format!("{p}.groups.{g}.{j}"), *n)?;
+            if seen.contains(n) {
+                return Err(
+                    ctx.err(&format!("{p}.groups.{g}.{j}"), format!("node {n} is in two groups; expected disjoint groups"))
+                );
+            }
+            seen.push(*n);
+            nodes.push(id);
+        }
+        typed.push(nodes);
+    }
+    Ok(typed)
+}
+
+/// A `rolling_restart` fault as the file gives it, at its validated start time.
+struct RollingRestart<'a> {
+    path: &'a str,
+    nodes: &'a [u32],
+    down_ms: f64,
+    gap_ms: f64,
+    at: SimDuration,
+    end_ns: u64,
+}
+
+/// Expands a rolling restart into a crash and a restart per node, one after another.
+fn rolling_restart(
+    ctx: &Ctx,
+    roll: &RollingRestart,
+    node_ref: &dyn Fn(&str, u32) -> Result<NodeId, ScenarioError>,
+    joined_by: &dyn Fn(u32, f64) -> bool,
+    never_joined: &dyn Fn(String, u32, f64) -> ScenarioError,
+) -> Result<Vec<ScheduledFault>, ScenarioError> {
+    let (p, end_ns) = (roll.path, roll.end_ns);
+    let down = ms(ctx, &format!("{p}.down_ms"), roll.down_ms, false)?;
+    let gap = ms(ctx, &format!("{p}.gap_ms"), roll.gap_ms, true)?;
+    if roll.nodes.is_empty() {
+        return Err(ctx.err(&format!("{p}.nodes"), "empty; expected the node ids to restart in order"));
+    }
+    let mut out = Vec::new();
+    let mut t = roll.at;
+    for (j, n) in roll.nodes.iter().enumerate() {
+        let node = node_ref(&format!("{p}.nodes.{j}"), *n)?;
+        let back = t.as_nanos().saturating_add(down.as_nanos());
+        if !joined_by(*n, back as f64 / 1e6) {
+            return Err(never_joined(format!("{p}.nodes.{j}"), *n, back as f64 / 1e6));
+        }
+        if back > end_ns {
+            return Err(ctx.err(
+                &format!("{p}.nodes.{j}"),
+                "this restart would end after the run; expected the whole roll to fit in duration_ms + quiescent_tail_ms",
+            ));
+        }
+        out.push(ScheduledFault { at: t, fault: Fault::Crash { node, lose_disk: false }, generated: false });
+        out.push(ScheduledFault { at: SimDuration(back), fault: Fault::Restart(node), generated: false });
+        t = SimDuration(back.saturating_add(gap.as_nanos()));
+    }
     Ok(out)
 }
