@@ -38,9 +38,7 @@ impl Node {
                 self.view = view;
             }
         } else {
-            if Rc::make_mut(&mut self.view).merge(&view) {
-                out.push(NodeEffect::ViewChanged);
-            }
+            self.adopt_view(&view, out);
             if reply && *view != *self.view {
                 let payload = Payload::Gossip { view: self.view.clone(), reply: false };
                 out.push(NodeEffect::Send { to: from, payload });
@@ -70,7 +68,8 @@ impl Node {
     /// Merges a peer's view into this node's; returns whether it changed (the world then
     /// rebuilds this node's ring and runs [`Node::handoff`]).
     pub(super) fn adopt_view(&mut self, view: &Rc<Membership>, out: &mut Vec<NodeEffect>) -> bool {
-        if Rc::ptr_eq(view, &self.view) || !Rc::make_mut(&mut self.view).merge(view) {
+        // Equal views change nothing: no copy of the shared view is made for them.
+        if Rc::ptr_eq(view, &self.view) || **view == *self.view || !Rc::make_mut(&mut self.view).merge(view) {
             return false;
         }
         out.push(NodeEffect::ViewChanged);
