@@ -8,38 +8,92 @@ use crate::node::merkle::{digest, MerkleTree};
 use crate::node::versioning::VersionSet;
 use crate::node::*;
 use crate::sim::engine::SimTime;
+use crate::sim::fastmap::FastMap;
 use crate::sim::ids::{Endpoint, KeyId, NodeId};
 use crate::sim::rng::index;
 use std::rc::Rc;
 
-impl Node {
-    /// When anti-entropy last compared `range` of this node's current ring here.
-    pub fn range_compared_at(&self, range: u32) -> Option<SimTime> {
-        self.ae_compared_at.get(&range).copied()
-    }
+/// The Merkle trees of this node's own keys, by ring range (hints are not in them), and where
+/// the exchanges stand.
+#[derive(Default)]
+pub(super) struct AntiEntropy {
+    trees: FastMap<u32, MerkleTree>,
+    /// What an absent range's tree would be: compared without creating one.
+    empty_tree: Option<MerkleTree>,
+    /// Which of this node's ranges the next exchange compares.
+    cursor: usize,
+    /// When anti-entropy last compared each range of this node's ring (as starter or peer):
+    /// what a convergence failure names when a range was not reached in time.
+    compared_at: FastMap<u32, SimTime>,
+}
 
-    /// Keeps the key's Merkle tree current after its digest changed.
-    pub(super) fn track(&mut self, env: &NodeEnv, key: KeyId, old: u64, new: u64) {
+impl AntiEntropy {
+    /// Keeps the key's tree current after its digest changed from `old` to `new`; returns the
+    /// hashes computed.
+    fn track(&mut self, env: &NodeEnv, key: KeyId, old: u64, new: u64) -> u64 {
         if !env.protocol.anti_entropy || old == new {
-            return;
+            return 0;
         }
         let position = env.keys.position(key);
         let range = env.ring.range_of(position);
         let leaves = env.protocol.merkle_leaves;
         let tree = self.trees.entry(range).or_insert_with(|| MerkleTree::new(leaves));
-        self.stats.merkle_hashes += tree.update(key, position, old, new);
+        tree.update(key, position, old, new)
+    }
+
+    /// The disk is gone, and the trees with it.
+    pub(super) fn clear_trees(&mut self) {
+        self.trees.clear();
+    }
+
+    /// The next of this node's ranges to compare.
+    fn next_range(&mut self, mine: &[u32]) -> u32 {
+        let range = mine[self.cursor % mine.len()];
+        self.cursor += 1;
+        range
+    }
+
+    fn tree(&mut self, env: &NodeEnv, range: u32) -> &MerkleTree {
+        let leaves = env.protocol.merkle_leaves;
+        match self.trees.get(&range) {
+            Some(t) => t,
+            None => self.empty_tree.get_or_insert_with(|| MerkleTree::new(leaves)),
+        }
+    }
+
+    /// The keys under some leaves of a range's tree.
+    fn keys_under<'a>(&'a self, range: u32, leaves: &'a [u32]) -> impl Iterator<Item = &'a KeyId> + 'a {
+        let tree = self.trees.get(&range);
+        leaves.iter().flat_map(move |&leaf| tree.into_iter().flat_map(move |t| t.keys_in_leaf(leaf as usize)))
+    }
+
+    /// Each tree's root, by range: equal for replicas holding the same versions.
+    #[cfg(test)]
+    pub(super) fn roots(&self) -> Vec<(u32, u64)> {
+        let mut roots: Vec<(u32, u64)> = self.trees.iter().map(|(k, t)| (*k, t.root())).collect();
+        roots.sort();
+        roots
+    }
+}
+
+impl Node {
+    /// When anti-entropy last compared `range` of this node's current ring here.
+    pub fn range_compared_at(&self, range: u32) -> Option<SimTime> {
+        self.anti_entropy.compared_at.get(&range).copied()
+    }
+
+    /// Keeps the key's Merkle tree current after its digest changed.
+    pub(super) fn track(&mut self, env: &NodeEnv, key: KeyId, old: u64, new: u64) {
+        self.stats.merkle_hashes += self.anti_entropy.track(env, key, old, new);
     }
 
     pub(super) fn rebuild_trees(&mut self, env: &NodeEnv) {
         if !env.protocol.anti_entropy {
             return;
         }
-        self.trees.clear();
-        self.ae_compared_at.clear();
-        self.ae_cursor = 0;
-        let entries: Vec<(KeyId, u64)> = self.store.iter().map(|(k, v)| (*k, digest(*k, v))).collect();
-        for (key, d) in entries {
-            self.track(env, key, 0, d);
+        self.anti_entropy = AntiEntropy::default();
+        for (key, versions) in self.replica.iter() {
+            self.stats.merkle_hashes += self.anti_entropy.track(env, *key, 0, digest(*key, versions));
         }
     }
 
@@ -47,8 +101,7 @@ impl Node {
     /// other replica of it that it does not suspect.
     pub(super) fn start_anti_entropy(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
         let Some(mine) = env.ranges.of_node.get(self.id.index()).filter(|m| !m.is_empty()) else { return };
-        let range = mine[self.ae_cursor % mine.len()];
-        self.ae_cursor += 1;
+        let range = self.anti_entropy.next_range(mine);
         let peers: Vec<NodeId> =
             env.ranges.replicas[range as usize].iter().copied().filter(|&p| p != self.id && !self.suspects(p)).collect();
         if peers.is_empty() {
@@ -56,18 +109,10 @@ impl Node {
         }
         let peer = peers[index(&mut self.rng, peers.len())];
         self.stats.ae_exchanges += 1;
-        self.ae_compared_at.insert(range, now);
-        let root = self.tree(env, range).root();
+        self.anti_entropy.compared_at.insert(range, now);
+        let root = self.anti_entropy.tree(env, range).root();
         let ring = env.ring.fingerprint();
         self.send_ae(Endpoint::Node(peer), Payload::AeCompare { ring, range, hashes: vec![(0, root)] }, out);
-    }
-
-    pub(super) fn tree(&mut self, env: &NodeEnv, range: u32) -> &MerkleTree {
-        let leaves = env.protocol.merkle_leaves;
-        match self.trees.get(&range) {
-            Some(t) => t,
-            None => self.empty_tree.get_or_insert_with(|| MerkleTree::new(leaves)),
-        }
     }
 
     /// Compares the peer's hashes with this node's: descends below differing inner nodes and
@@ -86,8 +131,8 @@ impl Node {
         if !self.same_ring(env, ring) {
             return;
         }
-        self.ae_compared_at.insert(range, now);
-        let tree = self.tree(env, range);
+        self.anti_entropy.compared_at.insert(range, now);
+        let tree = self.anti_entropy.tree(env, range);
         let mut leaves = Vec::new();
         let mut next = Vec::new();
         for &(i, h) in hashes {
@@ -150,16 +195,8 @@ impl Node {
     }
 
     pub(super) fn entries_under(&self, range: u32, leaves: &[u32]) -> Vec<(KeyId, Rc<VersionSet>)> {
-        let Some(tree) = self.trees.get(&range) else { return Vec::new() };
-        let mut entries = Vec::new();
-        for &leaf in leaves {
-            for key in tree.keys_in_leaf(leaf as usize) {
-                if let Some(v) = self.store.get(key) {
-                    entries.push((*key, v.clone()));
-                }
-            }
-        }
-        entries
+        let keys = self.anti_entropy.keys_under(range, leaves);
+        keys.filter_map(|key| self.replica.get(*key).map(|v| (*key, v.clone()))).collect()
     }
 
     pub(super) fn send_ae(&mut self, to: Endpoint, payload: Payload, out: &mut Vec<NodeEffect>) {

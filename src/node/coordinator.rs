@@ -16,13 +16,14 @@
 //! stands in for.
 
 use crate::cluster::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
+use crate::node::failure_detector::FailureDetector;
 use crate::node::versioning::{CausalContext, Resolution, Sibling, VersionSet};
 use crate::node::*;
 use crate::sim::engine::{SimDuration, SimTime};
+use crate::sim::fastmap::FastMap;
 use crate::sim::ids::{ClientId, Endpoint, KeyId, NodeId, RequestId};
 use crate::sim::inline_vec::InlineVec;
 use crate::sim::rng::index;
-use std::collections::BTreeSet;
 use std::rc::Rc;
 
 /// A request's short lists, inline: with N = 3 they hold three to five nodes (fall-backs are
@@ -62,6 +63,32 @@ pub(super) enum Coordinating {
     Put(PutState),
 }
 
+/// The requests this node coordinates; volatile, so a crash forgets them (their clients time
+/// out).
+#[derive(Default)]
+pub(super) struct Coordinator {
+    open: FastMap<RequestId, Coordinating>,
+    next_request: u64,
+    /// A buffer for extended preference lists, kept to save an allocation per request.
+    candidate_buffer: Vec<NodeId>,
+}
+
+impl Coordinator {
+    /// A request id no node ever used: this node's id above its own count.
+    fn new_request(&mut self, me: NodeId) -> RequestId {
+        self.next_request += 1;
+        RequestId(((me.0 as u64) << 40) | self.next_request)
+    }
+
+    pub(super) fn contains(&self, req: RequestId) -> bool {
+        self.open.contains_key(&req)
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.open.clear();
+    }
+}
+
 /// How many versions the client is shown: one under the convergent cart merge (the coordinator
 /// hands back the union), otherwise every sibling.
 pub(super) fn versions_seen(policy: ConflictPolicy, siblings: &[Sibling]) -> usize {
@@ -72,10 +99,10 @@ pub(super) fn versions_seen(policy: ConflictPolicy, siblings: &[Sibling]) -> usi
 }
 
 /// Takes the next fall-back not under suspicion.
-pub(super) fn take_healthy(spare: &mut NodeList, suspected: &BTreeSet<NodeId>) -> Option<NodeId> {
+fn take_healthy(spare: &mut NodeList, detector: &FailureDetector) -> Option<NodeId> {
     while !spare.is_empty() {
         let next = spare.remove(0);
-        if !suspected.contains(&next) {
+        if !detector.suspects(next) {
             return Some(next);
         }
     }
@@ -108,15 +135,10 @@ pub(super) fn reconcile_replies(
 }
 
 impl Node {
-    pub(super) fn new_request(&mut self) -> RequestId {
-        self.next_request += 1;
-        RequestId(((self.id.0 as u64) << 40) | self.next_request)
-    }
-
     /// The extended preference list: top N first, then fall-backs (in a buffer the caller
-    /// hands back to `candidate_buffer`).
+    /// hands back to the coordinator's `candidate_buffer`).
     pub(super) fn candidates(&mut self, env: &NodeEnv, key: KeyId) -> Vec<NodeId> {
-        let mut list = std::mem::take(&mut self.candidate_buffer);
+        let mut list = std::mem::take(&mut self.requests.candidate_buffer);
         env.ring.cached_list(key, || env.keys.position(key), env.protocol.n, env.protocol.candidate_count(), &mut list);
         list
     }
@@ -126,7 +148,7 @@ impl Node {
     /// targets and the fall-backs left over.
     pub(super) fn select(&self, env: &NodeEnv, list: &[NodeId]) -> (Targets, NodeList) {
         let n = env.protocol.n.min(list.len());
-        if !env.protocol.sloppy_quorum || self.suspected.is_empty() {
+        if !env.protocol.sloppy_quorum || self.detector.is_empty() {
             // Strict quorums ask the top N whatever; with nobody suspected (the usual case) a
             // sloppy quorum asks them too and keeps the rest, in order, as fall-backs.
             let spare = if env.protocol.sloppy_quorum { list[n..].into() } else { NodeList::new() };
@@ -177,7 +199,7 @@ impl Node {
     ) {
         let list = self.candidates(env, op.key);
         self.route_client_request(now, env, op, put, &list, out);
-        self.candidate_buffer = list;
+        self.requests.candidate_buffer = list;
     }
 
     /// Coordinates a client request, or forwards it when this node is not among the top N.
@@ -221,7 +243,7 @@ impl Node {
         out: &mut Vec<NodeEffect>,
     ) {
         self.stats.gets_coordinated += 1;
-        let req = self.new_request();
+        let req = self.requests.new_request(self.id);
         let (targets, spare) = self.select(env, list);
         let asked = self.fan_out(env, targets, env.protocol.r);
         let mut state = GetState {
@@ -242,7 +264,7 @@ impl Node {
         }
         out.push(NodeEffect::Timer { after: env.protocol.request_timeout, timer: NodeTimer::RequestTimeout(req) });
         out.push(NodeEffect::Timer { after: env.protocol.reply_timeout, timer: NodeTimer::ReplicaTimeout(req) });
-        self.coordinating.insert(req, Coordinating::Get(state));
+        self.requests.open.insert(req, Coordinating::Get(state));
         self.advance_get(now, env, req, out);
     }
 
@@ -255,7 +277,7 @@ impl Node {
         versions: Option<Rc<VersionSet>>,
         out: &mut Vec<NodeEffect>,
     ) {
-        let Some(Coordinating::Get(state)) = self.coordinating.get_mut(&req) else {
+        let Some(Coordinating::Get(state)) = self.requests.open.get_mut(&req) else {
             return;
         };
         if state.replies.iter().any(|(n, _)| *n == replica) {
@@ -271,7 +293,7 @@ impl Node {
     /// Answers the client once R replies are in, and closes the request (with read repair) once
     /// every replica asked has answered or the late-reply window has passed.
     pub(super) fn advance_get(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
-        let Some(Coordinating::Get(state)) = self.coordinating.get_mut(&req) else {
+        let Some(Coordinating::Get(state)) = self.requests.open.get_mut(&req) else {
             return;
         };
         if !state.answered && state.replies.len() >= env.protocol.r.min(state.asked.len()) {
@@ -313,7 +335,7 @@ impl Node {
     /// Ends a get; with read repair on, writes the reconciled versions to every top-N replica
     /// that answered with less (Dynamo §5).
     pub(super) fn close_get(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
-        let Some(Coordinating::Get(state)) = self.coordinating.remove(&req) else {
+        let Some(Coordinating::Get(state)) = self.requests.open.remove(&req) else {
             return;
         };
         if !env.protocol.read_repair || state.replies.len() < 2 {
@@ -358,7 +380,7 @@ impl Node {
         out: &mut Vec<NodeEffect>,
     ) {
         self.stats.puts_coordinated += 1;
-        let req = self.new_request();
+        let req = self.requests.new_request(self.id);
         let (targets, spare) = self.select(env, list);
         let mut state = PutState {
             client: op.client,
@@ -404,7 +426,7 @@ impl Node {
         }
         out.push(NodeEffect::Timer { after: env.protocol.request_timeout, timer: NodeTimer::RequestTimeout(req) });
         out.push(NodeEffect::Timer { after: env.protocol.reply_timeout, timer: NodeTimer::ReplicaTimeout(req) });
-        self.coordinating.insert(req, Coordinating::Put(state));
+        self.requests.open.insert(req, Coordinating::Put(state));
         self.advance_put(env, req, out);
     }
 
@@ -416,7 +438,7 @@ impl Node {
         minted: Option<(Rc<CausalContext>, Rc<VersionSet>)>,
         out: &mut Vec<NodeEffect>,
     ) {
-        let Some(Coordinating::Put(state)) = self.coordinating.get_mut(&req) else {
+        let Some(Coordinating::Put(state)) = self.requests.open.get_mut(&req) else {
             return;
         };
         if state.acked.contains(&replica) {
@@ -434,7 +456,7 @@ impl Node {
     /// has acknowledged (or the reply timeout has replaced the silent ones), so that a write
     /// still reaches N nodes when a replica is down.
     pub(super) fn advance_put(&mut self, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
-        let Some(Coordinating::Put(state)) = self.coordinating.get_mut(&req) else {
+        let Some(Coordinating::Put(state)) = self.requests.open.get_mut(&req) else {
             return;
         };
         if !state.answered && state.acked.len() >= env.protocol.w {
@@ -447,14 +469,14 @@ impl Node {
             }
         }
         if state.answered && state.asked.iter().all(|t| state.acked.contains(&t.node)) {
-            self.coordinating.remove(&req);
+            self.requests.open.remove(&req);
         }
     }
 
     /// Replicas silent past the reply timeout are suspected; under sloppy quorum the request
     /// moves on to the next fall-backs, enough to reach the quorum if they all answer.
     pub(super) fn on_replica_timeout(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
-        let silent: Vec<NodeId> = match self.coordinating.get(&req) {
+        let silent: Vec<NodeId> = match self.requests.open.get(&req) {
             Some(Coordinating::Get(s)) => s.asked.iter().copied().filter(|n| !s.replies.iter().any(|(r, _)| r == n)).collect(),
             Some(Coordinating::Put(s)) => s.asked.iter().map(|t| t.node).filter(|n| !s.acked.contains(n)).collect(),
             None => return,
@@ -465,7 +487,7 @@ impl Node {
         if !env.protocol.sloppy_quorum && env.protocol.hinted_handoff {
             // Strict quorums (Cassandra): the coordinator itself keeps a hint for each silent
             // replica, which the hint scan delivers once it answers again.
-            if let Some(Coordinating::Put(s)) = self.coordinating.get(&req) {
+            if let Some(Coordinating::Put(s)) = self.requests.open.get(&req) {
                 if let Some(versions) = s.versions.clone() {
                     let key = s.key;
                     let me = self.id;
@@ -478,13 +500,13 @@ impl Node {
         if !env.protocol.sloppy_quorum || silent.is_empty() {
             return;
         }
-        let suspected = &self.suspected;
+        let detector = &self.detector;
         let mut sends = Vec::new();
-        match self.coordinating.get_mut(&req) {
+        match self.requests.open.get_mut(&req) {
             Some(Coordinating::Get(s)) if !s.answered => {
                 let missing = env.protocol.r.saturating_sub(s.replies.len());
                 while sends.len() < missing {
-                    let Some(next) = take_healthy(&mut s.spare, suspected) else { break };
+                    let Some(next) = take_healthy(&mut s.spare, detector) else { break };
                     s.asked.push(next);
                     sends.push((next, Payload::GetRequest { req, key: s.key }));
                 }
@@ -495,7 +517,7 @@ impl Node {
                 let Some(versions) = s.versions.clone() else { return };
                 let unacked: Vec<Target> = s.asked.iter().copied().filter(|t| !s.acked.contains(&t.node)).collect();
                 for failed in unacked {
-                    let Some(next) = take_healthy(&mut s.spare, suspected) else { break };
+                    let Some(next) = take_healthy(&mut s.spare, detector) else { break };
                     // The fall-back stands in for the node the failed target was meant to be.
                     let hint = failed.hint.or(Some(failed.node)).filter(|_| env.protocol.hinted_handoff);
                     s.asked.retain(|t| t.node != failed.node);
@@ -513,10 +535,10 @@ impl Node {
         }
         if retry {
             out.push(NodeEffect::Timer { after: env.protocol.reply_timeout, timer: NodeTimer::ReplicaTimeout(req) });
-        } else if let Some(Coordinating::Put(s)) = self.coordinating.get(&req) {
+        } else if let Some(Coordinating::Put(s)) = self.requests.open.get(&req) {
             // No fall-back left to try: an answered write is done.
             if s.answered {
-                self.coordinating.remove(&req);
+                self.requests.open.remove(&req);
             }
         }
     }
@@ -524,7 +546,7 @@ impl Node {
     /// The client's deadline at the coordinator: a request not yet answered fails; an answered
     /// get closes (read repair with the replies so far).
     pub(super) fn on_request_timeout(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
-        let Some(state) = self.coordinating.get(&req) else {
+        let Some(state) = self.requests.open.get(&req) else {
             return; // answered and closed already: a stale timer
         };
         let (client, op, key, answered, get) = match state {
@@ -534,14 +556,14 @@ impl Node {
         if answered && get {
             self.close_get(now, env, req, out);
         } else if answered {
-            self.coordinating.remove(&req);
+            self.requests.open.remove(&req);
         } else {
             self.stats.coordinator_timeouts += 1;
             out.push(NodeEffect::Send {
                 to: Endpoint::Client(client),
                 payload: Payload::Reply { op, key, body: ReplyBody::Failed(Failure::CoordinatorTimeout) },
             });
-            self.coordinating.remove(&req);
+            self.requests.open.remove(&req);
         }
     }
 }

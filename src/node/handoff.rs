@@ -10,33 +10,115 @@
 use crate::cluster::message::Payload;
 use crate::cluster::ring::Ring;
 use crate::node::membership::{MemberStatus, Membership};
-use crate::node::merkle::digest;
 use crate::node::versioning::VersionSet;
 use crate::node::*;
 use crate::sim::engine::SimTime;
+use crate::sim::fastmap::FastMap;
 use crate::sim::ids::{Endpoint, KeyId, NodeId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 /// A handoff awaiting its acknowledgement; resent if none comes within a gossip interval.
-pub(super) struct PendingTransfer {
+struct PendingTransfer {
     target: NodeId,
     keys: Vec<KeyId>,
     sent_at: SimTime,
 }
 
+/// The hint store and the transfers in flight.
+#[derive(Default)]
+pub(super) struct Handoff {
+    /// Versions kept for another node, by (key, intended node): scanned in this order.
+    hints: BTreeMap<(KeyId, NodeId), Rc<VersionSet>>,
+    /// Transfers awaiting acknowledgement: id -> keys; and per key how many are outstanding.
+    transfers: BTreeMap<u64, PendingTransfer>,
+    transferring: FastMap<KeyId, u32>,
+    /// Keys stored since the last handoff that this node's own ring says it does not
+    /// replicate (sent by peers with an older view); handed off on the next scan.
+    strays: BTreeSet<KeyId>,
+    next_transfer: u64,
+}
+
+impl Handoff {
+    pub(super) fn hint(&self, key: KeyId, intended: NodeId) -> Option<&Rc<VersionSet>> {
+        self.hints.get(&(key, intended))
+    }
+
+    /// Every hint held for a key, whoever it is meant for.
+    pub(super) fn hints_for(&self, key: KeyId) -> impl Iterator<Item = &Rc<VersionSet>> {
+        let range = (!self.hints.is_empty()).then(|| self.hints.range((key, NodeId(0))..=(key, NodeId(u32::MAX))));
+        range.into_iter().flatten().map(|(_, v)| v)
+    }
+
+    pub(super) fn hints(&self) -> impl Iterator<Item = ((KeyId, NodeId), &Rc<VersionSet>)> {
+        self.hints.iter().map(|(k, v)| (*k, v))
+    }
+
+    pub(super) fn take_hint(&mut self, key: KeyId, intended: NodeId) -> Option<Rc<VersionSet>> {
+        self.hints.remove(&(key, intended))
+    }
+
+    /// Keeps versions for `intended`; returns whether no hint for it was held yet.
+    pub(super) fn put_hint(&mut self, key: KeyId, intended: NodeId, versions: Rc<VersionSet>) -> bool {
+        self.hints.insert((key, intended), versions).is_none()
+    }
+
+    pub(super) fn clear_hints(&mut self) {
+        self.hints.clear();
+    }
+
+    /// Nothing held for others and nothing awaiting acknowledgement.
+    fn is_idle(&self) -> bool {
+        self.hints.is_empty() && self.transfers.is_empty()
+    }
+
+    /// Records a transfer of `keys` to `target`; returns its id.
+    fn begin_transfer(&mut self, now: SimTime, target: NodeId, keys: Vec<KeyId>) -> u64 {
+        self.next_transfer += 1;
+        for k in &keys {
+            *self.transferring.entry(*k).or_insert(0) += 1;
+        }
+        self.transfers.insert(self.next_transfer, PendingTransfer { target, keys, sent_at: now });
+        self.next_transfer
+    }
+
+    /// A transfer was acknowledged: returns the keys it carried that no other transfer still
+    /// carries (none if the transfer was already acknowledged).
+    fn acknowledge(&mut self, id: u64) -> Option<Vec<KeyId>> {
+        let PendingTransfer { mut keys, .. } = self.transfers.remove(&id)?;
+        keys.retain(|key| {
+            let Some(outstanding) = self.transferring.get_mut(key) else { return false };
+            *outstanding -= 1;
+            if *outstanding > 0 {
+                return false;
+            }
+            self.transferring.remove(key);
+            true
+        });
+        Some(keys)
+    }
+
+    /// Strays ready to hand off; a key still in transfer waits for the next scan, because the
+    /// version sent may predate the one that made it a stray again, and the ack must not delete
+    /// what was never sent.
+    fn take_strays(&mut self) -> BTreeSet<KeyId> {
+        let (ready, in_transfer) = std::mem::take(&mut self.strays).into_iter().partition(|k| !self.transferring.contains_key(k));
+        self.strays = in_transfer;
+        ready
+    }
+}
+
 impl Node {
     /// Hints waiting for delivery, in scan order: (key, intended node).
     pub fn pending_hints(&self) -> impl Iterator<Item = (KeyId, NodeId)> + '_ {
-        self.hints.keys().copied()
+        self.handoff.hints.keys().copied()
     }
 
     /// A leaving node that has handed everything off can stop.
     pub fn is_drained(&self) -> bool {
         // The cheap tests first: this runs after every handler.
-        self.store.is_empty()
-            && self.hints.is_empty()
-            && self.transfers.is_empty()
+        self.replica.is_empty()
+            && self.handoff.is_idle()
             && self.view.get(self.id).is_some_and(|r| r.status == MemberStatus::Leaving)
     }
 
@@ -58,8 +140,8 @@ impl Node {
 
     pub(super) fn on_hint_ack(&mut self, intended: NodeId, key: KeyId, versions: &Rc<VersionSet>) {
         // Delete only what was delivered: a hint updated since stays for the next scan.
-        if self.hints.get(&(key, intended)).is_some_and(|h| Rc::ptr_eq(h, versions)) {
-            self.hints.remove(&(key, intended));
+        if self.handoff.hint(key, intended).is_some_and(|h| Rc::ptr_eq(h, versions)) {
+            self.handoff.take_hint(key, intended);
             self.stats.hints_delivered += 1;
         }
     }
@@ -68,8 +150,8 @@ impl Node {
     /// node has left).
     pub(super) fn scan_hints(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
         self.readdress_hints_of_departed(now, env);
-        for (&(key, intended), versions) in &self.hints {
-            if !self.suspected.contains(&intended) {
+        for (&(key, intended), versions) in &self.handoff.hints {
+            if !self.detector.suspects(intended) {
                 out.push(NodeEffect::Send {
                     to: Endpoint::Node(intended),
                     payload: Payload::Hint { key, versions: versions.clone() },
@@ -83,9 +165,9 @@ impl Node {
     /// node's own store when it is one of them), so a decommission strands no acknowledged write.
     pub(super) fn readdress_hints_of_departed(&mut self, now: SimTime, env: &NodeEnv) {
         let departed = |n: NodeId| self.view.get(n).is_some_and(|r| r.status == MemberStatus::Leaving);
-        let stranded: Vec<(KeyId, NodeId)> = self.hints.keys().copied().filter(|&(_, n)| departed(n)).collect();
+        let stranded: Vec<(KeyId, NodeId)> = self.handoff.hints.keys().copied().filter(|&(_, n)| departed(n)).collect();
         for (key, intended) in stranded {
-            let Some(versions) = self.hints.remove(&(key, intended)) else { continue };
+            let Some(versions) = self.handoff.take_hint(key, intended) else { continue };
             for owner in env.ring.top_n(env.keys.position(key), env.protocol.n) {
                 self.store_reconciled(now, env, key, Some(owner), &versions);
             }
@@ -96,7 +178,7 @@ impl Node {
         let mut top = std::mem::take(&mut self.scratch);
         env.ring.cached_list(key, || env.keys.position(key), env.protocol.n, env.protocol.n, &mut top);
         if !top.contains(&self.id) {
-            self.strays.insert(key);
+            self.handoff.strays.insert(key);
         }
         self.scratch = top;
     }
@@ -106,21 +188,17 @@ impl Node {
     /// without it a fall-back keeps what it was given, as Dynamo's would.
     pub(super) fn hand_off_strays(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
         if !env.protocol.hinted_handoff {
-            self.strays.clear();
+            self.handoff.strays.clear();
             return;
         }
-        // A key still in transfer waits for the next scan: the version sent may predate the
-        // one that made it a stray again, and the ack must not delete what was never sent.
-        let (strays, in_transfer): (BTreeSet<KeyId>, BTreeSet<KeyId>) =
-            std::mem::take(&mut self.strays).into_iter().partition(|k| !self.transferring.contains_key(k));
-        self.strays = in_transfer;
+        let strays = self.handoff.take_strays();
         let mut batches: BTreeMap<NodeId, Vec<(KeyId, Rc<VersionSet>)>> = BTreeMap::new();
         for key in strays {
             let top = env.ring.top_n(env.keys.position(key), env.protocol.n);
             if top.contains(&self.id) {
                 continue;
             }
-            if let Some(v) = self.store.get(&key) {
+            if let Some(v) = self.replica.get(key) {
                 for t in top {
                     batches.entry(t).or_default().push((key, v.clone()));
                 }
@@ -138,21 +216,16 @@ impl Node {
         if batches.is_empty() {
             return;
         }
-        if self.transfers.is_empty() {
+        if self.handoff.transfers.is_empty() {
             self.stats.handoff_started_at = Some(now);
             self.stats.handoff_done_at = None;
         }
         for (target, entries) in batches {
             for chunk in entries.chunks(64) {
-                self.next_transfer += 1;
-                let id = self.next_transfer;
                 let keys: Vec<KeyId> = chunk.iter().map(|(k, _)| *k).collect();
-                for k in &keys {
-                    *self.transferring.entry(*k).or_insert(0) += 1;
-                }
                 self.stats.keys_transferred += keys.len() as u64;
                 self.stats.transfer_messages += 1;
-                self.transfers.insert(id, PendingTransfer { target, keys, sent_at: now });
+                let id = self.handoff.begin_transfer(now, target, keys);
                 out.push(NodeEffect::Send {
                     to: Endpoint::Node(target),
                     payload: Payload::Transfer { id, entries: chunk.to_vec(), view: self.view.clone() },
@@ -166,7 +239,7 @@ impl Node {
     /// ranges moved. A key is deleted once every new owner has acknowledged it.
     pub fn handoff(&mut self, now: SimTime, old: &Ring, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
         let n = env.protocol.n;
-        let mut keys: Vec<KeyId> = self.store.keys().copied().collect();
+        let mut keys: Vec<KeyId> = self.replica.keys().copied().collect();
         keys.sort_unstable();
         let mut batches: BTreeMap<NodeId, Vec<(KeyId, Rc<VersionSet>)>> = BTreeMap::new();
         for &key in &keys {
@@ -181,12 +254,12 @@ impl Node {
                 targets = new_top;
             }
             for t in targets {
-                if let Some(v) = self.store.get(&key) {
+                if let Some(v) = self.replica.get(key) {
                     batches.entry(t).or_default().push((key, v.clone()));
                 }
             }
         }
-        self.strays.clear();
+        self.handoff.strays.clear();
         self.send_transfers(now, batches, out);
         self.rebuild_trees(env);
     }
@@ -222,26 +295,18 @@ impl Node {
         out: &mut Vec<NodeEffect>,
     ) {
         let view_changed = self.adopt_view(view, out);
-        let Some(PendingTransfer { keys, .. }) = self.transfers.remove(&id) else { return };
-        for key in keys {
-            let outstanding = self.transferring.get_mut(&key).map(|c| {
-                *c -= 1;
-                *c
-            });
-            if outstanding == Some(0) {
-                self.transferring.remove(&key);
-                // A stray changed since it was sent: kept until the next scan hands it off.
-                if !view_changed
-                    && !self.strays.contains(&key)
-                    && !env.ring.top_n(env.keys.position(key), env.protocol.n).contains(&self.id)
-                {
-                    let old = self.store.remove(&key).map_or(0, |v| digest(key, &v));
-                    self.note_changed(key);
-                    self.track(env, key, old, 0);
-                }
+        let Some(delivered) = self.handoff.acknowledge(id) else { return };
+        for key in delivered {
+            // A stray changed since it was sent: kept until the next scan hands it off.
+            if !view_changed
+                && !self.handoff.strays.contains(&key)
+                && !env.ring.top_n(env.keys.position(key), env.protocol.n).contains(&self.id)
+            {
+                let old = self.replica.remove(key);
+                self.track(env, key, old, 0);
             }
         }
-        if self.transfers.is_empty() {
+        if self.handoff.transfers.is_empty() {
             self.stats.handoff_done_at = Some(now);
         }
     }
@@ -250,9 +315,9 @@ impl Node {
     /// with the keys' current versions, so a leaving node still drains on a lossy network.
     pub(super) fn resend_transfers(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
         let patience = env.protocol.gossip_interval;
-        for (&id, t) in self.transfers.iter_mut().filter(|(_, t)| now.since(t.sent_at) >= patience) {
+        for (&id, t) in self.handoff.transfers.iter_mut().filter(|(_, t)| now.since(t.sent_at) >= patience) {
             let entries: Vec<(KeyId, Rc<VersionSet>)> =
-                t.keys.iter().filter_map(|k| self.store.get(k).map(|v| (*k, v.clone()))).collect();
+                t.keys.iter().filter_map(|k| self.replica.get(*k).map(|v| (*k, v.clone()))).collect();
             t.sent_at = now;
             self.stats.transfer_messages += 1;
             out.push(NodeEffect::Send {

@@ -15,7 +15,12 @@
 //! - `gossip` (with the view in `membership`) and `failure_detector`;
 //! - `protocol`: the settings; `versioning` and `merkle`: the data structures underneath.
 //!
-//! `on_message` and `on_timer` only dispatch to them.
+//! Each component's state is its own struct in its file (`Coordinator`, `ReplicaStore`,
+//! `Handoff`, `AntiEntropy`, `FailureDetector`; the view belongs to gossip), private to that
+//! file: other files reach it only through its methods. A handler that spans components (a put
+//! that mints into the store, updates a Merkle tree and notes a stray) is an `impl Node` block
+//! in the file of the component the message belongs to. `on_message` and `on_timer` only
+//! dispatch to them.
 //!
 //! Timers are cancelled lazily: a timer whose request is gone, or whose incarnation is older
 //! than the node's (it was set before a crash), is ignored when it fires.
@@ -35,17 +40,15 @@ use crate::cluster::keyspace::KeyTable;
 use crate::cluster::message::Payload;
 use crate::cluster::ring::{RangeMap, Ring};
 use crate::node::membership::Membership;
-use crate::node::merkle::MerkleTree;
-use crate::node::versioning::VersionSet;
 use crate::sim::engine::{SimDuration, SimTime};
-use crate::sim::fastmap::FastMap;
-use crate::sim::ids::{Endpoint, KeyId, NodeId, RequestId};
-use crate::sim::keymap::KeyMap;
+use crate::sim::ids::{Endpoint, NodeId, RequestId};
 use crate::sim::rng::SimRng;
-use coordinator::Coordinating;
-use handoff::PendingTransfer;
+use anti_entropy::AntiEntropy;
+use coordinator::Coordinator;
+use failure_detector::FailureDetector;
+use handoff::Handoff;
 pub use protocol::{ConflictPolicy, Coordination, Fanout, Protocol};
-use std::collections::{BTreeMap, BTreeSet};
+use replica::ReplicaStore;
 use std::rc::Rc;
 
 /// What a node's handlers may read besides their own state.
@@ -148,43 +151,19 @@ pub struct NodeStats {
 
 pub struct Node {
     pub id: NodeId,
-    store: KeyMap<Rc<VersionSet>>,
-    /// Versions kept for another node, by (key, intended node): scanned in this order.
-    hints: BTreeMap<(KeyId, NodeId), Rc<VersionSet>>,
-    /// Highest counter this node has minted per key; durable, so a dot is never reused.
-    minted: FastMap<KeyId, u64>,
-    coordinating: FastMap<RequestId, Coordinating>,
-    suspected: BTreeSet<NodeId>,
-    /// Merkle trees of this node's own keys, by ring range (hints are not in them).
-    trees: FastMap<u32, MerkleTree>,
-    empty_tree: Option<MerkleTree>,
-    ae_cursor: usize,
-    /// When anti-entropy last compared each range of this node's ring (as starter or peer):
-    /// what a convergence failure names when a range was not reached in time.
-    ae_compared_at: FastMap<u32, SimTime>,
-    /// Bumped when the disk is lost: a replacement mints dots that can never collide with the
-    /// old node's.
-    disk_epoch: u64,
-    /// This node's membership view (durable).
+    /// The components, each owning its state (see the module summary).
+    requests: Coordinator,
+    replica: ReplicaStore,
+    handoff: Handoff,
+    anti_entropy: AntiEntropy,
+    detector: FailureDetector,
+    /// This node's membership view (durable), kept by gossip.
     /// Shared with the gossip messages that carry it; copied only when it changes.
     view: Rc<Membership>,
-    /// Transfers awaiting acknowledgement: id -> keys; and per key how many are outstanding.
-    transfers: BTreeMap<u64, PendingTransfer>,
-    transferring: FastMap<KeyId, u32>,
-    /// Keys stored since the last handoff that this node's own ring says it does not
-    /// replicate (sent by peers with an older view); handed off on the next scan.
-    strays: BTreeSet<KeyId>,
-    next_transfer: u64,
-    next_request: u64,
     incarnation: u32,
-    /// This node's clock error: its timestamps are simulated time plus this.
-    clock_skew_ns: i64,
     rng: SimRng,
+    /// A buffer for preference lists, kept to save an allocation per use.
     scratch: Vec<NodeId>,
-    candidate_buffer: Vec<NodeId>,
-    /// Keys whose replica here changed since the observer last asked; kept only when divergence
-    /// is sampled, so a sample need check only these and the keys divergent last time.
-    changed_keys: Option<Vec<KeyId>>,
     pub stats: NodeStats,
 }
 
@@ -192,28 +171,15 @@ impl Node {
     pub fn new(id: NodeId, rng: SimRng) -> Node {
         Node {
             id,
-            store: KeyMap::default(),
-            hints: BTreeMap::new(),
-            minted: FastMap::default(),
-            coordinating: FastMap::default(),
-            suspected: BTreeSet::new(),
-            trees: FastMap::default(),
-            empty_tree: None,
-            ae_cursor: 0,
-            ae_compared_at: FastMap::default(),
-            disk_epoch: 0,
+            requests: Coordinator::default(),
+            replica: ReplicaStore::default(),
+            handoff: Handoff::default(),
+            anti_entropy: AntiEntropy::default(),
+            detector: FailureDetector::default(),
             view: Rc::default(),
-            transfers: BTreeMap::new(),
-            transferring: FastMap::default(),
-            strays: BTreeSet::new(),
-            next_transfer: 0,
-            next_request: 0,
             incarnation: 0,
-            clock_skew_ns: 0,
             rng,
             scratch: Vec::new(),
-            candidate_buffer: Vec::new(),
-            changed_keys: None,
             stats: NodeStats::default(),
         }
     }
@@ -236,21 +202,16 @@ impl Node {
 
     /// A permanent failure: the disk is gone and the node comes back empty, as a replacement.
     pub fn lose_disk(&mut self) {
-        if let Some(changed) = &mut self.changed_keys {
-            changed.extend(self.store.keys());
-        }
-        self.store.clear();
-        self.hints.clear();
-        self.minted.clear();
-        self.trees.clear();
-        self.disk_epoch += 1;
+        self.replica.lose_disk();
+        self.handoff.clear_hints();
+        self.anti_entropy.clear_trees();
     }
 
     /// A crash: volatile state (requests being coordinated, suspicions) is lost; the store, the
     /// hint store and the minted counters are durable. Timers set before the crash are ignored.
     pub fn crash(&mut self) {
-        self.coordinating.clear();
-        self.suspected.clear();
+        self.requests.clear();
+        self.detector.forget_all();
         self.incarnation += 1;
     }
 
@@ -259,7 +220,7 @@ impl Node {
     pub fn awaits(&self, timer: &NodeTimer) -> bool {
         match timer {
             NodeTimer::RequestTimeout(req) | NodeTimer::ReplicaTimeout(req) | NodeTimer::CloseRequest(req) => {
-                self.coordinating.contains_key(req)
+                self.requests.contains(*req)
             }
             _ => true,
         }
@@ -268,7 +229,7 @@ impl Node {
     /// Handles one message: each kind goes to the component that owns it.
     pub fn on_message(&mut self, now: SimTime, env: &NodeEnv, from: Endpoint, payload: Payload, out: &mut Vec<NodeEffect>) {
         if let Endpoint::Node(peer) = from {
-            self.heard_from(peer);
+            self.detector.heard_from(peer);
         }
         match payload {
             Payload::ClientGet(op) => self.on_client_request(now, env, op, None, out),
@@ -328,7 +289,7 @@ impl Node {
                 return; // from before a crash
             }
             NodeTimer::Probe { .. } => {
-                self.probe(out);
+                self.detector.probe(out);
                 (p.probe_interval, timer)
             }
             NodeTimer::HintScan { .. } => {
@@ -357,7 +318,7 @@ mod tests {
     use crate::cluster::ring::{RingMember, Strategy};
     use crate::node::membership::MemberStatus;
     use crate::node::versioning::CausalContext;
-    use crate::sim::ids::WriteId;
+    use crate::sim::ids::{KeyId, WriteId};
     use crate::sim::rng::{Seeds, Stream};
 
     fn protocol() -> Protocol {
@@ -520,11 +481,7 @@ mod tests {
             let (v, _) = a.mint(SimTime(1), &env, KeyId(k), &put(k as u64 + 1), None);
             b.store_reconciled(SimTime(1), &env, KeyId(k), None, &v);
         }
-        let roots = |n: &Node| {
-            let mut r: Vec<(u32, u64)> = n.trees.iter().map(|(k, t)| (*k, t.root())).collect();
-            r.sort();
-            r
-        };
+        let roots = |n: &Node| n.anti_entropy.roots();
         assert_eq!(roots(&a), roots(&b), "same keys, same versions: same trees");
         let (_, _) = a.mint(SimTime(2), &env, KeyId(7), &put(99), None);
         assert_ne!(roots(&a), roots(&b));

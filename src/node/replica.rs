@@ -7,61 +7,128 @@ use crate::node::merkle::digest;
 use crate::node::versioning::{CausalContext, Dot, Sibling, VersionSet};
 use crate::node::*;
 use crate::sim::engine::SimTime;
+use crate::sim::fastmap::FastMap;
 use crate::sim::ids::{Endpoint, KeyId, NodeId, RequestId};
+use crate::sim::keymap::KeyMap;
 use std::rc::Rc;
 
-impl Node {
-    /// This node's own replica of a key (hints excluded).
-    pub fn versions(&self, key: KeyId) -> Option<&Rc<VersionSet>> {
+/// The durable store: a version set per key this node replicates, and the counters that keep
+/// its dots unique.
+#[derive(Default)]
+pub(super) struct ReplicaStore {
+    store: KeyMap<Rc<VersionSet>>,
+    /// Highest counter this node has minted per key; durable, so a dot is never reused.
+    minted: FastMap<KeyId, u64>,
+    /// Bumped when the disk is lost: a replacement mints dots that can never collide with the
+    /// old node's.
+    disk_epoch: u64,
+    /// This node's clock error: its timestamps are simulated time plus this.
+    clock_skew_ns: i64,
+    /// Keys whose replica here changed since the observer last asked; kept only when divergence
+    /// is sampled, so a sample need check only these and the keys divergent last time.
+    changed_keys: Option<Vec<KeyId>>,
+}
+
+impl ReplicaStore {
+    pub(super) fn get(&self, key: KeyId) -> Option<&Rc<VersionSet>> {
         self.store.get(&key)
     }
 
-    /// From now on, remembers which keys' replicas change (see [`Node::drain_changed_keys`]).
-    pub fn record_changed_keys(&mut self) {
-        self.changed_keys.get_or_insert_with(Vec::new);
+    pub(super) fn is_empty(&self) -> bool {
+        self.store.is_empty()
     }
 
-    /// Moves the keys whose replica changed since the last call into `into` (with repeats).
-    pub fn drain_changed_keys(&mut self, into: &mut Vec<KeyId>) {
-        if let Some(changed) = &mut self.changed_keys {
-            into.append(changed);
-        }
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&KeyId, &Rc<VersionSet>)> {
+        self.store.iter()
     }
 
-    pub(super) fn note_changed(&mut self, key: KeyId) {
+    pub(super) fn keys(&self) -> impl Iterator<Item = &KeyId> {
+        self.store.keys()
+    }
+
+    /// Stores a key's new version set; returns the digest of the set it replaces.
+    fn insert(&mut self, key: KeyId, versions: Rc<VersionSet>) -> u64 {
+        self.note_changed(key);
+        self.store.insert(key, versions).map_or(0, |old| digest(key, &old))
+    }
+
+    /// Deletes a key handed to its new owners; returns the digest of the set it held.
+    pub(super) fn remove(&mut self, key: KeyId) -> u64 {
+        self.note_changed(key);
+        self.store.remove(&key).map_or(0, |old| digest(key, &old))
+    }
+
+    fn note_changed(&mut self, key: KeyId) {
         if let Some(changed) = &mut self.changed_keys {
             changed.push(key);
         }
     }
 
+    /// The next counter for a dot this node mints for `key`: above every counter it has minted
+    /// (on this disk or, after a replacement, any earlier one) and every one it has seen.
+    fn next_counter(&mut self, me: NodeId, key: KeyId, held: &VersionSet, context: &CausalContext) -> u64 {
+        let minted = self.minted.entry(key).or_insert(0);
+        let floor = self.disk_epoch << 40;
+        let counter = (*minted).max(floor).max(held.max_counter(me)).max(context.clock.get(me)) + 1;
+        *minted = counter;
+        counter
+    }
+
+    pub(super) fn lose_disk(&mut self) {
+        if let Some(changed) = &mut self.changed_keys {
+            changed.extend(self.store.keys());
+        }
+        self.store.clear();
+        self.minted.clear();
+        self.disk_epoch += 1;
+    }
+
+    /// What this node's clock reads: simulated time plus its skew.
+    fn local_clock(&self, now: SimTime) -> SimTime {
+        SimTime(now.as_nanos().saturating_add_signed(self.clock_skew_ns))
+    }
+}
+
+impl Node {
+    /// This node's own replica of a key (hints excluded).
+    pub fn versions(&self, key: KeyId) -> Option<&Rc<VersionSet>> {
+        self.replica.get(key)
+    }
+
+    /// From now on, remembers which keys' replicas change (see [`Node::drain_changed_keys`]).
+    pub fn record_changed_keys(&mut self) {
+        self.replica.changed_keys.get_or_insert_with(Vec::new);
+    }
+
+    /// Moves the keys whose replica changed since the last call into `into` (with repeats).
+    pub fn drain_changed_keys(&mut self, into: &mut Vec<KeyId>) {
+        if let Some(changed) = &mut self.replica.changed_keys {
+            into.append(changed);
+        }
+    }
+
     /// See [`KeyMap::prefetch`].
     pub fn prefetch(&self, key: KeyId) {
-        self.store.prefetch(key);
+        self.replica.store.prefetch(key);
     }
 
     /// Every version set this node holds for a key: its own and any hints.
     pub fn all_versions(&self, key: KeyId) -> impl Iterator<Item = &Rc<VersionSet>> {
-        let hints = (!self.hints.is_empty()).then(|| self.hints.range((key, NodeId(0))..=(key, NodeId(u32::MAX))));
-        self.store.get(&key).into_iter().chain(hints.into_iter().flatten().map(|(_, v)| v))
+        self.replica.get(key).into_iter().chain(self.handoff.hints_for(key))
     }
 
     /// Visits every version set this node holds, its own and hints (in no particular order).
     pub fn for_each_version_set(&self, mut f: impl FnMut(KeyId, &VersionSet)) {
-        for (key, set) in self.store.iter() {
+        for (key, set) in self.replica.iter() {
             f(*key, set);
         }
-        for ((key, _), set) in &self.hints {
-            f(*key, set);
+        for ((key, _), set) in self.handoff.hints() {
+            f(key, set);
         }
     }
 
     pub fn set_clock_skew(&mut self, skew_ns: i64) {
-        self.clock_skew_ns = skew_ns;
-    }
-
-    /// What this node's clock reads: simulated time plus its skew.
-    pub(super) fn local_clock(&self, now: SimTime) -> SimTime {
-        SimTime(now.as_nanos().saturating_add_signed(self.clock_skew_ns))
+        self.replica.clock_skew_ns = skew_ns;
     }
 
     /// This node's versions of a key, including hints it keeps for others (a fall-back in the
@@ -89,21 +156,16 @@ impl Node {
     ) -> (Rc<VersionSet>, Rc<CausalContext>) {
         let intended = hint.filter(|h| *h != self.id);
         let mut slot = match intended {
-            Some(intended) => {
-                if !self.hints.contains_key(&(key, intended)) {
-                    self.stats.hints_stored += 1;
-                }
-                self.hints.remove(&(key, intended)).unwrap_or_default()
-            }
-            None => self.store.remove(&key).unwrap_or_default(),
+            Some(intended) => self.handoff.take_hint(key, intended).unwrap_or_else(|| {
+                self.stats.hints_stored += 1;
+                Rc::default()
+            }),
+            None => self.replica.store.remove(&key).unwrap_or_default(),
         };
         let old_digest = digest(key, &slot);
-        let minted = self.minted.entry(key).or_insert(0);
-        let floor = self.disk_epoch << 40;
-        let counter = (*minted).max(floor).max(slot.max_counter(self.id)).max(body.context.clock.get(self.id)) + 1;
-        *minted = counter;
+        let counter = self.replica.next_counter(self.id, key, &slot, &body.context);
         let dot = Dot { node: self.id, counter };
-        let sibling = Sibling { dot, written_at: self.local_clock(now), write: body.write, cart: body.cart.clone() };
+        let sibling = Sibling { dot, written_at: self.replica.local_clock(now), write: body.write, cart: body.cart.clone() };
         let versions = Rc::make_mut(&mut slot);
         if versions.apply_write_with(env.protocol.conflict.resolution(), &body.context, sibling, now) {
             self.stats.concurrent_writes += 1;
@@ -113,12 +175,11 @@ impl Node {
         after.add_dot(dot, now);
         match intended {
             Some(intended) => {
-                self.hints.insert((key, intended), slot.clone());
+                self.handoff.put_hint(key, intended, slot.clone());
             }
             None => {
                 let new_digest = digest(key, &slot);
-                self.store.insert(key, slot.clone());
-                self.note_changed(key);
+                self.replica.insert(key, slot.clone());
                 self.track(env, key, old_digest, new_digest);
                 self.note_if_stray(env, key);
             }
@@ -138,8 +199,8 @@ impl Node {
     ) -> bool {
         let intended = hint.filter(|h| *h != self.id);
         let current = match intended {
-            Some(i) => self.hints.get(&(key, i)),
-            None => self.store.get(&key),
+            Some(i) => self.handoff.hint(key, i),
+            None => self.replica.get(key),
         };
         let updated = match current {
             Some(slot) if Rc::ptr_eq(slot, incoming) || **slot == **incoming => return false,
@@ -161,15 +222,13 @@ impl Node {
         };
         match intended {
             Some(i) => {
-                if self.hints.insert((key, i), updated).is_none() {
+                if self.handoff.put_hint(key, i, updated) {
                     self.stats.hints_stored += 1;
                 }
             }
             None => {
-                let old = self.store.get(&key).map_or(0, |v| digest(key, v));
                 let new = digest(key, &updated);
-                self.store.insert(key, updated);
-                self.note_changed(key);
+                let old = self.replica.insert(key, updated);
                 self.track(env, key, old, new);
                 self.note_if_stray(env, key);
             }
