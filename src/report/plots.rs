@@ -311,15 +311,27 @@ fn setting(a: &serde_json::Value, path: &str) -> Option<String> {
 
 /// Every chart a sweep's results support.
 pub fn sweep_charts(results: &serde_json::Value) -> Vec<(String, Chart)> {
-    let mut out = Vec::new();
     let configs: Vec<serde_json::Value> = results["configurations"]
         .as_array()
         .map_or(Vec::new(), |a| a.iter().filter(|c| c.get("skipped").is_none()).cloned().collect());
     if configs.is_empty() {
-        return out;
+        return Vec::new();
     }
-    let mean = |a: &serde_json::Value, k: &str| f(&a[k]["mean"]);
-    out.push((
+    let mut out = vec![tradeoff_chart(&configs), versions_chart(&configs)];
+    out.extend(rw_heatmaps(&configs));
+    out.extend(load_balancing_chart(&configs));
+    out.extend(t_visibility_chart(results, &configs));
+    out.extend(axis_charts(results, &configs));
+    out
+}
+
+/// A configuration's mean of one metric over its seeds.
+fn mean(config: &serde_json::Value, metric: &str) -> f64 {
+    f(&config[metric]["mean"])
+}
+
+fn tradeoff_chart(configs: &[serde_json::Value]) -> (String, Chart) {
+    (
         "tradeoff".into(),
         Chart::Scatter(Scatter {
             title: "p99.9 get latency against stale-read probability".into(),
@@ -327,9 +339,12 @@ pub fn sweep_charts(results: &serde_json::Value) -> Vec<(String, Chart)> {
             y_label: "p99.9 get latency (ms)".into(),
             points: configs.iter().map(|a| (mean(a, "stale_read_fraction"), mean(a, "p999_get_ms"), label(a))).collect(),
         }),
-    ));
-    // Versions per read across configurations: the share of reads that returned 2+ versions.
-    out.push((
+    )
+}
+
+/// Versions per read across configurations: the share of reads that returned 2+ versions.
+fn versions_chart(configs: &[serde_json::Value]) -> (String, Chart) {
+    (
         "versions-per-read".into(),
         Chart::Scatter(Scatter {
             title: "reads returning more than one version, per configuration".into(),
@@ -340,79 +355,80 @@ pub fn sweep_charts(results: &serde_json::Value) -> Vec<(String, Chart)> {
                 .map(|a| (a["config"].as_f64().unwrap_or(0.0), mean(a, "reads_with_siblings_fraction"), label(a)))
                 .collect(),
         }),
-    ));
-    // Heatmaps over (R, W) when the sweep varies both.
+    )
+}
+
+/// Heatmaps over (R, W) when the sweep varies both.
+fn rw_heatmaps(configs: &[serde_json::Value]) -> Vec<(String, Chart)> {
     let mut rs: Vec<String> = configs.iter().filter_map(|a| setting(a, "protocol.r")).collect();
     let mut ws: Vec<String> = configs.iter().filter_map(|a| setting(a, "protocol.w")).collect();
     for v in [&mut rs, &mut ws] {
         v.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));
         v.dedup();
     }
-    if rs.len() > 1 && ws.len() > 1 {
-        for (metric, title) in [("p999_get_ms", "p99.9 get latency (ms)"), ("stale_read_fraction", "stale-read fraction")] {
-            let values = ws
-                .iter()
-                .map(|w| {
-                    rs.iter()
-                        .map(|r| {
-                            let cell: Vec<f64> = configs
-                                .iter()
-                                .filter(|a| {
-                                    setting(a, "protocol.r").as_ref() == Some(r) && setting(a, "protocol.w").as_ref() == Some(w)
-                                })
-                                .map(|a| mean(a, metric))
-                                .collect();
-                            (!cell.is_empty()).then(|| cell.iter().sum::<f64>() / cell.len() as f64)
-                        })
-                        .collect()
-                })
-                .collect();
-            out.push((
-                format!("heatmap-{metric}"),
-                Chart::Heatmap(Heatmap {
-                    title: format!("{title} over (R, W)"),
-                    x_label: "R".into(),
-                    y_label: "W".into(),
-                    columns: rs.clone(),
-                    rows: ws.clone(),
-                    values,
-                }),
-            ));
-        }
+    if rs.len() < 2 || ws.len() < 2 {
+        return Vec::new();
     }
-    // Dynamo §6.2's figure: load-balancing efficiency against membership metadata per node,
-    // one series per partitioning strategy.
-    let strategies: Vec<String> = {
-        let mut v: Vec<String> = configs.iter().filter_map(|a| setting(a, "ring.strategy")).collect();
-        v.sort();
-        v.dedup();
-        v
-    };
-    if !strategies.is_empty() {
-        let series: Vec<(String, Vec<(f64, f64)>)> = strategies
+    let cell = |r: &String, w: &String, metric: &str| {
+        let values: Vec<f64> = configs
             .iter()
-            .map(|st| {
-                let mut pts: Vec<(f64, f64)> = configs
-                    .iter()
-                    .filter(|a| setting(a, "ring.strategy").as_ref() == Some(st))
-                    .map(|a| (mean(a, "metadata_entries_per_node"), mean(a, "load_balancing_efficiency")))
-                    .collect();
-                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-                (st.clone(), pts)
-            })
+            .filter(|a| setting(a, "protocol.r").as_ref() == Some(r) && setting(a, "protocol.w").as_ref() == Some(w))
+            .map(|a| mean(a, metric))
             .collect();
-        out.push((
-            "load-balancing-efficiency".into(),
-            Chart::Line(LineChart {
-                title: "load-balancing efficiency against membership metadata".into(),
-                x_label: "membership entries per node (tokens or partitions)".into(),
-                y_label: "mean requests per node / hottest node's".into(),
-                series,
-                marks: vec![],
-            }),
-        ));
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    };
+    [("p999_get_ms", "p99.9 get latency (ms)"), ("stale_read_fraction", "stale-read fraction")]
+        .into_iter()
+        .map(|(metric, title)| {
+            let values = ws.iter().map(|w| rs.iter().map(|r| cell(r, w, metric)).collect()).collect();
+            let heatmap = Heatmap {
+                title: format!("{title} over (R, W)"),
+                x_label: "R".into(),
+                y_label: "W".into(),
+                columns: rs.clone(),
+                rows: ws.clone(),
+                values,
+            };
+            (format!("heatmap-{metric}"), Chart::Heatmap(heatmap))
+        })
+        .collect()
+}
+
+/// Dynamo §6.2's figure: load-balancing efficiency against membership metadata per node, one
+/// series per partitioning strategy.
+fn load_balancing_chart(configs: &[serde_json::Value]) -> Option<(String, Chart)> {
+    let mut strategies: Vec<String> = configs.iter().filter_map(|a| setting(a, "ring.strategy")).collect();
+    strategies.sort();
+    strategies.dedup();
+    if strategies.is_empty() {
+        return None;
     }
-    // t-visibility, one curve per configuration.
+    let series: Vec<(String, Vec<(f64, f64)>)> = strategies
+        .iter()
+        .map(|st| {
+            let mut pts: Vec<(f64, f64)> = configs
+                .iter()
+                .filter(|a| setting(a, "ring.strategy").as_ref() == Some(st))
+                .map(|a| (mean(a, "metadata_entries_per_node"), mean(a, "load_balancing_efficiency")))
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (st.clone(), pts)
+        })
+        .collect();
+    Some((
+        "load-balancing-efficiency".into(),
+        Chart::Line(LineChart {
+            title: "load-balancing efficiency against membership metadata".into(),
+            x_label: "membership entries per node (tokens or partitions)".into(),
+            y_label: "mean requests per node / hottest node's".into(),
+            series,
+            marks: vec![],
+        }),
+    ))
+}
+
+/// t-visibility, one curve per configuration: the mean over its seeds at each t.
+fn t_visibility_chart(results: &serde_json::Value, configs: &[serde_json::Value]) -> Option<(String, Chart)> {
     let rows = results["rows"].as_array().cloned().unwrap_or_default();
     let curves: Vec<(String, Vec<(f64, f64)>)> = configs
         .iter()
@@ -420,36 +436,32 @@ pub fn sweep_charts(results: &serde_json::Value) -> Vec<(String, Chart)> {
             let mine: Vec<&serde_json::Value> =
                 rows.iter().filter(|r| r["config"] == a["config"] && r["t_visibility"].is_array()).collect();
             let first = pairs(&mine.first()?["t_visibility"]);
-            let avg: Vec<(f64, f64)> = first
-                .iter()
-                .enumerate()
-                .map(|(i, (t, _))| {
-                    (
-                        *t,
-                        mine.iter().map(|r| pairs(&r["t_visibility"]).get(i).map_or(0.0, |p| p.1)).sum::<f64>()
-                            / mine.len() as f64,
-                    )
-                })
-                .collect();
+            let at = |i: usize| mine.iter().map(|r| pairs(&r["t_visibility"]).get(i).map_or(0.0, |p| p.1)).sum::<f64>();
+            let avg: Vec<(f64, f64)> = first.iter().enumerate().map(|(i, (t, _))| (*t, at(i) / mine.len() as f64)).collect();
             Some((label(a), avg))
         })
         .collect();
-    if !curves.is_empty() {
-        out.push((
-            "t-visibility".into(),
-            Chart::Line(LineChart {
-                title: "t-visibility per configuration".into(),
-                x_label: "t (ms after the write was acknowledged)".into(),
-                y_label: "fraction of reads reflecting the write".into(),
-                series: curves,
-                marks: vec![],
-            }),
-        ));
+    if curves.is_empty() {
+        return None;
     }
-    // Metrics against each numeric axis, one series per setting of the others (e.g. load
-    // imbalance against tokens per node for each partitioning strategy).
+    Some((
+        "t-visibility".into(),
+        Chart::Line(LineChart {
+            title: "t-visibility per configuration".into(),
+            x_label: "t (ms after the write was acknowledged)".into(),
+            y_label: "fraction of reads reflecting the write".into(),
+            series: curves,
+            marks: vec![],
+        }),
+    ))
+}
+
+/// Metrics against each numeric axis, one series per setting of the others (e.g. load
+/// imbalance against tokens per node for each partitioning strategy).
+fn axis_charts(results: &serde_json::Value, configs: &[serde_json::Value]) -> Vec<(String, Chart)> {
     let axes: Vec<String> =
         results["axes"].as_array().map_or(Vec::new(), |a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect());
+    let mut out = Vec::new();
     for axis in axes
         .iter()
         .filter_map(|a| a.split_once('='))
@@ -468,38 +480,39 @@ pub fn sweep_charts(results: &serde_json::Value) -> Vec<(String, Chart)> {
             ("lost_write_count", "acknowledged writes lost"),
             ("keys_moved", "keys moved by joins and leaves"),
         ] {
-            let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-            for a in &configs {
-                let others: Vec<String> = a["settings"].as_array().map_or(Vec::new(), |s| {
-                    s.iter()
-                        .filter_map(|x| x.as_str())
-                        .filter(|x| !x.starts_with(&format!("{axis}=")))
-                        .map(String::from)
-                        .collect()
-                });
-                let key = others.join(" ");
-                let x = setting(a, &axis).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-                match series.iter_mut().find(|s| s.0 == key) {
-                    Some(s) => s.1.push((x, mean(a, metric))),
-                    None => series.push((key, vec![(x, mean(a, metric))])),
-                }
-            }
-            for s in series.iter_mut() {
-                s.1.sort_by(|a, b| a.0.total_cmp(&b.0));
-            }
             out.push((
                 format!("{metric}-vs-{}", axis.replace('.', "-")),
                 Chart::Line(LineChart {
                     title: format!("{y} against {axis}"),
                     x_label: axis.clone(),
                     y_label: y.into(),
-                    series,
+                    series: series_along(configs, &axis, metric),
                     marks: vec![],
                 }),
             ));
         }
     }
     out
+}
+
+/// One metric against one axis: a series per combination of the other settings.
+fn series_along(configs: &[serde_json::Value], axis: &str, metric: &str) -> Vec<(String, Vec<(f64, f64)>)> {
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for a in configs {
+        let others: Vec<String> = a["settings"].as_array().map_or(Vec::new(), |s| {
+            s.iter().filter_map(|x| x.as_str()).filter(|x| !x.starts_with(&format!("{axis}="))).map(String::from).collect()
+        });
+        let key = others.join(" ");
+        let x = setting(a, axis).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        match series.iter_mut().find(|s| s.0 == key) {
+            Some(s) => s.1.push((x, mean(a, metric))),
+            None => series.push((key, vec![(x, mean(a, metric))])),
+        }
+    }
+    for s in series.iter_mut() {
+        s.1.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    series
 }
 
 fn html_escape(s: &str) -> String {
