@@ -107,49 +107,8 @@ fn latency_over_time(stats: &OpStats, end_ns: u64) -> Value {
 pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
     let m = &r.metrics;
     let h = &r.history.stats;
-    let mut messages = Map::new();
-    for kind in MessageKind::ALL {
-        let c = &m.messages[kind.index()];
-        messages.insert(
-            kind.name().to_string(),
-            json!({
-                "sent_count": c.sent,
-                "delivered_count": c.delivered,
-                "lost_count": c.lost,
-                "dropped_partition_count": c.dropped_partition,
-                "dropped_down_count": c.dropped_down,
-                "duplicated_count": c.duplicated,
-            }),
-        );
-    }
     let requests: Vec<u64> = r.node_stats.iter().map(|s| s.requests_served).collect();
-    let nodes: Vec<Value> = r
-        .node_stats
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            json!({
-                "node": format!("n{i}"),
-                "datacenter": scenario.datacenters[scenario.nodes[i].datacenter as usize],
-                "requests_served_count": s.requests_served,
-                "keys_owned_count": r.keys_owned[i],
-                "gets_coordinated_count": s.gets_coordinated,
-                "puts_coordinated_count": s.puts_coordinated,
-                "forwarded_count": s.forwarded,
-            })
-        })
-        .collect();
-    let sum = |f: fn(&crate::node::NodeStats) -> u64| r.node_stats.iter().map(f).sum::<u64>();
-    let concurrent_writes = sum(|s| s.concurrent_writes);
-    let t_visibility: Vec<Value> = match &scenario.probe {
-        None => Vec::new(),
-        Some(p) => p
-            .delays
-            .iter()
-            .zip(&r.history.visibility)
-            .map(|(d, v)| json!({ "t_ms": d.as_millis_f64(), "reads_count": v.reads, "reflected_count": v.reflected, "reflected_fraction": fraction(v.reflected, v.reads) }))
-            .collect(),
-    };
+    let concurrent_writes = sum_stats(r, |s| s.concurrent_writes);
     let reads_with_siblings: u64 = m.versions_per_read[2..].iter().sum();
     let (get_latencies, put_latencies) = (m.gets.latencies.sorted(), m.puts.latencies.sorted());
     json!({
@@ -171,43 +130,116 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "stale_read_count": h.stale_reads,
             "stale_read_fraction": fraction(h.stale_reads, h.reads_judged),
         },
-        "t_visibility": t_visibility,
+        "t_visibility": t_visibility_section(scenario, r),
         "probe": { "write_count": m.probe_writes, "write_failure_count": m.probe_write_failures, "read_count": m.probe_reads },
-        "messages": messages,
-        "nodes": nodes,
+        "messages": messages_section(m),
+        "nodes": nodes_section(scenario, r),
         "ring": { "metadata_entries_per_node": r.ring_metadata_entries, "range_count": r.ring_ranges },
         "load": {
             "requests_max_over_mean": max_over_mean(&requests),
             "keys_owned_max_over_mean": max_over_mean(&r.keys_owned),
         },
-        "convergence": {
-            "divergent_key_count": r.convergence.divergent_keys,
-            "divergent_key_fraction": r.convergence.divergent_fraction(),
-            "pending_hint_count": r.convergence.pending_hints,
-            "pending": r.convergence.pending,
-            "converged": r.convergence.converged(),
-            "time_to_convergence_after_last_fault_ms": match (r.last_fault, r.converged_after_last_fault) {
-                (Some(f), Some(c)) => json!(c.since(f).as_millis_f64()),
-                _ => Value::Null,
-            },
-            "lost_write_count": r.lost_writes.len(),
-            "lost_add_count": r.lost_adds,
-            "lost_writes": r.lost_writes.iter().take(20).map(|(k, w, at)| json!({ "key": k, "write": w.0, "acked_at_ms": at.as_millis_f64() })).collect::<Vec<_>>(),
-        },
-        "membership": {
-            "gossip_round_count": sum(|s| s.gossip_rounds),
-            "changes": r.agreement.iter().map(|(at, agreed)| json!({
-                "at_ms": at.as_millis_f64(),
-                "agreed_after_ms": agreed.map(|t| t.since(*at).as_millis_f64()),
-            })).collect::<Vec<_>>(),
-            "decommissioned": r.decommissioned.iter().map(|(n, at)| json!({ "node": n.to_string(), "at_ms": at.as_millis_f64() })).collect::<Vec<_>>(),
-            "keys_transferred_count": sum(|s| s.keys_transferred),
-            "transfer_message_count": sum(|s| s.transfer_messages),
-            "longest_handoff_ms": r.node_stats.iter().filter_map(|s| Some(s.handoff_done_at?.since(s.handoff_started_at?).as_millis_f64())).fold(0.0, f64::max),
-        },
+        "convergence": convergence_section(r),
+        "membership": membership_section(r),
         "divergence": r.samples.iter().map(|(t, s)| json!({ "t_ms": t.as_millis_f64(), "divergent_key_fraction": s.divergent_fraction(), "pending_hint_count": s.pending_hints })).collect::<Vec<_>>(),
         "faults": m.faults.iter().zip(&r.faults).map(|(f, s)| json!({ "at_ms": f.at_ms, "fault": f.description, "took_effect": f.took_effect, "drawn_by_nemesis": s.generated })).collect::<Vec<_>>(),
-        "protocol_counters": {
+        "protocol_counters": protocol_counters_section(r),
+        "engine": {
+            "events_processed_count": r.events_processed,
+            "peak_pending_events_count": r.peak_pending_events,
+            "timeouts_retired_count": r.timeouts_retired,
+        },
+    })
+}
+
+/// A counter summed over every node.
+fn sum_stats(r: &RunResult, counter: fn(&crate::node::NodeStats) -> u64) -> u64 {
+    r.node_stats.iter().map(counter).sum()
+}
+
+fn messages_section(m: &crate::observe::metrics::Metrics) -> Value {
+    let mut messages = Map::new();
+    for kind in MessageKind::ALL {
+        let c = &m.messages[kind.index()];
+        messages.insert(
+            kind.name().to_string(),
+            json!({
+                "sent_count": c.sent,
+                "delivered_count": c.delivered,
+                "lost_count": c.lost,
+                "dropped_partition_count": c.dropped_partition,
+                "dropped_down_count": c.dropped_down,
+                "duplicated_count": c.duplicated,
+            }),
+        );
+    }
+    Value::Object(messages)
+}
+
+fn nodes_section(scenario: &Scenario, r: &RunResult) -> Value {
+    r.node_stats
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            json!({
+                "node": format!("n{i}"),
+                "datacenter": scenario.datacenters[scenario.nodes[i].datacenter as usize],
+                "requests_served_count": s.requests_served,
+                "keys_owned_count": r.keys_owned[i],
+                "gets_coordinated_count": s.gets_coordinated,
+                "puts_coordinated_count": s.puts_coordinated,
+                "forwarded_count": s.forwarded,
+            })
+        })
+        .collect()
+}
+
+fn t_visibility_section(scenario: &Scenario, r: &RunResult) -> Value {
+    let Some(probe) = &scenario.probe else { return json!([]) };
+    probe
+        .delays
+        .iter()
+        .zip(&r.history.visibility)
+        .map(|(d, v)| json!({ "t_ms": d.as_millis_f64(), "reads_count": v.reads, "reflected_count": v.reflected, "reflected_fraction": fraction(v.reflected, v.reads) }))
+        .collect()
+}
+
+fn convergence_section(r: &RunResult) -> Value {
+    json!({
+        "divergent_key_count": r.convergence.divergent_keys,
+        "divergent_key_fraction": r.convergence.divergent_fraction(),
+        "pending_hint_count": r.convergence.pending_hints,
+        "pending": r.convergence.pending,
+        "converged": r.convergence.converged(),
+        "time_to_convergence_after_last_fault_ms": match (r.last_fault, r.converged_after_last_fault) {
+            (Some(f), Some(c)) => json!(c.since(f).as_millis_f64()),
+            _ => Value::Null,
+        },
+        "lost_write_count": r.lost_writes.len(),
+        "lost_add_count": r.lost_adds,
+        "lost_writes": r.lost_writes.iter().take(20).map(|(k, w, at)| json!({ "key": k, "write": w.0, "acked_at_ms": at.as_millis_f64() })).collect::<Vec<_>>(),
+    })
+}
+
+fn membership_section(r: &RunResult) -> Value {
+    let sum = |counter| sum_stats(r, counter);
+    json!({
+        "gossip_round_count": sum(|s| s.gossip_rounds),
+        "changes": r.agreement.iter().map(|(at, agreed)| json!({
+            "at_ms": at.as_millis_f64(),
+            "agreed_after_ms": agreed.map(|t| t.since(*at).as_millis_f64()),
+        })).collect::<Vec<_>>(),
+        "decommissioned": r.decommissioned.iter().map(|(n, at)| json!({ "node": n.to_string(), "at_ms": at.as_millis_f64() })).collect::<Vec<_>>(),
+        "keys_transferred_count": sum(|s| s.keys_transferred),
+        "transfer_message_count": sum(|s| s.transfer_messages),
+        "longest_handoff_ms": r.node_stats.iter().filter_map(|s| Some(s.handoff_done_at?.since(s.handoff_started_at?).as_millis_f64())).fold(0.0, f64::max),
+    })
+}
+
+fn protocol_counters_section(r: &RunResult) -> Value {
+    let sum = |counter| sum_stats(r, counter);
+    let m = &r.metrics;
+    json!({
             "forwarded_count": sum(|s| s.forwarded),
             "late_reply_count": sum(|s| s.late_replies),
             "coordinator_timeout_count": sum(|s| s.coordinator_timeouts),
@@ -225,12 +257,6 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "anti_entropy_keys_repaired_count": sum(|s| s.ae_keys_repaired),
             "merkle_hash_count": sum(|s| s.merkle_hashes),
             "queued_message_count": m.queued_messages,
-        },
-        "engine": {
-            "events_processed_count": r.events_processed,
-            "peak_pending_events_count": r.peak_pending_events,
-            "timeouts_retired_count": r.timeouts_retired,
-        },
     })
 }
 
