@@ -437,110 +437,133 @@ impl Client {
     }
 
     fn finish(&mut self, now: SimTime, env: &mut ClientEnv, op: u64, p: Pending, body: ReplyBody, out: &mut Vec<ClientEffect>) {
-        let key = p.key;
         let failure = match &body {
             ReplyBody::Failed(f) => Some(*f),
             _ => None,
         };
-        match p.step {
-            Step::Read | Step::ReadForWrite | Step::ProbeRead { .. } => {
-                let probe = match p.step {
-                    Step::ProbeRead { write, delay_index } => Some((write, delay_index)),
-                    _ => None,
-                };
-                let mut then_write = false;
-                let mut merged_cart: Option<Cart> = None;
-                let result = match body {
-                    ReplyBody::Get { read, versions, context, fastest } => {
-                        let writes: Writes = read.siblings.iter().map(|s| s.write).collect();
-                        let is_cart = matches!(env.workload.value_model, ValueModel::Cart { .. });
-                        let mut read_cart = Cart::default();
-                        for s in read.siblings.iter().filter_map(|s| s.cart.as_ref()) {
-                            read_cart.merge(s);
-                        }
-                        then_write = matches!(p.step, Step::ReadForWrite);
-                        if probe.is_none() {
-                            // Session causality never goes backwards: a read older than what
-                            // this client has already seen is merged in, not taken instead, and
-                            // so is the cart that goes with it.
-                            let session = self.sessions.get_or_default(key);
-                            if context.includes(&session.context) {
-                                session.context = Rc::unwrap_or_clone(context);
-                                session.seen = writes.clone();
-                                if is_cart {
-                                    self.carts.insert(key, Rc::new(read_cart.clone()));
-                                }
-                            } else {
-                                session.context.merge(&context, now);
-                                session.seen.extend_new(writes.as_slice());
-                                if is_cart {
-                                    let mut cart = self.carts.get(&key).map(|c| (**c).clone()).unwrap_or_default();
-                                    cart.merge(&read_cart);
-                                    self.carts.insert(key, Rc::new(cart));
-                                }
-                            }
-                            session.fastest = fastest;
-                            if then_write && is_cart {
-                                merged_cart = self.carts.get(&key).map(|c| (**c).clone());
-                            }
-                        }
-                        Ok((writes, versions))
-                    }
-                    _ => Err(failure.unwrap_or(Failure::ClientTimeout)),
-                };
-                out.push(ClientEffect::Observe(Observation::ReadEnded {
-                    client: self.id,
-                    op,
-                    key,
-                    started: p.started,
-                    result,
-                    probe,
-                }));
-                if then_write {
-                    if let (Some(cart), ValueModel::Cart { remove_probability }) =
-                        (merged_cart.as_mut(), &env.workload.value_model)
-                    {
-                        let present: Vec<u64> = cart.items().collect();
-                        if !present.is_empty() && chance(&mut self.rng, *remove_probability) {
-                            cart.remove(present[index(&mut self.rng, present.len())]);
-                        }
-                    }
-                    self.send_put(now, env, key, merged_cart, false, out);
-                    return;
+        let more = match p.step {
+            Step::Read | Step::ReadForWrite | Step::ProbeRead { .. } => self.finish_read(now, env, op, p, body, failure, out),
+            Step::Write { .. } | Step::ProbeWrite { .. } => self.finish_write(env, p, body, failure, out),
+        };
+        if more {
+            self.schedule_next(env, out);
+        }
+    }
+
+    /// A read ended: the session learns what it returned (not from probe reads), and a
+    /// read-for-write goes on to its write. Returns whether the client schedules its next
+    /// operation.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_read(
+        &mut self,
+        now: SimTime,
+        env: &mut ClientEnv,
+        op: u64,
+        p: Pending,
+        body: ReplyBody,
+        failure: Option<Failure>,
+        out: &mut Vec<ClientEffect>,
+    ) -> bool {
+        let key = p.key;
+        let probe = match p.step {
+            Step::ProbeRead { write, delay_index } => Some((write, delay_index)),
+            _ => None,
+        };
+        let mut then_write = false;
+        let mut merged_cart: Option<Cart> = None;
+        let result = match body {
+            ReplyBody::Get { read, versions, context, fastest } => {
+                let writes: Writes = read.siblings.iter().map(|s| s.write).collect();
+                let is_cart = matches!(env.workload.value_model, ValueModel::Cart { .. });
+                let mut read_cart = Cart::default();
+                for s in read.siblings.iter().filter_map(|s| s.cart.as_ref()) {
+                    read_cart.merge(s);
                 }
+                then_write = matches!(p.step, Step::ReadForWrite);
+                if probe.is_none() {
+                    // Session causality never goes backwards: a read older than what this
+                    // client has already seen is merged in, not taken instead, and so is the
+                    // cart that goes with it.
+                    let session = self.sessions.get_or_default(key);
+                    if context.includes(&session.context) {
+                        session.context = Rc::unwrap_or_clone(context);
+                        session.seen = writes.clone();
+                        if is_cart {
+                            self.carts.insert(key, Rc::new(read_cart.clone()));
+                        }
+                    } else {
+                        session.context.merge(&context, now);
+                        session.seen.extend_new(writes.as_slice());
+                        if is_cart {
+                            let mut cart = self.carts.get(&key).map(|c| (**c).clone()).unwrap_or_default();
+                            cart.merge(&read_cart);
+                            self.carts.insert(key, Rc::new(cart));
+                        }
+                    }
+                    session.fastest = fastest;
+                    if then_write && is_cart {
+                        merged_cart = self.carts.get(&key).map(|c| (**c).clone());
+                    }
+                }
+                Ok((writes, versions))
             }
-            Step::Write { write, .. } | Step::ProbeWrite { write } => {
-                let probe = matches!(p.step, Step::ProbeWrite { .. });
-                let written_cart = match &p.step {
-                    Step::Write { cart, .. } => cart.clone(),
-                    _ => None,
-                };
-                let result = match body {
-                    ReplyBody::Put { context } => {
-                        if !probe {
-                            let session = self.sessions.get_or_default(key);
-                            session.context = Rc::unwrap_or_clone(context);
-                            session.seen = Writes::One(write);
-                            match written_cart {
-                                Some(cart) => self.carts.insert(key, cart),
-                                None => self.carts.remove(&key),
-                            };
-                        }
-                        Ok(())
-                    }
-                    _ => Err(failure.unwrap_or(Failure::ClientTimeout)),
-                };
-                let ok = result.is_ok();
-                out.push(ClientEffect::Observe(Observation::WriteEnded { write, key, started: p.started, result, probe }));
-                if let (true, true, Some(cfg)) = (probe, ok, env.probe) {
-                    let delay_index = (self.probes_started as usize - 1) % cfg.delays.len();
-                    let timer = ClientTimer::ProbeRead { write, key, delay_index };
-                    out.push(ClientEffect::Timer { after: cfg.delays[delay_index], timer });
-                    return;
-                }
+            _ => Err(failure.unwrap_or(Failure::ClientTimeout)),
+        };
+        out.push(ClientEffect::Observe(Observation::ReadEnded { client: self.id, op, key, started: p.started, result, probe }));
+        if !then_write {
+            return true;
+        }
+        if let (Some(cart), ValueModel::Cart { remove_probability }) = (merged_cart.as_mut(), &env.workload.value_model) {
+            let present: Vec<u64> = cart.items().collect();
+            if !present.is_empty() && chance(&mut self.rng, *remove_probability) {
+                cart.remove(present[index(&mut self.rng, present.len())]);
             }
         }
-        self.schedule_next(env, out);
+        self.send_put(now, env, key, merged_cart, false, out);
+        false
+    }
+
+    /// A write ended: the session takes the context it returned (not from probe writes), and
+    /// an acknowledged probe write schedules its read. Returns whether the client schedules its
+    /// next operation.
+    fn finish_write(
+        &mut self,
+        env: &mut ClientEnv,
+        p: Pending,
+        body: ReplyBody,
+        failure: Option<Failure>,
+        out: &mut Vec<ClientEffect>,
+    ) -> bool {
+        let key = p.key;
+        let (write, written_cart, probe) = match p.step {
+            Step::Write { write, cart, .. } => (write, cart, false),
+            Step::ProbeWrite { write } => (write, None, true),
+            _ => return true,
+        };
+        let result = match body {
+            ReplyBody::Put { context } => {
+                if !probe {
+                    let session = self.sessions.get_or_default(key);
+                    session.context = Rc::unwrap_or_clone(context);
+                    session.seen = Writes::One(write);
+                    match written_cart {
+                        Some(cart) => self.carts.insert(key, cart),
+                        None => self.carts.remove(&key),
+                    };
+                }
+                Ok(())
+            }
+            _ => Err(failure.unwrap_or(Failure::ClientTimeout)),
+        };
+        let ok = result.is_ok();
+        out.push(ClientEffect::Observe(Observation::WriteEnded { write, key, started: p.started, result, probe }));
+        if let (true, true, Some(cfg)) = (probe, ok, env.probe) {
+            let delay_index = (self.probes_started as usize - 1) % cfg.delays.len();
+            let timer = ClientTimer::ProbeRead { write, key, delay_index };
+            out.push(ClientEffect::Timer { after: cfg.delays[delay_index], timer });
+            return false;
+        }
+        true
     }
 
     /// After an operation ends: a closed-loop client thinks, a probe pauses, an open-loop
