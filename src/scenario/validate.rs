@@ -621,24 +621,13 @@ fn faults(
                 Fault::Restart(id)
             }
             RawFault::Partition { name, groups, one_way, .. } => {
-                if groups.len() < 2 {
-                    return Err(
-                        ctx.err(&format!("{p}.groups"), "expected at least two groups of node ids, e.g. [[0, 1], [2, 3]]")
-                    );
-                }
                 let typed = partition_groups(ctx, &p, groups, &node_ref)?;
-                if let Some(first) = names.iter().position(|n| n == name) {
-                    return Err(ctx.err(
-                        &format!("{p}.name"),
-                        format!(
-                            "partition name \"{name}\" is already used by an earlier partition (partition #{}); expected a \
-                             unique name, since a heal lifts the partition it names",
-                            first + 1
-                        ),
-                    ));
+                Fault::Partition {
+                    id: partition_name(ctx, &p, name, &mut names)?,
+                    name: name.clone(),
+                    groups: typed,
+                    one_way: *one_way,
                 }
-                names.push(name.clone());
-                Fault::Partition { id: names.len() as u32, name: name.clone(), groups: typed, one_way: *one_way }
             }
             RawFault::Join { node, contact, .. } => Fault::Join {
                 node: node_ref(&format!("{p}.node"), *node)?,
@@ -669,11 +658,8 @@ fn faults(
                 let probability = probability(ctx, &format!("{p}.loss_probability"), *loss_probability)?;
                 let id = 1 + out.len() as u32;
                 out.push(ScheduledFault { at, fault: Fault::LossBurst { id, probability }, generated: false });
-                out.push(ScheduledFault {
-                    at: SimDuration(at.as_nanos().saturating_add(d.as_nanos())),
-                    fault: Fault::LossBurstEnd { id },
-                    generated: false,
-                });
+                let end = SimDuration(at.as_nanos().saturating_add(d.as_nanos()));
+                out.push(ScheduledFault { at: end, fault: Fault::LossBurstEnd { id }, generated: false });
                 continue;
             }
             RawFault::RollingRestart { nodes, down_ms, gap_ms, .. } => {
@@ -685,16 +671,7 @@ fn faults(
                 node: node_ref(&format!("{p}.node"), *node)?,
                 skew_ns: skew_ns(ctx, &format!("{p}.offset_ms"), *offset_ms)?,
             },
-            RawFault::Heal { name, .. } => match names.iter().position(|n| n == name) {
-                Some(i) => Fault::Heal { id: i as u32 + 1, name: name.clone() },
-                None => {
-                    let mut m = format!("no partition named \"{name}\" comes before this heal");
-                    if let Some(s) = suggest(name, names.iter().map(String::as_str)) {
-                        m.push_str(&format!(" (did you mean \"{s}\"?)"));
-                    }
-                    return Err(ctx.err(&format!("{p}.name"), m));
-                }
-            },
+            RawFault::Heal { name, .. } => Fault::Heal { id: healed_partition(ctx, &p, name, &names)?, name: name.clone() },
         };
         out.push(ScheduledFault { at, fault, generated: false });
     }
@@ -702,13 +679,47 @@ fn faults(
     Ok(out)
 }
 
-/// A partition's groups: existing nodes, each in one group only.
+/// A partition's name, unique among the partitions so far (a heal lifts the partition it
+/// names); returns the partition's id, its number counted from one.
+fn partition_name(ctx: &Ctx, p: &str, name: &str, names: &mut Vec<String>) -> Result<u32, ScenarioError> {
+    if let Some(first) = names.iter().position(|n| n == name) {
+        return Err(ctx.err(
+            &format!("{p}.name"),
+            format!(
+                "partition name \"{name}\" is already used by an earlier partition (partition #{}); expected a unique \
+                 name, since a heal lifts the partition it names",
+                first + 1
+            ),
+        ));
+    }
+    names.push(name.to_string());
+    Ok(names.len() as u32)
+}
+
+/// The id of the earlier partition a heal names.
+fn healed_partition(ctx: &Ctx, p: &str, name: &str, names: &[String]) -> Result<u32, ScenarioError> {
+    match names.iter().position(|n| n == name) {
+        Some(i) => Ok(i as u32 + 1),
+        None => {
+            let mut m = format!("no partition named \"{name}\" comes before this heal");
+            if let Some(s) = suggest(name, names.iter().map(String::as_str)) {
+                m.push_str(&format!(" (did you mean \"{s}\"?)"));
+            }
+            Err(ctx.err(&format!("{p}.name"), m))
+        }
+    }
+}
+
+/// A partition's groups (at least two): existing nodes, each in one group only.
 fn partition_groups(
     ctx: &Ctx,
     p: &str,
     groups: &[Vec<u32>],
     node_ref: &dyn Fn(&str, u32) -> Result<NodeId, ScenarioError>,
 ) -> Result<Vec<Vec<NodeId>>, ScenarioError> {
+    if groups.len() < 2 {
+        return Err(ctx.err(&format!("{p}.groups"), "expected at least two groups of node ids, e.g. [[0, 1], [2, 3]]"));
+    }
     let mut seen: Vec<u32> = Vec::new();
     let mut typed = Vec::new();
     for (g, group) in groups.iter().enumerate() {
