@@ -121,7 +121,7 @@ pub fn run(
     seeds: &[u64],
     jobs: usize,
     shard: (usize, usize),
-    progress: &(dyn Fn(usize, usize) + Sync),
+    progress: &dyn Fn(usize, usize),
 ) -> Vec<Value> {
     let mut work = Vec::new();
     let mut rows = Vec::new();
@@ -138,37 +138,22 @@ pub fn run(
         }
     }
     let total = work.len();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<Vec<(usize, Value)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..jobs.max(1))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some((i, c, s, seed)) = work.get(k) else { break };
-                        let report = crate::run_report(s, *seed);
-                        let mut row = json!({ "config": i, "settings": c, "seed": seed });
-                        if let Some(o) = row.as_object_mut() {
-                            o.extend(row_metrics(&report));
-                            if let Some(tv) = report["t_visibility"].as_array().filter(|t| !t.is_empty()) {
-                                let curve: Vec<Value> = tv.iter().map(|p| json!([p["t_ms"], p["reflected_fraction"]])).collect();
-                                o.insert("t_visibility".into(), Value::Array(curve));
-                            }
-                        }
-                        out.push((k, row));
-                        progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    let run_one = |(i, c, s, seed): &(usize, Vec<String>, scenario::Scenario, u64)| {
+        let report = crate::run_report(s, *seed);
+        let mut row = json!({ "config": i, "settings": c, "seed": seed });
+        if let Some(o) = row.as_object_mut() {
+            o.extend(row_metrics(&report));
+            if let Some(tv) = report["t_visibility"].as_array().filter(|t| !t.is_empty()) {
+                let curve: Vec<Value> = tv.iter().map(|p| json!([p["t_ms"], p["reflected_fraction"]])).collect();
+                o.insert("t_visibility".into(), Value::Array(curve));
+            }
+        }
+        row
+    };
+    crate::sim::parallel::map_in_order(&work, jobs, run_one, |k, row| {
+        rows.push(row);
+        progress(k + 1, total);
     });
-    let mut ran: Vec<(usize, Value)> = results.into_iter().flatten().collect();
-    ran.sort_by_key(|(k, _)| *k);
-    rows.extend(ran.into_iter().map(|(_, r)| r));
     sort_rows(&mut rows);
     rows
 }
