@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod commands;
+pub mod error;
 pub mod node;
 pub mod observe;
 pub mod report;
@@ -12,8 +13,9 @@ pub mod scenario;
 pub mod sim;
 pub mod world;
 
+use observe::RunResult;
 use scenario::Scenario;
-use world::{RunResult, World};
+use world::World;
 
 /// Runs one scenario under one seed.
 pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {

@@ -1,7 +1,6 @@
-//! What the nodes share: the ring (consistent hashing, preference lists), the key table,
-//! the messages they exchange and the network model that carries them.
+//! What the nodes share: the ring (consistent hashing, preference lists), the key table and
+//! the network model that carries their messages.
 
 pub mod keyspace;
-pub mod message;
 pub mod network;
 pub mod ring;

@@ -4,7 +4,7 @@
 //! simulation. Each benchmark runs in a child process of this binary, so its peak resident
 //! memory is its own.
 
-use crate::commands::error::Error;
+use crate::error::Error;
 use crate::scenario::{self, Scenario};
 use crate::sim::engine::{Engine, SimDuration, SimTime};
 use crate::sim::rng::{Draw, Seeds, Stream};

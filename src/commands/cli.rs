@@ -3,8 +3,8 @@
 //! Exit codes: 0 success, 1 an invariant violation, 2 bad input or an I/O error.
 //! Every failure prints the seed and a replay command.
 
-use crate::commands::error::Error;
 use crate::commands::junit::{self, CheckRun};
+use crate::error::Error;
 use crate::observe::checks::{self, Finding};
 use crate::observe::trace::{TraceFilter, TraceSink, Tracer};
 use crate::report;

@@ -3,7 +3,6 @@
 
 pub mod bench;
 pub mod cli;
-pub mod error;
 pub mod explore;
 pub mod junit;
 pub mod shrink;

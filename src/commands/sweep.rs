@@ -8,7 +8,7 @@
 //! not depend on the number of jobs or shards: rows are keyed and sorted by configuration index
 //! and seed, and everything else is computed from the rows.
 
-use crate::commands::error::Error;
+use crate::error::Error;
 use crate::scenario;
 use serde_json::{json, Map, Value};
 

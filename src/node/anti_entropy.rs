@@ -3,8 +3,8 @@
 //! compared with a random other replica of it, descending only into differing subtrees and
 //! exchanging the keys under differing leaves.
 
-use crate::cluster::message::Payload;
 use crate::node::merkle::{digest, MerkleTree};
+use crate::node::message::Payload;
 use crate::node::versioning::VersionSet;
 use crate::node::*;
 use crate::sim::engine::SimTime;

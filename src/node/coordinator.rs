@@ -15,8 +15,8 @@
 //! suspected and the request moves on to the next fall-back, with a hint naming the node it
 //! stands in for.
 
-use crate::cluster::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
 use crate::node::failure_detector::FailureDetector;
+use crate::node::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
 use crate::node::versioning::{CausalContext, Resolution, Sibling, VersionSet};
 use crate::node::*;
 use crate::sim::engine::{SimDuration, SimTime};

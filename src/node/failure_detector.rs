@@ -1,7 +1,7 @@
 //! Local failure detection (Dynamo §4.8.3): a peer that does not answer in time is suspected,
 //! suspected peers are pinged periodically, and any message from a peer clears the suspicion.
 
-use crate::cluster::message::Payload;
+use crate::node::message::Payload;
 use crate::node::*;
 use crate::sim::ids::{Endpoint, NodeId};
 use std::collections::BTreeSet;

@@ -1,8 +1,8 @@
 //! Gossip membership (Dynamo §4.8): this node's durable view of the ring, changed by the
 //! operator's commands and merged from a random peer (or seed) every gossip interval.
 
-use crate::cluster::message::Payload;
 use crate::node::membership::{MemberRecord, MemberStatus, Membership};
+use crate::node::message::Payload;
 use crate::node::*;
 use crate::sim::ids::{Endpoint, NodeId};
 use crate::sim::rng::index;

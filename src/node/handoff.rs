@@ -7,9 +7,9 @@
 //! replicates to the nodes that newly do and deletes it once every new owner has acknowledged;
 //! a leaving node stops once it holds nothing.
 
-use crate::cluster::message::Payload;
 use crate::cluster::ring::Ring;
 use crate::node::membership::{MemberStatus, Membership};
+use crate::node::message::Payload;
 use crate::node::versioning::VersionSet;
 use crate::node::*;
 use crate::sim::engine::SimTime;

@@ -32,14 +32,15 @@ pub mod gossip;
 pub mod handoff;
 pub mod membership;
 pub mod merkle;
+pub mod message;
 pub mod protocol;
 pub mod replica;
 pub mod versioning;
 
 use crate::cluster::keyspace::KeyTable;
-use crate::cluster::message::Payload;
 use crate::cluster::ring::{RangeMap, Ring};
 use crate::node::membership::Membership;
+use crate::node::message::Payload;
 use crate::sim::engine::{SimDuration, SimTime};
 use crate::sim::ids::{Endpoint, NodeId, RequestId};
 use crate::sim::rng::SimRng;
@@ -314,9 +315,9 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::message::PutBody;
     use crate::cluster::ring::{RingMember, Strategy};
     use crate::node::membership::MemberStatus;
+    use crate::node::message::PutBody;
     use crate::node::versioning::CausalContext;
     use crate::sim::ids::{KeyId, WriteId};
     use crate::sim::rng::{Seeds, Stream};

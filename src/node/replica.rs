@@ -2,8 +2,8 @@
 //! replica reads, mints versions for the puts it coordinates (its own dot, or a timestamp under
 //! last-write-wins) and merges what peers send into what it holds.
 
-use crate::cluster::message::{Payload, PutBody, Target};
 use crate::node::merkle::digest;
+use crate::node::message::{Payload, PutBody, Target};
 use crate::node::versioning::{CausalContext, Dot, Sibling, VersionSet};
 use crate::node::*;
 use crate::sim::engine::SimTime;

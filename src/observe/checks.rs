@@ -14,8 +14,8 @@
 //!
 //! A violation carries the invariant, key, simulated time and a one-line replay command.
 
+use crate::observe::RunResult;
 use crate::scenario::{Fault, Scenario};
-use crate::world::RunResult;
 use serde_json::Value;
 use std::fmt;
 

@@ -6,3 +6,48 @@ pub mod convergence;
 pub mod history;
 pub mod metrics;
 pub mod trace;
+
+use crate::node::NodeStats;
+use crate::scenario::ScheduledFault;
+use crate::sim::engine::SimTime;
+use crate::sim::ids::{NodeId, WriteId};
+use convergence::Snapshot;
+use history::History;
+use metrics::Metrics;
+
+/// Everything a finished run hands to the report.
+pub struct RunResult {
+    pub metrics: Metrics,
+    pub history: History,
+    pub node_stats: Vec<NodeStats>,
+    /// Workload keys for which each node is in the top N.
+    pub keys_owned: Vec<u64>,
+    pub events_processed: u64,
+    /// Timeouts found moot before they fell due, which never became events.
+    pub timeouts_retired: u64,
+    pub simulated_end: SimTime,
+    pub peak_pending_events: usize,
+    /// The network's first latency samples (see [`crate::cluster::network::Network::first_delays`]).
+    pub network_fingerprint: Vec<u64>,
+    /// Replica agreement at the end of the run.
+    pub convergence: Snapshot,
+    /// Divergence over time: (time, snapshot).
+    pub samples: Vec<(SimTime, Snapshot)>,
+    /// When the replicas first agreed (no divergent key, no queued hint) after the last fault.
+    pub converged_after_last_fault: Option<SimTime>,
+    pub last_fault: Option<SimTime>,
+    /// Acknowledged writes no replica reflects at the end: (key, write, acknowledged at).
+    pub lost_writes: Vec<(String, WriteId, SimTime)>,
+    /// Shopping carts: acknowledged adds missing from every cart any node holds.
+    pub lost_adds: u64,
+    /// Each membership change and when every running node first agreed on the new ring.
+    pub agreement: Vec<(SimTime, Option<SimTime>)>,
+    pub decommissioned: Vec<(NodeId, SimTime)>,
+    /// The fault schedule the run used (declared and drawn), in time order.
+    pub faults: Vec<ScheduledFault>,
+    /// For `explain`: what each node holds of the explained key at the end, in words.
+    pub explained: Vec<String>,
+    /// Membership metadata each node keeps (one entry per token or partition), and ranges.
+    pub ring_metadata_entries: usize,
+    pub ring_ranges: usize,
+}

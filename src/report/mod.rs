@@ -8,8 +8,8 @@
 pub mod plots;
 use crate::cluster::network::MessageKind;
 use crate::observe::metrics::{percentile, OpStats};
+use crate::observe::RunResult;
 use crate::scenario::Scenario;
-use crate::world::RunResult;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -383,29 +383,29 @@ pub fn to_bytes(v: &Value) -> Vec<u8> {
 
 /// Writes `files` into `dir`: each to a temporary name first, then renamed into place, so an
 /// interrupted write never leaves a file that looks complete.
-pub fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), crate::commands::error::Error> {
-    std::fs::create_dir_all(dir).map_err(|e| crate::commands::error::Error::io("create the report folder", dir, e))?;
+pub fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), crate::error::Error> {
+    std::fs::create_dir_all(dir).map_err(|e| crate::error::Error::io("create the report folder", dir, e))?;
     for (name, bytes) in files {
         let target: PathBuf = dir.join(name);
         let tmp: PathBuf = dir.join(format!(".{name}.partial"));
-        std::fs::write(&tmp, bytes).map_err(|e| crate::commands::error::Error::io("write", &tmp, e))?;
+        std::fs::write(&tmp, bytes).map_err(|e| crate::error::Error::io("write", &tmp, e))?;
         std::fs::rename(&tmp, &target).map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            crate::commands::error::Error::io("rename into place", &target, e)
+            crate::error::Error::io("rename into place", &target, e)
         })?;
     }
     Ok(())
 }
 
 /// Writes one file atomically (temporary name, then rename).
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), crate::commands::error::Error> {
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), crate::error::Error> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.partial"));
-    std::fs::write(&tmp, bytes).map_err(|e| crate::commands::error::Error::io("write", &tmp, e))?;
+    std::fs::write(&tmp, bytes).map_err(|e| crate::error::Error::io("write", &tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        crate::commands::error::Error::io("rename into place", path, e)
+        crate::error::Error::io("rename into place", path, e)
     })
 }
 

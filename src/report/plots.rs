@@ -4,7 +4,7 @@
 //! once for PNG; files are written under a temporary name and renamed. Bars and cells are drawn
 //! as rectangles in a fixed order, so the SVG bytes are the same on every run.
 
-use crate::commands::error::Error;
+use crate::error::Error;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};

@@ -15,6 +15,7 @@ pub mod nemesis;
 pub mod presets;
 mod schema;
 mod validate;
+pub mod workload;
 
 use crate::cluster::network::NetworkConfig;
 use crate::cluster::ring::Strategy;
@@ -22,11 +23,11 @@ use crate::node::Protocol;
 use crate::sim::distribution::Distribution;
 use crate::sim::engine::SimDuration;
 use crate::sim::ids::NodeId;
-use crate::world::client::{ProbeConfig, WorkloadConfig};
 use schema::RawScenario;
 use serde_json::Value;
 use std::fmt;
 use validate::validate;
+use workload::{ProbeConfig, WorkloadConfig};
 
 /// The built-in default scenario (`dynasim` with no arguments).
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/quickstart.json");
@@ -374,7 +375,7 @@ pub fn apply_override(tree: &mut Value, assignment: &str) -> Result<(), String> 
 mod tests {
     use super::*;
     use crate::node::ConflictPolicy;
-    use crate::world::client::KeyPopularity;
+    use crate::scenario::workload::KeyPopularity;
 
     fn load_str(text: &str) -> Result<Scenario, ScenarioError> {
         load("t.json", text, &[])

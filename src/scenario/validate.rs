@@ -6,11 +6,11 @@ use crate::cluster::network::{LinkRule, LinkSettings, MessageKind, NetworkConfig
 use crate::cluster::ring::Strategy;
 use crate::node::{ConflictPolicy, Coordination, Fanout, Protocol};
 use crate::scenario::schema::*;
+use crate::scenario::workload::{Arrivals, KeyPopularity, ProbeConfig, ValueModel, WorkloadConfig};
 use crate::scenario::*;
 use crate::sim::distribution::Distribution;
 use crate::sim::engine::SimDuration;
 use crate::sim::ids::NodeId;
-use crate::world::client::{Arrivals, KeyPopularity, ProbeConfig, ValueModel, WorkloadConfig};
 use serde_json::Value;
 
 fn ms(ctx: &Ctx, path: &str, v: f64, allow_zero: bool) -> Result<SimDuration, ScenarioError> {

@@ -1,0 +1,60 @@
+//! The workload section's validated form: which keys, how often each is chosen, what a write
+//! writes, how operations arrive, and the staleness probe. The world's clients run it.
+
+use crate::sim::distribution::Distribution;
+use crate::sim::engine::SimDuration;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyPopularity {
+    Uniform,
+    Zipf {
+        exponent: f64,
+    },
+    /// `access_fraction` of operations go to the first `key_fraction` of the keys.
+    HotSet {
+        key_fraction: f64,
+        access_fraction: f64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValueModel {
+    /// With `read_before_write`, each write first reads the key and writes with that read's
+    /// context (the paper's get-then-put); without it, a write uses whatever context the client
+    /// last saw for the key (none if it never read it, which makes a blind, concurrent write).
+    Register {
+        read_before_write: bool,
+    },
+    Cart {
+        remove_probability: f64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arrivals {
+    /// `clients` sessions, each issuing its next operation a think time after the last ended.
+    Closed { clients: usize, think_time: Distribution },
+    /// Poisson arrivals at `rate_per_s`, spread over `clients` sessions in turn.
+    Open { rate_per_s: f64, clients: usize },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkloadConfig {
+    pub key_count: usize,
+    pub popularity: KeyPopularity,
+    pub read_fraction: f64,
+    pub value_model: ValueModel,
+    pub arrivals: Arrivals,
+    pub client_timeout: SimDuration,
+    /// After a request times out, the client avoids that coordinator for this long.
+    pub avoid_after_timeout: SimDuration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeConfig {
+    pub clients: usize,
+    /// Delays between a write's acknowledgement and the read, cycled in order.
+    pub delays: Vec<SimDuration>,
+    /// Pause between one probe's end and the next probe's write.
+    pub gap: Distribution,
+}
