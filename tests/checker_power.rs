@@ -51,8 +51,14 @@ fn last_write_wins_with_clock_skew_is_caught_within_3_seeds() {
 }
 
 #[test]
-fn vector_clocks_truncated_to_one_entry_are_caught_within_20_seeds() {
-    caught("nemesis-dynamo", &["protocol.clock_truncation_threshold=1"], 20, "convergence");
+fn dotted_version_vectors_truncated_to_one_entry_are_caught_within_20_seeds() {
+    let sets = ["protocol.conflict_resolution=dotted_version_vectors", "protocol.clock_truncation_threshold=1"];
+    caught("nemesis-dynamo", &sets, 20, "convergence");
+}
+
+#[test]
+fn per_version_vector_clocks_losing_writes_are_caught_within_3_seeds() {
+    caught("nemesis-dynamo", &["checks.lost_writes=fail"], 3, "no_lost_writes");
 }
 
 #[test]

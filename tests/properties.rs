@@ -29,6 +29,7 @@ fn arb_version_set() -> impl Strategy<Value = VersionSet> {
             let ctx = if saw { v.client_context(SimTime(i as u64)) } else { CausalContext::default() };
             let s = Sibling {
                 dot: Dot { node: NodeId(node), counter: counters[node as usize] },
+                clock: Default::default(),
                 written_at: SimTime(i as u64),
                 write: WriteId(i as u64 + 1),
                 cart: None,
@@ -52,6 +53,7 @@ fn arb_replicas() -> impl Strategy<Value = (VersionSet, VersionSet, VersionSet)>
             let ctx = if saw { r.client_context(SimTime(counter)) } else { CausalContext::default() };
             let s = Sibling {
                 dot: Dot { node: NodeId(node), counter },
+                clock: Default::default(),
                 written_at: SimTime(counter),
                 write: WriteId(counter),
                 cart: None,
@@ -137,7 +139,7 @@ proptest! {
     #[test]
     fn any_valid_random_scenario_runs_without_panicking(
         nodes in 3u32..8, n in 1usize..4, r in 1usize..4, w in 1usize..4, keys in 1usize..50,
-        loss in 0.0f64..0.3, coordination in 0usize..4, sloppy in any::<bool>(), lww in any::<bool>(), seed in 0u64..1000,
+        loss in 0.0f64..0.3, coordination in 0usize..4, sloppy in any::<bool>(), versioning in 0usize..3, seed in 0u64..1000,
     ) {
         let coordination = ["preference_list_head", "load_balancer", "client_driven", "proxy"][coordination];
         let text = format!(r#"{{"duration_ms": 300, "quiescent_tail_ms": 100, "cluster": {{"nodes": {nodes}}},
@@ -148,7 +150,7 @@ proptest! {
             "faults": [{{"kind": "crash", "at_ms": 100, "node": 0}}, {{"kind": "restart", "at_ms": 200, "node": 0}}],
             "nemesis": {{"rate_per_s": 20, "stop_ms": 300,
               "kinds": ["crash", "disk_loss", "partition", "loss_burst", "slow", "clock_skew"]}}}}"#,
-            if lww { "last_write_wins" } else { "vector_clocks" });
+            ["last_write_wins", "vector_clocks", "dotted_version_vectors"][versioning]);
         match dynasim::scenario::load("random.json", &text, &[]) {
             Ok(s) => { let _ = dynasim::run_report(&s, seed); }
             Err(e) => prop_assert!(r > n || w > n || n > nodes as usize, "unexpected rejection: {}", e),

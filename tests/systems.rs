@@ -91,10 +91,43 @@ fn presets_set_each_systems_choices_and_fields_override_them() {
     use dynasim::node::{ConflictPolicy, Coordination};
     let riak = shipped("carts-riak", &[]);
     assert_eq!(riak.protocol.coordination, Coordination::Proxy);
-    assert_eq!(riak.protocol.conflict, ConflictPolicy::VectorClocks);
+    assert_eq!(riak.protocol.conflict, ConflictPolicy::DottedVersionVectors);
+    let dynamo = shipped("vector-clock-anomalies", &[]);
+    assert_eq!(dynamo.protocol.conflict, ConflictPolicy::VectorClocks, "Dynamo keeps a clock per version");
     assert!(riak.protocol.anti_entropy && riak.protocol.sloppy_quorum);
     let cassandra = shipped("carts-cassandra", &["protocol.anti_entropy=true"]);
     assert_eq!(cassandra.protocol.conflict, ConflictPolicy::LastWriteWins);
     assert!(!cassandra.protocol.sloppy_quorum);
     assert!(cassandra.protocol.anti_entropy, "a field overrides the preset");
+}
+
+#[test]
+fn per_version_vector_clocks_lose_acknowledged_writes_that_dotted_version_vectors_keep() {
+    let clocks = report(&shipped("vector-clock-anomalies", &[]));
+    let dvv = report(&shipped("vector-clock-anomalies", &["protocol.conflict_resolution=dotted_version_vectors"]));
+    let lost = u(&clocks["convergence"]["lost_write_count"]);
+    assert!(lost > 100, "one coordinator minting from a stale context drops a write: {lost}");
+    assert_eq!(u(&dvv["convergence"]["lost_write_count"]), 0, "dots keep both writes as siblings");
+    for rep in [&clocks, &dvv] {
+        assert_eq!(rep["convergence"]["converged"], true);
+        assert_eq!(u(&rep["conflicts"]["false_sibling_count"]), 0, "no truncation at 10 entries, no false sibling");
+    }
+    // Truncated to one entry, a descendant's clock no longer shows its ancestor: false siblings.
+    let truncated = report(&shipped("vector-clock-anomalies", &["protocol.clock_truncation_threshold=1"]));
+    assert!(u(&truncated["protocol_counters"]["clock_entries_truncated_count"]) > 1000);
+    assert!(u(&truncated["conflicts"]["false_sibling_count"]) > 1000, "{}", truncated["conflicts"]);
+}
+
+#[test]
+fn lost_writes_under_per_version_clocks_are_reported_and_fail_only_when_declared() {
+    let reported = shipped("vector-clock-anomalies", &[]);
+    let r = dynasim::simulate(&reported, reported.seed);
+    let rep = dynasim::report::build(&reported, reported.seed, &r);
+    assert!(!r.lost_writes.is_empty());
+    assert!(checks::evaluate(&reported, &r, &rep).is_empty(), "Dynamo's anomaly is reported, not failed, by default");
+    let failing = shipped("vector-clock-anomalies", &["checks.lost_writes=fail"]);
+    let r = dynasim::simulate(&failing, failing.seed);
+    let rep = dynasim::report::build(&failing, failing.seed, &r);
+    let v = checks::evaluate(&failing, &r, &rep);
+    assert_eq!(v.iter().map(|v| v.invariant).collect::<Vec<_>>(), vec!["no_lost_writes"]);
 }

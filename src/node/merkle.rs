@@ -140,7 +140,13 @@ mod tests {
         let mut v = VersionSet::default();
         v.apply_write(
             &CausalContext::default(),
-            Sibling { dot: Dot { node: NodeId(n), counter: c }, written_at: SimTime(0), write: WriteId(c), cart: None },
+            Sibling {
+                dot: Dot { node: NodeId(n), counter: c },
+                clock: Default::default(),
+                written_at: SimTime(0),
+                write: WriteId(c),
+                cart: None,
+            },
             SimTime(0),
         );
         v

@@ -342,7 +342,7 @@ mod tests {
             anti_entropy: true,
             anti_entropy_interval: SimDuration(1_000_000),
             merkle_leaves: 8,
-            conflict: ConflictPolicy::VectorClocks,
+            conflict: ConflictPolicy::DottedVersionVectors,
             gossip_interval: SimDuration(1_000_000),
             seeds: Vec::new(),
         }
@@ -470,6 +470,25 @@ mod tests {
         let mut writes: Vec<u64> = merged.siblings.iter().map(|s| s.write.0).collect();
         writes.sort_unstable();
         assert_eq!(writes, vec![2, 3, 4]);
+    }
+
+    #[test]
+    fn under_per_version_clocks_a_coordinator_stamps_its_own_clock_and_drops_what_it_dominates() {
+        let mut fixture = Fixture::new(1);
+        fixture.protocol.conflict = ConflictPolicy::VectorClocks;
+        let env = fixture.env();
+        let key = KeyId(0);
+        let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+        node.set_clock_skew(-500);
+        let (_, first) = node.mint(SimTime(1_000), &env, key, &put(1), None);
+        assert_eq!(first.clock.entries()[0].updated_at, SimTime(500), "the entry carries the node's own clock");
+        // Two clients both hold `first` and write through this node: the second clock dominates.
+        let stale = PutBody { write: WriteId(2), context: first.clone(), cart: None };
+        node.mint(SimTime(2_000), &env, key, &stale, None);
+        let again = PutBody { write: WriteId(3), context: first, cart: None };
+        let (held, _) = node.mint(SimTime(3_000), &env, key, &again, None);
+        let writes: Vec<u64> = held.siblings.iter().map(|s| s.write.0).collect();
+        assert_eq!(writes, vec![3], "write 2 was acknowledged and is gone");
     }
 
     #[test]

@@ -66,9 +66,11 @@ pub struct Protocol {
 /// How conflicting versions are resolved.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ConflictPolicy {
-    /// Replicas keep concurrent versions as siblings; the client merges them (Dynamo, Riak,
-    /// Voldemort).
+    /// Dynamo's per-version vector clocks: replicas keep concurrent versions as siblings and the
+    /// client merges them (Dynamo, Voldemort).
     VectorClocks,
+    /// Dotted version vectors: siblings as above, ordered exactly (Riak 2).
+    DottedVersionVectors,
     /// Replicas keep the version with the latest coordinator timestamp (Cassandra).
     LastWriteWins,
     /// Replicas keep siblings, and the coordinator answers a read with one cart: the union of
@@ -80,7 +82,8 @@ impl ConflictPolicy {
     pub fn resolution(self) -> Resolution {
         match self {
             ConflictPolicy::LastWriteWins => Resolution::LastWriteWins,
-            ConflictPolicy::VectorClocks | ConflictPolicy::MergeCarts => Resolution::Siblings,
+            ConflictPolicy::VectorClocks => Resolution::VectorClocks,
+            ConflictPolicy::DottedVersionVectors | ConflictPolicy::MergeCarts => Resolution::DottedVersionVectors,
         }
     }
 }

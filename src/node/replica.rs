@@ -4,7 +4,7 @@
 
 use crate::node::merkle::digest;
 use crate::node::message::{Payload, PutBody, Target};
-use crate::node::versioning::{CausalContext, Dot, Sibling, VersionSet};
+use crate::node::versioning::{CausalContext, Dot, Resolution, Sibling, VectorClock, VersionSet};
 use crate::node::*;
 use crate::sim::engine::SimTime;
 use crate::sim::fastmap::FastMap;
@@ -165,14 +165,31 @@ impl Node {
         let old_digest = digest(key, &slot);
         let counter = self.replica.next_counter(self.id, key, &slot, &body.context);
         let dot = Dot { node: self.id, counter };
-        let sibling = Sibling { dot, written_at: self.replica.local_clock(now), write: body.write, cart: body.cart.clone() };
+        let local_now = self.replica.local_clock(now);
+        let resolution = env.protocol.conflict.resolution();
+        let threshold = env.protocol.clock_truncation_threshold;
+        // Per-version clocks (Dynamo §4.4): the client's context with this node's entry raised
+        // to the fresh counter, stamped by this node's own clock, truncated at the threshold.
+        let mut clock = VectorClock::new();
+        if resolution == Resolution::VectorClocks {
+            clock = body.context.clock.clone();
+            clock.advance(self.id, counter, local_now);
+            self.stats.clock_entries_truncated += clock.truncate(threshold) as u64;
+        }
+        let after = match resolution {
+            Resolution::VectorClocks => CausalContext { clock: clock.clone(), dots: Box::default() },
+            _ => {
+                let mut after = (*body.context).clone();
+                after.add_dot(dot, now);
+                after
+            }
+        };
+        let sibling = Sibling { dot, clock, written_at: local_now, write: body.write, cart: body.cart.clone() };
         let versions = Rc::make_mut(&mut slot);
-        if versions.apply_write_with(env.protocol.conflict.resolution(), &body.context, sibling, now) {
+        if versions.apply_write_with(resolution, &body.context, sibling, now) {
             self.stats.concurrent_writes += 1;
         }
-        self.stats.clock_entries_truncated += versions.truncate(env.protocol.clock_truncation_threshold) as u64;
-        let mut after = (*body.context).clone();
-        after.add_dot(dot, now);
+        self.stats.clock_entries_truncated += versions.truncate(threshold) as u64;
         match intended {
             Some(intended) => {
                 self.handoff.put_hint(key, intended, slot.clone());

@@ -5,15 +5,25 @@
 //! partial order: before / after / equal / concurrent.
 //!
 //! A replica's state for one key is a [`VersionSet`]: the sibling versions it holds, each named
-//! by the *dot* `(coordinator, counter)` that minted it, plus a causal context (a vector clock
-//! and a few stray dots) of every version that has been superseded. This is the dotted
-//! version-vector refinement of Dynamo's per-version clocks (Preguiça et al., used by Riak 2):
-//! with plain per-version clocks, two writes coordinated by the same node from the same stale
-//! context get clocks where one falsely dominates the other, silently losing an acknowledged
-//! write; with dots that cannot happen. The paper's behaviours are kept: syntactic
-//! reconciliation drops versions a newer write's context covers, causally concurrent versions
-//! are kept as siblings, and truncation can only make reconciliation keep versions it could have
-//! dropped (false siblings), never drop one it should keep.
+//! by the *dot* `(coordinator, counter)` that minted it. Two ways to order them
+//! ([`Resolution`]):
+//!
+//! - **Per-version vector clocks** (Dynamo §4.4, Voldemort): each sibling carries its own clock,
+//!   the client's context with the coordinator's entry raised to a fresh counter and stamped with
+//!   the coordinator's local time, truncated past a threshold by dropping the entry updated
+//!   longest ago. A version is dropped when another's clock dominates (or equals) its own. The
+//!   anomalies are Dynamo's: two writes coordinated by one node from the same stale context get
+//!   clocks where the later dominates the earlier, silently losing an acknowledged write, and
+//!   truncation can make a descendant look concurrent (a false sibling) or a concurrent version
+//!   look dominated (a lost update).
+//! - **Dotted version vectors** (Preguiça et al., Riak 2): siblings carry only their dot, and the
+//!   set keeps one causal context (a vector clock and a few stray dots) of every version that has
+//!   been superseded. Two writes from one context stay siblings whoever coordinates them, and
+//!   truncation can only make reconciliation keep versions it could have dropped (false
+//!   siblings), never drop one it should keep.
+//!
+//! Under both, syntactic reconciliation drops versions a newer write has seen and keeps causally
+//! concurrent ones as siblings.
 //!
 //! Pure data and functions: no clock of its own, no randomness.
 
@@ -367,6 +377,9 @@ fn union_into(target: &mut Vec<u64>, extra: &[u64]) {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sibling {
     pub dot: Dot,
+    /// The version's own vector clock under per-version clocks; empty under dotted version
+    /// vectors and last-write-wins (the dot and the set's context say it all).
+    pub clock: VectorClock,
     /// The coordinator's local time when it minted the version (last-write-wins uses it).
     pub written_at: SimTime,
     pub write: WriteId,
@@ -376,15 +389,18 @@ pub struct Sibling {
 
 impl Sibling {
     pub fn size_bytes(&self) -> usize {
-        40 + self.cart.as_ref().map_or(0, |c| c.size_bytes())
+        40 + 24 * self.clock.len() + self.cart.as_ref().map_or(0, |c| c.size_bytes())
     }
 }
 
 /// How a replica resolves versions it cannot order causally.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Resolution {
-    /// Keep concurrent versions as siblings for the client to merge (Dynamo, Riak, Voldemort).
-    Siblings,
+    /// Dynamo's per-version vector clocks: concurrent versions are kept as siblings for the
+    /// client to merge, ordered by each version's own (truncated) clock.
+    VectorClocks,
+    /// Dotted version vectors (Riak 2): siblings ordered exactly by dots and one causal context.
+    DottedVersionVectors,
     /// Keep only the version with the latest node timestamp (ties: the larger dot), as Cassandra
     /// does. A write that loses is dropped even though it was acknowledged, and clock skew
     /// decides who loses.
@@ -412,8 +428,16 @@ impl VersionSet {
         self.siblings.is_empty()
     }
 
-    /// The context a client gets back from a read: everything this set has seen.
+    /// The context a client gets back from a read: everything this set has seen. Under
+    /// per-version clocks, the merge of the siblings' clocks (Dynamo's context).
     pub fn client_context(&self, at: SimTime) -> CausalContext {
+        if self.siblings.iter().any(|s| !s.clock.is_empty()) {
+            let mut clock = VectorClock::new();
+            for s in &self.siblings {
+                clock.merge(&s.clock);
+            }
+            return CausalContext { clock, dots: Box::default() };
+        }
         let mut ctx = self.superseded.clone();
         for s in &self.siblings {
             ctx.add_dot(s.dot, at);
@@ -423,7 +447,8 @@ impl VersionSet {
 
     /// The highest counter `node` has used for this key, as far as this set knows.
     pub fn max_counter(&self, node: NodeId) -> u64 {
-        let from_siblings = self.siblings.iter().filter(|s| s.dot.node == node).map(|s| s.dot.counter).max();
+        let from_siblings =
+            self.siblings.iter().map(|s| if s.dot.node == node { s.dot.counter } else { s.clock.get(node) }).max();
         let from_dots = self.superseded.dots.iter().filter(|d| d.node == node).map(|d| d.counter).max();
         self.superseded.clock.get(node).max(from_siblings.unwrap_or(0)).max(from_dots.unwrap_or(0))
     }
@@ -464,10 +489,49 @@ impl VersionSet {
             || self.superseded != old_superseded
     }
 
+    /// A coordinator's write under per-version clocks: `new` carries its clock, and every
+    /// version whose clock it dominates or equals is dropped, seen by the client or not.
+    /// Returns true when some sibling survived.
+    pub fn apply_clocked_write(&mut self, new: Sibling) -> bool {
+        self.siblings.retain(|s| !matches!(s.clock.compare(&new.clock), Causality::Before | Causality::Equal));
+        let concurrent = !self.siblings.is_empty();
+        let i = self.siblings.partition_point(|s| s.dot < new.dot);
+        self.siblings.insert(i, new);
+        concurrent
+    }
+
+    /// Reconciliation under per-version clocks: the union of both sides' versions less every
+    /// version another's clock dominates; of versions with equal clocks, the larger dot stays.
+    /// The result is the maximal versions of the union under a strict order, so the merge is
+    /// idempotent, commutative and associative. Returns true if `self` changed.
+    pub fn reconcile_clocked(&mut self, other: &VersionSet) -> bool {
+        if self.siblings == other.siblings {
+            return false;
+        }
+        let before: Vec<Dot> = self.siblings.iter().map(|s| s.dot).collect();
+        for o in &other.siblings {
+            if let Err(i) = self.siblings.binary_search_by(|s| s.dot.cmp(&o.dot)) {
+                self.siblings.insert(i, o.clone());
+            }
+        }
+        let all = std::mem::take(&mut self.siblings);
+        let beaten = |s: &Sibling| {
+            all.iter().any(|o| match o.clock.compare(&s.clock) {
+                Causality::After => true,
+                Causality::Equal => o.dot > s.dot,
+                _ => false,
+            })
+        };
+        let kept: Vec<Sibling> = all.iter().filter(|s| !beaten(s)).cloned().collect();
+        self.siblings = kept;
+        self.siblings.iter().map(|s| s.dot).ne(before)
+    }
+
     /// [`VersionSet::apply_write`] under a resolution policy: last-write-wins keeps one version.
     pub fn apply_write_with(&mut self, resolution: Resolution, context: &CausalContext, new: Sibling, at: SimTime) -> bool {
         match resolution {
-            Resolution::Siblings => self.apply_write(context, new, at),
+            Resolution::VectorClocks => self.apply_clocked_write(new),
+            Resolution::DottedVersionVectors => self.apply_write(context, new, at),
             Resolution::LastWriteWins => {
                 let concurrent = self.siblings.iter().any(|s| !context.covers(s.dot));
                 self.siblings.push(new);
@@ -480,7 +544,8 @@ impl VersionSet {
     /// [`VersionSet::reconcile`] under a resolution policy.
     pub fn reconcile_with(&mut self, resolution: Resolution, other: &VersionSet, at: SimTime) -> bool {
         match resolution {
-            Resolution::Siblings => self.reconcile(other, at),
+            Resolution::VectorClocks => self.reconcile_clocked(other),
+            Resolution::DottedVersionVectors => self.reconcile(other, at),
             Resolution::LastWriteWins => {
                 let before: Vec<Dot> = self.siblings.iter().map(|s| s.dot).collect();
                 self.siblings.extend(other.siblings.iter().cloned());
@@ -529,7 +594,7 @@ mod tests {
     }
 
     fn sib(n: u32, c: u64, w: u64) -> Sibling {
-        Sibling { dot: dot(n, c), written_at: SimTime(w), write: WriteId(w), cart: None }
+        Sibling { dot: dot(n, c), clock: VectorClock::new(), written_at: SimTime(w), write: WriteId(w), cart: None }
     }
 
     #[test]
@@ -768,5 +833,102 @@ mod tests {
         let mut c = a.clone();
         c.merge(&a);
         assert_eq!(c, a);
+    }
+
+    /// A version minted under per-version clocks: the context's clock with `node`'s entry raised
+    /// to `counter` at `at`, truncated at `threshold`.
+    fn clocked(node: u32, counter: u64, context: &VectorClock, at: u64, threshold: usize, write: u64) -> Sibling {
+        let mut clock = context.clone();
+        clock.advance(NodeId(node), counter, SimTime(at));
+        clock.truncate(threshold);
+        Sibling { dot: dot(node, counter), clock, written_at: SimTime(at), write: WriteId(write), cart: None }
+    }
+
+    fn writes(set: &VersionSet) -> Vec<u64> {
+        set.siblings.iter().map(|s| s.write.0).collect()
+    }
+
+    #[test]
+    fn one_coordinator_minting_twice_from_a_stale_context_drops_an_acknowledged_write() {
+        // Two clients read version 1 ({A:1}); both write through node A. A's counter rises
+        // with each write, so the second clock {A:3} dominates the first {A:2}.
+        let v1 = clocked(0, 1, &VectorClock::new(), 1, 10, 1);
+        let mut replica = VersionSet::default();
+        replica.apply_clocked_write(v1.clone());
+        let context = v1.clock.clone();
+        replica.apply_clocked_write(clocked(0, 2, &context, 2, 10, 2));
+        replica.apply_clocked_write(clocked(0, 3, &context, 3, 10, 3));
+        assert_eq!(writes(&replica), vec![3], "per-version clocks lose write 2");
+        // Dotted version vectors keep both: the second write's context does not cover dot (A,2).
+        let mut dvv = VersionSet::default();
+        dvv.apply_write(&CausalContext::default(), sib(0, 1, 1), SimTime(1));
+        let seen = dvv.client_context(SimTime(1));
+        dvv.apply_write(&seen, sib(0, 2, 2), SimTime(2));
+        dvv.apply_write(&seen, sib(0, 3, 3), SimTime(3));
+        assert_eq!(writes(&dvv), vec![2, 3], "dotted version vectors keep both as siblings");
+    }
+
+    #[test]
+    fn truncating_per_version_clocks_makes_false_siblings() {
+        // Write 2 descends from write 1 ({A:1}) through node B; truncated to one entry, its
+        // clock {B:1} no longer shows it and the two look concurrent.
+        let v1 = clocked(0, 1, &VectorClock::new(), 1, 1, 1);
+        for (threshold, expected) in [(10, vec![2]), (1, vec![1, 2])] {
+            let v2 = clocked(1, 1, &v1.clock, 2, threshold, 2);
+            let mut a = VersionSet { siblings: vec![v1.clone()], ..VersionSet::default() };
+            let b = VersionSet { siblings: vec![v2], ..VersionSet::default() };
+            a.reconcile_clocked(&b);
+            assert_eq!(writes(&a), expected, "threshold {threshold}");
+        }
+    }
+
+    #[test]
+    fn truncating_per_version_clocks_loses_an_update() {
+        // Write 3 ({A:2, B:1}) and write 4 ({A:3}, from a client that saw only write 1) are
+        // concurrent. Truncated to one entry, write 3 keeps only {A:2}, which write 4 dominates.
+        let v1 = clocked(0, 1, &VectorClock::new(), 1, 10, 1);
+        for (threshold, expected) in [(10, vec![3, 4]), (1, vec![4])] {
+            let v2 = clocked(1, 1, &v1.clock, 2, threshold, 2);
+            let mut seen = v1.clock.clone();
+            seen.merge(&v2.clock);
+            let v3 = clocked(0, 2, &seen, 3, threshold, 3);
+            let v4 = clocked(0, 3, &v1.clock, 4, threshold, 4);
+            let mut replica = VersionSet { siblings: vec![v3], ..VersionSet::default() };
+            replica.reconcile_clocked(&VersionSet { siblings: vec![v4], ..VersionSet::default() });
+            let mut got = writes(&replica);
+            got.sort_unstable();
+            assert_eq!(got, expected, "threshold {threshold}");
+        }
+    }
+
+    #[test]
+    fn clocked_reconciliation_is_commutative_associative_and_idempotent() {
+        use crate::sim::rng::{index, Seeds, Stream};
+        let mut rng = Seeds::new(7).stream(Stream::Workload, 0);
+        for _ in 0..2_000 {
+            let mut sets = Vec::new();
+            for s in 0..3u64 {
+                let mut set = VersionSet::default();
+                for k in 0..1 + index(&mut rng, 3) as u64 {
+                    let mut clock = VectorClock::new();
+                    for _ in 0..index(&mut rng, 3) {
+                        clock.advance(NodeId(index(&mut rng, 3) as u32), 1 + index(&mut rng, 3) as u64, SimTime(1));
+                    }
+                    let node = index(&mut rng, 3) as u32;
+                    let sibling = clocked(node, 10 * s + k + 1, &clock, 1, 10, 10 * s + k + 1);
+                    set.reconcile_clocked(&VersionSet { siblings: vec![sibling], ..VersionSet::default() });
+                }
+                sets.push(set);
+            }
+            let merge = |a: &VersionSet, b: &VersionSet| {
+                let mut m = a.clone();
+                m.reconcile_clocked(b);
+                m
+            };
+            let (a, b, c) = (&sets[0], &sets[1], &sets[2]);
+            assert_eq!(merge(a, b), merge(b, a));
+            assert_eq!(merge(&merge(a, b), c), merge(a, &merge(b, c)));
+            assert_eq!(merge(a, a), *a);
+        }
     }
 }

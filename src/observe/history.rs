@@ -79,6 +79,10 @@ pub struct HistoryStats {
     /// Successful reads by how many truly concurrent writes they returned: 1, 2, 3, 4+
     /// (index 0 counts reads of a key never written).
     pub true_versions_per_read: [u64; 5],
+    /// Versions successful reads returned that are an ancestor of another version the same
+    /// read returned: siblings the protocol's clocks could not order (truncation's false
+    /// siblings), which a client merges needlessly.
+    pub false_siblings: u64,
     pub writes_issued: u64,
     pub writes_acked: u64,
 }
@@ -167,8 +171,9 @@ impl History {
         let stale = required.as_slice().iter().any(|&w| !self.reflects(returned, w));
         self.stats.reads_judged += 1;
         self.stats.stale_reads += stale as u64;
-        let concurrent = self.antichain_size(returned);
+        let (distinct, concurrent) = self.antichain_size(returned);
         self.stats.true_versions_per_read[concurrent.min(4)] += 1;
+        self.stats.false_siblings += (distinct - concurrent) as u64;
         stale
     }
 
@@ -219,10 +224,11 @@ impl History {
         keys
     }
 
-    /// How many of `writes` are not an ancestor of another one of them.
-    fn antichain_size(&mut self, writes: &[WriteId]) -> usize {
+    /// How many distinct writes `writes` holds, and how many of them are not an ancestor of
+    /// another one of them.
+    fn antichain_size(&mut self, writes: &[WriteId]) -> (usize, usize) {
         if writes.len() < 2 {
-            return writes.len();
+            return (writes.len(), writes.len());
         }
         let mut unique = std::mem::take(&mut self.scratch);
         unique.clear();
@@ -236,8 +242,9 @@ impl History {
                 count += 1;
             }
         }
+        let distinct = unique.len();
         self.scratch = unique;
-        count
+        (distinct, count)
     }
 
     /// True if `target` is one of `from` or an ancestor of one of them.

@@ -124,6 +124,7 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "reads_with_siblings_count": reads_with_siblings,
             "reads_with_siblings_fraction": fraction(reads_with_siblings, m.gets.latencies.len() as u64),
             "concurrent_write_count": concurrent_writes,
+            "false_sibling_count": h.false_siblings,
         },
         "staleness": {
             "reads_judged_count": h.reads_judged,

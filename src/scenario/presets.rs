@@ -12,8 +12,8 @@ pub const NAMES: [&str; 4] = ["dynamo", "riak", "cassandra", "voldemort"];
 pub fn preset(name: &str) -> Option<Value> {
     Some(match name {
         // The paper: partition-aware clients coordinate (§6.4), strategy 3 partitioning (§6.2),
-        // sloppy quorum with hinted handoff, read repair, Merkle anti-entropy, vector clocks
-        // truncated at 10 entries, siblings merged by the client.
+        // sloppy quorum with hinted handoff, read repair, Merkle anti-entropy, a vector clock per
+        // version truncated at 10 entries, siblings merged by the client.
         "dynamo" => json!({
             "ring": { "strategy": "equal_partitions" },
             "protocol": {
@@ -29,7 +29,7 @@ pub fn preset(name: &str) -> Option<Value> {
             "ring": { "strategy": "equal_partitions", "partitions": 64 },
             "protocol": {
                 "n": 3, "r": 2, "w": 2, "coordination": "proxy", "fanout": "all",
-                "conflict_resolution": "vector_clocks", "clock_truncation_threshold": 50,
+                "conflict_resolution": "dotted_version_vectors", "clock_truncation_threshold": 50,
                 "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": true
             }
         }),
@@ -45,7 +45,8 @@ pub fn preset(name: &str) -> Option<Value> {
                 "sloppy_quorum": false, "hinted_handoff": true, "read_repair": true, "anti_entropy": false
             }
         }),
-        // Voldemort: routing in the client library, vector clocks resolved by the client,
+        // Voldemort: routing in the client library, a vector clock per version, siblings resolved
+        // by the client,
         // hinted handoff ("slops") and read repair, no Merkle anti-entropy, fixed partitions.
         "voldemort" => json!({
             "ring": { "strategy": "equal_partitions" },

@@ -349,8 +349,9 @@ pub(super) struct RawProtocol {
 #[derive(Deserialize, Debug, Default, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawConflict {
-    #[default]
     VectorClocks,
+    #[default]
+    DottedVersionVectors,
     LastWriteWins,
     MergeCarts,
 }

@@ -343,6 +343,7 @@ fn protocol(
         },
         conflict: match rp.conflict_resolution {
             RawConflict::VectorClocks => ConflictPolicy::VectorClocks,
+            RawConflict::DottedVersionVectors => ConflictPolicy::DottedVersionVectors,
             RawConflict::LastWriteWins => ConflictPolicy::LastWriteWins,
             RawConflict::MergeCarts => ConflictPolicy::MergeCarts,
         },
@@ -501,8 +502,9 @@ fn checks(ctx: &Ctx, rc: &RawChecks, quiescent_tail: SimDuration, protocol: &Pro
         convergence_within: rc.convergence_within_ms.map(|v| ms(ctx, "checks.convergence_within_ms", v, true)).transpose()?,
         lost_writes_fail: match rc.lost_writes {
             Some(choice) => choice == RawLostWrites::Fail,
-            // Last-write-wins drops writes by design: count and report them unless told to fail.
-            None => protocol.conflict != ConflictPolicy::LastWriteWins,
+            // Last-write-wins and per-version vector clocks drop writes by design (Dynamo §4.4's
+            // anomalies): count and report them unless told to fail.
+            None => !matches!(protocol.conflict, ConflictPolicy::LastWriteWins | ConflictPolicy::VectorClocks),
         },
         faults_fired: rc.faults_fired.unwrap_or(true),
         max_get_p999_ms: bound("checks.max_get_p999_ms", rc.max_get_p999_ms)?,
