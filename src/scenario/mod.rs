@@ -38,7 +38,6 @@ pub const DEFAULT_SCENARIO_NAME: &str = "<built-in quickstart>";
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodeSpec {
     pub datacenter: u16,
-    pub rack: u32,
     pub weight: f64,
     /// The node clock's error: its timestamps read simulated time plus this (may be negative).
     pub clock_skew_ns: i64,
@@ -396,6 +395,15 @@ mod tests {
         assert_eq!(e.path, "duration_ms");
         assert_eq!(e.position, Some((1, 2)));
         assert!(e.message.contains("> 0"), "{e}");
+    }
+
+    #[test]
+    fn racks_are_not_modelled_so_rack_fields_are_rejected() {
+        let e = load_str(r#"{"cluster": {"nodes": 4, "racks_per_datacenter": 2}}"#).unwrap_err();
+        assert_eq!(e.path, "cluster.racks_per_datacenter");
+        assert!(e.message.contains("unknown field"), "{e}");
+        let e = load_str(r#"{"cluster": {"nodes": 4, "node_overrides": [{"node": 0, "rack": 1}]}}"#).unwrap_err();
+        assert_eq!(e.path, "cluster.node_overrides[0].rack");
     }
 
     #[test]

@@ -233,8 +233,6 @@ pub(super) struct RawCluster {
     #[serde(default)]
     pub(super) datacenters: Option<Vec<String>>,
     #[serde(default)]
-    pub(super) racks_per_datacenter: Option<u32>,
-    #[serde(default)]
     pub(super) node_overrides: Vec<RawNodeOverride>,
     #[serde(default)]
     pub(super) service_time: Option<RawDistribution>,
@@ -250,8 +248,6 @@ pub(super) struct RawNodeOverride {
     pub(super) weight: Option<f64>,
     #[serde(default)]
     pub(super) datacenter: Option<String>,
-    #[serde(default)]
-    pub(super) rack: Option<u32>,
     #[serde(default)]
     pub(super) clock_skew_ms: Option<f64>,
 }

@@ -185,7 +185,7 @@ fn datacenter_index(ctx: &Ctx, datacenters: &[String], path: &str, name: &str) -
     }
 }
 
-/// `cluster`: nodes, datacenters and racks, per-node overrides, initial members, service times.
+/// `cluster`: nodes, datacenters, per-node overrides, initial members, service times.
 fn cluster(ctx: &Ctx, c: &RawCluster) -> Result<ClusterSection, ScenarioError> {
     let node_count = c.nodes.unwrap_or(8);
     if node_count == 0 || node_count > 100_000 {
@@ -196,11 +196,9 @@ fn cluster(ctx: &Ctx, c: &RawCluster) -> Result<ClusterSection, ScenarioError> {
         return Err(ctx.err("cluster.datacenters", "expected a list of 1 to 16 datacenter names"));
     }
     let dc_index = |path: &str, name: &str| datacenter_index(ctx, &datacenters, path, name);
-    let racks = c.racks_per_datacenter.unwrap_or(1).max(1);
     let dcs = datacenters.len() as u32;
-    let mut nodes: Vec<NodeSpec> = (0..node_count)
-        .map(|i| NodeSpec { datacenter: (i % dcs) as u16, rack: (i / dcs) % racks, weight: 1.0, clock_skew_ns: 0 })
-        .collect();
+    let mut nodes: Vec<NodeSpec> =
+        (0..node_count).map(|i| NodeSpec { datacenter: (i % dcs) as u16, weight: 1.0, clock_skew_ns: 0 }).collect();
     let node_ref = |path: &str, n: u32| node_id(ctx, node_count, path, n);
     for (i, o) in c.node_overrides.iter().enumerate() {
         let p = format!("cluster.node_overrides.{i}");
@@ -211,9 +209,6 @@ fn cluster(ctx: &Ctx, c: &RawCluster) -> Result<ClusterSection, ScenarioError> {
         }
         if let Some(dc) = &o.datacenter {
             spec.datacenter = dc_index(&format!("{p}.datacenter"), dc)?;
-        }
-        if let Some(r) = o.rack {
-            spec.rack = r;
         }
         if let Some(skew) = o.clock_skew_ms {
             spec.clock_skew_ns = skew_ns(ctx, &format!("{p}.clock_skew_ms"), skew)?;
