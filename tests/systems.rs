@@ -131,3 +131,21 @@ fn lost_writes_under_per_version_clocks_are_reported_and_fail_only_when_declared
     let v = checks::evaluate(&failing, &r, &rep);
     assert_eq!(v.iter().map(|v| v.invariant).collect::<Vec<_>>(), vec!["no_lost_writes"]);
 }
+
+#[test]
+fn removed_items_resurface_under_the_union_merge_and_stick_under_observed_remove() {
+    let union = report(&shipped("partition-writers-both-sides", &[]));
+    let or_set = report(&shipped("partition-writers-both-sides", &["workload.value.merge=observed_remove"]));
+    let resurfaced = |rep: &serde_json::Value| u(&rep["convergence"]["resurfaced_item_count"]);
+    assert!(resurfaced(&union) > 5, "a concurrent sibling brings removed items back: {}", union["convergence"]);
+    assert_eq!(resurfaced(&or_set), 0, "a tombstone keeps a removal");
+    // Removed items are not lost adds: both merges keep every acknowledged add.
+    assert_eq!(lost(&union), (0, 0));
+    assert_eq!(lost(&or_set), (0, 0));
+}
+
+#[test]
+fn a_server_side_cart_merge_is_no_longer_accepted() {
+    let e = dynasim::scenario::load("x.json", r#"{"protocol": {"conflict_resolution": "merge_carts"}}"#, &[]).unwrap_err();
+    assert_eq!(e.path, "protocol.conflict_resolution");
+}

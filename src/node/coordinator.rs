@@ -17,7 +17,7 @@
 
 use crate::node::failure_detector::FailureDetector;
 use crate::node::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
-use crate::node::versioning::{CausalContext, Resolution, Sibling, VersionSet};
+use crate::node::versioning::{CausalContext, Resolution, VersionSet};
 use crate::node::*;
 use crate::sim::engine::{SimDuration, SimTime};
 use crate::sim::fastmap::FastMap;
@@ -86,15 +86,6 @@ impl Coordinator {
 
     pub(super) fn clear(&mut self) {
         self.open.clear();
-    }
-}
-
-/// How many versions the client is shown: one under the convergent cart merge (the coordinator
-/// hands back the union), otherwise every sibling.
-pub(super) fn versions_seen(policy: ConflictPolicy, siblings: &[Sibling]) -> usize {
-    match policy {
-        ConflictPolicy::MergeCarts => siblings.len().min(1),
-        _ => siblings.len(),
     }
 }
 
@@ -314,12 +305,7 @@ impl Node {
                 payload: Payload::Reply {
                     op: state.op,
                     key: state.key,
-                    body: ReplyBody::Get {
-                        versions: versions_seen(env.protocol.conflict, &read.siblings),
-                        read,
-                        context,
-                        fastest,
-                    },
+                    body: ReplyBody::Get { versions: read.siblings.len(), read, context, fastest },
                 },
             });
             if state.replies.len() < state.asked.len() && env.protocol.read_repair_window > SimDuration::ZERO {

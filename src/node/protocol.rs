@@ -73,9 +73,6 @@ pub enum ConflictPolicy {
     DottedVersionVectors,
     /// Replicas keep the version with the latest coordinator timestamp (Cassandra).
     LastWriteWins,
-    /// Replicas keep siblings, and the coordinator answers a read with one cart: the union of
-    /// the siblings' carts (a convergent, CRDT-like merge; the client never sees siblings).
-    MergeCarts,
 }
 
 impl ConflictPolicy {
@@ -83,7 +80,7 @@ impl ConflictPolicy {
         match self {
             ConflictPolicy::LastWriteWins => Resolution::LastWriteWins,
             ConflictPolicy::VectorClocks => Resolution::VectorClocks,
-            ConflictPolicy::DottedVersionVectors | ConflictPolicy::MergeCarts => Resolution::DottedVersionVectors,
+            ConflictPolicy::DottedVersionVectors => Resolution::DottedVersionVectors,
         }
     }
 }

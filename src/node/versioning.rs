@@ -333,7 +333,20 @@ impl CausalContext {
     }
 }
 
-/// A shopping cart: items added, and removals kept as tombstones so merges never resurrect them.
+/// How a client merges sibling carts, and so whether a removal can be undone.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CartMerge {
+    /// Dynamo's cart (§4.4): a cart is its set of items, siblings merge by union, and a removal
+    /// deletes the item. A concurrent sibling that still holds the item brings it back: deleted
+    /// items can resurface.
+    Union,
+    /// An add-wins observed-remove set (the CRDT of Riak's data types): a removal is kept as a
+    /// tombstone of the add it observed, so it sticks unless the item is concurrently re-added
+    /// (never, here: each add is a fresh item).
+    ObservedRemove,
+}
+
+/// A shopping cart: items added and, under the observed-remove merge, tombstones of removed ones.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Cart {
     pub adds: Vec<u64>,
@@ -341,7 +354,7 @@ pub struct Cart {
 }
 
 impl Cart {
-    /// Union of adds and of removes: the convergent merge of Dynamo §2's cart.
+    /// Union of adds and of tombstones (there are none under the union merge).
     pub fn merge(&mut self, other: &Cart) {
         union_into(&mut self.adds, &other.adds);
         union_into(&mut self.removes, &other.removes);
@@ -351,8 +364,11 @@ impl Cart {
         union_into(&mut self.adds, &[item]);
     }
 
-    pub fn remove(&mut self, item: u64) {
-        union_into(&mut self.removes, &[item]);
+    pub fn remove(&mut self, item: u64, merge: CartMerge) {
+        match merge {
+            CartMerge::Union => self.adds.retain(|&i| i != item),
+            CartMerge::ObservedRemove => union_into(&mut self.removes, &[item]),
+        }
     }
 
     /// Items present: added and not removed.
@@ -821,18 +837,23 @@ mod tests {
     }
 
     #[test]
-    fn cart_merge_is_a_union_with_tombstones() {
-        let mut a = Cart::default();
-        a.add(1);
-        a.add(2);
-        let mut b = Cart::default();
-        b.add(3);
-        b.remove(2);
-        a.merge(&b);
-        assert_eq!(a.items().collect::<Vec<_>>(), vec![1, 3]);
-        let mut c = a.clone();
-        c.merge(&a);
-        assert_eq!(c, a);
+    fn a_removal_resurfaces_under_the_union_merge_and_sticks_under_observed_remove() {
+        for (merge, expected) in [(CartMerge::Union, vec![1, 2, 3]), (CartMerge::ObservedRemove, vec![1, 3])] {
+            // Both siblings descend from a cart holding 1 and 2; one removed 2, the other added 3.
+            let mut base = Cart::default();
+            base.add(1);
+            base.add(2);
+            let mut removed = base.clone();
+            removed.remove(2, merge);
+            let mut added = base;
+            added.add(3);
+            let mut merged = removed.clone();
+            merged.merge(&added);
+            assert_eq!(merged.items().collect::<Vec<_>>(), expected, "{merge:?}");
+            let mut again = merged.clone();
+            again.merge(&merged);
+            assert_eq!(again, merged, "idempotent");
+        }
     }
 
     /// A version minted under per-version clocks: the context's clock with `node`'s entry raised

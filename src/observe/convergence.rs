@@ -187,3 +187,12 @@ pub fn held_cart_items(nodes: &[Node]) -> BTreeMap<KeyId, Vec<u64>> {
         }
     })
 }
+
+/// Every removal tombstone any node holds, by key (observed-remove carts only).
+pub fn held_cart_tombstones(nodes: &[Node]) -> BTreeMap<KeyId, Vec<u64>> {
+    held(nodes, |set, slot| {
+        for cart in set.siblings.iter().filter_map(|s| s.cart.as_ref()) {
+            slot.extend_from_slice(&cart.removes);
+        }
+    })
+}

@@ -10,6 +10,7 @@
 use crate::sim::engine::SimTime;
 use crate::sim::fastmap::FastMap;
 use crate::sim::ids::{ClientId, KeyId, WriteId};
+use std::collections::BTreeMap;
 
 /// A small set of write ids, kept inline when it holds one (the usual case: a write's parent, what
 /// a session last read). Sessions and the history hold millions of them; this is 16 bytes and
@@ -104,6 +105,8 @@ pub struct History {
     reads_in_flight: FastMap<(ClientId, u64), Writes>,
     /// Acknowledged writes per key, in acknowledgement order (for the lost-write judgement).
     acked_by_key: FastMap<KeyId, Vec<(WriteId, SimTime)>>,
+    /// Cart items removed, per key: (item, the write that removed it).
+    cart_removals: BTreeMap<KeyId, Vec<(u64, WriteId)>>,
     visit_mark: Vec<u32>,
     visit_stamp: u32,
     stack: Vec<WriteId>,
@@ -120,6 +123,7 @@ impl History {
             frontier: Vec::new(),
             reads_in_flight: FastMap::default(),
             acked_by_key: FastMap::default(),
+            cart_removals: BTreeMap::new(),
             visit_mark: Vec::new(),
             visit_stamp: 0,
             stack: Vec::new(),
@@ -135,6 +139,20 @@ impl History {
         self.writes.push(WriteRecord { parents, acked: None });
         self.visit_mark.push(0);
         self.stats.writes_issued += 1;
+    }
+
+    /// A cart write removes `item` from the cart it read.
+    pub fn cart_item_removed(&mut self, key: KeyId, item: u64, write: WriteId) {
+        self.cart_removals.entry(key).or_default().push((item, write));
+    }
+
+    /// The cart items removed from `key`, each with the write that removed it.
+    pub fn cart_removals(&self, key: KeyId) -> &[(u64, WriteId)] {
+        self.cart_removals.get(&key).map_or(&[], |v| v.as_slice())
+    }
+
+    pub fn is_acked(&self, write: WriteId) -> bool {
+        self.writes.get((write.0 as usize).wrapping_sub(1)).is_some_and(|w| w.acked.is_some())
     }
 
     pub fn write_acked(&mut self, write: WriteId, key: KeyId, at: SimTime) {

@@ -40,6 +40,8 @@ pub struct RunResult {
     pub lost_writes: Vec<(String, WriteId, SimTime)>,
     /// Shopping carts: acknowledged adds missing from every cart any node holds.
     pub lost_adds: u64,
+    /// Cart items removed by an acknowledged write that the carts held at the end hold again.
+    pub resurfaced_items: u64,
     /// Each membership change and when every running node first agreed on the new ring.
     pub agreement: Vec<(SimTime, Option<SimTime>)>,
     pub decommissioned: Vec<(NodeId, SimTime)>,

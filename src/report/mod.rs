@@ -218,6 +218,7 @@ fn convergence_section(r: &RunResult) -> Value {
         },
         "lost_write_count": r.lost_writes.len(),
         "lost_add_count": r.lost_adds,
+        "resurfaced_item_count": r.resurfaced_items,
         "lost_writes": r.lost_writes.iter().take(20).map(|(k, w, at)| json!({ "key": k, "write": w.0, "acked_at_ms": at.as_millis_f64() })).collect::<Vec<_>>(),
     })
 }

@@ -349,7 +349,6 @@ pub(super) enum RawConflict {
     #[default]
     DottedVersionVectors,
     LastWriteWins,
-    MergeCarts,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -406,7 +405,17 @@ pub(super) enum RawValue {
     Cart {
         #[serde(default)]
         remove_probability: f64,
+        #[serde(default)]
+        merge: RawCartMerge,
     },
+}
+
+#[derive(Deserialize, Debug, Default, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawCartMerge {
+    #[default]
+    Union,
+    ObservedRemove,
 }
 
 pub(super) fn yes() -> bool {

@@ -4,6 +4,7 @@
 
 use crate::cluster::network::{LinkRule, LinkSettings, MessageKind, NetworkConfig};
 use crate::cluster::ring::Strategy;
+use crate::node::versioning::CartMerge;
 use crate::node::{ConflictPolicy, Coordination, Fanout, Protocol};
 use crate::scenario::schema::*;
 use crate::scenario::workload::{Arrivals, KeyPopularity, ProbeConfig, ValueModel, WorkloadConfig};
@@ -340,7 +341,6 @@ fn protocol(
             RawConflict::VectorClocks => ConflictPolicy::VectorClocks,
             RawConflict::DottedVersionVectors => ConflictPolicy::DottedVersionVectors,
             RawConflict::LastWriteWins => ConflictPolicy::LastWriteWins,
-            RawConflict::MergeCarts => ConflictPolicy::MergeCarts,
         },
     })
 }
@@ -426,9 +426,13 @@ fn workload(ctx: &Ctx, rw: &RawWorkload) -> Result<WorkloadConfig, ScenarioError
     };
     let value_model = match rw.value.clone().unwrap_or(RawValue::Register { read_before_write: true }) {
         RawValue::Register { read_before_write } => ValueModel::Register { read_before_write },
-        RawValue::Cart { remove_probability } => {
-            ValueModel::Cart { remove_probability: probability(ctx, "workload.value.remove_probability", remove_probability)? }
-        }
+        RawValue::Cart { remove_probability, merge } => ValueModel::Cart {
+            remove_probability: probability(ctx, "workload.value.remove_probability", remove_probability)?,
+            merge: match merge {
+                RawCartMerge::Union => CartMerge::Union,
+                RawCartMerge::ObservedRemove => CartMerge::ObservedRemove,
+            },
+        },
     };
     let arrivals = match &rw.arrivals {
         None => Arrivals::Closed { clients: 10, think_time: Distribution::Exponential { mean_ms: 10.0, offset_ms: 0.0 } },

@@ -1,6 +1,7 @@
 //! The workload section's validated form: which keys, how often each is chosen, what a write
 //! writes, how operations arrive, and the staleness probe. The world's clients run it.
 
+use crate::node::versioning::CartMerge;
 use crate::sim::distribution::Distribution;
 use crate::sim::engine::SimDuration;
 
@@ -27,6 +28,7 @@ pub enum ValueModel {
     },
     Cart {
         remove_probability: f64,
+        merge: CartMerge,
     },
 }
 

@@ -5,8 +5,9 @@
 //! only from its own random stream; open-loop arrival times come from the workload stream.
 //!
 //! Value models: a *register* writes a fresh value with the context of the client's last read
-//! or write of the key (optionally reading it first); a *cart* reads, merges sibling carts (union of adds, removals as
-//! tombstones), adds or removes an item, and writes back with the read's context. The *probe*
+//! or write of the key (optionally reading it first); a *cart* reads, merges sibling carts (by
+//! union of items, or as an observed-remove set: see [`crate::node::versioning::CartMerge`]),
+//! adds or removes an item, and writes back with the read's context. The *probe*
 //! writes a fresh key, waits a delay t after the acknowledgement, reads it back, and records
 //! whether the read reflected the write.
 
@@ -140,6 +141,8 @@ pub enum Observation {
         client: ClientId,
         key: KeyId,
         parents: Writes,
+        /// The cart item this write removes, if any.
+        removed: Option<u64>,
     },
     WriteEnded {
         write: WriteId,
@@ -278,7 +281,7 @@ impl Client {
         let read = chance(&mut self.rng, env.workload.read_fraction);
         match (&env.workload.value_model, read) {
             (_, true) => self.send_get(now, env, key, Step::Read, out),
-            (ValueModel::Register { read_before_write: false }, false) => self.send_put(now, env, key, None, false, out),
+            (ValueModel::Register { read_before_write: false }, false) => self.send_put(now, env, key, None, None, false, out),
             (ValueModel::Register { read_before_write: true } | ValueModel::Cart { .. }, false) => {
                 self.send_get(now, env, key, Step::ReadForWrite, out)
             }
@@ -288,7 +291,7 @@ impl Client {
     fn start_probe(&mut self, now: SimTime, env: &mut ClientEnv, out: &mut Vec<ClientEffect>) {
         let key = env.keys.intern(&format!("probe-{}-{}", self.id.0, self.probes_started));
         self.probes_started += 1;
-        self.send_put(now, env, key, None, true, out);
+        self.send_put(now, env, key, None, None, true, out);
     }
 
     /// See [`KeyMap::prefetch`].
@@ -349,6 +352,7 @@ impl Client {
         env: &mut ClientEnv,
         key: KeyId,
         cart: Option<Cart>,
+        removed: Option<u64>,
         probe: bool,
         out: &mut Vec<ClientEffect>,
     ) {
@@ -361,7 +365,7 @@ impl Client {
             c.add(write.0);
             Rc::new(c)
         });
-        out.push(ClientEffect::Observe(Observation::WriteStarted { write, client: self.id, key, parents }));
+        out.push(ClientEffect::Observe(Observation::WriteStarted { write, client: self.id, key, parents, removed }));
         let to = self.coordinator_for(now, env, key, true);
         let body_cart = cart.clone();
         let body = PutBody { write, context, cart };
@@ -458,13 +462,16 @@ impl Client {
         if !then_write {
             return true;
         }
-        if let (Some(cart), ValueModel::Cart { remove_probability }) = (merged_cart.as_mut(), &env.workload.value_model) {
+        let mut removed = None;
+        if let (Some(cart), ValueModel::Cart { remove_probability, merge }) = (merged_cart.as_mut(), &env.workload.value_model) {
             let present: Vec<u64> = cart.items().collect();
             if !present.is_empty() && chance(&mut self.rng, *remove_probability) {
-                cart.remove(present[index(&mut self.rng, present.len())]);
+                let item = present[index(&mut self.rng, present.len())];
+                cart.remove(item, *merge);
+                removed = Some(item);
             }
         }
-        self.send_put(now, env, key, merged_cart, false, out);
+        self.send_put(now, env, key, merged_cart, removed, false, out);
         false
     }
 

@@ -773,7 +773,12 @@ impl<'s> World<'s> {
                     }
                 }
             },
-            Observation::WriteStarted { write, parents, .. } => self.history.write_started(write, parents),
+            Observation::WriteStarted { write, key, parents, removed, .. } => {
+                self.history.write_started(write, parents);
+                if let Some(item) = removed {
+                    self.history.cart_item_removed(key, item, write);
+                }
+            }
             Observation::WriteEnded { write, key, started, result, probe } => match result {
                 Ok(()) => {
                     self.history.write_acked(write, key, now);
@@ -901,6 +906,40 @@ impl<'s> World<'s> {
     }
 
     /// Replica and membership agreement right now.
+    /// The cart judgements at the end of a run: acknowledged adds lost, and removed items that
+    /// came back. Each cart write adds an item named by its write id. An acknowledged add is lost
+    /// if no held cart contains it and no write removed it, whatever the clocks say. A removal
+    /// by an acknowledged write is undone (the item resurfaced) if the carts held at the end,
+    /// merged, contain the item again.
+    fn judge_carts(&self) -> (u64, u64) {
+        if !matches!(self.scenario.workload.value_model, ValueModel::Cart { .. }) {
+            return (0, 0);
+        }
+        let items = convergence::held_cart_items(&self.nodes);
+        let tombstones = convergence::held_cart_tombstones(&self.nodes);
+        let (mut lost_adds, mut resurfaced) = (0u64, 0u64);
+        for key in self.history.written_keys() {
+            let held = items.get(&key).map_or(&[][..], Vec::as_slice);
+            let dead = tombstones.get(&key).map_or(&[][..], Vec::as_slice);
+            let removals = self.history.cart_removals(key);
+            let removed = |item: u64| removals.iter().any(|&(i, _)| i == item);
+            lost_adds +=
+                self.history.acked_writes(key).iter().filter(|(w, _)| held.binary_search(&w.0).is_err() && !removed(w.0)).count()
+                    as u64;
+            let mut back: Vec<u64> = removals
+                .iter()
+                .filter(|&&(item, w)| {
+                    self.history.is_acked(w) && held.binary_search(&item).is_ok() && dead.binary_search(&item).is_err()
+                })
+                .map(|&(item, _)| item)
+                .collect();
+            back.sort_unstable();
+            back.dedup();
+            resurfaced += back.len() as u64;
+        }
+        (lost_adds, resurfaced)
+    }
+
     fn snapshot(&self) -> Snapshot {
         self.with_membership(convergence::snapshot(&self.ring, &self.keys, &self.nodes, &self.scenario.protocol))
     }
@@ -926,17 +965,7 @@ impl<'s> World<'s> {
                 lost_writes.push((self.keys.name(key).to_string(), write, acked));
             }
         }
-        // Each cart write adds an item named by its write id: an acknowledged add that no held
-        // cart contains is lost, whatever the clocks say.
-        let mut lost_adds = 0u64;
-        if let ValueModel::Cart { .. } = self.scenario.workload.value_model {
-            let items = convergence::held_cart_items(&self.nodes);
-            for key in self.history.written_keys() {
-                let held = items.get(&key).map_or(&[][..], Vec::as_slice);
-                lost_adds +=
-                    self.history.acked_writes(key).iter().filter(|(w, _)| held.binary_search(&w.0).is_err()).count() as u64;
-            }
-        }
+        let (lost_adds, resurfaced_items) = self.judge_carts();
         let last_fault = self.faults.last().map(|f| SimTime::ZERO.after(f.at));
         let converged_after_last_fault = last_fault.and_then(|t| {
             let sampled = self.samples.iter().find(|(at, s)| *at >= t && s.converged()).map(|(at, _)| *at);
@@ -967,6 +996,7 @@ impl<'s> World<'s> {
             last_fault,
             lost_writes,
             lost_adds,
+            resurfaced_items,
             agreement: self.agreement,
             decommissioned: self.decommissioned,
             faults: self.faults,
