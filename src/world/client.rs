@@ -281,7 +281,7 @@ impl Client {
         let read = chance(&mut self.rng, env.workload.read_fraction);
         match (&env.workload.value_model, read) {
             (_, true) => self.send_get(now, env, key, Step::Read, out),
-            (ValueModel::Register { read_before_write: false }, false) => self.send_put(now, env, key, None, None, false, out),
+            (ValueModel::Register { read_before_write: false }, false) => self.send_put(now, env, key, None, false, out),
             (ValueModel::Register { read_before_write: true } | ValueModel::Cart { .. }, false) => {
                 self.send_get(now, env, key, Step::ReadForWrite, out)
             }
@@ -291,7 +291,7 @@ impl Client {
     fn start_probe(&mut self, now: SimTime, env: &mut ClientEnv, out: &mut Vec<ClientEffect>) {
         let key = env.keys.intern(&format!("probe-{}-{}", self.id.0, self.probes_started));
         self.probes_started += 1;
-        self.send_put(now, env, key, None, None, true, out);
+        self.send_put(now, env, key, None, true, out);
     }
 
     /// See [`KeyMap::prefetch`].
@@ -345,23 +345,24 @@ impl Client {
         self.pending.insert(op, Pending { key, started: now, step, to });
     }
 
-    /// Writes `key`: with `cart` for a cart update, otherwise a fresh register value.
+    /// Writes `key`: with `cart` for a cart update (the cart, and the item it removed if any),
+    /// otherwise a fresh register value.
     fn send_put(
         &mut self,
         now: SimTime,
         env: &mut ClientEnv,
         key: KeyId,
-        cart: Option<Cart>,
-        removed: Option<u64>,
+        cart: Option<(Cart, Option<u64>)>,
         probe: bool,
         out: &mut Vec<ClientEffect>,
     ) {
+        let removed = cart.as_ref().and_then(|(_, removed)| *removed);
         let op = self.new_op();
         *env.next_write += 1;
         let write = WriteId(*env.next_write);
         let session = self.sessions.get_or_default(key);
         let (context, parents) = (Rc::new(session.context.clone()), session.seen.clone());
-        let cart = cart.map(|mut c| {
+        let cart = cart.map(|(mut c, _)| {
             c.add(write.0);
             Rc::new(c)
         });
@@ -471,7 +472,7 @@ impl Client {
                 removed = Some(item);
             }
         }
-        self.send_put(now, env, key, merged_cart, removed, false, out);
+        self.send_put(now, env, key, merged_cart.map(|c| (c, removed)), false, out);
         false
     }
 
