@@ -148,3 +148,17 @@ fn write_to_fastest_reader_sends_puts_to_the_previous_reads_fastest_replica() {
     assert!(per_put(&plain) > per_put(&rep) + 0.3, "plain {} vs fastest-reader {}", per_put(&plain), per_put(&rep));
     assert!(puts > 0);
 }
+
+#[test]
+fn the_fastest_reader_is_the_replica_whose_reply_came_first_counting_the_local_reads_service() {
+    // The head of every preference list that n0 is in is slow (factor 10): its own read waits in
+    // its queue, so under write-to-fastest-reader its writes move to the replicas that answered
+    // first. Were the coordinator's local read counted first, n0 would keep its writes.
+    let plain = report(&shipped("slow-node-preference-list-head", &[]));
+    let fastest = report(&shipped("slow-node-preference-list-head", &["protocol.write_to_fastest_reader=true"]));
+    let puts_at_n0 = |r: &serde_json::Value| u(&r["nodes"][0]["puts_coordinated_count"]);
+    assert!(puts_at_n0(&plain) > 300, "{}", puts_at_n0(&plain));
+    assert!(puts_at_n0(&fastest) * 20 < puts_at_n0(&plain), "{} vs {}", puts_at_n0(&fastest), puts_at_n0(&plain));
+    let p999 = |r: &serde_json::Value| f(&r["operations"]["put"]["latency_ms"]["p999"]);
+    assert!(p999(&fastest) * 5.0 < p999(&plain), "put p99.9 {} vs {}", p999(&fastest), p999(&plain));
+}

@@ -247,7 +247,9 @@ impl Node {
             answered: false,
         };
         for t in &asked {
-            if t.node == self.id {
+            // A local read costs no message. Under write-to-fastest-reader it is asked like any
+            // replica, so that it counts as fastest only if its service really finished first.
+            if t.node == self.id && !env.protocol.write_to_fastest_reader {
                 state.replies.push((t.node, self.local_read(now, env, op.key)));
             } else {
                 out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload: Payload::GetRequest { req, key: op.key } });

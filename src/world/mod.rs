@@ -890,6 +890,11 @@ impl<'s> World<'s> {
         self.next_message += 1;
         let id = self.next_message;
         self.trace_message("send", || MessageTag { id, from, to, kind, key: payload.key() }, None);
+        if from == to {
+            // A node's request to itself crosses no network; it still waits for service.
+            self.engine.schedule_at(depart, Event::Deliver(Envelope::sent(id, from, to, payload)));
+            return;
+        }
         match self.network.route(depart, from, to, kind) {
             Route::Lost => {
                 self.metrics.message(kind).lost += 1;
@@ -905,7 +910,6 @@ impl<'s> World<'s> {
         }
     }
 
-    /// Replica and membership agreement right now.
     /// The cart judgements at the end of a run: acknowledged adds lost, and removed items that
     /// came back. Each cart write adds an item named by its write id. An acknowledged add is lost
     /// if no held cart contains it and no write removed it, whatever the clocks say. A removal
@@ -940,6 +944,7 @@ impl<'s> World<'s> {
         (lost_adds, resurfaced)
     }
 
+    /// Replica and membership agreement right now.
     fn snapshot(&self) -> Snapshot {
         self.with_membership(convergence::snapshot(&self.ring, &self.keys, &self.nodes, &self.scenario.protocol))
     }
