@@ -162,3 +162,19 @@ fn the_fastest_reader_is_the_replica_whose_reply_came_first_counting_the_local_r
     let p999 = |r: &serde_json::Value| f(&r["operations"]["put"]["latency_ms"]["p999"]);
     assert!(p999(&fastest) * 5.0 < p999(&plain), "put p99.9 {} vs {}", p999(&fastest), p999(&plain));
 }
+
+#[test]
+fn a_client_whose_coordinator_times_out_fails_over_to_the_next_node() {
+    // Node 0 crashes under load: requests sent to it time out at the client.
+    let once = report(&shipped("node-crash-under-load", &[]));
+    let retrying = report(&shipped("node-crash-under-load", &["workload.client_retries=2"]));
+    let failed =
+        |r: &serde_json::Value| u(&r["operations"]["get"]["failure_count"]) + u(&r["operations"]["put"]["failure_count"]);
+    assert!(failed(&once) > 10, "{}", failed(&once));
+    assert_eq!(u(&once["protocol_counters"]["client_retry_count"]), 0);
+    assert_eq!(failed(&retrying), 0, "every timed-out operation succeeded at another node");
+    assert!(u(&retrying["protocol_counters"]["client_retry_count"]) >= failed(&once));
+    // A retried write keeps its write id: the oracle still judges it, and none is lost.
+    assert_eq!(u(&retrying["convergence"]["lost_write_count"]), 0);
+    assert_eq!(retrying["convergence"]["converged"], true);
+}

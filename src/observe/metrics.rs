@@ -119,6 +119,8 @@ pub struct Metrics {
     pub probe_reads: u64,
     /// Messages that waited for a busy node.
     pub queued_messages: u64,
+    /// Operations a client sent again after its coordinator timed out.
+    pub client_retries: u64,
     /// Every scheduled fault as applied: when, what, and whether it changed anything (a crash
     /// of a node already down does not).
     pub faults: Vec<AppliedFault>,

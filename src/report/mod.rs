@@ -259,6 +259,7 @@ fn protocol_counters_section(r: &RunResult) -> Value {
             "anti_entropy_keys_repaired_count": sum(|s| s.ae_keys_repaired),
             "merkle_hash_count": sum(|s| s.merkle_hashes),
             "queued_message_count": m.queued_messages,
+            "client_retry_count": m.client_retries,
     })
 }
 

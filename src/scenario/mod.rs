@@ -398,6 +398,17 @@ mod tests {
     }
 
     #[test]
+    fn client_retries_are_bounded() {
+        let e = load_str(r#"{"duration_ms": 100, "workload": {"client_retries": 11}}"#).unwrap_err();
+        assert_eq!(e.path, "workload.client_retries");
+        assert!(e.message.contains("expected 0 to 10"), "{e}");
+        assert_eq!(
+            load_str(r#"{"duration_ms": 100, "workload": {"client_retries": 3}}"#).expect("valid").workload.client_retries,
+            3
+        );
+    }
+
+    #[test]
     fn racks_are_not_modelled_so_rack_fields_are_rejected() {
         let e = load_str(r#"{"cluster": {"nodes": 4, "racks_per_datacenter": 2}}"#).unwrap_err();
         assert_eq!(e.path, "cluster.racks_per_datacenter");

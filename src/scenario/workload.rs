@@ -50,6 +50,9 @@ pub struct WorkloadConfig {
     pub client_timeout: SimDuration,
     /// After a request times out, the client avoids that coordinator for this long.
     pub avoid_after_timeout: SimDuration,
+    /// How many times a client resends an operation whose coordinator timed out, each time to
+    /// the next node it does not avoid (Dynamo's client failover); 0 fails it at once.
+    pub client_retries: u8,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -144,6 +144,8 @@ pub enum Observation {
         /// The cart item this write removes, if any.
         removed: Option<u64>,
     },
+    /// An operation whose coordinator timed out was sent again to another node.
+    Retried,
     WriteEnded {
         write: WriteId,
         key: KeyId,
@@ -195,6 +197,9 @@ struct Pending {
     step: Step,
     /// The node the request went to.
     to: NodeId,
+    /// The request as sent, kept only when the workload retries, and the retries made so far.
+    resend: Option<Payload>,
+    retries: u8,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -258,10 +263,22 @@ impl Client {
                 Role::Probe => self.start_probe(now, env, out),
             },
             ClientTimer::Timeout(op) => {
-                if let Some(p) = self.pending.remove(&op) {
+                if let Some(mut p) = self.pending.remove(&op) {
                     self.avoid.retain(|(n, _)| *n != p.to);
                     self.avoid.push((p.to, now.after(env.workload.avoid_after_timeout)));
-                    self.finish(now, env, op, p, ReplyBody::Failed(Failure::ClientTimeout), out);
+                    match p.resend.clone().filter(|_| p.retries < env.workload.client_retries) {
+                        Some(payload) => {
+                            // Failover: the same operation (same write id, so the oracle's
+                            // judgements stay exact) to the next node the client does not avoid.
+                            p.retries += 1;
+                            p.to = self.coordinator_for(now, env, p.key, matches!(payload, Payload::ClientPut(..)));
+                            out.push(ClientEffect::Observe(Observation::Retried));
+                            out.push(ClientEffect::Send { to: p.to, payload });
+                            out.push(ClientEffect::Timer { after: env.workload.client_timeout, timer: ClientTimer::Timeout(op) });
+                            self.pending.insert(op, p);
+                        }
+                        None => self.finish(now, env, op, p, ReplyBody::Failed(Failure::ClientTimeout), out),
+                    }
                 }
             }
             ClientTimer::ProbeRead { write, key, delay_index } => {
@@ -340,9 +357,11 @@ impl Client {
         let op = self.new_op();
         let to = self.coordinator_for(now, env, key, false);
         out.push(ClientEffect::Observe(Observation::ReadStarted { client: self.id, op, key }));
-        out.push(ClientEffect::Send { to, payload: Payload::ClientGet(ClientOp { client: self.id, op, key, forwarded: false }) });
+        let payload = Payload::ClientGet(ClientOp { client: self.id, op, key, forwarded: false });
+        let resend = (env.workload.client_retries > 0).then(|| payload.clone());
+        out.push(ClientEffect::Send { to, payload });
         out.push(ClientEffect::Timer { after: env.workload.client_timeout, timer: ClientTimer::Timeout(op) });
-        self.pending.insert(op, Pending { key, started: now, step, to });
+        self.pending.insert(op, Pending { key, started: now, step, to, resend, retries: 0 });
     }
 
     /// Writes `key`: with `cart` for a cart update (the cart, and the item it removed if any),
@@ -370,13 +389,12 @@ impl Client {
         let to = self.coordinator_for(now, env, key, true);
         let body_cart = cart.clone();
         let body = PutBody { write, context, cart };
-        out.push(ClientEffect::Send {
-            to,
-            payload: Payload::ClientPut(ClientOp { client: self.id, op, key, forwarded: false }, body),
-        });
+        let payload = Payload::ClientPut(ClientOp { client: self.id, op, key, forwarded: false }, body);
+        let resend = (env.workload.client_retries > 0).then(|| payload.clone());
+        out.push(ClientEffect::Send { to, payload });
         out.push(ClientEffect::Timer { after: env.workload.client_timeout, timer: ClientTimer::Timeout(op) });
         let step = if probe { Step::ProbeWrite { write } } else { Step::Write { write, cart: body_cart } };
-        self.pending.insert(op, Pending { key, started: now, step, to });
+        self.pending.insert(op, Pending { key, started: now, step, to, resend, retries: 0 });
     }
 
     pub fn on_reply(&mut self, now: SimTime, env: &mut ClientEnv, op: u64, body: ReplyBody, out: &mut Vec<ClientEffect>) {

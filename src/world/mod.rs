@@ -779,6 +779,7 @@ impl<'s> World<'s> {
                     self.history.cart_item_removed(key, item, write);
                 }
             }
+            Observation::Retried => self.metrics.client_retries += 1,
             Observation::WriteEnded { write, key, started, result, probe } => match result {
                 Ok(()) => {
                     self.history.write_acked(write, key, now);
