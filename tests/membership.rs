@@ -97,3 +97,13 @@ fn a_leave_goes_through_a_contact_that_stays_and_is_refused_without_one() {
     let e = dynasim::scenario::load("l.json", &text, &[own.to_string()]).expect_err("own contact");
     assert_eq!(e.path, "faults.0.contact", "{e}");
 }
+
+#[test]
+fn clients_with_a_stale_ring_send_to_old_owners_which_forward() {
+    let stale = report(&shipped("join-under-load", &[]));
+    let instant = report(&shipped("join-under-load", &["workload.client_ring_refresh_ms=0"]));
+    let forwarded = |r: &serde_json::Value| u(&r["protocol_counters"]["forwarded_count"]);
+    assert_eq!(forwarded(&instant), 0, "a client that always knows the ring sends to the head");
+    assert!(forwarded(&stale) > 500, "until the next fetch the old head forwards: {}", forwarded(&stale));
+    assert_eq!(stale["convergence"]["converged"], true);
+}

@@ -449,6 +449,8 @@ pub(super) struct RawWorkload {
     #[serde(default)]
     pub(super) client_retries: Option<u32>,
     #[serde(default)]
+    pub(super) client_ring_refresh_ms: Option<f64>,
+    #[serde(default)]
     pub(super) clients_with_nodes: bool,
     #[serde(default)]
     pub(super) client_datacenter: Option<String>,

@@ -460,6 +460,7 @@ fn workload(ctx: &Ctx, rw: &RawWorkload) -> Result<WorkloadConfig, ScenarioError
         arrivals,
         client_timeout: ms(ctx, "workload.client_timeout_ms", rw.client_timeout_ms.unwrap_or(2000.0), false)?,
         avoid_after_timeout: ms(ctx, "workload.avoid_after_timeout_ms", rw.avoid_after_timeout_ms.unwrap_or(1000.0), true)?,
+        client_ring_refresh: ms(ctx, "workload.client_ring_refresh_ms", rw.client_ring_refresh_ms.unwrap_or(10_000.0), true)?,
         client_retries: match rw.client_retries.unwrap_or(0) {
             r @ 0..=10 => r as u8,
             r => return Err(ctx.err("workload.client_retries", format!("{r} is out of range; expected 0 to 10"))),

@@ -53,6 +53,10 @@ pub struct WorkloadConfig {
     /// How many times a client resends an operation whose coordinator timed out, each time to
     /// the next node it does not avoid (Dynamo's client failover); 0 fails it at once.
     pub client_retries: u8,
+    /// How often a partition-aware client library (preference-list-head or client-driven
+    /// coordination) fetches the membership; between fetches it routes by the ring it last saw.
+    /// Zero: it always knows the current ring.
+    pub client_ring_refresh: SimDuration,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -15,7 +15,7 @@ use crate::cluster::network::{MessageKind, Network, Route};
 use crate::cluster::ring::{RangeMap, Ring, RingMember};
 use crate::node::membership::{MemberRecord, MemberStatus, Membership};
 use crate::node::message::{Failure, Payload, ReplyBody};
-use crate::node::{Node, NodeEffect, NodeEnv, NodeTimer};
+use crate::node::{Coordination, Node, NodeEffect, NodeEnv, NodeTimer};
 use crate::observe::convergence::{self, DivergenceSampler, Snapshot};
 use crate::observe::history::History;
 use crate::observe::metrics::{AppliedFault, Metrics, OpStats};
@@ -102,6 +102,9 @@ pub struct World<'s> {
     /// The operator's view of the ring (joins and leaves as declared): clients route by it and
     /// convergence is judged against it.
     ring: Rc<Ring>,
+    /// Every ring the operator's view has had, with when it took effect (the last is `ring`):
+    /// what clients that refresh their copy periodically route by.
+    ring_history: Vec<(SimTime, Rc<Ring>)>,
     /// Each node's ring, from its own gossiped view, and that ring's range map.
     node_rings: Vec<Rc<Ring>>,
     node_ranges: Vec<Rc<RangeMap>>,
@@ -246,6 +249,7 @@ impl<'s> World<'s> {
             engine: Engine::new(),
             node_rings: vec![ring.clone(); slots],
             node_ranges: vec![ranges; slots],
+            ring_history: vec![(SimTime::ZERO, ring.clone())],
             ring,
             ring_cache,
             agreement: Vec::new(),
@@ -303,7 +307,8 @@ impl<'s> World<'s> {
         for i in 0..self.clients.len() {
             let closed = matches!(self.clients[i].role(), Role::Workload { closed_loop: true } | Role::Probe);
             if closed {
-                let env = client_env(self.scenario, &self.ring, &mut self.keys, &self.chooser, &mut self.next_write);
+                let ring = client_ring(self.scenario, &self.ring_history, i, self.clients.len(), SimTime::ZERO);
+                let env = client_env(self.scenario, ring, &mut self.keys, &self.chooser, &mut self.next_write);
                 let delay = self.clients[i].initial_delay(&env);
                 self.engine.schedule_after(delay, Event::ClientTimer { client: ClientId(i as u32), timer: ClientTimer::Wake });
             }
@@ -377,7 +382,8 @@ impl<'s> World<'s> {
                     self.trace_other("timer", Some(client.to_string()), format!("{timer:?}"));
                 }
                 let mut out = std::mem::take(&mut self.client_effects);
-                let mut env = client_env(self.scenario, &self.ring, &mut self.keys, &self.chooser, &mut self.next_write);
+                let ring = client_ring(self.scenario, &self.ring_history, client.index(), self.clients.len(), self.engine.now());
+                let mut env = client_env(self.scenario, ring, &mut self.keys, &self.chooser, &mut self.next_write);
                 self.clients[client.index()].on_timer(self.engine.now(), &mut env, timer, &mut out);
                 self.apply_client_effects(client, &mut out);
                 self.client_effects = out;
@@ -389,7 +395,8 @@ impl<'s> World<'s> {
                 let client = self.next_arrival_client;
                 self.next_arrival_client = (self.next_arrival_client + 1) % self.workload_clients;
                 let mut out = std::mem::take(&mut self.client_effects);
-                let mut env = client_env(self.scenario, &self.ring, &mut self.keys, &self.chooser, &mut self.next_write);
+                let ring = client_ring(self.scenario, &self.ring_history, client, self.clients.len(), self.engine.now());
+                let mut env = client_env(self.scenario, ring, &mut self.keys, &self.chooser, &mut self.next_write);
                 self.clients[client].start_operation(self.engine.now(), &mut env, &mut out);
                 self.apply_client_effects(ClientId(client as u32), &mut out);
                 self.client_effects = out;
@@ -508,6 +515,7 @@ impl<'s> World<'s> {
         let mut truth = Membership::with_members(self.ring.members().iter().map(|m| m.node));
         truth.set(node, status);
         self.ring = ring_for(self.scenario, self.seed, &mut self.ring_cache, &truth).0;
+        self.ring_history.push((self.engine.now(), self.ring.clone()));
         self.agreement.push((self.engine.now(), None));
     }
 
@@ -664,7 +672,8 @@ impl<'s> World<'s> {
                         self.trace_message("reply", tag, Some(&outcome));
                     }
                     let mut out = std::mem::take(&mut self.client_effects);
-                    let mut cenv = client_env(self.scenario, &self.ring, &mut self.keys, &self.chooser, &mut self.next_write);
+                    let ring = client_ring(self.scenario, &self.ring_history, c.index(), self.clients.len(), now);
+                    let mut cenv = client_env(self.scenario, ring, &mut self.keys, &self.chooser, &mut self.next_write);
                     self.clients[c.index()].on_reply(now, &mut cenv, op, body, &mut out);
                     self.apply_client_effects(c, &mut out);
                     self.client_effects = out;
@@ -1011,6 +1020,30 @@ impl<'s> World<'s> {
             ring_ranges: self.ring.range_count(),
         }
     }
+}
+
+/// The ring a client routes by. A partition-aware client library (preference-list-head or
+/// client-driven coordination) fetches the membership every `client_ring_refresh`, each client
+/// at its own phase, and between fetches routes by the ring in force at its last one (Dynamo
+/// §4.5: clients pull membership periodically; the paper's every 10 s). A load balancer, and a
+/// client of any node (proxy), route by the current ring.
+fn client_ring<'a>(
+    scenario: &Scenario,
+    history: &'a [(SimTime, Rc<Ring>)],
+    client: usize,
+    clients: usize,
+    now: SimTime,
+) -> &'a Ring {
+    let current = &history[history.len() - 1].1;
+    let refresh = scenario.workload.client_ring_refresh.as_nanos();
+    let partition_aware = matches!(scenario.protocol.coordination, Coordination::PreferenceListHead | Coordination::ClientDriven);
+    if refresh == 0 || !partition_aware || history.len() == 1 {
+        return current;
+    }
+    let phase = refresh / clients.max(1) as u64 * client as u64;
+    let now = now.as_nanos();
+    let fetched = if now < phase { 0 } else { phase + (now - phase) / refresh * refresh };
+    history.iter().rev().find(|(at, _)| at.as_nanos() <= fetched).map_or(current, |(_, ring)| ring)
 }
 
 fn client_env<'a>(
