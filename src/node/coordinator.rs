@@ -304,11 +304,7 @@ impl Node {
             let fastest = state.replies.first().map(|(n, _)| *n);
             out.push(NodeEffect::Send {
                 to: Endpoint::Client(state.client),
-                payload: Payload::Reply {
-                    op: state.op,
-                    key: state.key,
-                    body: ReplyBody::Get { versions: read.siblings.len(), read, context, fastest },
-                },
+                payload: Payload::Reply { op: state.op, key: state.key, body: ReplyBody::Get { read, context, fastest } },
             });
             if state.replies.len() < state.asked.len() && env.protocol.read_repair_window > SimDuration::ZERO {
                 out.push(NodeEffect::Timer { after: env.protocol.read_repair_window, timer: NodeTimer::CloseRequest(req) });

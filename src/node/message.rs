@@ -41,8 +41,6 @@ pub enum ReplyBody {
     Get {
         /// The versions read (shared with the replica that holds them when all agreed).
         read: Rc<VersionSet>,
-        /// How many versions the client is shown (one when the coordinator merged carts).
-        versions: usize,
         context: Rc<CausalContext>,
         /// The replica that answered first: the paper's choice of coordinator for the next write.
         fastest: Option<NodeId>,

@@ -440,7 +440,8 @@ impl Client {
         let mut then_write = false;
         let mut merged_cart: Option<Cart> = None;
         let result = match body {
-            ReplyBody::Get { read, versions, context, fastest } => {
+            ReplyBody::Get { read, context, fastest } => {
+                let versions = read.siblings.len();
                 let writes: Writes = read.siblings.iter().map(|s| s.write).collect();
                 let is_cart = matches!(env.workload.value_model, ValueModel::Cart { .. });
                 let mut read_cart = Cart::default();
