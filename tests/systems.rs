@@ -149,3 +149,54 @@ fn a_server_side_cart_merge_is_no_longer_accepted() {
     let e = dynasim::scenario::load("x.json", r#"{"protocol": {"conflict_resolution": "merge_carts"}}"#, &[]).unwrap_err();
     assert_eq!(e.path, "protocol.conflict_resolution");
 }
+
+#[test]
+fn buffered_writes_cut_the_put_tail_and_a_power_loss_takes_what_only_memory_held() {
+    let buffered = report(&shipped("buffered-writes", &[]));
+    let durable = report(&shipped("buffered-writes", &["storage.kind=durable"]));
+    let memory_only = report(&shipped("buffered-writes", &["storage.durable_writes=0"]));
+    let p999 = |r: &serde_json::Value| f(&r["operations"]["put"]["latency_ms"]["p999"]);
+    // Dynamo §6.1: the buffer cut the 99.9th percentile by a factor of 5 at peak traffic.
+    assert!(p999(&durable) > 4.0 * p999(&buffered), "durable {} ms, buffered {} ms", p999(&durable), p999(&buffered));
+    let lost =
+        |r: &serde_json::Value| (u(&r["convergence"]["lost_write_count"]), u(&r["convergence"]["lost_unflushed_write_count"]));
+    assert_eq!(lost(&durable), (0, 0), "nothing acknowledged is only in memory");
+    let (all, unflushed) = lost(&memory_only);
+    assert!(all > 100 && unflushed == all, "every write of the last flush interval: {all} lost, {unflushed} unflushed");
+    // One durable write per put: only writes whose disk write was still queued at the power loss.
+    let (one, unflushed) = lost(&buffered);
+    assert!(one * 10 < all && unflushed == one, "{one} lost, {unflushed} unflushed, against {all}");
+    for r in [&buffered, &durable, &memory_only] {
+        assert_eq!(r["convergence"]["converged"], true, "{}", r["convergence"]);
+    }
+    let storage = |r: &serde_json::Value, field: &str| u(&r["storage"][field]);
+    assert_eq!((storage(&durable, "buffered_write_count"), storage(&durable, "flush_count")), (0, 0));
+    assert!(storage(&buffered, "flush_count") > 8 * 12, "each node flushes every second");
+    assert!(storage(&buffered, "versions_discarded_count") > 0);
+    let disk = storage(&buffered, "disk_write_count") as f64 / storage(&durable, "disk_write_count") as f64;
+    assert!((0.25..0.45).contains(&disk), "one replica write in three goes to disk: {disk}");
+}
+
+#[test]
+fn writes_lost_with_an_unflushed_buffer_are_reported_and_fail_only_when_declared() {
+    let reported = shipped("buffered-writes", &[]);
+    let r = dynasim::simulate(&reported, reported.seed);
+    let rep = dynasim::report::build(&reported, reported.seed, &r);
+    assert!(!r.lost_writes.is_empty() && r.lost_writes.iter().all(|l| l.unflushed));
+    assert!(checks::evaluate(&reported, &r, &rep).is_empty(), "the buffer's risk is reported, not failed, by default");
+    let failing = shipped("buffered-writes", &["checks.lost_writes=fail"]);
+    let r = dynasim::simulate(&failing, failing.seed);
+    let rep = dynasim::report::build(&failing, failing.seed, &r);
+    let v = checks::evaluate(&failing, &r, &rep);
+    assert_eq!(v.iter().map(|v| v.invariant).collect::<Vec<_>>(), vec!["no_lost_writes"]);
+}
+
+#[test]
+fn storage_settings_are_checked() {
+    let base = r#"{"duration_ms": 100, "storage": {"kind": "buffered", "durable_writes": 4}}"#;
+    let err = dynasim::scenario::load("s.json", base, &[]).expect_err("more durable writes than replicas");
+    assert!(err.to_string().contains("storage.durable_writes: 4 is out of range; expected 0 to N (3)"), "{err}");
+    let durable = r#"{"duration_ms": 100, "storage": {"kind": "durable", "flush_interval_ms": 5}}"#;
+    let err = dynasim::scenario::load("s.json", durable, &[]).expect_err("a durable store has no flush");
+    assert!(err.to_string().contains("flush_interval_ms"), "{err}");
+}

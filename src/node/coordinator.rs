@@ -143,7 +143,7 @@ impl Node {
             // Strict quorums ask the top N whatever; with nobody suspected (the usual case) a
             // sloppy quorum asks them too and keeps the rest, in order, as fall-backs.
             let spare = if env.protocol.sloppy_quorum { list[n..].into() } else { NodeList::new() };
-            return (list[..n].iter().map(|&node| Target { node, hint: None }).collect(), spare);
+            return (list[..n].iter().map(|&node| Target { node, hint: None, write_through: false }).collect(), spare);
         }
         let mut replaced = list[..n].iter().copied().filter(|p| self.suspects(*p));
         let mut targets = Targets::new();
@@ -155,7 +155,7 @@ impl Node {
             if targets.len() < n {
                 // Without hinted handoff a fall-back keeps the write as its own, with no way back.
                 let hint = if i >= n && env.protocol.hinted_handoff { replaced.next() } else { None };
-                targets.push(Target { node, hint });
+                targets.push(Target { node, hint, write_through: false });
             } else {
                 spare.push(node);
             }
@@ -378,40 +378,60 @@ impl Node {
             answered: false,
         };
         if in_list {
-            let chosen = self.fan_out(env, targets, env.protocol.w);
-            let (versions, minted) = self.mint(now, env, op.key, &body, None);
+            let mut chosen = self.fan_out(env, targets, env.protocol.w);
+            let local_write_through = self.mark_write_through(env, &mut chosen);
+            let (versions, minted) = self.mint(now, env, op.key, &body, None, local_write_through);
             state.acked.push(self.id);
             state.minted = Some(minted);
             for t in chosen.iter().filter(|t| t.node != self.id) {
-                let payload =
-                    Payload::PutRequest { req, key: op.key, versions: versions.clone(), coordinator: self.id, hint: t.hint };
+                let (key, coordinator, hint, write_through) = (op.key, self.id, t.hint, t.write_through);
+                let payload = Payload::PutRequest { req, key, versions: versions.clone(), coordinator, hint, write_through };
                 out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload });
             }
             state.asked = chosen;
             state.versions = Some(versions);
         } else if let Some((&lead, rest)) = targets.split_first() {
             // Proxy coordination from outside the list: the first healthy replica mints.
-            let others: Vec<Target> = match env.protocol.fanout {
-                Fanout::All => rest.to_vec(),
+            let mut chosen: Vec<Target> = vec![lead];
+            match env.protocol.fanout {
+                Fanout::All => chosen.extend_from_slice(rest),
                 Fanout::Quorum => {
                     let mut pool = rest.to_vec();
-                    let mut chosen = Vec::new();
-                    while chosen.len() + 1 < env.protocol.w && !pool.is_empty() {
+                    while chosen.len() < env.protocol.w && !pool.is_empty() {
                         let i = index(&mut self.rng, pool.len());
                         chosen.push(pool.swap_remove(i));
                     }
-                    chosen
                 }
             };
+            self.mark_write_through(env, &mut chosen);
+            let lead = chosen.remove(0);
             state.asked.push(lead);
-            state.asked.extend(others.iter().copied());
-            let payload = Payload::MintRequest { req, key: op.key, body, hint: lead.hint, others };
+            state.asked.extend(chosen.iter().copied());
+            let (hint, write_through) = (lead.hint, lead.write_through);
+            let payload = Payload::MintRequest { req, key: op.key, body, hint, write_through, others: chosen };
             out.push(NodeEffect::Send { to: Endpoint::Node(lead.node), payload });
         }
         out.push(NodeEffect::Timer { after: env.protocol.request_timeout, timer: NodeTimer::RequestTimeout(req) });
         out.push(NodeEffect::Timer { after: env.protocol.reply_timeout, timer: NodeTimer::ReplicaTimeout(req) });
         self.requests.open.insert(req, Coordinating::Put(state));
         self.advance_put(env, req, out);
+    }
+
+    /// Under the buffered storage model, asks `durable_writes` of a put's targets to write
+    /// through to disk, in preference order and other nodes before this one: its own write
+    /// comes before the sends (Dynamo §4.5), so a durable write here would delay them all, and
+    /// the point of the model is that the one durable write is off the acknowledgement's path
+    /// (§6.1). Returns whether this node's own write is to be durable too.
+    fn mark_write_through(&self, env: &NodeEnv, targets: &mut [Target]) -> bool {
+        let mut left = env.protocol.storage.durable_writes();
+        for t in targets.iter_mut().filter(|t| t.node != self.id) {
+            if left == 0 {
+                break;
+            }
+            t.write_through = true;
+            left -= 1;
+        }
+        left > 0
     }
 
     pub(super) fn on_put_ack(
@@ -505,9 +525,10 @@ impl Node {
                     // The fall-back stands in for the node the failed target was meant to be.
                     let hint = failed.hint.or(Some(failed.node)).filter(|_| env.protocol.hinted_handoff);
                     s.asked.retain(|t| t.node != failed.node);
-                    s.asked.push(Target { node: next, hint });
-                    let coordinator = self.id;
-                    sends.push((next, Payload::PutRequest { req, key: s.key, versions: versions.clone(), coordinator, hint }));
+                    let write_through = failed.write_through;
+                    s.asked.push(Target { node: next, hint, write_through });
+                    let (key, coordinator, versions) = (s.key, self.id, versions.clone());
+                    sends.push((next, Payload::PutRequest { req, key, versions, coordinator, hint, write_through }));
                 }
             }
             _ => return,

@@ -52,12 +52,14 @@ pub enum ReplyBody {
     Failed(Failure),
 }
 
-/// A replica write target: the node, and for a fall-back outside the top N, the top-N node it
-/// stands in for (the hint of Dynamo §4.6).
+/// A replica write target: the node, for a fall-back outside the top N the top-N node it
+/// stands in for (the hint of Dynamo §4.6), and whether the coordinator asked it for a durable
+/// write (the buffered storage model's write-through).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Target {
     pub node: NodeId,
     pub hint: Option<NodeId>,
+    pub write_through: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -85,6 +87,7 @@ pub enum Payload {
         versions: Rc<VersionSet>,
         coordinator: NodeId,
         hint: Option<NodeId>,
+        write_through: bool,
     },
     /// Proxy coordination: ask the lead replica to mint the version and replicate it to `others`.
     MintRequest {
@@ -93,6 +96,7 @@ pub enum Payload {
         body: PutBody,
         /// Set when the lead is itself a fall-back: the node it stands in for.
         hint: Option<NodeId>,
+        write_through: bool,
         others: Vec<Target>,
     },
     PutAck {

@@ -11,6 +11,7 @@
 //!   read repair;
 //! - `replica`: the store of version sets, minting, merging what peers send;
 //! - `handoff`: the hint store and its scans, range transfers after ring changes;
+//! - `storage`: durable or buffered writes under the store (Dynamo §6.1);
 //! - `anti_entropy`: Merkle trees per range and the exchanges that compare them;
 //! - `gossip` (with the view in `membership`) and `failure_detector`;
 //! - `protocol`: the settings; `versioning` and `merkle`: the data structures underneath.
@@ -35,6 +36,7 @@ pub mod merkle;
 pub mod message;
 pub mod protocol;
 pub mod replica;
+pub mod storage;
 pub mod versioning;
 
 use crate::cluster::keyspace::KeyTable;
@@ -48,9 +50,11 @@ use anti_entropy::AntiEntropy;
 use coordinator::Coordinator;
 use failure_detector::FailureDetector;
 use handoff::Handoff;
+use message::Target;
 pub use protocol::{ConflictPolicy, Coordination, Fanout, Protocol};
 use replica::ReplicaStore;
 use std::rc::Rc;
+use storage::StorageModel;
 
 /// What a node's handlers may read besides their own state.
 pub struct NodeEnv<'a> {
@@ -77,6 +81,10 @@ pub enum NodeTimer {
         incarnation: u32,
     },
     Gossip {
+        incarnation: u32,
+    },
+    /// The buffered storage model's writer: the buffer goes to disk.
+    Flush {
         incarnation: u32,
     },
 }
@@ -148,6 +156,15 @@ pub struct NodeStats {
     /// When this node's latest handoff started and when its last transfer was acknowledged.
     pub handoff_started_at: Option<SimTime>,
     pub handoff_done_at: Option<SimTime>,
+    /// Writes that went to disk at once (every write under the durable storage model; hints
+    /// and write-throughs under the buffered one), and writes that went to the buffer.
+    pub disk_writes: u64,
+    pub buffered_writes: u64,
+    /// The buffered model's flushes, the keys they wrote, and the versions crashes discarded
+    /// from the buffer before a flush.
+    pub flushes: u64,
+    pub keys_flushed: u64,
+    pub versions_discarded: u64,
 }
 
 pub struct Node {
@@ -199,6 +216,11 @@ impl Node {
             let first = SimDuration(env.protocol.anti_entropy_interval.as_nanos() / 2 + self.id.0 as u64 * 1_000);
             out.push(NodeEffect::Timer { after: first, timer: NodeTimer::AntiEntropy { incarnation } });
         }
+        if let StorageModel::Buffered { flush_interval, .. } = env.protocol.storage {
+            // Each node's writer keeps its own phase, so that flushes are not cluster-wide.
+            let first = SimDuration(flush_interval.as_nanos() / 2 + self.id.0 as u64 * 1_000);
+            out.push(NodeEffect::Timer { after: first, timer: NodeTimer::Flush { incarnation } });
+        }
     }
 
     /// A permanent failure: the disk is gone and the node comes back empty, as a replacement.
@@ -208,12 +230,15 @@ impl Node {
         self.anti_entropy.clear_trees();
     }
 
-    /// A crash: volatile state (requests being coordinated, suspicions) is lost; the store, the
-    /// hint store and the minted counters are durable. Timers set before the crash are ignored.
-    pub fn crash(&mut self) {
+    /// A crash: volatile state (requests being coordinated, suspicions) is lost, and so is the
+    /// buffered storage model's unflushed buffer; what is on disk (the store as of the last
+    /// flush, the hint store, the minted counters) survives. Timers set before the crash are
+    /// ignored. Returns what the crash put back to its disk version.
+    pub fn crash(&mut self, now: SimTime, env: &NodeEnv) -> Vec<replica::Unflushed> {
         self.requests.clear();
         self.detector.forget_all();
         self.incarnation += 1;
+        self.lose_unflushed(now, env)
     }
 
     /// Whether a request's timer would still do anything: false once the request is closed,
@@ -241,12 +266,13 @@ impl Node {
                     self.on_get_reply(now, env, req, replica, versions, out);
                 }
             }
-            Payload::PutRequest { req, key, versions, coordinator, hint } => {
-                self.on_put_request(now, env, req, key, &versions, coordinator, hint, out)
+            Payload::PutRequest { req, key, versions, coordinator, hint, write_through } => {
+                self.on_put_request(now, env, req, key, &versions, coordinator, hint, write_through, out)
             }
-            Payload::MintRequest { req, key, body, hint, others } => {
+            Payload::MintRequest { req, key, body, hint, write_through, others } => {
                 if let Endpoint::Node(coordinator) = from {
-                    self.on_mint_request(now, env, coordinator, req, key, &body, hint, others, out);
+                    let lead = Target { node: self.id, hint, write_through };
+                    self.on_mint_request(now, env, coordinator, req, key, &body, lead, others, out);
                 }
             }
             Payload::PutAck { req, minted, .. } => {
@@ -285,6 +311,7 @@ impl Node {
             | NodeTimer::HintScan { incarnation }
             | NodeTimer::AntiEntropy { incarnation }
             | NodeTimer::Gossip { incarnation }
+            | NodeTimer::Flush { incarnation }
                 if incarnation != self.incarnation =>
             {
                 return; // from before a crash
@@ -307,6 +334,11 @@ impl Node {
                 self.gossip_round(env, out);
                 (p.gossip_interval, timer)
             }
+            NodeTimer::Flush { .. } => {
+                self.flush();
+                let StorageModel::Buffered { flush_interval, .. } = p.storage else { return };
+                (flush_interval, timer)
+            }
         };
         out.push(NodeEffect::Timer { after, timer });
     }
@@ -318,6 +350,7 @@ mod tests {
     use crate::cluster::ring::{RingMember, Strategy};
     use crate::node::membership::MemberStatus;
     use crate::node::message::PutBody;
+    use crate::node::storage::StorageModel;
     use crate::node::versioning::CausalContext;
     use crate::sim::ids::{KeyId, WriteId};
     use crate::sim::rng::{Seeds, Stream};
@@ -345,6 +378,7 @@ mod tests {
             conflict: ConflictPolicy::DottedVersionVectors,
             gossip_interval: SimDuration(1_000_000),
             seeds: Vec::new(),
+            storage: StorageModel::Durable,
         }
     }
 
@@ -378,9 +412,9 @@ mod tests {
         let fixture = Fixture::new(1);
         let env = fixture.env();
         let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
-        let (before, _) = node.mint(SimTime(1), &env, KeyId(0), &put(1), None);
+        let (before, _) = node.mint(SimTime(1), &env, KeyId(0), &put(1), None, false);
         node.lose_disk();
-        let (after, _) = node.mint(SimTime(2), &env, KeyId(0), &put(2), None);
+        let (after, _) = node.mint(SimTime(2), &env, KeyId(0), &put(2), None, false);
         assert_ne!(before.siblings[0].dot, after.siblings[0].dot, "a reused dot would merge two writes into one");
         // A surviving replica of the old write and the replacement's new write stay siblings.
         let mut merged = (*before).clone();
@@ -430,7 +464,7 @@ mod tests {
         let mut view = Membership::with_members([NodeId(0), NodeId(1), NodeId(2), departed]);
         view.set(departed, MemberStatus::Leaving);
         node.set_view(view);
-        let (versions, _) = node.mint(SimTime(1), &env, key, &put(1), Some(departed));
+        let (versions, _) = node.mint(SimTime(1), &env, key, &put(1), Some(departed), false);
         assert!(node.versions(key).is_none(), "minted for the departed node: held as a hint");
         let mut out = Vec::new();
         node.on_timer(SimTime(2), &env, NodeTimer::HintScan { incarnation: 0 }, &mut out);
@@ -454,16 +488,16 @@ mod tests {
         let key = KeyId(0);
         let mut coordinator = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
         let mut replica = Node::new(NodeId(1), Seeds::new(1).stream(Stream::Node, 1));
-        let (first, context) = coordinator.mint(SimTime(1), &env, key, &put(1), None);
+        let (first, context) = coordinator.mint(SimTime(1), &env, key, &put(1), None, false);
         replica.store_reconciled(SimTime(1), &env, key, None, &first);
         let newer = PutBody { write: WriteId(2), context, cart: None };
-        let (second, _) = coordinator.mint(SimTime(2), &env, key, &newer, None);
+        let (second, _) = coordinator.mint(SimTime(2), &env, key, &newer, None, false);
         assert!(replica.store_reconciled(SimTime(3), &env, key, None, &second));
         let held = replica.versions(key).expect("stored");
         assert!(Rc::ptr_eq(held, &second), "the merge equals the incoming set: kept once, shared");
         // Writes concurrent on both sides merge into a set neither had: a new one is kept.
-        let (theirs, _) = replica.mint(SimTime(4), &env, key, &put(3), None);
-        let (ours, _) = coordinator.mint(SimTime(4), &env, key, &put(4), None);
+        let (theirs, _) = replica.mint(SimTime(4), &env, key, &put(3), None, false);
+        let (ours, _) = coordinator.mint(SimTime(4), &env, key, &put(4), None, false);
         assert!(coordinator.store_reconciled(SimTime(5), &env, key, None, &theirs));
         let merged = coordinator.versions(key).expect("stored");
         assert!(!Rc::ptr_eq(merged, &theirs) && !Rc::ptr_eq(merged, &ours));
@@ -480,15 +514,47 @@ mod tests {
         let key = KeyId(0);
         let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
         node.set_clock_skew(-500);
-        let (_, first) = node.mint(SimTime(1_000), &env, key, &put(1), None);
+        let (_, first) = node.mint(SimTime(1_000), &env, key, &put(1), None, false);
         assert_eq!(first.clock.entries()[0].updated_at, SimTime(500), "the entry carries the node's own clock");
         // Two clients both hold `first` and write through this node: the second clock dominates.
         let stale = PutBody { write: WriteId(2), context: first.clone(), cart: None };
-        node.mint(SimTime(2_000), &env, key, &stale, None);
+        node.mint(SimTime(2_000), &env, key, &stale, None, false);
         let again = PutBody { write: WriteId(3), context: first, cart: None };
-        let (held, _) = node.mint(SimTime(3_000), &env, key, &again, None);
+        let (held, _) = node.mint(SimTime(3_000), &env, key, &again, None, false);
         let writes: Vec<u64> = held.siblings.iter().map(|s| s.write.0).collect();
         assert_eq!(writes, vec![3], "write 2 was acknowledged and is gone");
+    }
+
+    #[test]
+    fn a_crash_under_buffered_storage_puts_unflushed_keys_back_to_their_disk_version() {
+        let mut fixture = Fixture::new(20);
+        fixture.protocol.storage = StorageModel::Buffered { flush_interval: SimDuration(1_000_000), durable_writes: 1 };
+        let env = fixture.env();
+        let mut a = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+        let mut b = Node::new(NodeId(1), Seeds::new(1).stream(Stream::Node, 1));
+        for k in 0..20 {
+            let (v, _) = a.mint(SimTime(1), &env, KeyId(k), &put(k as u64 + 1), None, false);
+            b.store_reconciled(SimTime(1), &env, KeyId(k), None, &v);
+        }
+        a.flush();
+        let on_disk = a.versions(KeyId(7)).cloned();
+        // After the flush: a buffered write, and a write-through whose disk write is done at 5.
+        a.mint(SimTime(2), &env, KeyId(7), &put(100), None, false);
+        a.mint(SimTime(2), &env, KeyId(8), &put(101), None, true);
+        assert_eq!(a.take_disk_writes(), 1);
+        a.disk_writes_done(SimTime(5));
+        let lost = a.crash(SimTime(10), &env);
+        assert_eq!(lost.len(), 1, "the write-through was on disk by the crash");
+        assert_eq!(
+            (lost[0].key, lost[0].in_memory.clone(), lost[0].on_disk.clone()),
+            (KeyId(7), vec![WriteId(8), WriteId(100)], vec![WriteId(8)])
+        );
+        assert_eq!(a.versions(KeyId(7)), on_disk.as_ref(), "back to the disk's version");
+        assert_eq!(a.stats.versions_discarded, 1);
+        // The trees follow the store: key 7 agrees with a replica that never saw write 100.
+        a.mint(SimTime(11), &env, KeyId(8), &put(101), None, false);
+        b.store_reconciled(SimTime(11), &env, KeyId(8), None, a.versions(KeyId(8)).expect("held"));
+        assert_eq!(a.anti_entropy.roots(), b.anti_entropy.roots());
     }
 
     #[test]
@@ -498,12 +564,12 @@ mod tests {
         let mut a = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
         let mut b = Node::new(NodeId(1), Seeds::new(1).stream(Stream::Node, 1));
         for k in 0..50 {
-            let (v, _) = a.mint(SimTime(1), &env, KeyId(k), &put(k as u64 + 1), None);
+            let (v, _) = a.mint(SimTime(1), &env, KeyId(k), &put(k as u64 + 1), None, false);
             b.store_reconciled(SimTime(1), &env, KeyId(k), None, &v);
         }
         let roots = |n: &Node| n.anti_entropy.roots();
         assert_eq!(roots(&a), roots(&b), "same keys, same versions: same trees");
-        let (_, _) = a.mint(SimTime(2), &env, KeyId(7), &put(99), None);
+        let (_, _) = a.mint(SimTime(2), &env, KeyId(7), &put(99), None, false);
         assert_ne!(roots(&a), roots(&b));
         assert!(a.stats.merkle_hashes > 50);
     }

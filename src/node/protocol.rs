@@ -2,6 +2,7 @@
 //! coordinator, how many replicas it asks, conflict resolution and every repair mechanism's
 //! switch and period.
 
+use crate::node::storage::StorageModel;
 use crate::node::versioning::Resolution;
 use crate::sim::engine::SimDuration;
 use crate::sim::ids::NodeId;
@@ -61,6 +62,8 @@ pub struct Protocol {
     pub gossip_interval: SimDuration,
     /// Nodes every node knows of and gossips with too, so that views never split for good.
     pub seeds: Vec<NodeId>,
+    /// Whether writes reach the disk at once or wait in a buffer (Dynamo §6.1).
+    pub storage: StorageModel,
 }
 
 /// How conflicting versions are resolved.

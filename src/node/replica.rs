@@ -1,22 +1,35 @@
-//! The replica: a node's durable store of version sets per key (Riak's vnode). It answers
-//! replica reads, mints versions for the puts it coordinates (its own dot, or a timestamp under
-//! last-write-wins) and merges what peers send into what it holds.
+//! The replica: a node's store of version sets per key (Riak's vnode). It answers replica
+//! reads, mints versions for the puts it coordinates (its own dot, or a timestamp under
+//! last-write-wins) and merges what peers send into what it holds. Whether a write reaches the
+//! disk at once or waits in memory for the writer's flush is the storage model's (`storage`).
 
 use crate::node::merkle::digest;
 use crate::node::message::{Payload, PutBody, Target};
+use crate::node::storage::{StorageModel, WriteBuffer};
 use crate::node::versioning::{CausalContext, Dot, Resolution, Sibling, VectorClock, VersionSet};
 use crate::node::*;
 use crate::sim::engine::SimTime;
 use crate::sim::fastmap::FastMap;
-use crate::sim::ids::{Endpoint, KeyId, NodeId, RequestId};
+use crate::sim::ids::{Endpoint, KeyId, NodeId, RequestId, WriteId};
+
+/// What a crash put back to its disk version: a key, the writes memory held of it (the current
+/// versions' writes) and those the disk holds. The oracle tells which acknowledged writes only
+/// memory reflected.
+#[derive(Debug)]
+pub struct Unflushed {
+    pub key: KeyId,
+    pub in_memory: Vec<WriteId>,
+    pub on_disk: Vec<WriteId>,
+}
 use crate::sim::keymap::KeyMap;
 use std::rc::Rc;
 
-/// The durable store: a version set per key this node replicates, and the counters that keep
-/// its dots unique.
+/// The store: a version set per key this node replicates (what memory holds; the buffer knows
+/// what the disk holds), and the counters that keep its dots unique.
 #[derive(Default)]
 pub(super) struct ReplicaStore {
     store: KeyMap<Rc<VersionSet>>,
+    buffer: WriteBuffer,
     /// Highest counter this node has minted per key; durable, so a dot is never reused.
     minted: FastMap<KeyId, u64>,
     /// Bumped when the disk is lost: a replacement mints dots that can never collide with the
@@ -55,7 +68,16 @@ impl ReplicaStore {
     /// Deletes a key handed to its new owners; returns the digest of the set it held.
     pub(super) fn remove(&mut self, key: KeyId) -> u64 {
         self.note_changed(key);
+        self.buffer.forget(key);
         self.store.remove(&key).map_or(0, |old| digest(key, &old))
+    }
+
+    /// After a write to the store: a write-through under the buffered model is on its way to
+    /// disk.
+    fn wrote(&mut self, env: &NodeEnv, key: KeyId, versions: &Rc<VersionSet>, through: bool) {
+        if through && env.protocol.storage != StorageModel::Durable {
+            self.buffer.wrote_through(key, versions.clone());
+        }
     }
 
     fn note_changed(&mut self, key: KeyId) {
@@ -79,6 +101,7 @@ impl ReplicaStore {
             changed.extend(self.store.keys());
         }
         self.store.clear();
+        self.buffer.clear();
         self.minted.clear();
         self.disk_epoch += 1;
     }
@@ -153,8 +176,13 @@ impl Node {
         key: KeyId,
         body: &PutBody,
         hint: Option<NodeId>,
+        write_through: bool,
     ) -> (Rc<VersionSet>, Rc<CausalContext>) {
         let intended = hint.filter(|h| *h != self.id);
+        let through = match intended {
+            Some(_) => self.note_hint_write(),
+            None => self.note_store_write(env, key, write_through),
+        };
         let mut slot = match intended {
             Some(intended) => self.handoff.take_hint(key, intended).unwrap_or_else(|| {
                 self.stats.hints_stored += 1;
@@ -197,6 +225,7 @@ impl Node {
             None => {
                 let new_digest = digest(key, &slot);
                 self.replica.insert(key, slot.clone());
+                self.replica.wrote(env, key, &slot, through);
                 self.track(env, key, old_digest, new_digest);
                 self.note_if_stray(env, key);
             }
@@ -205,7 +234,8 @@ impl Node {
     }
 
     /// Reconciles incoming versions into the store, or into the hint store when they are held
-    /// for another node; returns whether anything changed.
+    /// for another node; returns whether anything changed. A repair, hand-off or transfer:
+    /// buffered under the buffered storage model.
     pub(super) fn store_reconciled(
         &mut self,
         now: SimTime,
@@ -213,6 +243,20 @@ impl Node {
         key: KeyId,
         hint: Option<NodeId>,
         incoming: &Rc<VersionSet>,
+    ) -> bool {
+        self.store_reconciled_through(now, env, key, hint, incoming, false)
+    }
+
+    /// [`Node::store_reconciled`] for a put's replica write, which the coordinator may have
+    /// asked to write through to disk.
+    pub(super) fn store_reconciled_through(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        key: KeyId,
+        hint: Option<NodeId>,
+        incoming: &Rc<VersionSet>,
+        write_through: bool,
     ) -> bool {
         let intended = hint.filter(|h| *h != self.id);
         let current = match intended {
@@ -239,18 +283,82 @@ impl Node {
         };
         match intended {
             Some(i) => {
+                self.note_hint_write();
                 if self.handoff.put_hint(key, i, updated) {
                     self.stats.hints_stored += 1;
                 }
             }
             None => {
+                let through = self.note_store_write(env, key, write_through);
                 let new = digest(key, &updated);
+                self.replica.wrote(env, key, &updated, through);
                 let old = self.replica.insert(key, updated);
                 self.track(env, key, old, new);
                 self.note_if_stray(env, key);
             }
         }
         true
+    }
+
+    /// Before a write to the store; returns whether it goes to disk at once (else to the
+    /// buffer).
+    fn note_store_write(&mut self, env: &NodeEnv, key: KeyId, requested: bool) -> bool {
+        let model = env.protocol.storage;
+        let through = self.replica.buffer.before_write(model, key, self.replica.store.get(&key), requested);
+        if through {
+            self.stats.disk_writes += 1;
+        } else {
+            self.stats.buffered_writes += 1;
+        }
+        through
+    }
+
+    /// Hints go to disk at once under every storage model (Dynamo's separate local database).
+    fn note_hint_write(&mut self) -> bool {
+        self.stats.disk_writes += 1;
+        self.replica.buffer.charge_disk_write();
+        true
+    }
+
+    /// The disk writes this node made since the last call, for the world to queue on its disk.
+    pub fn take_disk_writes(&mut self) -> u32 {
+        self.replica.buffer.take_disk_writes()
+    }
+
+    /// The world's answer to [`Node::take_disk_writes`]: those writes are on disk at `done`.
+    pub fn disk_writes_done(&mut self, done: SimTime) {
+        self.replica.buffer.disk_writes_done(done);
+    }
+
+    /// The writer's periodic flush: the buffer is on disk.
+    pub(super) fn flush(&mut self) {
+        self.stats.flushes += 1;
+        self.stats.keys_flushed += self.replica.buffer.flush() as u64;
+    }
+
+    /// A crash at `now` loses the buffer: every key written since the last flush goes back to
+    /// its disk version (the Merkle trees follow). Returns, per key, the writes memory held and
+    /// the writes the disk holds, in key order.
+    pub(super) fn lose_unflushed(&mut self, now: SimTime, env: &NodeEnv) -> Vec<Unflushed> {
+        let mut lost = Vec::new();
+        let store = &self.replica.store;
+        let restore = self.replica.buffer.lose(now, |key| store.get(&key));
+        let writes = |set: Option<&Rc<VersionSet>>| set.map_or(Vec::new(), |v| v.siblings.iter().map(|s| s.write).collect());
+        for (key, on_disk) in restore {
+            let entry = Unflushed { key, in_memory: writes(self.replica.get(key)), on_disk: writes(on_disk.as_ref()) };
+            let discarded = entry.in_memory.iter().filter(|w| !entry.on_disk.contains(w)).count();
+            self.stats.versions_discarded += discarded as u64;
+            lost.push(entry);
+            let (old, new) = match on_disk {
+                Some(versions) => {
+                    let new = digest(key, &versions);
+                    (self.replica.insert(key, versions), new)
+                }
+                None => (self.replica.remove(key), 0),
+            };
+            self.track(env, key, old, new);
+        }
+        lost
     }
 
     pub(super) fn on_get_request(
@@ -277,10 +385,11 @@ impl Node {
         versions: &Rc<VersionSet>,
         coordinator: NodeId,
         hint: Option<NodeId>,
+        write_through: bool,
         out: &mut Vec<NodeEffect>,
     ) {
         self.stats.requests_served += 1;
-        self.store_reconciled(now, env, key, hint, versions);
+        self.store_reconciled_through(now, env, key, hint, versions, write_through);
         out.push(NodeEffect::Send { to: Endpoint::Node(coordinator), payload: Payload::PutAck { req, key, minted: None } });
     }
 
@@ -295,14 +404,15 @@ impl Node {
         req: RequestId,
         key: KeyId,
         body: &PutBody,
-        hint: Option<NodeId>,
+        lead: Target,
         others: Vec<Target>,
         out: &mut Vec<NodeEffect>,
     ) {
         self.stats.requests_served += 1;
-        let (versions, minted) = self.mint(now, env, key, body, hint);
+        let (versions, minted) = self.mint(now, env, key, body, lead.hint, lead.write_through);
         for t in others {
-            let payload = Payload::PutRequest { req, key, versions: versions.clone(), coordinator, hint: t.hint };
+            let (hint, write_through) = (t.hint, t.write_through);
+            let payload = Payload::PutRequest { req, key, versions: versions.clone(), coordinator, hint, write_through };
             out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload });
         }
         out.push(NodeEffect::Send {

@@ -36,8 +36,8 @@ pub struct RunResult {
     /// When the replicas first agreed (no divergent key, no queued hint) after the last fault.
     pub converged_after_last_fault: Option<SimTime>,
     pub last_fault: Option<SimTime>,
-    /// Acknowledged writes no replica reflects at the end: (key, write, acknowledged at).
-    pub lost_writes: Vec<(String, WriteId, SimTime)>,
+    /// Acknowledged writes no replica reflects at the end.
+    pub lost_writes: Vec<LostWrite>,
     /// Shopping carts: acknowledged adds missing from every cart any node holds.
     pub lost_adds: u64,
     /// Cart items removed by an acknowledged write that the carts held at the end hold again.
@@ -52,4 +52,15 @@ pub struct RunResult {
     /// Membership metadata each node keeps (one entry per token or partition), and ranges.
     pub ring_metadata_entries: usize,
     pub ring_ranges: usize,
+}
+
+/// An acknowledged write that no version any node holds reflects at the end of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LostWrite {
+    pub key: String,
+    pub write: WriteId,
+    pub acked_at: SimTime,
+    /// A crash discarded it from a node's unflushed buffer (buffered storage): the durability
+    /// risk that model takes, rather than a protocol's loss.
+    pub unflushed: bool,
 }

@@ -7,6 +7,7 @@
 
 pub mod plots;
 use crate::cluster::network::MessageKind;
+use crate::node::storage::StorageModel;
 use crate::observe::metrics::{percentile, OpStats};
 use crate::observe::RunResult;
 use crate::scenario::Scenario;
@@ -145,6 +146,7 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
         "divergence": r.samples.iter().map(|(t, s)| json!({ "t_ms": t.as_millis_f64(), "divergent_key_fraction": s.divergent_fraction(), "pending_hint_count": s.pending_hints })).collect::<Vec<_>>(),
         "faults": m.faults.iter().zip(&r.faults).map(|(f, s)| json!({ "at_ms": f.at_ms, "fault": f.description, "took_effect": f.took_effect, "drawn_by_nemesis": s.generated })).collect::<Vec<_>>(),
         "protocol_counters": protocol_counters_section(r),
+        "storage": storage_section(scenario, r),
         "engine": {
             "events_processed_count": r.events_processed,
             "peak_pending_events_count": r.peak_pending_events,
@@ -217,9 +219,15 @@ fn convergence_section(r: &RunResult) -> Value {
             _ => Value::Null,
         },
         "lost_write_count": r.lost_writes.len(),
+        "lost_unflushed_write_count": r.lost_writes.iter().filter(|l| l.unflushed).count(),
         "lost_add_count": r.lost_adds,
         "resurfaced_item_count": r.resurfaced_items,
-        "lost_writes": r.lost_writes.iter().take(20).map(|(k, w, at)| json!({ "key": k, "write": w.0, "acked_at_ms": at.as_millis_f64() })).collect::<Vec<_>>(),
+        "lost_writes": r.lost_writes.iter().take(20).map(|l| json!({
+            "key": l.key,
+            "write": l.write.0,
+            "acked_at_ms": l.acked_at.as_millis_f64(),
+            "unflushed": l.unflushed,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -260,6 +268,22 @@ fn protocol_counters_section(r: &RunResult) -> Value {
             "merkle_hash_count": sum(|s| s.merkle_hashes),
             "queued_message_count": m.queued_messages,
             "client_retry_count": m.client_retries,
+    })
+}
+
+fn storage_section(scenario: &Scenario, r: &RunResult) -> Value {
+    let sum = |counter| sum_stats(r, counter);
+    let kind = match scenario.protocol.storage {
+        StorageModel::Durable => "durable",
+        StorageModel::Buffered { .. } => "buffered",
+    };
+    json!({
+        "kind": kind,
+        "disk_write_count": sum(|s| s.disk_writes),
+        "buffered_write_count": sum(|s| s.buffered_writes),
+        "flush_count": sum(|s| s.flushes),
+        "keys_flushed_count": sum(|s| s.keys_flushed),
+        "versions_discarded_count": sum(|s| s.versions_discarded),
     })
 }
 

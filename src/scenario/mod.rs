@@ -56,6 +56,8 @@ pub struct Scenario {
     /// Nodes in the ring at the start; the others wait for a join.
     pub initial_members: Vec<NodeId>,
     pub service_time: Distribution,
+    /// What one disk write adds to a node's service time (see `node::storage`).
+    pub storage_write_time: Distribution,
     pub slow_nodes: Vec<(NodeId, f64)>,
     pub strategy: Strategy,
     pub spread_across_datacenters: bool,
@@ -192,6 +194,9 @@ pub struct CheckConfig {
     /// Whether an acknowledged write that no replica reflects fails the check (else it is only
     /// reported).
     pub lost_writes_fail: bool,
+    /// ... even one a crash took from an unflushed buffer (only when the scenario says
+    /// `"lost_writes": "fail"`: otherwise the buffered storage model's risk is reported).
+    pub unflushed_losses_fail: bool,
     /// Every declared fault must take effect (and every partition cut some traffic).
     pub faults_fired: bool,
     pub max_get_p999_ms: Option<f64>,

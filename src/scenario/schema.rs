@@ -76,6 +76,25 @@ pub(super) struct RawScenario {
     pub(super) membership: RawMembership,
     #[serde(default)]
     pub(super) nemesis: Option<RawNemesis>,
+    #[serde(default)]
+    pub(super) storage: Option<RawStorage>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub(super) enum RawStorage {
+    Durable {
+        #[serde(default)]
+        write_time: Option<RawDistribution>,
+    },
+    Buffered {
+        #[serde(default)]
+        flush_interval_ms: Option<f64>,
+        #[serde(default)]
+        durable_writes: Option<usize>,
+        #[serde(default)]
+        write_time: Option<RawDistribution>,
+    },
 }
 
 #[derive(Deserialize, Debug)]

@@ -4,6 +4,7 @@
 
 use crate::cluster::network::{LinkRule, LinkSettings, MessageKind, NetworkConfig};
 use crate::cluster::ring::Strategy;
+use crate::node::storage::StorageModel;
 use crate::node::versioning::CartMerge;
 use crate::node::{ConflictPolicy, Coordination, Fanout, Protocol};
 use crate::scenario::schema::*;
@@ -110,7 +111,9 @@ pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Sce
     let quiescent_tail = ms(ctx, "quiescent_tail_ms", raw.quiescent_tail_ms.unwrap_or(0.0), true)?;
     let cluster = cluster(ctx, &raw.cluster)?;
     let strategy = ring(ctx, &raw.ring, cluster.node_count)?;
-    let protocol = protocol(ctx, &raw.protocol, &raw.membership, &cluster)?;
+    let mut protocol = protocol(ctx, &raw.protocol, &raw.membership, &cluster)?;
+    let (storage, storage_write_time) = storage(ctx, raw.storage.as_ref(), protocol.n)?;
+    protocol.storage = storage;
     let network = network(ctx, &raw.network, &cluster)?;
     let workload = workload(ctx, &raw.workload)?;
     let client_datacenter =
@@ -131,6 +134,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Sce
         nodes: cluster.nodes,
         initial_members: cluster.initial_members,
         service_time: cluster.service_time,
+        storage_write_time,
         slow_nodes: cluster.slow_nodes,
         strategy,
         spread_across_datacenters: raw.ring.spread_across_datacenters,
@@ -342,7 +346,30 @@ fn protocol(
             RawConflict::DottedVersionVectors => ConflictPolicy::DottedVersionVectors,
             RawConflict::LastWriteWins => ConflictPolicy::LastWriteWins,
         },
+        // The durable default; `validate` sets the scenario's own from its `storage` section.
+        storage: StorageModel::Durable,
     })
+}
+
+/// `storage`: the storage model, and what one disk write costs in service time (default
+/// nothing, so that the durable default adds no cost).
+fn storage(ctx: &Ctx, raw: Option<&RawStorage>, n: usize) -> Result<(StorageModel, Distribution), ScenarioError> {
+    let write_time = |raw: &Option<RawDistribution>| match raw {
+        Some(d) => distribution(ctx, "storage.write_time", d),
+        None => Ok(Distribution::ZERO),
+    };
+    match raw {
+        None => Ok((StorageModel::Durable, Distribution::ZERO)),
+        Some(RawStorage::Durable { write_time: w }) => Ok((StorageModel::Durable, write_time(w)?)),
+        Some(RawStorage::Buffered { flush_interval_ms, durable_writes, write_time: w }) => {
+            let flush_interval = ms(ctx, "storage.flush_interval_ms", flush_interval_ms.unwrap_or(1000.0), false)?;
+            let durable_writes = durable_writes.unwrap_or(1);
+            if durable_writes > n {
+                return Err(ctx.err("storage.durable_writes", format!("{durable_writes} is out of range; expected 0 to N ({n})")));
+            }
+            Ok((StorageModel::Buffered { flush_interval, durable_writes }, write_time(w)?))
+        }
+    }
 }
 
 /// `network`: the default link and per-link or per-kind rules.
@@ -510,6 +537,7 @@ fn checks(ctx: &Ctx, rc: &RawChecks, quiescent_tail: SimDuration, protocol: &Pro
             // anomalies): count and report them unless told to fail.
             None => !matches!(protocol.conflict, ConflictPolicy::LastWriteWins | ConflictPolicy::VectorClocks),
         },
+        unflushed_losses_fail: rc.lost_writes == Some(RawLostWrites::Fail),
         faults_fired: rc.faults_fired.unwrap_or(true),
         max_get_p999_ms: bound("checks.max_get_p999_ms", rc.max_get_p999_ms)?,
         max_put_p999_ms: bound("checks.max_put_p999_ms", rc.max_put_p999_ms)?,

@@ -21,6 +21,8 @@ pub enum Stream {
     Probe,
     /// Service times of node i (apart from node i's protocol choices).
     Service,
+    /// Disk write times of node i.
+    Disk,
 }
 
 impl Stream {
@@ -34,6 +36,7 @@ impl Stream {
             Stream::Ring => 0x7269_6e67_0000_0000,
             Stream::Probe => 0x7072_6f62_6500_0000,
             Stream::Service => 0x7365_7276_6963_6500,
+            Stream::Disk => 0x6469_736b_0000_0000,
         }
     }
 }

@@ -7,26 +7,30 @@
 //! A message's life: a handler pushes Send -> `send` asks the network for its fate -> a Deliver
 //! event at the arrival time -> on arrival a crashed receiver or a partition drops it -> a
 //! request waits in the receiver's FIFO queue while the node is busy, then takes its service
-//! time; what the handler sends departs when the service ends.
+//! time; what the handler sends departs when the service ends (and its disk writes, if any).
 
 pub mod client;
+mod disk;
 use crate::cluster::keyspace::KeyTable;
 use crate::cluster::network::{MessageKind, Network, Route};
 use crate::cluster::ring::{RangeMap, Ring, RingMember};
 use crate::node::membership::{MemberRecord, MemberStatus, Membership};
 use crate::node::message::{Failure, Payload, ReplyBody};
+use crate::node::replica::Unflushed;
 use crate::node::{Coordination, Node, NodeEffect, NodeEnv, NodeTimer};
 use crate::observe::convergence::{self, DivergenceSampler, Snapshot};
 use crate::observe::history::History;
 use crate::observe::metrics::{AppliedFault, Metrics, OpStats};
 use crate::observe::trace::{TraceEvent, Tracer};
-use crate::observe::RunResult;
+use crate::observe::{LostWrite, RunResult};
 use crate::scenario::workload::{Arrivals, ValueModel};
 use crate::scenario::{Fault, Scenario, ScheduledFault};
 use crate::sim::engine::{Engine, SimDuration, SimTime, Ticket, TimeoutQueue};
 use crate::sim::ids::{ClientId, Endpoint, KeyId, NodeId};
 use crate::sim::rng::{unit_open0, Seeds, SimRng, Stream};
 use crate::world::client::{Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Observation, Role};
+use disk::Disks;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// What the engine schedules. A message travels inside its event: the engine keeps events in
@@ -121,6 +125,11 @@ pub struct World<'s> {
     node_up: Vec<bool>,
     node_busy_until: Vec<SimTime>,
     service_rng: Vec<SimRng>,
+    disks: Disks,
+    /// What crashes put back to the disk's version under buffered storage, by key: the
+    /// lost-write judgement calls a lost write unflushed if one of these reflected it before
+    /// and not after (it may have been acknowledged only after the crash).
+    unflushed_lost: BTreeMap<KeyId, Vec<Unflushed>>,
     clients: Vec<Client>,
     /// Workload sessions (open-loop arrivals go to them in turn).
     workload_clients: usize,
@@ -266,6 +275,8 @@ impl<'s> World<'s> {
             node_up: (0..slots).map(|i| scenario.initial_members.contains(&NodeId(i as u32))).collect(),
             nodes,
             service_rng,
+            disks: Disks::new(&scenario.storage_write_time, &seeds, slots),
+            unflushed_lost: BTreeMap::new(),
             clients,
             workload_clients,
             arrival_rng: seeds.stream(Stream::Workload, 0),
@@ -547,14 +558,14 @@ impl<'s> World<'s> {
     fn apply_fault(&mut self, i: usize) {
         let fault = self.faults[i].fault.clone();
         let fault = &fault;
+        let mut keys_put_back = 0;
         let took_effect = match fault {
             Fault::Crash { node: n, lose_disk } => {
                 let was_up = std::mem::replace(&mut self.node_up[n.index()], false);
-                self.nodes[n.index()].crash();
+                keys_put_back = self.crash_node(*n);
                 if *lose_disk {
                     self.nodes[n.index()].lose_disk();
                 }
-                self.node_busy_until[n.index()] = self.engine.now();
                 // Losing the disk takes effect on a node that is down already.
                 was_up || *lose_disk
             }
@@ -613,7 +624,10 @@ impl<'s> World<'s> {
                 Fault::Join { node, .. } => Some(node.to_string()),
                 _ => None,
             };
-            let outcome = if took_effect { fault.describe() } else { format!("{} (no effect)", fault.describe()) };
+            let mut outcome = if took_effect { fault.describe() } else { format!("{} (no effect)", fault.describe()) };
+            if keys_put_back > 0 {
+                outcome.push_str(&format!("; its unflushed buffer is lost, {keys_put_back} keys back to their disk version"));
+            }
             self.trace_other(verb, node, outcome);
         }
         self.metrics.faults.push(AppliedFault {
@@ -697,7 +711,12 @@ impl<'s> World<'s> {
 
     /// Applies a node's effects in push order; sends depart when its service time ends.
     fn apply_node_effects(&mut self, node: NodeId, service: SimDuration, out: &mut Vec<NodeEffect>) {
-        let depart = self.engine.now().after(service);
+        let writes = self.nodes[node.index()].take_disk_writes();
+        let served = self.engine.now().after(service);
+        let depart = self.disks.write(node.index(), writes, served, self.network.slow_factor(node));
+        if writes > 0 {
+            self.nodes[node.index()].disk_writes_done(depart);
+        }
         for effect in out.drain(..) {
             match effect {
                 NodeEffect::Send { to, payload } => self.send(depart, Endpoint::Node(node), to, payload),
@@ -716,9 +735,31 @@ impl<'s> World<'s> {
         if self.nodes[node.index()].is_drained() && self.node_up[node.index()] {
             // A decommissioned node stops once everything it held has been handed off.
             self.node_up[node.index()] = false;
-            self.nodes[node.index()].crash();
+            self.crash_node(node);
             self.decommissioned.push((node, self.engine.now()));
         }
+    }
+
+    /// A node stops: its volatile state, its request and disk queues and any unflushed buffer
+    /// are lost (the writes only that buffer held are remembered for the lost-write judgement).
+    /// Returns how many keys went back to their disk version.
+    fn crash_node(&mut self, node: NodeId) -> usize {
+        let i = node.index();
+        let env = NodeEnv {
+            ring: &self.node_rings[i],
+            ranges: &self.node_ranges[i],
+            keys: &self.keys,
+            protocol: &self.scenario.protocol,
+        };
+        let now = self.engine.now();
+        let put_back = self.nodes[i].crash(now, &env);
+        let count = put_back.len();
+        for lost in put_back {
+            self.unflushed_lost.entry(lost.key).or_default().push(lost);
+        }
+        self.node_busy_until[i] = now;
+        self.disks.crash(i, now);
+        count
     }
 
     /// Gives a node the ring of its current view; if that changed its ring, the node hands off
@@ -976,8 +1017,12 @@ impl<'s> World<'s> {
         let held = convergence::held_writes(&self.nodes);
         let mut lost_writes = Vec::new();
         for key in self.history.written_keys() {
-            for (write, acked) in self.history.lost_writes(key, held.get(&key).map_or(&[], Vec::as_slice)) {
-                lost_writes.push((self.keys.name(key).to_string(), write, acked));
+            for (write, acked_at) in self.history.lost_writes(key, held.get(&key).map_or(&[], Vec::as_slice)) {
+                let crashes = self.unflushed_lost.get(&key).map_or(&[][..], Vec::as_slice);
+                let history = &mut self.history;
+                let unflushed =
+                    crashes.iter().any(|c| history.reflects(&c.in_memory, write) && !history.reflects(&c.on_disk, write));
+                lost_writes.push(LostWrite { key: self.keys.name(key).to_string(), write, acked_at, unflushed });
             }
         }
         let (lost_adds, resurfaced_items) = self.judge_carts();
