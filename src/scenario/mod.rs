@@ -403,6 +403,19 @@ mod tests {
     }
 
     #[test]
+    fn every_latency_kind_takes_an_offset() {
+        let s = load_str(
+            r#"{"duration_ms": 100, "network": {"latency": {"kind": "pareto", "scale_ms": 1, "shape": 2, "offset_ms": 20}}}"#,
+        )
+        .expect("a shifted Pareto");
+        let wan = &s.network.default.latency;
+        assert_eq!(wan.mean_ms(), 22.0, "20 ms of propagation plus the Pareto's mean of 2 ms");
+        let e = load_str(r#"{"duration_ms": 100, "cluster": {"service_time": {"kind": "uniform", "min_ms": 0, "max_ms": 1, "offset_ms": -1}}}"#)
+            .unwrap_err();
+        assert_eq!(e.path, "cluster.service_time.offset_ms");
+    }
+
+    #[test]
     fn client_retries_are_bounded() {
         let e = load_str(r#"{"duration_ms": 100, "workload": {"client_retries": 11}}"#).unwrap_err();
         assert_eq!(e.path, "workload.client_retries");

@@ -8,10 +8,14 @@ use serde::Deserialize;
 pub enum RawDistribution {
     Constant {
         ms: f64,
+        #[serde(default)]
+        offset_ms: f64,
     },
     Uniform {
         min_ms: f64,
         max_ms: f64,
+        #[serde(default)]
+        offset_ms: f64,
     },
     Exponential {
         mean_ms: f64,
@@ -21,13 +25,19 @@ pub enum RawDistribution {
     Lognormal {
         median_ms: f64,
         sigma: f64,
+        #[serde(default)]
+        offset_ms: f64,
     },
     Pareto {
         scale_ms: f64,
         shape: f64,
+        #[serde(default)]
+        offset_ms: f64,
     },
     Mixture {
         components: Vec<RawComponent>,
+        #[serde(default)]
+        offset_ms: f64,
     },
 }
 

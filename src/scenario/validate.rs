@@ -61,25 +61,29 @@ fn distribution(ctx: &Ctx, path: &str, raw: &RawDistribution) -> Result<Distribu
             Err(ctx.err(&format!("{path}.{field}"), format!("{v} is out of range; expected a number > 0")))
         }
     };
-    Ok(match raw {
-        RawDistribution::Constant { ms } => Distribution::Constant { ms: nonneg("ms", *ms)? },
-        RawDistribution::Uniform { min_ms, max_ms } => {
+    let body = match raw {
+        RawDistribution::Constant { ms, .. } => Distribution::Constant { ms: nonneg("ms", *ms)? },
+        RawDistribution::Uniform { min_ms, max_ms, .. } => {
             let (lo, hi) = (nonneg("min_ms", *min_ms)?, nonneg("max_ms", *max_ms)?);
             if hi < lo {
                 return Err(ctx.err(&format!("{path}.max_ms"), format!("{hi} is below min_ms {lo}; expected max_ms >= min_ms")));
             }
             Distribution::Uniform { min_ms: lo, max_ms: hi }
         }
+        // The exponential kept its own offset (reports from before the general one match).
         RawDistribution::Exponential { mean_ms, offset_ms } => {
-            Distribution::Exponential { mean_ms: positive("mean_ms", *mean_ms)?, offset_ms: nonneg("offset_ms", *offset_ms)? }
+            return Ok(Distribution::Exponential {
+                mean_ms: positive("mean_ms", *mean_ms)?,
+                offset_ms: nonneg("offset_ms", *offset_ms)?,
+            });
         }
-        RawDistribution::Lognormal { median_ms, sigma } => {
+        RawDistribution::Lognormal { median_ms, sigma, .. } => {
             Distribution::LogNormal { median_ms: positive("median_ms", *median_ms)?, sigma: nonneg("sigma", *sigma)? }
         }
-        RawDistribution::Pareto { scale_ms, shape } => {
+        RawDistribution::Pareto { scale_ms, shape, .. } => {
             Distribution::Pareto { scale_ms: positive("scale_ms", *scale_ms)?, shape: positive("shape", *shape)? }
         }
-        RawDistribution::Mixture { components } => {
+        RawDistribution::Mixture { components, .. } => {
             if components.is_empty() {
                 return Err(
                     ctx.err(&format!("{path}.components"), "empty; expected at least one {\"weight\": w, \"latency\": {...}}")
@@ -95,7 +99,16 @@ fn distribution(ctx: &Ctx, path: &str, raw: &RawDistribution) -> Result<Distribu
             }
             Distribution::Mixture { components: out }
         }
-    })
+    };
+    let offset_ms = match raw {
+        RawDistribution::Constant { offset_ms, .. }
+        | RawDistribution::Uniform { offset_ms, .. }
+        | RawDistribution::Exponential { offset_ms, .. }
+        | RawDistribution::Lognormal { offset_ms, .. }
+        | RawDistribution::Pareto { offset_ms, .. }
+        | RawDistribution::Mixture { offset_ms, .. } => nonneg("offset_ms", *offset_ms)?,
+    };
+    Ok(if offset_ms > 0.0 { Distribution::Shifted { offset_ms, body: Box::new(body) } } else { body })
 }
 
 fn positive_weight(ctx: &Ctx, path: &str, w: f64) -> Result<f64, ScenarioError> {

@@ -36,6 +36,11 @@ pub enum Distribution {
     Mixture {
         components: Vec<(f64, Distribution)>,
     },
+    /// `offset_ms` plus a sample of `body`: a propagation delay under any body (PBS's WAN legs).
+    Shifted {
+        offset_ms: f64,
+        body: Box<Distribution>,
+    },
 }
 
 /// Samples above this are clamped: one simulated day is longer than any run is meant to be.
@@ -77,6 +82,7 @@ impl Distribution {
                 // Rounding left `pick` just past the last weight.
                 components.last().map_or(0.0, |(_, d)| d.sample_ms(rng))
             }
+            Distribution::Shifted { offset_ms, body } => offset_ms + body.sample_ms(rng),
         }
     }
 
@@ -98,6 +104,7 @@ impl Distribution {
                 let total: f64 = components.iter().map(|(w, _)| w).sum();
                 components.iter().map(|(w, d)| w * d.mean_ms()).sum::<f64>() / total
             }
+            Distribution::Shifted { offset_ms, body } => offset_ms + body.mean_ms(),
         }
     }
 }
@@ -123,6 +130,7 @@ mod tests {
             Distribution::Mixture {
                 components: vec![(0.9, Distribution::Constant { ms: 1.0 }), (0.1, Distribution::Constant { ms: 11.0 })],
             },
+            Distribution::Shifted { offset_ms: 20.0, body: Box::new(Distribution::Pareto { scale_ms: 1.0, shape: 3.0 }) },
         ];
         for d in &cases {
             let m = empirical_mean(d, 200_000);
