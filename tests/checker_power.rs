@@ -109,7 +109,7 @@ fn every_healthy_shipped_scenario_passes_two_more_seeds() {
 
 #[test]
 fn healthy_presets_pass_100_seeds_under_the_nemesis() {
-    for preset in ["dynamo", "riak"] {
+    for preset in ["dynamo", "riak", "dynamodb"] {
         let found = first_failure("nemesis-dynamo", &[&format!("preset={preset}")], 100);
         assert_eq!(found, None, "{preset}");
     }

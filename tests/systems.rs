@@ -99,6 +99,41 @@ fn presets_set_each_systems_choices_and_fields_override_them() {
     assert_eq!(cassandra.protocol.conflict, ConflictPolicy::LastWriteWins);
     assert!(!cassandra.protocol.sloppy_quorum);
     assert!(cassandra.protocol.anti_entropy, "a field overrides the preset");
+    let dynamodb = shipped("dynamodb-datacenter-outage", &[]);
+    assert_eq!(dynamodb.protocol.conflict, ConflictPolicy::VectorClocks);
+    assert_eq!(dynamodb.protocol.clock_truncation_threshold, 15, "seed 004: truncation past 'say 15' entries");
+    assert_eq!(dynamodb.protocol.coordination, Coordination::LoadBalancer);
+    assert!(dynamodb.spread_across_datacenters && dynamodb.protocol.sloppy_quorum && dynamodb.protocol.anti_entropy);
+    assert_eq!(dynamodb.protocol.seeds, vec![dynasim::sim::ids::NodeId(0)]);
+    let voldemort = shipped("voldemort-node-crash", &[]);
+    assert_eq!((voldemort.protocol.coordination, voldemort.protocol.anti_entropy), (Coordination::ClientDriven, false));
+}
+
+#[test]
+fn a_dynamodb_cluster_survives_a_datacenter_outage_and_converges() {
+    let rep = report(&shipped("dynamodb-datacenter-outage", &[]));
+    let ops = |kind: &str| (u(&rep["operations"][kind]["count"]), u(&rep["operations"][kind]["failure_count"]));
+    for kind in ["get", "put"] {
+        let (count, failed) = ops(kind);
+        assert!(failed * 100 < count, "{kind}: {failed} of {count} failed while dc2 was down");
+    }
+    let counters = &rep["protocol_counters"];
+    assert!(u(&counters["hints_stored_count"]) > 20 && u(&counters["hints_delivered_count"]) > 20, "{counters}");
+    assert_eq!(rep["convergence"]["converged"], true, "{}", rep["convergence"]);
+    // Without spreading, some keys have all three replicas in dc2 and their writes fail or wait.
+    let local = report(&shipped("dynamodb-datacenter-outage", &["ring.spread_across_datacenters=false"]));
+    assert!(u(&local["protocol_counters"]["fallback_request_count"]) > u(&counters["fallback_request_count"]));
+}
+
+#[test]
+fn voldemort_mends_a_crashed_node_with_slops_and_read_repair_alone() {
+    let rep = report(&shipped("voldemort-node-crash", &[]));
+    assert_eq!(u(&rep["messages"]["anti_entropy"]["sent_count"]), 0, "no Merkle trees");
+    assert!(u(&rep["protocol_counters"]["hints_delivered_count"]) > 50);
+    assert_eq!(rep["convergence"]["converged"], true, "{}", rep["convergence"]);
+    let bare = report(&shipped("voldemort-node-crash", &["protocol.hinted_handoff=false", "protocol.read_repair=false"]));
+    assert_eq!(bare["convergence"]["converged"], false, "without slops and read repair nothing mends node 2");
+    assert!(u(&bare["convergence"]["divergent_key_count"]) > 0);
 }
 
 #[test]

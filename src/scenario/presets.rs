@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-pub const NAMES: [&str; 4] = ["dynamo", "riak", "cassandra", "voldemort"];
+pub const NAMES: [&str; 5] = ["dynamo", "riak", "cassandra", "voldemort", "dynamodb"];
 
 /// The fields a preset sets.
 pub fn preset(name: &str) -> Option<Value> {
@@ -56,6 +56,21 @@ pub fn preset(name: &str) -> Option<Value> {
                 "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": false
             }
         }),
+        // DynamoDB as seed 004 (a 2012 series) describes it, which is the Dynamo paper's design
+        // run by the storage nodes: any node takes a request and forwards it to the key's
+        // preference list, virtual nodes, preference lists spread across datacenters, a vector
+        // clock per version truncated at "say 15" entries, sloppy quorum, hinted handoff,
+        // Merkle trees, and gossip every second with seed nodes (node 0 here) against logical
+        // partitions.
+        "dynamodb" => json!({
+            "ring": { "strategy": "random_tokens", "spread_across_datacenters": true },
+            "membership": { "seeds": [0], "gossip_interval_ms": 1000 },
+            "protocol": {
+                "n": 3, "r": 2, "w": 2, "coordination": "load_balancer", "fanout": "all",
+                "conflict_resolution": "vector_clocks", "clock_truncation_threshold": 15,
+                "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": true
+            }
+        }),
         _ => return None,
     })
 }
@@ -86,7 +101,7 @@ mod tests {
         for name in NAMES {
             assert!(preset(name).is_some(), "{name}");
         }
-        assert!(preset("dynamodb").is_none());
+        assert!(preset("simpledb").is_none());
         let mut base = preset("cassandra").unwrap_or_default();
         overlay(&mut base, json!({ "protocol": { "r": 1 }, "duration_ms": 5 }));
         assert_eq!(base["protocol"]["r"], 1);
