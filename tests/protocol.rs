@@ -178,3 +178,38 @@ fn a_client_whose_coordinator_times_out_fails_over_to_the_next_node() {
     assert_eq!(u(&retrying["convergence"]["lost_write_count"]), 0);
     assert_eq!(retrying["convergence"]["converged"], true);
 }
+
+/// Sixteen nodes, every network leg exactly 1 ms, no service time: latencies count legs.
+const LEGS: &str = r#"{
+    "duration_ms": 3000, "cluster": { "nodes": 16 },
+    "network": { "latency": { "kind": "constant", "ms": 1 } },
+    "workload": { "keys": 1000, "read_fraction": 0.5,
+                  "arrivals": { "kind": "closed", "clients": 10, "think_time": { "kind": "exponential", "mean_ms": 5 } } }
+}"#;
+
+#[test]
+fn a_direct_coordinator_writes_to_every_replica_itself_one_leg_sooner_than_mint_and_relay() {
+    let put = |coordination: &str, at: &str| {
+        let rep = report(&scenario(LEGS, &[&format!("protocol.coordination={coordination}")]));
+        f(&rep["operations"]["put"]["latency_ms"][at])
+    };
+    // Client to coordinator, coordinator to the replicas, their acks, the reply: four legs.
+    assert_eq!(put("direct", "max"), 4.0);
+    // A coordinator outside the list (13 of 16) asks the first replica to mint: one leg more.
+    assert_eq!(put("proxy", "p50"), 5.0);
+    assert_eq!(put("proxy", "max"), 5.0);
+}
+
+#[test]
+fn local_legs_over_the_network_put_a_replica_coordinators_own_read_on_the_wire() {
+    let gets = |sets: &[&str]| {
+        let rep = report(&scenario(LEGS, &[&["protocol.coordination=direct", "protocol.r=1"], sets].concat()));
+        (f(&rep["operations"]["get"]["latency_ms"]["mean"]), u(&rep["messages"]["get_request"]["sent_count"]))
+    };
+    // A replica coordinator (3 of 16) answers R=1 from its own copy: two legs instead of four.
+    let (local_mean, local_requests) = gets(&[]);
+    let (wire_mean, wire_requests) = gets(&["protocol.local_legs_over_network=true"]);
+    assert!((3.5..3.8).contains(&local_mean), "{local_mean}");
+    assert_eq!(wire_mean, 4.0, "its own read now costs a request and a reply leg like any other");
+    assert!(wire_requests > local_requests, "{wire_requests} against {local_requests}");
+}

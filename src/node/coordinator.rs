@@ -205,7 +205,8 @@ impl Node {
     ) {
         let n = env.protocol.n.min(list.len());
         let in_list = list[..n].contains(&self.id);
-        let coordinates = in_list || env.protocol.coordination == Coordination::Proxy || op.forwarded || list.is_empty();
+        let any_node = matches!(env.protocol.coordination, Coordination::Proxy | Coordination::Direct);
+        let coordinates = in_list || any_node || op.forwarded || list.is_empty();
         if !coordinates {
             // Dynamo §4.5: a node outside the top N forwards to the first of them it believes up.
             let to = list[..n].iter().copied().find(|p| !self.suspects(*p)).unwrap_or(list[0]);
@@ -248,8 +249,9 @@ impl Node {
         };
         for t in &asked {
             // A local read costs no message. Under write-to-fastest-reader it is asked like any
-            // replica, so that it counts as fastest only if its service really finished first.
-            if t.node == self.id && !env.protocol.write_to_fastest_reader {
+            // replica, so that it counts as fastest only if its service really finished first;
+            // with local legs over the network, so that every leg is one.
+            if t.node == self.id && !env.protocol.write_to_fastest_reader && !env.protocol.local_legs_over_network {
                 state.replies.push((t.node, self.local_read(now, env, op.key)));
             } else {
                 out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload: Payload::GetRequest { req, key: op.key } });
@@ -377,7 +379,21 @@ impl Node {
             minted: None,
             answered: false,
         };
-        if in_list {
+        let direct = env.protocol.coordination == Coordination::Direct && (!in_list || env.protocol.local_legs_over_network);
+        if direct || (in_list && env.protocol.local_legs_over_network) {
+            // The coordinator mints and sends to every replica itself, its own copy included.
+            let mut chosen = self.fan_out(env, targets, env.protocol.w);
+            self.mark_write_through(env, &mut chosen);
+            let (versions, minted) = self.mint_detached(now, env, op.key, &body);
+            state.minted = Some(minted);
+            for t in &chosen {
+                let (key, coordinator, hint, write_through) = (op.key, self.id, t.hint, t.write_through);
+                let payload = Payload::PutRequest { req, key, versions: versions.clone(), coordinator, hint, write_through };
+                out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload });
+            }
+            state.asked = chosen;
+            state.versions = Some(versions);
+        } else if in_list {
             let mut chosen = self.fan_out(env, targets, env.protocol.w);
             let local_write_through = self.mark_write_through(env, &mut chosen);
             let (versions, minted) = self.mint(now, env, op.key, &body, None, local_write_through);
@@ -431,7 +447,11 @@ impl Node {
             t.write_through = true;
             left -= 1;
         }
-        left > 0
+        let local = left > 0;
+        for t in targets.iter_mut().filter(|t| t.node == self.id) {
+            t.write_through = local;
+        }
+        local
     }
 
     pub(super) fn on_put_ack(

@@ -363,6 +363,7 @@ mod tests {
             coordination: Coordination::PreferenceListHead,
             fanout: Fanout::All,
             write_to_fastest_reader: false,
+            local_legs_over_network: false,
             request_timeout: SimDuration(1_000_000),
             read_repair_window: SimDuration::ZERO,
             clock_truncation_threshold: 10,

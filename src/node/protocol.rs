@@ -16,8 +16,13 @@ pub enum Coordination {
     LoadBalancer,
     /// The client library picks one of the top N at random and sends to it directly.
     ClientDriven,
-    /// Any node the client reaches coordinates, replica or not.
+    /// Any node the client reaches coordinates, replica or not; a put it does not replicate is
+    /// minted by the first replica, which replicates it (Riak's put forwarding).
     Proxy,
+    /// Any node the client reaches coordinates, replica or not, and sends the request to the
+    /// replicas itself: a put's version is minted by the coordinator and sent to every replica
+    /// directly (Cassandra's StorageProxy).
+    Direct,
 }
 
 /// Which replicas a coordinator asks.
@@ -38,6 +43,10 @@ pub struct Protocol {
     pub coordination: Coordination,
     pub fanout: Fanout,
     pub write_to_fastest_reader: bool,
+    /// A coordinator that is a replica reads and writes its own copy through a message to itself,
+    /// over the network model and its service queue like any replica (PBS's model: every leg is
+    /// a network leg), instead of locally at no cost.
+    pub local_legs_over_network: bool,
     pub request_timeout: SimDuration,
     pub read_repair_window: SimDuration,
     pub clock_truncation_threshold: usize,

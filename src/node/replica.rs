@@ -191,7 +191,50 @@ impl Node {
             None => self.replica.store.remove(&key).unwrap_or_default(),
         };
         let old_digest = digest(key, &slot);
-        let counter = self.replica.next_counter(self.id, key, &slot, &body.context);
+        let after = self.apply_new_version(now, env, key, body, &mut slot);
+        match intended {
+            Some(intended) => {
+                self.handoff.put_hint(key, intended, slot.clone());
+            }
+            None => {
+                let new_digest = digest(key, &slot);
+                self.replica.insert(key, slot.clone());
+                self.replica.wrote(env, key, &slot, through);
+                self.track(env, key, old_digest, new_digest);
+                self.note_if_stray(env, key);
+            }
+        }
+        (slot, after)
+    }
+
+    /// Mints a new version of `key` from a client's put without storing it: what a coordinator
+    /// outside the key's replicas sends to all of them under direct coordination (Cassandra's
+    /// StorageProxy), or any coordinator whose own write goes over the network. The set holds
+    /// the new version alone, superseding what the client's context covers; each replica merges
+    /// it into what it holds.
+    pub(super) fn mint_detached(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        key: KeyId,
+        body: &PutBody,
+    ) -> (Rc<VersionSet>, Rc<CausalContext>) {
+        let mut slot = Rc::default();
+        let after = self.apply_new_version(now, env, key, body, &mut slot);
+        (slot, after)
+    }
+
+    /// Applies a client's put to `slot` as a version with a fresh dot of this node's; returns
+    /// the context the client has after its write.
+    fn apply_new_version(
+        &mut self,
+        now: SimTime,
+        env: &NodeEnv,
+        key: KeyId,
+        body: &PutBody,
+        slot: &mut Rc<VersionSet>,
+    ) -> Rc<CausalContext> {
+        let counter = self.replica.next_counter(self.id, key, slot, &body.context);
         let dot = Dot { node: self.id, counter };
         let local_now = self.replica.local_clock(now);
         let resolution = env.protocol.conflict.resolution();
@@ -213,24 +256,12 @@ impl Node {
             }
         };
         let sibling = Sibling { dot, clock, written_at: local_now, write: body.write, cart: body.cart.clone() };
-        let versions = Rc::make_mut(&mut slot);
+        let versions = Rc::make_mut(slot);
         if versions.apply_write_with(resolution, &body.context, sibling, now) {
             self.stats.concurrent_writes += 1;
         }
         self.stats.clock_entries_truncated += versions.truncate(threshold) as u64;
-        match intended {
-            Some(intended) => {
-                self.handoff.put_hint(key, intended, slot.clone());
-            }
-            None => {
-                let new_digest = digest(key, &slot);
-                self.replica.insert(key, slot.clone());
-                self.replica.wrote(env, key, &slot, through);
-                self.track(env, key, old_digest, new_digest);
-                self.note_if_stray(env, key);
-            }
-        }
-        (slot, Rc::new(after))
+        Rc::new(after)
     }
 
     /// Reconciles incoming versions into the store, or into the hint store when they are held

@@ -33,14 +33,15 @@ pub fn preset(name: &str) -> Option<Value> {
                 "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": true
             }
         }),
-        // Cassandra: whichever node the client reaches coordinates; last-write-wins on
+        // Cassandra: whichever node the client reaches coordinates and writes to every replica
+        // itself (StorageProxy); last-write-wins on
         // timestamps; strict quorums over the natural replicas, with the coordinator keeping
         // hints for replicas that did not answer; read repair; repair (anti-entropy) is an
         // operator's job, so off; random tokens.
         "cassandra" => json!({
             "ring": { "strategy": "random_tokens", "tokens_per_node": 16 },
             "protocol": {
-                "n": 3, "r": 2, "w": 2, "coordination": "proxy", "fanout": "all",
+                "n": 3, "r": 2, "w": 2, "coordination": "direct", "fanout": "all",
                 "conflict_resolution": "last_write_wins",
                 "sloppy_quorum": false, "hinted_handoff": true, "read_repair": true, "anti_entropy": false
             }

@@ -318,6 +318,7 @@ pub(super) enum RawCoordination {
     LoadBalancer,
     ClientDriven,
     Proxy,
+    Direct,
 }
 
 #[derive(Deserialize, Debug, Default, Clone, Copy)]
@@ -343,6 +344,8 @@ pub(super) struct RawProtocol {
     pub(super) fanout: RawFanout,
     #[serde(default)]
     pub(super) write_to_fastest_reader: bool,
+    #[serde(default)]
+    pub(super) local_legs_over_network: bool,
     #[serde(default)]
     pub(super) request_timeout_ms: Option<f64>,
     #[serde(default)]

@@ -332,12 +332,19 @@ impl Client {
                 return n;
             }
         }
+        let any_node =
+            matches!(env.protocol.coordination, Coordination::LoadBalancer | Coordination::Proxy | Coordination::Direct);
+        if any_node && self.avoid.is_empty() {
+            // The usual case, in O(1) of the ring's size: the same draw as from the full pool.
+            let members = env.ring.members();
+            return members[index(&mut self.rng, members.len())].node;
+        }
         let mut pool = std::mem::take(&mut self.pool);
         match env.protocol.coordination {
             Coordination::PreferenceListHead | Coordination::ClientDriven => {
                 env.ring.cached_list(key, || env.keys.position(key), env.protocol.n, env.protocol.n, &mut pool);
             }
-            Coordination::LoadBalancer | Coordination::Proxy => {
+            Coordination::LoadBalancer | Coordination::Proxy | Coordination::Direct => {
                 pool.clear();
                 pool.extend(env.ring.members().iter().map(|m| m.node));
             }

@@ -941,7 +941,7 @@ impl<'s> World<'s> {
         self.next_message += 1;
         let id = self.next_message;
         self.trace_message("send", || MessageTag { id, from, to, kind, key: payload.key() }, None);
-        if from == to {
+        if from == to && !self.scenario.protocol.local_legs_over_network {
             // A node's request to itself crosses no network; it still waits for service.
             self.engine.schedule_at(depart, Event::Deliver(Envelope::sent(id, from, to, payload)));
             return;
