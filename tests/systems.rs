@@ -235,3 +235,32 @@ fn storage_settings_are_checked() {
     let err = dynasim::scenario::load("s.json", durable, &[]).expect_err("a durable store has no flush");
     assert!(err.to_string().contains("flush_interval_ms"), "{err}");
 }
+
+#[test]
+fn plain_read_modify_write_clients_lose_most_adds_under_last_write_wins_and_none_under_siblings() {
+    let adds = |sets: &[&str]| {
+        let rep = report(&shipped("jepsen-set-add", sets));
+        let c = &rep["convergence"];
+        (u(&c["acknowledged_add_count"]), u(&c["lost_add_count"]), f(&c["lost_add_fraction"]))
+    };
+    let (acked, lost, fraction) = adds(&[]);
+    assert!(acked > 1000 && fraction > 0.5, "Jepsen's 71.7%: {lost} of {acked} lost");
+    assert_eq!(adds(&["protocol.conflict_resolution=dotted_version_vectors"]).1, 0, "siblings merged by union keep every add");
+    let (_, _, session) = adds(&["workload.client_semantics=session"]);
+    assert!(session < 0.02, "a session client re-adds what it has seen: {session}");
+    // A blind client writes a set holding its own item only: every write replaces the last.
+    let (acked, lost, _) = adds(&["workload.client_semantics=blind", "duration_ms=1000"]);
+    assert_eq!(lost, acked - 1, "only the last blind write survives last-write-wins");
+    let (_, lost, _) =
+        adds(&["workload.client_semantics=blind", "duration_ms=1000", "protocol.conflict_resolution=dotted_version_vectors"]);
+    assert_eq!(lost, 0, "blind writes are concurrent siblings, all kept");
+}
+
+#[test]
+fn a_partition_keeps_both_sides_adding_and_last_write_wins_drops_one_sides_adds() {
+    let rep = report(&shipped("jepsen-set-add-partition", &[]));
+    assert!(f(&rep["convergence"]["lost_add_fraction"]) > 0.5, "{}", rep["convergence"]);
+    assert_eq!(rep["convergence"]["converged"], true);
+    let siblings = report(&shipped("jepsen-set-add-partition", &["protocol.conflict_resolution=dotted_version_vectors"]));
+    assert_eq!(u(&siblings["convergence"]["lost_add_count"]), 0);
+}

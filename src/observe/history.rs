@@ -173,7 +173,11 @@ impl History {
         self.frontier[key.index()] = if dominated {
             frontier
         } else {
-            let kept = frontier.as_slice().iter().copied().filter(|&f| !self.reflects(&[write], f));
+            // One walk down the new write's ancestry answers for every frontier write (a frontier
+            // of thousands, after last-write-wins lost writes, made this quadratic).
+            let floor = frontier.as_slice().iter().copied().min().unwrap_or(write);
+            let stamp = self.mark_ancestors(&[write], floor);
+            let kept = frontier.as_slice().iter().copied().filter(|&f| !self.marked(f, stamp));
             kept.chain([write]).collect()
         };
     }
@@ -186,7 +190,14 @@ impl History {
     /// Judges a successful read; returns whether it was stale.
     pub fn read_succeeded(&mut self, client: ClientId, op: u64, returned: &[WriteId]) -> bool {
         let required = self.reads_in_flight.remove(&(client, op)).unwrap_or_default();
-        let stale = required.as_slice().iter().any(|&w| !self.reflects(returned, w));
+        let stale = match required.as_slice() {
+            [] => false,
+            [one] => !self.reflects(returned, *one),
+            many => {
+                let stamp = self.mark_ancestors(returned, many.iter().copied().min().unwrap_or(WriteId(0)));
+                many.iter().any(|&w| !self.marked(w, stamp))
+            }
+        };
         self.stats.reads_judged += 1;
         self.stats.stale_reads += stale as u64;
         let (distinct, concurrent) = self.antichain_size(returned);
@@ -266,13 +277,38 @@ impl History {
     }
 
     /// True if `target` is one of `from` or an ancestor of one of them.
-    pub fn reflects(&mut self, from: &[WriteId], target: WriteId) -> bool {
+    /// Marks every write `from` descends from, themselves included, down to `floor` (older
+    /// ones cannot matter); returns the mark, for [`History::marked`].
+    fn mark_ancestors(&mut self, from: &[WriteId], floor: WriteId) -> u32 {
+        let stamp = self.next_stamp();
+        self.stack.clear();
+        self.stack.extend(from.iter().copied().filter(|&w| w >= floor));
+        while let Some(w) = self.stack.pop() {
+            let i = (w.0 as usize).wrapping_sub(1);
+            if i >= self.writes.len() || self.visit_mark[i] == stamp {
+                continue;
+            }
+            self.visit_mark[i] = stamp;
+            self.stack.extend(self.writes[i].parents.as_slice().iter().copied().filter(|&p| p >= floor));
+        }
+        stamp
+    }
+
+    fn marked(&self, write: WriteId, stamp: u32) -> bool {
+        self.visit_mark.get((write.0 as usize).wrapping_sub(1)) == Some(&stamp)
+    }
+
+    fn next_stamp(&mut self) -> u32 {
         self.visit_stamp = self.visit_stamp.wrapping_add(1);
         if self.visit_stamp == 0 {
             self.visit_mark.iter_mut().for_each(|m| *m = 0);
             self.visit_stamp = 1;
         }
-        let stamp = self.visit_stamp;
+        self.visit_stamp
+    }
+
+    pub fn reflects(&mut self, from: &[WriteId], target: WriteId) -> bool {
+        let stamp = self.next_stamp();
         self.stack.clear();
         self.stack.extend(from.iter().copied().filter(|&w| w >= target));
         while let Some(w) = self.stack.pop() {

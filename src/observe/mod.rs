@@ -38,7 +38,9 @@ pub struct RunResult {
     pub last_fault: Option<SimTime>,
     /// Acknowledged writes no replica reflects at the end.
     pub lost_writes: Vec<LostWrite>,
-    /// Shopping carts: acknowledged adds missing from every cart any node holds.
+    /// Shopping carts: acknowledged adds (one per acknowledged cart write), and those missing
+    /// from every cart any node holds.
+    pub acked_adds: u64,
     pub lost_adds: u64,
     /// Cart items removed by an acknowledged write that the carts held at the end hold again.
     pub resurfaced_items: u64,

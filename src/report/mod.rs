@@ -220,7 +220,9 @@ fn convergence_section(r: &RunResult) -> Value {
         },
         "lost_write_count": r.lost_writes.len(),
         "lost_unflushed_write_count": r.lost_writes.iter().filter(|l| l.unflushed).count(),
+        "acknowledged_add_count": r.acked_adds,
         "lost_add_count": r.lost_adds,
+        "lost_add_fraction": fraction(r.lost_adds, r.acked_adds),
         "resurfaced_item_count": r.resurfaced_items,
         "lost_writes": r.lost_writes.iter().take(20).map(|l| json!({
             "key": l.key,

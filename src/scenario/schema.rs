@@ -483,6 +483,8 @@ pub(super) struct RawWorkload {
     #[serde(default)]
     pub(super) client_ring_refresh_ms: Option<f64>,
     #[serde(default)]
+    pub(super) client_semantics: RawClientSemantics,
+    #[serde(default)]
     pub(super) clients_with_nodes: bool,
     #[serde(default)]
     pub(super) client_datacenter: Option<String>,
@@ -514,4 +516,13 @@ impl RawFault {
             | RawFault::RollingRestart { at_ms, .. } => *at_ms,
         }
     }
+}
+
+#[derive(Deserialize, Debug, Default, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawClientSemantics {
+    #[default]
+    Session,
+    ReadModifyWrite,
+    Blind,
 }

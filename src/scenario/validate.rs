@@ -8,7 +8,7 @@ use crate::node::storage::StorageModel;
 use crate::node::versioning::CartMerge;
 use crate::node::{ConflictPolicy, Coordination, Fanout, Protocol};
 use crate::scenario::schema::*;
-use crate::scenario::workload::{Arrivals, KeyPopularity, ProbeConfig, ValueModel, WorkloadConfig};
+use crate::scenario::workload::{Arrivals, ClientSemantics, KeyPopularity, ProbeConfig, ValueModel, WorkloadConfig};
 use crate::scenario::*;
 use crate::sim::distribution::Distribution;
 use crate::sim::engine::SimDuration;
@@ -502,6 +502,11 @@ fn workload(ctx: &Ctx, rw: &RawWorkload) -> Result<WorkloadConfig, ScenarioError
         arrivals,
         client_timeout: ms(ctx, "workload.client_timeout_ms", rw.client_timeout_ms.unwrap_or(2000.0), false)?,
         avoid_after_timeout: ms(ctx, "workload.avoid_after_timeout_ms", rw.avoid_after_timeout_ms.unwrap_or(1000.0), true)?,
+        client_semantics: match rw.client_semantics {
+            RawClientSemantics::Session => ClientSemantics::Session,
+            RawClientSemantics::ReadModifyWrite => ClientSemantics::ReadModifyWrite,
+            RawClientSemantics::Blind => ClientSemantics::Blind,
+        },
         client_ring_refresh: ms(ctx, "workload.client_ring_refresh_ms", rw.client_ring_refresh_ms.unwrap_or(10_000.0), true)?,
         client_retries: match rw.client_retries.unwrap_or(0) {
             r @ 0..=10 => r as u8,

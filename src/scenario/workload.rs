@@ -32,6 +32,20 @@ pub enum ValueModel {
     },
 }
 
+/// What a client remembers between operations, and whether it reads before it writes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ClientSemantics {
+    /// A session per key: every read and write's context is merged into what the client has
+    /// seen, and its next write carries all of it (and, for carts, every item it has seen).
+    Session,
+    /// Jepsen's plain client: read, apply the change to what the read returned, write back with
+    /// that read's context; nothing is remembered from one operation to the next.
+    ReadModifyWrite,
+    /// Writes without reading and without a context: a register's fresh value, a cart holding
+    /// only the new item.
+    Blind,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Arrivals {
     /// `clients` sessions, each issuing its next operation a think time after the last ended.
@@ -46,6 +60,7 @@ pub struct WorkloadConfig {
     pub popularity: KeyPopularity,
     pub read_fraction: f64,
     pub value_model: ValueModel,
+    pub client_semantics: ClientSemantics,
     pub arrivals: Arrivals,
     pub client_timeout: SimDuration,
     /// After a request times out, the client avoids that coordinator for this long.

@@ -17,7 +17,7 @@ use crate::node::message::{ClientOp, Failure, Payload, PutBody, ReplyBody};
 use crate::node::versioning::{Cart, CausalContext};
 use crate::node::{Coordination, Protocol};
 use crate::observe::history::Writes;
-use crate::scenario::workload::{Arrivals, KeyPopularity, ProbeConfig, ValueModel, WorkloadConfig};
+use crate::scenario::workload::{Arrivals, ClientSemantics, KeyPopularity, ProbeConfig, ValueModel, WorkloadConfig};
 use crate::sim::engine::{SimDuration, SimTime};
 use crate::sim::fastmap::FastMap;
 use crate::sim::ids::{ClientId, KeyId, NodeId, WriteId};
@@ -296,8 +296,11 @@ impl Client {
     pub fn start_operation(&mut self, now: SimTime, env: &mut ClientEnv, out: &mut Vec<ClientEffect>) {
         let key = env.chooser.choose(&mut self.rng);
         let read = chance(&mut self.rng, env.workload.read_fraction);
+        let blind = env.workload.client_semantics == ClientSemantics::Blind;
         match (&env.workload.value_model, read) {
             (_, true) => self.send_get(now, env, key, Step::Read, out),
+            (ValueModel::Cart { .. }, false) if blind => self.send_put(now, env, key, Some((Cart::default(), None)), false, out),
+            (ValueModel::Register { .. }, false) if blind => self.send_put(now, env, key, None, false, out),
             (ValueModel::Register { read_before_write: false }, false) => self.send_put(now, env, key, None, false, out),
             (ValueModel::Register { read_before_write: true } | ValueModel::Cart { .. }, false) => {
                 self.send_get(now, env, key, Step::ReadForWrite, out)
@@ -386,8 +389,12 @@ impl Client {
         let op = self.new_op();
         *env.next_write += 1;
         let write = WriteId(*env.next_write);
-        let session = self.sessions.get_or_default(key);
-        let (context, parents) = (Rc::new(session.context.clone()), session.seen.clone());
+        let (context, parents) = if env.workload.client_semantics == ClientSemantics::Blind && !probe {
+            (Rc::default(), Writes::default())
+        } else {
+            let session = self.sessions.get_or_default(key);
+            (Rc::new(session.context.clone()), session.seen.clone())
+        };
         let cart = cart.map(|(mut c, _)| {
             c.add(write.0);
             Rc::new(c)
@@ -459,7 +466,11 @@ impl Client {
                 if probe.is_none() {
                     // Session causality never goes backwards: a read older than what this
                     // client has already seen is merged in, not taken instead, and so is the
-                    // cart that goes with it.
+                    // cart that goes with it. A client without memory starts from nothing.
+                    if env.workload.client_semantics != ClientSemantics::Session {
+                        self.sessions.remove(&key);
+                        self.carts.remove(&key);
+                    }
                     let session = self.sessions.get_or_default(key);
                     if context.includes(&session.context) {
                         session.context = Rc::unwrap_or_clone(context);

@@ -966,14 +966,16 @@ impl<'s> World<'s> {
     /// if no held cart contains it and no write removed it, whatever the clocks say. A removal
     /// by an acknowledged write is undone (the item resurfaced) if the carts held at the end,
     /// merged, contain the item again.
-    fn judge_carts(&self) -> (u64, u64) {
+    /// Returns (acknowledged adds, adds lost, items resurfaced).
+    fn judge_carts(&self) -> (u64, u64, u64) {
         if !matches!(self.scenario.workload.value_model, ValueModel::Cart { .. }) {
-            return (0, 0);
+            return (0, 0, 0);
         }
         let items = convergence::held_cart_items(&self.nodes);
         let tombstones = convergence::held_cart_tombstones(&self.nodes);
-        let (mut lost_adds, mut resurfaced) = (0u64, 0u64);
+        let (mut acked_adds, mut lost_adds, mut resurfaced) = (0u64, 0u64, 0u64);
         for key in self.history.written_keys() {
+            acked_adds += self.history.acked_writes(key).len() as u64;
             let held = items.get(&key).map_or(&[][..], Vec::as_slice);
             let dead = tombstones.get(&key).map_or(&[][..], Vec::as_slice);
             let removals = self.history.cart_removals(key);
@@ -992,7 +994,7 @@ impl<'s> World<'s> {
             back.dedup();
             resurfaced += back.len() as u64;
         }
-        (lost_adds, resurfaced)
+        (acked_adds, lost_adds, resurfaced)
     }
 
     /// Replica and membership agreement right now.
@@ -1025,7 +1027,7 @@ impl<'s> World<'s> {
                 lost_writes.push(LostWrite { key: self.keys.name(key).to_string(), write, acked_at, unflushed });
             }
         }
-        let (lost_adds, resurfaced_items) = self.judge_carts();
+        let (acked_adds, lost_adds, resurfaced_items) = self.judge_carts();
         let last_fault = self.faults.last().map(|f| SimTime::ZERO.after(f.at));
         let converged_after_last_fault = last_fault.and_then(|t| {
             let sampled = self.samples.iter().find(|(at, s)| *at >= t && s.converged()).map(|(at, _)| *at);
@@ -1055,6 +1057,7 @@ impl<'s> World<'s> {
             converged_after_last_fault,
             last_fault,
             lost_writes,
+            acked_adds,
             lost_adds,
             resurfaced_items,
             agreement: self.agreement,
