@@ -745,14 +745,9 @@ impl<'s> World<'s> {
     /// Returns how many keys went back to their disk version.
     fn crash_node(&mut self, node: NodeId) -> usize {
         let i = node.index();
-        let env = NodeEnv {
-            ring: &self.node_rings[i],
-            ranges: &self.node_ranges[i],
-            keys: &self.keys,
-            protocol: &self.scenario.protocol,
-        };
+        let mut put_back = Vec::new();
+        self.drive_node(node, SimDuration::ZERO, |n, now, env, _| put_back = n.crash(now, env));
         let now = self.engine.now();
-        let put_back = self.nodes[i].crash(now, &env);
         let count = put_back.len();
         for lost in put_back {
             self.unflushed_lost.entry(lost.key).or_default().push(lost);
