@@ -125,3 +125,26 @@ fn incremental_divergence_samples_equal_full_scans_through_faults_and_ring_chang
     }
     assert!(divergent_seen > 10, "the scenarios must diverge for the comparison to mean anything: {divergent_seen}");
 }
+
+#[test]
+fn past_the_hint_window_only_the_operators_repair_brings_a_replica_up_to_date() {
+    let convergence_of = |sets: &[&str]| {
+        let rep = report(&shipped("cassandra-hint-window", sets));
+        let c = &rep["protocol_counters"];
+        (
+            rep["convergence"]["converged"] == true,
+            u(&c["hints_not_stored_window_count"]),
+            u(&c["anti_entropy_keys_repaired_count"]),
+        )
+    };
+    let (converged, skipped, repaired) = convergence_of(&[]);
+    assert!(
+        converged && skipped > 100 && repaired > 20,
+        "the repair mends what the window left: {skipped} hints skipped, {repaired} keys repaired"
+    );
+    let no_repair = [r#"faults.2={"kind": "restart", "at_ms": 6000, "node": 2}"#];
+    let (converged, _, repaired) = convergence_of(&no_repair);
+    assert!(!converged && repaired == 0, "without the repair node 2 stays behind");
+    let (converged, skipped, repaired) = convergence_of(&["protocol.hint_window_ms=null"]);
+    assert!(converged && skipped == 0 && repaired == 0, "without a window the hints alone suffice");
+}

@@ -31,7 +31,15 @@ impl AntiEntropy {
     /// Keeps the key's tree current after its digest changed from `old` to `new`; returns the
     /// hashes computed.
     fn track(&mut self, env: &NodeEnv, key: KeyId, old: u64, new: u64) -> u64 {
-        if !env.protocol.anti_entropy || old == new {
+        if !env.protocol.anti_entropy {
+            return 0;
+        }
+        self.update(env, key, old, new)
+    }
+
+    /// [`AntiEntropy::track`] whether anti-entropy runs or not (a repair builds its trees).
+    fn update(&mut self, env: &NodeEnv, key: KeyId, old: u64, new: u64) -> u64 {
+        if old == new {
             return 0;
         }
         let position = env.keys.position(key);
@@ -95,6 +103,35 @@ impl Node {
         for (key, versions) in self.replica.iter() {
             self.stats.merkle_hashes += self.anti_entropy.track(env, *key, 0, digest(*key, versions));
         }
+    }
+
+    /// The operator's repair, first step on every node: the trees built afresh from the store,
+    /// as a repair's validation builds them, whether continuous anti-entropy keeps them or not.
+    pub fn build_trees(&mut self, env: &NodeEnv) {
+        self.anti_entropy.trees.clear();
+        for (key, versions) in self.replica.iter() {
+            self.stats.merkle_hashes += self.anti_entropy.update(env, *key, 0, digest(*key, versions));
+        }
+    }
+
+    /// The operator's repair, second step: every range this node replicates compared with each
+    /// of its other replicas this node does not suspect. Returns whether any exchange started.
+    pub fn repair(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) -> bool {
+        let Some(mine) = env.ranges.of_node.get(self.id.index()) else { return false };
+        let ring = env.ring.fingerprint();
+        let mut started = false;
+        for &range in mine {
+            let root = self.anti_entropy.tree(env, range).root();
+            let peers: Vec<NodeId> =
+                env.ranges.replicas[range as usize].iter().copied().filter(|&p| p != self.id && !self.suspects(p)).collect();
+            for peer in peers {
+                self.stats.ae_exchanges += 1;
+                self.anti_entropy.compared_at.insert(range, now);
+                self.send_ae(Endpoint::Node(peer), Payload::AeCompare { ring, range, hashes: vec![(0, root)] }, out);
+                started = true;
+            }
+        }
+        started
     }
 
     /// Starts one anti-entropy exchange: the next range this node replicates, with a random

@@ -506,7 +506,7 @@ impl Node {
             None => return,
         };
         for &p in &silent {
-            self.suspect(p);
+            self.suspect(p, now);
         }
         if !env.protocol.sloppy_quorum && env.protocol.hinted_handoff {
             // Strict quorums (Cassandra): the coordinator itself keeps a hint for each silent
@@ -516,7 +516,14 @@ impl Node {
                     let key = s.key;
                     let me = self.id;
                     for &p in silent.iter().filter(|&&p| p != me) {
-                        self.store_reconciled(now, env, key, Some(p), &versions);
+                        // Cassandra's max_hint_window: a node down longer gets no more hints, and
+                        // only repair brings it what it missed.
+                        let expired = env.protocol.hint_window.is_some_and(|w| self.detector.suspected_longer_than(p, w, now));
+                        if expired {
+                            self.stats.hints_not_stored_window += 1;
+                        } else {
+                            self.store_reconciled(now, env, key, Some(p), &versions);
+                        }
                     }
                 }
             }

@@ -3,18 +3,24 @@
 
 use crate::node::message::Payload;
 use crate::node::*;
+use crate::sim::engine::{SimDuration, SimTime};
 use crate::sim::ids::{Endpoint, NodeId};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
-/// Which peers this node suspects; volatile, so a crash forgets them.
+/// Which peers this node suspects, each since when; volatile, so a crash forgets them.
 #[derive(Default)]
 pub(super) struct FailureDetector {
-    suspected: BTreeSet<NodeId>,
+    suspected: BTreeMap<NodeId, SimTime>,
 }
 
 impl FailureDetector {
     pub(super) fn suspects(&self, peer: NodeId) -> bool {
-        self.suspected.contains(&peer)
+        self.suspected.contains_key(&peer)
+    }
+
+    /// Whether `peer` has been suspected for longer than `window` at `now`.
+    pub(super) fn suspected_longer_than(&self, peer: NodeId, window: SimDuration, now: SimTime) -> bool {
+        self.suspected.get(&peer).is_some_and(|since| now.since(*since) > window)
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -22,8 +28,12 @@ impl FailureDetector {
     }
 
     /// Starts suspecting `peer`; returns whether it was trusted until now.
-    pub(super) fn suspect(&mut self, peer: NodeId) -> bool {
-        self.suspected.insert(peer)
+    pub(super) fn suspect(&mut self, peer: NodeId, now: SimTime) -> bool {
+        if self.suspected.contains_key(&peer) {
+            return false;
+        }
+        self.suspected.insert(peer, now);
+        true
     }
 
     /// Any word from a peer shows it is alive.
@@ -37,7 +47,7 @@ impl FailureDetector {
 
     /// Pings every suspected peer; an answer (any message) clears the suspicion.
     pub(super) fn probe(&self, out: &mut Vec<NodeEffect>) {
-        for &peer in &self.suspected {
+        for &peer in self.suspected.keys() {
             out.push(NodeEffect::Send { to: Endpoint::Node(peer), payload: Payload::Ping });
         }
     }
@@ -48,8 +58,8 @@ impl Node {
         self.detector.suspects(peer)
     }
 
-    pub(super) fn suspect(&mut self, peer: NodeId) {
-        if peer != self.id && self.detector.suspect(peer) {
+    pub(super) fn suspect(&mut self, peer: NodeId, now: SimTime) {
+        if peer != self.id && self.detector.suspect(peer, now) {
             self.stats.suspicions += 1;
         }
     }

@@ -135,6 +135,8 @@ pub struct NodeStats {
     /// Requests sent to a fall-back in place of a suspected replica.
     pub fallback_requests: u64,
     pub hints_stored: u64,
+    /// Hints a strict-quorum coordinator did not store: the replica was down past the window.
+    pub hints_not_stored_window: u64,
     pub hints_delivered: u64,
     pub read_repairs_sent: u64,
     /// Anti-entropy exchanges this node started.
@@ -370,6 +372,7 @@ mod tests {
             sloppy_quorum: true,
             hinted_handoff: true,
             hint_scan_interval: SimDuration(1_000_000),
+            hint_window: None,
             read_repair: true,
             reply_timeout: SimDuration(1_000_000),
             probe_interval: SimDuration(1_000_000),

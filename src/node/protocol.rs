@@ -55,6 +55,9 @@ pub struct Protocol {
     /// Keep writes meant for a suspected replica as hints and hand them off later.
     pub hinted_handoff: bool,
     pub hint_scan_interval: SimDuration,
+    /// Under strict quorums, the coordinator stores no hint for a replica it has suspected for
+    /// longer than this (Cassandra's `max_hint_window`); none: no limit.
+    pub hint_window: Option<SimDuration>,
     pub read_repair: bool,
     /// A peer that has not answered a request within this time is suspected.
     pub reply_timeout: SimDuration,

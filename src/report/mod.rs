@@ -259,6 +259,7 @@ fn protocol_counters_section(r: &RunResult) -> Value {
             "suspicion_count": sum(|s| s.suspicions),
             "fallback_request_count": sum(|s| s.fallback_requests),
             "hints_stored_count": sum(|s| s.hints_stored),
+            "hints_not_stored_window_count": sum(|s| s.hints_not_stored_window),
             "hints_delivered_count": sum(|s| s.hints_delivered),
             "read_repairs_sent_count": sum(|s| s.read_repairs_sent),
             "anti_entropy_exchange_count": sum(|s| s.ae_exchanges),

@@ -133,6 +133,11 @@ pub enum Fault {
         id: u32,
         name: String,
     },
+    /// The operator's repair: every range of `node` (of every node, if none) compared in full
+    /// with each of its other replicas, trees built for the occasion.
+    Repair {
+        node: Option<NodeId>,
+    },
     /// From now on the node's clock reads simulated time plus `skew_ns`.
     ClockSkew {
         node: NodeId,
@@ -179,6 +184,8 @@ impl Fault {
             Fault::LossBurst { id, probability } => format!("loss burst {id} at {probability}"),
             Fault::LossBurstEnd { id } => format!("loss burst {id} ends"),
             Fault::Slow { node, factor } => format!("{node} runs {factor}x slower"),
+            Fault::Repair { node: Some(node) } => format!("repair of {node}'s ranges"),
+            Fault::Repair { node: None } => "repair of every range".to_string(),
             Fault::ClockSkew { node, skew_ns } => format!("clock of {node} set {:+.3} ms off", *skew_ns as f64 / 1e6),
         }
     }

@@ -36,14 +36,15 @@ pub fn preset(name: &str) -> Option<Value> {
         // Cassandra: whichever node the client reaches coordinates and writes to every replica
         // itself (StorageProxy); last-write-wins on
         // timestamps; strict quorums over the natural replicas, with the coordinator keeping
-        // hints for replicas that did not answer; read repair; repair (anti-entropy) is an
+        // hints for replicas that did not answer, for three hours at most (max_hint_window); read repair; repair (anti-entropy) is an
         // operator's job, so off; random tokens.
         "cassandra" => json!({
             "ring": { "strategy": "random_tokens", "tokens_per_node": 16 },
             "protocol": {
                 "n": 3, "r": 2, "w": 2, "coordination": "direct", "fanout": "all",
                 "conflict_resolution": "last_write_wins",
-                "sloppy_quorum": false, "hinted_handoff": true, "read_repair": true, "anti_entropy": false
+                "sloppy_quorum": false, "hinted_handoff": true, "hint_window_ms": 10800000.0,
+                "read_repair": true, "anti_entropy": false
             }
         }),
         // Voldemort: routing in the client library, a vector clock per version, siblings resolved

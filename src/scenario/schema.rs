@@ -241,6 +241,13 @@ pub(super) enum RawFault {
         #[serde(default)]
         contact: Option<u32>,
     },
+    /// The operator's repair (`nodetool repair`): a full Merkle-tree exchange of `node`'s ranges
+    /// with their other replicas, or of every node's when no node is named.
+    Repair {
+        at_ms: f64,
+        #[serde(default)]
+        node: Option<u32>,
+    },
     /// Restarts `nodes` one after another: each is down for `down_ms`, the next goes down
     /// `gap_ms` after the previous came back.
     RollingRestart {
@@ -358,6 +365,8 @@ pub(super) struct RawProtocol {
     pub(super) hinted_handoff: Option<bool>,
     #[serde(default)]
     pub(super) hint_scan_interval_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) hint_window_ms: Option<f64>,
     #[serde(default)]
     pub(super) read_repair: Option<bool>,
     #[serde(default)]
@@ -513,6 +522,7 @@ impl RawFault {
             | RawFault::LossBurst { at_ms, .. }
             | RawFault::Slow { at_ms, .. }
             | RawFault::Leave { at_ms, .. }
+            | RawFault::Repair { at_ms, .. }
             | RawFault::RollingRestart { at_ms, .. } => *at_ms,
         }
     }

@@ -329,6 +329,7 @@ fn protocol(
         sloppy_quorum: rp.sloppy_quorum.unwrap_or(true),
         hinted_handoff: rp.hinted_handoff.unwrap_or(true),
         hint_scan_interval: ms(ctx, "protocol.hint_scan_interval_ms", rp.hint_scan_interval_ms.unwrap_or(500.0), false)?,
+        hint_window: rp.hint_window_ms.map(|w| ms(ctx, "protocol.hint_window_ms", w, true)).transpose()?,
         read_repair: rp.read_repair.unwrap_or(true),
         reply_timeout: ms(ctx, "protocol.reply_timeout_ms", rp.reply_timeout_ms.unwrap_or(100.0), false)?,
         probe_interval: ms(ctx, "protocol.probe_interval_ms", rp.probe_interval_ms.unwrap_or(200.0), false)?,
@@ -725,6 +726,7 @@ fn faults(
                 node: node_ref(&format!("{p}.node"), *node)?,
                 skew_ns: skew_ns(ctx, &format!("{p}.offset_ms"), *offset_ms)?,
             },
+            RawFault::Repair { node, .. } => Fault::Repair { node: node.map(|n| node_ref(&format!("{p}.node"), n)).transpose()? },
             RawFault::Heal { name, .. } => Fault::Heal { id: healed_partition(ctx, &p, name, &names)?, name: name.clone() },
         };
         out.push(ScheduledFault { at, fault, generated: false });

@@ -181,7 +181,9 @@ fn ring_for(
         .collect();
     // The ring's tokens come from the seed so that different seeds sample different rings.
     let ring = Rc::new(Ring::new(scenario.strategy.clone(), members, scenario.spread_across_datacenters, seed));
-    let ranges = Rc::new(if scenario.protocol.anti_entropy {
+    // Ranges serve the Merkle trees: continuous anti-entropy's, or an operator repair's.
+    let repairs = scenario.faults.iter().any(|f| matches!(f.fault, Fault::Repair { .. }));
+    let ranges = Rc::new(if scenario.protocol.anti_entropy || repairs {
         RangeMap::new(&ring, scenario.protocol.n, scenario.nodes.len())
     } else {
         RangeMap::default()
@@ -606,6 +608,7 @@ impl<'s> World<'s> {
                 self.nodes[node.index()].set_clock_skew(*skew_ns);
                 true
             }
+            Fault::Repair { node } => self.repair(*node),
         };
         if self.tracer.is_some() {
             let verb = match fault {
@@ -738,6 +741,22 @@ impl<'s> World<'s> {
             self.crash_node(node);
             self.decommissioned.push((node, self.engine.now()));
         }
+    }
+
+    /// The operator's repair: every running node builds its Merkle trees afresh (as a repair's
+    /// validation does, anti-entropy on or off), then the repaired node (or each) starts a full
+    /// exchange of every range it replicates with each other running replica. Returns whether
+    /// any exchange started.
+    fn repair(&mut self, node: Option<NodeId>) -> bool {
+        let up: Vec<NodeId> = (0..self.nodes.len()).filter(|&i| self.node_up[i]).map(|i| NodeId(i as u32)).collect();
+        for &n in &up {
+            self.drive_node(n, SimDuration::ZERO, |node, _, env, _| node.build_trees(env));
+        }
+        let mut started = false;
+        for &n in up.iter().filter(|&&n| node.is_none_or(|r| r == n)) {
+            self.drive_node(n, SimDuration::ZERO, |node, now, env, out| started |= node.repair(now, env, out));
+        }
+        started
     }
 
     /// A node stops: its volatile state, its request and disk queues and any unflushed buffer
