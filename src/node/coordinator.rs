@@ -379,27 +379,23 @@ impl Node {
             minted: None,
             answered: false,
         };
-        let direct = env.protocol.coordination == Coordination::Direct && (!in_list || env.protocol.local_legs_over_network);
-        if direct || (in_list && env.protocol.local_legs_over_network) {
-            // The coordinator mints and sends to every replica itself, its own copy included.
-            let mut chosen = self.fan_out(env, targets, env.protocol.w);
-            self.mark_write_through(env, &mut chosen);
-            let (versions, minted) = self.mint_detached(now, env, op.key, &body);
-            state.minted = Some(minted);
-            for t in &chosen {
-                let (key, coordinator, hint, write_through) = (op.key, self.id, t.hint, t.write_through);
-                let payload = Payload::PutRequest { req, key, versions: versions.clone(), coordinator, hint, write_through };
-                out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload });
-            }
-            state.asked = chosen;
-            state.versions = Some(versions);
-        } else if in_list {
+        // The coordinator mints the version itself when it is a replica, or, under direct
+        // coordination, when it is not; it mints without storing (and sends its own copy like
+        // any other) when it is not a replica or its local legs go over the network.
+        let local_legs = env.protocol.local_legs_over_network;
+        let mints_here = in_list || env.protocol.coordination == Coordination::Direct;
+        if mints_here {
             let mut chosen = self.fan_out(env, targets, env.protocol.w);
             let local_write_through = self.mark_write_through(env, &mut chosen);
-            let (versions, minted) = self.mint(now, env, op.key, &body, None, local_write_through);
-            state.acked.push(self.id);
+            let stores_locally = in_list && !local_legs;
+            let (versions, minted) = if stores_locally {
+                state.acked.push(self.id);
+                self.mint(now, env, op.key, &body, None, local_write_through)
+            } else {
+                self.mint_detached(now, env, op.key, &body)
+            };
             state.minted = Some(minted);
-            for t in chosen.iter().filter(|t| t.node != self.id) {
+            for t in chosen.iter().filter(|t| !(stores_locally && t.node == self.id)) {
                 let (key, coordinator, hint, write_through) = (op.key, self.id, t.hint, t.write_through);
                 let payload = Payload::PutRequest { req, key, versions: versions.clone(), coordinator, hint, write_through };
                 out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload });
