@@ -264,3 +264,85 @@ fn a_partition_keeps_both_sides_adding_and_last_write_wins_drops_one_sides_adds(
     let siblings = report(&shipped("jepsen-set-add-partition", &["protocol.conflict_resolution=dotted_version_vectors"]));
     assert_eq!(u(&siblings["convergence"]["lost_add_count"]), 0);
 }
+
+#[test]
+fn each_consistency_level_pays_its_own_latency_and_staleness() {
+    let rep = report(&shipped("cassandra-consistency-levels", &["duration_ms=3000"]));
+    let (get, put) = (&rep["consistency_levels"]["get"], &rep["consistency_levels"]["put"]);
+    let p50 = |v: &serde_json::Value| f(&v["latency_ms"]["p50"]);
+    for local in [&get["LOCAL_ONE"], &get["LOCAL_QUORUM"], &put["ONE"], &put["LOCAL_QUORUM"]] {
+        assert!(p50(local) < 3.0, "answered within the datacenter: {local}");
+    }
+    for remote in [&get["QUORUM"], &put["EACH_QUORUM"]] {
+        assert!(p50(remote) > 40.0, "waits for the other datacenter: {remote}");
+    }
+    assert_eq!(u(&get["QUORUM"]["stale_read_count"]), 0, "4 of 6 always include a replica that has every acknowledged write");
+    for local in ["LOCAL_ONE", "LOCAL_QUORUM"] {
+        assert!(u(&get[local]["stale_read_count"]) > 20, "{local} misses the other datacenter's recent writes: {}", get[local]);
+    }
+    let total = |levels: &serde_json::Value| levels.as_object().expect("levels").values().map(|v| u(&v["count"])).sum::<u64>();
+    assert_eq!(total(get), u(&rep["operations"]["get"]["count"]));
+    assert_eq!(total(put), u(&rep["operations"]["put"]["count"]));
+    // Asking just enough replicas, a LOCAL level asks local ones (two of six at random would
+    // be two local ones only one time in five).
+    let lean = report(&shipped("cassandra-consistency-levels", &["duration_ms=1000", "protocol.fanout=quorum"]));
+    let lean_get = &lean["consistency_levels"]["get"];
+    assert!(p50(&lean_get["LOCAL_QUORUM"]) < 3.0 && p50(&lean_get["QUORUM"]) > 40.0, "{lean_get}");
+}
+
+#[test]
+fn datacenter_aware_clients_coordinate_at_home_and_a_local_level_without_local_replicas_is_unavailable() {
+    let sets = [
+        "duration_ms=1000",
+        "workload.client_datacenter=\"dc1\"",
+        "protocol.n=1",
+        "protocol.r=1",
+        "protocol.w=1",
+        r#"workload.get_consistency={"LOCAL_ONE": 1}"#,
+        r#"workload.put_consistency={"LOCAL_QUORUM": 1}"#,
+        r#"workload.value={"kind": "register", "read_before_write": false}"#,
+    ];
+    let rep = report(&shipped("cassandra-consistency-levels", &sets));
+    for node in rep["nodes"].as_array().expect("nodes") {
+        let coordinated = u(&node["gets_coordinated_count"]) + u(&node["puts_coordinated_count"]);
+        assert_eq!(coordinated > 0, node["datacenter"] == "dc1", "{node}");
+    }
+    // With one replica per key, the keys whose replica is in dc2 have none in dc1.
+    let get = &rep["operations"]["get"];
+    let unavailable = f(&get["unavailable_count"]) / f(&get["count"]);
+    assert!((0.3..0.7).contains(&unavailable), "{get}");
+    assert_eq!(u(&get["failure_count"]), u(&get["unavailable_count"]), "unavailable at once, nothing timed out");
+    let put = &rep["consistency_levels"]["put"]["LOCAL_QUORUM"];
+    assert!((0.3..0.7).contains(&(f(&put["unavailable_count"]) / f(&put["count"]))), "{put}");
+}
+
+#[test]
+fn consistency_level_mixes_are_checked() {
+    let load = |workload: &str| {
+        let text = format!(
+            r#"{{"duration_ms": 100, "cluster": {{"nodes": 3}}, "protocol": {{"n": 2, "r": 1, "w": 1}}, "workload": {workload}}}"#
+        );
+        dynasim::scenario::load("s.json", &text, &[]).map(|_| ()).expect_err("invalid").to_string()
+    };
+    let err = load(r#"{"get_consistency": {"QUORUM": 0.5, "quorum": 0.5}}"#);
+    assert!(err.contains("workload.get_consistency.quorum: unknown consistency level; expected one of ONE, TWO"), "{err}");
+    let err = load(r#"{"put_consistency": {"QUORUM": 0.5, "ONE": 0.4}}"#);
+    assert!(err.contains("workload.put_consistency: the probabilities sum to 0.9"), "{err}");
+    let err = load(r#"{"put_consistency": {"THREE": 1}}"#);
+    assert!(err.contains("THREE asks for more replicas than protocol.n = 2"), "{err}");
+    let err = load(r#"{"local_datacenter_coordinators": true}"#);
+    assert!(err.contains("workload.local_datacenter_coordinators: needs workload.client_datacenter"), "{err}");
+}
+
+#[test]
+fn a_client_side_lock_per_key_serialises_read_modify_writes_and_last_write_wins_then_loses_nothing() {
+    let rep = report(&shipped("jepsen-set-add", &["workload.key_lock=true", "duration_ms=3000"]));
+    let c = &rep["convergence"];
+    assert!(u(&c["acknowledged_add_count"]) > 300, "{c}");
+    assert_eq!(u(&c["lost_add_count"]), 0, "{c}");
+    // Five clients on one key take turns: a fifth of the unlocked throughput, give or take.
+    let unlocked = report(&shipped("jepsen-set-add", &["duration_ms=3000"]));
+    let (locked_puts, unlocked_puts) = (f(&rep["operations"]["put"]["count"]), f(&unlocked["operations"]["put"]["count"]));
+    assert!((4.0..6.0).contains(&(unlocked_puts / locked_puts)), "{unlocked_puts} puts unlocked, {locked_puts} locked");
+    assert!(f(&unlocked["convergence"]["lost_add_fraction"]) > 0.5);
+}

@@ -15,7 +15,7 @@
 use crate::sim::distribution::Distribution;
 use crate::sim::engine::{SimDuration, SimTime};
 use crate::sim::fastmap::FastMap;
-use crate::sim::ids::{Endpoint, NodeId};
+use crate::sim::ids::{ClientId, Endpoint, NodeId};
 use crate::sim::rng::{chance, Draw, SimRng, SplitMix};
 
 /// Every kind of message, in report order.
@@ -145,11 +145,17 @@ struct Cut {
     to: Vec<bool>,
 }
 
+/// Client `c`'s datacenter when clients are spread over `datacenters` in turn.
+pub fn client_datacenter(datacenters: &[u16], c: ClientId) -> Option<u16> {
+    (!datacenters.is_empty()).then(|| datacenters[c.index() % datacenters.len()])
+}
+
 pub struct Network {
     config: NetworkConfig,
     rng: SimRng,
     node_datacenter: Vec<u16>,
-    client_datacenter: Option<u16>,
+    /// Client i's datacenter is entry i mod the length; empty: clients are in none.
+    client_datacenters: Vec<u16>,
     /// Latency multiplier for messages a node sends (the slow-node fault).
     slow_factor: Vec<f64>,
     last_arrival: FastMap<(Endpoint, Endpoint), SimTime>,
@@ -168,7 +174,7 @@ pub struct Network {
 pub const DELAY_FINGERPRINT_LEN: usize = 256;
 
 impl Network {
-    pub fn new(mut config: NetworkConfig, rng: SimRng, node_datacenter: Vec<u16>, client_datacenter: Option<u16>) -> Network {
+    pub fn new(mut config: NetworkConfig, rng: SimRng, node_datacenter: Vec<u16>, client_datacenters: Vec<u16>) -> Network {
         config.rules.sort_by_key(|r| r.specificity());
         let has_rules = !config.rules.is_empty();
         let n = node_datacenter.len();
@@ -176,7 +182,7 @@ impl Network {
             config,
             rng,
             node_datacenter,
-            client_datacenter,
+            client_datacenters,
             slow_factor: vec![1.0; n],
             last_arrival: FastMap::default(),
             cuts: Vec::new(),
@@ -204,7 +210,7 @@ impl Network {
     fn datacenter(&self, e: Endpoint) -> Option<u16> {
         match e {
             Endpoint::Node(n) => self.node_datacenter.get(n.index()).copied(),
-            Endpoint::Client(_) => self.client_datacenter,
+            Endpoint::Client(c) => client_datacenter(&self.client_datacenters, c),
         }
     }
 
@@ -365,7 +371,7 @@ mod tests {
             rules,
             fifo_per_link: fifo,
         };
-        Network::new(config, Seeds::new(1).stream(Stream::Network, 0), vec![0, 0, 1, 1], Some(0))
+        Network::new(config, Seeds::new(1).stream(Stream::Network, 0), vec![0, 0, 1, 1], vec![0])
     }
 
     fn n(i: u32) -> Endpoint {

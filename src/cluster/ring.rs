@@ -161,6 +161,11 @@ impl Ring {
         &self.members
     }
 
+    /// The datacenter of a node that is or was a member.
+    pub fn datacenter_of(&self, node: NodeId) -> u16 {
+        self.node_datacenter.get(node.index()).copied().unwrap_or(0)
+    }
+
     pub fn tokens(&self) -> &[(u128, NodeId)] {
         &self.tokens
     }

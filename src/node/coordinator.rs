@@ -15,6 +15,7 @@
 //! suspected and the request moves on to the next fall-back, with a hint naming the node it
 //! stands in for.
 
+use crate::node::consistency::Need;
 use crate::node::failure_detector::FailureDetector;
 use crate::node::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
 use crate::node::versioning::{CausalContext, Resolution, VersionSet};
@@ -42,6 +43,7 @@ pub(super) struct GetState {
     /// Fall-backs not yet asked, in preference order.
     spare: NodeList,
     replies: Replies,
+    need: Need,
     answered: bool,
 }
 
@@ -55,6 +57,7 @@ pub(super) struct PutState {
     /// What to write to a fall-back: known once the version is minted.
     versions: Option<Rc<VersionSet>>,
     minted: Option<Rc<CausalContext>>,
+    need: Need,
     answered: bool,
 }
 
@@ -163,21 +166,47 @@ impl Node {
         (targets, spare)
     }
 
-    /// Which targets to ask: all, or `count` of them at random with this node first when it is
-    /// one of them (a local read or write costs no message).
-    pub(super) fn fan_out(&mut self, env: &NodeEnv, targets: Targets, count: usize) -> Targets {
-        match env.protocol.fanout {
-            Fanout::All => targets,
-            Fanout::Quorum => {
-                let mut pool: Targets = targets.iter().copied().filter(|t| t.node != self.id).collect();
-                let mut chosen: Targets = targets.iter().copied().filter(|t| t.node == self.id).collect();
-                while chosen.len() < count && !pool.is_empty() {
-                    let i = index(&mut self.rng, pool.len());
-                    chosen.push(pool.swap_remove(i));
-                }
-                chosen
+    /// Which targets to ask: all, or just enough of them at random to meet `need`, with `first`
+    /// first when it is one of them (this node: a local read or write costs no message; or a
+    /// proxy's lead replica, which mints).
+    pub(super) fn fan_out(&mut self, env: &NodeEnv, targets: Targets, need: &Need, first: NodeId) -> Targets {
+        if env.protocol.fanout == Fanout::All {
+            return targets;
+        }
+        let dc_of = |n: NodeId| env.ring.datacenter_of(n);
+        let mut pool: Targets = targets.iter().copied().filter(|t| t.node != first && need.counts_in(dc_of(t.node))).collect();
+        let mut chosen: Targets = targets.iter().copied().filter(|t| t.node == first).collect();
+        let mut missing = need.missing(chosen.iter().map(|t| t.node), usize::MAX, dc_of);
+        while missing > 0 && !pool.is_empty() {
+            let i = index(&mut self.rng, pool.len());
+            let t = pool.swap_remove(i);
+            // A node whose datacenter already has its quorum (EACH_QUORUM) is not asked.
+            let left = need.missing(chosen.iter().map(|t| t.node).chain([t.node]), usize::MAX, dc_of);
+            if left < missing {
+                chosen.push(t);
+                missing = left;
             }
         }
+        chosen
+    }
+
+    /// What a request waits for: its consistency level's count, or R (`get`) or W.
+    fn need(&self, env: &NodeEnv, op: &ClientOp, list: &[NodeId], get: bool) -> Option<Need> {
+        match op.level {
+            None => Some(Need::Any(if get { env.protocol.r } else { env.protocol.w })),
+            Some(level) => {
+                let top = &list[..env.protocol.n.min(list.len())];
+                Need::for_level(level, top, env.ring.datacenter_of(self.id), |n| env.ring.datacenter_of(n))
+            }
+        }
+    }
+
+    /// Fails a request its level cannot be met for, at once (Cassandra's unavailable).
+    fn unavailable(&self, op: &ClientOp, out: &mut Vec<NodeEffect>) {
+        out.push(NodeEffect::Send {
+            to: Endpoint::Client(op.client),
+            payload: Payload::Reply { op: op.op, key: op.key, body: ReplyBody::Failed(Failure::Unavailable) },
+        });
     }
 
     pub(super) fn on_client_request(
@@ -235,9 +264,12 @@ impl Node {
         out: &mut Vec<NodeEffect>,
     ) {
         self.stats.gets_coordinated += 1;
+        let Some(need) = self.need(env, &op, list, true) else {
+            return self.unavailable(&op, out);
+        };
         let req = self.requests.new_request(self.id);
         let (targets, spare) = self.select(env, list);
-        let asked = self.fan_out(env, targets, env.protocol.r);
+        let asked = self.fan_out(env, targets, &need, self.id);
         let mut state = GetState {
             client: op.client,
             op: op.op,
@@ -245,6 +277,7 @@ impl Node {
             asked: asked.iter().map(|t| t.node).collect(),
             spare,
             replies: Replies::new(),
+            need,
             answered: false,
         };
         for t in &asked {
@@ -291,7 +324,8 @@ impl Node {
         let Some(Coordinating::Get(state)) = self.requests.open.get_mut(&req) else {
             return;
         };
-        if !state.answered && state.replies.len() >= env.protocol.r.min(state.asked.len()) {
+        let dc_of = |n: NodeId| env.ring.datacenter_of(n);
+        if !state.answered && state.need.met(state.replies.iter().map(|(n, _)| *n), state.asked.len(), dc_of) {
             state.answered = true;
             // Reconciling equal sets gives that set (reconciliation is idempotent), so replicas
             // that agree, the usual case, cost no merge.
@@ -366,6 +400,9 @@ impl Node {
         out: &mut Vec<NodeEffect>,
     ) {
         self.stats.puts_coordinated += 1;
+        let Some(need) = self.need(env, &op, list, false) else {
+            return self.unavailable(&op, out);
+        };
         let req = self.requests.new_request(self.id);
         let (targets, spare) = self.select(env, list);
         let mut state = PutState {
@@ -377,6 +414,7 @@ impl Node {
             spare,
             versions: None,
             minted: None,
+            need,
             answered: false,
         };
         // The coordinator mints the version itself when it is a replica, or, under direct
@@ -385,7 +423,7 @@ impl Node {
         let local_legs = env.protocol.local_legs_over_network;
         let mints_here = in_list || env.protocol.coordination == Coordination::Direct;
         if mints_here {
-            let mut chosen = self.fan_out(env, targets, env.protocol.w);
+            let mut chosen = self.fan_out(env, targets, &need, self.id);
             let local_write_through = self.mark_write_through(env, &mut chosen);
             let stores_locally = in_list && !local_legs;
             let (versions, minted) = if stores_locally {
@@ -402,19 +440,9 @@ impl Node {
             }
             state.asked = chosen;
             state.versions = Some(versions);
-        } else if let Some((&lead, rest)) = targets.split_first() {
+        } else if let Some(&lead) = targets.first() {
             // Proxy coordination from outside the list: the first healthy replica mints.
-            let mut chosen: Vec<Target> = vec![lead];
-            match env.protocol.fanout {
-                Fanout::All => chosen.extend_from_slice(rest),
-                Fanout::Quorum => {
-                    let mut pool = rest.to_vec();
-                    while chosen.len() < env.protocol.w && !pool.is_empty() {
-                        let i = index(&mut self.rng, pool.len());
-                        chosen.push(pool.swap_remove(i));
-                    }
-                }
-            };
+            let mut chosen: Vec<Target> = self.fan_out(env, targets, &need, lead.node).to_vec();
             self.mark_write_through(env, &mut chosen);
             let lead = chosen.remove(0);
             state.asked.push(lead);
@@ -479,7 +507,8 @@ impl Node {
         let Some(Coordinating::Put(state)) = self.requests.open.get_mut(&req) else {
             return;
         };
-        if !state.answered && state.acked.len() >= env.protocol.w {
+        let dc_of = |n: NodeId| env.ring.datacenter_of(n);
+        if !state.answered && state.need.met(state.acked.iter().copied(), usize::MAX, dc_of) {
             if let Some(context) = &state.minted {
                 state.answered = true;
                 out.push(NodeEffect::Send {
@@ -531,7 +560,7 @@ impl Node {
         let mut sends = Vec::new();
         match self.requests.open.get_mut(&req) {
             Some(Coordinating::Get(s)) if !s.answered => {
-                let missing = env.protocol.r.saturating_sub(s.replies.len());
+                let missing = s.need.missing(s.replies.iter().map(|(n, _)| *n), usize::MAX, |n| env.ring.datacenter_of(n));
                 while sends.len() < missing {
                     let Some(next) = take_healthy(&mut s.spare, detector) else { break };
                     s.asked.push(next);

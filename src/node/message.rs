@@ -4,6 +4,7 @@
 //! it; a replica that changes its copy clones on write.
 
 use crate::cluster::network::MessageKind;
+use crate::node::consistency::ConsistencyLevel;
 use crate::node::membership::Membership;
 use crate::node::versioning::{Cart, CausalContext, VersionSet};
 use crate::sim::ids::{ClientId, KeyId, NodeId, RequestId, WriteId};
@@ -18,6 +19,8 @@ pub struct ClientOp {
     pub key: KeyId,
     /// Set once a node has forwarded it, so it is never forwarded twice.
     pub forwarded: bool,
+    /// The request's consistency level; none: the scenario's R or W.
+    pub level: Option<ConsistencyLevel>,
 }
 
 #[derive(Clone, Debug)]
@@ -34,6 +37,9 @@ pub enum Failure {
     CoordinatorTimeout,
     /// The client heard nothing in time (lost messages, crashed coordinator).
     ClientTimeout,
+    /// The key's replicas cannot meet the request's consistency level (Cassandra's
+    /// `UnavailableException`): answered at once.
+    Unavailable,
 }
 
 #[derive(Clone, Debug)]

@@ -27,6 +27,7 @@
 //! than the node's (it was set before a crash), is ignored when it fires.
 
 pub mod anti_entropy;
+pub mod consistency;
 pub mod coordinator;
 pub mod failure_detector;
 pub mod gossip;

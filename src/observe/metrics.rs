@@ -25,6 +25,18 @@ pub struct OpStats {
     pub latencies: LatencyLog,
     pub coordinator_timeouts: u64,
     pub client_timeouts: u64,
+    /// Failed at once: the consistency level could not be met.
+    pub unavailable: u64,
+}
+
+/// The workload's requests at one consistency level.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LevelStats {
+    pub gets: OpStats,
+    pub puts: OpStats,
+    /// Successful gets the history oracle judged, and those it found stale.
+    pub reads_judged: u64,
+    pub stale_reads: u64,
 }
 
 /// Every successful operation's latency and completion time, exactly, in completion order, in
@@ -103,7 +115,7 @@ fn widen<'a>(narrow: &'a [u32], wide: &'a [u64]) -> impl Iterator<Item = u64> + 
 
 impl OpStats {
     pub fn failures(&self) -> u64 {
-        self.coordinator_timeouts + self.client_timeouts
+        self.coordinator_timeouts + self.client_timeouts + self.unavailable
     }
 }
 
@@ -111,6 +123,8 @@ impl OpStats {
 pub struct Metrics {
     pub gets: OpStats,
     pub puts: OpStats,
+    /// By consistency level (its index), the requests that named one.
+    pub levels: [LevelStats; 8],
     /// Successful gets by number of versions returned: 0 (key absent), 1, 2, 3, 4+.
     pub versions_per_read: [u64; 5],
     pub messages: Vec<MessageCounts>,

@@ -10,6 +10,7 @@ use crate::cluster::network::MessageKind;
 use crate::node::storage::StorageModel;
 use crate::observe::metrics::{percentile, OpStats};
 use crate::observe::RunResult;
+use crate::scenario::workload::LevelMix;
 use crate::scenario::Scenario;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ fn op_report(stats: &OpStats, sorted: &[u64]) -> Value {
         "failure_count": stats.failures(),
         "coordinator_timeout_count": stats.coordinator_timeouts,
         "client_timeout_count": stats.client_timeouts,
+        "unavailable_count": stats.unavailable,
         "latency_ms": {
             "mean": ms(mean),
             "p50": ms(percentile(sorted, 0.50)),
@@ -132,6 +134,7 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "stale_read_count": h.stale_reads,
             "stale_read_fraction": fraction(h.stale_reads, h.reads_judged),
         },
+        "consistency_levels": levels_section(scenario, m),
         "t_visibility": t_visibility_section(scenario, r),
         "probe": { "write_count": m.probe_writes, "write_failure_count": m.probe_write_failures, "read_count": m.probe_reads },
         "messages": messages_section(m),
@@ -153,6 +156,26 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "timeouts_retired_count": r.timeouts_retired,
         },
     })
+}
+
+/// Per consistency level of the workload's mixes: its gets' and puts' outcomes and latencies,
+/// and how many of its gets the history oracle found stale.
+fn levels_section(scenario: &Scenario, m: &crate::observe::metrics::Metrics) -> Value {
+    let section = |levels: &LevelMix, get: bool| -> Value {
+        let mut out = Map::new();
+        for level in levels.levels() {
+            let s = &m.levels[level.index()];
+            let stats = if get { &s.gets } else { &s.puts };
+            let mut entry = op_report(stats, &stats.latencies.sorted());
+            if get {
+                entry["stale_read_count"] = json!(s.stale_reads);
+                entry["stale_read_fraction"] = json!(fraction(s.stale_reads, s.reads_judged));
+            }
+            out.insert(level.name().to_string(), entry);
+        }
+        Value::Object(out)
+    };
+    json!({ "get": section(&scenario.workload.get_levels, true), "put": section(&scenario.workload.put_levels, false) })
 }
 
 /// A counter summed over every node.

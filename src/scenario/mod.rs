@@ -63,7 +63,8 @@ pub struct Scenario {
     pub spread_across_datacenters: bool,
     pub protocol: Protocol,
     pub network: NetworkConfig,
-    pub client_datacenter: Option<u16>,
+    /// The clients' datacenters, in turn by client number (probe clients after the workload's).
+    pub client_datacenters: Vec<u16>,
     /// Partitions split clients too: client i sits with node i mod the node count.
     pub clients_with_nodes: bool,
     pub workload: WorkloadConfig,

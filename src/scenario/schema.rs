@@ -496,7 +496,15 @@ pub(super) struct RawWorkload {
     #[serde(default)]
     pub(super) clients_with_nodes: bool,
     #[serde(default)]
-    pub(super) client_datacenter: Option<String>,
+    pub(super) client_datacenter: Option<OneOrMany>,
+    #[serde(default)]
+    pub(super) get_consistency: Option<std::collections::BTreeMap<String, f64>>,
+    #[serde(default)]
+    pub(super) put_consistency: Option<std::collections::BTreeMap<String, f64>>,
+    #[serde(default)]
+    pub(super) local_datacenter_coordinators: bool,
+    #[serde(default)]
+    pub(super) key_lock: bool,
 }
 
 #[derive(Deserialize, Debug)]
@@ -526,6 +534,14 @@ impl RawFault {
             | RawFault::RollingRestart { at_ms, .. } => *at_ms,
         }
     }
+}
+
+/// A datacenter name, or a list of them.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(untagged)]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Deserialize, Debug, Default, Clone, Copy)]

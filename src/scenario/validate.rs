@@ -4,16 +4,18 @@
 
 use crate::cluster::network::{LinkRule, LinkSettings, MessageKind, NetworkConfig};
 use crate::cluster::ring::Strategy;
+use crate::node::consistency::ConsistencyLevel;
 use crate::node::storage::StorageModel;
 use crate::node::versioning::CartMerge;
 use crate::node::{ConflictPolicy, Coordination, Fanout, Protocol};
 use crate::scenario::schema::*;
-use crate::scenario::workload::{Arrivals, ClientSemantics, KeyPopularity, ProbeConfig, ValueModel, WorkloadConfig};
+use crate::scenario::workload::{Arrivals, ClientSemantics, KeyPopularity, LevelMix, ProbeConfig, ValueModel, WorkloadConfig};
 use crate::scenario::*;
 use crate::sim::distribution::Distribution;
 use crate::sim::engine::SimDuration;
 use crate::sim::ids::NodeId;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 fn ms(ctx: &Ctx, path: &str, v: f64, allow_zero: bool) -> Result<SimDuration, ScenarioError> {
     if !v.is_finite() || v < 0.0 || (!allow_zero && v == 0.0) {
@@ -128,9 +130,19 @@ pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Sce
     let (storage, storage_write_time) = storage(ctx, raw.storage.as_ref(), protocol.n)?;
     protocol.storage = storage;
     let network = network(ctx, &raw.network, &cluster)?;
-    let workload = workload(ctx, &raw.workload)?;
-    let client_datacenter =
-        raw.workload.client_datacenter.as_deref().map(|d| cluster.dc_index(ctx, "workload.client_datacenter", d)).transpose()?;
+    let client_datacenters = match &raw.workload.client_datacenter {
+        None => Vec::new(),
+        Some(OneOrMany::One(d)) => vec![cluster.dc_index(ctx, "workload.client_datacenter", d)?],
+        Some(OneOrMany::Many(ds)) if ds.is_empty() => {
+            return Err(ctx.err("workload.client_datacenter", "empty; expected a datacenter name or a list of them"))
+        }
+        Some(OneOrMany::Many(ds)) => ds
+            .iter()
+            .enumerate()
+            .map(|(i, d)| cluster.dc_index(ctx, &format!("workload.client_datacenter.{i}"), d))
+            .collect::<Result<_, _>>()?,
+    };
+    let workload = workload(ctx, &raw.workload, !client_datacenters.is_empty(), protocol.n)?;
     let probe = probe(ctx, raw.probe.as_ref())?;
     let checks = checks(ctx, &raw.checks, quiescent_tail, &protocol)?;
     let nemesis = nemesis(ctx, raw.nemesis.as_ref(), duration, quiescent_tail)?;
@@ -153,7 +165,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Sce
         spread_across_datacenters: raw.ring.spread_across_datacenters,
         protocol,
         network,
-        client_datacenter,
+        client_datacenters,
         clients_with_nodes: raw.workload.clients_with_nodes,
         workload,
         probe,
@@ -441,7 +453,39 @@ fn network(ctx: &Ctx, rn: &RawNetwork, cluster: &ClusterSection) -> Result<Netwo
 }
 
 /// `workload`: keys and their popularity, the value model, arrivals and client timeouts.
-fn workload(ctx: &Ctx, rw: &RawWorkload) -> Result<WorkloadConfig, ScenarioError> {
+/// `workload.get_consistency` or `put_consistency`: level names with probabilities summing to 1.
+fn level_mix(ctx: &Ctx, path: &str, raw: Option<&BTreeMap<String, f64>>, n: usize) -> Result<LevelMix, ScenarioError> {
+    let Some(raw) = raw else { return Ok(LevelMix::default()) };
+    let names = || ConsistencyLevel::EVERY.map(|l| l.name()).join(", ");
+    if raw.is_empty() {
+        return Err(ctx.err(
+            path,
+            format!("empty; expected levels with probabilities, e.g. {{\"QUORUM\": 0.9, \"ONE\": 0.1}}, from {}", names()),
+        ));
+    }
+    let mut weights = Vec::new();
+    for (name, &p) in raw {
+        let field = format!("{path}.{name}");
+        let Some(level) = ConsistencyLevel::from_name(name) else {
+            return Err(ctx.err(&field, format!("unknown consistency level; expected one of {}", names())));
+        };
+        if !(p.is_finite() && p > 0.0 && p <= 1.0) {
+            return Err(ctx.err(&field, format!("{p} is out of range; expected a probability in (0, 1]")));
+        }
+        if level.fixed_count().is_some_and(|c| c > n) {
+            return Err(ctx.err(&field, format!("{name} asks for more replicas than protocol.n = {n}")));
+        }
+        weights.push((level, p));
+    }
+    let total: f64 = weights.iter().map(|(_, p)| p).sum();
+    if (total - 1.0).abs() > 1e-9 {
+        return Err(ctx.err(path, format!("the probabilities sum to {total}; expected 1")));
+    }
+    weights.sort_by_key(|(l, _)| *l);
+    Ok(LevelMix::new(&weights))
+}
+
+fn workload(ctx: &Ctx, rw: &RawWorkload, clients_placed: bool, n: usize) -> Result<WorkloadConfig, ScenarioError> {
     let key_count = rw.keys.unwrap_or(1000);
     if key_count == 0 || key_count > 50_000_000 {
         return Err(ctx.err("workload.keys", format!("{key_count} is out of range; expected 1 to 50000000")));
@@ -507,6 +551,18 @@ fn workload(ctx: &Ctx, rw: &RawWorkload) -> Result<WorkloadConfig, ScenarioError
             RawClientSemantics::Session => ClientSemantics::Session,
             RawClientSemantics::ReadModifyWrite => ClientSemantics::ReadModifyWrite,
             RawClientSemantics::Blind => ClientSemantics::Blind,
+        },
+        key_lock: rw.key_lock,
+        get_levels: level_mix(ctx, "workload.get_consistency", rw.get_consistency.as_ref(), n)?,
+        put_levels: level_mix(ctx, "workload.put_consistency", rw.put_consistency.as_ref(), n)?,
+        local_coordinators: match (rw.local_datacenter_coordinators, clients_placed) {
+            (true, false) => {
+                return Err(ctx.err(
+                    "workload.local_datacenter_coordinators",
+                    "needs workload.client_datacenter: the datacenter (or datacenters) whose nodes the clients send to",
+                ))
+            }
+            (local, _) => local,
         },
         client_ring_refresh: ms(ctx, "workload.client_ring_refresh_ms", rw.client_ring_refresh_ms.unwrap_or(10_000.0), true)?,
         client_retries: match rw.client_retries.unwrap_or(0) {

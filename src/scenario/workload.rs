@@ -1,9 +1,11 @@
 //! The workload section's validated form: which keys, how often each is chosen, what a write
 //! writes, how operations arrive, and the staleness probe. The world's clients run it.
 
+use crate::node::consistency::ConsistencyLevel;
 use crate::node::versioning::CartMerge;
 use crate::sim::distribution::Distribution;
 use crate::sim::engine::SimDuration;
+use crate::sim::rng::{unit, SimRng};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum KeyPopularity {
@@ -46,6 +48,49 @@ pub enum ClientSemantics {
     Blind,
 }
 
+/// The consistency levels a workload's gets (or puts) draw from, with their probabilities, in
+/// the levels' own order (so the order in the file does not change a run). Empty: every request
+/// uses the scenario's R or W.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LevelMix {
+    /// (level, cumulative probability), the last at 1.
+    levels: Vec<(ConsistencyLevel, f64)>,
+}
+
+impl LevelMix {
+    /// From (level, probability) pairs in the levels' order, the probabilities summing to 1.
+    pub fn new(weights: &[(ConsistencyLevel, f64)]) -> LevelMix {
+        let mut acc = 0.0;
+        let mut levels: Vec<(ConsistencyLevel, f64)> = weights
+            .iter()
+            .map(|&(l, p)| {
+                acc += p;
+                (l, acc)
+            })
+            .collect();
+        if let Some(last) = levels.last_mut() {
+            last.1 = 1.0;
+        }
+        LevelMix { levels }
+    }
+
+    /// The level of the next request: no draw at all when the mix has fewer than two levels.
+    pub fn draw(&self, rng: &mut SimRng) -> Option<ConsistencyLevel> {
+        match self.levels.as_slice() {
+            [] => None,
+            [(only, _)] => Some(*only),
+            many => {
+                let u = unit(rng);
+                many.iter().find(|(_, c)| u < *c).or(many.last()).map(|(l, _)| *l)
+            }
+        }
+    }
+
+    pub fn levels(&self) -> impl Iterator<Item = ConsistencyLevel> + '_ {
+        self.levels.iter().map(|(l, _)| *l)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Arrivals {
     /// `clients` sessions, each issuing its next operation a think time after the last ended.
@@ -61,6 +106,15 @@ pub struct WorkloadConfig {
     pub read_fraction: f64,
     pub value_model: ValueModel,
     pub client_semantics: ClientSemantics,
+    /// Operations on a key never overlap: each takes the key's client-side lock (Jepsen's
+    /// second Riak test); see [`crate::world::key_lock`].
+    pub key_lock: bool,
+    /// Consistency levels for the workload's gets and puts (probes use R and W).
+    pub get_levels: LevelMix,
+    pub put_levels: LevelMix,
+    /// Clients send requests to coordinators in their own datacenter, like Cassandra's
+    /// datacenter-aware drivers.
+    pub local_coordinators: bool,
     pub arrivals: Arrivals,
     pub client_timeout: SimDuration,
     /// After a request times out, the client avoids that coordinator for this long.

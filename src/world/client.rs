@@ -13,6 +13,7 @@
 
 use crate::cluster::keyspace::KeyTable;
 use crate::cluster::ring::Ring;
+use crate::node::consistency::ConsistencyLevel;
 use crate::node::message::{ClientOp, Failure, Payload, PutBody, ReplyBody};
 use crate::node::versioning::{Cart, CausalContext};
 use crate::node::{Coordination, Protocol};
@@ -23,6 +24,7 @@ use crate::sim::fastmap::FastMap;
 use crate::sim::ids::{ClientId, KeyId, NodeId, WriteId};
 use crate::sim::keymap::KeyMap;
 use crate::sim::rng::{chance, index, unit, SimRng};
+use crate::world::key_lock::KeyLocks;
 use std::rc::Rc;
 
 /// Key choice, prepared once (the Zipf table is shared by all clients).
@@ -98,6 +100,8 @@ pub struct ClientEnv<'a> {
     pub probe: Option<&'a ProbeConfig>,
     /// The next global write id (ids are issued in order, so ancestors have smaller ids).
     pub next_write: &'a mut u64,
+    /// The keys' locks, when the workload serialises operations on a key.
+    pub locks: &'a mut KeyLocks,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -110,6 +114,11 @@ pub enum ClientTimer {
         write: WriteId,
         key: KeyId,
         delay_index: usize,
+    },
+    /// The key's lock passed to this client, for the operation it was waiting to start.
+    Granted {
+        key: KeyId,
+        read: bool,
     },
 }
 
@@ -135,6 +144,7 @@ pub enum Observation {
         started: SimTime,
         result: Result<(Writes, usize), Failure>,
         probe: Option<(WriteId, usize)>,
+        level: Option<ConsistencyLevel>,
     },
     WriteStarted {
         write: WriteId,
@@ -152,14 +162,27 @@ pub enum Observation {
         started: SimTime,
         result: Result<(), Failure>,
         probe: bool,
+        level: Option<ConsistencyLevel>,
     },
 }
 
 #[derive(Debug)]
 pub enum ClientEffect {
-    Send { to: NodeId, payload: Payload },
-    Timer { after: SimDuration, timer: ClientTimer },
+    Send {
+        to: NodeId,
+        payload: Payload,
+    },
+    Timer {
+        after: SimDuration,
+        timer: ClientTimer,
+    },
     Observe(Observation),
+    /// Pass a key's lock to the client whose turn it is.
+    Grant {
+        to: ClientId,
+        key: KeyId,
+        read: bool,
+    },
 }
 
 /// What a client remembers about a key between operations (its session context).
@@ -197,6 +220,7 @@ struct Pending {
     step: Step,
     /// The node the request went to.
     to: NodeId,
+    level: Option<ConsistencyLevel>,
     /// The request as sent, kept only when the workload retries, and the retries made so far.
     resend: Option<Payload>,
     retries: u8,
@@ -211,6 +235,8 @@ pub enum Role {
 pub struct Client {
     pub id: ClientId,
     role: Role,
+    /// The client's datacenter, if clients are placed in one.
+    home: Option<u16>,
     rng: SimRng,
     sessions: KeyMap<KeySession>,
     /// Cart model: per key, the cart content that goes with the session's context (a write that
@@ -227,10 +253,11 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(id: ClientId, role: Role, rng: SimRng) -> Client {
+    pub fn new(id: ClientId, role: Role, home: Option<u16>, rng: SimRng) -> Client {
         Client {
             id,
             role,
+            home,
             rng,
             sessions: KeyMap::default(),
             carts: KeyMap::default(),
@@ -284,6 +311,7 @@ impl Client {
             ClientTimer::ProbeRead { write, key, delay_index } => {
                 self.send_get(now, env, key, Step::ProbeRead { write, delay_index }, out);
             }
+            ClientTimer::Granted { key, read } => self.begin(now, env, key, read, out),
         }
     }
 
@@ -296,6 +324,14 @@ impl Client {
     pub fn start_operation(&mut self, now: SimTime, env: &mut ClientEnv, out: &mut Vec<ClientEffect>) {
         let key = env.chooser.choose(&mut self.rng);
         let read = chance(&mut self.rng, env.workload.read_fraction);
+        if env.workload.key_lock && !env.locks.acquire(key, (self.id, read)) {
+            return; // its turn comes with a grant
+        }
+        self.begin(now, env, key, read, out);
+    }
+
+    /// Sends an operation's first request.
+    fn begin(&mut self, now: SimTime, env: &mut ClientEnv, key: KeyId, read: bool, out: &mut Vec<ClientEffect>) {
         let blind = env.workload.client_semantics == ClientSemantics::Blind;
         match (&env.workload.value_model, read) {
             (_, true) => self.send_get(now, env, key, Step::Read, out),
@@ -337,7 +373,8 @@ impl Client {
         }
         let any_node =
             matches!(env.protocol.coordination, Coordination::LoadBalancer | Coordination::Proxy | Coordination::Direct);
-        if any_node && self.avoid.is_empty() {
+        let local_dc = self.home.filter(|_| env.workload.local_coordinators);
+        if any_node && self.avoid.is_empty() && local_dc.is_none() {
             // The usual case, in O(1) of the ring's size: the same draw as from the full pool.
             let members = env.ring.members();
             return members[index(&mut self.rng, members.len())].node;
@@ -350,6 +387,12 @@ impl Client {
             Coordination::LoadBalancer | Coordination::Proxy | Coordination::Direct => {
                 pool.clear();
                 pool.extend(env.ring.members().iter().map(|m| m.node));
+            }
+        }
+        // A datacenter-aware client keeps to its own datacenter's nodes while it has any.
+        if let Some(dc) = local_dc {
+            if pool.iter().any(|&n| env.ring.datacenter_of(n) == dc) {
+                pool.retain(|&n| env.ring.datacenter_of(n) == dc);
             }
         }
         if pool.iter().any(usable) {
@@ -366,12 +409,13 @@ impl Client {
     fn send_get(&mut self, now: SimTime, env: &mut ClientEnv, key: KeyId, step: Step, out: &mut Vec<ClientEffect>) {
         let op = self.new_op();
         let to = self.coordinator_for(now, env, key, false);
+        let level = if matches!(step, Step::ProbeRead { .. }) { None } else { env.workload.get_levels.draw(&mut self.rng) };
         out.push(ClientEffect::Observe(Observation::ReadStarted { client: self.id, op, key }));
-        let payload = Payload::ClientGet(ClientOp { client: self.id, op, key, forwarded: false });
+        let payload = Payload::ClientGet(ClientOp { client: self.id, op, key, forwarded: false, level });
         let resend = (env.workload.client_retries > 0).then(|| payload.clone());
         out.push(ClientEffect::Send { to, payload });
         out.push(ClientEffect::Timer { after: env.workload.client_timeout, timer: ClientTimer::Timeout(op) });
-        self.pending.insert(op, Pending { key, started: now, step, to, resend, retries: 0 });
+        self.pending.insert(op, Pending { key, started: now, step, to, level, resend, retries: 0 });
     }
 
     /// Writes `key`: with `cart` for a cart update (the cart, and the item it removed if any),
@@ -401,14 +445,15 @@ impl Client {
         });
         out.push(ClientEffect::Observe(Observation::WriteStarted { write, client: self.id, key, parents, removed }));
         let to = self.coordinator_for(now, env, key, true);
+        let level = if probe { None } else { env.workload.put_levels.draw(&mut self.rng) };
         let body_cart = cart.clone();
         let body = PutBody { write, context, cart };
-        let payload = Payload::ClientPut(ClientOp { client: self.id, op, key, forwarded: false }, body);
+        let payload = Payload::ClientPut(ClientOp { client: self.id, op, key, forwarded: false, level }, body);
         let resend = (env.workload.client_retries > 0).then(|| payload.clone());
         out.push(ClientEffect::Send { to, payload });
         out.push(ClientEffect::Timer { after: env.workload.client_timeout, timer: ClientTimer::Timeout(op) });
         let step = if probe { Step::ProbeWrite { write } } else { Step::Write { write, cart: body_cart } };
-        self.pending.insert(op, Pending { key, started: now, step, to, resend, retries: 0 });
+        self.pending.insert(op, Pending { key, started: now, step, to, level, resend, retries: 0 });
     }
 
     pub fn on_reply(&mut self, now: SimTime, env: &mut ClientEnv, op: u64, body: ReplyBody, out: &mut Vec<ClientEffect>) {
@@ -423,10 +468,17 @@ impl Client {
             ReplyBody::Failed(f) => Some(*f),
             _ => None,
         };
+        let key = p.key;
         let more = match p.step {
             Step::Read | Step::ReadForWrite | Step::ProbeRead { .. } => self.finish_read(now, env, op, p, body, failure, out),
             Step::Write { .. } | Step::ProbeWrite { .. } => self.finish_write(env, p, body, failure, out),
         };
+        // A workload operation is over when its client moves on: the key's lock passes on.
+        if more && env.workload.key_lock && matches!(self.role, Role::Workload { .. }) {
+            if let Some((to, read)) = env.locks.release(key) {
+                out.push(ClientEffect::Grant { to, key, read });
+            }
+        }
         if more {
             self.schedule_next(env, out);
         }
@@ -496,7 +548,8 @@ impl Client {
             }
             _ => Err(failure.unwrap_or(Failure::ClientTimeout)),
         };
-        out.push(ClientEffect::Observe(Observation::ReadEnded { client: self.id, op, key, started: p.started, result, probe }));
+        let (started, level) = (p.started, p.level);
+        out.push(ClientEffect::Observe(Observation::ReadEnded { client: self.id, op, key, started, result, probe, level }));
         if !then_write {
             return true;
         }
@@ -546,7 +599,8 @@ impl Client {
             _ => Err(failure.unwrap_or(Failure::ClientTimeout)),
         };
         let ok = result.is_ok();
-        out.push(ClientEffect::Observe(Observation::WriteEnded { write, key, started: p.started, result, probe }));
+        let (started, level) = (p.started, p.level);
+        out.push(ClientEffect::Observe(Observation::WriteEnded { write, key, started, result, probe, level }));
         if let (true, true, Some(cfg)) = (probe, ok, env.probe) {
             let delay_index = (self.probes_started as usize - 1) % cfg.delays.len();
             let timer = ClientTimer::ProbeRead { write, key, delay_index };

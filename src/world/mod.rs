@@ -11,8 +11,9 @@
 
 pub mod client;
 mod disk;
+pub mod key_lock;
 use crate::cluster::keyspace::KeyTable;
-use crate::cluster::network::{MessageKind, Network, Route};
+use crate::cluster::network::{client_datacenter, MessageKind, Network, Route};
 use crate::cluster::ring::{RangeMap, Ring, RingMember};
 use crate::node::membership::{MemberRecord, MemberStatus, Membership};
 use crate::node::message::{Failure, Payload, ReplyBody};
@@ -29,6 +30,7 @@ use crate::sim::engine::{Engine, SimDuration, SimTime, Ticket, TimeoutQueue};
 use crate::sim::ids::{ClientId, Endpoint, KeyId, NodeId};
 use crate::sim::rng::{unit_open0, Seeds, SimRng, Stream};
 use crate::world::client::{Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Observation, Role};
+use crate::world::key_lock::KeyLocks;
 use disk::Disks;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -137,6 +139,7 @@ pub struct World<'s> {
     next_arrival_client: usize,
     workload_active: bool,
     next_write: u64,
+    key_locks: KeyLocks,
     metrics: Metrics,
     history: History,
     node_effects: Vec<NodeEffect>,
@@ -204,8 +207,12 @@ impl<'s> World<'s> {
     pub fn new(scenario: &'s Scenario, seed: u64) -> World<'s> {
         let seeds = Seeds::new(seed);
         let node_dcs: Vec<u16> = scenario.nodes.iter().map(|n| n.datacenter).collect();
-        let mut network =
-            Network::new(scenario.network.clone(), seeds.stream(Stream::Network, 0), node_dcs, scenario.client_datacenter);
+        let mut network = Network::new(
+            scenario.network.clone(),
+            seeds.stream(Stream::Network, 0),
+            node_dcs,
+            scenario.client_datacenters.clone(),
+        );
         if scenario.clients_with_nodes {
             network.place_clients_with_nodes();
         }
@@ -233,12 +240,17 @@ impl<'s> World<'s> {
             Arrivals::Open { clients, .. } => (*clients, false),
         };
         let mut clients: Vec<Client> = (0..workload_clients)
-            .map(|i| Client::new(ClientId(i as u32), Role::Workload { closed_loop }, seeds.stream(Stream::Client, i as u64)))
+            .map(|i| {
+                let id = ClientId(i as u32);
+                let home = client_datacenter(&scenario.client_datacenters, id);
+                Client::new(id, Role::Workload { closed_loop }, home, seeds.stream(Stream::Client, i as u64))
+            })
             .collect();
         if let Some(p) = &scenario.probe {
             for j in 0..p.clients {
                 let id = ClientId((workload_clients + j) as u32);
-                clients.push(Client::new(id, Role::Probe, seeds.stream(Stream::Probe, j as u64)));
+                let home = client_datacenter(&scenario.client_datacenters, id);
+                clients.push(Client::new(id, Role::Probe, home, seeds.stream(Stream::Probe, j as u64)));
             }
         }
         let probe_delays = scenario.probe.as_ref().map_or(0, |p| p.delays.len());
@@ -285,6 +297,7 @@ impl<'s> World<'s> {
             next_arrival_client: 0,
             workload_active: true,
             next_write: 0,
+            key_locks: KeyLocks::default(),
             metrics: Metrics::new(),
             history: History::new(probe_delays),
             node_effects: Vec::new(),
@@ -321,7 +334,8 @@ impl<'s> World<'s> {
             let closed = matches!(self.clients[i].role(), Role::Workload { closed_loop: true } | Role::Probe);
             if closed {
                 let ring = client_ring(self.scenario, &self.ring_history, i, self.clients.len(), SimTime::ZERO);
-                let env = client_env(self.scenario, ring, &mut self.keys, &self.chooser, &mut self.next_write);
+                let env =
+                    client_env(self.scenario, ring, &mut self.keys, &self.chooser, &mut self.next_write, &mut self.key_locks);
                 let delay = self.clients[i].initial_delay(&env);
                 self.engine.schedule_after(delay, Event::ClientTimer { client: ClientId(i as u32), timer: ClientTimer::Wake });
             }
@@ -388,7 +402,7 @@ impl<'s> World<'s> {
                 self.drive_node(node, SimDuration::ZERO, |n, now, env, out| n.on_timer(now, env, timer, out));
             }
             Event::ClientTimer { client, timer } => {
-                if timer == ClientTimer::Wake && !self.workload_active {
+                if matches!(timer, ClientTimer::Wake | ClientTimer::Granted { .. }) && !self.workload_active {
                     return;
                 }
                 if self.tracer.is_some() {
@@ -396,7 +410,8 @@ impl<'s> World<'s> {
                 }
                 let mut out = std::mem::take(&mut self.client_effects);
                 let ring = client_ring(self.scenario, &self.ring_history, client.index(), self.clients.len(), self.engine.now());
-                let mut env = client_env(self.scenario, ring, &mut self.keys, &self.chooser, &mut self.next_write);
+                let mut env =
+                    client_env(self.scenario, ring, &mut self.keys, &self.chooser, &mut self.next_write, &mut self.key_locks);
                 self.clients[client.index()].on_timer(self.engine.now(), &mut env, timer, &mut out);
                 self.apply_client_effects(client, &mut out);
                 self.client_effects = out;
@@ -409,7 +424,8 @@ impl<'s> World<'s> {
                 self.next_arrival_client = (self.next_arrival_client + 1) % self.workload_clients;
                 let mut out = std::mem::take(&mut self.client_effects);
                 let ring = client_ring(self.scenario, &self.ring_history, client, self.clients.len(), self.engine.now());
-                let mut env = client_env(self.scenario, ring, &mut self.keys, &self.chooser, &mut self.next_write);
+                let mut env =
+                    client_env(self.scenario, ring, &mut self.keys, &self.chooser, &mut self.next_write, &mut self.key_locks);
                 self.clients[client].start_operation(self.engine.now(), &mut env, &mut out);
                 self.apply_client_effects(ClientId(client as u32), &mut out);
                 self.client_effects = out;
@@ -690,7 +706,8 @@ impl<'s> World<'s> {
                     }
                     let mut out = std::mem::take(&mut self.client_effects);
                     let ring = client_ring(self.scenario, &self.ring_history, c.index(), self.clients.len(), now);
-                    let mut cenv = client_env(self.scenario, ring, &mut self.keys, &self.chooser, &mut self.next_write);
+                    let mut cenv =
+                        client_env(self.scenario, ring, &mut self.keys, &self.chooser, &mut self.next_write, &mut self.key_locks);
                     self.clients[c.index()].on_reply(now, &mut cenv, op, body, &mut out);
                     self.apply_client_effects(c, &mut out);
                     self.client_effects = out;
@@ -812,6 +829,10 @@ impl<'s> World<'s> {
                 }
                 ClientEffect::Timer { after, timer } => self.engine.schedule_after(after, Event::ClientTimer { client, timer }),
                 ClientEffect::Observe(o) => self.observe(now, o),
+                ClientEffect::Grant { to, key, read } => self.engine.schedule_after(
+                    SimDuration::ZERO,
+                    Event::ClientTimer { client: to, timer: ClientTimer::Granted { key, read } },
+                ),
             }
         }
     }
@@ -820,20 +841,30 @@ impl<'s> World<'s> {
     fn observe(&mut self, now: SimTime, o: Observation) {
         match o {
             Observation::ReadStarted { client, op, key } => self.history.read_started(client, op, key),
-            Observation::ReadEnded { client, op, started, result, probe, .. } => match (result, probe) {
+            Observation::ReadEnded { client, op, started, result, probe, level, .. } => match (result, probe) {
                 (Ok((writes, _)), Some((write, delay_index))) => {
                     self.metrics.probe_reads += 1;
                     self.history.probe_read(client, op, write, delay_index, writes.as_slice());
                 }
                 (Ok((writes, versions)), None) => {
-                    self.metrics.gets.latencies.push(now.since(started).as_nanos(), now.as_nanos());
+                    let latency = now.since(started).as_nanos();
+                    self.metrics.gets.latencies.push(latency, now.as_nanos());
                     self.metrics.versions_per_read[versions.min(4)] += 1;
-                    self.history.read_succeeded(client, op, writes.as_slice());
+                    let stale = self.history.read_succeeded(client, op, writes.as_slice());
+                    if let Some(level) = level {
+                        let stats = &mut self.metrics.levels[level.index()];
+                        stats.gets.latencies.push(latency, now.as_nanos());
+                        stats.reads_judged += 1;
+                        stats.stale_reads += stale as u64;
+                    }
                 }
                 (Err(failure), probe) => {
                     self.history.read_failed(client, op);
                     if probe.is_none() {
                         count_failure(&mut self.metrics.gets, failure);
+                        if let Some(level) = level {
+                            count_failure(&mut self.metrics.levels[level.index()].gets, failure);
+                        }
                     }
                 }
             },
@@ -844,13 +875,17 @@ impl<'s> World<'s> {
                 }
             }
             Observation::Retried => self.metrics.client_retries += 1,
-            Observation::WriteEnded { write, key, started, result, probe } => match result {
+            Observation::WriteEnded { write, key, started, result, probe, level } => match result {
                 Ok(()) => {
                     self.history.write_acked(write, key, now);
                     if probe {
                         self.metrics.probe_writes += 1;
                     } else {
-                        self.metrics.puts.latencies.push(now.since(started).as_nanos(), now.as_nanos());
+                        let latency = now.since(started).as_nanos();
+                        self.metrics.puts.latencies.push(latency, now.as_nanos());
+                        if let Some(level) = level {
+                            self.metrics.levels[level.index()].puts.latencies.push(latency, now.as_nanos());
+                        }
                     }
                 }
                 Err(failure) => {
@@ -858,6 +893,9 @@ impl<'s> World<'s> {
                         self.metrics.probe_write_failures += 1;
                     } else {
                         count_failure(&mut self.metrics.puts, failure);
+                        if let Some(level) = level {
+                            count_failure(&mut self.metrics.levels[level.index()].puts, failure);
+                        }
                     }
                 }
             },
@@ -1114,8 +1152,10 @@ fn client_env<'a>(
     keys: &'a mut KeyTable,
     chooser: &'a KeyChooser,
     next_write: &'a mut u64,
+    locks: &'a mut KeyLocks,
 ) -> ClientEnv<'a> {
     ClientEnv {
+        locks,
         ring,
         keys,
         protocol: &scenario.protocol,
@@ -1130,5 +1170,6 @@ fn count_failure(stats: &mut OpStats, failure: Failure) {
     match failure {
         Failure::CoordinatorTimeout => stats.coordinator_timeouts += 1,
         Failure::ClientTimeout => stats.client_timeouts += 1,
+        Failure::Unavailable => stats.unavailable += 1,
     }
 }
