@@ -88,6 +88,8 @@ pub fn row_metrics(report: &Value) -> Map<String, Value> {
     let mut put = |k: &str, v: f64| {
         m.insert(k.to_string(), json!(v));
     };
+    put("mean_get_ms", f(&ops["get"]["latency_ms"]["mean"]));
+    put("mean_put_ms", f(&ops["put"]["latency_ms"]["mean"]));
     put("p50_get_ms", f(&ops["get"]["latency_ms"]["p50"]));
     put("p99_get_ms", f(&ops["get"]["latency_ms"]["p99"]));
     put("p999_get_ms", f(&ops["get"]["latency_ms"]["p999"]));
@@ -98,6 +100,8 @@ pub fn row_metrics(report: &Value) -> Map<String, Value> {
     put("availability", if total == 0.0 { 1.0 } else { ok / total });
     put("reads_with_siblings_fraction", f(&report["conflicts"]["reads_with_siblings_fraction"]));
     put("lost_write_count", f(&report["convergence"]["lost_write_count"]));
+    put("lost_add_fraction", f(&report["convergence"]["lost_add_fraction"]));
+    put("one_version_read_fraction", f(&report["versions_per_read"]["1_fraction"]));
     put("divergent_key_fraction", f(&report["convergence"]["divergent_key_fraction"]));
     put("keys_owned_max_over_mean", f(&report["load"]["keys_owned_max_over_mean"]));
     put("requests_max_over_mean", f(&report["load"]["requests_max_over_mean"]));

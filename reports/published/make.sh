@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Regenerates reports/published/: every published result's runs (a sweep, 5 seeds per
+# configuration), its charts, and README.md, the side-by-side table (compare.py). About 20
+# minutes on two cores. Needs python3 for the table.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+d=target/release/dynasim
+out=reports/published
+cargo build --release --locked -q
+sweep() { local name=$1; shift; $d sweep "$@" --seeds 5 --jobs 2 --out "$out/$name"; $d plot "$out/$name"; }
+sweep pbs-exponential scenarios/published/pbs-exponential.json --set duration_ms=20000
+sweep pbs-exponential-fast-writes scenarios/published/pbs-exponential-fast-writes.json --set duration_ms=5000
+sweep pbs-lnkd-ssd scenarios/published/pbs-lnkd-ssd.json --set duration_ms=10000
+sweep pbs-lnkd-disk scenarios/published/pbs-lnkd-disk.json --set duration_ms=60000
+sweep pbs-ymmr scenarios/published/pbs-ymmr.json --set duration_ms=60000 --set protocol.rw=1:1,2:1
+sweep pbs-ymmr-latency scenarios/published/pbs-ymmr.json --set duration_ms=20000 --set probe.clients=1 \
+  --set 'workload.arrivals={"kind":"closed","clients":100,"think_time":{"kind":"constant","ms":1}}' \
+  --set workload.keys=100000 --set protocol.rw=1:1,2:1,3:1
+sweep pbs-wan scenarios/published/pbs-wan.json --set duration_ms=30000
+sweep dynamo-coordination scenarios/published/dynamo-coordination.json --set protocol.coordination=load_balancer,client_driven
+sweep dynamo-divergent-versions scenarios/published/dynamo-divergent-versions.json --set workload.popularity.exponent=0.5,0.6,0.7,0.8
+sweep dynamo-buffered-writes scenarios/buffered-writes.json \
+  --set storage.kind=durable,buffered
+sweep jepsen-set-add scenarios/jepsen-set-add.json --set protocol.conflict_resolution=last_write_wins,dotted_version_vectors
+sweep jepsen-set-add-partition scenarios/jepsen-set-add-partition.json \
+  --set protocol.conflict_resolution=last_write_wins,dotted_version_vectors
+python3 "$out/compare.py" "$out"

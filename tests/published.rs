@@ -1,0 +1,151 @@
+//! Published results reproduced (issue 19): each test runs a scenario of `scenarios/published/`
+//! at a size that fits CI and compares dynasim's figure with the published one, or with the
+//! exact model the publication states, within a stated tolerance.
+
+mod common;
+use common::*;
+use dynasim::cluster::network::MessageKind;
+use dynasim::scenario::Scenario;
+use dynasim::sim::distribution::Distribution;
+use dynasim::sim::rng::{Seeds, SimRng, Stream};
+
+fn published(name: &str, overrides: &[&str]) -> Scenario {
+    shipped(&format!("published/{name}"), overrides)
+}
+
+/// The latency a scenario gives messages of `kind` (its rule for that kind alone, or the default).
+fn leg(s: &Scenario, kind: MessageKind) -> Distribution {
+    let rule = s.network.rules.iter().find(|r| r.kinds == [kind] && r.from_datacenter.is_none() && r.latency.is_some());
+    rule.and_then(|r| r.latency.clone()).unwrap_or_else(|| s.network.default.latency.clone())
+}
+
+/// PBS's WARS model (Bailis et al., VLDB 2012, Section 4) by Monte Carlo, with N = 3 and
+/// R = W = 1: the probability that a read sent `t` ms after the write's commit returns it.
+fn wars_consistent(w: &Distribution, ars: &Distribution, ts: &[f64], trials: usize) -> Vec<f64> {
+    let mut rng: SimRng = Seeds::new(20120827).stream(Stream::Probe, 0);
+    let mut draw = |d: &Distribution| d.sample(&mut rng).as_millis_f64();
+    let mut hits = vec![0usize; ts.len()];
+    for _ in 0..trials {
+        let writes: Vec<f64> = (0..3).map(|_| draw(w)).collect();
+        let commit = writes.iter().map(|wi| wi + draw(ars)).fold(f64::INFINITY, f64::min);
+        for (k, t) in ts.iter().enumerate() {
+            // The first responder (fastest R + S) answers the read.
+            let (mut best, mut first_r) = (f64::INFINITY, 0.0);
+            let mut responder = 0;
+            for (i, _) in writes.iter().enumerate() {
+                let (r, s) = (draw(ars), draw(ars));
+                if r + s < best {
+                    (best, first_r, responder) = (r + s, r, i);
+                }
+            }
+            hits[k] += (commit + t + first_r >= writes[responder]) as usize;
+        }
+    }
+    hits.iter().map(|&h| h as f64 / trials as f64).collect()
+}
+
+/// Checks a scenario's t-visibility curve against the WARS model, point by point, within four
+/// standard errors of the difference (the simulation's and the reference's sampling error).
+fn assert_matches_wars(name: &str, overrides: &[&str], trials: usize) -> Vec<(f64, f64)> {
+    let s = published(name, overrides);
+    let rep = report(&s);
+    let curve: Vec<(f64, f64, f64)> = rep["t_visibility"]
+        .as_array()
+        .expect("t_visibility")
+        .iter()
+        .map(|p| (f(&p["t_ms"]), f(&p["reflected_fraction"]), f(&p["reads_count"])))
+        .collect();
+    let ts: Vec<f64> = curve.iter().map(|c| c.0).collect();
+    let model = wars_consistent(&leg(&s, MessageKind::PutRequest), &leg(&s, MessageKind::GetRequest), &ts, trials);
+    for ((t, got, reads), want) in curve.iter().zip(&model) {
+        let var = |p: f64, n: f64| p * (1.0 - p) / n;
+        let tolerance = 4.0 * (var(*want, *reads) + var(*want, trials as f64)).sqrt() + 1e-4;
+        assert!(
+            (got - want).abs() <= tolerance,
+            "{name} t={t}: dynasim {got:.4} over {reads} reads, WARS {want:.4} (±{tolerance:.4})"
+        );
+    }
+    curve.iter().zip(model).map(|(c, m)| (c.1, m)).collect()
+}
+
+#[test]
+fn pbs_exponential_t_visibility_matches_the_wars_model_and_the_papers_figures() {
+    let slow = assert_matches_wars("pbs-exponential", &["duration_ms=2000"], 40_000);
+    assert!((slow[0].0 - 0.41).abs() < 0.03, "the paper: about 41% at t=0, got {}", slow[0].0);
+    let fast = assert_matches_wars("pbs-exponential-fast-writes", &["duration_ms=300"], 40_000);
+    assert!((fast[0].0 - 0.94).abs() < 0.01, "the paper: 94% at t=0, got {}", fast[0].0);
+}
+
+#[test]
+fn pbs_linkedin_disk_fit_matches_the_wars_model_and_the_papers_t_zero_figure() {
+    let disk = assert_matches_wars("pbs-lnkd-disk", &["duration_ms=2000"], 40_000);
+    assert!((disk[0].0 - 0.439).abs() < 0.03, "the paper: 43.9% at t=0, got {}", disk[0].0);
+}
+
+/// P(min of three Gamma(2, 1) sums > x): a read with R = 1 under exponential legs of mean 1 ms.
+fn read_survival(x: f64) -> f64 {
+    ((1.0 + x) * (-x).exp()).powi(3)
+}
+
+/// P(min of three (Exp(mean 10) + Exp(mean 1)) > x): a write with W = 1.
+fn write_survival(x: f64) -> f64 {
+    let (a, b) = (0.1f64, 1.0f64);
+    ((b * (-a * x).exp() - a * (-b * x).exp()) / (b - a)).powi(3)
+}
+
+/// The x with survival(x) = 1 - p, by bisection.
+fn quantile(survival: fn(f64) -> f64, p: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0, 200.0);
+    for _ in 0..100 {
+        let mid = (lo + hi) / 2.0;
+        if survival(mid) > 1.0 - p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+#[test]
+fn read_and_write_latency_percentiles_are_the_exact_order_statistics() {
+    let workload = r#"workload.arrivals={"kind": "closed", "clients": 200, "think_time": {"kind": "constant", "ms": 0.001}}"#;
+    let rep = report(&published("pbs-exponential", &["duration_ms=1000", workload, "workload.keys=100000", "probe.clients=1"]));
+    for (op, survival) in [("get", read_survival as fn(f64) -> f64), ("put", write_survival)] {
+        let lat = &rep["operations"][op]["latency_ms"];
+        assert!(u(&rep["operations"][op]["success_count"]) > 20_000);
+        for (field, p, tolerance) in [("p50", 0.5, 0.03), ("p90", 0.9, 0.04), ("p99", 0.99, 0.08)] {
+            let (got, want) = (f(&lat[field]), quantile(survival, p));
+            assert!((got / want - 1.0).abs() < tolerance, "{op} {field}: dynasim {got:.3} ms, exact {want:.3} ms");
+        }
+    }
+}
+
+#[test]
+fn client_driven_coordination_beats_server_driven_by_a_hop_on_every_seed() {
+    for seed in 1..=3 {
+        let run = |coordination: &str| {
+            let sets = ["duration_ms=1500".to_string(), format!("seed={seed}"), format!("protocol.coordination={coordination}")];
+            let refs: Vec<&str> = sets.iter().map(String::as_str).collect();
+            report(&published("dynamo-coordination", &refs))
+        };
+        let (server, client) = (run("load_balancer"), run("client_driven"));
+        for op in ["get", "put"] {
+            let lat = |rep: &serde_json::Value, field: &str| f(&rep["operations"][op]["latency_ms"][field]);
+            // A forward is one network leg (median 0.5 ms) for the 13 requests in 16 that reach a
+            // node off the preference list.
+            assert!(lat(&server, "mean") - lat(&client, "mean") > 0.3, "seed {seed} {op} mean");
+            assert!(lat(&server, "p999") > lat(&client, "p999"), "seed {seed} {op} p99.9");
+        }
+    }
+}
+
+#[test]
+fn under_the_chosen_cart_load_more_than_999_reads_in_1000_see_one_version() {
+    let rep = report(&published("dynamo-divergent-versions", &["duration_ms=8000", "workload.popularity.exponent=0.6"]));
+    let v = &rep["versions_per_read"];
+    assert!(u(&v["1_count"]) > 1000, "{v}");
+    assert!(f(&v["1_fraction"]) > 0.999, "{v}");
+    let busy = report(&published("dynamo-divergent-versions", &["duration_ms=8000", "workload.popularity.exponent=0.9"]));
+    assert!(f(&busy["versions_per_read"]["1_fraction"]) < 0.999, "more concurrency on hot carts, more siblings");
+}
