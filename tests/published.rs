@@ -149,3 +149,45 @@ fn under_the_chosen_cart_load_more_than_999_reads_in_1000_see_one_version() {
     let busy = report(&published("dynamo-divergent-versions", &["duration_ms=8000", "workload.popularity.exponent=0.9"]));
     assert!(f(&busy["versions_per_read"]["1_fraction"]) < 0.999, "more concurrency on hot carts, more siblings");
 }
+
+/// Partitions each node holds first, from a report.
+fn partitions(rep: &serde_json::Value) -> Vec<u64> {
+    rep["nodes"].as_array().expect("nodes").iter().map(|n| u(&n["partitions_count"])).collect()
+}
+
+#[test]
+fn strategy_3_gives_every_node_q_over_s_partitions_before_and_after_a_join_and_a_leave() {
+    // Q = 504 is divisible by 7, 8 and 9 nodes.
+    let base = r#"{"duration_ms": 2000, "cluster": {"nodes": 9, "initial_members": [0, 1, 2, 3, 4, 5, 6, 7]},
+        "ring": {"strategy": "equal_partitions", "partitions": 504}, "membership": {"gossip_interval_ms": 100}}"#;
+    let run = |faults: &str| report(&scenario(base, &[faults]));
+    assert_eq!(partitions(&run("faults=[]")), [vec![63; 8], vec![0]].concat());
+    let joined = run(r#"faults=[{"kind": "join", "at_ms": 200, "node": 8, "contact": 0}]"#);
+    assert_eq!(partitions(&joined), vec![56; 9]);
+    let left = run(
+        r#"faults=[{"kind": "join", "at_ms": 200, "node": 8, "contact": 0}, {"kind": "leave", "at_ms": 800, "node": 3, "contact": 0}]"#,
+    );
+    let mut expected = vec![63; 9];
+    expected[3] = 0;
+    assert_eq!(partitions(&left), expected);
+}
+
+#[test]
+fn at_equal_metadata_strategy_3_balances_load_best_and_strategy_2_worst() {
+    for (meta, seed) in [(120, 1), (480, 2), (480, 3)] {
+        let efficiency = |ring: String| {
+            let rep = report(&published("dynamo-partitioning", &[&ring, "duration_ms=1500", &format!("seed={seed}")]));
+            assert_eq!(u(&rep["ring"]["metadata_entries_per_node"]), meta, "{ring}");
+            1.0 / f(&rep["load"]["requests_max_over_mean"])
+        };
+        let t = meta / 30;
+        let s1 = efficiency(format!(r#"ring={{"strategy": "random_tokens", "tokens_per_node": {t}}}"#));
+        let s2 = efficiency(format!(
+            r#"ring={{"strategy": "random_tokens_equal_partitions", "tokens_per_node": {}, "partitions": {}}}"#,
+            t / 2,
+            meta / 2
+        ));
+        let s3 = efficiency(format!(r#"ring={{"strategy": "equal_partitions", "partitions": {meta}}}"#));
+        assert!(s3 > s1 + 0.05 && s1 > s2 + 0.02, "metadata {meta}, seed {seed}: strategy 1 {s1:.3}, 2 {s2:.3}, 3 {s3:.3}");
+    }
+}

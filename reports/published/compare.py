@@ -120,6 +120,14 @@ for name, label, pubs in [("jepsen-set-add", "healthy cluster", ["71.7%", "0%"])
         row(f"acknowledged adds lost, {label}, {policy}", pub, "Jepsen, Call me maybe: Riak, 2013", fmt(m, h, pct=True, digits=1), "",
             f"`make.sh`: {name}")
 
+configs = by_config("dynamo-partitioning")
+for k in range(0, len(configs), 3):
+    s1, s2, s3 = (mean_ci([1 / r["requests_max_over_mean"] for r in c]) for c in configs[k:k + 3])
+    meta = configs[k][0]["metadata_entries_per_node"]
+    row(f"load-balancing efficiency, strategies 1 / 2 / 3, {meta:.0f} metadata entries per node", "3 best, 2 worst",
+        "DeCandia et al., SOSP 2007, Figure 8", " / ".join(fmt(m, h, digits=3) for m, h in (s1, s2, s3)), "",
+        "`make.sh`: dynamo-partitioning")
+
 # One line per result saying whether they agree and why not: written by a person, in
 # agreement.json, after reading the figures (a line cannot be computed from them).
 agreement_file = os.path.join(OUT, "agreement.json")

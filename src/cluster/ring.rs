@@ -441,9 +441,28 @@ impl Ring {
         }
     }
 
-    /// Membership metadata a node keeps: one entry per token.
+    /// Membership metadata a node keeps, as Dynamo §6.2 accounts it: every node's tokens
+    /// (strategy 1), those plus the partition table (strategy 2), or the owner of each of the Q
+    /// partitions (strategy 3).
     pub fn metadata_entries(&self) -> usize {
-        self.tokens.len()
+        match self.strategy {
+            Strategy::RandomTokensEqualPartitions { partitions, .. } => self.tokens.len() + partitions as usize,
+            Strategy::RandomTokens { .. } | Strategy::EqualPartitions { .. } => self.tokens.len(),
+        }
+    }
+
+    /// How many of the ring's ranges (tokens under strategy 1, the Q partitions under 2 and 3)
+    /// each node holds first, by node index.
+    pub fn ranges_per_node(&self, node_slots: usize) -> Vec<u64> {
+        let mut counts = vec![0u64; node_slots];
+        let mut owner = Vec::with_capacity(1);
+        for range in 0..self.range_count() {
+            self.preference_list(self.range_position(range as u32), 1, 1, &mut owner);
+            if let Some(c) = owner.first().and_then(|n| counts.get_mut(n.index())) {
+                *c += 1;
+            }
+        }
+        counts
     }
 }
 

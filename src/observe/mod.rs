@@ -22,6 +22,8 @@ pub struct RunResult {
     pub node_stats: Vec<NodeStats>,
     /// Workload keys for which each node is in the top N.
     pub keys_owned: Vec<u64>,
+    /// Ring ranges (tokens or partitions) each node holds first at the end.
+    pub partitions_owned: Vec<u64>,
     pub events_processed: u64,
     /// Timeouts found moot before they fell due, which never became events.
     pub timeouts_retired: u64,

@@ -212,6 +212,7 @@ fn nodes_section(scenario: &Scenario, r: &RunResult) -> Value {
                 "datacenter": scenario.datacenters[scenario.nodes[i].datacenter as usize],
                 "requests_served_count": s.requests_served,
                 "keys_owned_count": r.keys_owned[i],
+                "partitions_count": r.partitions_owned[i],
                 "gets_coordinated_count": s.gets_coordinated,
                 "puts_coordinated_count": s.puts_coordinated,
                 "forwarded_count": s.forwarded,

@@ -1099,6 +1099,7 @@ impl<'s> World<'s> {
             history: self.history,
             node_stats: self.nodes.iter().map(|n| n.stats.clone()).collect(),
             keys_owned,
+            partitions_owned: self.ring.ranges_per_node(self.nodes.len()),
             events_processed: self.engine.events_processed(),
             timeouts_retired: self.timeouts_retired,
             simulated_end: self.engine.now(),
