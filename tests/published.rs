@@ -191,3 +191,22 @@ fn at_equal_metadata_strategy_3_balances_load_best_and_strategy_2_worst() {
         assert!(s3 > s1 + 0.05 && s1 > s2 + 0.02, "metadata {meta}, seed {seed}: strategy 1 {s1:.3}, 2 {s2:.3}, 3 {s3:.3}");
     }
 }
+
+#[test]
+fn more_nodes_are_out_of_balance_at_low_load_than_at_high_load() {
+    for seed in 1..=3 {
+        let run = |rate: u32| {
+            let sets = ["duration_ms=3000".to_string(), format!("seed={seed}"), format!("workload.arrivals.rate_per_s={rate}")];
+            let refs: Vec<&str> = sets.iter().map(String::as_str).collect();
+            report(&published("dynamo-load-imbalance", &refs))
+        };
+        let (low, high) = (run(100), run(10_000));
+        let out = |rep: &serde_json::Value| f(&rep["load"]["out_of_balance_fraction_mean"]);
+        assert!(out(&low) > out(&high) + 0.2, "seed {seed}: low load {}, high load {}", out(&low), out(&high));
+        // The windows count every request each node served, once.
+        let windows: u64 = high["load_over_time"].as_array().expect("windows").iter().map(|w| u(&w["requests_count"])).sum();
+        let served: u64 = high["nodes"].as_array().expect("nodes").iter().map(|n| u(&n["requests_served_count"])).sum();
+        assert_eq!(high["load_over_time"].as_array().map(Vec::len), Some(3));
+        assert!(windows <= served && windows as f64 > 0.99 * served as f64, "{windows} in windows, {served} served");
+    }
+}

@@ -128,6 +128,12 @@ for k in range(0, len(configs), 3):
         "DeCandia et al., SOSP 2007, Figure 8", " / ".join(fmt(m, h, digits=3) for m, h in (s1, s2, s3)), "",
         "`make.sh`: dynamo-partitioning")
 
+for cfg in by_config("dynamo-load-imbalance"):
+    rate = cfg[0]["settings"][-1].split("=")[1]
+    m, h = mean_ci([r["out_of_balance_fraction"] for r in cfg])
+    row(f"nodes out of balance (more than 15% from the mean), {rate} requests/s", "about 20% at low load, 10% at high",
+        "DeCandia et al., SOSP 2007, Figure 6", fmt(m, h, pct=True, digits=1), "", "`make.sh`: dynamo-load-imbalance")
+
 # One line per result saying whether they agree and why not: written by a person, in
 # agreement.json, after reading the figures (a line cannot be computed from them).
 agreement_file = os.path.join(OUT, "agreement.json")

@@ -102,6 +102,7 @@ pub fn row_metrics(report: &Value) -> Map<String, Value> {
     put("lost_write_count", f(&report["convergence"]["lost_write_count"]));
     put("lost_add_fraction", f(&report["convergence"]["lost_add_fraction"]));
     put("one_version_read_fraction", f(&report["versions_per_read"]["1_fraction"]));
+    put("out_of_balance_fraction", f(&report["load"]["out_of_balance_fraction_mean"]));
     put("divergent_key_fraction", f(&report["convergence"]["divergent_key_fraction"]));
     put("keys_owned_max_over_mean", f(&report["load"]["keys_owned_max_over_mean"]));
     put("requests_max_over_mean", f(&report["load"]["requests_max_over_mean"]));

@@ -119,6 +119,29 @@ impl OpStats {
     }
 }
 
+/// Requests each node served, per fixed window of simulated time (Dynamo Figure 6's load
+/// imbalance over time).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LoadWindows {
+    pub window_ns: u64,
+    /// `counts[w][i]`: requests node i served in window w.
+    pub counts: Vec<Vec<u64>>,
+}
+
+impl LoadWindows {
+    pub fn record(&mut self, at_ns: u64, node: usize, nodes: usize, requests: u64) {
+        let w = (at_ns / self.window_ns.max(1)) as usize;
+        if self.counts.len() <= w {
+            self.counts.resize(w + 1, Vec::new());
+        }
+        let window = &mut self.counts[w];
+        if window.len() < nodes {
+            window.resize(nodes, 0);
+        }
+        window[node] += requests;
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Metrics {
     pub gets: OpStats,
@@ -138,6 +161,7 @@ pub struct Metrics {
     /// Every scheduled fault as applied: when, what, and whether it changed anything (a crash
     /// of a node already down does not).
     pub faults: Vec<AppliedFault>,
+    pub load_windows: LoadWindows,
     /// Messages each partition (by id) dropped.
     pub drops_by_partition: std::collections::BTreeMap<u32, u64>,
 }

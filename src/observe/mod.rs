@@ -24,6 +24,8 @@ pub struct RunResult {
     pub keys_owned: Vec<u64>,
     /// Ring ranges (tokens or partitions) each node holds first at the end.
     pub partitions_owned: Vec<u64>,
+    /// The ring's members at the end, by node index.
+    pub ring_members: Vec<usize>,
     pub events_processed: u64,
     /// Timeouts found moot before they fell due, which never became events.
     pub timeouts_retired: u64,

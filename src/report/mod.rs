@@ -114,6 +114,7 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
     let concurrent_writes = sum_stats(r, |s| s.concurrent_writes);
     let reads_with_siblings: u64 = m.versions_per_read[2..].iter().sum();
     let (get_latencies, put_latencies) = (m.gets.latencies.sorted(), m.puts.latencies.sorted());
+    let load_windows = load_windows(scenario, r);
     json!({
         "scenario": { "name": scenario.name, "description": scenario.description, "seed": seed },
         "workload_duration_ms": scenario.duration.as_millis_f64(),
@@ -143,7 +144,11 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
         "load": {
             "requests_max_over_mean": max_over_mean(&requests),
             "keys_owned_max_over_mean": max_over_mean(&r.keys_owned),
+            "out_of_balance_fraction_mean": load_windows.iter().map(|w| w.out_of_balance).sum::<f64>() / load_windows.len().max(1) as f64,
         },
+        "load_over_time": load_windows.iter().map(|w| json!({
+            "t_ms": w.start_ms, "requests_count": w.requests, "out_of_balance_fraction": w.out_of_balance, "requests_max_over_mean": w.max_over_mean,
+        })).collect::<Vec<_>>(),
         "convergence": convergence_section(r),
         "membership": membership_section(r),
         "divergence": r.samples.iter().map(|(t, s)| json!({ "t_ms": t.as_millis_f64(), "divergent_key_fraction": s.divergent_fraction(), "pending_hint_count": s.pending_hints })).collect::<Vec<_>>(),
@@ -176,6 +181,35 @@ fn levels_section(scenario: &Scenario, m: &crate::observe::metrics::Metrics) -> 
         Value::Object(out)
     };
     json!({ "get": section(&scenario.workload.get_levels, true), "put": section(&scenario.workload.put_levels, false) })
+}
+
+struct LoadWindow {
+    start_ms: f64,
+    requests: u64,
+    out_of_balance: f64,
+    max_over_mean: f64,
+}
+
+/// Per window of `observe.load_window_ms` that starts within the workload's duration, over the
+/// ring's members at the end: the share of them whose requests lie more than 15% from the
+/// window's mean (Dynamo Figure 6's "out of balance"), and the hottest over the mean.
+fn load_windows(scenario: &Scenario, r: &RunResult) -> Vec<LoadWindow> {
+    let lw = &r.metrics.load_windows;
+    let windows = (scenario.duration.as_nanos().div_ceil(lw.window_ns.max(1)) as usize).min(lw.counts.len());
+    (0..windows)
+        .map(|w| {
+            let loads: Vec<u64> = r.ring_members.iter().map(|&i| lw.counts[w].get(i).copied().unwrap_or(0)).collect();
+            let total: u64 = loads.iter().sum();
+            let mean = total as f64 / loads.len().max(1) as f64;
+            let out = loads.iter().filter(|&&l| (l as f64 - mean).abs() > 0.15 * mean).count();
+            LoadWindow {
+                start_ms: (w as u64 * lw.window_ns) as f64 / 1e6,
+                requests: total,
+                out_of_balance: fraction(out as u64, loads.len() as u64),
+                max_over_mean: max_over_mean(&loads),
+            }
+        })
+        .collect()
 }
 
 /// A counter summed over every node.

@@ -71,6 +71,8 @@ pub struct Scenario {
     pub probe: Option<ProbeConfig>,
     /// How often divergence is sampled (zero: never).
     pub divergence_interval: SimDuration,
+    /// The window over which each node's requests are counted for `load_over_time`.
+    pub load_window: SimDuration,
     pub checks: CheckConfig,
     /// Random faults drawn per run from the fault stream.
     pub nemesis: Option<NemesisConfig>,

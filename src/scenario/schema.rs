@@ -181,6 +181,8 @@ pub(super) enum RawLostWrites {
 pub(super) struct RawObserve {
     #[serde(default)]
     pub(super) divergence_interval_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) load_window_ms: Option<f64>,
 }
 
 #[derive(Deserialize, Debug)]

@@ -177,6 +177,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Sce
             raw.observe.divergence_interval_ms.unwrap_or(1000.0),
             true,
         )?,
+        load_window: ms(ctx, "observe.load_window_ms", raw.observe.load_window_ms.unwrap_or(1000.0), false)?,
         faults,
         source,
     })

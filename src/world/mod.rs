@@ -21,7 +21,7 @@ use crate::node::replica::Unflushed;
 use crate::node::{Coordination, Node, NodeEffect, NodeEnv, NodeTimer};
 use crate::observe::convergence::{self, DivergenceSampler, Snapshot};
 use crate::observe::history::History;
-use crate::observe::metrics::{AppliedFault, Metrics, OpStats};
+use crate::observe::metrics::{AppliedFault, LoadWindows, Metrics, OpStats};
 use crate::observe::trace::{TraceEvent, Tracer};
 use crate::observe::{LostWrite, RunResult};
 use crate::scenario::workload::{Arrivals, ValueModel};
@@ -298,7 +298,10 @@ impl<'s> World<'s> {
             workload_active: true,
             next_write: 0,
             key_locks: KeyLocks::default(),
-            metrics: Metrics::new(),
+            metrics: Metrics {
+                load_windows: LoadWindows { window_ns: scenario.load_window.as_nanos(), counts: Vec::new() },
+                ..Metrics::new()
+            },
             history: History::new(probe_delays),
             node_effects: Vec::new(),
             client_effects: Vec::new(),
@@ -568,7 +571,12 @@ impl<'s> World<'s> {
             protocol: &self.scenario.protocol,
         };
         let mut out = std::mem::take(&mut self.node_effects);
+        let served_before = self.nodes[i].stats.requests_served;
         handler(&mut self.nodes[i], self.engine.now(), &env, &mut out);
+        let served = self.nodes[i].stats.requests_served - served_before;
+        if served > 0 {
+            self.metrics.load_windows.record(self.engine.now().as_nanos(), i, self.nodes.len(), served);
+        }
         self.apply_node_effects(node, service, &mut out);
         self.node_effects = out;
     }
@@ -1100,6 +1108,7 @@ impl<'s> World<'s> {
             node_stats: self.nodes.iter().map(|n| n.stats.clone()).collect(),
             keys_owned,
             partitions_owned: self.ring.ranges_per_node(self.nodes.len()),
+            ring_members: self.ring.members().iter().map(|m| m.node.index()).collect(),
             events_processed: self.engine.events_processed(),
             timeouts_retired: self.timeouts_retired,
             simulated_end: self.engine.now(),
