@@ -120,25 +120,34 @@ impl OpStats {
 }
 
 /// Requests each node served, per fixed window of simulated time (Dynamo Figure 6's load
-/// imbalance over time).
+/// imbalance over time), kept as each node's running count when each window opened: requests
+/// are only served inside node handlers, so one check per handler call is all it costs.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LoadWindows {
     pub window_ns: u64,
-    /// `counts[w][i]`: requests node i served in window w.
-    pub counts: Vec<Vec<u64>>,
+    /// `starts[w][i]`: requests node i had served when window w opened.
+    starts: Vec<Vec<u64>>,
+    /// When the open window ends.
+    pub open_until_ns: u64,
 }
 
 impl LoadWindows {
-    pub fn record(&mut self, at_ns: u64, node: usize, nodes: usize, requests: u64) {
-        let w = (at_ns / self.window_ns.max(1)) as usize;
-        if self.counts.len() <= w {
-            self.counts.resize(w + 1, Vec::new());
-        }
-        let window = &mut self.counts[w];
-        if window.len() < nodes {
-            window.resize(nodes, 0);
-        }
-        window[node] += requests;
+    pub fn new(window_ns: u64, nodes: usize) -> LoadWindows {
+        LoadWindows { window_ns: window_ns.max(1), starts: vec![vec![0; nodes]], open_until_ns: window_ns.max(1) }
+    }
+
+    /// Opens every window up to the one holding `at_ns`, given each node's running count.
+    pub fn open_to(&mut self, at_ns: u64, served: impl Iterator<Item = u64>) {
+        let w = (at_ns / self.window_ns) as usize;
+        let now: Vec<u64> = served.collect();
+        self.starts.resize(w + 1, now);
+        self.open_until_ns = (w as u64 + 1).saturating_mul(self.window_ns);
+    }
+
+    /// Requests per node in each window, given each node's final count.
+    pub fn counts(&self, served_at_end: &[u64]) -> Vec<Vec<u64>> {
+        let ends = self.starts.iter().skip(1).map(Vec::as_slice).chain([served_at_end]);
+        self.starts.iter().zip(ends).map(|(start, end)| end.iter().zip(start).map(|(e, s)| e - s).collect()).collect()
     }
 }
 
@@ -216,6 +225,15 @@ mod tests {
         assert_eq!(log.completions().collect::<Vec<_>>(), entries);
         assert_eq!(log.sorted(), vec![0, 5, 7, 8, u64::from(u32::MAX) - 1, WIDE as u64, 9_000_000_000]);
         assert_eq!(log.wide_latency_ns.len() + log.wide_gap_ns.len(), 5, "only values of 2^32 - 1 or more go wide");
+    }
+
+    #[test]
+    fn load_windows_attribute_each_request_to_the_window_it_was_served_in() {
+        let mut lw = LoadWindows::new(10, 2);
+        // Node 0 serves 3 in window 0; nothing runs in window 1; node 1 serves 2 in window 2.
+        lw.open_to(25, [3, 0].into_iter());
+        assert_eq!(lw.open_until_ns, 30);
+        assert_eq!(lw.counts(&[3, 2]), vec![vec![3, 0], vec![0, 0], vec![0, 2]]);
     }
 
     #[test]

@@ -195,10 +195,14 @@ struct LoadWindow {
 /// window's mean (Dynamo Figure 6's "out of balance"), and the hottest over the mean.
 fn load_windows(scenario: &Scenario, r: &RunResult) -> Vec<LoadWindow> {
     let lw = &r.metrics.load_windows;
-    let windows = (scenario.duration.as_nanos().div_ceil(lw.window_ns.max(1)) as usize).min(lw.counts.len());
+    let served: Vec<u64> = r.node_stats.iter().map(|s| s.requests_served).collect();
+    let counts = lw.counts(&served);
+    // A window no node handler ran in served nothing.
+    let windows = scenario.duration.as_nanos().div_ceil(lw.window_ns) as usize;
     (0..windows)
         .map(|w| {
-            let loads: Vec<u64> = r.ring_members.iter().map(|&i| lw.counts[w].get(i).copied().unwrap_or(0)).collect();
+            let loads: Vec<u64> =
+                r.ring_members.iter().map(|&i| counts.get(w).and_then(|c| c.get(i)).copied().unwrap_or(0)).collect();
             let total: u64 = loads.iter().sum();
             let mean = total as f64 / loads.len().max(1) as f64;
             let out = loads.iter().filter(|&&l| (l as f64 - mean).abs() > 0.15 * mean).count();

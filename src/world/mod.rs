@@ -299,7 +299,7 @@ impl<'s> World<'s> {
             next_write: 0,
             key_locks: KeyLocks::default(),
             metrics: Metrics {
-                load_windows: LoadWindows { window_ns: scenario.load_window.as_nanos(), counts: Vec::new() },
+                load_windows: LoadWindows::new(scenario.load_window.as_nanos(), scenario.nodes.len()),
                 ..Metrics::new()
             },
             history: History::new(probe_delays),
@@ -571,12 +571,11 @@ impl<'s> World<'s> {
             protocol: &self.scenario.protocol,
         };
         let mut out = std::mem::take(&mut self.node_effects);
-        let served_before = self.nodes[i].stats.requests_served;
-        handler(&mut self.nodes[i], self.engine.now(), &env, &mut out);
-        let served = self.nodes[i].stats.requests_served - served_before;
-        if served > 0 {
-            self.metrics.load_windows.record(self.engine.now().as_nanos(), i, self.nodes.len(), served);
+        let now_ns = self.engine.now().as_nanos();
+        if now_ns >= self.metrics.load_windows.open_until_ns {
+            self.metrics.load_windows.open_to(now_ns, self.nodes.iter().map(|n| n.stats.requests_served));
         }
+        handler(&mut self.nodes[i], self.engine.now(), &env, &mut out);
         self.apply_node_effects(node, service, &mut out);
         self.node_effects = out;
     }
