@@ -70,13 +70,28 @@ const MI_OPTION_PURGE_DELAY: mi::mi_option_t = 15;
 #[cfg(target_os = "linux")]
 extern "C" {
     fn prctl(option: std::ffi::c_int, ...) -> std::ffi::c_int;
+    fn signal(signum: std::ffi::c_int, handler: usize) -> usize;
 }
+
+/// Linux's `SIGPIPE` and `SIG_DFL`.
+#[cfg(target_os = "linux")]
+const SIGPIPE: std::ffi::c_int = 13;
+#[cfg(target_os = "linux")]
+const SIG_DFL: usize = 0;
 
 /// Linux's `PR_SET_THP_DISABLE`: no transparent huge pages for this process's later faults.
 #[cfg(target_os = "linux")]
 const PR_SET_THP_DISABLE: std::ffi::c_int = 41;
 
 fn main() -> ExitCode {
+    // A reader that stops early (`dynasim check scenarios/ | head -1`) ends the command as it
+    // ends any Unix tool, by SIGPIPE (status 141 in a shell), instead of a panic on the next
+    // print: Rust ignores the signal by default.
+    // SAFETY: restores the default disposition of one signal; no handler code runs.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        signal(SIGPIPE, SIG_DFL)
+    };
     // A simulation's memory only grows until the run ends: returning freed pages to the OS
     // (after mimalloc's default 10 ms) only makes the kernel zero them again on reuse, which
     // cost a fifth of a long run's time.

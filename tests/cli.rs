@@ -180,3 +180,49 @@ fn bench_runs_and_reports_its_figures() {
     let bad = dynasim(&["bench", "--only", "nope"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_reader_that_stops_early_ends_the_command_by_sigpipe_not_a_panic() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dynasim"))
+        .args(["check", "scenarios/quickstart.json", "--seeds", "1..40", "--jobs", "1", "--set", "duration_ms=200"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run dynasim");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("a first line");
+    assert!(first.starts_with("ok"), "{first}");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(13), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_check_of_nothing_and_a_sweep_of_nothing_valid_are_errors() {
+    let empty = std::env::temp_dir().join(format!("dynasim-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).expect("temp dir");
+    let out = dynasim(&["check", empty.to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no scenario (*.json)"));
+    let dir = empty.join("sweep");
+    let out = dynasim(&[
+        "sweep",
+        "scenarios/quickstart.json",
+        "--set",
+        "protocl.r=1,2",
+        "--seeds",
+        "1",
+        "--out",
+        dir.to_str().expect("path"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("every configuration was invalid"));
+    assert!(!dir.exists(), "nothing written");
+    let _ = std::fs::remove_dir_all(&empty);
+}

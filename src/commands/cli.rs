@@ -326,6 +326,13 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
     if tty {
         eprintln!();
     }
+    if !rows.is_empty() && rows.iter().all(|r| r.get("skipped").is_some()) {
+        let why: Vec<String> = rows.iter().filter_map(|r| r["skipped"].as_str()).map(String::from).collect();
+        return Err(Error::Usage(format!(
+            "sweep: every configuration was invalid, nothing ran (the first: {}); no results written",
+            why.first().map_or("?", String::as_str)
+        )));
+    }
     let results = sweep_results(&base.name, &args.set, args.seeds, &rows);
     let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(format!("sweep-{}", base.name)));
     let mut command = format!("dynasim sweep {file} --seeds {}", args.seeds);
@@ -671,6 +678,10 @@ fn replay_command(path: &Path, seed: u64, sets: &[String]) -> String {
 fn check(args: CheckArgs) -> Result<ExitCode, Error> {
     let seeds = args.seeds.as_deref().map(parse_seeds).transpose()?;
     let files = expand(&args.paths)?;
+    if files.is_empty() {
+        let named: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Error::Usage(format!("check: no scenario (*.json) in {}; nothing was checked", named.join(", "))));
+    }
     // Validate everything first: bad input is reported before any time is spent simulating.
     let scenarios: Vec<(PathBuf, Scenario)> =
         files.iter().map(|f| load_scenario(f, &args.set).map(|s| (f.clone(), s))).collect::<Result<_, _>>()?;
