@@ -276,7 +276,6 @@ impl History {
         (distinct, count)
     }
 
-    /// True if `target` is one of `from` or an ancestor of one of them.
     /// Marks every write `from` descends from, themselves included, down to `floor` (older
     /// ones cannot matter); returns the mark, for [`History::marked`].
     fn mark_ancestors(&mut self, from: &[WriteId], floor: WriteId) -> u32 {
@@ -307,6 +306,8 @@ impl History {
         self.visit_stamp
     }
 
+    /// True if `target` is one of `from` or an ancestor of one of them. [`History::mark_ancestors`]
+    /// bounded by the target, stopping as soon as it is found.
     pub fn reflects(&mut self, from: &[WriteId], target: WriteId) -> bool {
         let stamp = self.next_stamp();
         self.stack.clear();

@@ -2,6 +2,8 @@
 //! so the report can compute exact figures.
 
 use crate::cluster::network::MessageKind;
+use crate::node::consistency::ConsistencyLevel;
+use crate::node::message::Failure;
 
 /// Per message kind.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -117,6 +119,14 @@ impl OpStats {
     pub fn failures(&self) -> u64 {
         self.coordinator_timeouts + self.client_timeouts + self.unavailable
     }
+
+    fn failed(&mut self, failure: Failure) {
+        match failure {
+            Failure::CoordinatorTimeout => self.coordinator_timeouts += 1,
+            Failure::ClientTimeout => self.client_timeouts += 1,
+            Failure::Unavailable => self.unavailable += 1,
+        }
+    }
 }
 
 /// Requests each node served, per fixed window of simulated time (Dynamo Figure 6's load
@@ -189,6 +199,35 @@ impl Metrics {
 
     pub fn message(&mut self, kind: MessageKind) -> &mut MessageCounts {
         &mut self.messages[kind.index()]
+    }
+
+    /// The figures a workload get (or put) counts in: the workload's, and its level's if it
+    /// named one.
+    fn op_stats(&mut self, get: bool, level: Option<ConsistencyLevel>) -> (&mut OpStats, Option<&mut OpStats>) {
+        let at_level = level.map(|l| &mut self.levels[l.index()]);
+        if get {
+            (&mut self.gets, at_level.map(|s| &mut s.gets))
+        } else {
+            (&mut self.puts, at_level.map(|s| &mut s.puts))
+        }
+    }
+
+    /// A workload operation succeeded after `latency_ns`, at `at_ns`.
+    pub fn succeeded(&mut self, get: bool, level: Option<ConsistencyLevel>, latency_ns: u64, at_ns: u64) {
+        let (all, at_level) = self.op_stats(get, level);
+        all.latencies.push(latency_ns, at_ns);
+        if let Some(s) = at_level {
+            s.latencies.push(latency_ns, at_ns);
+        }
+    }
+
+    /// A workload operation failed.
+    pub fn failed(&mut self, get: bool, level: Option<ConsistencyLevel>, failure: Failure) {
+        let (all, at_level) = self.op_stats(get, level);
+        all.failed(failure);
+        if let Some(s) = at_level {
+            s.failed(failure);
+        }
     }
 }
 

@@ -16,12 +16,12 @@ use crate::cluster::keyspace::KeyTable;
 use crate::cluster::network::{client_datacenter, MessageKind, Network, Route};
 use crate::cluster::ring::{RangeMap, Ring, RingMember};
 use crate::node::membership::{MemberRecord, MemberStatus, Membership};
-use crate::node::message::{Failure, Payload, ReplyBody};
+use crate::node::message::{Payload, ReplyBody};
 use crate::node::replica::Unflushed;
 use crate::node::{Coordination, Node, NodeEffect, NodeEnv, NodeTimer};
 use crate::observe::convergence::{self, DivergenceSampler, Snapshot};
 use crate::observe::history::History;
-use crate::observe::metrics::{AppliedFault, LoadWindows, Metrics, OpStats};
+use crate::observe::metrics::{AppliedFault, LoadWindows, Metrics};
 use crate::observe::trace::{TraceEvent, Tracer};
 use crate::observe::{LostWrite, RunResult};
 use crate::scenario::workload::{Arrivals, ValueModel};
@@ -854,13 +854,11 @@ impl<'s> World<'s> {
                     self.history.probe_read(client, op, write, delay_index, writes.as_slice());
                 }
                 (Ok((writes, versions)), None) => {
-                    let latency = now.since(started).as_nanos();
-                    self.metrics.gets.latencies.push(latency, now.as_nanos());
+                    self.metrics.succeeded(true, level, now.since(started).as_nanos(), now.as_nanos());
                     self.metrics.versions_per_read[versions.min(4)] += 1;
                     let stale = self.history.read_succeeded(client, op, writes.as_slice());
                     if let Some(level) = level {
                         let stats = &mut self.metrics.levels[level.index()];
-                        stats.gets.latencies.push(latency, now.as_nanos());
                         stats.reads_judged += 1;
                         stats.stale_reads += stale as u64;
                     }
@@ -868,10 +866,7 @@ impl<'s> World<'s> {
                 (Err(failure), probe) => {
                     self.history.read_failed(client, op);
                     if probe.is_none() {
-                        count_failure(&mut self.metrics.gets, failure);
-                        if let Some(level) = level {
-                            count_failure(&mut self.metrics.levels[level.index()].gets, failure);
-                        }
+                        self.metrics.failed(true, level, failure);
                     }
                 }
             },
@@ -888,21 +883,14 @@ impl<'s> World<'s> {
                     if probe {
                         self.metrics.probe_writes += 1;
                     } else {
-                        let latency = now.since(started).as_nanos();
-                        self.metrics.puts.latencies.push(latency, now.as_nanos());
-                        if let Some(level) = level {
-                            self.metrics.levels[level.index()].puts.latencies.push(latency, now.as_nanos());
-                        }
+                        self.metrics.succeeded(false, level, now.since(started).as_nanos(), now.as_nanos());
                     }
                 }
                 Err(failure) => {
                     if probe {
                         self.metrics.probe_write_failures += 1;
                     } else {
-                        count_failure(&mut self.metrics.puts, failure);
-                        if let Some(level) = level {
-                            count_failure(&mut self.metrics.levels[level.index()].puts, failure);
-                        }
+                        self.metrics.failed(false, level, failure);
                     }
                 }
             },
@@ -1172,13 +1160,5 @@ fn client_env<'a>(
         chooser,
         probe: scenario.probe.as_ref(),
         next_write,
-    }
-}
-
-fn count_failure(stats: &mut OpStats, failure: Failure) {
-    match failure {
-        Failure::CoordinatorTimeout => stats.coordinator_timeouts += 1,
-        Failure::ClientTimeout => stats.client_timeouts += 1,
-        Failure::Unavailable => stats.unavailable += 1,
     }
 }
