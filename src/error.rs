@@ -2,14 +2,26 @@
 //! Simulated faults are never errors. Every error maps to exit code 2.
 
 use crate::scenario::ScenarioError;
+use crate::sim::engine::{Limit, SimTime};
 use std::fmt;
 use std::path::Path;
 
 #[derive(Debug)]
 pub enum Error {
     Scenario(ScenarioError),
-    Io { action: &'static str, path: String, source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
     Usage(String),
+    /// A run hit a bound of the simulator (see [`crate::sim::engine::Limit`]) and ended early.
+    Limit {
+        scenario: String,
+        seed: u64,
+        at: SimTime,
+        limit: Limit,
+    },
 }
 
 impl Error {
@@ -24,6 +36,11 @@ impl fmt::Display for Error {
             Error::Scenario(e) => e.fmt(f),
             Error::Io { action, path, source } => write!(f, "{path}: cannot {action}: {source}"),
             Error::Usage(m) => f.write_str(m),
+            Error::Limit { scenario, seed, at, limit } => write!(
+                f,
+                "scenario {scenario}, seed {seed}: the run stopped at {at}: {limit}; expected a scenario within the \
+                 simulator's bounds (see README, Limits)"
+            ),
         }
     }
 }

@@ -17,9 +17,9 @@ use observe::RunResult;
 use scenario::Scenario;
 use world::World;
 
-/// Runs one scenario under one seed.
-pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
-    World::new(scenario, seed).run()
+/// Runs one scenario under one seed; an error if the run hit a bound of the simulator.
+pub fn simulate(scenario: &Scenario, seed: u64) -> Result<RunResult, error::Error> {
+    finished(scenario, seed, World::new(scenario, seed).run())
 }
 
 /// Runs one scenario under one seed with a trace; returns the result and the tracer.
@@ -27,13 +27,21 @@ pub fn simulate_traced(
     scenario: &Scenario,
     seed: u64,
     tracer: observe::trace::Tracer,
-) -> (RunResult, Option<observe::trace::Tracer>) {
+) -> Result<(RunResult, Option<observe::trace::Tracer>), error::Error> {
     let mut world = World::new(scenario, seed);
     world.set_tracer(tracer);
-    world.run_traced()
+    let (result, tracer) = world.run_traced();
+    Ok((finished(scenario, seed, result)?, tracer))
 }
 
 /// Runs one scenario under one seed and returns its report (the bytes `report.json` holds).
-pub fn run_report(scenario: &Scenario, seed: u64) -> serde_json::Value {
-    report::build(scenario, seed, &simulate(scenario, seed))
+pub fn run_report(scenario: &Scenario, seed: u64) -> Result<serde_json::Value, error::Error> {
+    Ok(report::build(scenario, seed, &simulate(scenario, seed)?))
+}
+
+fn finished(scenario: &Scenario, seed: u64, result: RunResult) -> Result<RunResult, error::Error> {
+    match result.stopped {
+        None => Ok(result),
+        Some((at, limit)) => Err(error::Error::Limit { scenario: scenario.name.clone(), seed, at, limit }),
+    }
 }

@@ -6,7 +6,7 @@ use dynasim::observe::checks::{self, Violation};
 use dynasim::scenario::Scenario;
 
 fn violations(s: &Scenario) -> Vec<Violation> {
-    let r = dynasim::simulate(s, s.seed);
+    let r = dynasim::simulate(s, s.seed).expect("the run finishes");
     let rep = dynasim::report::build(s, s.seed, &r);
     checks::evaluate(s, &r, &rep)
 }

@@ -85,7 +85,8 @@ fn an_invalid_scenario_names_file_line_column_field_and_fix() {
 fn a_bad_override_is_reported_with_its_path() {
     let o = dynasim(&["run", "scenarios/quickstart.json", "--set", "protocol.w=7"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("protocol.w: 7 is out of range; expected 1 to N (3)"), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("quickstart.json (--set protocol.w=7): protocol.w: 7 is out of range; expected 1 to N (3)"), "{e}");
 }
 
 #[test]

@@ -9,8 +9,8 @@ use dynasim::report;
 fn same_seed_gives_byte_identical_reports() {
     for name in ["quickstart", "staleness-probe", "slow-node-proxy"] {
         let s = shipped(name, &["duration_ms=2000"]);
-        let a = report::to_bytes(&dynasim::run_report(&s, 7));
-        let b = report::to_bytes(&dynasim::run_report(&s, 7));
+        let a = report::to_bytes(&dynasim::run_report(&s, 7).expect("the run finishes"));
+        let b = report::to_bytes(&dynasim::run_report(&s, 7).expect("the run finishes"));
         assert!(a == b, "{name}: two runs with seed 7 differ");
     }
 }
@@ -18,8 +18,8 @@ fn same_seed_gives_byte_identical_reports() {
 #[test]
 fn different_seeds_give_different_runs() {
     let s = shipped("quickstart", &["duration_ms=2000"]);
-    let a = dynasim::run_report(&s, 1);
-    let b = dynasim::run_report(&s, 2);
+    let a = dynasim::run_report(&s, 1).expect("the run finishes");
+    let b = dynasim::run_report(&s, 2).expect("the run finishes");
     assert_ne!(a["engine"], b["engine"]);
     assert_ne!(a["operations"], b["operations"]);
 }
@@ -31,13 +31,13 @@ fn changing_only_the_workload_leaves_network_draws_unchanged() {
         "quickstart",
         &["duration_ms=1000", "workload.read_fraction=0.2", "workload.keys=50", "workload.arrivals.clients=7"],
     );
-    let a = dynasim::simulate(&base, 3);
-    let b = dynasim::simulate(&other, 3);
+    let a = dynasim::simulate(&base, 3).expect("the run finishes");
+    let b = dynasim::simulate(&other, 3).expect("the run finishes");
     assert_eq!(a.network_fingerprint.len(), dynasim::cluster::network::DELAY_FINGERPRINT_LEN);
     assert_eq!(a.network_fingerprint, b.network_fingerprint, "network latency draws moved with the workload");
     // The workloads really differ, so the equality above is not vacuous.
     assert_ne!(a.metrics.gets.latencies.len(), b.metrics.gets.latencies.len());
     // And a different seed does move the network draws.
-    let c = dynasim::simulate(&base, 4);
+    let c = dynasim::simulate(&base, 4).expect("the run finishes");
     assert_ne!(a.network_fingerprint, c.network_fingerprint);
 }

@@ -73,15 +73,15 @@ fn a_one_way_partition_drops_only_one_direction() {
 #[test]
 fn the_nemesis_draws_its_faults_from_the_seed_and_the_system_heals() {
     let s = shipped("nemesis-dynamo", &[]);
-    let a = dynasim::simulate(&s, 3);
-    let b = dynasim::simulate(&s, 3);
-    let c = dynasim::simulate(&s, 4);
+    let a = dynasim::simulate(&s, 3).expect("the run finishes");
+    let b = dynasim::simulate(&s, 3).expect("the run finishes");
+    let c = dynasim::simulate(&s, 4).expect("the run finishes");
     assert!(a.faults.len() > 10 && a.faults.iter().all(|f| f.generated), "{}", a.faults.len());
     assert_eq!(a.faults, b.faults, "same seed, same faults");
     assert_ne!(a.faults, c.faults, "another seed, other faults");
     // Changing the workload leaves the fault stream alone.
     let other = shipped("nemesis-dynamo", &["workload.read_fraction=0.9", "workload.keys=50"]);
-    assert_eq!(dynasim::simulate(&other, 3).faults, a.faults);
+    assert_eq!(dynasim::simulate(&other, 3).expect("the run finishes").faults, a.faults);
     let rep = dynasim::report::build(&s, 3, &a);
     let kinds: Vec<&str> = rep["faults"].as_array().expect("faults").iter().filter_map(|f| f["fault"].as_str()).collect();
     for kind in ["crash", "partition", "loss burst", "slower", "clock of"] {
@@ -118,7 +118,7 @@ fn a_bridge_node_in_no_group_still_reaches_both_sides() {
     let rep = report(&scenario(BASE, &["protocol.w=2", bridged]));
     assert!(total(&rep, "dropped_partition_count") > 100);
     let s = scenario(BASE, &["protocol.w=2", bridged]);
-    let r = dynasim::simulate(&s, s.seed);
+    let r = dynasim::simulate(&s, s.seed).expect("the run finishes");
     // Node 2 is in no group: it keeps serving everyone, so nothing sent to or by it is cut.
     assert!(u(&rep["nodes"][2]["requests_served_count"]) > 500);
     assert!(r.metrics.drops_by_partition.values().sum::<u64>() > 0);

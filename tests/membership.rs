@@ -72,7 +72,7 @@ fn a_leave_survives_the_departing_node_under_every_seed_it_once_broke() {
     // any gossip round carried its leave, and no other node ever learned it.
     let s = shipped("leave-under-load", &[]);
     for seed in [3, 12, 16, 329, 649] {
-        let rep = dynasim::run_report(&s, seed);
+        let rep = dynasim::run_report(&s, seed).expect("the run finishes");
         assert_eq!(rep["convergence"]["converged"], true, "seed {seed}: {}", rep["convergence"]);
         assert!(rep["membership"]["changes"][0]["agreed_after_ms"].is_number(), "seed {seed}: {}", rep["membership"]);
     }

@@ -104,7 +104,7 @@ fn configurations_share_workload_network_and_fault_draws_for_a_seed() {
         "nemesis-dynamo",
         &["duration_ms=3000", "quiescent_tail_ms=1000", "nemesis.stop_ms=3000", "protocol.r=1", "protocol.w=3"],
     );
-    let (ra, rb) = (dynasim::simulate(&a, 5), dynasim::simulate(&b, 5));
+    let (ra, rb) = (dynasim::simulate(&a, 5).expect("the run finishes"), dynasim::simulate(&b, 5).expect("the run finishes"));
     assert_eq!(ra.faults, rb.faults);
     assert_eq!(ra.network_fingerprint, rb.network_fingerprint);
     assert_ne!(ra.metrics.puts.latencies, rb.metrics.puts.latencies, "the configurations do differ");

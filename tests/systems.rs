@@ -37,12 +37,12 @@ fn last_write_wins_loses_acknowledged_adds_that_siblings_keep() {
 #[test]
 fn lost_writes_under_last_write_wins_are_reported_and_fail_only_when_declared() {
     let reported = shipped("carts-cassandra", &[]);
-    let r = dynasim::simulate(&reported, reported.seed);
+    let r = dynasim::simulate(&reported, reported.seed).expect("the run finishes");
     let rep = dynasim::report::build(&reported, reported.seed, &r);
     assert!(!r.lost_writes.is_empty());
     assert!(checks::evaluate(&reported, &r, &rep).is_empty(), "reported, not failed, by default under LWW");
     let failing = shipped("carts-cassandra", &["checks.lost_writes=fail"]);
-    let r = dynasim::simulate(&failing, failing.seed);
+    let r = dynasim::simulate(&failing, failing.seed).expect("the run finishes");
     let rep = dynasim::report::build(&failing, failing.seed, &r);
     let v = checks::evaluate(&failing, &r, &rep);
     assert_eq!(v.len(), 1, "{v:?}");
@@ -51,7 +51,7 @@ fn lost_writes_under_last_write_wins_are_reported_and_fail_only_when_declared() 
     assert!(v[0].message.contains("acknowledged writes are reflected by no version"), "{}", v[0].message);
     // Under siblings the same check holds.
     let riak = shipped("carts-riak", &["checks.lost_writes=fail"]);
-    let r = dynasim::simulate(&riak, riak.seed);
+    let r = dynasim::simulate(&riak, riak.seed).expect("the run finishes");
     let rep = dynasim::report::build(&riak, riak.seed, &r);
     assert!(checks::evaluate(&riak, &r, &rep).is_empty());
 }
@@ -70,7 +70,7 @@ fn clock_skew_fools_last_write_wins() {
 fn rolling_restart_keeps_writes_available_and_ends_converged() {
     let s = shipped("rolling-restart", &[]);
     assert_eq!(s.faults.len(), 12, "six crash/restart pairs");
-    let r = dynasim::simulate(&s, s.seed);
+    let r = dynasim::simulate(&s, s.seed).expect("the run finishes");
     let rep = dynasim::report::build(&s, s.seed, &r);
     assert!(rep["faults"].as_array().expect("faults").iter().all(|f| f["took_effect"] == true));
     assert!(checks::evaluate(&s, &r, &rep).is_empty());
@@ -156,12 +156,12 @@ fn per_version_vector_clocks_lose_acknowledged_writes_that_dotted_version_vector
 #[test]
 fn lost_writes_under_per_version_clocks_are_reported_and_fail_only_when_declared() {
     let reported = shipped("vector-clock-anomalies", &[]);
-    let r = dynasim::simulate(&reported, reported.seed);
+    let r = dynasim::simulate(&reported, reported.seed).expect("the run finishes");
     let rep = dynasim::report::build(&reported, reported.seed, &r);
     assert!(!r.lost_writes.is_empty());
     assert!(checks::evaluate(&reported, &r, &rep).is_empty(), "Dynamo's anomaly is reported, not failed, by default");
     let failing = shipped("vector-clock-anomalies", &["checks.lost_writes=fail"]);
-    let r = dynasim::simulate(&failing, failing.seed);
+    let r = dynasim::simulate(&failing, failing.seed).expect("the run finishes");
     let rep = dynasim::report::build(&failing, failing.seed, &r);
     let v = checks::evaluate(&failing, &r, &rep);
     assert_eq!(v.iter().map(|v| v.invariant).collect::<Vec<_>>(), vec!["no_lost_writes"]);
@@ -215,12 +215,12 @@ fn buffered_writes_cut_the_put_tail_and_a_power_loss_takes_what_only_memory_held
 #[test]
 fn writes_lost_with_an_unflushed_buffer_are_reported_and_fail_only_when_declared() {
     let reported = shipped("buffered-writes", &[]);
-    let r = dynasim::simulate(&reported, reported.seed);
+    let r = dynasim::simulate(&reported, reported.seed).expect("the run finishes");
     let rep = dynasim::report::build(&reported, reported.seed, &r);
     assert!(!r.lost_writes.is_empty() && r.lost_writes.iter().all(|l| l.unflushed));
     assert!(checks::evaluate(&reported, &r, &rep).is_empty(), "the buffer's risk is reported, not failed, by default");
     let failing = shipped("buffered-writes", &["checks.lost_writes=fail"]);
-    let r = dynasim::simulate(&failing, failing.seed);
+    let r = dynasim::simulate(&failing, failing.seed).expect("the run finishes");
     let rep = dynasim::report::build(&failing, failing.seed, &r);
     let v = checks::evaluate(&failing, &r, &rep);
     assert_eq!(v.iter().map(|v| v.invariant).collect::<Vec<_>>(), vec!["no_lost_writes"]);

@@ -243,7 +243,7 @@ pub fn run() -> Result<ExitCode, Error> {
         None => {
             let scenario = scenario::load(DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO, &[])?;
             let seed = scenario.seed;
-            let report = crate::run_report(&scenario, seed);
+            let report = crate::run_report(&scenario, seed)?;
             print!("{}", report::summary(&report));
             println!("\n(built-in quickstart; `dynasim run scenarios/<name>.json` runs a scenario file and writes its report)");
             Ok(ExitCode::SUCCESS)
@@ -479,7 +479,7 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 fn shrink(args: ShrinkArgs) -> Result<ExitCode, Error> {
     let scenario = load_scenario(&args.scenario, &args.set)?;
     let seed = args.seed.unwrap_or(scenario.seed);
-    let result = crate::simulate(&scenario, seed);
+    let result = crate::simulate(&scenario, seed)?;
     let rep = report::build(&scenario, seed, &result);
     let Some(first) = checks::evaluate(&scenario, &result, &rep).into_iter().next() else {
         println!("{} seed {seed}: every invariant holds; nothing to shrink", args.scenario.display());
@@ -588,7 +588,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(&seed) = seeds.get(i) else { break };
                         let judged = crate::commands::explore::explore_seed(&file, &text, &args.set, seed);
-                        out.push(judged.map_err(Error::from).map(|(sets, violations)| (i, sets, violations)));
+                        out.push(judged.map(|(sets, violations)| (i, sets, violations)));
                         let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                         if tty {
                             let left = wall_started.elapsed().as_secs_f64() / d as f64 * (seeds.len() - d) as f64;
@@ -630,27 +630,27 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
 
 /// Runs a scenario twice under one seed, hashing every traced event; any difference in the
 /// events or the report is a violation naming the first differing event.
-fn determinism(scenario: &Scenario, seed: u64) -> Vec<checks::Violation> {
-    let hashed = || {
+fn determinism(scenario: &Scenario, seed: u64) -> Result<Vec<checks::Violation>, Error> {
+    let hashed = || -> Result<_, Error> {
         let tracer = Tracer::new(TraceFilter::default(), TraceSink::Hashes(Vec::new()));
-        let (result, tracer) = crate::simulate_traced(scenario, seed, tracer);
+        let (result, tracer) = crate::simulate_traced(scenario, seed, tracer)?;
         let hashes = match tracer.map(|t| t.sink) {
             Some(TraceSink::Hashes(h)) => h,
             _ => Vec::new(),
         };
-        (report::to_bytes(&report::build(scenario, seed, &result)), hashes, result.simulated_end)
+        Ok((report::to_bytes(&report::build(scenario, seed, &result)), hashes, result.simulated_end))
     };
-    let (report_a, events_a, end) = hashed();
-    let (report_b, events_b, _) = hashed();
+    let (report_a, events_a, end) = hashed()?;
+    let (report_b, events_b, _) = hashed()?;
     let first = crate::observe::trace::first_difference(&events_a, &events_b);
     let capture = |index: usize| {
         let tracer = Tracer::new(TraceFilter::default(), TraceSink::Capture { index, seen: 0, line: None });
-        match crate::simulate_traced(scenario, seed, tracer).1.map(|t| t.sink) {
+        match crate::simulate_traced(scenario, seed, tracer).ok().and_then(|r| r.1).map(|t| t.sink) {
             Some(TraceSink::Capture { line, .. }) => line.unwrap_or_else(|| "(no such event)".into()),
             _ => String::new(),
         }
     };
-    match first {
+    Ok(match first {
         Some(i) => vec![checks::Violation {
             invariant: "determinism",
             key: None,
@@ -664,7 +664,7 @@ fn determinism(scenario: &Scenario, seed: u64) -> Vec<checks::Violation> {
             message: format!("the traces ({} events) agree but the reports differ", events_a.len()),
         }],
         None => Vec::new(),
-    }
+    })
 }
 
 fn replay_command(path: &Path, seed: u64, sets: &[String]) -> String {
@@ -694,14 +694,23 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         if args.determinism {
             determinism(scenario, seed)
         } else {
-            let result = crate::simulate(scenario, seed);
+            let result = crate::simulate(scenario, seed)?;
             let rep = report::build(scenario, seed, &result);
-            checks::evaluate(scenario, &result, &rep)
+            Ok(checks::evaluate(scenario, &result, &rep))
         }
     };
     let mut runs = Vec::new();
+    let mut first_error = None;
     crate::sim::parallel::map_in_order(&work, jobs, evaluate, |i, violations| {
         let (path, _, seed) = work[i];
+        let violations = match violations {
+            Ok(v) => v,
+            Err(e) => {
+                println!("ERROR {} seed {seed}: {e}", path.display());
+                first_error.get_or_insert(e);
+                return;
+            }
+        };
         let findings: Vec<Finding> = violations
             .into_iter()
             .map(|violation| Finding {
@@ -726,6 +735,10 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         report::write_file(path, junit::junit(&runs).as_bytes())?;
     }
     println!("{} passed, {failed} failed", runs.len() - failed);
+    // A run that could not finish is bad input, which outranks any finding.
+    if let Some(e) = first_error {
+        return Err(e);
+    }
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
@@ -735,7 +748,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
     let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
     let wall_started = Instant::now();
     let report = match &args.trace {
-        None => crate::run_report(&scenario, seed),
+        None => crate::run_report(&scenario, seed)?,
         Some(path) => {
             let filter = TraceFilter {
                 key: args.trace_key.clone(),
@@ -748,7 +761,10 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
             let tmp = path.with_extension("partial");
             let file = std::fs::File::create(&tmp).map_err(|e| Error::io("create the trace file", &tmp, e))?;
             let tracer = Tracer::new(filter, TraceSink::File(std::io::BufWriter::new(file)));
-            let (result, tracer) = crate::simulate_traced(&scenario, seed, tracer);
+            let traced = crate::simulate_traced(&scenario, seed, tracer);
+            let (result, tracer) = traced.inspect_err(|_| {
+                let _ = std::fs::remove_file(&tmp);
+            })?;
             if let Some(mut t) = tracer {
                 if let Err(e) = t.finish() {
                     let _ = std::fs::remove_file(&tmp);

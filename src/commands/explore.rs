@@ -10,10 +10,10 @@ pub fn explore_seed(
     text: &str,
     sets: &[String],
     seed: u64,
-) -> Result<(Vec<String>, Vec<crate::observe::checks::Violation>), crate::scenario::ScenarioError> {
+) -> Result<(Vec<String>, Vec<crate::observe::checks::Violation>), crate::error::Error> {
     let base = crate::scenario::load(file, text, sets)?;
     let Some(menu) = &base.nemesis else {
-        let result = crate::simulate(&base, seed);
+        let result = crate::simulate(&base, seed)?;
         let report = crate::report::build(&base, seed, &result);
         return Ok((sets.to_vec(), crate::observe::checks::evaluate(&base, &result, &report)));
     };
@@ -23,7 +23,7 @@ pub fn explore_seed(
     sets.push(format!("nemesis.kinds=[{}]", names.join(",")));
     sets.push(format!("nemesis.rate_per_s={rate}"));
     let s = crate::scenario::load(file, text, &sets)?;
-    let result = crate::simulate(&s, seed);
+    let result = crate::simulate(&s, seed)?;
     let report = crate::report::build(&s, seed, &result);
     Ok((sets, crate::observe::checks::evaluate(&s, &result, &report)))
 }

@@ -21,7 +21,7 @@ pub struct Target {
 pub fn fails(file: &str, tree: &Value, seed: u64, target: &Target) -> Option<(Scenario, Violation)> {
     let text = serde_json::to_string(tree).ok()?;
     let s = scenario::load(file, &text, &[]).ok()?;
-    let r = crate::simulate(&s, seed);
+    let r = crate::simulate(&s, seed).ok()?;
     let rep = crate::report::build(&s, seed, &r);
     let key_exists =
         |k: &str| k.strip_prefix('k').and_then(|n| n.parse::<usize>().ok()).is_some_and(|n| n < s.workload.key_count);

@@ -144,7 +144,10 @@ pub fn run(
     }
     let total = work.len();
     let run_one = |(i, c, s, seed): &(usize, Vec<String>, scenario::Scenario, u64)| {
-        let report = crate::run_report(s, *seed);
+        let report = match crate::run_report(s, *seed) {
+            Ok(r) => r,
+            Err(e) => return json!({ "config": i, "settings": c, "seed": seed, "skipped": e.to_string() }),
+        };
         let mut row = json!({ "config": i, "settings": c, "seed": seed });
         if let Some(o) = row.as_object_mut() {
             o.extend(row_metrics(&report));

@@ -14,8 +14,10 @@ impl Node {
     }
 
     /// Sets the view (at start, or when the operator joins or removes a node through this one).
-    pub fn set_view(&mut self, view: Membership) {
-        self.view = Rc::new(view);
+    /// Nodes may share one view: it is copied only when one of them changes it, so a cluster's
+    /// views take memory in proportion to its size, not its square.
+    pub fn set_view(&mut self, view: impl Into<Rc<Membership>>) {
+        self.view = view.into();
     }
 
     /// The operator's command to this node: mark `node` with `status` in this node's view.

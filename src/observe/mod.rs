@@ -9,7 +9,7 @@ pub mod trace;
 
 use crate::node::NodeStats;
 use crate::scenario::ScheduledFault;
-use crate::sim::engine::SimTime;
+use crate::sim::engine::{Limit, SimTime};
 use crate::sim::ids::{NodeId, WriteId};
 use convergence::Snapshot;
 use history::History;
@@ -17,6 +17,8 @@ use metrics::Metrics;
 
 /// Everything a finished run hands to the report.
 pub struct RunResult {
+    /// Set when the run hit a bound of the engine and ended early (its figures are partial).
+    pub stopped: Option<(SimTime, Limit)>,
     pub metrics: Metrics,
     pub history: History,
     pub node_stats: Vec<NodeStats>,

@@ -12,6 +12,15 @@ pub fn locate(text: &str, path: &[String]) -> Option<(usize, usize)> {
     best.map(|offset| line_col(text, offset))
 }
 
+/// The first key that appears twice in one object of a valid JSON text: its path (names and
+/// indices) and the line and column of its second appearance. JSON parsers keep the last
+/// value silently, which would run a scenario other than the one written.
+pub fn first_duplicate_key(text: &str) -> Option<(Vec<String>, (usize, usize))> {
+    let mut p = Parser { b: text.as_bytes(), i: 0 };
+    let mut path = Vec::new();
+    p.duplicate(&mut path).map(|offset| (path, line_col(text, offset)))
+}
+
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
@@ -93,6 +102,58 @@ impl Parser<'_> {
         }
     }
 
+    /// Walks the value at the cursor; on the first repeated key, leaves its path in `path` and
+    /// returns its offset.
+    fn duplicate(&mut self, path: &mut Vec<String>) -> Option<usize> {
+        self.ws();
+        let close = match self.b.get(self.i) {
+            Some(b'{') => b'}',
+            Some(b'[') => b']',
+            _ => {
+                self.skip();
+                return None;
+            }
+        };
+        self.i += 1;
+        let mut keys: Vec<String> = Vec::new();
+        let mut n = 0usize;
+        loop {
+            self.ws();
+            match self.b.get(self.i) {
+                None => return None,
+                Some(&c) if c == close => {
+                    self.i += 1;
+                    return None;
+                }
+                Some(b',') => {
+                    self.i += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            let segment = if close == b'}' {
+                let key_at = self.i;
+                let key = self.string()?;
+                self.ws();
+                self.i += 1; // the ':'
+                if keys.contains(&key) {
+                    path.push(key);
+                    return Some(key_at);
+                }
+                keys.push(key.clone());
+                key
+            } else {
+                n += 1;
+                (n - 1).to_string()
+            };
+            path.push(segment);
+            if let Some(at) = self.duplicate(path) {
+                return Some(at);
+            }
+            path.pop();
+        }
+    }
+
     /// Descends along `path` from the value at the cursor, recording the offset of each level
     /// reached (the member's key for objects, the element for arrays).
     fn find(&mut self, path: &[String], best: &mut Option<usize>) {
@@ -158,6 +219,14 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn finds_the_first_repeated_key_at_any_depth() {
+        assert_eq!(super::first_duplicate_key(r#"{"a": {"b": [1, {"c": 1}]}, "d": 2}"#), None);
+        let (path, at) = super::first_duplicate_key("{\"a\": [{\"b\": 1,\n \"b\": 2}]}").expect("a duplicate");
+        assert_eq!((path, at), (vec!["a".to_string(), "0".into(), "b".into()], (2, 2)));
+        assert_eq!(super::first_duplicate_key(r#"{"x": "}", "x": 1}"#).map(|d| d.0), Some(vec!["x".to_string()]));
+    }
+
     use super::*;
 
     fn p(s: &str) -> Vec<String> {

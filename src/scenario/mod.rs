@@ -225,6 +225,9 @@ pub struct CheckConfig {
 pub struct ScenarioError {
     pub file: String,
     pub position: Option<(usize, usize)>,
+    /// The `--set path=value` that put the offending value there, if one did: then the error
+    /// points at it instead of at a line of the file.
+    pub set: Option<String>,
     pub path: String,
     pub message: String,
 }
@@ -234,6 +237,9 @@ impl fmt::Display for ScenarioError {
         write!(f, "{}", self.file)?;
         if let Some((l, c)) = self.position {
             write!(f, ":{l}:{c}")?;
+        }
+        if let Some(set) = &self.set {
+            write!(f, " (--set {set})")?;
         }
         if !self.path.is_empty() {
             write!(f, ": {}", self.path)?;
@@ -253,6 +259,7 @@ impl Ctx<'_> {
     fn err(&self, path: &str, message: impl Into<String>) -> ScenarioError {
         let segs: Vec<String> = path.split('.').filter(|s| !s.is_empty()).map(String::from).collect();
         ScenarioError {
+            set: None,
             file: self.file.to_string(),
             position: jsonpos::locate(self.text, &segs),
             path: path.to_string(),
@@ -289,25 +296,85 @@ fn explain_serde_message(msg: &str) -> String {
     if let Some(field) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
         return format!("missing required field \"{field}\"");
     }
+    if msg.starts_with("invalid length") && msg.contains("expected struct") {
+        return "a list where an object is expected; expected {...} with named fields".to_string();
+    }
+    // "invalid type: integer `3`, expected struct RawProtocol": say what is expected in the
+    // file's terms, not the Rust type's.
+    if let Some((given, expected)) = msg.strip_prefix("invalid type: ").and_then(|r| r.rsplit_once(", expected ")) {
+        let expected = match expected {
+            e if e.starts_with("struct ") || e.starts_with("internally tagged enum") || e.starts_with("map") => {
+                "an object {...}".to_string()
+            }
+            "variant identifier" => "a name (a string)".to_string(),
+            "usize" | "u64" | "u32" | "u16" | "u8" => "a whole number >= 0".to_string(),
+            "i64" | "i32" => "a whole number".to_string(),
+            "f64" | "f32" => "a number".to_string(),
+            "a boolean" => "true or false".to_string(),
+            e if e.starts_with("a sequence") => "a list [...]".to_string(),
+            e => e.to_string(),
+        };
+        return format!("{given} is not accepted here; expected {expected}");
+    }
     msg.to_string()
+}
+
+/// Blames an error on the `--set` that put the value there, if one did: its position in the
+/// file would point at a value the user did not write.
+fn blame_override(e: ScenarioError, overrides: &[String]) -> ScenarioError {
+    let path = e.path.replace('[', ".").replace(']', "");
+    let set = overrides.iter().rev().find(|o| {
+        let target = o.split_once('=').map_or(o.as_str(), |(p, _)| p);
+        path == target || path.starts_with(&format!("{target}."))
+    });
+    match set {
+        Some(o) => ScenarioError { position: None, set: Some(o.clone()), path, ..e },
+        None => ScenarioError { path, ..e },
+    }
 }
 
 // ---------------------------------------------------------------- loading
 
 /// Parses, applies `--set` overrides, and validates a scenario text read from `file`.
 pub fn load(file: &str, text: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+    load_tree(file, text, overrides).map_err(|e| blame_override(e, overrides))
+}
+
+fn load_tree(file: &str, text: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
     let ctx = Ctx { file, text };
     let mut tree: Value = serde_json::from_str(text).map_err(|e| ScenarioError {
+        set: None,
         file: file.to_string(),
-        position: Some((e.line(), e.column())),
+        // serde_json counts columns from 0 at the very start of a line; editors count from 1.
+        position: Some((e.line().max(1), e.column().max(1))),
         path: String::new(),
         message: format!("invalid JSON: {e}").replace(&format!(" at line {} column {}", e.line(), e.column()), ""),
     })?;
+    if !tree.is_object() {
+        return Err(ScenarioError {
+            set: None,
+            file: file.to_string(),
+            position: Some((1, 1)),
+            path: String::new(),
+            message: "a scenario is a JSON object; expected {\"duration_ms\": ..., ...} (see scenarios/quickstart.json)".into(),
+        });
+    }
+    if let Some((segments, position)) = jsonpos::first_duplicate_key(text) {
+        let key = segments.last().cloned().unwrap_or_default();
+        return Err(ScenarioError {
+            set: None,
+            file: file.to_string(),
+            position: Some(position),
+            path: segments.join("."),
+            message: format!("\"{key}\" appears twice in one object; expected each field once"),
+        });
+    }
     for o in overrides {
         apply_override(&mut tree, o).map_err(|m| ScenarioError {
             file: file.to_string(),
             position: None,
-            path: format!("--set {o}"),
+            set: Some(o.clone()),
+            path: o.split_once('=').map_or(o.as_str(), |(p, _)| p).to_string(),
             message: m,
         })?;
     }
@@ -330,8 +397,9 @@ pub fn load(file: &str, text: &str, overrides: &[String]) -> Result<Scenario, Sc
             path.clear();
         }
         let inner = e.into_inner().to_string();
-        // For an unknown field, point at the field itself.
-        if let Some(name) = inner.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+        // For an unknown or a missing field, name the field itself.
+        let field = inner.strip_prefix("unknown field `").or_else(|| inner.strip_prefix("missing field `"));
+        if let Some(name) = field.and_then(|r| r.split('`').next()) {
             let full = if path.is_empty() {
                 name.to_string()
             } else if path == name || path.ends_with(&format!(".{name}")) {
@@ -347,7 +415,26 @@ pub fn load(file: &str, text: &str, overrides: &[String]) -> Result<Scenario, Sc
         }
         ctx.err(&path, explain_serde_message(&inner))
     })?;
+    if let Some(path) = serde_json::to_value(&raw).ok().and_then(|typed| array_for_object(&tree, &typed, String::new())) {
+        return Err(ctx.err(&path, "a list where an object is expected; expected {...} with named fields"));
+    }
     validate(&ctx, raw, tree)
+}
+
+/// The first place where the file has a list and the typed scenario an object: serde fills a
+/// struct from a list by position, so `"cluster": [3]` would silently mean three nodes.
+fn array_for_object(given: &Value, typed: &Value, path: String) -> Option<String> {
+    let at = |seg: &str| if path.is_empty() { seg.to_string() } else { format!("{path}.{seg}") };
+    match (given, typed) {
+        (Value::Array(_), Value::Object(_)) => Some(path),
+        (Value::Object(g), Value::Object(t)) => {
+            g.iter().find_map(|(k, v)| t.get(k).and_then(|tv| array_for_object(v, tv, at(k))))
+        }
+        (Value::Array(g), Value::Array(t)) => {
+            g.iter().zip(t).enumerate().find_map(|(i, (v, tv))| array_for_object(v, tv, at(&i.to_string())))
+        }
+        _ => None,
+    }
 }
 
 /// Applies `a.b.c=value`: value is parsed as JSON, or taken as a string if it is not JSON.
@@ -409,7 +496,67 @@ mod tests {
         let e = load_str(r#"{"duration_ms": 0}"#).unwrap_err();
         assert_eq!(e.path, "duration_ms");
         assert_eq!(e.position, Some((1, 2)));
-        assert!(e.message.contains("> 0"), "{e}");
+        assert!(e.message.contains("out of range"), "{e}");
+        let e = load_str(r#"{"duration_ms": 1e13}"#).unwrap_err();
+        assert!(e.message.contains("to 1e12"), "beyond the clock's range: {e}");
+        let e = load_str(r#"{"duration_ms": 100, "protocol": {"probe_interval_ms": 1e-9}}"#).unwrap_err();
+        assert!(e.message.contains("below one nanosecond"), "{e}");
+    }
+
+    #[test]
+    fn what_cannot_run_is_rejected_before_the_run() {
+        let rejected = |text: &str, path: &str, words: &str| {
+            let e = load_str(text).expect_err(text);
+            assert_eq!(e.path, path, "{e}");
+            assert!(e.message.contains(words), "{e}");
+        };
+        rejected(
+            r#"{"duration_ms": 100, "cluster": {"nodes": 3, "initial_members": []}}"#,
+            "cluster.initial_members",
+            "at least one",
+        );
+        rejected(
+            r#"{"duration_ms": 100, "cluster": {"nodes": 2}, "faults": [{"kind": "leave", "at_ms": 10, "node": 0},
+                {"kind": "join", "at_ms": 20, "node": 0}, {"kind": "leave", "at_ms": 30, "node": 1},
+                {"kind": "leave", "at_ms": 40, "node": 0}]}"#,
+            "faults.3.node",
+            "no node is left",
+        );
+        rejected(
+            r#"{"duration_ms": 100, "workload": {"arrivals": {"kind": "open", "rate_per_s": 1e308, "clients": 10}}}"#,
+            "workload.arrivals.rate_per_s",
+            "at most 1e9",
+        );
+        rejected(r#"{"duration_ms": 1e9, "nemesis": {"rate_per_s": 100, "kinds": ["crash"]}}"#, "nemesis.rate_per_s", "faults");
+        rejected(
+            r#"{"duration_ms": 100, "network": {"latency": {"kind": "exponential", "mean_ms": 1e300}}}"#,
+            "network.latency.mean_ms",
+            "at most",
+        );
+        // A leave that a join makes good, and a nemesis within bounds, are fine.
+        load_str(
+            r#"{"duration_ms": 100, "cluster": {"nodes": 2}, "faults": [{"kind": "leave", "at_ms": 10, "node": 0},
+                {"kind": "join", "at_ms": 20, "node": 0}, {"kind": "leave", "at_ms": 30, "node": 1}]}"#,
+        )
+        .expect("one member remains throughout");
+        load_str(r#"{"duration_ms": 1e6, "nemesis": {"rate_per_s": 100, "kinds": ["crash"]}}"#).expect("1e5 faults");
+    }
+
+    #[test]
+    fn repeated_keys_and_lists_for_objects_are_errors() {
+        let e = load_str("{\"duration_ms\": 1000,\n \"duration_ms\": 50}").unwrap_err();
+        assert_eq!((e.path.as_str(), e.position), ("duration_ms", Some((2, 2))));
+        assert!(e.message.contains("appears twice"), "{e}");
+        let e = load_str(r#"{"duration_ms": 100, "cluster": [3]}"#).unwrap_err();
+        assert_eq!(e.path, "cluster");
+        assert!(e.message.contains("a list where an object is expected"), "{e}");
+        let e = load_str(r#"{"duration_ms": 100, "workload": {"arrivals": ["closed", 20, {"kind": "constant", "ms": 1}]}}"#)
+            .unwrap_err();
+        assert_eq!(e.path, "workload.arrivals");
+        let e = load_str(r#"{"duration_ms": 100, "protocol": 3}"#).unwrap_err();
+        assert!(!e.message.contains("Raw") && e.message.contains("expected an object"), "no Rust type names: {e}");
+        let e = load_str("").unwrap_err();
+        assert_eq!(e.position, Some((1, 1)), "columns count from 1");
     }
 
     #[test]
@@ -442,7 +589,7 @@ mod tests {
         assert_eq!(e.path, "cluster.racks_per_datacenter");
         assert!(e.message.contains("unknown field"), "{e}");
         let e = load_str(r#"{"cluster": {"nodes": 4, "node_overrides": [{"node": 0, "rack": 1}]}}"#).unwrap_err();
-        assert_eq!(e.path, "cluster.node_overrides[0].rack");
+        assert_eq!(e.path, "cluster.node_overrides.0.rack");
     }
 
     #[test]
@@ -542,8 +689,12 @@ mod tests {
         .expect("ok");
         assert_eq!(s.protocol.r, 1);
         assert_eq!(s.workload.popularity, KeyPopularity::Zipf { exponent: 1.2 });
-        let e = load("t.json", r#"{"duration_ms": 10}"#, &["protocol.r=9".into()]).unwrap_err();
-        assert_eq!(e.path, "protocol.r");
+        let e = load("t.json", r#"{"duration_ms": 10, "protocol": {"r": 2}}"#, &["protocol.r=9".into()]).unwrap_err();
+        assert_eq!(
+            (e.path.as_str(), e.position, e.set.as_deref()),
+            ("protocol.r", None, Some("protocol.r=9")),
+            "the --set is to blame"
+        );
         let e = load("t.json", r#"{"duration_ms": 10}"#, &["protocol".into()]).unwrap_err();
         assert!(e.message.contains("path=value"));
     }

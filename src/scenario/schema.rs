@@ -1,9 +1,9 @@
 //! Stage one: a serde mirror of the scenario file. Every struct denies unknown fields, so a
 //! misspelt field is an error rather than a silently ignored setting; defaults live in stage two.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, Debug, Clone)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawDistribution {
     Constant {
@@ -41,14 +41,14 @@ pub enum RawDistribution {
     },
 }
 
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RawComponent {
     pub(super) weight: f64,
     pub(super) latency: RawDistribution,
 }
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Serialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawScenario {
     /// Applied before validation (see presets); kept so the report records it.
@@ -90,7 +90,7 @@ pub(super) struct RawScenario {
     pub(super) storage: Option<RawStorage>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Serialize, Debug)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawStorage {
     Durable {
@@ -107,7 +107,7 @@ pub(super) enum RawStorage {
     },
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Serialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawNemesis {
     pub(super) rate_per_s: f64,
@@ -126,7 +126,7 @@ pub(super) struct RawNemesis {
     pub(super) clock_skew_ms: Option<f64>,
 }
 
-#[derive(Deserialize, Debug, Clone, Copy, PartialEq)]
+#[derive(Deserialize, Serialize, Debug, Clone, Copy, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawNemesisKind {
     Crash,
@@ -137,7 +137,7 @@ pub(super) enum RawNemesisKind {
     ClockSkew,
 }
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Serialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawMembership {
     #[serde(default)]
@@ -146,7 +146,7 @@ pub(super) struct RawMembership {
     pub(super) gossip_interval_ms: Option<f64>,
 }
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Serialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawChecks {
     #[serde(default)]
@@ -169,14 +169,14 @@ pub(super) struct RawChecks {
     pub(super) max_multi_version_read_fraction: Option<f64>,
 }
 
-#[derive(Deserialize, Debug, Clone, Copy, PartialEq)]
+#[derive(Deserialize, Serialize, Debug, Clone, Copy, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawLostWrites {
     Fail,
     Report,
 }
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Serialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawObserve {
     #[serde(default)]
@@ -185,7 +185,7 @@ pub(super) struct RawObserve {
     pub(super) load_window_ms: Option<f64>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Serialize, Debug)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawFault {
     Crash {
@@ -261,7 +261,7 @@ pub(super) enum RawFault {
     },
 }
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Serialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCluster {
     #[serde(default)]
@@ -278,7 +278,7 @@ pub(super) struct RawCluster {
     pub(super) slow_nodes: Vec<RawSlowNode>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Serialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawNodeOverride {
     pub(super) node: u32,
@@ -290,14 +290,14 @@ pub(super) struct RawNodeOverride {
     pub(super) clock_skew_ms: Option<f64>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Serialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSlowNode {
     pub(super) node: u32,
     pub(super) factor: f64,
 }
 
-#[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq)]
+#[derive(Deserialize, Serialize, Debug, Default, Clone, Copy, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawStrategy {
     #[default]
@@ -306,7 +306,7 @@ pub(super) enum RawStrategy {
     EqualPartitions,
 }
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Serialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRing {
     #[serde(default)]
@@ -319,7 +319,7 @@ pub(super) struct RawRing {
     pub(super) spread_across_datacenters: bool,
 }
 
-#[derive(Deserialize, Debug, Default, Clone, Copy)]
+#[derive(Deserialize, Serialize, Debug, Default, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawCoordination {
     #[default]
@@ -330,7 +330,7 @@ pub(super) enum RawCoordination {
     Direct,
 }
 
-#[derive(Deserialize, Debug, Default, Clone, Copy)]
+#[derive(Deserialize, Serialize, Debug, Default, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawFanout {
     #[default]
@@ -338,7 +338,7 @@ pub(super) enum RawFanout {
     Quorum,
 }
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Serialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawProtocol {
     #[serde(default)]
@@ -385,7 +385,7 @@ pub(super) struct RawProtocol {
     pub(super) conflict_resolution: RawConflict,
 }
 
-#[derive(Deserialize, Debug, Default, Clone, Copy)]
+#[derive(Deserialize, Serialize, Debug, Default, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawConflict {
     VectorClocks,
@@ -394,7 +394,7 @@ pub(super) enum RawConflict {
     LastWriteWins,
 }
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Serialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawNetwork {
     #[serde(default)]
@@ -409,7 +409,7 @@ pub(super) struct RawNetwork {
     pub(super) rules: Vec<RawRule>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Serialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRule {
     #[serde(default)]
@@ -430,7 +430,7 @@ pub(super) struct RawRule {
     pub(super) duplicate_probability: Option<f64>,
 }
 
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, Debug, Clone)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawPopularity {
     Uniform,
@@ -438,7 +438,7 @@ pub(super) enum RawPopularity {
     HotSet { key_fraction: f64, access_fraction: f64 },
 }
 
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, Debug, Clone)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawValue {
     Register {
@@ -453,7 +453,7 @@ pub(super) enum RawValue {
     },
 }
 
-#[derive(Deserialize, Debug, Default, Clone, Copy)]
+#[derive(Deserialize, Serialize, Debug, Default, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawCartMerge {
     #[default]
@@ -465,14 +465,14 @@ pub(super) fn yes() -> bool {
     true
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Serialize, Debug)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawArrivals {
     Closed { clients: usize, think_time: RawDistribution },
     Open { rate_per_s: f64, clients: usize },
 }
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Serialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawWorkload {
     #[serde(default)]
@@ -509,7 +509,7 @@ pub(super) struct RawWorkload {
     pub(super) key_lock: bool,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Serialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawProbe {
     #[serde(default)]
@@ -539,14 +539,14 @@ impl RawFault {
 }
 
 /// A datacenter name, or a list of them.
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, Debug, Clone)]
 #[serde(untagged)]
 pub(super) enum OneOrMany {
     One(String),
     Many(Vec<String>),
 }
 
-#[derive(Deserialize, Debug, Default, Clone, Copy)]
+#[derive(Deserialize, Serialize, Debug, Default, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawClientSemantics {
     #[default]

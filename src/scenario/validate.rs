@@ -17,12 +17,28 @@ use crate::sim::ids::NodeId;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// The longest time a scenario may name: 10^12 ms, about 31 years. Simulated time is whole
+/// nanoseconds in 64 bits (about 584 years), so sums of a few such times still fit.
+pub const MAX_MS: f64 = 1e12;
+
+/// A bound on a nemesis's expected faults in one run: far more than a run can usefully hold,
+/// few enough that scheduling them cannot exhaust memory.
+const MAX_NEMESIS_FAULTS: f64 = 1e6;
+
 fn ms(ctx: &Ctx, path: &str, v: f64, allow_zero: bool) -> Result<SimDuration, ScenarioError> {
-    if !v.is_finite() || v < 0.0 || (!allow_zero && v == 0.0) {
-        let accepted = if allow_zero { "a number of milliseconds >= 0" } else { "a number of milliseconds > 0" };
-        return Err(ctx.err(path, format!("{v} is out of range; expected {accepted}")));
+    let accepted = if allow_zero { "a number of milliseconds from 0" } else { "a number of milliseconds from 0.000001" };
+    if !v.is_finite() || !(0.0..=MAX_MS).contains(&v) || (!allow_zero && v == 0.0) {
+        return Err(ctx.err(path, format!("{v} is out of range; expected {accepted} to {MAX_MS:e}")));
     }
-    Ok(SimDuration::from_millis_f64(v))
+    let d = SimDuration::from_millis_f64(v);
+    // Time is kept in whole nanoseconds: a positive time below half of one would become zero,
+    // which for an interval means a loop that never lets time pass.
+    if v > 0.0 && d == SimDuration::ZERO {
+        return Err(
+            ctx.err(path, format!("{v} is below one nanosecond, the clock's resolution; expected {accepted} to {MAX_MS:e}"))
+        );
+    }
+    Ok(d)
 }
 
 /// A node index from the file, checked against the cluster's size.
@@ -50,17 +66,17 @@ fn probability(ctx: &Ctx, path: &str, p: f64) -> Result<f64, ScenarioError> {
 
 fn distribution(ctx: &Ctx, path: &str, raw: &RawDistribution) -> Result<Distribution, ScenarioError> {
     let nonneg = |field: &str, v: f64| {
-        if v.is_finite() && v >= 0.0 {
+        if v.is_finite() && (0.0..=MAX_MS).contains(&v) {
             Ok(v)
         } else {
-            Err(ctx.err(&format!("{path}.{field}"), format!("{v} is out of range; expected a number >= 0")))
+            Err(ctx.err(&format!("{path}.{field}"), format!("{v} is out of range; expected a number from 0 to {MAX_MS:e}")))
         }
     };
     let positive = |field: &str, v: f64| {
-        if v.is_finite() && v > 0.0 {
+        if v.is_finite() && v > 0.0 && v <= MAX_MS {
             Ok(v)
         } else {
-            Err(ctx.err(&format!("{path}.{field}"), format!("{v} is out of range; expected a number > 0")))
+            Err(ctx.err(&format!("{path}.{field}"), format!("{v} is out of range; expected a number > 0, at most {MAX_MS:e}")))
         }
     };
     let body = match raw {
@@ -256,6 +272,9 @@ fn cluster(ctx: &Ctx, c: &RawCluster) -> Result<ClusterSection, ScenarioError> {
                 }
             }
             out.sort();
+            if out.is_empty() {
+                return Err(ctx.err("cluster.initial_members", "empty; expected at least one node to start the ring"));
+            }
             out
         }
     };
@@ -531,8 +550,12 @@ fn workload(ctx: &Ctx, rw: &RawWorkload, clients_placed: bool, n: usize) -> Resu
             Arrivals::Closed { clients: *clients, think_time: distribution(ctx, "workload.arrivals.think_time", think_time)? }
         }
         Some(RawArrivals::Open { rate_per_s, clients }) => {
-            if !(rate_per_s.is_finite() && *rate_per_s > 0.0) {
-                return Err(ctx.err("workload.arrivals.rate_per_s", format!("{rate_per_s} is out of range; expected a rate > 0")));
+            // One arrival per nanosecond is the clock's resolution.
+            if !(rate_per_s.is_finite() && *rate_per_s > 0.0 && *rate_per_s <= 1e9) {
+                return Err(ctx.err(
+                    "workload.arrivals.rate_per_s",
+                    format!("{rate_per_s} is out of range; expected a rate > 0 per second, at most 1e9"),
+                ));
             }
             if *clients == 0 || *clients > 1_000_000 {
                 return Err(ctx.err("workload.arrivals.clients", format!("{clients} is out of range; expected 1 to 1000000")));
@@ -653,6 +676,19 @@ fn nemesis(
             let stop = ms(ctx, "nemesis.stop_ms", n.stop_ms.unwrap_or(duration.as_millis_f64()), true)?;
             if stop <= start || stop.as_nanos() > duration.as_nanos().saturating_add(quiescent_tail.as_nanos()) {
                 return Err(ctx.err("nemesis.stop_ms", "expected start_ms < stop_ms <= duration_ms + quiescent_tail_ms"));
+            }
+            let expected_faults = n.rate_per_s * (stop.as_millis_f64() - start.as_millis_f64()) / 1000.0;
+            if expected_faults > MAX_NEMESIS_FAULTS {
+                return Err(ctx.err(
+                    "nemesis.rate_per_s",
+                    format!(
+                        "{} faults per second from {} to {} ms is about {expected_faults:.3e} faults; expected at most \
+                         {MAX_NEMESIS_FAULTS:e} in a run (lower the rate or shorten start_ms..stop_ms)",
+                        n.rate_per_s,
+                        start.as_millis_f64(),
+                        stop.as_millis_f64()
+                    ),
+                ));
             }
             let slow_factor = n.slow_factor.unwrap_or(10.0);
             if !(slow_factor.is_finite() && slow_factor >= 1.0) {
@@ -789,7 +825,37 @@ fn faults(
         out.push(ScheduledFault { at, fault, generated: false });
     }
     out.sort_by_key(|f| f.at);
+    ring_never_empties(ctx, raw, initial)?;
     Ok(out)
+}
+
+/// Joins and leaves in time order must leave at least one node in the ring: clients need a
+/// node to send to, and a ring with no member has no preference list.
+fn ring_never_empties(ctx: &Ctx, raw: &[RawFault], initial: &[NodeId]) -> Result<(), ScenarioError> {
+    let mut changes: Vec<(f64, usize)> = raw
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f, RawFault::Join { .. } | RawFault::Leave { .. }))
+        .map(|(i, f)| (f.at_ms(), i))
+        .collect();
+    changes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut members: Vec<u32> = initial.iter().map(|n| n.0).collect();
+    for (at_ms, i) in changes {
+        match &raw[i] {
+            RawFault::Join { node, .. } if !members.contains(node) => members.push(*node),
+            RawFault::Leave { node, .. } => {
+                members.retain(|m| m != node);
+                if members.is_empty() {
+                    return Err(ctx.err(
+                        &format!("faults.{i}.node"),
+                        format!("node {node} leaves at {at_ms} ms and no node is left in the ring; expected at least one member to remain"),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A partition's name, unique among the partitions so far (a heal lifts the partition it

@@ -294,6 +294,41 @@ pub struct Engine<E> {
     slots: Vec<Option<E>>,
     free: Vec<u32>,
     popped: u64,
+    /// Events popped in a row at the current instant.
+    at_this_instant: u64,
+    /// Why the run can go no further, once it cannot (the loop that drives the engine stops).
+    limit: Option<Limit>,
+    /// The bounds: [`MAX_SLOTS`] and [`STALL_EVENTS`] (smaller in tests).
+    max_pending: usize,
+    stall_events: u64,
+}
+
+/// A bound the run hit, which ends it: a scenario that asks for more than the engine can hold.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// More events pending at once than a slot index can name.
+    Pending,
+    /// More events scheduled than a sequence number can count.
+    Scheduled,
+    /// This many events in a row without the clock moving: zero delays feeding each other.
+    Stalled,
+}
+
+/// Events in a row at one instant beyond which time is taken to have stopped.
+pub const STALL_EVENTS: u64 = 10_000_000;
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::Pending => write!(f, "more than {MAX_SLOTS} events pending at once (the load outruns the cluster)"),
+            Limit::Scheduled => write!(f, "more than {MAX_SEQ} events scheduled"),
+            Limit::Stalled => write!(
+                f,
+                "{STALL_EVENTS} events in a row without simulated time moving (zero latencies and think times feeding each \
+                 other)"
+            ),
+        }
+    }
 }
 
 impl<E> Default for Engine<E> {
@@ -311,7 +346,22 @@ impl<E> Engine<E> {
             slots: Vec::new(),
             free: Vec::new(),
             popped: 0,
+            at_this_instant: 0,
+            limit: None,
+            max_pending: MAX_SLOTS,
+            stall_events: STALL_EVENTS,
         }
+    }
+
+    /// Lowers the bounds (tests reach them without billions of events).
+    #[cfg(test)]
+    fn with_bounds(max_pending: usize, stall_events: u64) -> Self {
+        Engine { max_pending, stall_events, ..Self::new() }
+    }
+
+    /// The bound this run hit, if any: the driver must stop popping events.
+    pub fn limit(&self) -> Option<Limit> {
+        self.limit
     }
 
     pub fn now(&self) -> SimTime {
@@ -334,8 +384,11 @@ impl<E> Engine<E> {
     fn ticket_at(&mut self, time: SimTime) -> Ticket {
         let time = time.max(self.now);
         let seq = self.next_seq;
-        self.next_seq += 1;
-        assert!(seq < MAX_SEQ, "more than 2^40 events scheduled in one run");
+        if seq + 1 < MAX_SEQ {
+            self.next_seq += 1;
+        } else {
+            self.limit = Some(Limit::Scheduled);
+        }
         Ticket { time, seq }
     }
 
@@ -348,8 +401,12 @@ impl<E> Engine<E> {
                 self.slots[s as usize] = Some(event);
                 s
             }
+            None if self.slots.len() >= self.max_pending => {
+                // The event is dropped: the run ends at the next pop.
+                self.limit = Some(Limit::Pending);
+                return;
+            }
             None => {
-                assert!(self.slots.len() < MAX_SLOTS, "more than 2^24 events pending at once");
                 self.slots.push(Some(event));
                 (self.slots.len() - 1) as u32
             }
@@ -367,6 +424,14 @@ impl<E> Engine<E> {
         let key = self.queue.pop_if(|key| key_time(key) <= limit.0)?;
         let time = SimTime(key_time(key));
         debug_assert!(time >= self.now, "the clock never goes backwards");
+        if time == self.now {
+            self.at_this_instant += 1;
+            if self.at_this_instant > self.stall_events {
+                self.limit = Some(Limit::Stalled);
+            }
+        } else {
+            self.at_this_instant = 0;
+        }
         self.now = time;
         self.popped += 1;
         let slot = slot_of(key);
@@ -466,6 +531,34 @@ impl<T: Copy> TimeoutQueue<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_that_outgrows_the_queue_or_stops_time_is_stopped_not_aborted() {
+        let mut full = Engine::with_bounds(4, u64::MAX);
+        for i in 0..5u32 {
+            full.schedule_after(SimDuration(10), i);
+        }
+        assert_eq!(full.limit(), Some(Limit::Pending), "the fifth pending event is over the bound");
+        assert_eq!(full.pending(), 4);
+        let mut stuck = Engine::with_bounds(MAX_SLOTS, 100);
+        stuck.schedule_after(SimDuration::ZERO, 0u32);
+        let mut popped = 0;
+        while let Some(e) = stuck.pop_until(SimTime(1000)) {
+            popped += 1;
+            if stuck.limit().is_some() {
+                break;
+            }
+            stuck.schedule_after(SimDuration::ZERO, e);
+        }
+        assert_eq!((stuck.limit(), popped), (Some(Limit::Stalled), 101), "zero delays feeding each other");
+        let mut moving = Engine::with_bounds(MAX_SLOTS, 100);
+        moving.schedule_after(SimDuration(1), 0u32);
+        for _ in 0..1000 {
+            let e = moving.pop_until(SimTime(u64::MAX)).expect("an event");
+            moving.schedule_after(SimDuration(1), e);
+        }
+        assert_eq!(moving.limit(), None, "time that moves is never a stall");
+    }
 
     /// Random pushes and pops, with delays from nothing to several calendar years and keys due
     /// at the very time of the last pop but ordered before it (as a reserved ticket can be):

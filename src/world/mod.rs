@@ -26,7 +26,7 @@ use crate::observe::trace::{TraceEvent, Tracer};
 use crate::observe::{LostWrite, RunResult};
 use crate::scenario::workload::{Arrivals, ValueModel};
 use crate::scenario::{Fault, Scenario, ScheduledFault};
-use crate::sim::engine::{Engine, SimDuration, SimTime, Ticket, TimeoutQueue};
+use crate::sim::engine::{Engine, Limit, SimDuration, SimTime, Ticket, TimeoutQueue};
 use crate::sim::ids::{ClientId, Endpoint, KeyId, NodeId};
 use crate::sim::rng::{unit_open0, Seeds, SimRng, Stream};
 use crate::world::client::{Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Observation, Role};
@@ -155,6 +155,8 @@ pub struct World<'s> {
     /// Sample divergence with a full scan of every key, not only the changed ones (for testing
     /// that both agree).
     full_divergence_scans: bool,
+    /// Where and why the run ended early: a bound of the engine (see [`Limit`]).
+    stopped: Option<(SimTime, Limit)>,
     seed: u64,
     next_message: u64,
     tracer: Option<Tracer>,
@@ -219,7 +221,7 @@ impl<'s> World<'s> {
         for &(node, factor) in &scenario.slow_nodes {
             network.set_slow_factor(node, factor);
         }
-        let initial = Membership::with_members(scenario.initial_members.iter().copied());
+        let initial = Rc::new(Membership::with_members(scenario.initial_members.iter().copied()));
         let mut nodes: Vec<Node> = (0..scenario.nodes.len())
             .map(|i| {
                 let id = NodeId(i as u32);
@@ -312,6 +314,7 @@ impl<'s> World<'s> {
             client_timeouts: (0..client_count).map(|_| TimeoutQueue::default()).collect(),
             timeouts_retired: 0,
             full_divergence_scans: false,
+            stopped: None,
         }
     }
 
@@ -354,6 +357,10 @@ impl<'s> World<'s> {
             self.peak_pending = self.peak_pending.max(self.engine.pending());
             self.prefetch_next();
             self.dispatch(event);
+            if let Some(limit) = self.engine.limit() {
+                self.stopped = Some((self.engine.now(), limit));
+                break;
+            }
         }
         self.engine.advance_to(end);
         let tracer = self.tracer.take();
@@ -1115,6 +1122,7 @@ impl<'s> World<'s> {
             explained,
             ring_metadata_entries: self.ring.metadata_entries(),
             ring_ranges: self.ring.range_count(),
+            stopped: self.stopped,
         }
     }
 }
@@ -1160,5 +1168,18 @@ fn client_env<'a>(
         chooser,
         probe: scenario.probe.as_ref(),
         next_write,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn nodes_share_one_membership_view_until_one_changes_it() {
+        let s = crate::scenario::load("t.json", r#"{"duration_ms": 10, "cluster": {"nodes": 500}}"#, &[]).expect("valid");
+        let world = super::World::new(&s, 1);
+        let first = world.nodes[0].view();
+        assert_eq!(first.len(), 500);
+        // One copy for the cluster, not one per node: memory linear in the cluster's size.
+        assert!(world.nodes.iter().all(|n| std::ptr::eq(n.view(), first)));
     }
 }

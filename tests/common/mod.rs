@@ -19,7 +19,7 @@ pub fn shipped(name: &str, overrides: &[&str]) -> Scenario {
 }
 
 pub fn report(s: &Scenario) -> Value {
-    dynasim::run_report(s, s.seed)
+    dynasim::run_report(s, s.seed).expect("the run finishes")
 }
 
 pub fn f(v: &Value) -> f64 {
