@@ -159,7 +159,7 @@ fn check_exits_one_on_a_violation_with_a_replay_line_and_junit() {
 fn check_rejects_bad_seeds_and_bad_scenarios_with_exit_two() {
     let o = dynasim(&["check", "scenarios/quickstart.json", "--seeds", "5..1"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--seeds 5..1: expected A..B"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--seeds 5..1: expected N (seeds 1 to N) or A..B"), "{}", stderr(&o));
     let o = dynasim(&["check", "scenarios/quickstart.json", "--set", "protocol.n=0"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("protocol.n"), "{}", stderr(&o));

@@ -76,6 +76,41 @@ fn merged_shards_equal_one_run_and_invalid_combinations_are_skipped() {
     let other = dir("other");
     dynasim(&["sweep", "scenarios/quickstart.json", "--set", "duration_ms=300", "--seeds", "1", "--out", &other]);
     assert_eq!(dynasim(&["merge", &s0, &other, "--out", &dir("bad")]).status.code(), Some(2));
+    // A missing or repeated shard is an error, and nothing is written.
+    let partial = dir("partial");
+    let m = dynasim(&["merge", &s0, &s2, "--out", &partial]);
+    assert_eq!(m.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&m.stderr).contains("2 of 3 shards given; missing 1/3"),
+        "{}",
+        String::from_utf8_lossy(&m.stderr)
+    );
+    assert!(!std::path::Path::new(&partial).exists());
+    let m = dynasim(&["merge", &s0, &s1, &s1, &s2, "--out", &partial]);
+    assert!(String::from_utf8_lossy(&m.stderr).contains("shard 1/3 given twice"), "{}", String::from_utf8_lossy(&m.stderr));
+    assert_eq!(m.status.code(), Some(2));
+}
+
+#[test]
+fn seeds_read_the_same_in_every_command() {
+    // N is seeds 1 to N; A..B is inclusive.
+    let small = |out: &str, seeds: &str| {
+        let args = ["sweep", "scenarios/quickstart.json", "--set", "duration_ms=200", "--seeds", seeds, "--out", out];
+        assert_eq!(dynasim(&args).status.code(), Some(0));
+    };
+    let (count, range) = (dir("seeds-n"), dir("seeds-range"));
+    small(&count, "2");
+    small(&range, "1..2");
+    assert_eq!(read(&count, "results.json"), read(&range, "results.json"));
+    let later = dir("seeds-later");
+    small(&later, "3..4");
+    let results: serde_json::Value = serde_json::from_str(&read(&later, "results.json")).expect("json");
+    assert_eq!(results["seeds"], "3..4");
+    let seeds: Vec<u64> = results["rows"].as_array().expect("rows").iter().filter_map(|r| r["seed"].as_u64()).collect();
+    assert!(seeds.iter().all(|s| *s == 3 || *s == 4) && !seeds.is_empty());
+    let o = dynasim(&["check", "scenarios/quickstart.json", "--set", "duration_ms=200", "--seeds", "3"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("seed 1\n") && out.contains("seed 3\n") && out.contains("3 passed"), "{out}");
 }
 
 #[test]

@@ -85,7 +85,7 @@ struct ExplainArgs {
 struct ExploreArgs {
     /// Scenario file with a "nemesis" menu.
     scenario: PathBuf,
-    /// Seeds, as A..B (inclusive).
+    /// Seeds: N (seeds 1 to N) or A..B (inclusive).
     #[arg(long, default_value = "1..100")]
     seeds: String,
     /// Simulations run side by side [default: the number of cores].
@@ -110,9 +110,9 @@ struct SweepArgs {
     /// protocol.rw=1:1,2:2 is short for protocol.r:protocol.w. A single value just sets a field.
     #[arg(long = "set", value_name = "PATH=VALUES")]
     set: Vec<String>,
-    /// Seeds per configuration: 1..=K.
-    #[arg(long, default_value_t = 3)]
-    seeds: u64,
+    /// Seeds per configuration: N (seeds 1 to N) or A..B (inclusive).
+    #[arg(long, default_value = "3")]
+    seeds: String,
     /// Simulations run side by side [default: the number of cores].
     #[arg(long)]
     jobs: Option<usize>,
@@ -163,7 +163,7 @@ struct CheckArgs {
     /// Scenario files, or folders whose *.json files are all checked.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Seeds to run, as A..B (inclusive) or one number [default: each scenario's own seed].
+    /// Seeds: N (seeds 1 to N) or A..B (inclusive) [default: each scenario's own seed].
     #[arg(long)]
     seeds: Option<String>,
     /// Also write the results as JUnit XML to this file.
@@ -274,16 +274,37 @@ fn parse_shard(text: &str) -> Result<(usize, usize), Error> {
     Ok((i, n))
 }
 
-/// results.json: a pure function of the scenario, the axes, the seeds and the rows, so sharded
-/// and merged sweeps write exactly what one sweep writes.
-fn sweep_results(scenario: &str, axes: &[String], seeds: u64, rows: &[serde_json::Value]) -> serde_json::Value {
-    serde_json::json!({
+/// results.json: a pure function of the scenario, the axes, the seeds and the rows, so merged
+/// shards write exactly what one sweep writes. `seeds` is the count N for seeds 1 to N, or
+/// "A..B"; a shard also records which it is ("shard": "i/n"), so that `merge` can tell a
+/// missing or repeated one.
+fn sweep_results(
+    scenario: &str,
+    axes: &[String],
+    seeds: &serde_json::Value,
+    shard: Option<(usize, usize)>,
+    rows: &[serde_json::Value],
+) -> serde_json::Value {
+    let mut results = serde_json::json!({
         "scenario": scenario,
         "axes": axes,
         "seeds": seeds,
         "configurations": crate::commands::sweep::aggregate(rows),
         "rows": rows,
-    })
+    });
+    if let (Some((i, n)), Some(o)) = (shard, results.as_object_mut()) {
+        o.insert("shard".into(), serde_json::json!(format!("{i}/{n}")));
+    }
+    results
+}
+
+/// How results.json names a seed list: the count for 1..N, else "A..B".
+fn seeds_label(seeds: &[u64]) -> serde_json::Value {
+    match (seeds.first(), seeds.last()) {
+        (Some(1), Some(&b)) => serde_json::json!(b),
+        (Some(a), Some(b)) => serde_json::json!(format!("{a}..{b}")),
+        _ => serde_json::json!(0),
+    }
 }
 
 fn write_sweep(out: &Path, results: &serde_json::Value, scenario_source: &[u8], command: &str) -> Result<(), Error> {
@@ -306,11 +327,9 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
     let base = scenario::load(&file, &text, &[])?;
     let axes = args.set.iter().map(|a| crate::commands::sweep::parse_axis(a)).collect::<Result<Vec<_>, _>>()?;
     let targets = args.recommend.as_deref().map(crate::commands::sweep::parse_targets).transpose()?;
-    let shard = args.shard.as_deref().map(parse_shard).transpose()?.unwrap_or((0, 1));
-    if args.seeds == 0 || args.seeds > 100_000 {
-        return Err(Error::Usage(format!("--seeds {}: expected 1 to 100000", args.seeds)));
-    }
-    let seeds: Vec<u64> = (1..=args.seeds).collect();
+    let sharded = args.shard.as_deref().map(parse_shard).transpose()?;
+    let shard = sharded.unwrap_or((0, 1));
+    let seeds = parse_seeds(&args.seeds)?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let configs = crate::commands::sweep::grid(&axes);
     let wall_started = Instant::now();
@@ -333,7 +352,7 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
             why.first().map_or("?", String::as_str)
         )));
     }
-    let results = sweep_results(&base.name, &args.set, args.seeds, &rows);
+    let results = sweep_results(&base.name, &args.set, &seeds_label(&seeds), sharded, &rows);
     let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(format!("sweep-{}", base.name)));
     let mut command = format!("dynasim sweep {file} --seeds {}", args.seeds);
     for s in &args.set {
@@ -356,6 +375,7 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
 fn merge(args: MergeArgs) -> Result<ExitCode, Error> {
     let mut rows = Vec::new();
     let mut first: Option<(serde_json::Value, Vec<u8>)> = None;
+    let mut shards: Vec<(usize, usize, &Path)> = Vec::new();
     for dir in &args.dirs {
         let path = dir.join("results.json");
         let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
@@ -378,14 +398,22 @@ fn merge(args: MergeArgs) -> Result<ExitCode, Error> {
                 }
             }
         }
+        let shard = v["shard"].as_str().map(parse_shard).transpose()?.ok_or_else(|| {
+            Error::Usage(format!(
+                "{}: not a shard (no \"shard\": \"i/n\"); merge takes the folders of `sweep --shard i/n`",
+                path.display()
+            ))
+        })?;
+        shards.push((shard.0, shard.1, dir.as_path()));
         rows.extend(v["rows"].as_array().cloned().unwrap_or_default());
     }
     let Some((f, source)) = first else { return Err(Error::Usage("merge: no folders given".into())) };
+    check_shards(&mut shards)?;
     crate::commands::sweep::sort_rows(&mut rows);
     rows.dedup();
     let axes: Vec<String> =
         f["axes"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
-    let results = sweep_results(f["scenario"].as_str().unwrap_or(""), &axes, f["seeds"].as_u64().unwrap_or(0), &rows);
+    let results = sweep_results(f["scenario"].as_str().unwrap_or(""), &axes, &f["seeds"], None, &rows);
     let dirs: Vec<String> = args.dirs.iter().map(|d| d.display().to_string()).collect();
     write_sweep(&args.out, &results, &source, &format!("dynasim merge {} --out {}", dirs.join(" "), args.out.display()))?;
     print!("{}", report::sweep_table(&results));
@@ -441,19 +469,53 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Parses `A..B` (inclusive) or `N`.
-pub fn parse_seeds(text: &str) -> Result<Vec<u64>, Error> {
-    let bad = || Error::Usage(format!("--seeds {text}: expected A..B (inclusive, A <= B) or a single seed, e.g. --seeds 1..20"));
-    match text.split_once("..") {
-        Some((a, b)) => {
-            let (a, b): (u64, u64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
-            if a > b || b - a >= 1_000_000 {
-                return Err(bad());
-            }
-            Ok((a..=b).collect())
-        }
-        None => Ok(vec![text.trim().parse().map_err(|_| bad())?]),
+/// A merge needs every shard of one sweep once: the same n everywhere, each i from 0 to n-1.
+fn check_shards(shards: &mut [(usize, usize, &Path)]) -> Result<(), Error> {
+    shards.sort_by_key(|s| s.0);
+    let n = shards[0].1;
+    if let Some(other) = shards.iter().find(|s| s.1 != n) {
+        return Err(Error::Usage(format!(
+            "{}: shard {}/{} is of a sweep cut into {} shards, the others into {n}",
+            other.2.display(),
+            other.0,
+            other.1,
+            other.1
+        )));
     }
+    if let Some(w) = shards.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(Error::Usage(format!(
+            "shard {}/{n} given twice ({} and {}); expected each shard once",
+            w[0].0,
+            w[0].2.display(),
+            w[1].2.display()
+        )));
+    }
+    let missing: Vec<String> = (0..n).filter(|i| !shards.iter().any(|s| s.0 == *i)).map(|i| format!("{i}/{n}")).collect();
+    if !missing.is_empty() {
+        return Err(Error::Usage(format!(
+            "merge: {} of {n} shards given; missing {}; nothing was written",
+            shards.len(),
+            missing.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Parses `--seeds`: `N` for seeds 1 to N, or `A..B` (inclusive), as every command takes it.
+pub fn parse_seeds(text: &str) -> Result<Vec<u64>, Error> {
+    let bad = || {
+        Error::Usage(format!(
+            "--seeds {text}: expected N (seeds 1 to N) or A..B (inclusive, A <= B), e.g. --seeds 20 or --seeds 1..20"
+        ))
+    };
+    let (a, b): (u64, u64) = match text.split_once("..") {
+        Some((a, b)) => (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?),
+        None => (1, text.trim().parse().map_err(|_| bad())?),
+    };
+    if a > b || b - a >= 1_000_000 {
+        return Err(bad());
+    }
+    Ok((a..=b).collect())
 }
 
 /// Files named directly, and the *.json files of named folders, in name order.
