@@ -95,7 +95,7 @@ fn an_unwritable_report_folder_is_an_io_error() {
     std::fs::write(&dir, "not a folder").expect("write");
     let o = dynasim(&["run", "scenarios/quickstart.json", "--set", "duration_ms=100", "--out", dir.to_str().unwrap_or_default()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("cannot create the report folder"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot write a report folder: a file of that name exists"), "{}", stderr(&o));
     let _ = std::fs::remove_file(&dir);
 }
 
@@ -226,4 +226,73 @@ fn a_check_of_nothing_and_a_sweep_of_nothing_valid_are_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("every configuration was invalid"));
     assert!(!dir.exists(), "nothing written");
     let _ = std::fs::remove_dir_all(&empty);
+}
+
+#[test]
+fn trace_filters_that_match_nothing_and_unwritable_outputs_fail_before_the_run() {
+    let dir = tempdir("filters");
+    let trace = dir.join("t.jsonl");
+    let trace = trace.to_str().unwrap_or_default();
+    for filter in [
+        &["--trace-kind", "bogus"][..],
+        &["--trace-node", "n999"],
+        &["--trace-key", "k5000"],
+        &["--trace-from-ms", "NaN"],
+        &["--trace-from-ms", "50", "--trace-to-ms", "10"],
+    ] {
+        let mut args = vec!["run", "scenarios/quickstart.json", "--set", "duration_ms=100", "--trace", trace];
+        args.extend_from_slice(filter);
+        let o = dynasim(&args);
+        assert_eq!(o.status.code(), Some(2), "{filter:?}");
+        assert!(stderr(&o).contains("matches nothing in this scenario"), "{filter:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("s wall"), "{filter:?}: nothing is simulated");
+    }
+    let o = dynasim(&["run", "scenarios/quickstart.json", "--trace", trace, "--trace-kind", "get_request", "--trace-node", "n1"]);
+    assert_eq!(o.status.code(), Some(0), "a kind and a node that exist: {}", stderr(&o));
+    // An output folder that cannot be written is reported before simulating anything.
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "x").expect("write");
+    let o = dynasim(&["run", "scenarios/quickstart.json", "--out", file.to_str().unwrap_or_default()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!stderr(&o).contains("s wall"), "no simulation before the error: {}", stderr(&o));
+    let o = dynasim(&["sweep", "scenarios/quickstart.json", "--seeds", "1", "--out", file.to_str().unwrap_or_default()]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn concurrent_runs_into_one_folder_leave_one_whole_run() {
+    let dir = tempdir("race");
+    let out = dir.join("out");
+    let out = out.to_str().unwrap_or_default().to_string();
+    for trial in 0..6 {
+        let runs: Vec<std::process::Child> = [1, 2]
+            .iter()
+            .map(|seed| {
+                Command::new(env!("CARGO_BIN_EXE_dynasim"))
+                    .args(["run", "scenarios/quickstart.json", "--set", "duration_ms=50", "--seed", &seed.to_string(), "-q"])
+                    .args(["--out", &out])
+                    .current_dir(env!("CARGO_MANIFEST_DIR"))
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        for mut r in runs {
+            assert!(r.wait().expect("wait").success(), "trial {trial}");
+        }
+        let read = |name: &str| std::fs::read_to_string(format!("{out}/{name}")).expect("a whole folder");
+        let report: serde_json::Value = serde_json::from_str(&read("report.json")).expect("report.json is whole");
+        let seed = report["scenario"]["seed"].as_u64().expect("seed");
+        assert!(read("command.txt").contains(&format!("--seed {seed}")), "trial {trial}: files of two runs mixed");
+        let leftovers: Vec<_> =
+            std::fs::read_dir(&dir).expect("dir").filter_map(|e| e.ok()).filter(|e| e.file_name() != "out").collect();
+        assert!(leftovers.is_empty(), "trial {trial}: temporaries left: {leftovers:?}");
+    }
+    // A folder is replaced as a whole: a file from an earlier run does not survive.
+    std::fs::write(format!("{out}/stale.txt"), "old").expect("write");
+    assert!(dynasim(&["run", "scenarios/quickstart.json", "--set", "duration_ms=50", "-q", "--out", &out]).status.success());
+    assert!(!std::path::Path::new(&format!("{out}/stale.txt")).exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }

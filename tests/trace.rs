@@ -98,18 +98,15 @@ fn the_determinism_self_check_passes_on_shipped_scenarios() {
 
 #[test]
 fn an_unwritable_trace_is_an_io_error() {
-    let o = dynasim(&[
-        "run",
-        "scenarios/quickstart.json",
-        "--set",
-        "duration_ms=100",
-        "--out",
-        &tmp("o2"),
-        "--trace",
-        "/nonexistent-dir/t.jsonl",
-    ]);
+    // A folder that cannot exist: its parent is a file.
+    let file = tmp("not-a-folder");
+    std::fs::write(&file, "x").expect("write");
+    let trace = format!("{file}/t.jsonl");
+    let o = dynasim(&["run", "scenarios/quickstart.json", "--set", "duration_ms=100", "--out", &tmp("o2"), "--trace", &trace]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot create the trace file"));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("t.jsonl: cannot write") && !e.contains("s wall"), "checked before the run: {e}");
+    remove(&[&file]);
 }
 
 #[test]
@@ -186,6 +183,10 @@ fn shrink_writes_a_smaller_scenario_that_still_fails_the_same_way() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("before: 6000 ms") && text.contains("after: "), "{text}");
     assert!(text.contains("still fails: convergence"), "{text}");
+    // The same key as the original failure, not another one that shrinking stumbled on.
+    let key_of = |prefix: &str| text.lines().find_map(|l| l.strip_prefix(prefix)?.split(':').next().map(str::to_string));
+    let (before, after) = (key_of("convergence on "), key_of("still fails: convergence on "));
+    assert!(before.is_some() && before == after, "{text}");
     let shrunk: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("json");
     let clients = shrunk["workload"]["arrivals"]["clients"].as_u64().unwrap_or(99);
     let smaller = shrunk["duration_ms"].as_f64().unwrap_or(1e9) < 6000.0

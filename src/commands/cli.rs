@@ -58,7 +58,7 @@ struct ShrinkArgs {
     seed: Option<u64>,
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
-    /// Where to write the minimal scenario [default: <scenario>-shrunk.json beside it].
+    /// Where to write the minimal scenario [default: <scenario name>-shrunk.json in the current folder].
     #[arg(long)]
     out: Option<PathBuf>,
     /// At most this many candidate runs.
@@ -223,6 +223,67 @@ struct RunArgs {
     trace_to_ms: Option<f64>,
 }
 
+/// A trace filter must be able to match something in this scenario: a filter naming no key,
+/// node or kind that exists, or a time range that is empty, would write an empty trace.
+fn check_trace_filter(args: &RunArgs, scenario: &Scenario) -> Result<(), Error> {
+    let bad = |flag: &str, value: &str, expected: String| {
+        Err(Error::Usage(format!("--{flag} {value}: matches nothing in this scenario; expected {expected}")))
+    };
+    let numbered = |name: &str, prefix: &str, count: usize| {
+        name.strip_prefix(prefix).and_then(|n| n.parse::<usize>().ok()).is_some_and(|n| n < count)
+    };
+    let keys = scenario.workload.key_count;
+    let probes = scenario.probe.as_ref().map_or(0, |p| p.clients);
+    let clients = match &scenario.workload.arrivals {
+        crate::scenario::workload::Arrivals::Closed { clients, .. }
+        | crate::scenario::workload::Arrivals::Open { clients, .. } => clients + probes,
+    };
+    if let Some(k) = &args.trace_key {
+        if !(numbered(k, "k", keys) || probes > 0 && k.starts_with("probe-")) {
+            return bad(
+                "trace-key",
+                k,
+                format!(
+                    "a key from k0 to k{}{}",
+                    keys.saturating_sub(1),
+                    if probes > 0 { ", or probe-<client>-<n>" } else { "" }
+                ),
+            );
+        }
+    }
+    if let Some(n) = &args.trace_node {
+        if !numbered(n, "n", scenario.nodes.len()) && !numbered(n, "c", clients) {
+            return bad(
+                "trace-node",
+                n,
+                format!("a node from n0 to n{} or a client from c0 to c{}", scenario.nodes.len() - 1, clients.saturating_sub(1)),
+            );
+        }
+    }
+    if let Some(k) = &args.trace_kind {
+        let kinds: Vec<&str> = crate::cluster::network::MessageKind::ALL.iter().map(|m| m.name()).collect();
+        if !kinds.contains(&k.as_str()) && !crate::observe::trace::VERBS.contains(&k.as_str()) {
+            return bad(
+                "trace-kind",
+                k,
+                format!("a message kind ({}) or a verb ({})", kinds.join(", "), crate::observe::trace::VERBS.join(", ")),
+            );
+        }
+    }
+    let end = scenario.duration.as_millis_f64() + scenario.quiescent_tail.as_millis_f64();
+    for (flag, t) in [("trace-from-ms", args.trace_from_ms), ("trace-to-ms", args.trace_to_ms)] {
+        if let Some(t) = t.filter(|t| !(t.is_finite() && (0.0..=end).contains(t))) {
+            return bad(flag, &t.to_string(), format!("a time from 0 to {end} ms, the run's end"));
+        }
+    }
+    if let (Some(from), Some(to)) = (args.trace_from_ms, args.trace_to_ms) {
+        if from > to {
+            return bad("trace-from-ms", &from.to_string(), format!("a time at or before --trace-to-ms {to}"));
+        }
+    }
+    Ok(())
+}
+
 /// Reads and validates a scenario file.
 pub fn load_scenario(path: &Path, overrides: &[String]) -> Result<Scenario, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read the scenario", path, e))?;
@@ -330,6 +391,8 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
     let sharded = args.shard.as_deref().map(parse_shard).transpose()?;
     let shard = sharded.unwrap_or((0, 1));
     let seeds = parse_seeds(&args.seeds)?;
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("sweep-{}", base.name)));
+    report::check_folder_writable(&out)?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let configs = crate::commands::sweep::grid(&axes);
     let wall_started = Instant::now();
@@ -353,7 +416,6 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
         )));
     }
     let results = sweep_results(&base.name, &args.set, &seeds_label(&seeds), sharded, &rows);
-    let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(format!("sweep-{}", base.name)));
     let mut command = format!("dynasim sweep {file} --seeds {}", args.seeds);
     for s in &args.set {
         command.push_str(&format!(" --set '{s}'"));
@@ -548,9 +610,11 @@ fn shrink(args: ShrinkArgs) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     };
     let target = crate::commands::shrink::Target { invariant: first.invariant, key: first.key.clone() };
+    // Written to the current folder by default, never beside a shipped scenario; checked first.
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}-shrunk.json", scenario.name)));
+    report::check_file_writable(&out)?;
     let file = args.scenario.display().to_string();
     let (tree, steps) = crate::commands::shrink::shrink(&file, scenario.source.clone(), seed, &target, args.budget);
-    let out = args.out.unwrap_or_else(|| args.scenario.with_file_name(format!("{}-shrunk.json", scenario.name)));
     report::write_file(&out, &report::to_bytes(&tree))?;
     let size = |t: &serde_json::Value| {
         format!(
@@ -565,11 +629,20 @@ fn shrink(args: ShrinkArgs) -> Result<ExitCode, Error> {
         )
     };
     let failing = crate::commands::shrink::fails(&out.display().to_string(), &tree, seed, &target);
-    println!("{}: {}", target.invariant, first.message);
+    println!("{}{}: {}", target.invariant, target.key.as_ref().map_or(String::new(), |k| format!(" on {k}")), first.message);
     println!("before: {}", size(&scenario.source));
     println!("after:  {}  ({} steps: {})", size(&tree), steps.len(), steps.join(", "));
-    if let Some((_, v)) = failing {
-        println!("still fails: {}: {}", v.invariant, v.message);
+    match (failing, &target.key) {
+        (Some((_, v)), _) => {
+            println!(
+                "still fails: {}{}: {}",
+                v.invariant,
+                v.key.as_ref().map_or(String::new(), |k| format!(" on {k}")),
+                v.message
+            )
+        }
+        (None, Some(key)) => println!("could not keep the failure: {} on {key} no longer fails", target.invariant),
+        (None, None) => println!("could not keep the failure: {} no longer fails", target.invariant),
     }
     println!("replay: dynasim run {} --seed {seed}", out.display());
     Ok(ExitCode::SUCCESS)
@@ -747,6 +820,9 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
     // Validate everything first: bad input is reported before any time is spent simulating.
     let scenarios: Vec<(PathBuf, Scenario)> =
         files.iter().map(|f| load_scenario(f, &args.set).map(|s| (f.clone(), s))).collect::<Result<_, _>>()?;
+    if let Some(path) = &args.junit {
+        report::check_file_writable(path)?;
+    }
     let work: Vec<(&PathBuf, &Scenario, u64)> = scenarios
         .iter()
         .flat_map(|(path, s)| seeds.clone().unwrap_or_else(|| vec![s.seed]).into_iter().map(move |seed| (path, s, seed)))
@@ -807,7 +883,13 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
 fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
     let scenario = load_scenario(&args.scenario, &args.set)?;
     let seed = args.seed.unwrap_or(scenario.seed);
-    let out = args.out.unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
+    // Everything that can fail without simulating fails first.
+    check_trace_filter(&args, &scenario)?;
+    report::check_folder_writable(&out)?;
+    if let Some(path) = &args.trace {
+        report::check_file_writable(path)?;
+    }
     let wall_started = Instant::now();
     let report = match &args.trace {
         None => crate::run_report(&scenario, seed)?,
@@ -820,7 +902,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
                 to: args.trace_to_ms.map(|ms| SimTime(crate::sim::engine::millis_to_nanos(ms))),
             };
             // Streamed to a temporary name and renamed once complete.
-            let tmp = path.with_extension("partial");
+            let tmp = report::temporary_beside(path);
             let file = std::fs::File::create(&tmp).map_err(|e| Error::io("create the trace file", &tmp, e))?;
             let tracer = Tracer::new(filter, TraceSink::File(std::io::BufWriter::new(file)));
             let traced = crate::simulate_traced(&scenario, seed, tracer);
@@ -833,7 +915,10 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
                     return Err(Error::io("write the trace", &tmp, e));
                 }
             }
-            std::fs::rename(&tmp, path).map_err(|e| Error::io("rename the trace into place", path, e))?;
+            std::fs::rename(&tmp, path).map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                Error::io("rename the trace into place", path, e)
+            })?;
             report::build(&scenario, seed, &result)
         }
     };

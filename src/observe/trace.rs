@@ -22,6 +22,9 @@ pub struct TraceFilter {
     pub to: Option<SimTime>,
 }
 
+/// Every verb a trace line can carry (`--trace-kind` takes these or a message kind).
+pub const VERBS: [&str; 10] = ["send", "deliver", "drop", "reply", "timer", "crash", "restart", "partition", "heal", "fault"];
+
 pub enum TraceSink {
     File(std::io::BufWriter<std::fs::File>),
     /// A hash per event, for comparing two runs event by event.
