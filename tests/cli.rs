@@ -247,7 +247,20 @@ fn trace_filters_that_match_nothing_and_unwritable_outputs_fail_before_the_run()
         assert!(stderr(&o).contains("matches nothing in this scenario"), "{filter:?}: {}", stderr(&o));
         assert!(!stderr(&o).contains("s wall"), "{filter:?}: nothing is simulated");
     }
-    let o = dynasim(&["run", "scenarios/quickstart.json", "--trace", trace, "--trace-kind", "get_request", "--trace-node", "n1"]);
+    let out = dir.join("out");
+    let out = out.to_str().unwrap_or_default();
+    let o = dynasim(&[
+        "run",
+        "scenarios/quickstart.json",
+        "--out",
+        out,
+        "--trace",
+        trace,
+        "--trace-kind",
+        "get_request",
+        "--trace-node",
+        "n1",
+    ]);
     assert_eq!(o.status.code(), Some(0), "a kind and a node that exist: {}", stderr(&o));
     // An output folder that cannot be written is reported before simulating anything.
     std::fs::create_dir_all(&dir).expect("mkdir");
@@ -295,4 +308,16 @@ fn concurrent_runs_into_one_folder_leave_one_whole_run() {
     assert!(dynasim(&["run", "scenarios/quickstart.json", "--set", "duration_ms=50", "-q", "--out", &out]).status.success());
     assert!(!std::path::Path::new(&format!("{out}/stale.txt")).exists());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn version_names_the_commit_and_completions_and_the_man_page_are_generated() {
+    let v = String::from_utf8_lossy(&dynasim(&["--version"]).stdout).into_owned();
+    assert!(v.starts_with("dynasim 0.") && v.contains("(commit "), "{v}");
+    let bash = dynasim(&["completions", "bash"]);
+    assert!(bash.status.success() && String::from_utf8_lossy(&bash.stdout).contains("sweep"));
+    let man = dynasim(&["manpage"]);
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(man.status.success() && page.contains(".TH dynasim 1") && page.contains("explore"), "{page}");
+    assert_eq!(dynasim(&["completions", "bogus"]).status.code(), Some(2));
 }

@@ -10,16 +10,19 @@ use crate::observe::trace::{TraceFilter, TraceSink, Tracer};
 use crate::report;
 use crate::scenario::{self, Scenario, DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME};
 use crate::sim::engine::SimTime;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// The version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("DYNASIM_COMMIT"), ")");
 
 /// Deterministic simulator of a Dynamo-style key-value store.
 ///
 /// With no command, runs a built-in quickstart scenario and prints its summary.
 #[derive(Parser, Debug)]
-#[command(name = "dynasim", version, about, long_about = None)]
+#[command(name = "dynasim", version = VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -49,6 +52,13 @@ enum Command {
     /// seed enables a random subset at a random rate) and list every seed that breaks an
     /// invariant, with its replay command.
     Explore(ExploreArgs),
+    /// Print a shell completion script: `dynasim completions bash > /etc/bash_completion.d/dynasim`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `dynasim manpage > dynasim.1; man ./dynasim.1`.
+    Manpage,
 }
 
 #[derive(Args, Debug)]
@@ -313,6 +323,19 @@ pub fn run() -> Result<ExitCode, Error> {
         Some(Command::Check(args)) => check(args),
         Some(Command::Bench(args)) => bench(args),
         Some(Command::Sweep(args)) => sweep_command(args),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "dynasim", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Manpage) => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| Error::io("render the man page", Path::new("dynasim.1"), e))?;
+            std::io::Write::write_all(&mut std::io::stdout(), &page)
+                .map_err(|e| Error::io("write the man page", Path::new("stdout"), e))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Merge(args)) => merge(args),
         Some(Command::Explore(args)) => explore(args),
         Some(Command::Explain(args)) => explain(args),
