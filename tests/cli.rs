@@ -321,3 +321,40 @@ fn version_names_the_commit_and_completions_and_the_man_page_are_generated() {
     assert!(man.status.success() && page.contains(".TH dynasim 1") && page.contains("explore"), "{page}");
     assert_eq!(dynasim(&["completions", "bogus"]).status.code(), Some(2));
 }
+
+#[test]
+fn json_output_is_one_object_with_the_documented_fields() {
+    let dir = tempdir("json");
+    let out = dir.join("run");
+    let o = dynasim(&[
+        "run",
+        "scenarios/quickstart.json",
+        "--set",
+        "duration_ms=100",
+        "--json",
+        "--out",
+        out.to_str().unwrap_or_default(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("run --json prints one JSON object");
+    assert_eq!((v["scenario"].as_str(), v["seed"].as_u64()), (Some("quickstart"), Some(1)));
+    assert!(v["report"]["operations"]["get"]["count"].as_u64().is_some());
+    let o = dynasim(&["check", "scenarios/quickstart.json", "--set", "duration_ms=100", "--seeds", "2", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("check --json prints one JSON object");
+    assert_eq!((v["command"].as_str(), v["passed"].as_u64(), v["failed"].as_u64()), (Some("check"), Some(2), Some(0)));
+    assert_eq!(v["runs"][1]["seed"], 2);
+    let junit = dir.join("explore.xml");
+    let o = dynasim(&[
+        "explore",
+        "scenarios/nemesis-dynamo.json",
+        "--seeds",
+        "1",
+        "--json",
+        "--junit",
+        junit.to_str().unwrap_or_default(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("explore --json prints one JSON object");
+    assert_eq!(v["command"], "explore");
+    assert_eq!(v["runs"].as_array().map(|r| r.len()), Some(1));
+    assert!(std::fs::read_to_string(&junit).expect("explore writes JUnit").contains("<testsuites"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -104,6 +104,12 @@ struct ExploreArgs {
     /// Override a field (as for `run`).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
+    /// Print one JSON object on stdout instead of the lines (see README, Commands).
+    #[arg(long)]
+    json: bool,
+    /// Also write the results as JUnit XML to this file.
+    #[arg(long)]
+    junit: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -189,6 +195,9 @@ struct CheckArgs {
     /// Simulations run side by side [default: the cores]; the output does not depend on it.
     #[arg(long)]
     jobs: Option<usize>,
+    /// Print one JSON object on stdout instead of the lines (see README, Commands).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -206,6 +215,10 @@ struct RunArgs {
     /// string if it does not parse as JSON).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
+    /// Print one JSON object on stdout instead of the summary: {"scenario", "seed", "out",
+    /// "report"} (the report as in report.json).
+    #[arg(long, conflicts_with = "quiet")]
+    json: bool,
     /// Print nothing on stdout.
     #[arg(long, short)]
     quiet: bool,
@@ -732,6 +745,9 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
     }
     let text = std::fs::read_to_string(&args.scenario).map_err(|e| Error::io("read the scenario", &args.scenario, e))?;
     let file = args.scenario.display().to_string();
+    if let Some(path) = &args.junit {
+        report::check_file_writable(path)?;
+    }
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::atomic::AtomicUsize::new(0);
@@ -764,25 +780,37 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
     }
     let mut runs = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
     runs.sort_by_key(|r| r.0);
-    let mut failed = 0;
-    for (i, sets, violations) in &runs {
-        if violations.is_empty() {
-            continue;
-        }
-        failed += 1;
-        let seed = seeds[*i];
-        println!("FAIL  {file} seed {seed}");
-        for v in violations {
-            let f = Finding {
-                scenario: file.clone(),
-                seed,
-                replay: replay_command(&args.scenario, seed, sets),
-                violation: v.clone(),
-            };
-            println!("  {}", f.to_string().replace('\n', "\n  "));
-        }
+    let checked: Vec<CheckRun> = runs
+        .iter()
+        .map(|(i, sets, violations)| {
+            let seed = seeds[*i];
+            let findings = violations
+                .iter()
+                .map(|v| Finding {
+                    scenario: file.clone(),
+                    seed,
+                    replay: replay_command(&args.scenario, seed, sets),
+                    violation: v.clone(),
+                })
+                .collect();
+            CheckRun { scenario: file.clone(), seed, findings }
+        })
+        .collect();
+    let failed = checked.iter().filter(|r| !r.findings.is_empty()).count();
+    if let Some(path) = &args.junit {
+        report::write_file(path, junit::junit(&checked).as_bytes())?;
     }
-    println!("{} passed, {failed} failed", runs.len() - failed);
+    if args.json {
+        println!("{}", junit::json("explore", &checked));
+    } else {
+        for run in checked.iter().filter(|r| !r.findings.is_empty()) {
+            println!("FAIL  {file} seed {}", run.seed);
+            for f in &run.findings {
+                println!("  {}", f.to_string().replace('\n', "\n  "));
+            }
+        }
+        println!("{} passed, {failed} failed", checked.len() - failed);
+    }
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
@@ -867,7 +895,9 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         let violations = match violations {
             Ok(v) => v,
             Err(e) => {
-                println!("ERROR {} seed {seed}: {e}", path.display());
+                if !args.json {
+                    println!("ERROR {} seed {seed}: {e}", path.display());
+                }
                 first_error.get_or_insert(e);
                 return;
             }
@@ -881,9 +911,9 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
                 violation,
             })
             .collect();
-        if findings.is_empty() {
+        if !args.json && findings.is_empty() {
             println!("ok    {} seed {seed}", path.display());
-        } else {
+        } else if !args.json {
             println!("FAIL  {} seed {seed}", path.display());
             for f in &findings {
                 println!("  {}", f.to_string().replace('\n', "\n  "));
@@ -895,7 +925,11 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
     if let Some(path) = &args.junit {
         report::write_file(path, junit::junit(&runs).as_bytes())?;
     }
-    println!("{} passed, {failed} failed", runs.len() - failed);
+    if args.json {
+        println!("{}", junit::json("check", &runs));
+    } else {
+        println!("{} passed, {failed} failed", runs.len() - failed);
+    }
     // A run that could not finish is bad input, which outranks any finding.
     if let Some(e) = first_error {
         return Err(e);
@@ -966,7 +1000,10 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
     if args.plots {
         crate::report::plots::plot_folder(&out)?;
     }
-    if !args.quiet {
+    if args.json {
+        let out = out.display().to_string();
+        println!("{}", serde_json::json!({ "scenario": scenario.name, "seed": seed, "out": out, "report": report }));
+    } else if !args.quiet {
         print!("{summary}");
         println!("\nreport: {}", out.join("report.json").display());
     }

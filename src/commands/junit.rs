@@ -9,6 +9,31 @@ pub struct CheckRun {
     pub findings: Vec<Finding>,
 }
 
+/// The `--json` form of `check` and `explore`: one object, field names stable (README, Commands).
+pub fn json(command: &str, runs: &[CheckRun]) -> serde_json::Value {
+    let failed = runs.iter().filter(|r| !r.findings.is_empty()).count();
+    let runs: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|r| {
+            let findings: Vec<serde_json::Value> = r
+                .findings
+                .iter()
+                .map(|f| {
+                    serde_json::json!({
+                        "invariant": f.violation.invariant,
+                        "key": f.violation.key,
+                        "at_ms": f.violation.at_ms,
+                        "message": f.violation.message,
+                        "replay": f.replay,
+                    })
+                })
+                .collect();
+            serde_json::json!({ "scenario": r.scenario, "seed": r.seed, "passed": findings.is_empty(), "findings": findings })
+        })
+        .collect();
+    serde_json::json!({ "command": command, "passed": runs.len() - failed, "failed": failed, "runs": runs })
+}
+
 fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
