@@ -257,10 +257,7 @@ fn check_trace_filter(args: &RunArgs, scenario: &Scenario) -> Result<(), Error> 
     };
     let keys = scenario.workload.key_count;
     let probes = scenario.probe.as_ref().map_or(0, |p| p.clients);
-    let clients = match &scenario.workload.arrivals {
-        crate::scenario::workload::Arrivals::Closed { clients, .. }
-        | crate::scenario::workload::Arrivals::Open { clients, .. } => clients + probes,
-    };
+    let clients = scenario.workload.arrivals.clients() + probes;
     if let Some(k) = &args.trace_key {
         if !(numbered(k, "k", keys) || probes > 0 && k.starts_with("probe-")) {
             return bad(

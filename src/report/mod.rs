@@ -480,9 +480,14 @@ fn unique_suffix() -> String {
     format!("{}-{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
+/// The folder `path` is in (the current one for a bare name).
+fn folder_of(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
 /// The temporary name beside `path` that a file is written under before it is renamed into place.
 pub fn temporary_beside(path: &Path) -> PathBuf {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = folder_of(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
     dir.join(format!(".{name}.{}.partial", unique_suffix()))
 }
@@ -499,7 +504,7 @@ pub fn check_folder_writable(dir: &Path) -> Result<(), crate::error::Error> {
 
 /// Checks, before any simulation, that `path`'s folder exists (or can be made) and takes files.
 pub fn check_file_writable(path: &Path) -> Result<(), crate::error::Error> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = folder_of(path);
     let fail = |e| crate::error::Error::io("write", path, e);
     let existed = dir.exists();
     std::fs::create_dir_all(dir).map_err(fail)?;

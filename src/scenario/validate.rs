@@ -990,9 +990,7 @@ fn fits_in_memory(
         }
         Strategy::EqualPartitions { partitions } => *partitions as f64,
     };
-    let clients = match &workload.arrivals {
-        Arrivals::Closed { clients, .. } | Arrivals::Open { clients, .. } => *clients + probe_clients,
-    };
+    let clients = workload.arrivals.clients() + probe_clients;
     let parts = [
         (
             "ring.tokens_per_node",

@@ -99,6 +99,15 @@ pub enum Arrivals {
     Open { rate_per_s: f64, clients: usize },
 }
 
+impl Arrivals {
+    /// The workload's client sessions (probe clients come on top).
+    pub fn clients(&self) -> usize {
+        match self {
+            Arrivals::Closed { clients, .. } | Arrivals::Open { clients, .. } => *clients,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkloadConfig {
     pub key_count: usize,

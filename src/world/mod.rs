@@ -237,10 +237,8 @@ impl<'s> World<'s> {
             DivergenceSampler::watch(&mut nodes);
         }
         let service_rng = (0..scenario.nodes.len()).map(|i| seeds.stream(Stream::Service, i as u64)).collect();
-        let (workload_clients, closed_loop) = match &scenario.workload.arrivals {
-            Arrivals::Closed { clients, .. } => (*clients, true),
-            Arrivals::Open { clients, .. } => (*clients, false),
-        };
+        let workload_clients = scenario.workload.arrivals.clients();
+        let closed_loop = matches!(scenario.workload.arrivals, Arrivals::Closed { .. });
         let mut clients: Vec<Client> = (0..workload_clients)
             .map(|i| {
                 let id = ClientId(i as u32);
