@@ -358,3 +358,61 @@ fn json_output_is_one_object_with_the_documented_fields() {
     assert!(std::fs::read_to_string(&junit).expect("explore writes JUnit").contains("<testsuites"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn check_prints_the_same_bytes_whatever_the_jobs() {
+    let args = |jobs: &'static str, json: bool| {
+        let mut a = vec!["check", "scenarios/weak/", "scenarios/quickstart.json", "--seeds", "1..4", "--set", "duration_ms=400"];
+        a.extend(["--jobs", jobs]);
+        if json {
+            a.push("--json");
+        }
+        dynasim(&a)
+    };
+    for json in [false, true] {
+        let one = args("1", json);
+        assert_eq!(one.status.code(), Some(1), "{}", stderr(&one));
+        let text = String::from_utf8_lossy(&one.stdout);
+        assert!(text.contains("no_lost_writes") && text.contains("quickstart"), "{text}");
+        for jobs in ["2", "5"] {
+            let other = args(jobs, json);
+            assert_eq!(other.status.code(), Some(1));
+            assert_eq!(String::from_utf8_lossy(&other.stdout), text, "--jobs {jobs} against --jobs 1");
+        }
+        // Not a terminal here, so no progress line.
+        assert!(!stderr(&one).contains("runs"), "{}", stderr(&one));
+    }
+}
+
+/// `script` gives the command a terminal; the progress line appears there and nowhere else.
+#[cfg(target_os = "linux")]
+#[test]
+fn check_shows_progress_on_a_terminal_only() {
+    let Ok(script) = which("script") else {
+        eprintln!("util-linux `script` is not installed; the terminal half of this test is skipped");
+        return;
+    };
+    let bin = env!("CARGO_BIN_EXE_dynasim");
+    for (extra, label) in [("", "check"), (" --determinism", "check --determinism")] {
+        let command = format!("{bin} check scenarios/quickstart.json --seeds 1..3 --jobs 2 --set duration_ms=200{extra}");
+        let o = Command::new(&script)
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run script");
+        let shown = String::from_utf8_lossy(&o.stdout);
+        if String::from_utf8_lossy(&o.stderr).contains("pseudo-terminal") {
+            eprintln!("this machine cannot open a pseudo-terminal; the terminal half of this test is skipped");
+            return;
+        }
+        assert_eq!(o.status.code(), Some(0), "{shown}");
+        assert!(shown.contains(&format!("\r{label}: 3/3 runs, 0 failed")), "{shown:?}");
+        // Every result line starts on a cleared row, never after the progress text.
+        assert_eq!(shown.matches("\r\x1b[2Kok    scenarios/quickstart.json").count(), 3, "{shown:?}");
+    }
+}
+
+fn which(name: &str) -> Result<std::path::PathBuf, ()> {
+    let path = std::env::var_os("PATH").ok_or(())?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file()).ok_or(())
+}

@@ -4,6 +4,7 @@
 //! Every failure prints the seed and a replay command.
 
 use crate::commands::junit::{self, CheckRun};
+use crate::commands::progress::Progress;
 use crate::error::Error;
 use crate::observe::checks::{self, Finding};
 use crate::observe::trace::{TraceFilter, TraceSink, Tracer};
@@ -415,7 +416,6 @@ fn write_sweep(out: &Path, results: &serde_json::Value, scenario_source: &[u8], 
 }
 
 fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
-    use std::io::IsTerminal;
     let text = std::fs::read_to_string(&args.scenario).map_err(|e| Error::io("read the scenario", &args.scenario, e))?;
     let file = args.scenario.display().to_string();
     let base = scenario::load(&file, &text, &[])?;
@@ -428,19 +428,7 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
     report::check_folder_writable(&out)?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let configs = crate::commands::sweep::grid(&axes);
-    let wall_started = Instant::now();
-    let tty = std::io::stderr().is_terminal();
-    let progress = |done: usize, total: usize| {
-        if tty {
-            let elapsed = wall_started.elapsed().as_secs_f64();
-            let left = elapsed / done as f64 * (total - done) as f64;
-            eprint!("\rsweep: {done}/{total} runs, about {left:.0} s left   ");
-        }
-    };
-    let rows = crate::commands::sweep::run(&file, &text, &configs, &seeds, jobs, shard, &progress);
-    if tty {
-        eprintln!();
-    }
+    let rows = crate::commands::sweep::run(&file, &text, &configs, &seeds, jobs, shard);
     if !rows.is_empty() && rows.iter().all(|r| r.get("skipped").is_some()) {
         let why: Vec<String> = rows.iter().filter_map(|r| r["skipped"].as_str()).map(String::from).collect();
         return Err(Error::Usage(format!(
@@ -734,7 +722,6 @@ fn explain(args: ExplainArgs) -> Result<ExitCode, Error> {
 type ExploredSeed = (usize, Vec<String>, Vec<checks::Violation>);
 
 fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
-    use std::io::IsTerminal;
     let seeds = parse_seeds(&args.seeds)?;
     let base = load_scenario(&args.scenario, &args.set)?;
     if base.nemesis.is_none() {
@@ -748,8 +735,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let tty = std::io::stderr().is_terminal();
-    let wall_started = Instant::now();
+    let progress = Progress::on_terminal("explore", "seeds", seeds.len());
     let runs: Vec<Result<ExploredSeed, Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..jobs)
             .map(|_| {
@@ -761,10 +747,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
                         let judged = crate::commands::explore::explore_seed(&file, &text, &args.set, seed);
                         out.push(judged.map(|(sets, violations)| (i, sets, violations)));
                         let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                        if tty {
-                            let left = wall_started.elapsed().as_secs_f64() / d as f64 * (seeds.len() - d) as f64;
-                            eprint!("\rexplore: {d}/{} seeds, about {left:.0} s left   ", seeds.len());
-                        }
+                        progress.update(d, None);
                     }
                     out
                 })
@@ -772,9 +755,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     });
-    if tty {
-        eprintln!();
-    }
+    progress.finish();
     let mut runs = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
     runs.sort_by_key(|r| r.0);
     let checked: Vec<CheckRun> = runs
@@ -887,8 +868,11 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
     };
     let mut runs = Vec::new();
     let mut first_error = None;
+    let mut failed_so_far = 0;
+    let progress = Progress::on_terminal(if args.determinism { "check --determinism" } else { "check" }, "runs", work.len());
     crate::sim::parallel::map_in_order(&work, jobs, evaluate, |i, violations| {
         let (path, _, seed) = work[i];
+        progress.clear();
         let violations = match violations {
             Ok(v) => v,
             Err(e) => {
@@ -916,8 +900,11 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
                 println!("  {}", f.to_string().replace('\n', "\n  "));
             }
         }
+        failed_so_far += usize::from(!findings.is_empty());
         runs.push(CheckRun { scenario: path.display().to_string(), seed, findings });
+        progress.update(i + 1, Some(failed_so_far));
     });
+    progress.finish();
     let failed = runs.iter().filter(|r| !r.findings.is_empty()).count();
     if let Some(path) = &args.junit {
         report::write_file(path, junit::junit(&runs).as_bytes())?;

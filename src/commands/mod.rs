@@ -5,5 +5,6 @@ pub mod bench;
 pub mod cli;
 pub mod explore;
 pub mod junit;
+pub mod progress;
 pub mod shrink;
 pub mod sweep;

@@ -8,6 +8,7 @@
 //! not depend on the number of jobs or shards: rows are keyed and sorted by configuration index
 //! and seed, and everything else is computed from the rows.
 
+use crate::commands::progress::Progress;
 use crate::error::Error;
 use crate::scenario;
 use serde_json::{json, Map, Value};
@@ -119,15 +120,7 @@ pub fn row_metrics(report: &Value) -> Map<String, Value> {
 /// Runs the configurations with `index % shard.1 == shard.0` under `seeds`, on `jobs` threads.
 /// Returns rows sorted by (configuration, seed); an invalid configuration gives one row saying
 /// why it was skipped.
-pub fn run(
-    file: &str,
-    text: &str,
-    configs: &[Vec<String>],
-    seeds: &[u64],
-    jobs: usize,
-    shard: (usize, usize),
-    progress: &dyn Fn(usize, usize),
-) -> Vec<Value> {
+pub fn run(file: &str, text: &str, configs: &[Vec<String>], seeds: &[u64], jobs: usize, shard: (usize, usize)) -> Vec<Value> {
     let mut work = Vec::new();
     let mut rows = Vec::new();
     for (i, c) in configs.iter().enumerate().filter(|(i, _)| i % shard.1 == shard.0) {
@@ -142,7 +135,6 @@ pub fn run(
             }
         }
     }
-    let total = work.len();
     let run_one = |(i, c, s, seed): &(usize, Vec<String>, scenario::Scenario, u64)| {
         let report = match crate::run_report(s, *seed) {
             Ok(r) => r,
@@ -158,10 +150,12 @@ pub fn run(
         }
         row
     };
+    let progress = Progress::on_terminal("sweep", "runs", work.len());
     crate::sim::parallel::map_in_order(&work, jobs, run_one, |k, row| {
         rows.push(row);
-        progress(k + 1, total);
+        progress.update(k + 1, None);
     });
+    progress.finish();
     sort_rows(&mut rows);
     rows
 }
