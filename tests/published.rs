@@ -8,6 +8,8 @@ use dynasim::cluster::network::MessageKind;
 use dynasim::scenario::Scenario;
 use dynasim::sim::distribution::Distribution;
 use dynasim::sim::rng::{Seeds, SimRng, Stream};
+use std::path::Path;
+use std::process::Command;
 
 fn published(name: &str, overrides: &[&str]) -> Scenario {
     shipped(&format!("published/{name}"), overrides)
@@ -209,4 +211,74 @@ fn more_nodes_are_out_of_balance_at_low_load_than_at_high_load() {
         assert_eq!(high["load_over_time"].as_array().map(Vec::len), Some(3));
         assert!(windows <= served && windows as f64 > 0.99 * served as f64, "{windows} in windows, {served} served");
     }
+}
+
+/// compare.py regenerates the shipped README and charts from the shipped sweeps byte for byte
+/// (so neither is stale), and every chart's text is distinct and inside its canvas.
+#[test]
+fn the_published_table_and_charts_regenerate_from_the_shipped_sweeps() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/published");
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("python3 is not installed: compare.py cannot be run here; skipped");
+        return;
+    }
+    let work = std::env::temp_dir().join(format!("dynasim-published-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    for entry in std::fs::read_dir(&shipped).expect("reports/published") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name").to_owned();
+        if path.join("results.json").is_file() {
+            std::fs::create_dir_all(work.join(&name)).expect("mkdir");
+            std::fs::copy(path.join("results.json"), work.join(&name).join("results.json")).expect("copy");
+        } else if name == "agreement.json" || name == "wars-model.json" {
+            std::fs::copy(&path, work.join(&name)).expect("copy");
+        }
+    }
+    let o = Command::new("python3").arg(shipped.join("compare.py")).arg(&work).output().expect("run compare.py");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    assert_eq!(read(&work.join("README.md")), read(&shipped.join("README.md")), "reports/published/README.md is stale");
+    let mut charts = 0;
+    for entry in std::fs::read_dir(shipped.join("charts")).expect("charts/") {
+        let path = entry.expect("entry").path();
+        let svg = read(&path);
+        assert_eq!(svg, read(&work.join("charts").join(path.file_name().expect("name"))), "{} is stale", path.display());
+        let width: f64 = attribute(&svg, "width").parse().expect("width");
+        let texts = svg_texts(&svg);
+        assert!(texts.len() > 5, "{}: {texts:?}", path.display());
+        let mut seen = std::collections::BTreeSet::new();
+        for (x, anchor, text) in &texts {
+            assert!(seen.insert(text.clone()), "{}: \"{text}\" drawn twice", path.display());
+            // DejaVu Sans at 12 px averages under 7 px a character.
+            let w = 7.0 * text.chars().count() as f64;
+            let (from, to) = match anchor.as_str() {
+                "end" => (x - w, *x),
+                "middle" => (x - w / 2.0, x + w / 2.0),
+                _ => (*x, x + w),
+            };
+            assert!(from >= 0.0 && to <= width, "{}: \"{text}\" runs outside the canvas", path.display());
+        }
+        charts += 1;
+    }
+    assert_eq!(charts, 9);
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+fn attribute(tag: &str, name: &str) -> String {
+    let start = tag.find(&format!(" {name}=\"")).expect("attribute") + name.len() + 3;
+    tag[start..].split('"').next().expect("value").to_string()
+}
+
+/// (x, text-anchor, text) of every <text> element.
+fn svg_texts(svg: &str) -> Vec<(f64, String, String)> {
+    svg.split("<text")
+        .skip(1)
+        .map(|chunk| {
+            let (tag, rest) = chunk.split_once('>').expect("tag end");
+            let text =
+                rest.split("</text>").next().expect("text").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">");
+            let anchor = if tag.contains("text-anchor") { attribute(tag, "text-anchor") } else { "start".into() };
+            (attribute(tag, "x").parse().expect("x"), anchor, text)
+        })
+        .collect()
 }
