@@ -120,6 +120,16 @@ fn recommend_lists_what_meets_the_targets() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("meets every target (cheapest first"), "{text}");
     assert!(text.contains("config 0:"), "{text}");
+    // The verdict is saved, and the page and summary.md carry it; the tradeoff chart shades
+    // the region that meets the targets.
+    let saved: serde_json::Value = serde_json::from_str(&read(&out, "recommend.json")).expect("recommend.json");
+    assert_eq!(saved["targets"][0]["metric"], "stale_read_fraction");
+    assert!(saved["meets"].as_array().is_some_and(|m| m.iter().any(|c| c["config"] == 0)), "{saved}");
+    assert_eq!(dynasim(&["plot", &out]).status.code(), Some(0));
+    assert!(read(&out, "index.html").contains("<h2>Recommendation</h2>"));
+    assert!(read(&out, "summary.md").contains("meets every target"));
+    assert!(read(&out, "tradeoff.svg").contains("meets the targets"));
+    assert!(read(&out, "command.txt").contains("--recommend 'stale_read_fraction<=0.5,availability>=0.9'"), "the command replays it");
     let bad = dynasim(&["sweep", "scenarios/quickstart.json", "--recommend", "p999<=1"]);
     assert_eq!(bad.status.code(), Some(2));
 }

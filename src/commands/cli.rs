@@ -352,7 +352,7 @@ pub fn run() -> Result<ExitCode, Error> {
         Some(Command::Explain(args)) => explain(args),
         Some(Command::Shrink(args)) => shrink(args),
         Some(Command::Plot(args)) => {
-            let charts = crate::report::plots::plot_folder(&args.dir)?;
+            let charts = crate::report::charts::plot_folder(&args.dir)?;
             println!("{} charts, index.html and summary.md in {}", charts.len(), args.dir.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -402,17 +402,24 @@ fn seeds_label(seeds: &[u64]) -> serde_json::Value {
     }
 }
 
-fn write_sweep(out: &Path, results: &serde_json::Value, scenario_source: &[u8], command: &str) -> Result<(), Error> {
+fn write_sweep(
+    out: &Path,
+    results: &serde_json::Value,
+    scenario_source: &[u8],
+    command: &str,
+    recommend: Option<&serde_json::Value>,
+) -> Result<(), Error> {
     let rows = results["rows"].as_array().cloned().unwrap_or_default();
-    report::write_folder(
-        out,
-        &[
-            ("scenario.json", scenario_source.to_vec()),
-            ("command.txt", format!("{command}\n").into_bytes()),
-            ("results.csv", crate::commands::sweep::csv(&rows).into_bytes()),
-            ("results.json", report::to_bytes(results)),
-        ],
-    )
+    let mut files = vec![
+        ("scenario.json", scenario_source.to_vec()),
+        ("command.txt", format!("{command}\n").into_bytes()),
+        ("results.csv", crate::commands::sweep::csv(&rows).into_bytes()),
+        ("results.json", report::to_bytes(results)),
+    ];
+    if let Some(r) = recommend {
+        files.push(("recommend.json", report::to_bytes(r)));
+    }
+    report::write_folder(out, &files)
 }
 
 fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
@@ -444,12 +451,21 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
     if let Some(sh) = &args.shard {
         command.push_str(&format!(" --shard {sh}"));
     }
-    write_sweep(&out, &results, &report::to_bytes(&base.source), &command)?;
-    print!("{}", report::sweep_table(&results));
-    if let Some(targets) = targets {
+    if let Some(targets) = &args.recommend {
+        command.push_str(&format!(" --recommend '{targets}'"));
+    }
+    // --recommend's verdict is saved beside the results, for the page and for scripts.
+    let recommendation = targets.map(|targets| {
         let (ok, missed) =
             crate::commands::sweep::recommend(results["configurations"].as_array().map_or(&[][..], |v| v), &targets);
-        print!("{}", report::recommendation(&ok, &missed));
+        let text = report::recommendation(&ok, &missed);
+        let verdict = crate::commands::sweep::recommend_json(&targets, &ok, &missed, &text);
+        (text, verdict)
+    });
+    write_sweep(&out, &results, &report::to_bytes(&base.source), &command, recommendation.as_ref().map(|r| &r.1))?;
+    print!("{}", report::sweep_table(&results));
+    if let Some((text, _)) = &recommendation {
+        print!("{text}");
     }
     println!("results: {}", out.join("results.csv").display());
     Ok(ExitCode::SUCCESS)
@@ -498,7 +514,7 @@ fn merge(args: MergeArgs) -> Result<ExitCode, Error> {
         f["axes"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
     let results = sweep_results(f["scenario"].as_str().unwrap_or(""), &axes, &f["seeds"], None, &rows);
     let dirs: Vec<String> = args.dirs.iter().map(|d| d.display().to_string()).collect();
-    write_sweep(&args.out, &results, &source, &format!("dynasim merge {} --out {}", dirs.join(" "), args.out.display()))?;
+    write_sweep(&args.out, &results, &source, &format!("dynasim merge {} --out {}", dirs.join(" "), args.out.display()), None)?;
     print!("{}", report::sweep_table(&results));
     Ok(ExitCode::SUCCESS)
 }
@@ -982,7 +998,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
         ],
     )?;
     if args.plots {
-        crate::report::plots::plot_folder(&out)?;
+        crate::report::charts::plot_folder(&out)?;
     }
     if args.json {
         let out = out.display().to_string();

@@ -10,6 +10,7 @@
 
 use crate::commands::progress::Progress;
 use crate::error::Error;
+use crate::report::mean_ci95;
 use crate::scenario;
 use serde_json::{json, Map, Value};
 
@@ -189,26 +190,6 @@ pub fn aggregate(rows: &[Value]) -> Vec<Value> {
     out
 }
 
-/// Mean and half-width of a 95% confidence interval (zero with one sample).
-pub fn mean_ci95(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len();
-    if n == 0 {
-        return (0.0, 0.0);
-    }
-    let mean = xs.iter().sum::<f64>() / n as f64;
-    if n < 2 {
-        return (mean, 0.0);
-    }
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    // Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom, then the normal.
-    const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110,
-        2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-    ];
-    let t = T.get(n - 2).copied().unwrap_or(1.96);
-    (mean, t * (var / n as f64).sqrt())
-}
-
 /// results.csv: one line per row.
 pub fn csv(rows: &[Value]) -> String {
     let metrics: Vec<String> = row_metrics(&Value::Null).keys().cloned().collect();
@@ -296,6 +277,18 @@ pub fn recommend(aggregates: &[Value], targets: &[Target]) -> (Vec<Value>, Vec<(
     let cost = |a: &Value| a["messages_per_operation"]["mean"].as_f64().unwrap_or(f64::MAX);
     ok.sort_by(|a, b| cost(a).total_cmp(&cost(b)));
     (ok, missed)
+}
+
+/// recommend.json: the targets, the configurations that meet them (cheapest first) and what
+/// each other one misses, and the same in words.
+pub fn recommend_json(targets: &[Target], ok: &[Value], missed: &[(Value, Vec<String>)], text: &str) -> Value {
+    let brief = |a: &Value| json!({ "config": a["config"], "settings": a["settings"], "messages_per_operation": a["messages_per_operation"]["mean"] });
+    json!({
+        "targets": targets.iter().map(|t| json!({ "metric": t.metric, "at_most": t.at_most, "value": t.value })).collect::<Vec<_>>(),
+        "meets": ok.iter().map(brief).collect::<Vec<_>>(),
+        "misses": missed.iter().map(|(a, why)| { let mut b = brief(a); b["missed"] = json!(why); b }).collect::<Vec<_>>(),
+        "text": text,
+    })
 }
 
 #[cfg(test)]

@@ -29,6 +29,8 @@ pub struct OpStats {
     pub client_timeouts: u64,
     /// Failed at once: the consistency level could not be met.
     pub unavailable: u64,
+    /// When each failure was reported to its client, in order (for availability over time).
+    pub failed_at_ns: Vec<u64>,
 }
 
 /// The workload's requests at one consistency level.
@@ -120,7 +122,8 @@ impl OpStats {
         self.coordinator_timeouts + self.client_timeouts + self.unavailable
     }
 
-    fn failed(&mut self, failure: Failure) {
+    fn failed(&mut self, failure: Failure, at_ns: u64) {
+        self.failed_at_ns.push(at_ns);
         match failure {
             Failure::CoordinatorTimeout => self.coordinator_timeouts += 1,
             Failure::ClientTimeout => self.client_timeouts += 1,
@@ -221,12 +224,12 @@ impl Metrics {
         }
     }
 
-    /// A workload operation failed.
-    pub fn failed(&mut self, get: bool, level: Option<ConsistencyLevel>, failure: Failure) {
+    /// A workload operation failed, reported to its client at `at_ns`.
+    pub fn failed(&mut self, get: bool, level: Option<ConsistencyLevel>, failure: Failure, at_ns: u64) {
         let (all, at_level) = self.op_stats(get, level);
-        all.failed(failure);
+        all.failed(failure, at_ns);
         if let Some(s) = at_level {
-            s.failed(failure);
+            s.failed(failure, at_ns);
         }
     }
 }

@@ -5,7 +5,7 @@
 //! `_count`, `_fraction`); the README documents each one. Latency percentiles are exact
 //! (nearest rank over every successful operation's latency).
 
-pub mod plots;
+pub mod charts;
 use crate::cluster::network::MessageKind;
 use crate::node::storage::StorageModel;
 use crate::observe::metrics::{percentile, OpStats};
@@ -83,7 +83,9 @@ fn latency_cdf(sorted: &[u64]) -> Value {
     Value::Array((1..=100).map(|i| json!([i as f64 / 100.0, ms(percentile(sorted, i as f64 / 100.0))])).collect())
 }
 
-/// Latency percentiles per time bucket (about 60 buckets over the run).
+/// Latency percentiles, successes and failures per time bucket (about 60 buckets over the run).
+/// Every bucket is listed, so a stretch in which nothing succeeded shows as one: its
+/// percentiles are null.
 fn latency_over_time(stats: &OpStats, end_ns: u64) -> Value {
     let bucket = (end_ns / 60).max(1_000_000);
     let buckets = (end_ns / bucket + 1) as usize;
@@ -93,14 +95,24 @@ fn latency_over_time(stats: &OpStats, end_ns: u64) -> Value {
             b.push(l);
         }
     }
+    let mut failed = vec![0u64; buckets];
+    for &t in &stats.failed_at_ns {
+        if let Some(f) = failed.get_mut((t / bucket) as usize) {
+            *f += 1;
+        }
+    }
+    let last = by.iter().zip(&failed).rposition(|(v, &f)| !v.is_empty() || f > 0).map_or(0, |i| i + 1);
+    let percentile_ms = |v: &[u64], p: f64| if v.is_empty() { Value::Null } else { json!(ms(percentile(v, p))) };
     Value::Array(
         by.into_iter()
+            .zip(failed)
+            .take(last)
             .enumerate()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(i, mut v)| {
+            .map(|(i, (mut v, failed))| {
                 v.sort_unstable();
-                json!({ "t_ms": ((i as u64 * bucket + bucket / 2) as f64 / 1e6), "count": v.len(),
-                        "p50_ms": ms(percentile(&v, 0.5)), "p99_ms": ms(percentile(&v, 0.99)), "p999_ms": ms(percentile(&v, 0.999)) })
+                json!({ "t_ms": ((i as u64 * bucket + bucket / 2) as f64 / 1e6), "bucket_ms": bucket as f64 / 1e6,
+                        "count": v.len(), "failed": failed,
+                        "p50_ms": percentile_ms(&v, 0.5), "p99_ms": percentile_ms(&v, 0.99), "p999_ms": percentile_ms(&v, 0.999) })
             })
             .collect(),
     )
@@ -616,6 +628,17 @@ pub fn bench_table(results: &[Value]) -> String {
                 mark(f(&r["wall_s"]) + f(&r["setup_s"]) < 10.0 && f(&r["simulated_s"]) >= 3600.0)
             ),
             "sweep" => format!("speedup {:.2} on 2 cores {} 1.8", f(&r["speedup"]), mark(f(&r["speedup"]) >= 1.8)),
+            "model" => {
+                let ratio = f(&r["ratio_to_reference"]);
+                format!(
+                    "{:.2} of the reference model's ops/s ({:.0}; {:.1} and {:.1} events/op) {} 0.4",
+                    ratio,
+                    f(&r["reference_operations_per_s"]),
+                    f(&r["events_per_operation"]),
+                    f(&r["reference_events_per_operation"]),
+                    mark(ratio >= 0.4)
+                )
+            }
             _ => String::new(),
         };
         let wall = if name == "sweep" { f(&r["wall_s_1_job"]) } else { f(&r["wall_s"]) };
@@ -643,6 +666,26 @@ fn mark(ok: bool) -> &'static str {
 
 fn settings_text(a: &Value) -> String {
     a["settings"].as_array().map(|v| v.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+}
+
+/// Mean and half-width of a 95% confidence interval (zero with one sample).
+pub fn mean_ci95(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len();
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (mean, 0.0);
+    }
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    // Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom, then the normal.
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110,
+        2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    ];
+    let t = T.get(n - 2).copied().unwrap_or(1.96);
+    (mean, t * (var / n as f64).sqrt())
 }
 
 /// The sweep's per-configuration table: mean and 95% interval of the headline metrics.

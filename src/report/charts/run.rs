@@ -1,0 +1,293 @@
+//! The charts of one run's report.json.
+
+use super::{all_zero, f, f_or_gap, Chart, Charts, LineChart, Point, Scale, Series, Span};
+use serde_json::Value;
+
+/// Faults as spans on a time axis in seconds: a fault and the event that undoes it (a crash and
+/// its restart, a partition and its heal, a slow-down and the return to speed) make one span;
+/// anything else is an instant.
+pub fn fault_spans(report: &Value) -> Vec<Span> {
+    let events: Vec<(f64, String)> = report["faults"].as_array().map_or(Vec::new(), |a| {
+        a.iter().map(|x| (f(&x["at_ms"]) / 1000.0, x["fault"].as_str().unwrap_or("").to_string())).collect()
+    });
+    let ends = |start: &str, other: &str| -> bool {
+        let word = |s: &str, i: usize| s.split(' ').nth(i).unwrap_or("").to_string();
+        if start.starts_with("crash ") {
+            other == format!("restart {}", word(start, 1))
+        } else if start.starts_with("partition ") {
+            other == format!("heal {}", word(start, 1))
+        } else if start.starts_with("loss burst ") {
+            other == format!("loss burst {} ends", word(start, 2))
+        } else if start.ends_with("x slower") && !start.ends_with(" 1x slower") {
+            other == format!("{} runs 1x slower", word(start, 0))
+        } else if start.starts_with("clock of ") && !start.ends_with(" +0.000 ms off") {
+            other == format!("clock of {} set +0.000 ms off", word(start, 2))
+        } else {
+            false
+        }
+    };
+    let mut used = vec![false; events.len()];
+    let mut spans = Vec::new();
+    for i in 0..events.len() {
+        if used[i] {
+            continue;
+        }
+        let (from, label) = &events[i];
+        let end = (i + 1..events.len()).find(|&j| !used[j] && ends(label, &events[j].1));
+        if let Some(j) = end {
+            used[j] = true;
+        }
+        spans.push(Span { from: *from, to: end.map(|j| events[j].0), label: label.clone() });
+    }
+    spans
+}
+
+fn buckets(report: &Value, op: &str) -> Vec<Value> {
+    report["latency_over_time"][op].as_array().cloned().unwrap_or_default()
+}
+
+/// Every chart a run's report supports.
+pub fn run_charts(report: &Value) -> Charts {
+    let mut out = Charts::default();
+    let name = report["scenario"]["name"].as_str().unwrap_or("run");
+    let spans = fault_spans(report);
+    let cdf: Vec<Series> = ["get", "put"]
+        .iter()
+        .map(|op| Series {
+            name: op.to_string(),
+            points: report["latency_cdf_ms"][op]
+                .as_array()
+                .map_or(Vec::new(), |a| a.iter().map(|p| Point::new(f(&p[1]), f(&p[0]))).collect()),
+            markers: false,
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect();
+    if !cdf.is_empty() {
+        out.drawn.push((
+            "latency-cdf".into(),
+            Chart::Line(LineChart {
+                title: format!("{name}: latency distribution (successful operations)"),
+                note: None,
+                x_label: "latency (ms)".into(),
+                y_label: "fraction of operations at or below".into(),
+                x_scale: Scale::Auto { decades: 2.0 },
+                y_scale: Scale::Unit,
+                series: cdf,
+                spans: vec![],
+                hline: None,
+            }),
+        ));
+    }
+    let over_time = |op: &str, field: &str| -> Vec<Point> {
+        buckets(report, op).iter().map(|b| Point::new(f(&b["t_ms"]) / 1000.0, f_or_gap(&b[field]))).collect()
+    };
+    let mut latency = Vec::new();
+    for (op, q) in [("get", "p50_ms"), ("get", "p99_ms"), ("get", "p999_ms"), ("put", "p999_ms")] {
+        let points = over_time(op, q);
+        if !points.is_empty() {
+            latency.push(Series { name: format!("{op} {}", q.trim_end_matches("_ms")), points, markers: false });
+        }
+    }
+    if !latency.is_empty() {
+        out.drawn.push((
+            "latency-over-time".into(),
+            Chart::Line(LineChart {
+                title: format!("{name}: latency percentiles over time"),
+                note: Some("A gap is an interval in which no operation of that kind succeeded.".into()),
+                x_label: "simulated time (s)".into(),
+                y_label: "latency (ms)".into(),
+                x_scale: Scale::Linear,
+                y_scale: Scale::Linear,
+                series: latency,
+                spans: spans.clone(),
+                hline: None,
+            }),
+        ));
+        let per_second = |op: &str, field: &str| -> Vec<Point> {
+            buckets(report, op)
+                .iter()
+                .map(|b| Point::new(f(&b["t_ms"]) / 1000.0, f(&b[field]) / (f(&b["bucket_ms"]).max(1e-9) / 1000.0)))
+                .collect()
+        };
+        let failed: Vec<Point> = per_second("get", "failed")
+            .iter()
+            .zip(per_second("put", "failed"))
+            .map(|(g, p)| Point::new(g.x, g.y + p.y))
+            .collect();
+        let failures = failed.iter().any(|p| p.y > 0.0);
+        let mut throughput = vec![
+            Series { name: "gets succeeded".into(), points: per_second("get", "count"), markers: false },
+            Series { name: "puts succeeded".into(), points: per_second("put", "count"), markers: false },
+        ];
+        if failures {
+            throughput.push(Series { name: "operations failed".into(), points: failed, markers: false });
+        }
+        out.drawn.push((
+            "throughput-over-time".into(),
+            Chart::Line(LineChart {
+                title: format!("{name}: operations per second over time"),
+                note: (!failures).then(|| "No operation failed.".into()),
+                x_label: "simulated time (s)".into(),
+                y_label: "operations per second".into(),
+                x_scale: Scale::Linear,
+                y_scale: Scale::FromZero,
+                series: throughput,
+                spans: spans.clone(),
+                hline: None,
+            }),
+        ));
+        if failures {
+            let availability = |op: &str| -> Vec<Point> {
+                buckets(report, op)
+                    .iter()
+                    .map(|b| {
+                        let (ok, failed) = (f(&b["count"]), f(&b["failed"]));
+                        Point::new(f(&b["t_ms"]) / 1000.0, if ok + failed > 0.0 { ok / (ok + failed) } else { f64::NAN })
+                    })
+                    .collect()
+            };
+            out.drawn.push((
+                "availability-over-time".into(),
+                Chart::Line(LineChart {
+                    title: format!("{name}: share of operations that succeeded, over time"),
+                    note: Some("A gap is an interval with no operation of that kind.".into()),
+                    x_label: "simulated time (s)".into(),
+                    y_label: "succeeded / (succeeded + failed)".into(),
+                    x_scale: Scale::Linear,
+                    y_scale: Scale::Unit,
+                    series: vec![
+                        Series { name: "get".into(), points: availability("get"), markers: false },
+                        Series { name: "put".into(), points: availability("put"), markers: false },
+                    ],
+                    spans: spans.clone(),
+                    hline: None,
+                }),
+            ));
+        } else {
+            out.skipped.push("Availability over time: every operation succeeded.".into());
+        }
+    }
+    let divergence = report["divergence"].as_array().cloned().unwrap_or_default();
+    if !divergence.is_empty() {
+        let sampled =
+            |field: &str| -> Vec<Point> { divergence.iter().map(|d| Point::new(f(&d["t_ms"]) / 1000.0, f(&d[field]))).collect() };
+        for (stem, field, title, y_label, series) in [
+            (
+                "divergence",
+                "divergent_key_fraction",
+                "keys whose replicas differ, over time",
+                "fraction of keys",
+                "divergent keys",
+            ),
+            ("pending-hints", "pending_hint_count", "hints waiting for delivery, over time", "hints queued", "hints"),
+        ] {
+            let series = vec![Series { name: series.into(), points: sampled(field), markers: false }];
+            if all_zero(&series) {
+                out.skipped.push(format!("{}: zero at every sample.", capitalise(title)));
+                continue;
+            }
+            out.drawn.push((
+                stem.into(),
+                Chart::Line(LineChart {
+                    title: format!("{name}: {title}"),
+                    note: None,
+                    x_label: "simulated time (s)".into(),
+                    y_label: y_label.into(),
+                    x_scale: Scale::Linear,
+                    y_scale: Scale::FromZero,
+                    series,
+                    spans: spans.clone(),
+                    hline: None,
+                }),
+            ));
+        }
+    }
+    let tv: Vec<Point> = report["t_visibility"]
+        .as_array()
+        .map_or(Vec::new(), |a| a.iter().map(|p| Point::new(f(&p["t_ms"]), f(&p["reflected_fraction"]))).collect());
+    if !tv.is_empty() {
+        out.drawn.push((
+            "t-visibility".into(),
+            t_visibility(name, vec![Series { name: String::new(), points: tv.clone(), markers: true }]),
+        ));
+        out.drawn.push((
+            "t-visibility-tail".into(),
+            t_visibility_tail(name, vec![Series { name: String::new(), points: tv, markers: true }]),
+        ));
+    }
+    out
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or(String::new(), |first| first.to_uppercase().chain(c).collect())
+}
+
+pub fn t_visibility(name: &str, series: Vec<Series>) -> Chart {
+    Chart::Line(LineChart {
+        title: format!("{name}: probability a read reflects a write t ms after its ack"),
+        note: None,
+        x_label: "t (ms after the write was acknowledged)".into(),
+        y_label: "fraction of reads reflecting the write".into(),
+        x_scale: Scale::Linear,
+        y_scale: Scale::Linear,
+        series,
+        spans: vec![],
+        hline: None,
+    })
+}
+
+/// The same curves as 1 − P on a log axis, as the PBS paper draws the tail: 99.9% and 99.99%
+/// are a decade apart instead of a pixel. Points where every read was consistent have no place
+/// on it and are left out (the note says so).
+pub fn t_visibility_tail(name: &str, series: Vec<Series>) -> Chart {
+    let mut dropped = false;
+    let series = series
+        .into_iter()
+        .map(|s| Series {
+            points: s
+                .points
+                .iter()
+                .filter_map(|p| {
+                    let miss = 1.0 - p.y;
+                    dropped |= miss <= 0.0;
+                    (miss > 0.0).then_some(Point { x: p.x, y: miss, ci: 0.0 })
+                })
+                .collect(),
+            ..s
+        })
+        .collect();
+    Chart::Line(LineChart {
+        title: format!("{name}: reads that miss a write t ms after its ack"),
+        note: dropped.then(|| "Delays at which every read reflected the write (1 − P = 0) cannot be drawn on a log axis.".into()),
+        x_label: "t (ms after the write was acknowledged)".into(),
+        y_label: "1 − P(read reflects the write), log scale".into(),
+        x_scale: Scale::Linear,
+        y_scale: Scale::Log,
+        series,
+        spans: vec![],
+        hline: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_fault_and_what_undoes_it_make_one_span() {
+        let report = json!({ "faults": [
+            { "at_ms": 1000.0, "fault": "crash n0" },
+            { "at_ms": 1500.0, "fault": "partition split [n0] | [n1]" },
+            { "at_ms": 2000.0, "fault": "restart n0" },
+            { "at_ms": 2500.0, "fault": "heal split" },
+            { "at_ms": 3000.0, "fault": "join n4 via n0" },
+        ]});
+        let spans = fault_spans(&report);
+        assert_eq!(spans.len(), 3);
+        assert_eq!((spans[0].from, spans[0].to, spans[0].label.as_str()), (1.0, Some(2.0), "crash n0"));
+        assert_eq!(spans[1].to, Some(2.5));
+        assert_eq!(spans[2].to, None, "a join is an instant");
+    }
+}
