@@ -14,7 +14,11 @@ use std::time::Instant;
 /// The world's event size in words, for the bare queue's events.
 const EVENT_WORDS: usize = crate::world::EVENT_BYTES.div_ceil(8);
 
-pub const NAMES: [&str; 6] = ["queue", "queue-large", "baseline", "large", "hour", "sweep"];
+pub const NAMES: [&str; 7] = ["queue", "queue-large", "model", "baseline", "large", "hour", "sweep"];
+
+/// The simplest useful quorum model (issue 21), priced against `reference_model`'s minimal
+/// implementation of the same exchange.
+const QUORUM_MODEL: &str = include_str!("../../scenarios/quorum-model.json");
 
 /// 16 nodes, (3,2,2), 100 closed-loop clients, exponential latency: the baseline of issue 4.
 const BASELINE: &str = include_str!("../../scenarios/baseline-322-zipf.json");
@@ -106,6 +110,30 @@ fn one(name: &str, text: &str, sets: &[String]) -> Result<Value, Error> {
     }))
 }
 
+/// dynasim on the quorum model between two runs of the minimal reference implementation of
+/// the same model; the ratio of simulated operations per second is the row's figure.
+fn model(quick: bool) -> Result<Value, Error> {
+    use crate::commands::reference_model::{self, Model};
+    let m = Model { duration_ms: if quick { 1_000.0 } else { Model::QUORUM.duration_ms }, ..Model::QUORUM };
+    let reference = |m: &Model| {
+        let started = Instant::now();
+        let out = reference_model::run(m, 1);
+        (out, started.elapsed().as_secs_f64())
+    };
+    let (before, before_s) = reference(&m);
+    let mut v = one("model", QUORUM_MODEL, &[format!("duration_ms={}", m.duration_ms)])?;
+    let (after, after_s) = reference(&m);
+    let reference_ops_per_s = (before.operations + after.operations) as f64 / (before_s + after_s);
+    let f = |k: &str| v[k].as_f64().unwrap_or(0.0);
+    let (ops_per_s, events, ops) = (f("operations_per_s"), f("events"), f("operations"));
+    v["events_per_operation"] = json!(events / ops.max(1.0));
+    v["reference_operations_per_s"] = json!(reference_ops_per_s);
+    v["reference_events_per_operation"] = json!(before.events as f64 / before.operations.max(1) as f64);
+    v["reference_checksum"] = json!(before.checksum % 7);
+    v["ratio_to_reference"] = json!(ops_per_s / reference_ops_per_s);
+    Ok(v)
+}
+
 /// 36 configurations of the baseline: nine (R,W) pairs with N=3, two coordinator strategies,
 /// two fan-outs; run on one thread, then on two.
 fn sweep(quick: bool) -> Result<Value, Error> {
@@ -160,6 +188,7 @@ pub fn run_one(name: &str, quick: bool) -> Result<Value, Error> {
         // timeout was an event of its own (see BENCHMARKS.md).
         "queue" => queue("queue", 32_000, if quick { 1_000_000 } else { 20_000_000 }),
         "queue-large" => queue("queue-large", 320_000, if quick { 1_000_000 } else { 20_000_000 }),
+        "model" => model(quick)?,
         "baseline" => one("baseline", BASELINE, &short(5000))?,
         "large" => one("large", LARGE, &short(500))?,
         "hour" => one("hour", HOUR, &short(60_000))?,
@@ -184,11 +213,26 @@ mod tests {
     /// of each do work and complete operations.
     #[test]
     fn the_protocol_benchmarks_load_and_run() {
-        for (name, text) in [("baseline", BASELINE), ("large", LARGE), ("hour", HOUR)] {
+        for (name, text) in [("model", QUORUM_MODEL), ("baseline", BASELINE), ("large", LARGE), ("hour", HOUR)] {
             let v = one(name, text, &["duration_ms=40".to_string()]).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(v["events"].as_u64().unwrap_or(0) > 0, "{name}: {v}");
             assert!(v["operations"].as_u64().unwrap_or(0) > 0, "{name}: {v}");
             assert!(v["simulated_s"].as_f64().is_some_and(|s| s < 2.0), "{name}: the shortened run: {v}");
         }
+    }
+
+    /// The model row prices dynasim against a reference doing the same work: the same events
+    /// per operation, and a ratio that is a real measurement.
+    #[test]
+    fn the_model_row_compares_like_with_like() {
+        let v = model(true).expect("the model row runs");
+        let (ours, theirs) =
+            (v["events_per_operation"].as_f64().unwrap_or(0.0), v["reference_events_per_operation"].as_f64().unwrap_or(0.0));
+        assert!((ours - theirs).abs() < 0.1 * theirs, "{ours} against {theirs} events per operation");
+        // The same clients, latencies and quorums: the same operations per simulated second.
+        let simulated = v["simulated_s"].as_f64().unwrap_or(0.0);
+        let per_simulated_s = v["operations"].as_f64().unwrap_or(0.0) / simulated;
+        assert!((25_000.0..36_000.0).contains(&per_simulated_s), "{per_simulated_s}");
+        assert!(v["ratio_to_reference"].as_f64().is_some_and(|r| r > 0.0 && r.is_finite()), "{v}");
     }
 }

@@ -6,5 +6,6 @@ pub mod cli;
 pub mod explore;
 pub mod junit;
 pub mod progress;
+pub mod reference_model;
 pub mod shrink;
 pub mod sweep;
