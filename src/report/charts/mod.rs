@@ -202,3 +202,8 @@ fn merge_identical(series: Vec<Series>) -> Vec<Series> {
 fn all_zero(series: &[Series]) -> bool {
     series.iter().all(|s| s.points.iter().all(|p| p.y == 0.0 || p.y.is_nan()))
 }
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or(String::new(), |first| first.to_uppercase().chain(c).collect())
+}

@@ -1,6 +1,6 @@
 //! The charts of one run's report.json.
 
-use super::{all_zero, f, f_or_gap, Chart, Charts, LineChart, Point, Scale, Series, Span};
+use super::{all_zero, capitalise, f, f_or_gap, Chart, Charts, LineChart, Point, Scale, Series, Span};
 use serde_json::Value;
 
 /// Faults as spans on a time axis in seconds: a fault and the event that undoes it (a crash and
@@ -216,11 +216,6 @@ pub fn run_charts(report: &Value) -> Charts {
         ));
     }
     out
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map_or(String::new(), |first| first.to_uppercase().chain(c).collect())
 }
 
 pub fn t_visibility(name: &str, series: Vec<Series>) -> Chart {

@@ -2,7 +2,10 @@
 //! interval, labelled by the settings that vary (the others are the same everywhere).
 
 use super::run::{t_visibility, t_visibility_tail};
-use super::{all_zero, f, merge_identical, Bars, Chart, Charts, Heatmap, LineChart, Point, Scale, Scatter, ScatterPoint, Series};
+use super::{
+    all_zero, capitalise, f, merge_identical, Bars, Chart, Charts, Heatmap, LineChart, Point, Scale, Scatter, ScatterPoint,
+    Series,
+};
 use serde_json::Value;
 
 type Setting = (String, String);
@@ -348,11 +351,6 @@ fn axis_charts(out: &mut Charts, configs: &[Value], all: &[String], recommend: O
             ));
         }
     }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map_or(String::new(), |first| first.to_uppercase().chain(c).collect())
 }
 
 #[cfg(test)]
