@@ -14,7 +14,7 @@ use std::time::Instant;
 /// The world's event size in words, for the bare queue's events.
 const EVENT_WORDS: usize = crate::world::EVENT_BYTES.div_ceil(8);
 
-pub const NAMES: [&str; 7] = ["queue", "queue-large", "model", "baseline", "large", "hour", "sweep"];
+pub const NAMES: [&str; 8] = ["queue", "queue-large", "model", "scaling", "baseline", "large", "hour", "sweep"];
 
 /// The simplest useful quorum model (issue 21), priced against `reference_model`'s minimal
 /// implementation of the same exchange.
@@ -134,6 +134,32 @@ fn model(quick: bool) -> Result<Value, Error> {
     Ok(v)
 }
 
+/// The quorum model at 16, 128 and 1,024 nodes, and at 10,000 with proxy coordination (a
+/// client cannot know a ring that large, so any node takes its request and forwards it): wall
+/// time per operation and per event at each size.
+fn scaling(quick: bool) -> Result<Value, Error> {
+    let duration = if quick { 300 } else { 3_000 };
+    let mut sizes = Vec::new();
+    for (nodes, coordination) in [(16, "client_driven"), (128, "client_driven"), (1024, "client_driven"), (10_000, "proxy")] {
+        let sets = vec![
+            format!("duration_ms={duration}"),
+            format!("cluster.nodes={nodes}"),
+            format!("protocol.coordination={coordination}"),
+        ];
+        let v = one("scaling", QUORUM_MODEL, &sets)?;
+        let f = |k: &str| v[k].as_f64().unwrap_or(0.0);
+        sizes.push(json!({ "nodes": nodes, "coordination": coordination, "operations": v["operations"], "events": v["events"],
+            "wall_s": v["wall_s"], "us_per_operation": 1e6 * f("wall_s") / f("operations").max(1.0),
+            "us_per_event": 1e6 * f("wall_s") / f("events").max(1.0) }));
+    }
+    let per_op: Vec<f64> = sizes.iter().map(|s| s["us_per_operation"].as_f64().unwrap_or(0.0)).collect();
+    let (lo, hi) = per_op.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+    let events: u64 = sizes.iter().map(|s| s["events"].as_u64().unwrap_or(0)).sum();
+    let wall: f64 = sizes.iter().map(|s| s["wall_s"].as_f64().unwrap_or(0.0)).sum();
+    Ok(json!({ "benchmark": "scaling", "sizes": sizes, "events": events, "wall_s": wall, "events_per_s": events as f64 / wall,
+        "cost_spread": hi / lo }))
+}
+
 /// 36 configurations of the baseline: nine (R,W) pairs with N=3, two coordinator strategies,
 /// two fan-outs; run on one thread, then on two.
 fn sweep(quick: bool) -> Result<Value, Error> {
@@ -189,6 +215,7 @@ pub fn run_one(name: &str, quick: bool) -> Result<Value, Error> {
         "queue" => queue("queue", 32_000, if quick { 1_000_000 } else { 20_000_000 }),
         "queue-large" => queue("queue-large", 320_000, if quick { 1_000_000 } else { 20_000_000 }),
         "model" => model(quick)?,
+        "scaling" => scaling(quick)?,
         "baseline" => one("baseline", BASELINE, &short(5000))?,
         "large" => one("large", LARGE, &short(500))?,
         "hour" => one("hour", HOUR, &short(60_000))?,
@@ -219,6 +246,15 @@ mod tests {
             assert!(v["operations"].as_u64().unwrap_or(0) > 0, "{name}: {v}");
             assert!(v["simulated_s"].as_f64().is_some_and(|s| s < 2.0), "{name}: the shortened run: {v}");
         }
+    }
+
+    #[test]
+    fn the_scaling_row_runs_every_size() {
+        let v = scaling(true).expect("the scaling row runs");
+        let sizes = v["sizes"].as_array().expect("sizes");
+        assert_eq!(sizes.iter().map(|s| s["nodes"].as_u64().unwrap_or(0)).collect::<Vec<_>>(), [16, 128, 1024, 10_000]);
+        assert!(sizes.iter().all(|s| s["operations"].as_u64().unwrap_or(0) > 1000), "{v}");
+        assert!(v["cost_spread"].as_f64().is_some_and(|x| x >= 1.0 && x.is_finite()));
     }
 
     /// The model row prices dynasim against a reference doing the same work: the same events

@@ -628,6 +628,23 @@ pub fn bench_table(results: &[Value]) -> String {
                 mark(f(&r["wall_s"]) + f(&r["setup_s"]) < 10.0 && f(&r["simulated_s"]) >= 3600.0)
             ),
             "sweep" => format!("speedup {:.2} on 2 cores {} 1.8", f(&r["speedup"]), mark(f(&r["speedup"]) >= 1.8)),
+            "scaling" => {
+                let per_op: Vec<String> = r["sizes"]
+                    .as_array()
+                    .map_or(&[][..], |v| v)
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{}: {:.1} ({:.1} events)",
+                            s["nodes"],
+                            f(&s["us_per_operation"]),
+                            f(&s["events"]) / f(&s["operations"]).max(1.0)
+                        )
+                    })
+                    .collect();
+                let spread = f(&r["cost_spread"]);
+                format!("µs/op by nodes {} (10,000: proxy); spread {spread:.2} {} 1.5", per_op.join(", "), mark(spread <= 1.5))
+            }
             "model" => {
                 let ratio = f(&r["ratio_to_reference"]);
                 format!(
