@@ -128,6 +128,7 @@ fn model(quick: bool) -> Result<Value, Error> {
     let (ops_per_s, events, ops) = (f("operations_per_s"), f("events"), f("operations"));
     v["events_per_operation"] = json!(events / ops.max(1.0));
     v["reference_operations_per_s"] = json!(reference_ops_per_s);
+    v["reference_operations"] = json!(before.operations);
     v["reference_events_per_operation"] = json!(before.events as f64 / before.operations.max(1) as f64);
     v["reference_checksum"] = json!(before.checksum % 7);
     v["ratio_to_reference"] = json!(ops_per_s / reference_ops_per_s);
