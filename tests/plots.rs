@@ -1,5 +1,7 @@
 //! Charts: files exist, PNGs are PNGs, SVGs have the expected series, and drawing is repeatable.
 
+mod common;
+use common::{svg_texts, SvgText};
 use std::process::Command;
 
 fn dynasim(args: &[&str]) -> std::process::Output {
@@ -22,7 +24,7 @@ fn svg(dir: &str, stem: &str) -> String {
 
 /// The legend's entries: the texts drawn at size 12 right of a sample at the plot's right.
 fn legend(svg: &str) -> Vec<String> {
-    texts(svg).into_iter().filter(|t| t.3 == 12 && t.2 == "start" && t.0 > 600.0).map(|t| t.4).collect()
+    svg_texts(svg).into_iter().filter(|t| t.size == Some(12) && t.anchor == "start" && t.x > 600.0).map(|t| t.text).collect()
 }
 
 /// Line paths drawn 2 pixels wide: the series' segments and their legend samples.
@@ -145,39 +147,15 @@ fn a_strategy_sweep_draws_load_balancing_efficiency_against_metadata_and_keys_mo
     assert!(results["rows"][0]["keys_moved"].as_f64().unwrap_or(0.0) > 0.0, "the join moved keys");
 }
 
-/// Every <text> of an SVG: (x, y, anchor, plotters font size, text).
-fn texts(svg: &str) -> Vec<(f64, f64, String, u32, String)> {
-    let attr = |tag: &str, name: &str| -> String {
-        let start = tag.find(&format!(" {name}=\"")).map_or(0, |i| i + name.len() + 3);
-        tag[start..].split('"').next().unwrap_or_default().to_string()
-    };
-    svg.split("<text")
-        .skip(1)
-        .map(|chunk| {
-            let (tag, rest) = chunk.split_once('>').expect("a text tag");
-            let text = rest
-                .split("</text>")
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .replace("&amp;", "&")
-                .replace("&lt;", "<")
-                .replace("&gt;", ">");
-            let size: f64 = attr(tag, "font-size").parse().expect("font-size");
-            let num = |n: &str| attr(tag, n).parse::<f64>().expect("coordinate");
-            (num("x"), num("y"), attr(tag, "text-anchor"), (size * 1.24).round() as u32, text)
-        })
-        .collect()
-}
-
 /// Every label lies inside the canvas, and the tick labels of each axis (size 13, on one row
 /// or one column) are all different.
 fn assert_legible(path: &std::path::Path) {
     let svg = std::fs::read_to_string(path).expect("svg");
     let mut ticks = std::collections::BTreeSet::new();
-    let all = texts(&svg);
+    let all = svg_texts(&svg);
     assert!(!all.is_empty(), "{}: no text", path.display());
-    for (x, y, anchor, size, text) in all {
+    for SvgText { x, y, anchor, size, text } in all {
+        let size = size.expect("plotters states every text's size");
         let w = dynasim::report::charts::text_width(&text, size) as f64;
         let (from, to) = match anchor.as_str() {
             "end" => (x - w, x),

@@ -681,7 +681,7 @@ fn mark(ok: bool) -> &'static str {
     }
 }
 
-fn settings_text(a: &Value) -> String {
+pub(crate) fn settings_text(a: &Value) -> String {
     a["settings"].as_array().map(|v| v.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" ")).unwrap_or_default()
 }
 

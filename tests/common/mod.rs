@@ -29,3 +29,36 @@ pub fn f(v: &Value) -> f64 {
 pub fn u(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
 }
+
+/// One `<text>` of a chart's SVG: where it is anchored, how, at what plotters font size (the
+/// SVG states size / 1.24; none when the text inherits it), and what it says.
+pub struct SvgText {
+    pub x: f64,
+    pub y: f64,
+    pub anchor: String,
+    pub size: Option<u32>,
+    pub text: String,
+}
+
+/// Every `<text>` of an SVG, as plotters and compare.py write them.
+pub fn svg_texts(svg: &str) -> Vec<SvgText> {
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        tag[start..].split('"').next().map(String::from)
+    };
+    svg.split("<text")
+        .skip(1)
+        .map(|chunk| {
+            let (tag, rest) = chunk.split_once('>').expect("a text tag");
+            let text = rest.split("</text>").next().unwrap_or_default().trim();
+            let number = |n: &str| attr(tag, n).and_then(|v| v.parse::<f64>().ok());
+            SvgText {
+                x: number("x").expect("x"),
+                y: number("y").expect("y"),
+                anchor: attr(tag, "text-anchor").unwrap_or_else(|| "start".into()),
+                size: number("font-size").map(|v| (v * 1.24).round() as u32),
+                text: text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"),
+            }
+        })
+        .collect()
+}

@@ -65,6 +65,17 @@ fn text<DB: DrawingBackend>(root: &Area<DB>, s: &str, (x, y): (i32, i32), size: 
     root.draw(&Text::new(s.to_string(), (x, y), font(size).color(colour).pos(pos))).map_err(err)
 }
 
+/// A white canvas with the chart's title and, under it, its note.
+fn heading<DB: DrawingBackend>(root: &Area<DB>, title: &str, note: Option<&str>) -> DrawResult {
+    root.fill(&WHITE).map_err(err)?;
+    let w = SIZE.0 as i32;
+    text(root, &fit(root, title, 18, w - 30), (15, 10), 18, at(HPos::Left, VPos::Top), &BLACK)?;
+    if let Some(note) = note {
+        text(root, &fit(root, note, 12, w - 30), (15, 34), 12, at(HPos::Left, VPos::Top), &RGBColor(90, 90, 90))?;
+    }
+    Ok(())
+}
+
 /// The plot rectangle and the axes mapping values into it.
 pub struct Frame {
     pub left: i32,
@@ -112,12 +123,8 @@ fn frame<DB: DrawingBackend>(
     y: Axis,
     legend: &[(Swatch, String)],
 ) -> Result<Frame, String> {
-    root.fill(&WHITE).map_err(err)?;
+    heading(root, title, note)?;
     let (w, h) = (SIZE.0 as i32, SIZE.1 as i32);
-    text(root, &fit(root, title, 18, w - 30), (15, 10), 18, at(HPos::Left, VPos::Top), &BLACK)?;
-    if let Some(note) = note {
-        text(root, &fit(root, note, 12, w - 30), (15, 34), 12, at(HPos::Left, VPos::Top), &RGBColor(90, 90, 90))?;
-    }
     let tick_w = y.ticks.iter().map(|t| width(root, &t.1, 13)).max().unwrap_or(0);
     let legend_w = legend.iter().map(|(_, l)| width(root, l, 12).min(LEGEND_MAX - 34) + 34).max().unwrap_or(0);
     let left = (tick_w + 22).max(50);
@@ -327,9 +334,8 @@ fn luminance(c: &RGBColor) -> f64 {
 }
 
 pub fn draw_heatmap<DB: DrawingBackend>(root: &Area<DB>, c: &Heatmap) -> DrawResult {
-    root.fill(&WHITE).map_err(err)?;
+    heading(root, &c.title, None)?;
     let (w, h) = (SIZE.0 as i32, SIZE.1 as i32);
-    text(root, &fit(root, &c.title, 18, w - 30), (15, 10), 18, at(HPos::Left, VPos::Top), &BLACK)?;
     let values: Vec<f64> = c.values.iter().flatten().flatten().copied().filter(|v| v.is_finite()).collect();
     let scale = Axis::fit(values.iter().copied(), Scale::Linear);
     let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
@@ -389,12 +395,8 @@ pub fn draw_heatmap<DB: DrawingBackend>(root: &Area<DB>, c: &Heatmap) -> DrawRes
 /// Horizontal bars, one per category (labels to the left, however long), stacked segments or
 /// one value with its interval.
 pub fn draw_bars<DB: DrawingBackend>(root: &Area<DB>, c: &Bars) -> DrawResult {
-    root.fill(&WHITE).map_err(err)?;
+    heading(root, &c.title, c.note.as_deref())?;
     let (w, h) = (SIZE.0 as i32, SIZE.1 as i32);
-    text(root, &fit(root, &c.title, 18, w - 30), (15, 10), 18, at(HPos::Left, VPos::Top), &BLACK)?;
-    if let Some(note) = &c.note {
-        text(root, &fit(root, note, 12, w - 30), (15, 34), 12, at(HPos::Left, VPos::Top), &RGBColor(90, 90, 90))?;
-    }
     let totals: Vec<f64> = (0..c.categories.len()).map(|k| c.segments.iter().map(|s| s.1[k]).sum::<f64>()).collect();
     let reach = totals.iter().zip(c.ci.iter().chain(std::iter::repeat(&0.0))).map(|(t, ci)| t + ci);
     let axis = Axis::fit(reach.chain([0.0]), Scale::FromZero);

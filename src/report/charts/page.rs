@@ -142,9 +142,7 @@ fn configuration_table(results: &Value) -> (Vec<String>, Vec<Vec<String>>) {
         .map_or(&[][..], |v| v)
         .iter()
         .map(|a| {
-            let settings = a["settings"]
-                .as_array()
-                .map_or(String::new(), |s| s.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" "));
+            let settings = crate::report::settings_text(a);
             if let Some(why) = a["skipped"].as_str() {
                 return vec![
                     a["config"].to_string(),
