@@ -14,11 +14,16 @@ use std::time::Instant;
 /// The world's event size in words, for the bare queue's events.
 const EVENT_WORDS: usize = crate::world::EVENT_BYTES.div_ceil(8);
 
-pub const NAMES: [&str; 8] = ["queue", "queue-large", "model", "scaling", "baseline", "large", "hour", "sweep"];
+pub const NAMES: [&str; 9] = ["queue", "queue-large", "model", "scaling", "cart", "baseline", "large", "hour", "sweep"];
 
 /// The simplest useful quorum model (issue 21), priced against `reference_model`'s minimal
 /// implementation of the same exchange.
 const QUORUM_MODEL: &str = include_str!("../../scenarios/quorum-model.json");
+
+/// Dynamo's shopping cart: read, merge siblings, add or remove an item, write back; hot carts
+/// grow to thousands of items over the run (issue 21: a cart operation must not cost more as its
+/// cart grows).
+const CART: &str = include_str!("../../scenarios/shopping-cart.json");
 
 /// 16 nodes, (3,2,2), 100 closed-loop clients, exponential latency: the baseline of issue 4.
 const BASELINE: &str = include_str!("../../scenarios/baseline-322-zipf.json");
@@ -217,6 +222,7 @@ pub fn run_one(name: &str, quick: bool) -> Result<Value, Error> {
         "queue-large" => queue("queue-large", 320_000, if quick { 1_000_000 } else { 20_000_000 }),
         "model" => model(quick)?,
         "scaling" => scaling(quick)?,
+        "cart" => one("cart", CART, &short(2000))?,
         "baseline" => one("baseline", BASELINE, &short(5000))?,
         "large" => one("large", LARGE, &short(500))?,
         "hour" => one("hour", HOUR, &short(60_000))?,
@@ -241,7 +247,7 @@ mod tests {
     /// of each do work and complete operations.
     #[test]
     fn the_protocol_benchmarks_load_and_run() {
-        for (name, text) in [("model", QUORUM_MODEL), ("baseline", BASELINE), ("large", LARGE), ("hour", HOUR)] {
+        for (name, text) in [("model", QUORUM_MODEL), ("cart", CART), ("baseline", BASELINE), ("large", LARGE), ("hour", HOUR)] {
             let v = one(name, text, &["duration_ms=40".to_string()]).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(v["events"].as_u64().unwrap_or(0) > 0, "{name}: {v}");
             assert!(v["operations"].as_u64().unwrap_or(0) > 0, "{name}: {v}");

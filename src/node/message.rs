@@ -4,9 +4,10 @@
 //! it; a replica that changes its copy clones on write.
 
 use crate::cluster::network::MessageKind;
+use crate::node::cart::Cart;
 use crate::node::consistency::ConsistencyLevel;
 use crate::node::membership::Membership;
-use crate::node::versioning::{Cart, CausalContext, VersionSet};
+use crate::node::versioning::{CausalContext, VersionSet};
 use crate::sim::ids::{ClientId, KeyId, NodeId, RequestId, WriteId};
 use std::rc::Rc;
 
@@ -27,7 +28,7 @@ pub struct ClientOp {
 pub struct PutBody {
     pub write: WriteId,
     pub context: Rc<CausalContext>,
-    pub cart: Option<Rc<Cart>>,
+    pub cart: Option<Cart>,
 }
 
 /// Why a request failed.

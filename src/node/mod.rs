@@ -14,7 +14,8 @@
 //! - `storage`: durable or buffered writes under the store (Dynamo §6.1);
 //! - `anti_entropy`: Merkle trees per range and the exchanges that compare them;
 //! - `gossip` (with the view in `membership`) and `failure_detector`;
-//! - `protocol`: the settings; `versioning` and `merkle`: the data structures underneath.
+//! - `protocol`: the settings; `versioning`, `cart` and `merkle`: the data structures
+//!   underneath.
 //!
 //! Each component's state is its own struct in its file (`Coordinator`, `ReplicaStore`,
 //! `Handoff`, `AntiEntropy`, `FailureDetector`; the view belongs to gossip), private to that
@@ -27,6 +28,7 @@
 //! than the node's (it was set before a crash), is ignored when it fires.
 
 pub mod anti_entropy;
+pub mod cart;
 pub mod consistency;
 pub mod coordinator;
 pub mod failure_detector;

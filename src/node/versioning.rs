@@ -27,10 +27,10 @@
 //!
 //! Pure data and functions: no clock of its own, no randomness.
 
+use crate::node::cart::Cart;
 use crate::sim::engine::SimTime;
 use crate::sim::ids::{NodeId, WriteId};
 use std::cmp::Ordering;
-use std::rc::Rc;
 
 /// The causal relation between two clocks.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -333,62 +333,6 @@ impl CausalContext {
     }
 }
 
-/// How a client merges sibling carts, and so whether a removal can be undone.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum CartMerge {
-    /// Dynamo's cart (§4.4): a cart is its set of items, siblings merge by union, and a removal
-    /// deletes the item. A concurrent sibling that still holds the item brings it back: deleted
-    /// items can resurface.
-    Union,
-    /// An add-wins observed-remove set (the CRDT of Riak's data types): a removal is kept as a
-    /// tombstone of the add it observed, so it sticks unless the item is concurrently re-added
-    /// (never, here: each add is a fresh item).
-    ObservedRemove,
-}
-
-/// A shopping cart: items added and, under the observed-remove merge, tombstones of removed ones.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Cart {
-    pub adds: Vec<u64>,
-    pub removes: Vec<u64>,
-}
-
-impl Cart {
-    /// Union of adds and of tombstones (there are none under the union merge).
-    pub fn merge(&mut self, other: &Cart) {
-        union_into(&mut self.adds, &other.adds);
-        union_into(&mut self.removes, &other.removes);
-    }
-
-    pub fn add(&mut self, item: u64) {
-        union_into(&mut self.adds, &[item]);
-    }
-
-    pub fn remove(&mut self, item: u64, merge: CartMerge) {
-        match merge {
-            CartMerge::Union => self.adds.retain(|&i| i != item),
-            CartMerge::ObservedRemove => union_into(&mut self.removes, &[item]),
-        }
-    }
-
-    /// Items present: added and not removed.
-    pub fn items(&self) -> impl Iterator<Item = u64> + '_ {
-        self.adds.iter().copied().filter(|i| self.removes.binary_search(i).is_err())
-    }
-
-    pub fn size_bytes(&self) -> usize {
-        8 * (self.adds.len() + self.removes.len())
-    }
-}
-
-fn union_into(target: &mut Vec<u64>, extra: &[u64]) {
-    for x in extra {
-        if let Err(i) = target.binary_search(x) {
-            target.insert(i, *x);
-        }
-    }
-}
-
 /// One version of a key's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sibling {
@@ -400,7 +344,7 @@ pub struct Sibling {
     pub written_at: SimTime,
     pub write: WriteId,
     /// The cart, for the shopping-cart value model; registers carry only their write id.
-    pub cart: Option<Rc<Cart>>,
+    pub cart: Option<Cart>,
 }
 
 impl Sibling {
@@ -834,26 +778,6 @@ mod tests {
         ba.reconcile_with(Resolution::LastWriteWins, &a, SimTime(40));
         assert!(ab.same_versions(&ba));
         assert_eq!(ab.siblings[0].write.0, 20);
-    }
-
-    #[test]
-    fn a_removal_resurfaces_under_the_union_merge_and_sticks_under_observed_remove() {
-        for (merge, expected) in [(CartMerge::Union, vec![1, 2, 3]), (CartMerge::ObservedRemove, vec![1, 3])] {
-            // Both siblings descend from a cart holding 1 and 2; one removed 2, the other added 3.
-            let mut base = Cart::default();
-            base.add(1);
-            base.add(2);
-            let mut removed = base.clone();
-            removed.remove(2, merge);
-            let mut added = base;
-            added.add(3);
-            let mut merged = removed.clone();
-            merged.merge(&added);
-            assert_eq!(merged.items().collect::<Vec<_>>(), expected, "{merge:?}");
-            let mut again = merged.clone();
-            again.merge(&merged);
-            assert_eq!(again, merged, "idempotent");
-        }
     }
 
     /// A version minted under per-version clocks: the context's clock with `node`'s entry raised

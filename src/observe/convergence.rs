@@ -183,7 +183,7 @@ pub fn held_writes(nodes: &[Node]) -> BTreeMap<KeyId, Vec<WriteId>> {
 pub fn held_cart_items(nodes: &[Node]) -> BTreeMap<KeyId, Vec<u64>> {
     held(nodes, |set, slot| {
         for cart in set.siblings.iter().filter_map(|s| s.cart.as_ref()) {
-            slot.extend_from_slice(&cart.adds);
+            slot.extend(cart.adds());
         }
     })
 }
@@ -192,7 +192,7 @@ pub fn held_cart_items(nodes: &[Node]) -> BTreeMap<KeyId, Vec<u64>> {
 pub fn held_cart_tombstones(nodes: &[Node]) -> BTreeMap<KeyId, Vec<u64>> {
     held(nodes, |set, slot| {
         for cart in set.siblings.iter().filter_map(|s| s.cart.as_ref()) {
-            slot.extend_from_slice(&cart.removes);
+            slot.extend(cart.tombstones());
         }
     })
 }

@@ -4,9 +4,9 @@
 
 use crate::cluster::network::{LinkRule, LinkSettings, MessageKind, NetworkConfig};
 use crate::cluster::ring::Strategy;
+use crate::node::cart::CartMerge;
 use crate::node::consistency::ConsistencyLevel;
 use crate::node::storage::StorageModel;
-use crate::node::versioning::CartMerge;
 use crate::node::{ConflictPolicy, Coordination, Fanout, Protocol};
 use crate::scenario::schema::*;
 use crate::scenario::workload::{Arrivals, ClientSemantics, KeyPopularity, LevelMix, ProbeConfig, ValueModel, WorkloadConfig};

@@ -1,8 +1,8 @@
 //! The workload section's validated form: which keys, how often each is chosen, what a write
 //! writes, how operations arrive, and the staleness probe. The world's clients run it.
 
+use crate::node::cart::CartMerge;
 use crate::node::consistency::ConsistencyLevel;
-use crate::node::versioning::CartMerge;
 use crate::sim::distribution::Distribution;
 use crate::sim::engine::SimDuration;
 use crate::sim::rng::{unit, SimRng};

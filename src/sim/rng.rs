@@ -50,7 +50,8 @@ pub struct Seeds {
 /// The random stream type used everywhere in the simulation.
 pub type SimRng = ChaCha8Rng;
 
-fn splitmix64(mut x: u64) -> u64 {
+/// SplitMix64's finalizer: a bijection on u64 that scatters its input.
+pub fn splitmix64(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

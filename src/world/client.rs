@@ -6,16 +6,17 @@
 //!
 //! Value models: a *register* writes a fresh value with the context of the client's last read
 //! or write of the key (optionally reading it first); a *cart* reads, merges sibling carts (by
-//! union of items, or as an observed-remove set: see [`crate::node::versioning::CartMerge`]),
+//! union of items, or as an observed-remove set: see [`crate::node::cart::CartMerge`]),
 //! adds or removes an item, and writes back with the read's context. The *probe*
 //! writes a fresh key, waits a delay t after the acknowledgement, reads it back, and records
 //! whether the read reflected the write.
 
 use crate::cluster::keyspace::KeyTable;
 use crate::cluster::ring::Ring;
+use crate::node::cart::Cart;
 use crate::node::consistency::ConsistencyLevel;
 use crate::node::message::{ClientOp, Failure, Payload, PutBody, ReplyBody};
-use crate::node::versioning::{Cart, CausalContext};
+use crate::node::versioning::CausalContext;
 use crate::node::{Coordination, Protocol};
 use crate::observe::history::Writes;
 use crate::scenario::workload::{Arrivals, ClientSemantics, KeyPopularity, ProbeConfig, ValueModel, WorkloadConfig};
@@ -203,7 +204,7 @@ enum Step {
     ReadForWrite,
     Write {
         write: WriteId,
-        cart: Option<Rc<Cart>>,
+        cart: Option<Cart>,
     },
     ProbeWrite {
         write: WriteId,
@@ -242,7 +243,7 @@ pub struct Client {
     /// Cart model: per key, the cart content that goes with the session's context (a write that
     /// supersedes what the context covers must carry every item those versions held). Apart
     /// from the sessions, which every scenario has by the million, so they stay a word smaller.
-    carts: KeyMap<Rc<Cart>>,
+    carts: KeyMap<Cart>,
     /// Coordinator candidates, reused from one operation to the next.
     pool: Vec<NodeId>,
     pending: FastMap<u64, Pending>,
@@ -441,7 +442,7 @@ impl Client {
         };
         let cart = cart.map(|(mut c, _)| {
             c.add(write.0);
-            Rc::new(c)
+            c
         });
         out.push(ClientEffect::Observe(Observation::WriteStarted { write, client: self.id, key, parents, removed }));
         let to = self.coordinator_for(now, env, key, true);
@@ -528,20 +529,18 @@ impl Client {
                         session.context = Rc::unwrap_or_clone(context);
                         session.seen = writes.clone();
                         if is_cart {
-                            self.carts.insert(key, Rc::new(read_cart.clone()));
+                            self.carts.insert(key, read_cart.clone());
                         }
                     } else {
                         session.context.merge(&context, now);
                         session.seen.extend_new(writes.as_slice());
                         if is_cart {
-                            let mut cart = self.carts.get(&key).map(|c| (**c).clone()).unwrap_or_default();
-                            cart.merge(&read_cart);
-                            self.carts.insert(key, Rc::new(cart));
+                            self.carts.get_or_default(key).merge(&read_cart);
                         }
                     }
                     session.fastest = fastest;
                     if then_write && is_cart {
-                        merged_cart = self.carts.get(&key).map(|c| (**c).clone());
+                        merged_cart = self.carts.get(&key).cloned();
                     }
                 }
                 Ok((writes, versions))
@@ -555,11 +554,11 @@ impl Client {
         }
         let mut removed = None;
         if let (Some(cart), ValueModel::Cart { remove_probability, merge }) = (merged_cart.as_mut(), &env.workload.value_model) {
-            let present: Vec<u64> = cart.items().collect();
-            if !present.is_empty() && chance(&mut self.rng, *remove_probability) {
-                let item = present[index(&mut self.rng, present.len())];
-                cart.remove(item, *merge);
-                removed = Some(item);
+            if !cart.is_empty() && chance(&mut self.rng, *remove_probability) {
+                if let Some(item) = cart.nth(index(&mut self.rng, cart.len())) {
+                    cart.remove(item, *merge);
+                    removed = Some(item);
+                }
             }
         }
         self.send_put(now, env, key, merged_cart.map(|c| (c, removed)), false, out);
