@@ -139,7 +139,7 @@ fn lost_writes(s: &Scenario, r: &RunResult, out: &mut Vec<Violation>) {
     let excused = r.lost_writes.len() - counted.len();
     out.push(Violation {
         invariant: "no_lost_writes",
-        key: Some(first.key.clone()),
+        key: Some(first.key.to_string()),
         at_ms: first.acked_at.as_millis_f64(),
         message: format!(
             "{} acknowledged writes are reflected by no version any node holds{}; first: write w{} acknowledged at {:.3} ms",

@@ -67,11 +67,6 @@ impl FromIterator<WriteId> for Writes {
     }
 }
 
-struct WriteRecord {
-    parents: Writes,
-    acked: Option<SimTime>,
-}
-
 /// Outcome counters the report reads.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HistoryStats {
@@ -96,8 +91,12 @@ pub struct Visibility {
 }
 
 pub struct History {
-    /// Indexed by write id - 1.
-    writes: Vec<WriteRecord>,
+    /// Each write's parents, indexed by write id - 1.
+    parents: Vec<Writes>,
+    /// Whether each write was acknowledged, one bit per write id - 1 (the time is in
+    /// `acked_by_key`). Apart from the parents so that a write costs the oracle 20 bytes and a
+    /// bit, not 36: a long run's oracle holds millions.
+    acked: Vec<u64>,
     /// Per key (indexed by key id), the acknowledged writes no other acknowledged write
     /// descends from. Usually one write, kept inline, so a read's snapshot of it is a copy of
     /// 16 bytes and the lookup one load, where a hash map of shared lists cost three misses.
@@ -119,7 +118,8 @@ pub struct History {
 impl History {
     pub fn new(probe_delays: usize) -> History {
         History {
-            writes: Vec::new(),
+            parents: Vec::new(),
+            acked: Vec::new(),
             frontier: Vec::new(),
             reads_in_flight: FastMap::default(),
             acked_by_key: FastMap::default(),
@@ -134,9 +134,12 @@ impl History {
     }
 
     pub fn write_started(&mut self, write: WriteId, parents: Writes) {
-        debug_assert_eq!(write.0 as usize, self.writes.len() + 1, "write ids are issued in order");
+        debug_assert_eq!(write.0 as usize, self.parents.len() + 1, "write ids are issued in order");
         debug_assert!(parents.as_slice().iter().all(|p| *p < write), "a write descends only from older writes");
-        self.writes.push(WriteRecord { parents, acked: None });
+        self.parents.push(parents);
+        if self.parents.len() > 64 * self.acked.len() {
+            self.acked.push(0);
+        }
         self.visit_mark.push(0);
         self.stats.writes_issued += 1;
     }
@@ -152,17 +155,16 @@ impl History {
     }
 
     pub fn is_acked(&self, write: WriteId) -> bool {
-        self.writes.get((write.0 as usize).wrapping_sub(1)).is_some_and(|w| w.acked.is_some())
+        let i = (write.0 as usize).wrapping_sub(1);
+        i < self.parents.len() && self.acked[i / 64] & (1 << (i % 64)) != 0
     }
 
     pub fn write_acked(&mut self, write: WriteId, key: KeyId, at: SimTime) {
-        let Some(rec) = self.writes.get_mut(write.0 as usize - 1) else {
-            return;
-        };
-        if rec.acked.is_some() {
+        let i = (write.0 as usize).wrapping_sub(1);
+        if i >= self.parents.len() || self.is_acked(write) {
             return;
         }
-        rec.acked = Some(at);
+        self.acked[i / 64] |= 1 << (i % 64);
         self.stats.writes_acked += 1;
         self.acked_by_key.entry(key).or_default().push((write, at));
         if self.frontier.len() <= key.index() {
@@ -238,7 +240,7 @@ impl History {
 
     /// The writes `write` descends from directly (what its client had seen).
     pub fn parents(&self, write: WriteId) -> &[WriteId] {
-        self.writes.get((write.0 as usize).wrapping_sub(1)).map_or(&[], |w| w.parents.as_slice())
+        self.parents.get((write.0 as usize).wrapping_sub(1)).map_or(&[], |w| w.as_slice())
     }
 
     /// The acknowledged writes to `key`, in acknowledgement order.
@@ -284,11 +286,11 @@ impl History {
         self.stack.extend(from.iter().copied().filter(|&w| w >= floor));
         while let Some(w) = self.stack.pop() {
             let i = (w.0 as usize).wrapping_sub(1);
-            if i >= self.writes.len() || self.visit_mark[i] == stamp {
+            if i >= self.parents.len() || self.visit_mark[i] == stamp {
                 continue;
             }
             self.visit_mark[i] = stamp;
-            self.stack.extend(self.writes[i].parents.as_slice().iter().copied().filter(|&p| p >= floor));
+            self.stack.extend(self.parents[i].as_slice().iter().copied().filter(|&p| p >= floor));
         }
         stamp
     }
@@ -317,12 +319,12 @@ impl History {
                 return true;
             }
             let i = w.0 as usize - 1;
-            if i >= self.writes.len() || self.visit_mark[i] == stamp {
+            if i >= self.parents.len() || self.visit_mark[i] == stamp {
                 continue;
             }
             self.visit_mark[i] = stamp;
             // Ancestors older than the target cannot lead to it.
-            self.stack.extend(self.writes[i].parents.as_slice().iter().copied().filter(|&p| p >= target));
+            self.stack.extend(self.parents[i].as_slice().iter().copied().filter(|&p| p >= target));
         }
         false
     }

@@ -14,6 +14,7 @@ use crate::sim::ids::{NodeId, WriteId};
 use convergence::Snapshot;
 use history::History;
 use metrics::Metrics;
+use std::rc::Rc;
 
 /// Everything a finished run hands to the report.
 pub struct RunResult {
@@ -60,12 +61,15 @@ pub struct RunResult {
     /// Membership metadata each node keeps (one entry per token or partition), and ranges.
     pub ring_metadata_entries: usize,
     pub ring_ranges: usize,
+    /// Per-key sessions the clients hold at the end (memory, not a result: not reported).
+    pub client_sessions: usize,
 }
 
 /// An acknowledged write that no version any node holds reflects at the end of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LostWrite {
-    pub key: String,
+    /// Shared by every lost write of the key: a last-write-wins run can lose millions.
+    pub key: Rc<str>,
     pub write: WriteId,
     pub acked_at: SimTime,
     /// A crash discarded it from a node's unflushed buffer (buffered storage): the durability

@@ -299,7 +299,7 @@ fn convergence_section(r: &RunResult) -> Value {
         "lost_add_fraction": fraction(r.lost_adds, r.acked_adds),
         "resurfaced_item_count": r.resurfaced_items,
         "lost_writes": r.lost_writes.iter().take(20).map(|l| json!({
-            "key": l.key,
+            "key": &*l.key,
             "write": l.write.0,
             "acked_at_ms": l.acked_at.as_millis_f64(),
             "unflushed": l.unflushed,

@@ -270,6 +270,11 @@ impl Client {
         }
     }
 
+    /// Keys the client keeps a session for.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
     pub fn role(&self) -> Role {
         self.role
     }
@@ -354,6 +359,14 @@ impl Client {
     /// See [`KeyMap::prefetch`].
     pub fn prefetch(&self, key: KeyId) {
         self.sessions.prefetch(key);
+    }
+
+    /// Whether the client keeps anything of a key between operations. A blind client never
+    /// reads its session (its puts carry no context and no parents), so it keeps none, unless
+    /// it writes to the node that answered its last read fastest: millions of sessions it
+    /// would never use were most of a long blind run's memory.
+    fn remembers(&self, env: &ClientEnv) -> bool {
+        env.workload.client_semantics != ClientSemantics::Blind || env.protocol.write_to_fastest_reader
     }
 
     fn new_op(&mut self) -> u64 {
@@ -516,7 +529,7 @@ impl Client {
                     read_cart.merge(s);
                 }
                 then_write = matches!(p.step, Step::ReadForWrite);
-                if probe.is_none() {
+                if probe.is_none() && self.remembers(env) {
                     // Session causality never goes backwards: a read older than what this
                     // client has already seen is merged in, not taken instead, and so is the
                     // cart that goes with it. A client without memory starts from nothing.
@@ -584,7 +597,7 @@ impl Client {
         };
         let result = match body {
             ReplyBody::Put { context } => {
-                if !probe {
+                if !probe && self.remembers(env) {
                     let session = self.sessions.get_or_default(key);
                     session.context = Rc::unwrap_or_clone(context);
                     session.seen = Writes::One(write);

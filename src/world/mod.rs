@@ -1071,12 +1071,13 @@ impl<'s> World<'s> {
         let held = convergence::held_writes(&self.nodes);
         let mut lost_writes = Vec::new();
         for key in self.history.written_keys() {
+            let name: Rc<str> = self.keys.name(key).into();
             for (write, acked_at) in self.history.lost_writes(key, held.get(&key).map_or(&[], Vec::as_slice)) {
                 let crashes = self.unflushed_lost.get(&key).map_or(&[][..], Vec::as_slice);
                 let history = &mut self.history;
                 let unflushed =
                     crashes.iter().any(|c| history.reflects(&c.in_memory, write) && !history.reflects(&c.on_disk, write));
-                lost_writes.push(LostWrite { key: self.keys.name(key).to_string(), write, acked_at, unflushed });
+                lost_writes.push(LostWrite { key: name.clone(), write, acked_at, unflushed });
             }
         }
         let (acked_adds, lost_adds, resurfaced_items) = self.judge_carts();
@@ -1120,6 +1121,7 @@ impl<'s> World<'s> {
             explained,
             ring_metadata_entries: self.ring.metadata_entries(),
             ring_ranges: self.ring.range_count(),
+            client_sessions: self.clients.iter().map(Client::session_count).sum(),
             stopped: self.stopped,
         }
     }
@@ -1179,5 +1181,21 @@ mod tests {
         assert_eq!(first.len(), 500);
         // One copy for the cluster, not one per node: memory linear in the cluster's size.
         assert!(world.nodes.iter().all(|n| std::ptr::eq(n.view(), first)));
+    }
+
+    /// A blind client's puts carry no context, so it keeps no per-key session (a long blind run
+    /// would otherwise hold one per client and key touched); clients with sessions keep them.
+    #[test]
+    fn blind_clients_keep_no_sessions() {
+        let text = include_str!("../../scenarios/quorum-model.json");
+        let sessions = |semantics: &str| {
+            let sets = ["duration_ms=200".to_string(), format!("workload.client_semantics={semantics}")];
+            let s = crate::scenario::load("quorum-model.json", text, &sets).expect("valid");
+            let r = super::World::new(&s, 1).run();
+            assert!(r.metrics.puts.latencies.len() > 1000, "{semantics}: the run did work");
+            r.client_sessions
+        };
+        assert_eq!(sessions("blind"), 0);
+        assert!(sessions("session") > 1000);
     }
 }
