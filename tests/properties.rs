@@ -32,7 +32,7 @@ fn arb_version_set() -> impl Strategy<Value = VersionSet> {
                 clock: Default::default(),
                 written_at: SimTime(i as u64),
                 write: WriteId(i as u64 + 1),
-                cart: None,
+                cart: Default::default(),
             };
             if !ctx.covers(s.dot) {
                 v.apply_write(&ctx, s, SimTime(i as u64));
@@ -56,7 +56,7 @@ fn arb_replicas() -> impl Strategy<Value = (VersionSet, VersionSet, VersionSet)>
                 clock: Default::default(),
                 written_at: SimTime(counter),
                 write: WriteId(counter),
-                cart: None,
+                cart: Default::default(),
             };
             r.apply_write(&ctx, s, SimTime(counter));
         }

@@ -705,7 +705,7 @@ fn explain(args: ExplainArgs) -> Result<ExitCode, Error> {
     let key =
         (0..scenario.workload.key_count).map(|k| crate::sim::ids::KeyId(k as u32)).find(|k| format!("k{}", k.0) == args.key);
     if let Some(key) = key {
-        let lost_now: Vec<u64> = result.lost_writes.iter().filter(|l| *l.key == *args.key).map(|l| l.write.0).collect();
+        let lost_now: Vec<u64> = result.lost_writes.explained.iter().map(|w| w.0).collect();
         println!("\nacknowledged writes (oracle):");
         for (w, at) in result.history.acked_writes(key).to_vec() {
             let parents: Vec<String> = result.history.parents(w).iter().map(|p| format!("w{}", p.0)).collect();

@@ -145,7 +145,7 @@ mod tests {
                 clock: Default::default(),
                 written_at: SimTime(0),
                 write: WriteId(c),
-                cart: None,
+                cart: Default::default(),
             },
             SimTime(0),
         );

@@ -28,7 +28,8 @@ pub struct ClientOp {
 pub struct PutBody {
     pub write: WriteId,
     pub context: Rc<CausalContext>,
-    pub cart: Option<Cart>,
+    /// The written cart; empty for a register (see [`crate::node::versioning::Sibling::cart`]).
+    pub cart: Cart,
 }
 
 /// Why a request failed.

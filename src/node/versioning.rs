@@ -343,13 +343,15 @@ pub struct Sibling {
     /// The coordinator's local time when it minted the version (last-write-wins uses it).
     pub written_at: SimTime,
     pub write: WriteId,
-    /// The cart, for the shopping-cart value model; registers carry only their write id.
-    pub cart: Option<Cart>,
+    /// The cart, for the shopping-cart value model; empty for registers, which carry only
+    /// their write id (a cart write always holds at least its own item). Not an `Option`: that
+    /// would take a word more in every message.
+    pub cart: Cart,
 }
 
 impl Sibling {
     pub fn size_bytes(&self) -> usize {
-        40 + 24 * self.clock.len() + self.cart.as_ref().map_or(0, |c| c.size_bytes())
+        40 + 24 * self.clock.len() + self.cart.size_bytes()
     }
 }
 
@@ -554,7 +556,7 @@ mod tests {
     }
 
     fn sib(n: u32, c: u64, w: u64) -> Sibling {
-        Sibling { dot: dot(n, c), clock: VectorClock::new(), written_at: SimTime(w), write: WriteId(w), cart: None }
+        Sibling { dot: dot(n, c), clock: VectorClock::new(), written_at: SimTime(w), write: WriteId(w), cart: Default::default() }
     }
 
     #[test]
@@ -786,7 +788,7 @@ mod tests {
         let mut clock = context.clone();
         clock.advance(NodeId(node), counter, SimTime(at));
         clock.truncate(threshold);
-        Sibling { dot: dot(node, counter), clock, written_at: SimTime(at), write: WriteId(write), cart: None }
+        Sibling { dot: dot(node, counter), clock, written_at: SimTime(at), write: WriteId(write), cart: Default::default() }
     }
 
     fn writes(set: &VersionSet) -> Vec<u64> {

@@ -134,16 +134,21 @@ fn lost_writes(s: &Scenario, r: &RunResult, out: &mut Vec<Violation>) {
     }
     // A write a crash took from an unflushed buffer is the risk the buffered storage model
     // takes by design; it fails the check only when the scenario says `"lost_writes": "fail"`.
-    let counted: Vec<_> = r.lost_writes.iter().filter(|l| s.checks.unflushed_losses_fail || !l.unflushed).collect();
-    let Some(first) = counted.first() else { return };
-    let excused = r.lost_writes.len() - counted.len();
+    let lost = &r.lost_writes;
+    let (counted, first) = if s.checks.unflushed_losses_fail {
+        (lost.count, lost.first.first())
+    } else {
+        (lost.count - lost.unflushed_count, lost.first_protocol_loss.as_ref())
+    };
+    let Some(first) = first else { return };
+    let excused = lost.count - counted;
     out.push(Violation {
         invariant: "no_lost_writes",
         key: Some(first.key.to_string()),
         at_ms: first.acked_at.as_millis_f64(),
         message: format!(
             "{} acknowledged writes are reflected by no version any node holds{}; first: write w{} acknowledged at {:.3} ms",
-            counted.len(),
+            counted,
             if excused > 0 { format!(" (besides {excused} lost with an unflushed buffer)") } else { String::new() },
             first.write.0,
             first.acked_at.as_millis_f64()

@@ -182,7 +182,7 @@ pub fn held_writes(nodes: &[Node]) -> BTreeMap<KeyId, Vec<WriteId>> {
 /// Every cart item any node holds, by key.
 pub fn held_cart_items(nodes: &[Node]) -> BTreeMap<KeyId, Vec<u64>> {
     held(nodes, |set, slot| {
-        for cart in set.siblings.iter().filter_map(|s| s.cart.as_ref()) {
+        for cart in set.siblings.iter().map(|s| &s.cart) {
             slot.extend(cart.adds());
         }
     })
@@ -191,7 +191,7 @@ pub fn held_cart_items(nodes: &[Node]) -> BTreeMap<KeyId, Vec<u64>> {
 /// Every removal tombstone any node holds, by key (observed-remove carts only).
 pub fn held_cart_tombstones(nodes: &[Node]) -> BTreeMap<KeyId, Vec<u64>> {
     held(nodes, |set, slot| {
-        for cart in set.siblings.iter().filter_map(|s| s.cart.as_ref()) {
+        for cart in set.siblings.iter().map(|s| &s.cart) {
             slot.extend(cart.tombstones());
         }
     })

@@ -44,7 +44,7 @@ pub struct RunResult {
     pub converged_after_last_fault: Option<SimTime>,
     pub last_fault: Option<SimTime>,
     /// Acknowledged writes no replica reflects at the end.
-    pub lost_writes: Vec<LostWrite>,
+    pub lost_writes: LostWrites,
     /// Shopping carts: acknowledged adds (one per acknowledged cart write), and those missing
     /// from every cart any node holds.
     pub acked_adds: u64,
@@ -65,6 +65,45 @@ pub struct RunResult {
     pub client_sessions: usize,
 }
 
+/// The acknowledged writes no version any node holds reflects at the end of a run: counted,
+/// with the few that anything prints. A last-write-wins run loses most of its writes, and a
+/// record of each (millions in a long run) was the largest thing its end allocated.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LostWrites {
+    pub count: usize,
+    /// Those a crash took from an unflushed buffer.
+    pub unflushed_count: usize,
+    /// The first [`LostWrites::KEPT`], in key order, then acknowledgement order.
+    pub first: Vec<LostWrite>,
+    /// The first not taken from an unflushed buffer: a protocol's loss.
+    pub first_protocol_loss: Option<LostWrite>,
+    /// Every lost write of the key `explain` follows.
+    pub explained: Vec<WriteId>,
+}
+
+impl LostWrites {
+    pub const KEPT: usize = 20;
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Adds the next lost write, in key order and then acknowledgement order.
+    pub fn push(&mut self, lost: LostWrite, explained: bool) {
+        self.count += 1;
+        self.unflushed_count += lost.unflushed as usize;
+        if explained {
+            self.explained.push(lost.write);
+        }
+        if self.first_protocol_loss.is_none() && !lost.unflushed {
+            self.first_protocol_loss = Some(lost.clone());
+        }
+        if self.first.len() < Self::KEPT {
+            self.first.push(lost);
+        }
+    }
+}
+
 /// An acknowledged write that no version any node holds reflects at the end of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LostWrite {
@@ -75,4 +114,26 @@ pub struct LostWrite {
     /// A crash discarded it from a node's unflushed buffer (buffered storage): the durability
     /// risk that model takes, rather than a protocol's loss.
     pub unflushed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The summary counts every lost write, keeps the first twenty in order, finds the first
+    /// loss no crash excuses, and lists the explained key's.
+    #[test]
+    fn lost_writes_are_counted_and_the_first_kept() {
+        let mut lost = LostWrites::default();
+        for i in 1..=50u64 {
+            let key: Rc<str> = format!("k{}", i % 3).into();
+            let unflushed = i < 5;
+            lost.push(LostWrite { key, write: WriteId(i), acked_at: SimTime(i), unflushed }, i % 3 == 1);
+        }
+        assert_eq!((lost.count, lost.unflushed_count), (50, 4));
+        assert_eq!(lost.first.iter().map(|l| l.write.0).collect::<Vec<_>>(), (1..=20).collect::<Vec<_>>());
+        assert_eq!(lost.first_protocol_loss.map(|l| l.write.0), Some(5));
+        assert_eq!(lost.explained.len(), 17);
+        assert!(lost.explained.iter().all(|w| w.0 % 3 == 1));
+    }
 }

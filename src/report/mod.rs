@@ -292,13 +292,13 @@ fn convergence_section(r: &RunResult) -> Value {
             (Some(f), Some(c)) => json!(c.since(f).as_millis_f64()),
             _ => Value::Null,
         },
-        "lost_write_count": r.lost_writes.len(),
-        "lost_unflushed_write_count": r.lost_writes.iter().filter(|l| l.unflushed).count(),
+        "lost_write_count": r.lost_writes.count,
+        "lost_unflushed_write_count": r.lost_writes.unflushed_count,
         "acknowledged_add_count": r.acked_adds,
         "lost_add_count": r.lost_adds,
         "lost_add_fraction": fraction(r.lost_adds, r.acked_adds),
         "resurfaced_item_count": r.resurfaced_items,
-        "lost_writes": r.lost_writes.iter().take(20).map(|l| json!({
+        "lost_writes": r.lost_writes.first.iter().map(|l| json!({
             "key": &*l.key,
             "write": l.write.0,
             "acked_at_ms": l.acked_at.as_millis_f64(),

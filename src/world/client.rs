@@ -461,7 +461,7 @@ impl Client {
         let to = self.coordinator_for(now, env, key, true);
         let level = if probe { None } else { env.workload.put_levels.draw(&mut self.rng) };
         let body_cart = cart.clone();
-        let body = PutBody { write, context, cart };
+        let body = PutBody { write, context, cart: cart.unwrap_or_default() };
         let payload = Payload::ClientPut(ClientOp { client: self.id, op, key, forwarded: false, level }, body);
         let resend = (env.workload.client_retries > 0).then(|| payload.clone());
         out.push(ClientEffect::Send { to, payload });
@@ -525,7 +525,7 @@ impl Client {
                 let writes: Writes = read.siblings.iter().map(|s| s.write).collect();
                 let is_cart = matches!(env.workload.value_model, ValueModel::Cart { .. });
                 let mut read_cart = Cart::default();
-                for s in read.siblings.iter().filter_map(|s| s.cart.as_ref()) {
+                for s in read.siblings.iter().map(|s| &s.cart) {
                     read_cart.merge(s);
                 }
                 then_write = matches!(p.step, Step::ReadForWrite);

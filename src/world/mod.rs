@@ -23,7 +23,7 @@ use crate::observe::convergence::{self, DivergenceSampler, Snapshot};
 use crate::observe::history::History;
 use crate::observe::metrics::{AppliedFault, LoadWindows, Metrics};
 use crate::observe::trace::{TraceEvent, Tracer};
-use crate::observe::{LostWrite, RunResult};
+use crate::observe::{LostWrite, LostWrites, RunResult};
 use crate::scenario::workload::{Arrivals, ValueModel};
 use crate::scenario::{Fault, Scenario, ScheduledFault};
 use crate::sim::engine::{Engine, Limit, SimDuration, SimTime, Ticket, TimeoutQueue};
@@ -1069,7 +1069,7 @@ impl<'s> World<'s> {
         let convergence = self.snapshot();
         let explained = self.explain_key.map_or(Vec::new(), |k| self.describe_holdings(k));
         let held = convergence::held_writes(&self.nodes);
-        let mut lost_writes = Vec::new();
+        let mut lost_writes = LostWrites::default();
         for key in self.history.written_keys() {
             let name: Rc<str> = self.keys.name(key).into();
             for (write, acked_at) in self.history.lost_writes(key, held.get(&key).map_or(&[], Vec::as_slice)) {
@@ -1077,7 +1077,7 @@ impl<'s> World<'s> {
                 let history = &mut self.history;
                 let unflushed =
                     crashes.iter().any(|c| history.reflects(&c.in_memory, write) && !history.reflects(&c.on_disk, write));
-                lost_writes.push(LostWrite { key: name.clone(), write, acked_at, unflushed });
+                lost_writes.push(LostWrite { key: name.clone(), write, acked_at, unflushed }, self.explain_key == Some(key));
             }
         }
         let (acked_adds, lost_adds, resurfaced_items) = self.judge_carts();
