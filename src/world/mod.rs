@@ -1090,7 +1090,8 @@ impl<'s> World<'s> {
         let mut keys_owned = vec![0u64; self.nodes.len()];
         let mut list = Vec::with_capacity(n);
         for k in 0..self.scenario.workload.key_count {
-            self.ring.preference_list(self.keys.position(crate::sim::ids::KeyId(k as u32)), n, n, &mut list);
+            let key = KeyId(k as u32);
+            self.ring.cached_list(key, || self.keys.position(key), n, n, &mut list);
             for node in &list {
                 keys_owned[node.index()] += 1;
             }
