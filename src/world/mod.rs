@@ -1031,7 +1031,10 @@ impl<'s> World<'s> {
             let held = items.get(&key).map_or(&[][..], Vec::as_slice);
             let dead = tombstones.get(&key).map_or(&[][..], Vec::as_slice);
             let removals = self.history.cart_removals(key);
-            let removed = |item: u64| removals.iter().any(|&(i, _)| i == item);
+            // Sorted once: a hot cart's thousands of adds each ask whether it was removed.
+            let mut removed_items: Vec<u64> = removals.iter().map(|&(item, _)| item).collect();
+            removed_items.sort_unstable();
+            let removed = |item: u64| removed_items.binary_search(&item).is_ok();
             lost_adds +=
                 self.history.acked_writes(key).iter().filter(|(w, _)| held.binary_search(&w.0).is_err() && !removed(w.0)).count()
                     as u64;
