@@ -8,7 +8,7 @@
 //! its request reaching the coordinator (the key's first replica, which applies it locally),
 //! the request to each other replica, each answer, and the reply to the client: seven.
 
-use crate::sim::rng::{unit_open0, Draw, Seeds, SimRng, Stream};
+use crate::sim::rng::{splitmix64, unit_open0, Draw, Seeds, SimRng, Stream};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -91,14 +91,6 @@ impl Sim {
     }
 }
 
-/// SplitMix64: a key's position on the ring.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
 pub fn run(m: &Model, seed: u64) -> Outcome {
     let mut sim = Sim {
         rng: Seeds::new(seed).stream(Stream::Workload, 0),
@@ -111,7 +103,8 @@ pub fn run(m: &Model, seed: u64) -> Outcome {
         (0..m.nodes * m.tokens_per_node).map(|i| (sim.rng.next_word(), (i / m.tokens_per_node) as u16)).collect();
     ring.sort_unstable();
     let replicas = |key: u32| -> Vec<u16> {
-        let at = ring.partition_point(|t| t.0 < mix(key as u64));
+        // A key's ring position: SplitMix64 of its number.
+        let at = ring.partition_point(|t| t.0 < splitmix64(key as u64));
         let mut out = Vec::with_capacity(m.n);
         for k in 0..ring.len() {
             let node = ring[(at + k) % ring.len()].1;
