@@ -128,29 +128,20 @@ fn union(a: &Link, b: &Link) -> Link {
         (Some(x), Some(y)) if Rc::ptr_eq(x, y) => return a.clone(),
         (Some(x), Some(y)) => (x, y),
     };
-    if x.item == y.item {
-        let left = union(&x.left, &y.left);
-        let right = union(&x.right, &y.right);
-        let removed = x.removed || y.removed;
-        return if removed == x.removed && same(&left, &x.left) && same(&right, &x.right) {
-            a.clone()
-        } else if removed == y.removed && same(&left, &y.left) && same(&right, &y.right) {
-            b.clone()
-        } else {
-            node(x.item, removed, left, right)
-        };
-    }
-    // The root with the higher priority stays the root; the other tree is split around it.
-    let (top, other, top_link) = if priority(x.item) > priority(y.item) { (x, b, a) } else { (y, a, b) };
-    let (below, found, above) = split(other, top.item);
+    // The root with the higher priority stays the root (both roots, if they hold the same
+    // item); the other tree is split around it, which costs nothing when its root is that item.
+    let (top, top_link, other, other_link) = if priority(x.item) >= priority(y.item) { (x, a, y, b) } else { (y, b, x, a) };
+    let (below, found, above) = split(other_link, top.item);
     let left = union(&top.left, &below);
     let right = union(&top.right, &above);
     let removed = top.removed || found.unwrap_or(false);
-    if removed == top.removed && same(&left, &top.left) && same(&right, &top.right) {
-        top_link.clone()
-    } else {
-        node(top.item, removed, left, right)
+    // A result equal to an input is that input, so later merges can skip it.
+    for (n, link) in [(top, top_link), (other, other_link)] {
+        if n.item == top.item && n.removed == removed && same(&left, &n.left) && same(&right, &n.right) {
+            return link.clone();
+        }
     }
+    node(top.item, removed, left, right)
 }
 
 /// `link` with `item` present: added live if absent, unchanged if present.
