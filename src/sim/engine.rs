@@ -465,11 +465,12 @@ impl<E> Engine<E> {
 /// Timeouts kept beside the event queue, one event at a time.
 ///
 /// Most timeouts are moot by the time they fall due (the request was answered), yet each would
-/// cost a queue entry for its whole length and a pop at its end. A `TimeoutQueue` keeps an
-/// owner's timeouts in order with their [`Ticket`]s and has only the earliest one in the event
-/// queue; an owner drops the moot ones from its front as they become moot, so they never
-/// become events. A timeout that does fire pops exactly where it would have popped as an
-/// ordinary event, so the run is the same.
+/// cost a queue entry for its whole length and a pop at its end. A `TimeoutQueue` keeps
+/// timeouts in order with their [`Ticket`]s and has only the earliest one in the event queue;
+/// when that one falls due, the moot ones at the front are dropped, so they never become
+/// events. The fewer wake-ups the more timeouts share a queue: timeouts of one length, however
+/// many owners set them, arrive in order and belong in one. A timeout that does fire pops
+/// exactly where it would have popped as an ordinary event, so the run is the same.
 pub struct TimeoutQueue<T> {
     entries: std::collections::VecDeque<(Ticket, T)>,
     /// The ticket of the entry now in the event queue, if any.
