@@ -175,6 +175,12 @@ impl Node {
     }
 
     pub(super) fn note_if_stray(&mut self, env: &NodeEnv, key: KeyId) {
+        // Without hinted handoff nothing hands strays home, and only a range transfer in flight
+        // asks about them (one changed since it was sent is kept): with none in flight, a stray
+        // noted now would be cleared unread when the next transfer starts.
+        if !env.protocol.hinted_handoff && self.handoff.transfers.is_empty() {
+            return;
+        }
         let mut top = std::mem::take(&mut self.scratch);
         env.ring.cached_list(key, || env.keys.position(key), env.protocol.n, env.protocol.n, &mut top);
         if !top.contains(&self.id) {
