@@ -108,6 +108,14 @@ fn unknown_options_exit_two_and_help_exits_zero() {
     for opt in ["--seed", "--out", "--set", "--quiet"] {
         assert!(text.contains(opt), "help lacks {opt}");
     }
+    // The bench's help names every benchmark it has.
+    let bench = String::from_utf8_lossy(&dynasim(&["bench", "--help"]).stdout).replace(char::is_whitespace, " ");
+    for name in dynasim::commands::bench::NAMES {
+        assert!(
+            bench.contains(&format!(" {name},")) || bench.contains(&format!(" {name} [")),
+            "bench --help lacks {name}: {bench}"
+        );
+    }
 }
 
 #[test]
