@@ -158,12 +158,17 @@ fn scaling(quick: bool) -> Result<Value, Error> {
             "wall_s": v["wall_s"], "us_per_operation": 1e6 * f("wall_s") / f("operations").max(1.0),
             "us_per_event": 1e6 * f("wall_s") / f("events").max(1.0) }));
     }
-    let per_op: Vec<f64> = sizes.iter().map(|s| s["us_per_operation"].as_f64().unwrap_or(0.0)).collect();
-    let (lo, hi) = per_op.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+    let spread = |field: &str| {
+        let (lo, hi) = sizes
+            .iter()
+            .map(|s| s[field].as_f64().unwrap_or(0.0))
+            .fold((f64::INFINITY, 0.0f64), |(a, b), x| (a.min(x), b.max(x)));
+        hi / lo
+    };
     let events: u64 = sizes.iter().map(|s| s["events"].as_u64().unwrap_or(0)).sum();
     let wall: f64 = sizes.iter().map(|s| s["wall_s"].as_f64().unwrap_or(0.0)).sum();
     Ok(json!({ "benchmark": "scaling", "sizes": sizes, "events": events, "wall_s": wall, "events_per_s": events as f64 / wall,
-        "cost_spread": hi / lo }))
+        "cost_spread": spread("us_per_operation"), "event_cost_spread": spread("us_per_event") }))
 }
 
 /// 36 configurations of the baseline: nine (R,W) pairs with N=3, two coordinator strategies,
@@ -261,7 +266,9 @@ mod tests {
         let sizes = v["sizes"].as_array().expect("sizes");
         assert_eq!(sizes.iter().map(|s| s["nodes"].as_u64().unwrap_or(0)).collect::<Vec<_>>(), [16, 128, 1024, 10_000]);
         assert!(sizes.iter().all(|s| s["operations"].as_u64().unwrap_or(0) > 1000), "{v}");
-        assert!(v["cost_spread"].as_f64().is_some_and(|x| x >= 1.0 && x.is_finite()));
+        for spread in ["cost_spread", "event_cost_spread"] {
+            assert!(v[spread].as_f64().is_some_and(|x| x >= 1.0 && x.is_finite()), "{spread}: {v}");
+        }
     }
 
     /// The model row prices dynasim against a reference doing the same work: the same events

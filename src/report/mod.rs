@@ -644,7 +644,12 @@ pub fn bench_table(results: &[Value]) -> String {
                     })
                     .collect();
                 let spread = f(&r["cost_spread"]);
-                format!("µs/op by nodes {} (10,000: proxy); spread {spread:.2} {} 1.5", per_op.join(", "), mark(spread <= 1.5))
+                format!(
+                    "µs/op by nodes {} (10,000: proxy); spread {spread:.2} {} 1.5 (per event {:.2})",
+                    per_op.join(", "),
+                    mark(spread <= 1.5),
+                    f(&r["event_cost_spread"])
+                )
             }
             "model" => {
                 let ratio = f(&r["ratio_to_reference"]);
