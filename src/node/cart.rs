@@ -290,11 +290,11 @@ impl fmt::Debug for Cart {
 mod tests {
     use super::*;
     use crate::sim::rng::{index, SplitMix};
+    use std::collections::BTreeSet;
 
     fn pick(rng: &mut SplitMix, n: u64) -> u64 {
         index(rng, n as usize) as u64
     }
-    use std::collections::BTreeSet;
 
     /// The reference: the sorted vectors carts were before they became trees.
     #[derive(Clone, Default)]

@@ -1074,13 +1074,15 @@ impl<'s> World<'s> {
         let held = convergence::held_writes(&self.nodes);
         let mut lost_writes = LostWrites::default();
         for key in self.history.written_keys() {
-            let name: Rc<str> = self.keys.name(key).into();
+            // Named once per key that lost a write, and shared by its lost writes.
+            let mut name: Option<Rc<str>> = None;
             for (write, acked_at) in self.history.lost_writes(key, held.get(&key).map_or(&[], Vec::as_slice)) {
                 let crashes = self.unflushed_lost.get(&key).map_or(&[][..], Vec::as_slice);
                 let history = &mut self.history;
                 let unflushed =
                     crashes.iter().any(|c| history.reflects(&c.in_memory, write) && !history.reflects(&c.on_disk, write));
-                lost_writes.push(LostWrite { key: name.clone(), write, acked_at, unflushed }, self.explain_key == Some(key));
+                let key_name = name.get_or_insert_with(|| self.keys.name(key).into()).clone();
+                lost_writes.push(LostWrite { key: key_name, write, acked_at, unflushed }, self.explain_key == Some(key));
             }
         }
         let (acked_adds, lost_adds, resurfaced_items) = self.judge_carts();
