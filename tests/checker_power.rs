@@ -1,7 +1,11 @@
 //! Checker power (README, "How much the checks catch"): each weakened setting that breaks an
-//! invariant is caught by `explore` within the seed budget the README states, and the healthy
-//! presets pass. Budgets are a little above the first failing seed measured, so a weaker
-//! checker (or a scenario that stopped exercising the weakness) fails here.
+//! invariant is caught by `explore`, and the healthy presets pass.
+//!
+//! Each budget comes from the setting's measured failure rate (failing seeds of 100): with rate
+//! p, B seeds all pass with probability (1 - p)^B, so B = ln(FALSE_ALARM) / ln(1 - p) seeds make
+//! a false alarm (a change that reshuffles the draws but keeps the checker as strong) at most
+//! one in a thousand. A weaker checker, or a scenario that stopped exercising the weakness,
+//! fails here; an unrelated change does not.
 
 use dynasim::commands::explore::explore_seed;
 
@@ -21,7 +25,17 @@ fn first_failure(name: &str, sets: &[&str], budget: u64) -> Option<(u64, Vec<&'s
     })
 }
 
-fn caught(name: &str, sets: &[&str], budget: u64, invariant: &str) {
+/// The chance that a sound change still fails a budget.
+const FALSE_ALARM: f64 = 1e-3;
+
+/// The seeds needed to see a failure of per-seed rate `rate` with probability 1 - FALSE_ALARM.
+fn budget(rate: f64) -> u64 {
+    (FALSE_ALARM.ln() / (1.0 - rate.min(0.99)).ln()).ceil() as u64
+}
+
+/// `rate`: the measured share of seeds 1..=100 that fail.
+fn caught(name: &str, sets: &[&str], rate: f64, invariant: &str) {
+    let budget = budget(rate);
     match first_failure(name, sets, budget) {
         Some((seed, invariants)) => {
             assert!(invariants.contains(&invariant), "{name} {sets:?}: seed {seed} broke {invariants:?}, expected {invariant}")
@@ -31,50 +45,52 @@ fn caught(name: &str, sets: &[&str], budget: u64, invariant: &str) {
 }
 
 #[test]
-fn anti_entropy_off_is_caught_within_6_seeds() {
-    caught("nemesis-dynamo", &["protocol.anti_entropy=false"], 6, "convergence");
+fn anti_entropy_off_is_caught() {
+    caught("nemesis-dynamo", &["protocol.anti_entropy=false"], 0.29, "convergence");
 }
 
 #[test]
-fn anti_entropy_and_hinted_handoff_off_is_caught_within_6_seeds() {
-    caught("nemesis-dynamo", &["protocol.anti_entropy=false", "protocol.hinted_handoff=false"], 6, "convergence");
+fn anti_entropy_and_hinted_handoff_off_is_caught() {
+    caught("nemesis-dynamo", &["protocol.anti_entropy=false", "protocol.hinted_handoff=false"], 0.57, "convergence");
 }
 
 #[test]
-fn anti_entropy_and_read_repair_off_is_caught_within_3_seeds() {
-    caught("nemesis-dynamo", &["protocol.anti_entropy=false", "protocol.read_repair=false"], 3, "convergence");
+fn anti_entropy_and_read_repair_off_is_caught() {
+    caught("nemesis-dynamo", &["protocol.anti_entropy=false", "protocol.read_repair=false"], 0.41, "convergence");
 }
 
 #[test]
-fn last_write_wins_with_clock_skew_is_caught_within_3_seeds() {
-    caught("nemesis-dynamo", &["preset=cassandra", "checks.lost_writes=fail"], 3, "no_lost_writes");
+fn last_write_wins_with_clock_skew_is_caught() {
+    caught("nemesis-dynamo", &["preset=cassandra", "checks.lost_writes=fail"], 1.0, "no_lost_writes");
 }
 
 #[test]
-fn dotted_version_vectors_truncated_to_one_entry_are_caught_within_20_seeds() {
+fn dotted_version_vectors_truncated_to_one_entry_are_caught() {
+    // Concurrent read-modify-write clients on a few hot keys (the nemesis scenario's 500 keys
+    // rarely meet the truncation: 0 of 100 seeds).
     let sets = ["protocol.conflict_resolution=dotted_version_vectors", "protocol.clock_truncation_threshold=1"];
-    caught("nemesis-dynamo", &sets, 20, "convergence");
+    caught("vector-clock-anomalies", &sets, 0.72, "convergence");
 }
 
 #[test]
-fn per_version_vector_clocks_losing_writes_are_caught_within_3_seeds() {
-    caught("nemesis-dynamo", &["checks.lost_writes=fail"], 3, "no_lost_writes");
+fn per_version_vector_clocks_losing_writes_are_caught() {
+    caught("nemesis-dynamo", &["checks.lost_writes=fail"], 1.0, "no_lost_writes");
 }
 
 #[test]
-fn w1_strict_quorum_without_repairs_is_caught_within_6_seeds() {
+fn w1_strict_quorum_without_repairs_is_caught() {
     let sets = ["protocol.w=1", "protocol.sloppy_quorum=false", "protocol.hinted_handoff=false", "protocol.anti_entropy=false"];
-    caught("nemesis-dynamo", &sets, 6, "convergence");
+    caught("nemesis-dynamo", &sets, 0.54, "convergence");
 }
 
 #[test]
-fn w1_with_a_disk_lost_right_after_the_ack_is_caught_within_3_seeds() {
-    caught("weak/w1-crash-after-ack", &[], 3, "no_lost_writes");
+fn w1_with_a_disk_lost_right_after_the_ack_is_caught() {
+    caught("weak/w1-crash-after-ack", &[], 0.82, "no_lost_writes");
 }
 
 #[test]
-fn read_repair_off_is_caught_within_3_seeds() {
-    caught("read-repair-only", &["protocol.read_repair=false"], 3, "convergence");
+fn read_repair_off_is_caught() {
+    caught("read-repair-only", &["protocol.read_repair=false"], 0.97, "convergence");
 }
 
 #[test]

@@ -98,3 +98,30 @@ fn faults_fired_flags_faults_that_changed_nothing() {
     let fires = violations(&shipped("quickstart", &["workload.keys=1", "cluster.nodes=8", idle]));
     assert!(fires.iter().any(|v| v.message == "partition late cut no traffic"), "{fires:?}");
 }
+
+#[test]
+fn strict_quorum_fires_on_a_stale_read_where_quorums_overlap_and_nothing_fails() {
+    let s = shipped("quickstart", &["duration_ms=1000", "protocol.conflict_resolution=dotted_version_vectors"]);
+    assert!(checks::strict_quorum_without_faults(&s), "R + W > N, no fault, exact causality");
+    let r = dynasim::simulate(&s, s.seed).expect("the run finishes");
+    let mut rep = dynasim::report::build(&s, s.seed, &r);
+    assert!(checks::evaluate(&s, &r, &rep).is_empty());
+    rep["staleness"]["stale_read_count"] = 2.into();
+    assert_eq!(invariants(&checks::evaluate(&s, &r, &rep)), vec!["strict_quorum"]);
+    // Where a stale read is legitimate, the check does not apply.
+    for weaker in
+        ["protocol.r=1", "protocol.conflict_resolution=last_write_wins", "nemesis={\"rate_per_s\": 1, \"kinds\": [\"crash\"]}"]
+    {
+        let w = shipped("quickstart", &["protocol.conflict_resolution=dotted_version_vectors", weaker]);
+        assert!(!checks::strict_quorum_without_faults(&w), "{weaker}");
+    }
+    // CI's many-seed check exercises it on shipped scenarios.
+    let dir = format!("{}/scenarios", env!("CARGO_MANIFEST_DIR"));
+    let strict: Vec<String> = std::fs::read_dir(&dir)
+        .expect("scenarios/")
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().strip_suffix(".json").map(String::from))
+        .filter(|name| checks::strict_quorum_without_faults(&shipped(name, &[])))
+        .collect();
+    assert!(strict.len() >= 2, "{strict:?}");
+}

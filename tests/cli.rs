@@ -158,7 +158,7 @@ fn check_exits_one_on_a_violation_with_a_replay_line_and_junit() {
     );
     assert!(out.lines().last() == Some("0 passed, 2 failed"), "{out}");
     let xml = std::fs::read_to_string(&junit).expect("junit written");
-    assert!(xml.contains("<testsuites name=\"dynasim check\" tests=\"2\" failures=\"2\">"), "{xml}");
+    assert!(xml.contains("<testsuites name=\"dynasim check\" tests=\"2\" failures=\"2\" errors=\"0\">"), "{xml}");
     assert_eq!(xml.matches("<failure type=\"convergence\"").count(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -170,7 +170,30 @@ fn check_rejects_bad_seeds_and_bad_scenarios_with_exit_two() {
     assert!(stderr(&o).contains("--seeds 5..1: expected N (seeds 1 to N) or A..B"), "{}", stderr(&o));
     let o = dynasim(&["check", "scenarios/quickstart.json", "--set", "protocol.n=0"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("protocol.n"), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("ERROR scenarios/quickstart.json") && out.contains("protocol.n"), "{out}");
+}
+
+#[test]
+fn check_over_a_folder_reports_a_broken_file_and_checks_the_others() {
+    let dir = tempdir("check-folder");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let good = std::fs::read_to_string(format!("{}/scenarios/quickstart.json", env!("CARGO_MANIFEST_DIR"))).expect("read");
+    std::fs::write(dir.join("a-broken.json"), "{\"duration_ms\": 100, \"protocol\": {\"n\": \"three\"}}").expect("write");
+    std::fs::write(dir.join("b-good.json"), &good).expect("write");
+    std::fs::write(dir.join("c-good.json"), &good).expect("write");
+    let path = dir.to_str().unwrap_or_default();
+    let o = dynasim(&["check", path, "--seeds", "1..2", "--set", "duration_ms=200"]);
+    assert_eq!(o.status.code(), Some(2), "bad input is the worst outcome");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("a-broken.json") && out.contains("protocol.n"), "{out}");
+    assert_eq!(out.matches("ok    ").count(), 4, "both good files ran under both seeds: {out}");
+    assert_eq!(out.lines().last(), Some("4 passed, 1 failed"), "{out}");
+    let json = dynasim(&["check", path, "--seeds", "1..2", "--set", "duration_ms=200", "--json"]);
+    assert_eq!(json.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
+    assert_eq!((v["passed"].as_u64(), v["failed"].as_u64(), v["errors"].as_u64()), (Some(4), Some(0), Some(1)), "{v}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -311,10 +334,20 @@ fn concurrent_runs_into_one_folder_leave_one_whole_run() {
             std::fs::read_dir(&dir).expect("dir").filter_map(|e| e.ok()).filter(|e| e.file_name() != "out").collect();
         assert!(leftovers.is_empty(), "trial {trial}: temporaries left: {leftovers:?}");
     }
-    // A folder is replaced as a whole: a file from an earlier run does not survive.
-    std::fs::write(format!("{out}/stale.txt"), "old").expect("write");
-    assert!(dynasim(&["run", "scenarios/quickstart.json", "--set", "duration_ms=50", "-q", "--out", &out]).status.success());
-    assert!(!std::path::Path::new(&format!("{out}/stale.txt")).exists());
+    // A folder is replaced as a whole: a chart an earlier run drew does not survive a run without
+    // charts; but a file dynasim did not write stops the run, and survives it.
+    let run = |extra: &[&str]| {
+        dynasim(&[&["run", "scenarios/quickstart.json", "--set", "duration_ms=50", "-q", "--out", &out], extra].concat())
+    };
+    assert!(run(&["--plots"]).status.success());
+    assert!(std::path::Path::new(&format!("{out}/latency-cdf.png")).exists());
+    assert!(run(&[]).status.success());
+    assert!(!std::path::Path::new(&format!("{out}/latency-cdf.png")).exists(), "the old run's chart is gone");
+    std::fs::write(format!("{out}/notes.txt"), "mine").expect("write");
+    let refused = run(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("notes.txt, which dynasim did not write"), "{}", stderr(&refused));
+    assert_eq!(std::fs::read_to_string(format!("{out}/notes.txt")).expect("kept"), "mine");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -122,6 +122,8 @@ fn a_bridge_node_in_no_group_still_reaches_both_sides() {
     // Node 2 is in no group: it keeps serving everyone, so nothing sent to or by it is cut.
     assert!(u(&rep["nodes"][2]["requests_served_count"]) > 500);
     assert!(r.metrics.drops_by_partition.values().sum::<u64>() > 0);
+    let drops = partition_drops(r#"faults=[{"kind": "partition", "at_ms": 0, "name": "p", "groups": [[0, 1], [3, 4, 5]]}]"#);
+    assert!(drops.len() > 20 && drops.iter().all(|&(a, b)| a != 2 && b != 2), "{drops:?}");
 }
 
 #[test]
@@ -154,4 +156,35 @@ fn a_restart_needs_a_node_that_joined_and_one_that_left_stays_out() {
     let rep = report(&scenario(BASE, &[left, "duration_ms=1000"]));
     assert_eq!(rep["membership"]["decommissioned"][0]["node"], "n5", "{}", rep["membership"]);
     assert_eq!(rep["faults"][1]["took_effect"], false, "{}", rep["faults"]);
+}
+
+/// The (from, to) node pairs of every message a partition dropped, from a trace of the run.
+fn partition_drops(faults: &str) -> Vec<(u32, u32)> {
+    use dynasim::observe::trace::{TraceFilter, TraceSink, Tracer};
+    let s = scenario(BASE, &["protocol.w=2", "duration_ms=2000", faults]);
+    let filter = TraceFilter { kind: Some("drop".into()), ..Default::default() };
+    let tracer = Tracer::new(filter, TraceSink::Lines { lines: Vec::new(), limit: usize::MAX, dropped: 0 });
+    let (_, tracer) = dynasim::simulate_traced(&s, s.seed, tracer).expect("the run finishes");
+    let Some(TraceSink::Lines { lines, .. }) = tracer.map(|t| t.sink) else { panic!("no trace") };
+    let node = |v: &serde_json::Value| v.as_str().and_then(|n| n.strip_prefix('n')).and_then(|n| n.parse().ok());
+    lines
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
+        .filter(|e| e["outcome"] == "partition")
+        .filter_map(|e| Some((node(&e["from"])?, node(&e["to"])?)))
+        .collect()
+}
+
+#[test]
+fn a_partition_cuts_both_directions_and_a_one_way_partition_only_its_own() {
+    let side = |n: u32| n < 3;
+    let two_way = partition_drops(r#"faults=[{"kind": "partition", "at_ms": 0, "name": "p", "groups": [[0, 1, 2], [3, 4, 5]]}]"#);
+    assert!(two_way.iter().all(|&(a, b)| side(a) != side(b)), "only messages across the cut are dropped");
+    assert!(two_way.iter().filter(|&&(a, _)| side(a)).count() > 20, "from the first group to the second");
+    assert!(two_way.iter().filter(|&&(a, _)| !side(a)).count() > 20, "from the second group to the first");
+    let one_way = partition_drops(
+        r#"faults=[{"kind": "partition", "at_ms": 0, "name": "p", "groups": [[0], [1, 2, 3, 4, 5]], "one_way": true}]"#,
+    );
+    assert!(one_way.len() > 20, "{}", one_way.len());
+    assert!(one_way.iter().all(|&(a, b)| a == 0 && b != 0), "only node 0's messages to the others: {one_way:?}");
 }

@@ -1,4 +1,4 @@
-//! Mutated shipped scenarios (issue 20): whatever the file says, dynasim ends with a report
+//! Mutated shipped scenarios: whatever the file says, dynasim ends with a report
 //! or a clear error naming the file and the field, never a panic. Each mutant changes one to
 //! three values of a shipped scenario to an edge (zero, negative, tiny, huge, another type) or
 //! turns an object into a list, empties a list or drops a field. Mutants that validate and
@@ -137,6 +137,12 @@ fn no_mutated_scenario_panics_and_every_rejection_names_the_file_and_field() {
             Ok(s) if fits(&s) => {
                 if let Ok(r) = dynasim::simulate(&s, s.seed) {
                     dynasim::report::build(&s, s.seed, &r);
+                    let estimate = scenario::cost::estimate(&s).events();
+                    assert!(
+                        within_estimate(&s, r.events_processed),
+                        "mutant {i}: {} events, estimate {estimate}",
+                        r.events_processed
+                    );
                 }
                 (0, 1)
             }
@@ -150,4 +156,72 @@ fn no_mutated_scenario_panics_and_every_rejection_names_the_file_and_field() {
     eprintln!("{rejected} rejected, {simulated} simulated of {MUTANTS} mutants");
     // The mutations must reach both stages, or the test checks little.
     assert!(rejected > MUTANTS / 4 && simulated > MUTANTS / 10, "{rejected} rejected, {simulated} simulated of {MUTANTS}");
+}
+
+/// Whether a run's events stayed within a small multiple of the estimate it was admitted by.
+fn within_estimate(s: &scenario::Scenario, events: u64) -> bool {
+    events as f64 <= 4.0 * scenario::cost::estimate(s).events() + 1e4
+}
+
+/// Each kind of scenario that once was accepted and could not finish, could not fit, or meant
+/// something else than it said: refused naming its field, or run within its estimate.
+#[test]
+fn costly_and_ambiguous_scenarios_are_refused_by_field_or_finish_within_their_estimate() {
+    let refused: &[(&str, &str)] = &[
+        (r#"{"duration_ms": 50, "duration\u005fms": 5}"#, "duration_ms"),
+        (r#"{"duration_ms": 50, "protocol": {"r": 1, "\u0072": 2}}"#, "protocol.r"),
+        (
+            r#"{"duration_ms": 50, "network": {"latency": {"kind": "mixture", "components": [
+                {"weight": 1e308, "latency": {"kind": "constant", "ms": 1}},
+                {"weight": 1e308, "latency": {"kind": "constant", "ms": 100}}]}}}"#,
+            "network.latency.components",
+        ),
+        (r#"{"duration_ms": 50, "membership": {"gossip_interval_ms": 1e-6}}"#, "membership.gossip_interval_ms"),
+        (r#"{"duration_ms": 50, "protocol": {"probe_interval_ms": 1e-6}}"#, "protocol.probe_interval_ms"),
+        (r#"{"duration_ms": 50, "protocol": {"anti_entropy_interval_ms": 0.01}}"#, "protocol.anti_entropy_interval_ms"),
+        (r#"{"duration_ms": 50, "protocol": {"hint_scan_interval_ms": 0.5}}"#, "protocol.hint_scan_interval_ms"),
+        (r#"{"duration_ms": 50, "observe": {"divergence_interval_ms": 1e-6}}"#, "observe.divergence_interval_ms"),
+        (r#"{"duration_ms": 50, "observe": {"load_window_ms": 1e-6}}"#, "observe.load_window_ms"),
+        (r#"{"duration_ms": 50, "storage": {"kind": "buffered", "flush_interval_ms": 1e-6}}"#, "storage.flush_interval_ms"),
+        (r#"{"duration_ms": 1000, "quiescent_tail_ms": 1e12}"#, ""),
+        (r#"{"duration_ms": 1e9}"#, "duration_ms"),
+        (r#"{"duration_ms": 1e12}"#, "duration_ms"),
+        (r#"{"duration_ms": 50, "faults": [{"kind": "crash", "at_ms": 1, "node": "x"}]}"#, "faults.0.node"),
+        (r#"{"duration_ms": 50, "faults": [{"kind": "crash", "at_ms": 1}]}"#, "faults.0.node"),
+    ];
+    for (text, field) in refused {
+        let e = scenario::load("t.json", text, &[]).expect_err(text);
+        assert!(e.position.is_some(), "{text}: no line and column: {e}");
+        assert!(field.is_empty() || e.path == *field, "{text}: {e}");
+        for rust in ["usize", "u32", "u64", "f64", "struct", "Raw"] {
+            assert!(!e.message.contains(rust), "{text}: names a Rust type: {e}");
+        }
+    }
+    let mut accepted: Vec<String> = [r#""""#, r#""../x""#, r#""a/b""#, r#""/abs""#, r#"".""#]
+        .iter()
+        .map(|name| format!(r#"{{"name": {name}, "duration_ms": 20}}"#))
+        .collect();
+    for preset in dynasim::scenario::presets::NAMES {
+        accepted.push(format!(r#"{{"preset": "{preset}", "duration_ms": 1, "cluster": {{"nodes": 10000}}}}"#));
+    }
+    // The nemesis at its bound: 10^6 faults expected.
+    accepted.push(
+        r#"{"duration_ms": 10000, "workload": {"arrivals": {"kind": "closed", "clients": 1, "think_time": {"kind": "constant", "ms": 100}}},
+            "nemesis": {"rate_per_s": 100000, "kinds": ["crash", "partition", "loss_burst"], "fault_duration": {"kind": "constant", "ms": 10}}}"#
+            .into(),
+    );
+    for text in &accepted {
+        let s = match scenario::load("t.json", text, &[]) {
+            Ok(s) => s,
+            // The riak preset's 64 fixed partitions cannot hold 10,000 nodes: the error points
+            // at the preset, whose value it is.
+            Err(e) if e.path == "ring.partitions" && e.position.is_some() && e.message.contains("riak preset") => continue,
+            Err(e) => panic!("{text}: {e}"),
+        };
+        let name = dynasim::report::folder::folder_name(&s.name);
+        assert!(!name.is_empty() && !name.starts_with('.') && !name.contains('/'), "{name}");
+        let r = dynasim::simulate(&s, s.seed).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let estimate = scenario::cost::estimate(&s).events();
+        assert!(within_estimate(&s, r.events_processed), "{text}: {} events, estimate {estimate}", r.events_processed);
+    }
 }

@@ -82,6 +82,11 @@ proptest! {
         if a.compare(&b) == Causality::Before && b.compare(&c) == Causality::Before {
             prop_assert_eq!(a.compare(&c), Causality::Before);
         }
+        // Advancing one entry makes a clock strictly later (a constant answer would pass the rest).
+        let mut later = a.clone();
+        later.advance(NodeId(0), a.entries().iter().find(|e| e.node == NodeId(0)).map_or(1, |e| e.counter + 1), SimTime(9));
+        prop_assert_eq!(a.compare(&later), Causality::Before);
+        prop_assert_eq!(later.compare(&a), Causality::After);
         if a.compare(&b) == Causality::Equal {
             prop_assert_eq!(a.entries().iter().map(|e| (e.node, e.counter)).collect::<Vec<_>>(), b.entries().iter().map(|e| (e.node, e.counter)).collect::<Vec<_>>());
         }
@@ -100,6 +105,18 @@ proptest! {
         for s in a.siblings.iter().filter(|s| b.siblings.iter().any(|x| x.dot == s.dot)) {
             prop_assert!(m.siblings.iter().any(|x| x.dot == s.dot));
         }
+        // A write whose context saw all of a supersedes all of it (a plain union would keep it).
+        let mut after = a.clone();
+        let sibling = Sibling {
+            dot: Dot { node: NodeId(9), counter: 1 },
+            clock: Default::default(),
+            written_at: SimTime(500),
+            write: WriteId(500),
+            cart: Default::default(),
+        };
+        after.apply_write(&a.client_context(SimTime(500)), sibling, SimTime(500));
+        let superseded = merged(&a, &after);
+        prop_assert_eq!(superseded.siblings.iter().map(|s| s.write).collect::<Vec<_>>(), vec![WriteId(500)]);
     }
 
     #[test]
@@ -118,9 +135,13 @@ proptest! {
     }
 
     #[test]
-    fn random_bytes_give_an_error_never_a_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+    fn random_bytes_give_an_error_that_names_its_place(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
         let text = String::from_utf8_lossy(&bytes);
-        prop_assert!(dynasim::scenario::load("fuzz.json", &text, &[]).is_err() || text.contains("duration_ms"));
+        // Random bytes are never a scenario (one needs "duration_ms"): the error says where.
+        let e = dynasim::scenario::load("fuzz.json", &text, &[]).expect_err("random bytes are no scenario");
+        prop_assert_eq!(&e.file, "fuzz.json");
+        prop_assert!(e.position.is_some() || !e.path.is_empty(), "{}", e);
+        prop_assert!(!e.message.is_empty());
     }
 
     #[test]
@@ -130,9 +151,13 @@ proptest! {
         let at = at % bytes.len();
         if cut { bytes.truncate(at) } else { bytes[at] = byte }
         let text = String::from_utf8_lossy(&bytes);
-        // Either an error or a valid scenario: never a panic.
-        if let Ok(s) = dynasim::scenario::load("mutated.json", &text, &["duration_ms=200".into(), "quiescent_tail_ms=0".into(), "nemesis=null".into()]) {
-            prop_assert!(s.duration.as_nanos() > 0);
+        // Either an error that says where, or a scenario that runs to its end: never a panic.
+        match dynasim::scenario::load("mutated.json", &text, &["duration_ms=200".into(), "quiescent_tail_ms=0".into(), "nemesis=null".into()]) {
+            Err(e) => prop_assert!(e.position.is_some() || !e.path.is_empty(), "{}", e),
+            Ok(s) => {
+                let r = dynasim::simulate(&s, s.seed).expect("a valid scenario runs");
+                prop_assert_eq!(r.simulated_end.as_nanos(), s.duration.as_nanos());
+            }
         }
     }
 
@@ -152,7 +177,18 @@ proptest! {
               "kinds": ["crash", "disk_loss", "partition", "loss_burst", "slow", "clock_skew"]}}}}"#,
             ["last_write_wins", "vector_clocks", "dotted_version_vectors"][versioning]);
         match dynasim::scenario::load("random.json", &text, &[]) {
-            Ok(s) => { let _ = dynasim::run_report(&s, seed); }
+            Ok(s) => {
+                // The network accounts for every message: each one sent (or duplicated) is
+                // delivered, dropped, lost or still in flight at the end; and every judged read
+                // was a successful get.
+                let rep = dynasim::run_report(&s, seed).expect("a small valid scenario runs");
+                let n = |m: &serde_json::Value, f: &str| m[f].as_u64().unwrap_or(0);
+                for (kind, m) in rep["messages"].as_object().expect("messages") {
+                    let ended = n(m, "delivered_count") + n(m, "dropped_down_count") + n(m, "dropped_partition_count") + n(m, "lost_count");
+                    prop_assert!(ended <= n(m, "sent_count") + n(m, "duplicated_count"), "{}: {}", kind, m);
+                }
+                prop_assert!(n(&rep["staleness"], "reads_judged_count") <= n(&rep["operations"]["get"], "success_count"));
+            }
             Err(e) => prop_assert!(r > n || w > n || n > nodes as usize, "unexpected rejection: {}", e),
         }
     }

@@ -76,7 +76,11 @@ fn trace_lines_carry_time_verb_and_message_fields_and_filters_apply() {
     assert!(one_node.iter().all(|e| e["verb"] == "drop" && (e["to"] == "n0" || e["from"] == "n0" || e["node"] == "n0")));
     assert!(one_node.iter().any(|e| e["outcome"] == "down"), "messages to the crashed node are dropped");
     let window = trace("window", &["--trace-from-ms", "1000", "--trace-to-ms", "1001"]);
-    assert!(window.iter().all(|e| (1_000_000_000..=1_001_000_000).contains(&e["t_ns"].as_u64().unwrap_or(0))));
+    let in_window = |e: &&serde_json::Value| (1_000_000_000..=1_001_000_000).contains(&e["t_ns"].as_u64().unwrap_or(0));
+    assert!(!window.is_empty() && window.iter().all(|e| in_window(&e)));
+    // Exactly the full trace's events of that millisecond, none lost at either edge.
+    let expected: Vec<&serde_json::Value> = all.iter().filter(in_window).collect();
+    assert_eq!(window.iter().collect::<Vec<_>>(), expected);
 }
 
 #[test]

@@ -104,13 +104,14 @@ impl Ring {
             cache: Default::default(),
         };
         // Random tokens are all drawn, then sorted once (sorting after each of S members was
-        // quadratic); equal partitions are dealt member by member, as a join deals them.
-        let batch = !matches!(ring.strategy, Strategy::EqualPartitions { .. });
+        // quadratic); equal partitions are dealt once among all the starting members (dealing
+        // them member by member, as joins do, cost S deals of Q partitions each).
         for m in members {
-            ring.insert_member(m, !batch);
+            ring.insert_member(m, false);
         }
-        if batch {
-            ring.tokens.sort_unstable();
+        match ring.strategy {
+            Strategy::EqualPartitions { partitions } => ring.assign_equal_partitions(partitions),
+            _ => ring.tokens.sort_unstable(),
         }
         ring.tokens_changed();
         ring
@@ -199,7 +200,11 @@ impl Ring {
                     self.tokens.sort_unstable();
                 }
             }
-            Strategy::EqualPartitions { partitions } => self.assign_equal_partitions(partitions),
+            Strategy::EqualPartitions { partitions } => {
+                if sort {
+                    self.assign_equal_partitions(partitions)
+                }
+            }
         }
     }
 
@@ -223,21 +228,21 @@ impl Ring {
             self.tokens.clear();
             return;
         }
-        // Quotas by largest remainder, ties to the lowest node id.
-        let mut quotas: Vec<(NodeId, usize)> = Vec::new();
+        // Quotas by largest remainder, ties to the lowest node id. Every lookup below is by node
+        // index, so a deal costs O(Q + S log S).
+        let slots = self.members.iter().map(|m| m.node.index() + 1).max().unwrap_or(0);
+        let mut quota = vec![0usize; slots];
         let mut remainders: Vec<(f64, NodeId)> = Vec::new();
         let mut assigned = 0usize;
         for m in &self.members {
             let exact = q as f64 * m.weight / total_weight;
-            quotas.push((m.node, exact.floor() as usize));
+            quota[m.node.index()] = exact.floor() as usize;
             assigned += exact.floor() as usize;
             remainders.push((exact - exact.floor(), m.node));
         }
         remainders.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         for (_, node) in remainders.iter().take(q as usize - assigned) {
-            if let Some(qt) = quotas.iter_mut().find(|(n, _)| n == node) {
-                qt.1 += 1;
-            }
+            quota[node.index()] += 1;
         }
         let mut owner: Vec<Option<NodeId>> = vec![None; q as usize];
         if self.tokens.len() == q as usize {
@@ -245,8 +250,7 @@ impl Ring {
                 owner[i] = Some(n);
             }
         }
-        let quota_of = |n: NodeId| quotas.iter().find(|(m, _)| *m == n).map_or(0, |x| x.1);
-        let mut held: Vec<(NodeId, usize)> = quotas.iter().map(|(n, _)| (*n, 0)).collect();
+        let mut held = vec![0usize; slots];
         // Visit partitions in a seeded random order, so that the partitions an over-quota node
         // keeps (and the free ones dealt out) are scattered round the ring: contiguous blocks
         // would pile every block's second and third replicas onto a few neighbours.
@@ -256,11 +260,12 @@ impl Ring {
             let j = index(&mut rng, i + 1);
             order.swap(i, j);
         }
-        // Keep partitions whose owner is still a member and under quota; free the rest.
+        // Keep partitions whose owner is still a member and under quota; free the rest (a node
+        // that left has quota 0).
         for &p in &order {
             if let Some(n) = owner[p] {
-                match held.iter_mut().find(|(m, _)| *m == n) {
-                    Some(h) if h.1 < quota_of(n) => h.1 += 1,
+                match held.get_mut(n.index()) {
+                    Some(h) if *h < quota[n.index()] => *h += 1,
                     _ => owner[p] = None,
                 }
             }
@@ -268,13 +273,14 @@ impl Ring {
         // Deal the free partitions, in that same random order, to under-quota nodes by id.
         let free_list: Vec<usize> = order.iter().copied().filter(|&p| owner[p].is_none()).collect();
         let mut free = free_list.into_iter();
-        held.sort_by_key(|h| h.0);
-        for (n, count) in held.iter_mut() {
-            while *count < quota_of(*n) {
+        let mut by_id: Vec<NodeId> = self.members.iter().map(|m| m.node).collect();
+        by_id.sort();
+        for n in by_id {
+            while held[n.index()] < quota[n.index()] {
                 match free.next() {
                     Some(p) => {
-                        owner[p] = Some(*n);
-                        *count += 1;
+                        owner[p] = Some(n);
+                        held[n.index()] += 1;
                     }
                     None => break,
                 }

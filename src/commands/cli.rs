@@ -372,9 +372,10 @@ fn parse_shard(text: &str) -> Result<(usize, usize), Error> {
 /// results.json: a pure function of the scenario, the axes, the seeds and the rows, so merged
 /// shards write exactly what one sweep writes. `seeds` is the count N for seeds 1 to N, or
 /// "A..B"; a shard also records which it is ("shard": "i/n"), so that `merge` can tell a
-/// missing or repeated one.
+/// missing or repeated one. `digest` identifies the sweep by content (see [`sweep_digest`]).
 fn sweep_results(
     scenario: &str,
+    digest: &str,
     axes: &[String],
     seeds: &serde_json::Value,
     shard: Option<(usize, usize)>,
@@ -382,6 +383,7 @@ fn sweep_results(
 ) -> serde_json::Value {
     let mut results = serde_json::json!({
         "scenario": scenario,
+        "scenario_digest": digest,
         "axes": axes,
         "seeds": seeds,
         "configurations": crate::commands::sweep::aggregate(rows),
@@ -391,6 +393,14 @@ fn sweep_results(
         o.insert("shard".into(), serde_json::json!(format!("{i}/{n}")));
     }
     results
+}
+
+/// What makes two sweeps the same sweep: the scenario's content (not its file name or its
+/// "name"), the axes and the seeds. `merge` refuses shards whose digests differ.
+fn sweep_digest(source: &serde_json::Value, axes: &[String], seeds: &serde_json::Value) -> String {
+    let mut bytes = report::to_bytes(source);
+    bytes.extend(report::to_bytes(&serde_json::json!({ "axes": axes, "seeds": seeds })));
+    format!("md5:{:x}", md5::compute(bytes))
 }
 
 /// How results.json names a seed list: the count for 1..N, else "A..B".
@@ -404,6 +414,7 @@ fn seeds_label(seeds: &[u64]) -> serde_json::Value {
 
 fn write_sweep(
     out: &Path,
+    kind: report::FolderKind,
     results: &serde_json::Value,
     scenario_source: &[u8],
     command: &str,
@@ -419,7 +430,7 @@ fn write_sweep(
     if let Some(r) = recommend {
         files.push(("recommend.json", report::to_bytes(r)));
     }
-    report::write_folder(out, &files)
+    report::write_folder(out, kind, &files)
 }
 
 fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
@@ -431,10 +442,22 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
     let sharded = args.shard.as_deref().map(parse_shard).transpose()?;
     let shard = sharded.unwrap_or((0, 1));
     let seeds = parse_seeds(&args.seeds)?;
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("sweep-{}", base.name)));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(format!("sweep-{}", report::folder::folder_name(&base.name))));
     report::check_folder_writable(&out)?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let configs = crate::commands::sweep::grid(&axes);
+    if shard.1 > configs.len() {
+        return Err(Error::Usage(format!(
+            "--shard {}: {} shards for {} configurations would leave shards with nothing to run; expected n at most {}",
+            args.shard.as_deref().unwrap_or(""),
+            shard.1,
+            configs.len(),
+            configs.len()
+        )));
+    }
     let rows = crate::commands::sweep::run(&file, &text, &configs, &seeds, jobs, shard);
     if !rows.is_empty() && rows.iter().all(|r| r.get("skipped").is_some()) {
         let why: Vec<String> = rows.iter().filter_map(|r| r["skipped"].as_str()).map(String::from).collect();
@@ -443,7 +466,8 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
             why.first().map_or("?", String::as_str)
         )));
     }
-    let results = sweep_results(&base.name, &args.set, &seeds_label(&seeds), sharded, &rows);
+    let digest = sweep_digest(&base.source, &args.set, &seeds_label(&seeds));
+    let results = sweep_results(&base.name, &digest, &args.set, &seeds_label(&seeds), sharded, &rows);
     let mut command = format!("dynasim sweep {file} --seeds {}", args.seeds);
     for s in &args.set {
         command.push_str(&format!(" --set '{s}'"));
@@ -462,7 +486,14 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
         let verdict = crate::commands::sweep::recommend_json(&targets, &ok, &missed, &text);
         (text, verdict)
     });
-    write_sweep(&out, &results, &report::to_bytes(&base.source), &command, recommendation.as_ref().map(|r| &r.1))?;
+    write_sweep(
+        &out,
+        report::FolderKind::Sweep,
+        &results,
+        &report::to_bytes(&base.source),
+        &command,
+        recommendation.as_ref().map(|r| &r.1),
+    )?;
     print!("{}", report::sweep_table(&results));
     if let Some((text, _)) = &recommendation {
         print!("{text}");
@@ -472,6 +503,17 @@ fn sweep_command(args: SweepArgs) -> Result<ExitCode, Error> {
 }
 
 fn merge(args: MergeArgs) -> Result<ExitCode, Error> {
+    // Writing the merge over one of its shards would replace the shard with the merge.
+    if let Ok(out) = args.out.canonicalize() {
+        if let Some(dir) = args.dirs.iter().find(|d| d.canonicalize().is_ok_and(|d| d == out)) {
+            return Err(Error::Usage(format!(
+                "--out {}: is the shard folder {}; expected a folder other than the inputs",
+                args.out.display(),
+                dir.display()
+            )));
+        }
+    }
+    report::check_folder_writable(&args.out)?;
     let mut rows = Vec::new();
     let mut first: Option<(serde_json::Value, Vec<u8>)> = None;
     let mut shards: Vec<(usize, usize, &Path)> = Vec::new();
@@ -482,15 +524,23 @@ fn merge(args: MergeArgs) -> Result<ExitCode, Error> {
             .map_err(|e| Error::Usage(format!("{}: not a sweep's results: {e}", path.display())))?;
         match &first {
             None => {
+                if v["scenario_digest"].as_str().is_none() {
+                    return Err(Error::Usage(format!(
+                        "{}: has no scenario_digest (written by an older dynasim); expected shards from this version: \
+                         rerun the sweep",
+                        path.display()
+                    )));
+                }
                 let src = dir.join("scenario.json");
                 let source = std::fs::read(&src).map_err(|e| Error::io("read", &src, e))?;
                 first = Some((v.clone(), source));
             }
             Some((f, _)) => {
-                for key in ["scenario", "axes", "seeds"] {
+                for key in ["scenario_digest", "scenario", "axes", "seeds"] {
                     if f[key] != v[key] {
                         return Err(Error::Usage(format!(
-                            "{}: {key} differs from the first folder's; these are not shards of one sweep",
+                            "{}: {key} differs from the first folder's (the scenario's content, axes and seeds must \
+                             be the same); these are not shards of one sweep",
                             path.display()
                         )));
                     }
@@ -512,9 +562,23 @@ fn merge(args: MergeArgs) -> Result<ExitCode, Error> {
     rows.dedup();
     let axes: Vec<String> =
         f["axes"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
-    let results = sweep_results(f["scenario"].as_str().unwrap_or(""), &axes, &f["seeds"], None, &rows);
+    let results = sweep_results(
+        f["scenario"].as_str().unwrap_or(""),
+        f["scenario_digest"].as_str().unwrap_or(""),
+        &axes,
+        &f["seeds"],
+        None,
+        &rows,
+    );
     let dirs: Vec<String> = args.dirs.iter().map(|d| d.display().to_string()).collect();
-    write_sweep(&args.out, &results, &source, &format!("dynasim merge {} --out {}", dirs.join(" "), args.out.display()), None)?;
+    write_sweep(
+        &args.out,
+        report::FolderKind::Merge,
+        &results,
+        &source,
+        &format!("dynasim merge {} --out {}", dirs.join(" "), args.out.display()),
+        None,
+    )?;
     print!("{}", report::sweep_table(&results));
     Ok(ExitCode::SUCCESS)
 }
@@ -589,12 +653,16 @@ fn check_shards(shards: &mut [(usize, usize, &Path)]) -> Result<(), Error> {
             w[1].2.display()
         )));
     }
-    let missing: Vec<String> = (0..n).filter(|i| !shards.iter().any(|s| s.0 == *i)).map(|i| format!("{i}/{n}")).collect();
-    if !missing.is_empty() {
+    // Shards are distinct and below n, so fewer than n of them means some are missing.
+    if shards.len() < n {
+        let missing: Vec<String> =
+            (0..n).filter(|i| !shards.iter().any(|s| s.0 == *i)).take(5).map(|i| format!("{i}/{n}")).collect();
+        let more = n - shards.len() - missing.len();
         return Err(Error::Usage(format!(
-            "merge: {} of {n} shards given; missing {}; nothing was written",
+            "merge: {} of {n} shards given; missing {}{}; nothing was written",
             shards.len(),
-            missing.join(", ")
+            missing.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
         )));
     }
     Ok(())
@@ -648,7 +716,8 @@ fn shrink(args: ShrinkArgs) -> Result<ExitCode, Error> {
     };
     let target = crate::commands::shrink::Target { invariant: first.invariant, key: first.key.clone() };
     // Written to the current folder by default, never beside a shipped scenario; checked first.
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}-shrunk.json", scenario.name)));
+    let out =
+        args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}-shrunk.json", report::folder::folder_name(&scenario.name))));
     report::check_file_writable(&out)?;
     let file = args.scenario.display().to_string();
     let (tree, steps) = crate::commands::shrink::shrink(&file, scenario.source.clone(), seed, &target, args.budget);
@@ -749,63 +818,71 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
         report::check_file_writable(path)?;
     }
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let done = std::sync::atomic::AtomicUsize::new(0);
     let progress = Progress::on_terminal("explore", "seeds", seeds.len());
-    let runs: Vec<Result<ExploredSeed, Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..jobs)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&seed) = seeds.get(i) else { break };
-                        let judged = crate::commands::explore::explore_seed(&file, &text, &args.set, seed);
-                        out.push(judged.map(|(sets, violations)| (i, sets, violations)));
-                        let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                        progress.update(d, None);
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    });
+    let mut runs: Vec<Result<ExploredSeed, Error>> = Vec::new();
+    crate::sim::parallel::map_in_order(
+        &seeds,
+        jobs,
+        |&seed| crate::commands::explore::explore_seed(&file, &text, &args.set, seed),
+        |i, judged| {
+            runs.push(judged.map(|(sets, violations)| (i, sets, violations)));
+            progress.update(i + 1, None);
+        },
+    );
     progress.finish();
-    let mut runs = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
-    runs.sort_by_key(|r| r.0);
     let checked: Vec<CheckRun> = runs
-        .iter()
-        .map(|(i, sets, violations)| {
-            let seed = seeds[*i];
-            let findings = violations
-                .iter()
-                .map(|v| Finding {
-                    scenario: file.clone(),
-                    seed,
-                    replay: replay_command(&args.scenario, seed, sets),
-                    violation: v.clone(),
-                })
-                .collect();
-            CheckRun { scenario: file.clone(), seed, findings }
+        .into_iter()
+        .enumerate()
+        .map(|(i, judged)| {
+            let seed = seeds[i];
+            let (findings, error) = match judged {
+                Ok((_, sets, violations)) => (
+                    violations
+                        .into_iter()
+                        .map(|violation| Finding {
+                            scenario: file.clone(),
+                            seed,
+                            replay: replay_command(&args.scenario, seed, &sets),
+                            violation,
+                        })
+                        .collect(),
+                    None,
+                ),
+                Err(e) => (Vec::new(), Some(e.to_string())),
+            };
+            CheckRun { scenario: file.clone(), seed: Some(seed), findings, error }
         })
         .collect();
-    let failed = checked.iter().filter(|r| !r.findings.is_empty()).count();
+    let (passed, failed, errors) = junit::tally(&checked);
     if let Some(path) = &args.junit {
         report::write_file(path, junit::junit(&checked).as_bytes())?;
     }
     if args.json {
         println!("{}", junit::json("explore", &checked));
     } else {
-        for run in checked.iter().filter(|r| !r.findings.is_empty()) {
-            println!("FAIL  {file} seed {}", run.seed);
-            for f in &run.findings {
-                println!("  {}", f.to_string().replace('\n', "\n  "));
+        for run in checked.iter().filter(|r| !r.passed()) {
+            match (&run.error, run.seed) {
+                (Some(e), Some(seed)) => println!("ERROR {file} seed {seed}: {e}"),
+                (_, seed) => {
+                    println!("FAIL  {file} seed {}", seed.unwrap_or(0));
+                    for f in &run.findings {
+                        println!("  {}", f.to_string().replace('\n', "\n  "));
+                    }
+                }
             }
         }
-        println!("{} passed, {failed} failed", checked.len() - failed);
+        if errors > 0 {
+            println!("{errors} could not run (a simulator bound: see ERROR above), counted as failed");
+        }
+        println!("{passed} passed, {} failed", failed + errors);
     }
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(ExitCode::from(if errors > 0 {
+        2
+    } else if failed > 0 {
+        1
+    } else {
+        0
+    }))
 }
 
 /// Runs a scenario twice under one seed, hashing every traced event; any difference in the
@@ -855,6 +932,9 @@ fn replay_command(path: &Path, seed: u64, sets: &[String]) -> String {
     c
 }
 
+/// One run of `check`: a scenario file, and the scenario with a seed, or why it did not load.
+type CheckItem<'a> = (&'a PathBuf, Result<(&'a Scenario, u64), &'a Error>);
+
 fn check(args: CheckArgs) -> Result<ExitCode, Error> {
     let seeds = args.seeds.as_deref().map(parse_seeds).transpose()?;
     let files = expand(&args.paths)?;
@@ -862,85 +942,103 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         let named: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         return Err(Error::Usage(format!("check: no scenario (*.json) in {}; nothing was checked", named.join(", "))));
     }
-    // Validate everything first: bad input is reported before any time is spent simulating.
-    let scenarios: Vec<(PathBuf, Scenario)> =
-        files.iter().map(|f| load_scenario(f, &args.set).map(|s| (f.clone(), s))).collect::<Result<_, _>>()?;
     if let Some(path) = &args.junit {
         report::check_file_writable(path)?;
     }
-    let work: Vec<(&PathBuf, &Scenario, u64)> = scenarios
+    // Validate everything first: bad input is reported before any time is spent simulating,
+    // and a broken file costs only its own runs, never the others'.
+    let loaded: Vec<(PathBuf, Result<Scenario, Error>)> =
+        files.iter().map(|f| (f.clone(), load_scenario(f, &args.set))).collect();
+    let work: Vec<CheckItem> = loaded
         .iter()
-        .flat_map(|(path, s)| seeds.clone().unwrap_or_else(|| vec![s.seed]).into_iter().map(move |seed| (path, s, seed)))
+        .flat_map(|(path, s)| -> Vec<CheckItem> {
+            match s {
+                Ok(s) => seeds.clone().unwrap_or_else(|| vec![s.seed]).into_iter().map(|seed| (path, Ok((s, seed)))).collect(),
+                Err(e) => vec![(path, Err(e))],
+            }
+        })
         .collect();
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let evaluate = |&(_, scenario, seed): &(&PathBuf, &Scenario, u64)| {
-        if args.determinism {
+    let evaluate = |(_, item): &CheckItem| -> Result<Vec<checks::Violation>, String> {
+        let &(scenario, seed) = item.as_ref().map_err(|e| e.to_string())?;
+        let judged = if args.determinism {
             determinism(scenario, seed)
         } else {
-            let result = crate::simulate(scenario, seed)?;
-            let rep = report::build(scenario, seed, &result);
-            Ok(checks::evaluate(scenario, &result, &rep))
-        }
+            crate::simulate(scenario, seed).map(|result| {
+                let rep = report::build(scenario, seed, &result);
+                checks::evaluate(scenario, &result, &rep)
+            })
+        };
+        judged.map_err(|e| e.to_string())
     };
     let mut runs = Vec::new();
-    let mut first_error = None;
     let mut failed_so_far = 0;
     let progress = Progress::on_terminal(if args.determinism { "check --determinism" } else { "check" }, "runs", work.len());
-    crate::sim::parallel::map_in_order(&work, jobs, evaluate, |i, violations| {
-        let (path, _, seed) = work[i];
+    crate::sim::parallel::map_in_order(&work, jobs, evaluate, |i, judged| {
+        let (path, item) = &work[i];
+        let seed = item.as_ref().ok().map(|&(_, seed)| seed);
+        let scenario = path.display().to_string();
         progress.clear();
-        let violations = match violations {
-            Ok(v) => v,
-            Err(e) => {
-                if !args.json {
-                    println!("ERROR {} seed {seed}: {e}", path.display());
-                }
-                first_error.get_or_insert(e);
-                return;
+        let run = match judged {
+            Err(e) => CheckRun { scenario, seed, findings: Vec::new(), error: Some(e) },
+            Ok(violations) => {
+                let seed_ = seed.unwrap_or(0);
+                let findings = violations
+                    .into_iter()
+                    .map(|violation| Finding {
+                        scenario: scenario.clone(),
+                        seed: seed_,
+                        replay: replay_command(path, seed_, &args.set),
+                        violation,
+                    })
+                    .collect();
+                CheckRun { scenario, seed, findings, error: None }
             }
         };
-        let findings: Vec<Finding> = violations
-            .into_iter()
-            .map(|violation| Finding {
-                scenario: path.display().to_string(),
-                seed,
-                replay: replay_command(path, seed, &args.set),
-                violation,
-            })
-            .collect();
-        if !args.json && findings.is_empty() {
-            println!("ok    {} seed {seed}", path.display());
-        } else if !args.json {
-            println!("FAIL  {} seed {seed}", path.display());
-            for f in &findings {
-                println!("  {}", f.to_string().replace('\n', "\n  "));
+        if !args.json {
+            let at = seed.map_or_else(String::new, |s| format!(" seed {s}"));
+            match &run.error {
+                Some(e) => println!("ERROR {}{at}: {e}", run.scenario),
+                None if run.findings.is_empty() => println!("ok    {}{at}", run.scenario),
+                None => {
+                    println!("FAIL  {}{at}", run.scenario);
+                    for f in &run.findings {
+                        println!("  {}", f.to_string().replace('\n', "\n  "));
+                    }
+                }
             }
         }
-        failed_so_far += usize::from(!findings.is_empty());
-        runs.push(CheckRun { scenario: path.display().to_string(), seed, findings });
+        failed_so_far += usize::from(!run.passed());
+        runs.push(run);
         progress.update(i + 1, Some(failed_so_far));
     });
     progress.finish();
-    let failed = runs.iter().filter(|r| !r.findings.is_empty()).count();
     if let Some(path) = &args.junit {
         report::write_file(path, junit::junit(&runs).as_bytes())?;
     }
+    let (passed, failed, errors) = junit::tally(&runs);
     if args.json {
         println!("{}", junit::json("check", &runs));
     } else {
-        println!("{} passed, {failed} failed", runs.len() - failed);
+        if errors > 0 {
+            println!("{errors} could not run (bad input or a simulator bound: see ERROR above), counted as failed");
+        }
+        println!("{passed} passed, {} failed", failed + errors);
     }
-    // A run that could not finish is bad input, which outranks any finding.
-    if let Some(e) = first_error {
-        return Err(e);
-    }
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    // The worst outcome decides: bad input (2) over a violation (1).
+    Ok(ExitCode::from(if errors > 0 {
+        2
+    } else if failed > 0 {
+        1
+    } else {
+        0
+    }))
 }
 
 fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
     let scenario = load_scenario(&args.scenario, &args.set)?;
     let seed = args.seed.unwrap_or(scenario.seed);
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(report::folder::folder_name(&scenario.name)));
     // Everything that can fail without simulating fails first.
     check_trace_filter(&args, &scenario)?;
     report::check_folder_writable(&out)?;
@@ -989,6 +1087,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
     }
     report::write_folder(
         &out,
+        report::FolderKind::Run,
         &[
             ("scenario.json", report::to_bytes(&scenario.source)),
             ("summary.txt", summary.clone().into_bytes()),

@@ -5,13 +5,33 @@ use crate::observe::checks::Finding;
 /// One scenario-and-seed run of `dynasim check`.
 pub struct CheckRun {
     pub scenario: String,
-    pub seed: u64,
+    /// None for a scenario that could not be loaded (no seed of it ran).
+    pub seed: Option<u64>,
     pub findings: Vec<Finding>,
+    /// Why the run could not be made (bad input, a simulator bound): neither passed nor failed.
+    pub error: Option<String>,
+}
+
+impl CheckRun {
+    pub fn passed(&self) -> bool {
+        self.findings.is_empty() && self.error.is_none()
+    }
+
+    fn seed_name(&self) -> String {
+        self.seed.map_or_else(|| "(not loaded)".to_string(), |s| format!("seed {s}"))
+    }
+}
+
+/// (passed, failed by a violation, could not run).
+pub fn tally(runs: &[CheckRun]) -> (usize, usize, usize) {
+    let errors = runs.iter().filter(|r| r.error.is_some()).count();
+    let failed = runs.iter().filter(|r| r.error.is_none() && !r.findings.is_empty()).count();
+    (runs.len() - failed - errors, failed, errors)
 }
 
 /// The `--json` form of `check` and `explore`: one object, field names stable (README, Commands).
 pub fn json(command: &str, runs: &[CheckRun]) -> serde_json::Value {
-    let failed = runs.iter().filter(|r| !r.findings.is_empty()).count();
+    let (passed, failed, errors) = tally(runs);
     let runs: Vec<serde_json::Value> = runs
         .iter()
         .map(|r| {
@@ -28,10 +48,12 @@ pub fn json(command: &str, runs: &[CheckRun]) -> serde_json::Value {
                     })
                 })
                 .collect();
-            serde_json::json!({ "scenario": r.scenario, "seed": r.seed, "passed": findings.is_empty(), "findings": findings })
+            serde_json::json!({
+                "scenario": r.scenario, "seed": r.seed, "passed": r.passed(), "findings": findings, "error": r.error,
+            })
         })
         .collect();
-    serde_json::json!({ "command": command, "passed": runs.len() - failed, "failed": failed, "runs": runs })
+    serde_json::json!({ "command": command, "passed": passed, "failed": failed, "errors": errors, "runs": runs })
 }
 
 fn xml_escape(s: &str) -> String {
@@ -40,9 +62,10 @@ fn xml_escape(s: &str) -> String {
 
 /// JUnit XML: a test suite per scenario file, a test case per seed.
 pub fn junit(runs: &[CheckRun]) -> String {
-    let failures = runs.iter().filter(|r| !r.findings.is_empty()).count();
+    let (_, failures, errors) = tally(runs);
     let mut x = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"dynasim check\" tests=\"{}\" failures=\"{failures}\">\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"dynasim check\" tests=\"{}\" failures=\"{failures}\" \
+         errors=\"{errors}\">\n",
         runs.len()
     );
     let mut i = 0;
@@ -50,15 +73,23 @@ pub fn junit(runs: &[CheckRun]) -> String {
         let name = &runs[i].scenario;
         let group: Vec<&CheckRun> = runs[i..].iter().take_while(|r| &r.scenario == name).collect();
         i += group.len();
-        let failed = group.iter().filter(|r| !r.findings.is_empty()).count();
-        x.push_str(&format!("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">\n", xml_escape(name), group.len()));
+        let failed = group.iter().filter(|r| r.error.is_none() && !r.findings.is_empty()).count();
+        let errored = group.iter().filter(|r| r.error.is_some()).count();
+        x.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"{errored}\">\n",
+            xml_escape(name),
+            group.len()
+        ));
         for run in group {
-            x.push_str(&format!("    <testcase classname=\"{}\" name=\"seed {}\"", xml_escape(name), run.seed));
-            if run.findings.is_empty() {
+            x.push_str(&format!("    <testcase classname=\"{}\" name=\"{}\"", xml_escape(name), run.seed_name()));
+            if run.passed() {
                 x.push_str("/>\n");
                 continue;
             }
             x.push_str(">\n");
+            if let Some(e) = &run.error {
+                x.push_str(&format!("      <error message=\"{}\"/>\n", xml_escape(e)));
+            }
             for f in &run.findings {
                 x.push_str(&format!(
                     "      <failure type=\"{}\" message=\"{}\">{}</failure>\n",

@@ -580,4 +580,26 @@ mod tests {
         assert_ne!(roots(&a), roots(&b));
         assert!(a.stats.merkle_hashes > 50);
     }
+
+    /// The convergence judgement must compare every replica of a key's top N: a key whose first
+    /// two replicas agree while the third lags is divergent (a check of two of the N would pass).
+    #[test]
+    fn convergence_judges_every_replica_of_the_top_n() {
+        let fixture = Fixture::new(1);
+        let env = fixture.env();
+        let key = KeyId(0);
+        let top = fixture.ring.top_n(fixture.keys.position(key), 3);
+        let mut nodes: Vec<Node> = (0..3).map(|i| Node::new(NodeId(i), Seeds::new(1).stream(Stream::Node, i as u64))).collect();
+        let (versions, _) = nodes[top[0].index()].mint(SimTime(1), &env, key, &put(1), None, false);
+        let judged =
+            |nodes: &[Node]| crate::observe::convergence::snapshot(&fixture.ring, &fixture.keys, nodes, &fixture.protocol);
+        assert_eq!(judged(&nodes).divergent_keys, 1, "one replica of three holds the write");
+        assert!(nodes[top[1].index()].store_reconciled(SimTime(2), &env, key, None, &versions));
+        let third_lags = judged(&nodes);
+        assert_eq!(third_lags.divergent_keys, 1, "the first two replicas agree, the third lags: {:?}", third_lags.pending);
+        let lagging = third_lags.pending[0].split(" differs on ").nth(1).and_then(|rest| rest.split(' ').next());
+        assert_eq!(lagging, Some(top[2].to_string().as_str()), "{:?}", third_lags.pending);
+        assert!(nodes[top[2].index()].store_reconciled(SimTime(3), &env, key, None, &versions));
+        assert!(judged(&nodes).converged());
+    }
 }

@@ -11,6 +11,10 @@
 //!   siblings.
 //! - faults fired: every declared fault took effect, and every partition dropped some message, so
 //!   that no green run exercised nothing.
+//! - strict quorum: where R + W > N and nothing fails (no fault, no nemesis, no slow node, every
+//!   request at the scenario's R and W), every read meets every acknowledged write, so no read
+//!   may be stale. Claimed only under dotted version vectors: last-write-wins may order a later
+//!   write first, and Dynamo's per-version clocks may drop an acknowledged write by design.
 //!
 //! A violation carries the invariant, key, simulated time and a one-line replay command.
 
@@ -56,6 +60,9 @@ pub fn evaluate(s: &Scenario, r: &RunResult, report: &Value) -> Vec<Violation> {
     }
     lost_writes(s, r, &mut out);
     bounds(s, report, end_ms, &mut out);
+    if strict_quorum_without_faults(s) {
+        strict_quorum(report, end_ms, &mut out);
+    }
     if s.checks.faults_fired {
         faults_fired(r, &mut out);
     }
@@ -187,6 +194,34 @@ fn bounds(s: &Scenario, report: &Value, end_ms: f64, out: &mut Vec<Violation>) {
         f(&report["conflicts"]["reads_with_siblings_fraction"]),
         true,
     );
+}
+
+/// Whether the scenario promises that no read is stale: R + W > N, versions ordered by exact
+/// causality, and nothing that could make a coordinator settle for other replicas.
+pub fn strict_quorum_without_faults(s: &Scenario) -> bool {
+    let p = &s.protocol;
+    p.r + p.w > p.n
+        && p.conflict == crate::node::ConflictPolicy::DottedVersionVectors
+        && s.faults.is_empty()
+        && s.nemesis.is_none()
+        && s.slow_nodes.is_empty()
+        && s.workload.get_levels.is_empty()
+        && s.workload.put_levels.is_empty()
+}
+
+fn strict_quorum(report: &Value, end_ms: f64, out: &mut Vec<Violation>) {
+    let stale = report["staleness"]["stale_read_count"].as_u64().unwrap_or(0);
+    if stale > 0 {
+        out.push(Violation {
+            invariant: "strict_quorum",
+            key: None,
+            at_ms: end_ms,
+            message: format!(
+                "{stale} stale reads with R + W > N and no fault: every read quorum meets every write quorum, so each \
+                 read must reflect every write acknowledged before it was sent"
+            ),
+        });
+    }
 }
 
 fn faults_fired(r: &RunResult, out: &mut Vec<Violation>) {

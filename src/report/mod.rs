@@ -6,14 +6,15 @@
 //! (nearest rank over every successful operation's latency).
 
 pub mod charts;
+pub mod folder;
 use crate::cluster::network::MessageKind;
 use crate::node::storage::StorageModel;
 use crate::observe::metrics::{percentile, OpStats};
 use crate::observe::RunResult;
 use crate::scenario::workload::LevelMix;
 use crate::scenario::Scenario;
+pub use folder::{check_file_writable, check_folder_writable, temporary_beside, write_file, write_folder, FolderKind};
 use serde_json::{json, Map, Value};
-use std::path::{Path, PathBuf};
 
 fn ms(ns: u64) -> f64 {
     // Rounded to the nanosecond in milliseconds, so the JSON stays short and exact.
@@ -483,118 +484,6 @@ pub fn to_bytes(v: &Value) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(v).unwrap_or_default();
     out.push(b'\n');
     out
-}
-
-/// A name no other process (nor this one, earlier) uses for its temporary files: two runs
-/// writing to the same place never write into each other's temporaries.
-fn unique_suffix() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-}
-
-/// The folder `path` is in (the current one for a bare name).
-fn folder_of(path: &Path) -> &Path {
-    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
-}
-
-/// The temporary name beside `path` that a file is written under before it is renamed into place.
-pub fn temporary_beside(path: &Path) -> PathBuf {
-    let dir = folder_of(path);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    dir.join(format!(".{name}.{}.partial", unique_suffix()))
-}
-
-/// Checks, before any simulation, that `dir` can become a report folder: its parent can be
-/// created and written, and `dir` is not a file.
-pub fn check_folder_writable(dir: &Path) -> Result<(), crate::error::Error> {
-    if dir.exists() && !dir.is_dir() {
-        let e = std::io::Error::new(std::io::ErrorKind::AlreadyExists, "a file of that name exists; expected a folder");
-        return Err(crate::error::Error::io("write a report folder", dir, e));
-    }
-    check_file_writable(dir)
-}
-
-/// Checks, before any simulation, that `path`'s folder exists (or can be made) and takes files.
-pub fn check_file_writable(path: &Path) -> Result<(), crate::error::Error> {
-    let dir = folder_of(path);
-    let fail = |e| crate::error::Error::io("write", path, e);
-    let existed = dir.exists();
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    let probe = temporary_beside(path);
-    let written = std::fs::write(&probe, b"");
-    let _ = std::fs::remove_file(&probe);
-    if written.is_err() && !existed {
-        let _ = std::fs::remove_dir(dir);
-    }
-    written.map_err(fail)
-}
-
-/// Writes a report folder as a whole: every file goes into a fresh sibling folder, which then
-/// replaces `dir` by renames. A reader sees the old folder or the new one, never a mix of two
-/// runs' files, and a run stopped midway leaves only a hidden `.<name>.<pid>-<n>.partial`.
-pub fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), crate::error::Error> {
-    use crate::error::Error;
-    let staging = temporary_beside(dir);
-    if let Some(parent) = staging.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("create the report folder", dir, e))?;
-    }
-    let written = std::fs::create_dir(&staging)
-        .map_err(|e| Error::io("create the report folder", &staging, e))
-        .and_then(|_| {
-            files.iter().try_for_each(|(name, bytes)| {
-                let path = staging.join(name);
-                std::fs::write(&path, bytes).map_err(|e| Error::io("write", &path, e))
-            })
-        })
-        .and_then(|_| replace_folder(&staging, dir));
-    if written.is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    written
-}
-
-/// Moves `staging` to `dir`, moving an existing `dir` aside first and deleting it after. Another
-/// process may put its own folder in place between the two renames: then this one tries again.
-fn replace_folder(staging: &Path, dir: &Path) -> Result<(), crate::error::Error> {
-    let mut last = None;
-    for _ in 0..8 {
-        let old = temporary_beside(dir).with_extension("old");
-        let moved_aside = match std::fs::rename(dir, &old) {
-            Ok(()) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => return Err(crate::error::Error::io("replace the report folder", dir, e)),
-        };
-        match std::fs::rename(staging, dir) {
-            Ok(()) => {
-                if moved_aside {
-                    let _ = std::fs::remove_dir_all(&old);
-                }
-                return Ok(());
-            }
-            Err(e) => {
-                // Put the old folder back; if another run's folder took its place, that one stays.
-                if moved_aside && std::fs::rename(&old, dir).is_err() {
-                    let _ = std::fs::remove_dir_all(&old);
-                }
-                last = Some(e);
-            }
-        }
-    }
-    let e = last.unwrap_or_else(|| std::io::Error::other("could not move the new folder into place"));
-    Err(crate::error::Error::io("rename the report folder into place", dir, e))
-}
-
-/// Writes one file atomically (a temporary name unique to this process, then a rename).
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), crate::error::Error> {
-    let tmp = temporary_beside(path);
-    std::fs::write(&tmp, bytes).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        crate::error::Error::io("write", &tmp, e)
-    })?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        crate::error::Error::io("rename into place", path, e)
-    })
 }
 
 /// The `dynasim bench` table, with each target of issues 4 and 21 marked met or missed.

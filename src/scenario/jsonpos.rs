@@ -40,19 +40,28 @@ impl Parser<'_> {
         }
     }
 
+    /// The string at the cursor, unescaped: `"a\u005fb"` is the key `a_b`, as the parser sees it.
     fn string(&mut self) -> Option<String> {
         if self.b.get(self.i) != Some(&b'"') {
             return None;
         }
+        let open = self.i;
         self.i += 1;
-        let start = self.i;
+        let mut escaped = false;
         while self.i < self.b.len() {
             match self.b[self.i] {
-                b'\\' => self.i += 2,
+                b'\\' => {
+                    escaped = true;
+                    self.i += 2;
+                }
                 b'"' => {
-                    let s = String::from_utf8_lossy(&self.b[start..self.i]).into_owned();
                     self.i += 1;
-                    return Some(s);
+                    let raw = &self.b[open..self.i];
+                    return if escaped {
+                        serde_json::from_slice(raw).ok()
+                    } else {
+                        Some(String::from_utf8_lossy(&raw[1..raw.len() - 1]).into_owned())
+                    };
                 }
                 _ => self.i += 1,
             }
@@ -115,7 +124,8 @@ impl Parser<'_> {
             }
         };
         self.i += 1;
-        let mut keys: Vec<String> = Vec::new();
+        // A set, not a list: an object of 40,000 keys is checked in linear time.
+        let mut keys: std::collections::BTreeSet<String> = Default::default();
         let mut n = 0usize;
         loop {
             self.ws();
@@ -136,11 +146,10 @@ impl Parser<'_> {
                 let key = self.string()?;
                 self.ws();
                 self.i += 1; // the ':'
-                if keys.contains(&key) {
+                if !keys.insert(key.clone()) {
                     path.push(key);
                     return Some(key_at);
                 }
-                keys.push(key.clone());
                 key
             } else {
                 n += 1;
@@ -225,6 +234,10 @@ mod tests {
         let (path, at) = super::first_duplicate_key("{\"a\": [{\"b\": 1,\n \"b\": 2}]}").expect("a duplicate");
         assert_eq!((path, at), (vec!["a".to_string(), "0".into(), "b".into()], (2, 2)));
         assert_eq!(super::first_duplicate_key(r#"{"x": "}", "x": 1}"#).map(|d| d.0), Some(vec!["x".to_string()]));
+        // The parser unescapes keys, so a spelling with an escape is the same key.
+        let escaped = super::first_duplicate_key(r#"{"duration_ms": 50, "duration\u005fms": 5}"#);
+        assert_eq!(escaped.map(|d| d.0), Some(vec!["duration_ms".to_string()]));
+        assert_eq!(super::first_duplicate_key(r#"{"a\"b": 1, "a\"c": 2}"#), None);
     }
 
     use super::*;

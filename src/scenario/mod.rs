@@ -10,6 +10,7 @@
 //! `--set path=value` overrides are applied to the JSON tree between reading and stage one, so
 //! they are validated exactly like the file.
 
+pub mod cost;
 pub mod jsonpos;
 pub mod nemesis;
 pub mod presets;
@@ -257,12 +258,14 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&self, path: &str, message: impl Into<String>) -> ScenarioError {
+        // serde names list elements "faults[0]"; the file's paths are "faults.0".
+        let path = path.replace('[', ".").replace(']', "");
         let segs: Vec<String> = path.split('.').filter(|s| !s.is_empty()).map(String::from).collect();
         ScenarioError {
             set: None,
             file: self.file.to_string(),
             position: jsonpos::locate(self.text, &segs),
-            path: path.to_string(),
+            path,
             message: message.into(),
         }
     }
@@ -295,6 +298,18 @@ fn explain_serde_message(msg: &str) -> String {
     }
     if let Some(field) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
         return format!("missing required field \"{field}\"");
+    }
+    // "invalid value: integer `-3`, expected u32": the range in words.
+    if let Some((given, expected)) = msg.strip_prefix("invalid value: ").and_then(|r| r.rsplit_once(", expected ")) {
+        let expected = match expected {
+            "u8" => format!("a whole number from 0 to {}", u8::MAX),
+            "u16" => format!("a whole number from 0 to {}", u16::MAX),
+            "u32" => format!("a whole number from 0 to {}", u32::MAX),
+            "u64" | "usize" => format!("a whole number from 0 to {}", u64::MAX),
+            "i32" | "i64" => "a whole number".to_string(),
+            e => e.to_string(),
+        };
+        return format!("{given} is out of range; expected {expected}");
     }
     if msg.starts_with("invalid length") && msg.contains("expected struct") {
         return "a list where an object is expected; expected {...} with named fields".to_string();
@@ -390,7 +405,25 @@ fn load_tree(file: &str, text: &str, overrides: &[String]) -> Result<Scenario, S
         })?;
         crate::scenario::presets::overlay(&mut base, tree);
         tree = base;
+        // A value the preset set is not in the file: its error points at the preset.
+        let preset = name.to_string();
+        return finish(&ctx, tree).map_err(|e| {
+            if e.position.is_some() || e.set.is_some() {
+                return e;
+            }
+            let at = ctx.err("preset", "");
+            ScenarioError {
+                position: at.position,
+                message: format!("{} (the {preset} preset's value; set {} in the file to change it)", e.message, e.path),
+                ..e
+            }
+        });
     }
+    finish(&ctx, tree)
+}
+
+/// The typed stage: deserialize the tree (file, overrides and preset) and validate it.
+fn finish(ctx: &Ctx, tree: Value) -> Result<Scenario, ScenarioError> {
     let raw: RawScenario = serde_path_to_error::deserialize(tree.clone()).map_err(|e| {
         let mut path = e.path().to_string();
         if path == "." {
@@ -413,12 +446,49 @@ fn load_tree(file: &str, text: &str, overrides: &[String]) -> Result<Scenario, S
             }
             return ScenarioError { path: full, ..err };
         }
+        // Inside an object tagged by "kind" (a fault, a distribution), serde reports a wrong type
+        // at the object, not at its field: find the field whose value serde describes.
+        let path = match member_described(&tree, &path, &inner) {
+            Some(field) if path.is_empty() => field,
+            Some(field) => format!("{path}.{field}"),
+            None => path,
+        };
         ctx.err(&path, explain_serde_message(&inner))
     })?;
     if let Some(path) = serde_json::to_value(&raw).ok().and_then(|typed| array_for_object(&tree, &typed, String::new())) {
         return Err(ctx.err(&path, "a list where an object is expected; expected {...} with named fields"));
     }
-    validate(&ctx, raw, tree)
+    validate(ctx, raw, tree)
+}
+
+/// For serde's "invalid type: string \"x\", expected ..." or "invalid value: integer `-3`, ..."
+/// at `path`, the one member of the object there whose value is the one described.
+fn member_described(tree: &Value, path: &str, message: &str) -> Option<String> {
+    let given = message.strip_prefix("invalid type: ").or_else(|| message.strip_prefix("invalid value: "))?;
+    let given = given.rsplit_once(", expected ")?.0;
+    let mut at = tree;
+    for seg in path.replace('[', ".").replace(']', "").split('.').filter(|s| !s.is_empty()) {
+        at = match at {
+            Value::Object(m) => m.get(seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    let describe = |v: &Value| match v {
+        Value::String(s) => format!("string {s:?}"),
+        Value::Bool(b) => format!("boolean `{b}`"),
+        Value::Number(n) if n.is_f64() => format!("floating point `{}`", n.as_f64().unwrap_or(0.0)),
+        Value::Number(n) => format!("integer `{n}`"),
+        Value::Array(_) => "sequence".into(),
+        Value::Object(_) => "map".into(),
+        Value::Null => "null".into(),
+    };
+    let Value::Object(members) = at else { return None };
+    let mut matching = members.iter().filter(|(_, v)| describe(v) == given || given.starts_with(&describe(v)));
+    match (matching.next(), matching.next()) {
+        (Some((k, _)), None) => Some(k.clone()),
+        _ => None,
+    }
 }
 
 /// The first place where the file has a list and the typed scenario an object: serde fills a
@@ -443,7 +513,16 @@ pub fn apply_override(tree: &mut Value, assignment: &str) -> Result<(), String> 
     if path.is_empty() {
         return Err("the path before '=' is empty".into());
     }
-    let value: Value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
+    let value: Value = match serde_json::from_str(value) {
+        Ok(v) => {
+            if let Some((segments, _)) = jsonpos::first_duplicate_key(value) {
+                let key = segments.last().cloned().unwrap_or_default();
+                return Err(format!("the value has \"{key}\" twice in one object; expected each field once"));
+            }
+            v
+        }
+        Err(_) => Value::String(value.to_string()),
+    };
     let mut cur = tree;
     let segs: Vec<&str> = path.split('.').collect();
     for (i, seg) in segs.iter().enumerate() {
@@ -500,6 +579,8 @@ mod tests {
         let e = load_str(r#"{"duration_ms": 1e13}"#).unwrap_err();
         assert!(e.message.contains("to 1e12"), "beyond the clock's range: {e}");
         let e = load_str(r#"{"duration_ms": 100, "protocol": {"probe_interval_ms": 1e-9}}"#).unwrap_err();
+        assert!(e.message.contains("below the shortest period, 1 ms"), "{e}");
+        let e = load_str(r#"{"duration_ms": 100, "protocol": {"request_timeout_ms": 1e-9}}"#).unwrap_err();
         assert!(e.message.contains("below one nanosecond"), "{e}");
     }
 

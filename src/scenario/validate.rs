@@ -25,6 +25,27 @@ pub const MAX_MS: f64 = 1e12;
 /// few enough that scheduling them cannot exhaust memory.
 const MAX_NEMESIS_FAULTS: f64 = 1e6;
 
+/// The shortest period of a timer that repeats for the whole run (gossip, probes, anti-entropy,
+/// hint scans, flushes, observation windows): shorter ones cost millions of events per simulated
+/// second and model no real system.
+pub const MIN_PERIOD_MS: f64 = 1.0;
+
+/// A repeating timer's period: at least [`MIN_PERIOD_MS`] (or zero, meaning never, where
+/// `zero_is_off`).
+fn period(ctx: &Ctx, path: &str, v: f64, zero_is_off: bool) -> Result<SimDuration, ScenarioError> {
+    if zero_is_off && v == 0.0 {
+        return Ok(SimDuration::ZERO);
+    }
+    if v.is_finite() && v < MIN_PERIOD_MS {
+        let off = if zero_is_off { " (or 0, never)" } else { "" };
+        return Err(ctx.err(
+            path,
+            format!("{v} is below the shortest period, {MIN_PERIOD_MS} ms; expected {MIN_PERIOD_MS} to {MAX_MS:e}{off}"),
+        ));
+    }
+    ms(ctx, path, v, false)
+}
+
 fn ms(ctx: &Ctx, path: &str, v: f64, allow_zero: bool) -> Result<SimDuration, ScenarioError> {
     let accepted = if allow_zero { "a number of milliseconds from 0" } else { "a number of milliseconds from 0.000001" };
     if !v.is_finite() || !(0.0..=MAX_MS).contains(&v) || (!allow_zero && v == 0.0) {
@@ -115,6 +136,17 @@ fn distribution(ctx: &Ctx, path: &str, raw: &RawDistribution) -> Result<Distribu
                     distribution(ctx, &format!("{cp}.latency"), &c.latency)?,
                 ));
             }
+            // Drawing picks a component by its share of the sum: an infinite sum would always
+            // pick the last one.
+            let total: f64 = out.iter().map(|(w, _)| w).sum();
+            if !total.is_finite() {
+                return Err(ctx.err(
+                    &format!("{path}.components"),
+                    format!(
+                        "the weights sum to {total}; expected weights whose sum is a finite number (they are relative shares)"
+                    ),
+                ));
+            }
             Distribution::Mixture { components: out }
         }
     };
@@ -164,9 +196,8 @@ pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Sce
     let nemesis = nemesis(ctx, raw.nemesis.as_ref(), duration, quiescent_tail)?;
     let end_ns = duration.as_nanos().saturating_add(quiescent_tail.as_nanos());
     let faults = faults(ctx, &raw.faults, cluster.node_count, &cluster.initial_members, end_ns)?;
-    fits_in_memory(ctx, &cluster.nodes, &strategy, &workload, probe.as_ref().map_or(0, |p| p.clients), machine_memory())?;
 
-    Ok(Scenario {
+    let scenario = Scenario {
         name: raw.name.unwrap_or_else(|| "unnamed".to_string()),
         description: raw.description.unwrap_or_default(),
         seed: raw.seed.unwrap_or(1),
@@ -188,16 +219,18 @@ pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Sce
         probe,
         checks,
         nemesis,
-        divergence_interval: ms(
+        divergence_interval: period(
             ctx,
             "observe.divergence_interval_ms",
             raw.observe.divergence_interval_ms.unwrap_or(1000.0),
             true,
         )?,
-        load_window: ms(ctx, "observe.load_window_ms", raw.observe.load_window_ms.unwrap_or(1000.0), false)?,
+        load_window: period(ctx, "observe.load_window_ms", raw.observe.load_window_ms.unwrap_or(1000.0), false)?,
         faults,
         source,
-    })
+    };
+    super::cost::check(ctx, &scenario, super::cost::memory_limit())?;
+    Ok(scenario)
 }
 
 /// The validated `cluster` section, and lookups of the nodes and datacenters it declares.
@@ -361,13 +394,13 @@ fn protocol(
         clock_truncation_threshold: threshold,
         sloppy_quorum: rp.sloppy_quorum.unwrap_or(true),
         hinted_handoff: rp.hinted_handoff.unwrap_or(true),
-        hint_scan_interval: ms(ctx, "protocol.hint_scan_interval_ms", rp.hint_scan_interval_ms.unwrap_or(500.0), false)?,
+        hint_scan_interval: period(ctx, "protocol.hint_scan_interval_ms", rp.hint_scan_interval_ms.unwrap_or(500.0), false)?,
         hint_window: rp.hint_window_ms.map(|w| ms(ctx, "protocol.hint_window_ms", w, true)).transpose()?,
         read_repair: rp.read_repair.unwrap_or(true),
         reply_timeout: ms(ctx, "protocol.reply_timeout_ms", rp.reply_timeout_ms.unwrap_or(100.0), false)?,
-        probe_interval: ms(ctx, "protocol.probe_interval_ms", rp.probe_interval_ms.unwrap_or(200.0), false)?,
+        probe_interval: period(ctx, "protocol.probe_interval_ms", rp.probe_interval_ms.unwrap_or(200.0), false)?,
         anti_entropy: rp.anti_entropy.unwrap_or(true),
-        anti_entropy_interval: ms(
+        anti_entropy_interval: period(
             ctx,
             "protocol.anti_entropy_interval_ms",
             rp.anti_entropy_interval_ms.unwrap_or(1000.0),
@@ -381,7 +414,7 @@ fn protocol(
                 )
             }
         },
-        gossip_interval: ms(ctx, "membership.gossip_interval_ms", membership.gossip_interval_ms.unwrap_or(1000.0), false)?,
+        gossip_interval: period(ctx, "membership.gossip_interval_ms", membership.gossip_interval_ms.unwrap_or(1000.0), false)?,
         seeds: match &membership.seeds {
             None => Vec::new(),
             Some(list) => list
@@ -411,7 +444,7 @@ fn storage(ctx: &Ctx, raw: Option<&RawStorage>, n: usize) -> Result<(StorageMode
         None => Ok((StorageModel::Durable, Distribution::ZERO)),
         Some(RawStorage::Durable { write_time: w }) => Ok((StorageModel::Durable, write_time(w)?)),
         Some(RawStorage::Buffered { flush_interval_ms, durable_writes, write_time: w }) => {
-            let flush_interval = ms(ctx, "storage.flush_interval_ms", flush_interval_ms.unwrap_or(1000.0), false)?;
+            let flush_interval = period(ctx, "storage.flush_interval_ms", flush_interval_ms.unwrap_or(1000.0), false)?;
             let durable_writes = durable_writes.unwrap_or(1);
             if durable_writes > n {
                 return Err(ctx.err("storage.durable_writes", format!("{durable_writes} is out of range; expected 0 to N ({n})")));
@@ -962,86 +995,4 @@ fn rolling_restart(
         t = SimDuration(back.saturating_add(gap.as_nanos()));
     }
     Ok(out)
-}
-
-/// What a run holds before its first event, by what it scales with (measured on release
-/// builds: 10,000 nodes x 256 tokens take 392 MB, 10^7 keys 626 MB, 10^6 clients 798 MB).
-const BYTES_PER_TOKEN: f64 = 160.0;
-const BYTES_PER_NODE: f64 = 4096.0;
-const BYTES_PER_KEY: f64 = 64.0;
-const BYTES_PER_CLIENT: f64 = 1024.0;
-
-/// Rejects a scenario whose starting state alone (ring, nodes, keys, clients) would not fit
-/// in `memory` bytes: better an error naming the sizes than an abort when allocation fails.
-fn fits_in_memory(
-    ctx: &Ctx,
-    nodes: &[NodeSpec],
-    strategy: &Strategy,
-    workload: &WorkloadConfig,
-    probe_clients: usize,
-    memory: Option<u64>,
-) -> Result<(), ScenarioError> {
-    let Some(memory) = memory else { return Ok(()) };
-    let weights: f64 = nodes.iter().map(|n| n.weight).sum();
-    let tokens = match strategy {
-        Strategy::RandomTokens { tokens_per_node } => *tokens_per_node as f64 * weights,
-        Strategy::RandomTokensEqualPartitions { tokens_per_node, partitions } => {
-            *tokens_per_node as f64 * weights + *partitions as f64
-        }
-        Strategy::EqualPartitions { partitions } => *partitions as f64,
-    };
-    let clients = workload.arrivals.clients() + probe_clients;
-    let parts = [
-        (
-            "ring.tokens_per_node",
-            "the ring's tokens (cluster.nodes x ring.tokens_per_node, or ring.partitions)",
-            tokens * BYTES_PER_TOKEN,
-        ),
-        ("cluster.nodes", "the nodes", nodes.len() as f64 * BYTES_PER_NODE),
-        ("workload.keys", "the keys", workload.key_count as f64 * BYTES_PER_KEY),
-        ("workload.arrivals.clients", "the clients (workload and probe)", clients as f64 * BYTES_PER_CLIENT),
-    ];
-    let total: f64 = parts.iter().map(|p| p.2).sum();
-    if total <= memory as f64 {
-        return Ok(());
-    }
-    let gib = |b: f64| b / (1u64 << 30) as f64;
-    let (field, what, largest) = parts.iter().fold(parts[0], |a, &b| if b.2 > a.2 { b } else { a });
-    Err(ctx.err(
-        field,
-        format!(
-            "the run would need about {:.1} GiB before its first event, {:.1} GiB of it for {what}, more than this \
-             machine's {:.1} GiB; expected a smaller cluster, ring, key space or client count",
-            gib(total),
-            gib(largest),
-            gib(memory as f64)
-        ),
-    ))
-}
-
-/// The machine's physical memory, where the system says (Linux); elsewhere no bound applies.
-fn machine_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kib: u64 = info.lines().find_map(|l| l.strip_prefix("MemTotal:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
-    Some(kib * 1024)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_scenario_too_large_for_the_machine_names_the_sizes_and_the_estimate() {
-        let text = r#"{"duration_ms": 1, "cluster": {"nodes": 100000}, "ring": {"tokens_per_node": 4096}}"#;
-        let ctx = Ctx { file: "t.json", text };
-        let nodes = vec![NodeSpec { datacenter: 0, weight: 1.0, clock_skew_ns: 0 }; 100_000];
-        let ring = Strategy::RandomTokens { tokens_per_node: 4096 };
-        let workload = crate::scenario::load("t.json", r#"{"duration_ms": 1}"#, &[]).expect("valid").workload;
-        let e = fits_in_memory(&ctx, &nodes, &ring, &workload, 0, Some(24 << 30)).expect_err("61 GiB of tokens");
-        assert_eq!(e.path, "ring.tokens_per_node");
-        assert!(e.message.contains("about 61.4 GiB") && e.message.contains("24.0 GiB"), "{e}");
-        let small = Strategy::RandomTokens { tokens_per_node: 8 };
-        assert!(fits_in_memory(&ctx, &nodes, &small, &workload, 0, Some(24 << 30)).is_ok());
-        assert!(fits_in_memory(&ctx, &nodes, &ring, &workload, 0, None).is_ok(), "no bound where memory is unknown");
-    }
 }

@@ -86,6 +86,11 @@ impl LevelMix {
         }
     }
 
+    /// True when every request uses the scenario's R or W.
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+
     pub fn levels(&self) -> impl Iterator<Item = ConsistencyLevel> + '_ {
         self.levels.iter().map(|(l, _)| *l)
     }

@@ -6,21 +6,31 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 /// Applies `work` to every item on `jobs` threads and calls `emit` with each result in item
-/// order, as soon as it and every earlier one are done.
+/// order, as soon as it and every earlier one are done. Never more threads than items; and if
+/// the system refuses a thread, the ones already running do the work (at least the caller's).
 pub fn map_in_order<T: Sync, R: Send>(items: &[T], jobs: usize, work: impl Fn(&T) -> R + Sync, mut emit: impl FnMut(usize, R)) {
     let next = AtomicUsize::new(0);
     let (send, receive) = mpsc::channel();
     std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, items.len().max(1)) {
-            let send = send.clone();
+        let worker = |send: mpsc::Sender<(usize, R)>| {
             let (next, work) = (&next, &work);
-            scope.spawn(move || loop {
+            move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(item) = items.get(i) else { break };
                 if send.send((i, work(item))).is_err() {
                     break;
                 }
-            });
+            }
+        };
+        let mut spawned = 0;
+        for _ in 0..jobs.clamp(1, items.len().max(1)) {
+            if std::thread::Builder::new().spawn_scoped(scope, worker(send.clone())).is_err() {
+                break;
+            }
+            spawned += 1;
+        }
+        if spawned == 0 {
+            worker(send.clone())();
         }
         drop(send);
         let mut waiting = BTreeMap::new();

@@ -3,6 +3,7 @@
 
 use super::{run_charts, sweep_charts, write, Charts};
 use crate::error::Error;
+use crate::report::folder::Manifest;
 use serde_json::Value;
 use std::path::Path;
 
@@ -36,7 +37,7 @@ const DATA_FILES: [(&str, &str); 8] = [
 /// Draws the charts into `dir` and writes index.html and summary.md beside them; returns the
 /// stems drawn.
 pub fn write_all(dir: &Path, page: &Page, charts: &Charts) -> Result<Vec<String>, Error> {
-    remove_old_charts(dir)?;
+    replace_old_charts(dir, charts)?;
     let mut svgs = Vec::new();
     for (stem, chart) in &charts.drawn {
         svgs.push((stem.clone(), chart.title().to_string(), write(dir, stem, chart)?));
@@ -110,15 +111,31 @@ pub fn write_all(dir: &Path, page: &Page, charts: &Charts) -> Result<Vec<String>
 }
 
 /// A chart an earlier `plot` drew that the data no longer supports (now all zero, say) would
-/// be left beside the new ones as if current: the folder's charts are all redrawn.
-fn remove_old_charts(dir: &Path) -> Result<(), Error> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list the folder", dir, e))?;
-    for path in entries.flatten().map(|e| e.path()) {
-        if path.is_file() && path.extension().is_some_and(|x| x == "svg" || x == "png") {
-            std::fs::remove_file(&path).map_err(|e| Error::io("remove the old chart", &path, e))?;
+/// be left beside the new ones as if current: the charts the folder's manifest lists are
+/// removed, and the ones about to be drawn recorded. Nothing else is touched: a file of the
+/// user's that a new chart would overwrite stops the plot before anything is drawn.
+fn replace_old_charts(dir: &Path, charts: &Charts) -> Result<(), Error> {
+    let mut manifest = Manifest::read(dir)?.unwrap_or_else(Manifest::adopting);
+    let mut new: Vec<String> = charts.drawn.iter().flat_map(|(stem, _)| [format!("{stem}.svg"), format!("{stem}.png")]).collect();
+    new.extend(["index.html".to_string(), "summary.md".to_string()]);
+    let theirs: Vec<String> = new.iter().filter(|n| dir.join(n).exists() && !manifest.charts().contains(n)).cloned().collect();
+    if !theirs.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: holds {}, which dynasim did not draw, and plot would overwrite them; expected them moved out first",
+            dir.display(),
+            crate::report::folder::name_some(&theirs)
+        )));
+    }
+    for name in manifest.charts().to_vec() {
+        let path = dir.join(&name);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io("remove the old chart", &path, e));
+            }
+            _ => {}
         }
     }
-    Ok(())
+    manifest.set_charts(dir, new)
 }
 
 fn read(dir: &Path, name: &str) -> Result<Option<Value>, Error> {
