@@ -125,3 +125,24 @@ fn strict_quorum_fires_on_a_stale_read_where_quorums_overlap_and_nothing_fails()
         .collect();
     assert!(strict.len() >= 2, "{strict:?}");
 }
+
+#[test]
+fn stall_bounds_fire_when_clients_wait_out_a_dead_coordinator() {
+    // With failover, node-crash-under-load completes work throughout the outage.
+    let holds = violations(&shipped("node-crash-under-load", &[]));
+    assert!(holds.is_empty(), "{holds:?}");
+    // Without it every client ends up waiting 2 s on node 0: few operations fail, none completes.
+    let waiting = shipped("node-crash-under-load", &["workload.client_timeout_ms=2000", "workload.client_retries=0"]);
+    let r = dynasim::simulate(&waiting, waiting.seed).expect("the run finishes");
+    let rep = dynasim::report::build(&waiting, waiting.seed, &r);
+    let stall = f(&rep["operations"]["get"]["longest_stall_ms"]);
+    assert!(stall > 1000.0, "the report names the stall: {stall}");
+    assert!(
+        f(&rep["operations"]["get"]["latency_all_ms"]["p999"]) >= 2000.0,
+        "the failures' waits are in the tail of all operations"
+    );
+    let fired = invariants(&checks::evaluate(&waiting, &r, &rep));
+    for invariant in ["max_stall_ms", "min_window_availability", "min_throughput_fraction"] {
+        assert!(fired.contains(&invariant), "{invariant} not in {fired:?}");
+    }
+}

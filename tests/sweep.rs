@@ -157,3 +157,43 @@ fn configurations_share_workload_network_and_fault_draws_for_a_seed() {
     assert_eq!(ra.network_fingerprint, rb.network_fingerprint);
     assert_ne!(ra.metrics.puts.latencies, rb.metrics.puts.latencies, "the configurations do differ");
 }
+
+#[test]
+fn sweep_json_and_the_csv_files_carry_each_setting_and_interval() {
+    let out = dir("json");
+    let args = [
+        "sweep",
+        "scenarios/quickstart.json",
+        "--set",
+        "duration_ms=300",
+        "--set",
+        "protocol.request_timeout_ms=1,500",
+        "--seeds",
+        "2",
+        "--recommend",
+        "p999_get_ms<=50",
+        "--json",
+        "--out",
+        &out,
+    ];
+    let o = dynasim(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    assert_eq!(v["out"], out.as_str());
+    assert_eq!(v["configurations"].as_array().map(Vec::len), Some(2));
+    // A 1 ms request timeout fails most requests quickly: its successes' tail looks fine, but
+    // the availability floor keeps it out of the recommendation.
+    let meets: Vec<u64> =
+        v["recommendation"]["meets"].as_array().expect("meets").iter().filter_map(|c| c["config"].as_u64()).collect();
+    assert_eq!(meets, vec![1], "{}", v["recommendation"]);
+    let fast = &v["configurations"][0];
+    assert!(fast["availability"]["mean"].as_f64().expect("availability") < 0.5, "{fast}");
+    assert!(fast["p999_get_all_ms"]["mean"].as_f64() >= fast["p999_get_ms"]["mean"].as_f64(), "{fast}");
+    let csv = read(&out, "results.csv");
+    let header = csv.lines().next().expect("header");
+    assert!(header.starts_with("config,\"duration_ms\",\"protocol.request_timeout_ms\",seed,"), "{header}");
+    assert!(csv.lines().nth(1).expect("a row").starts_with("0,\"300\",\"1\",1,"), "{csv}");
+    let configurations = read(&out, "configurations.csv");
+    assert!(configurations.lines().next().expect("header").contains(",availability_mean,availability_low,availability_high"));
+    assert_eq!(configurations.lines().count(), 3);
+}

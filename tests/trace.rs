@@ -180,6 +180,10 @@ fn shrink_writes_a_smaller_scenario_that_still_fails_the_same_way() {
         "protocol.hinted_handoff=false",
         "--set",
         "protocol.anti_entropy=false",
+        "--set",
+        "workload.client_timeout_ms=2000",
+        "--set",
+        "workload.client_retries=0",
         "--out",
         &out,
     ]);

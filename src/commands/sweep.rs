@@ -98,6 +98,11 @@ pub fn row_metrics(report: &Value) -> Map<String, Value> {
     put("p50_put_ms", f(&ops["put"]["latency_ms"]["p50"]));
     put("p99_put_ms", f(&ops["put"]["latency_ms"]["p99"]));
     put("p999_put_ms", f(&ops["put"]["latency_ms"]["p999"]));
+    // Of all operations, a failed one at the moment its client gave up.
+    put("p999_get_all_ms", f(&ops["get"]["latency_all_ms"]["p999"]));
+    put("p999_put_all_ms", f(&ops["put"]["latency_all_ms"]["p999"]));
+    put("longest_stall_ms", f(&ops["get"]["longest_stall_ms"]).max(f(&ops["put"]["longest_stall_ms"])));
+    put("min_window_availability", report["availability"]["min_window_fraction"].as_f64().unwrap_or(1.0));
     put("stale_read_fraction", f(&report["staleness"]["stale_read_fraction"]));
     put("availability", if total == 0.0 { 1.0 } else { ok / total });
     put("reads_with_siblings_fraction", f(&report["conflicts"]["reads_with_siblings_fraction"]));
@@ -183,37 +188,97 @@ pub fn aggregate(rows: &[Value]) -> Vec<Value> {
         for key in row_metrics(&Value::Null).keys() {
             let xs: Vec<f64> = runs.iter().filter_map(|r| r[key].as_f64()).collect();
             let (mean, half) = mean_ci95(&xs);
-            agg[key] = json!({ "mean": mean, "ci95": half });
+            // Cut to the range, which always holds the mean (a report's 0 for "no data" is below
+            // a ratio's 1).
+            let (floor, ceiling) = metric_range(key);
+            let (low, high) = ((mean - half).max(floor.min(mean)), (mean + half).min(ceiling.max(mean)));
+            agg[key] = json!({ "mean": mean, "ci95": half, "low": low, "high": high });
         }
         out.push(agg);
     }
     out
 }
 
-/// results.csv: one line per row.
+/// What a metric can be: fractions lie in [0, 1], a max/mean ratio is at least 1, everything
+/// else (times, counts, rates) at least 0. The interval an aggregate states (`low`, `high`) is
+/// the mean's 95% interval cut to this range: a stale fraction of 0.000030 ± 0.000055 is
+/// [0, 0.000085], not a negative fraction.
+pub fn metric_range(metric: &str) -> (f64, f64) {
+    if metric.ends_with("_fraction") || metric.ends_with("availability") || metric == "load_balancing_efficiency" {
+        (0.0, 1.0)
+    } else if metric.ends_with("_over_mean") {
+        (1.0, f64::INFINITY)
+    } else {
+        (0.0, f64::INFINITY)
+    }
+}
+
+/// results.csv: one line per row, with a column per swept setting (named by its path, holding
+/// its value as given) so a spreadsheet or a data frame can group by it.
 pub fn csv(rows: &[Value]) -> String {
     let metrics: Vec<String> = row_metrics(&Value::Null).keys().cloned().collect();
-    let mut s = format!("config,settings,seed,skipped,{}\n", metrics.join(","));
+    let setting = |text: &str| text.split_once('=').map(|(p, v)| (p.to_string(), v.to_string()));
+    let mut paths: Vec<String> = Vec::new();
     for r in rows {
-        let settings = r["settings"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(" "))
-            .unwrap_or_default();
-        let field = |v: &Value| match v {
-            Value::Null => String::new(),
-            Value::String(t) => format!("\"{}\"", t.replace('"', "\"\"")),
-            other => other.to_string(),
-        };
-        s.push_str(&format!(
-            "{},\"{}\",{},{}",
-            r["config"],
-            settings.replace('"', "\"\""),
-            field(&r["seed"]),
-            field(&r["skipped"])
-        ));
+        for (path, _) in r["settings"].as_array().into_iter().flatten().filter_map(|v| v.as_str().and_then(setting)) {
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+    }
+    let quote = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
+    let field = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(t) => quote(t),
+        other => other.to_string(),
+    };
+    let header: Vec<String> = paths.iter().map(|p| quote(p)).collect();
+    let mut s =
+        format!("config,{}seed,skipped,{}\n", header.iter().map(|h| format!("{h},")).collect::<String>(), metrics.join(","));
+    for r in rows {
+        let values: Vec<(String, String)> =
+            r["settings"].as_array().into_iter().flatten().filter_map(|v| v.as_str().and_then(setting)).collect();
+        s.push_str(&r["config"].to_string());
+        for path in &paths {
+            s.push(',');
+            if let Some((_, v)) = values.iter().find(|(p, _)| p == path) {
+                s.push_str(&quote(v));
+            }
+        }
+        s.push_str(&format!(",{},{}", field(&r["seed"]), field(&r["skipped"])));
         for m in &metrics {
             s.push(',');
             s.push_str(&field(&r[m]));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// configurations.csv: per configuration, each metric's mean and the ends of its 95% interval.
+pub fn aggregate_csv(aggregates: &[Value]) -> String {
+    let metrics: Vec<String> = row_metrics(&Value::Null).keys().cloned().collect();
+    let mut s = String::from("config,settings,seeds,skipped");
+    for m in &metrics {
+        s.push_str(&format!(",{m}_mean,{m}_low,{m}_high"));
+    }
+    s.push('\n');
+    for a in aggregates {
+        let settings: Vec<&str> = a["settings"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+        s.push_str(&format!(
+            "{},\"{}\",{},{}",
+            a["config"],
+            settings.join(" ").replace('"', "\"\""),
+            a["seeds"],
+            a["skipped"].as_str().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).unwrap_or_default()
+        ));
+        for m in &metrics {
+            for end in ["mean", "low", "high"] {
+                s.push(',');
+                if let Some(x) = a[m][end].as_f64() {
+                    s.push_str(&x.to_string());
+                }
+            }
         }
         s.push('\n');
     }
@@ -226,7 +291,13 @@ pub struct Target {
     pub metric: String,
     pub at_most: bool,
     pub value: f64,
+    /// Added by dynasim, not given: the availability floor.
+    pub default: bool,
 }
+
+/// The availability every recommendation must reach unless `--recommend` names its own: a
+/// configuration that fails requests must never win on the latency of the ones it served.
+pub const AVAILABILITY_FLOOR: f64 = 0.99;
 
 pub fn parse_targets(text: &str) -> Result<Vec<Target>, Error> {
     let known: Vec<String> = row_metrics(&Value::Null).keys().cloned().collect();
@@ -249,13 +320,20 @@ pub fn parse_targets(text: &str) -> Result<Vec<Target>, Error> {
                 return Err(Error::Usage(m));
             }
             let value = value.trim().parse().map_err(|_| Error::Usage(format!("--recommend: \"{value}\" is not a number")))?;
-            Ok(Target { metric, at_most, value })
+            Ok(Target { metric, at_most, value, default: false })
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .map(|mut targets| {
+            if !targets.iter().any(|t| t.metric == "availability") {
+                targets.push(Target { metric: "availability".into(), at_most: false, value: AVAILABILITY_FLOOR, default: true });
+            }
+            targets
+        })
 }
 
 /// The configurations that meet every target, cheapest first (fewest messages per operation),
-/// and for the others the targets they miss.
+/// and for the others the targets they miss. A target is judged on the side of the 95% interval
+/// that makes it harder to meet: 11.999 ± 0.681 does not meet "at most 12".
 pub fn recommend(aggregates: &[Value], targets: &[Target]) -> (Vec<Value>, Vec<(Value, Vec<String>)>) {
     let mut ok = Vec::new();
     let mut missed = Vec::new();
@@ -263,9 +341,21 @@ pub fn recommend(aggregates: &[Value], targets: &[Target]) -> (Vec<Value>, Vec<(
         let binds: Vec<String> = targets
             .iter()
             .filter_map(|t| {
-                let v = a[&t.metric]["mean"].as_f64().unwrap_or(f64::NAN);
-                let meets = if t.at_most { v <= t.value } else { v >= t.value };
-                (!meets).then(|| format!("{} = {v:.6} {} {}", t.metric, if t.at_most { ">" } else { "<" }, t.value))
+                let mean = a[&t.metric]["mean"].as_f64().unwrap_or(f64::NAN);
+                let half = a[&t.metric]["ci95"].as_f64().unwrap_or(0.0);
+                let end = |k: &str| a[&t.metric][k].as_f64().unwrap_or(mean);
+                let (v, meets) =
+                    if t.at_most { (end("high"), end("high") <= t.value) } else { (end("low"), end("low") >= t.value) };
+                let side = if t.at_most { "upper" } else { "lower" };
+                (!meets).then(|| {
+                    format!(
+                        "{} = {mean:.6} ± {half:.6}, {side} end {v:.6} {} {}{}",
+                        t.metric,
+                        if t.at_most { ">" } else { "<" },
+                        t.value,
+                        if t.default { " (the default availability floor)" } else { "" }
+                    )
+                })
             })
             .collect();
         if binds.is_empty() {
@@ -284,7 +374,7 @@ pub fn recommend(aggregates: &[Value], targets: &[Target]) -> (Vec<Value>, Vec<(
 pub fn recommend_json(targets: &[Target], ok: &[Value], missed: &[(Value, Vec<String>)], text: &str) -> Value {
     let brief = |a: &Value| json!({ "config": a["config"], "settings": a["settings"], "messages_per_operation": a["messages_per_operation"]["mean"] });
     json!({
-        "targets": targets.iter().map(|t| json!({ "metric": t.metric, "at_most": t.at_most, "value": t.value })).collect::<Vec<_>>(),
+        "targets": targets.iter().map(|t| json!({ "metric": t.metric, "at_most": t.at_most, "value": t.value, "default": t.default })).collect::<Vec<_>>(),
         "meets": ok.iter().map(brief).collect::<Vec<_>>(),
         "misses": missed.iter().map(|(a, why)| { let mut b = brief(a); b["missed"] = json!(why); b }).collect::<Vec<_>>(),
         "text": text,
@@ -294,6 +384,44 @@ pub fn recommend_json(targets: &[Target], ok: &[Value], missed: &[(Value, Vec<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_interval_lies_within_its_metric_s_range() {
+        // Degenerate configurations: a fraction near 0 with a wide spread, availability near 1,
+        // a max/mean ratio near 1, a single seed.
+        let row = |config: u64, seed: u64, stale: f64, availability: f64, ratio: f64| {
+            let mut r = json!({ "config": config, "settings": [], "seed": seed });
+            for key in row_metrics(&Value::Null).keys() {
+                r[key] = json!(0.0);
+            }
+            r["stale_read_fraction"] = json!(stale);
+            r["availability"] = json!(availability);
+            r["requests_max_over_mean"] = json!(ratio);
+            r
+        };
+        let rows =
+            vec![row(0, 1, 0.0, 1.0, 1.0), row(0, 2, 0.00009, 0.2, 1.6), row(0, 3, 0.0, 1.0, 1.0), row(1, 1, 0.5, 0.9, 1.2)];
+        for a in aggregate(&rows) {
+            for key in row_metrics(&Value::Null).keys() {
+                let (floor, ceiling) = metric_range(key);
+                let mean = a[key]["mean"].as_f64().expect("mean");
+                let (low, high) = (a[key]["low"].as_f64().expect("low"), a[key]["high"].as_f64().expect("high"));
+                let (floor, ceiling) = (floor.min(mean), ceiling.max(mean));
+                assert!(
+                    floor <= low && low <= mean && mean <= high && high <= ceiling,
+                    "{key}: [{low}, {high}] outside [{floor}, {ceiling}]"
+                );
+            }
+        }
+        let a = &aggregate(&rows)[0];
+        assert!(
+            a["stale_read_fraction"]["mean"].as_f64().expect("mean") - a["stale_read_fraction"]["ci95"].as_f64().expect("ci")
+                < 0.0
+        );
+        assert_eq!(a["stale_read_fraction"]["low"], 0.0, "cut at zero");
+        assert_eq!(a["availability"]["high"], 1.0, "cut at one");
+        assert_eq!(a["requests_max_over_mean"]["low"], 1.0, "a max/mean ratio is at least 1");
+    }
 
     #[test]
     fn axes_multiply_and_pairs_move_together() {
@@ -319,15 +447,30 @@ mod tests {
     fn recommend_picks_the_cheapest_config_that_meets_targets_and_names_binding_ones() {
         let agg = |cfg: u64, p999: f64, stale: f64, cost: f64| {
             json!({ "config": cfg, "settings": [], "p999_get_ms": {"mean": p999}, "stale_read_fraction": {"mean": stale},
-                    "messages_per_operation": {"mean": cost} })
+                    "messages_per_operation": {"mean": cost}, "availability": {"mean": 1.0} })
         };
-        let table = vec![agg(0, 5.0, 0.05, 2.0), agg(1, 9.0, 0.0, 4.0), agg(2, 30.0, 0.0, 3.0), agg(3, 12.0, 0.0005, 3.5)];
+        let mut table = vec![agg(0, 5.0, 0.05, 2.0), agg(1, 9.0, 0.0, 4.0), agg(2, 30.0, 0.0, 3.0), agg(3, 12.0, 0.0005, 3.5)];
+        // The cheapest and fastest of all fails three requests in four: the default floor rules it out.
+        let mut unavailable = agg(4, 1.0, 0.0, 1.0);
+        unavailable["availability"] = json!({ "mean": 0.24, "low": 0.2 });
+        table.push(unavailable);
+        // Meets "at most 20" on its mean, not on the upper end of its interval.
+        let mut noisy = agg(5, 19.0, 0.0, 1.5);
+        noisy["p999_get_ms"] = json!({ "mean": 19.0, "ci95": 1.5, "low": 17.5, "high": 20.5 });
+        table.push(noisy);
         let targets = parse_targets("p999_get_ms<=20, stale_read_fraction<=0.001").expect("targets");
+        assert!(targets.iter().any(|t| t.metric == "availability" && t.default), "the availability floor is added");
         let (ok, missed) = recommend(&table, &targets);
         assert_eq!(ok.iter().map(|a| a["config"].as_u64().unwrap_or(99)).collect::<Vec<_>>(), vec![3, 1], "cheapest first");
-        assert_eq!(missed.len(), 2);
+        assert_eq!(missed.len(), 4);
         assert!(missed[0].1[0].starts_with("stale_read_fraction"), "{:?}", missed[0]);
         assert!(missed[1].1[0].starts_with("p999_get_ms"), "{:?}", missed[1]);
+        assert!(missed[2].1[0].starts_with("availability") && missed[2].1[0].contains("default"), "{:?}", missed[2]);
+        assert!(missed[3].1[0].contains("upper end 20.5"), "{:?}", missed[3]);
+        // A floor of the user's own replaces the default.
+        let own = parse_targets("availability>=0.2").expect("targets");
+        assert_eq!(own.len(), 1);
+        assert!(recommend(&table, &own).0.iter().any(|a| a["config"] == 4));
         assert!(parse_targets("p999_get<=1").is_err());
     }
 }

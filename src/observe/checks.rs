@@ -8,7 +8,10 @@
 //!   by the history oracle's exact causality. Under last-write-wins a scenario may declare them
 //!   reported rather than failing.
 //! - bounds: declared limits on p99.9 latency, stale-read fraction, availability and reads with
-//!   siblings.
+//!   siblings; and on stalls: the longest stretch without a successful get or put, the least
+//!   available window, and each window's successes after the first fault against the median
+//!   window before it (a throughput floor: closed-loop clients waiting out timeouts fail few
+//!   operations but complete none).
 //! - faults fired: every declared fault took effect, and every partition dropped some message, so
 //!   that no green run exercised nothing.
 //! - strict quorum: where R + W > N and nothing fails (no fault, no nemesis, no slow node, every
@@ -60,6 +63,9 @@ pub fn evaluate(s: &Scenario, r: &RunResult, report: &Value) -> Vec<Violation> {
     }
     lost_writes(s, r, &mut out);
     bounds(s, report, end_ms, &mut out);
+    if let Some(fraction) = s.checks.min_throughput_fraction {
+        throughput_floor(s, r, fraction, &mut out);
+    }
     if strict_quorum_without_faults(s) {
         strict_quorum(report, end_ms, &mut out);
     }
@@ -194,6 +200,47 @@ fn bounds(s: &Scenario, report: &Value, end_ms: f64, out: &mut Vec<Violation>) {
         f(&report["conflicts"]["reads_with_siblings_fraction"]),
         true,
     );
+    let stall = f(&ops["get"]["longest_stall_ms"]).max(f(&ops["put"]["longest_stall_ms"]));
+    check("max_stall_ms", c.max_stall_ms, stall, true);
+    let a = &report["availability"];
+    check("min_window_availability", c.min_window_availability, a["min_window_fraction"].as_f64().unwrap_or(1.0), false);
+}
+
+/// The throughput floor: every window after the first fault that took effect must complete at
+/// least `fraction` of the median window before it.
+fn throughput_floor(s: &Scenario, r: &RunResult, fraction: f64, out: &mut Vec<Violation>) {
+    let Some(first_fault_ns) =
+        r.metrics.faults.iter().find(|f| f.took_effect).map(|f| crate::sim::engine::millis_to_nanos(f.at_ms))
+    else {
+        return;
+    };
+    let window = crate::report::window_ns(r.simulated_end.as_nanos());
+    let windows = crate::report::windows(&r.metrics, window, s.duration.as_nanos());
+    let mut before: Vec<u64> = windows.iter().filter(|w| w.start_ns + window <= first_fault_ns).map(|w| w.succeeded).collect();
+    if before.is_empty() {
+        return;
+    }
+    before.sort_unstable();
+    let median = before[before.len() / 2];
+    let floor = fraction * median as f64;
+    let low: Vec<&crate::report::Window> =
+        windows.iter().filter(|w| w.start_ns >= first_fault_ns && (w.succeeded as f64) < floor).collect();
+    if let Some(first) = low.first() {
+        out.push(Violation {
+            invariant: "min_throughput_fraction",
+            key: None,
+            at_ms: first.start_ns as f64 / 1e6,
+            message: format!(
+                "{} of the {:.0} ms windows after the first fault (at {:.3} ms) completed fewer than {fraction} of the \
+                 {median} operations of the median window before it; the first, from {:.3} ms, completed {}",
+                low.len(),
+                window as f64 / 1e6,
+                first_fault_ns as f64 / 1e6,
+                first.start_ns as f64 / 1e6,
+                first.succeeded
+            ),
+        });
+    }
 }
 
 /// Whether the scenario promises that no read is stale: R + W > N, versions ordered by exact

@@ -29,8 +29,9 @@ pub struct OpStats {
     pub client_timeouts: u64,
     /// Failed at once: the consistency level could not be met.
     pub unavailable: u64,
-    /// When each failure was reported to its client, in order (for availability over time).
-    pub failed_at_ns: Vec<u64>,
+    /// Every failed operation's latency (from its client's send to the moment it gave up or was
+    /// told) and when, in order: the tail of all operations and availability over time.
+    pub failures_log: LatencyLog,
 }
 
 /// The workload's requests at one consistency level.
@@ -122,8 +123,8 @@ impl OpStats {
         self.coordinator_timeouts + self.client_timeouts + self.unavailable
     }
 
-    fn failed(&mut self, failure: Failure, at_ns: u64) {
-        self.failed_at_ns.push(at_ns);
+    fn failed(&mut self, failure: Failure, latency_ns: u64, at_ns: u64) {
+        self.failures_log.push(latency_ns, at_ns);
         match failure {
             Failure::CoordinatorTimeout => self.coordinator_timeouts += 1,
             Failure::ClientTimeout => self.client_timeouts += 1,
@@ -224,12 +225,12 @@ impl Metrics {
         }
     }
 
-    /// A workload operation failed, reported to its client at `at_ns`.
-    pub fn failed(&mut self, get: bool, level: Option<ConsistencyLevel>, failure: Failure, at_ns: u64) {
+    /// A workload operation failed after `latency_ns`, reported to its client at `at_ns`.
+    pub fn failed(&mut self, get: bool, level: Option<ConsistencyLevel>, failure: Failure, latency_ns: u64, at_ns: u64) {
         let (all, at_level) = self.op_stats(get, level);
-        all.failed(failure, at_ns);
+        all.failed(failure, latency_ns, at_ns);
         if let Some(s) = at_level {
-            s.failed(failure, at_ns);
+            s.failed(failure, latency_ns, at_ns);
         }
     }
 }

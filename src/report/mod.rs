@@ -29,10 +29,48 @@ fn fraction(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// `sorted`: the operations' latencies, sorted (shared with [`latency_cdf`], one sort for both).
-fn op_report(stats: &OpStats, sorted: &[u64]) -> Value {
+/// Mean and percentiles of sorted latencies.
+fn latency_summary(sorted: &[u64]) -> Value {
     let n = sorted.len() as u64;
     let mean = if n == 0 { 0 } else { (sorted.iter().map(|&x| x as u128).sum::<u128>() / n as u128) as u64 };
+    json!({
+        "mean": ms(mean),
+        "p50": ms(percentile(sorted, 0.50)),
+        "p90": ms(percentile(sorted, 0.90)),
+        "p99": ms(percentile(sorted, 0.99)),
+        "p999": ms(percentile(sorted, 0.999)),
+        "max": ms(sorted.last().copied().unwrap_or(0)),
+    })
+}
+
+/// The longest stretch of the workload's time (from 0 to `traffic_end_ns`) in which no
+/// operation of this kind succeeded: (its length, its start), in nanoseconds.
+pub fn longest_stall(stats: &OpStats, traffic_end_ns: u64) -> (u64, u64) {
+    let mut last = 0u64;
+    let mut longest = (0u64, 0u64);
+    for (_, at) in stats.latencies.completions() {
+        let at = at.min(traffic_end_ns);
+        if at.saturating_sub(last) > longest.0 {
+            longest = (at - last, last);
+        }
+        last = last.max(at);
+    }
+    if traffic_end_ns.saturating_sub(last) > longest.0 {
+        longest = (traffic_end_ns - last, last);
+    }
+    longest
+}
+
+/// `sorted`: the successful operations' latencies, sorted (shared with [`latency_cdf`], one
+/// sort for both). Latency is reported twice: of the successful operations, and of all of them
+/// with a failed one counted at the moment its client gave up (or was told it failed), so a
+/// configuration that fails most requests quickly cannot show a healthy tail.
+fn op_report(stats: &OpStats, sorted: &[u64], traffic_end_ns: u64) -> Value {
+    let n = sorted.len() as u64;
+    let mut all = stats.failures_log.sorted();
+    all.extend_from_slice(sorted);
+    all.sort_unstable();
+    let (stall, stall_from) = longest_stall(stats, traffic_end_ns);
     json!({
         "count": n + stats.failures(),
         "success_count": n,
@@ -40,14 +78,10 @@ fn op_report(stats: &OpStats, sorted: &[u64]) -> Value {
         "coordinator_timeout_count": stats.coordinator_timeouts,
         "client_timeout_count": stats.client_timeouts,
         "unavailable_count": stats.unavailable,
-        "latency_ms": {
-            "mean": ms(mean),
-            "p50": ms(percentile(sorted, 0.50)),
-            "p90": ms(percentile(sorted, 0.90)),
-            "p99": ms(percentile(sorted, 0.99)),
-            "p999": ms(percentile(sorted, 0.999)),
-            "max": ms(sorted.last().copied().unwrap_or(0)),
-        }
+        "latency_ms": latency_summary(sorted),
+        "latency_all_ms": latency_summary(&all),
+        "longest_stall_ms": ms(stall),
+        "longest_stall_from_ms": ms(stall_from),
     })
 }
 
@@ -88,7 +122,7 @@ fn latency_cdf(sorted: &[u64]) -> Value {
 /// Every bucket is listed, so a stretch in which nothing succeeded shows as one: its
 /// percentiles are null.
 fn latency_over_time(stats: &OpStats, end_ns: u64) -> Value {
-    let bucket = (end_ns / 60).max(1_000_000);
+    let bucket = window_ns(end_ns);
     let buckets = (end_ns / bucket + 1) as usize;
     let mut by: Vec<Vec<u64>> = vec![Vec::new(); buckets];
     for (l, t) in stats.latencies.completions() {
@@ -97,7 +131,7 @@ fn latency_over_time(stats: &OpStats, end_ns: u64) -> Value {
         }
     }
     let mut failed = vec![0u64; buckets];
-    for &t in &stats.failed_at_ns {
+    for (_, t) in stats.failures_log.completions() {
         if let Some(f) = failed.get_mut((t / bucket) as usize) {
             *f += 1;
         }
@@ -119,6 +153,65 @@ fn latency_over_time(stats: &OpStats, end_ns: u64) -> Value {
     )
 }
 
+/// Completed and failed operations (gets and puts together) per window of the workload's time,
+/// with the windows of [`latency_over_time`]; only windows wholly inside the traffic count.
+pub struct Window {
+    pub start_ns: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+/// The windows, each `window_ns` long, that end by `traffic_end_ns`.
+pub fn windows(m: &crate::observe::metrics::Metrics, window_ns: u64, traffic_end_ns: u64) -> Vec<Window> {
+    let count = (traffic_end_ns / window_ns) as usize;
+    let mut out: Vec<Window> = (0..count).map(|i| Window { start_ns: i as u64 * window_ns, succeeded: 0, failed: 0 }).collect();
+    for stats in [&m.gets, &m.puts] {
+        for (_, at) in stats.latencies.completions() {
+            if let Some(w) = out.get_mut((at / window_ns) as usize) {
+                w.succeeded += 1;
+            }
+        }
+        for (_, at) in stats.failures_log.completions() {
+            if let Some(w) = out.get_mut((at / window_ns) as usize) {
+                w.failed += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The window of [`latency_over_time`] for a run ending at `end_ns`.
+pub fn window_ns(end_ns: u64) -> u64 {
+    (end_ns / 60).max(1_000_000)
+}
+
+/// Availability and throughput per window: the least available window (of those in which any
+/// operation ended) and the least busy one against the median, so a stall in which clients
+/// only wait shows even when few operations fail.
+fn availability(m: &crate::observe::metrics::Metrics, end_ns: u64, traffic_end_ns: u64) -> Value {
+    let window = window_ns(end_ns);
+    let ws = windows(m, window, traffic_end_ns);
+    let ended = |w: &Window| w.succeeded + w.failed;
+    let worst = ws
+        .iter()
+        .filter(|w| ended(w) > 0)
+        .map(|w| (w.succeeded as f64 / ended(w) as f64, w.start_ns))
+        .fold(None, |a: Option<(f64, u64)>, b| if a.is_some_and(|a| a.0 <= b.0) { a } else { Some(b) });
+    let mut succeeded: Vec<u64> = ws.iter().map(|w| w.succeeded).collect();
+    succeeded.sort_unstable();
+    let median = succeeded.get(succeeded.len() / 2).copied().unwrap_or(0);
+    let least = ws.iter().min_by_key(|w| w.succeeded);
+    json!({
+        "window_ms": ms(window),
+        "windows_count": ws.len(),
+        "min_window_fraction": worst.map_or(Value::Null, |w| json!(w.0)),
+        "min_window_at_ms": worst.map_or(Value::Null, |w| json!(ms(w.1))),
+        "median_window_succeeded_count": median,
+        "min_window_succeeded_count": least.map_or(0, |w| w.succeeded),
+        "min_window_succeeded_at_ms": least.map_or(Value::Null, |w| json!(ms(w.start_ns))),
+    })
+}
+
 /// Builds `report.json`'s content.
 pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
     let m = &r.metrics;
@@ -132,9 +225,13 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
         "scenario": { "name": scenario.name, "description": scenario.description, "seed": seed },
         "workload_duration_ms": scenario.duration.as_millis_f64(),
         "simulated_duration_ms": r.simulated_end.as_millis_f64(),
-        "operations": { "get": op_report(&m.gets, &get_latencies), "put": op_report(&m.puts, &put_latencies) },
+        "operations": {
+            "get": op_report(&m.gets, &get_latencies, scenario.duration.as_nanos()),
+            "put": op_report(&m.puts, &put_latencies, scenario.duration.as_nanos()),
+        },
         "latency_cdf_ms": { "get": latency_cdf(&get_latencies), "put": latency_cdf(&put_latencies) },
         "latency_over_time": { "get": latency_over_time(&m.gets, r.simulated_end.as_nanos()), "put": latency_over_time(&m.puts, r.simulated_end.as_nanos()) },
+        "availability": availability(m, r.simulated_end.as_nanos(), scenario.duration.as_nanos()),
         "versions_per_read": distribution_report(&m.versions_per_read),
         "true_versions_per_read": distribution_report(&h.true_versions_per_read),
         "conflicts": {
@@ -184,7 +281,7 @@ fn levels_section(scenario: &Scenario, m: &crate::observe::metrics::Metrics) -> 
         for level in levels.levels() {
             let s = &m.levels[level.index()];
             let stats = if get { &s.gets } else { &s.puts };
-            let mut entry = op_report(stats, &stats.latencies.sorted());
+            let mut entry = op_report(stats, &stats.latencies.sorted(), scenario.duration.as_nanos());
             if get {
                 entry["stale_read_count"] = json!(s.stale_reads);
                 entry["stale_read_fraction"] = json!(fraction(s.stale_reads, s.reads_judged));
@@ -419,6 +516,39 @@ pub fn summary(report: &Value) -> String {
             f(&l["max"])
         ));
     }
+    s.push_str("all  (failures at the moment the client gave up)\n");
+    for op in ["get", "put"] {
+        let o = &report["operations"][op];
+        let l = &o["latency_all_ms"];
+        s.push_str(&format!(
+            "{op:<4} {:>7} {:>9} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}\n",
+            u(&o["count"]),
+            u(&o["failure_count"]),
+            f(&l["mean"]),
+            f(&l["p50"]),
+            f(&l["p90"]),
+            f(&l["p99"]),
+            f(&l["p999"]),
+            f(&l["max"])
+        ));
+    }
+    let a = &report["availability"];
+    s.push_str(&format!(
+        "longest stall: get {:.1} ms from {:.1} ms, put {:.1} ms from {:.1} ms (no success)\n",
+        f(&report["operations"]["get"]["longest_stall_ms"]),
+        f(&report["operations"]["get"]["longest_stall_from_ms"]),
+        f(&report["operations"]["put"]["longest_stall_ms"]),
+        f(&report["operations"]["put"]["longest_stall_from_ms"])
+    ));
+    s.push_str(&format!(
+        "per {:.0} ms window: least available {:.4} at {:.0} ms; fewest successes {} at {:.0} ms (median {})\n",
+        f(&a["window_ms"]),
+        a["min_window_fraction"].as_f64().unwrap_or(1.0),
+        f(&a["min_window_at_ms"]),
+        u(&a["min_window_succeeded_count"]),
+        f(&a["min_window_succeeded_at_ms"]),
+        u(&a["median_window_succeeded_count"])
+    ));
     let v = &report["versions_per_read"];
     s.push_str(&format!(
         "\nversions per read: 1: {:.4}  2: {:.4}  3: {:.4}  4+: {:.4}\n",
@@ -623,15 +753,24 @@ pub fn sweep_table(results: &Value) -> String {
 
 /// `--recommend`: passing configurations cheapest first, and what binds for the rest.
 pub fn recommendation(ok: &[Value], missed: &[(Value, Vec<String>)]) -> String {
-    let mut s = String::from("\nmeets every target (cheapest first, by messages per operation):\n");
+    let mut s = String::from(
+        "\nmeets every target (cheapest first, by messages per operation: every message sent, the workload's, \
+         repair and background traffic and a staleness probe's, over the workload's operations):\n",
+    );
     if ok.is_empty() {
         s.push_str("  none\n");
     }
-    for a in ok {
+    // Two costs closer than their noise (the larger 95% half-width, or 1% with one seed) are a
+    // tie: the order between them says nothing.
+    let cost = |a: &Value| a["messages_per_operation"]["mean"].as_f64().unwrap_or(0.0);
+    let noise = |a: &Value| a["messages_per_operation"]["ci95"].as_f64().filter(|h| *h > 0.0).unwrap_or(0.01 * cost(a));
+    for (i, a) in ok.iter().enumerate() {
+        let tie = i > 0 && (cost(a) - cost(&ok[i - 1])).abs() <= noise(a).max(noise(&ok[i - 1]));
         s.push_str(&format!(
-            "  config {}: {:.2} messages/op  {}\n",
+            "  config {}: {:.2} messages/op{}  {}\n",
             a["config"],
-            a["messages_per_operation"]["mean"].as_f64().unwrap_or(0.0),
+            cost(a),
+            if tie { " (a tie with the one above, within noise)" } else { "" },
             settings_text(a)
         ));
     }

@@ -217,6 +217,13 @@ pub struct CheckConfig {
     pub min_availability: Option<f64>,
     /// Maximum fraction of successful gets that return more than one version.
     pub max_multi_version_read_fraction: Option<f64>,
+    /// The longest stretch of the workload's time in which no get (or no put) succeeds.
+    pub max_stall_ms: Option<f64>,
+    /// Minimum fraction of operations that succeed in every window in which any ended.
+    pub min_window_availability: Option<f64>,
+    /// In every window after the first fault, successes at least this fraction of the median
+    /// window before it.
+    pub min_throughput_fraction: Option<f64>,
 }
 
 // ---------------------------------------------------------------- errors

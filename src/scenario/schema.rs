@@ -167,6 +167,12 @@ pub(super) struct RawChecks {
     pub(super) min_availability: Option<f64>,
     #[serde(default)]
     pub(super) max_multi_version_read_fraction: Option<f64>,
+    #[serde(default)]
+    pub(super) max_stall_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) min_window_availability: Option<f64>,
+    #[serde(default)]
+    pub(super) min_throughput_fraction: Option<f64>,
 }
 
 #[derive(Deserialize, Serialize, Debug, Clone, Copy, PartialEq)]

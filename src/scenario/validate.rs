@@ -685,6 +685,15 @@ fn checks(ctx: &Ctx, rc: &RawChecks, quiescent_tail: SimDuration, protocol: &Pro
             .max_multi_version_read_fraction
             .map(|p| probability(ctx, "checks.max_multi_version_read_fraction", p))
             .transpose()?,
+        max_stall_ms: bound("checks.max_stall_ms", rc.max_stall_ms)?,
+        min_window_availability: rc
+            .min_window_availability
+            .map(|p| probability(ctx, "checks.min_window_availability", p))
+            .transpose()?,
+        min_throughput_fraction: rc
+            .min_throughput_fraction
+            .map(|p| probability(ctx, "checks.min_throughput_fraction", p))
+            .transpose()?,
     })
 }
 

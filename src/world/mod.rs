@@ -871,7 +871,7 @@ impl<'s> World<'s> {
                 (Err(failure), probe) => {
                     self.history.read_failed(client, op);
                     if probe.is_none() {
-                        self.metrics.failed(true, level, failure, now.as_nanos());
+                        self.metrics.failed(true, level, failure, now.since(started).as_nanos(), now.as_nanos());
                     }
                 }
             },
@@ -895,7 +895,7 @@ impl<'s> World<'s> {
                     if probe {
                         self.metrics.probe_write_failures += 1;
                     } else {
-                        self.metrics.failed(false, level, failure, now.as_nanos());
+                        self.metrics.failed(false, level, failure, now.since(started).as_nanos(), now.as_nanos());
                     }
                 }
             },
