@@ -457,3 +457,39 @@ fn which(name: &str) -> Result<std::path::PathBuf, ()> {
     let path = std::env::var_os("PATH").ok_or(())?;
     std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file()).ok_or(())
 }
+
+#[test]
+fn a_run_that_would_not_fit_the_memory_limit_is_refused_naming_the_field() {
+    // 5 x 10^7 keys under a 4 GB address-space limit: refused before any allocation.
+    let o = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "ulimit -v 4000000; {} run scenarios/quickstart.json --set workload.keys=50000000 -q --out /dev/null/x",
+                env!("CARGO_BIN_EXE_dynasim")
+            ),
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("sh");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("workload.keys: the run would need about") && stderr(&o).contains("ulimit -v"), "{}", stderr(&o));
+}
+
+#[test]
+fn jobs_beyond_the_work_or_the_system_never_panic() {
+    let o =
+        dynasim(&["explore", "scenarios/nemesis-dynamo.json", "--seeds", "1..2", "--jobs", "100000", "--set", "duration_ms=300"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).ends_with("2 passed, 0 failed\n"));
+    let o = dynasim(&["check", "scenarios/quickstart.json", "--seeds", "1..2", "--jobs", "100000", "--set", "duration_ms=100"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn a_set_value_with_a_key_twice_is_refused() {
+    let o =
+        dynasim(&["run", "scenarios/quickstart.json", "--set", r#"protocol={"r":1,"\u0072":2}"#, "-q", "--out", "/dev/null/x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("the value has \"r\" twice in one object"), "{}", stderr(&o));
+}

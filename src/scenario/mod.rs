@@ -451,6 +451,12 @@ fn finish(ctx: &Ctx, tree: Value) -> Result<Scenario, ScenarioError> {
             if err.position.is_none() {
                 err = ctx.err(&path, explain_serde_message(&inner));
             }
+            // A field missing from the top level: the object that lacks it starts the file.
+            if err.position.is_none() && path.is_empty() {
+                let start = ctx.text.len() - ctx.text.trim_start().len();
+                let before = &ctx.text[..start];
+                err.position = Some((before.matches('\n').count() + 1, start - before.rfind('\n').map_or(0, |n| n + 1) + 1));
+            }
             return ScenarioError { path: full, ..err };
         }
         // Inside an object tagged by "kind" (a fault, a distribution), serde reports a wrong type
