@@ -46,6 +46,13 @@ fn buckets(report: &Value, op: &str) -> Vec<Value> {
     report["latency_over_time"][op].as_array().cloned().unwrap_or_default()
 }
 
+/// The buckets wholly inside the workload's time: after it, clients stop issuing, and a
+/// throughput or availability chart would show a drop that is no failure.
+fn traffic_buckets(report: &Value, op: &str) -> Vec<Value> {
+    let end = report["workload_duration_ms"].as_f64().unwrap_or(f64::INFINITY);
+    buckets(report, op).into_iter().filter(|b| f(&b["t_ms"]) + f(&b["bucket_ms"]) / 2.0 <= end + 1e-9).collect()
+}
+
 /// Every chart a run's report supports.
 pub fn run_charts(report: &Value) -> Charts {
     let mut out = Charts::default();
@@ -104,7 +111,7 @@ pub fn run_charts(report: &Value) -> Charts {
             }),
         ));
         let per_second = |op: &str, field: &str| -> Vec<Point> {
-            buckets(report, op)
+            traffic_buckets(report, op)
                 .iter()
                 .map(|b| Point::new(f(&b["t_ms"]) / 1000.0, f(&b[field]) / (f(&b["bucket_ms"]).max(1e-9) / 1000.0)))
                 .collect()
@@ -136,21 +143,25 @@ pub fn run_charts(report: &Value) -> Charts {
                 hline: None,
             }),
         ));
-        if failures {
+        // A window of the workload's time in which no operation of a kind ended is a stall (its
+        // clients were all waiting), drawn at 0, not left out as if nothing had been asked.
+        // (A kind the workload never issues is no stall.)
+        let ended = |b: &Value| f(&b["count"]) + f(&b["failed"]);
+        let issued = |op: &str| traffic_buckets(report, op).iter().any(|b| ended(b) > 0.0);
+        let stalled = ["get", "put"].iter().any(|op| issued(op) && traffic_buckets(report, op).iter().any(|b| ended(b) == 0.0));
+        if failures || stalled {
             let availability = |op: &str| -> Vec<Point> {
-                buckets(report, op)
+                let idle = if issued(op) { 0.0 } else { f64::NAN };
+                traffic_buckets(report, op)
                     .iter()
-                    .map(|b| {
-                        let (ok, failed) = (f(&b["count"]), f(&b["failed"]));
-                        Point::new(f(&b["t_ms"]) / 1000.0, if ok + failed > 0.0 { ok / (ok + failed) } else { f64::NAN })
-                    })
+                    .map(|b| Point::new(f(&b["t_ms"]) / 1000.0, if ended(b) > 0.0 { f(&b["count"]) / ended(b) } else { idle }))
                     .collect()
             };
             out.drawn.push((
                 "availability-over-time".into(),
                 Chart::Line(LineChart {
                     title: format!("{name}: share of operations that succeeded, over time"),
-                    note: Some("A gap is an interval with no operation of that kind.".into()),
+                    note: Some("A window in which no operation of that kind ended (a stall) is drawn at 0.".into()),
                     x_label: "simulated time (s)".into(),
                     y_label: "succeeded / (succeeded + failed)".into(),
                     x_scale: Scale::Linear,
