@@ -127,6 +127,7 @@ fn recommend_lists_what_meets_the_targets() {
     assert!(saved["meets"].as_array().is_some_and(|m| m.iter().any(|c| c["config"] == 0)), "{saved}");
     assert_eq!(dynasim(&["plot", &out]).status.code(), Some(0));
     assert!(read(&out, "index.html").contains("<h2>Recommendation</h2>"));
+    assert!(read(&out, "index.html").contains("<th>recommended</th>"), "the table marks the recommended configurations");
     assert!(read(&out, "summary.md").contains("meets every target"));
     assert!(read(&out, "tradeoff.svg").contains("meets the targets"));
     assert!(
@@ -196,4 +197,17 @@ fn sweep_json_and_the_csv_files_carry_each_setting_and_interval() {
     let configurations = read(&out, "configurations.csv");
     assert!(configurations.lines().next().expect("header").contains(",availability_mean,availability_low,availability_high"));
     assert_eq!(configurations.lines().count(), 3);
+}
+
+#[test]
+fn a_recommendation_without_overlapping_quorums_says_its_clean_reads_were_luck() {
+    let config = |id: u64, overlap: bool, cost: f64| {
+        serde_json::json!({ "config": id, "settings": [], "quorums_overlap": overlap,
+            "stale_read_fraction": { "mean": 0.0, "ci95": 0.0 }, "messages_per_operation": { "mean": cost, "ci95": 0.01 } })
+    };
+    let text = dynasim::report::recommendation(&[config(0, true, 5.0), config(1, false, 5.005), config(2, false, 9.0)], &[]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.iter().any(|l| l.starts_with("  config 1:") && l.contains("a tie with the one above")), "{text}");
+    assert!(lines.iter().any(|l| l.starts_with("  config 2:") && !l.contains("tie")), "{text}");
+    assert_eq!(text.matches("R + W <= N: no stale read was seen").count(), 2, "{text}");
 }

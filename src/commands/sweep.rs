@@ -146,7 +146,8 @@ pub fn run(file: &str, text: &str, configs: &[Vec<String>], seeds: &[u64], jobs:
             Ok(r) => r,
             Err(e) => return json!({ "config": i, "settings": c, "seed": seed, "skipped": e.to_string() }),
         };
-        let mut row = json!({ "config": i, "settings": c, "seed": seed });
+        let p = &s.protocol;
+        let mut row = json!({ "config": i, "settings": c, "seed": seed, "quorums_overlap": p.r + p.w > p.n });
         if let Some(o) = row.as_object_mut() {
             o.extend(row_metrics(&report));
             if let Some(tv) = report["t_visibility"].as_array().filter(|t| !t.is_empty()) {
@@ -180,6 +181,9 @@ pub fn aggregate(rows: &[Value]) -> Vec<Value> {
         i += group.len();
         let runs: Vec<&&Value> = group.iter().filter(|r| r.get("skipped").is_none()).collect();
         let mut agg = json!({ "config": config, "settings": group[0]["settings"], "seeds": runs.len() });
+        if let Some(overlap) = runs.first().map(|r| &r["quorums_overlap"]).filter(|o| o.is_boolean()) {
+            agg["quorums_overlap"] = overlap.clone();
+        }
         if let Some(skip) = group[0].get("skipped") {
             agg["skipped"] = skip.clone();
             out.push(agg);
@@ -372,7 +376,10 @@ pub fn recommend(aggregates: &[Value], targets: &[Target]) -> (Vec<Value>, Vec<(
 /// recommend.json: the targets, the configurations that meet them (cheapest first) and what
 /// each other one misses, and the same in words.
 pub fn recommend_json(targets: &[Target], ok: &[Value], missed: &[(Value, Vec<String>)], text: &str) -> Value {
-    let brief = |a: &Value| json!({ "config": a["config"], "settings": a["settings"], "messages_per_operation": a["messages_per_operation"]["mean"] });
+    let brief = |a: &Value| {
+        json!({ "config": a["config"], "settings": a["settings"], "messages_per_operation": a["messages_per_operation"]["mean"],
+                "quorums_overlap": a["quorums_overlap"] })
+    };
     json!({
         "targets": targets.iter().map(|t| json!({ "metric": t.metric, "at_most": t.at_most, "value": t.value, "default": t.default })).collect::<Vec<_>>(),
         "meets": ok.iter().map(brief).collect::<Vec<_>>(),

@@ -773,6 +773,10 @@ pub fn recommendation(ok: &[Value], missed: &[(Value, Vec<String>)]) -> String {
             if tie { " (a tie with the one above, within noise)" } else { "" },
             settings_text(a)
         ));
+        // Read and write quorums that need not meet: no stale read in these seeds is luck.
+        if a["quorums_overlap"] == false && a["stale_read_fraction"]["mean"].as_f64() == Some(0.0) {
+            s.push_str("    note: R + W <= N: no stale read was seen in these seeds, but none is ruled out\n");
+        }
     }
     s.push_str("misses a target:\n");
     for (a, binds) in missed {

@@ -147,9 +147,20 @@ fn read(dir: &Path, name: &str) -> Result<Option<Value>, Error> {
     serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Usage(format!("{}: not valid JSON: {e}", p.display())))
 }
 
-/// The configurations table of a sweep's page.
-fn configuration_table(results: &Value) -> (Vec<String>, Vec<Vec<String>>) {
-    let header = ["config", "settings", "p99.9 get (ms)", "stale-read fraction", "availability", "messages / operation", "seeds"];
+/// The configurations table of a sweep's page; with `--recommend`'s verdict, a last column
+/// says which configurations it recommends.
+fn configuration_table(results: &Value, recommend: Option<&Value>) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut header =
+        vec!["config", "settings", "p99.9 get (ms)", "stale-read fraction", "availability", "messages / operation", "seeds"];
+    if recommend.is_some() {
+        header.push("recommended");
+    }
+    let recommended = |a: &Value| {
+        recommend.map(|r| {
+            let meets = r["meets"].as_array().is_some_and(|m| m.iter().any(|c| c["config"] == a["config"]));
+            if meets { "yes" } else { "no" }.to_string()
+        })
+    };
     let cell = |a: &Value, k: &str| {
         let (m, h) = (a[k]["mean"].as_f64().unwrap_or(f64::NAN), a[k]["ci95"].as_f64().unwrap_or(0.0));
         format!("{} ± {}", super::axis::significant(m, 4), super::axis::significant(h, 2))
@@ -160,26 +171,24 @@ fn configuration_table(results: &Value) -> (Vec<String>, Vec<Vec<String>>) {
         .iter()
         .map(|a| {
             let settings = crate::report::settings_text(a);
-            if let Some(why) = a["skipped"].as_str() {
-                return vec![
+            let mut row = match a["skipped"].as_str() {
+                Some(why) => {
+                    let mut r = vec![a["config"].to_string(), settings, format!("skipped: {why}")];
+                    r.resize(7, String::new());
+                    r
+                }
+                None => vec![
                     a["config"].to_string(),
                     settings,
-                    format!("skipped: {why}"),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                ];
-            }
-            vec![
-                a["config"].to_string(),
-                settings,
-                cell(a, "p999_get_ms"),
-                cell(a, "stale_read_fraction"),
-                cell(a, "availability"),
-                cell(a, "messages_per_operation"),
-                a["seeds"].to_string(),
-            ]
+                    cell(a, "p999_get_ms"),
+                    cell(a, "stale_read_fraction"),
+                    cell(a, "availability"),
+                    cell(a, "messages_per_operation"),
+                    a["seeds"].to_string(),
+                ],
+            };
+            row.extend(recommended(a));
+            row
         })
         .collect();
     (header.iter().map(|h| h.to_string()).collect(), rows)
@@ -194,7 +203,7 @@ pub fn plot_folder(dir: &Path) -> Result<Vec<String>, Error> {
             title: format!("Sweep of {}", results["scenario"].as_str().unwrap_or("?")),
             summary: crate::report::sweep_table(&results),
             recommendation: recommend.as_ref().and_then(|r| r["text"].as_str().map(String::from)),
-            table: Some(configuration_table(&results)),
+            table: Some(configuration_table(&results, recommend.as_ref())),
         };
         return write_all(dir, &page, &sweep_charts(&results, recommend.as_ref()));
     }
