@@ -869,7 +869,6 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
             CheckRun { scenario: file.clone(), seed: Some(seed), findings, error }
         })
         .collect();
-    let (passed, failed, errors) = junit::tally(&checked);
     if let Some(path) = &args.junit {
         report::write_file(path, junit::junit(&checked).as_bytes())?;
     }
@@ -887,18 +886,8 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
                 }
             }
         }
-        if errors > 0 {
-            println!("{errors} could not run (a simulator bound: see ERROR above), counted as failed");
-        }
-        println!("{passed} passed, {} failed", failed + errors);
     }
-    Ok(ExitCode::from(if errors > 0 {
-        2
-    } else if failed > 0 {
-        1
-    } else {
-        0
-    }))
+    Ok(tally_exit(&checked, args.json, "a simulator bound"))
 }
 
 /// Runs a scenario twice under one seed, hashing every traced event; any difference in the
@@ -1032,23 +1021,29 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
     if let Some(path) = &args.junit {
         report::write_file(path, junit::junit(&runs).as_bytes())?;
     }
-    let (passed, failed, errors) = junit::tally(&runs);
     if args.json {
         println!("{}", junit::json("check", &runs));
-    } else {
+    }
+    Ok(tally_exit(&runs, args.json, "bad input or a simulator bound"))
+}
+
+/// The closing line of `check` and `explore` (unless `json`), and the exit code: the worst
+/// outcome, a run that could not be made (2) over a violation (1). `why` says what can stop a run.
+fn tally_exit(runs: &[CheckRun], json: bool, why: &str) -> ExitCode {
+    let (passed, failed, errors) = junit::tally(runs);
+    if !json {
         if errors > 0 {
-            println!("{errors} could not run (bad input or a simulator bound: see ERROR above), counted as failed");
+            println!("{errors} could not run ({why}: see ERROR above), counted as failed");
         }
         println!("{passed} passed, {} failed", failed + errors);
     }
-    // The worst outcome decides: bad input (2) over a violation (1).
-    Ok(ExitCode::from(if errors > 0 {
+    ExitCode::from(if errors > 0 {
         2
     } else if failed > 0 {
         1
     } else {
         0
-    }))
+    })
 }
 
 fn run_one(args: RunArgs) -> Result<ExitCode, Error> {

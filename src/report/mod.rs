@@ -501,36 +501,23 @@ pub fn summary(report: &Value) -> String {
         u(&report["engine"]["events_processed_count"])
     ));
     s.push_str("op     count    failed   mean_ms    p50_ms    p90_ms    p99_ms  p99.9_ms    max_ms\n");
-    for op in ["get", "put"] {
-        let o = &report["operations"][op];
-        let l = &o["latency_ms"];
-        s.push_str(&format!(
-            "{op:<4} {:>7} {:>9} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}\n",
-            u(&o["count"]),
-            u(&o["failure_count"]),
-            f(&l["mean"]),
-            f(&l["p50"]),
-            f(&l["p90"]),
-            f(&l["p99"]),
-            f(&l["p999"]),
-            f(&l["max"])
-        ));
-    }
-    s.push_str("all  (failures at the moment the client gave up)\n");
-    for op in ["get", "put"] {
-        let o = &report["operations"][op];
-        let l = &o["latency_all_ms"];
-        s.push_str(&format!(
-            "{op:<4} {:>7} {:>9} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}\n",
-            u(&o["count"]),
-            u(&o["failure_count"]),
-            f(&l["mean"]),
-            f(&l["p50"]),
-            f(&l["p90"]),
-            f(&l["p99"]),
-            f(&l["p999"]),
-            f(&l["max"])
-        ));
+    for (field, heading) in [("latency_ms", ""), ("latency_all_ms", "all  (failures at the moment the client gave up)\n")] {
+        s.push_str(heading);
+        for op in ["get", "put"] {
+            let o = &report["operations"][op];
+            let l = &o[field];
+            s.push_str(&format!(
+                "{op:<4} {:>7} {:>9} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}\n",
+                u(&o["count"]),
+                u(&o["failure_count"]),
+                f(&l["mean"]),
+                f(&l["p50"]),
+                f(&l["p90"]),
+                f(&l["p99"]),
+                f(&l["p999"]),
+                f(&l["max"])
+            ));
+        }
     }
     let a = &report["availability"];
     s.push_str(&format!(
