@@ -27,7 +27,27 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 const GRID: RGBColor = RGBColor(225, 225, 225);
-const FAULT: RGBColor = RGBColor(214, 39, 40);
+/// A fault's colour by its kind (its label's wording, as report.json's `faults[].fault` gives
+/// it): crashes red, partitions purple, loss bursts brown, slowdowns blue, clock skew teal,
+/// membership changes green, anything else grey.
+fn fault_colour(label: &str) -> RGBColor {
+    let has = |w: &str| label.contains(w);
+    if has("crash") || has("restart") || has("disk") {
+        RGBColor(214, 39, 40)
+    } else if has("partition") || has("heal") {
+        RGBColor(148, 103, 189)
+    } else if has("loss burst") {
+        RGBColor(140, 86, 75)
+    } else if has("slower") {
+        RGBColor(31, 119, 180)
+    } else if has("clock") {
+        RGBColor(23, 150, 160)
+    } else if has("join") || has("leave") || has("decommission") {
+        RGBColor(44, 160, 44)
+    } else {
+        RGBColor(110, 110, 110)
+    }
+}
 
 pub fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
@@ -105,7 +125,8 @@ pub enum Swatch {
     Line(RGBColor),
     Dot(RGBColor),
     Block(RGBColor),
-    Number(usize),
+    /// A fault's number, in its kind's colour.
+    Number(usize, RGBColor),
 }
 
 const LEGEND_MAX: i32 = 250;
@@ -170,7 +191,7 @@ fn draw_legend<DB: DrawingBackend>(root: &Area<DB>, x: i32, top: i32, legend: &[
             Swatch::Line(c) => root.draw(&PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(2))).map_err(err)?,
             Swatch::Dot(c) => root.draw(&Circle::new((x + 11, y), 4, c.filled())).map_err(err)?,
             Swatch::Block(c) => root.draw(&Rectangle::new([(x + 3, y - 6), (x + 19, y + 6)], c.filled())).map_err(err)?,
-            Swatch::Number(n) => text(root, &n.to_string(), (x + 11, y), 12, at(HPos::Center, VPos::Center), &FAULT)?,
+            Swatch::Number(n, colour) => text(root, &n.to_string(), (x + 11, y), 12, at(HPos::Center, VPos::Center), colour)?,
         }
         text(root, &fit(root, label, 12, LEGEND_MAX - 34), (x + 30, y), 12, at(HPos::Left, VPos::Center), &BLACK)?;
     }
@@ -218,7 +239,7 @@ pub fn draw_line<DB: DrawingBackend>(root: &Area<DB>, c: &LineChart) -> DrawResu
     if c.series.len() == 1 && c.series[0].name.is_empty() {
         legend.clear();
     }
-    legend.extend(c.spans.iter().enumerate().map(|(i, s)| (Swatch::Number(i + 1), s.label.clone())));
+    legend.extend(c.spans.iter().enumerate().map(|(i, s)| (Swatch::Number(i + 1, fault_colour(&s.label)), s.label.clone())));
     let f = frame(root, &c.title, c.note.as_deref(), &c.x_label, &c.y_label, x, y, &legend)?;
     // Faults: shaded while they last, a line where they are an instant, numbered at the top.
     let mut number_rows: Vec<i32> = Vec::new();
@@ -227,12 +248,13 @@ pub fn draw_line<DB: DrawingBackend>(root: &Area<DB>, c: &LineChart) -> DrawResu
             continue;
         }
         let x0 = f.px(span.from);
+        let kind = fault_colour(&span.label);
         match span.to {
             Some(to) => {
                 let x1 = f.px(to.min(f.x.hi)).max(x0 + 1);
-                root.draw(&Rectangle::new([(x0, f.top), (x1, f.bottom)], FAULT.mix(0.08).filled())).map_err(err)?;
+                root.draw(&Rectangle::new([(x0, f.top), (x1, f.bottom)], kind.mix(0.08).filled())).map_err(err)?;
             }
-            None => root.draw(&PathElement::new(vec![(x0, f.top), (x0, f.bottom)], FAULT.mix(0.5))).map_err(err)?,
+            None => root.draw(&PathElement::new(vec![(x0, f.top), (x0, f.bottom)], kind.mix(0.5))).map_err(err)?,
         }
         // Numbers that would overlap go one row lower.
         let row = (0..).find(|r| number_rows.get(*r).is_none_or(|end| x0 > *end + 4)).unwrap_or(0);
@@ -241,7 +263,7 @@ pub fn draw_line<DB: DrawingBackend>(root: &Area<DB>, c: &LineChart) -> DrawResu
         }
         let label = (i + 1).to_string();
         number_rows[row] = x0 + 3 + width(root, &label, 11);
-        text(root, &label, (x0 + 3, f.top + 3 + 13 * row as i32), 11, at(HPos::Left, VPos::Top), &FAULT)?;
+        text(root, &label, (x0 + 3, f.top + 3 + 13 * row as i32), 11, at(HPos::Left, VPos::Top), &kind)?;
     }
     if let Some((v, label)) = &c.hline {
         let py = f.py(*v);
@@ -456,5 +478,30 @@ pub fn draw<DB: DrawingBackend>(root: Area<DB>, chart: &Chart) -> DrawResult {
         Chart::Scatter(c) => draw_scatter(&root, c),
         Chart::Heatmap(c) => draw_heatmap(&root, c),
         Chart::Bars(c) => draw_bars(&root, c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_coloured_by_kind() {
+        // Wordings as report.json's faults[].fault gives them.
+        let crash = fault_colour("crash n0");
+        assert_eq!(crash, fault_colour("restart n0"), "a crash and its restart share a colour");
+        let kinds = [
+            "crash n0",
+            "partition p [n0] | [n1]",
+            "loss burst 3 (p = 0.5)",
+            "n2 runs 50x slower",
+            "clock of n1 set +5.000 ms off",
+            "join n5",
+        ];
+        for (i, a) in kinds.iter().enumerate() {
+            for b in &kinds[i + 1..] {
+                assert_ne!(fault_colour(a), fault_colour(b), "{a} and {b}");
+            }
+        }
     }
 }
