@@ -116,9 +116,14 @@ fn is_partial(name: &str) -> bool {
     name.starts_with('.') && name.contains(".partial")
 }
 
-/// The entries of `dir` that its manifest (or, without one, nothing) accounts for not.
+/// The entries of `dir` that its manifest (or, without one, nothing) accounts for not. A folder
+/// gone meanwhile (another run moving its own aside to replace it) has none.
 fn foreign_entries(dir: &Path, manifest: Option<&Manifest>) -> Result<Vec<String>, Error> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list the folder", dir, e))?;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("list the folder", dir, e)),
+    };
     let mut foreign: Vec<String> = entries
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -140,18 +145,31 @@ pub fn name_some(names: &[String]) -> String {
 /// Whether `dir` may be replaced whole: it does not exist, is empty, or holds only what its
 /// manifest says dynasim wrote.
 pub fn check_replaceable(dir: &Path) -> Result<(), Error> {
-    if !dir.exists() {
-        return Ok(());
+    // One look at what is there: another run may move its folder aside at any moment.
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("look at the report folder", dir, e)),
+        Ok(m) if !m.is_dir() => {
+            let e = std::io::Error::new(std::io::ErrorKind::AlreadyExists, "a file of that name exists; expected a folder");
+            return Err(Error::io("write a report folder", dir, e));
+        }
+        Ok(_) => {}
     }
-    if !dir.is_dir() {
-        let e = std::io::Error::new(std::io::ErrorKind::AlreadyExists, "a file of that name exists; expected a folder");
-        return Err(Error::io("write a report folder", dir, e));
-    }
-    let manifest = Manifest::read(dir)?;
-    let foreign = foreign_entries(dir, manifest.as_ref())?;
-    if foreign.is_empty() {
-        return Ok(());
-    }
+    // Another run replacing its own folder here can show a moment with no manifest, or one
+    // listing other files: a refusal is only believed when it holds on a second look.
+    let mut looks = 0;
+    let (manifest, foreign) = loop {
+        let manifest = Manifest::read(dir)?;
+        let foreign = foreign_entries(dir, manifest.as_ref())?;
+        looks += 1;
+        if foreign.is_empty() {
+            return Ok(());
+        }
+        if looks == 3 {
+            break (manifest, foreign);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
     Err(Error::Usage(match manifest {
         None => format!(
             "{}: exists and dynasim did not write it (no {MANIFEST}; it holds {}); dynasim replaces only its own \
