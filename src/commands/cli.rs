@@ -819,8 +819,8 @@ fn explain(args: ExplainArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One explored seed: its index, the overrides that replay it, and what broke.
-type ExploredSeed = (usize, Vec<String>, Vec<checks::Violation>);
+/// One explored seed: the overrides that replay it, and what broke.
+type ExploredSeed = (Vec<String>, Vec<checks::Violation>);
 
 fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
     let seeds = parse_seeds(&args.seeds)?;
@@ -841,7 +841,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
         jobs,
         |&seed| crate::commands::explore::explore_seed(&file, &text, &args.set, seed),
         |i, judged| {
-            runs.push(judged.map(|(sets, violations)| (i, sets, violations)));
+            runs.push(judged);
             progress.update(i + 1, None);
         },
     );
@@ -852,7 +852,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
         .map(|(i, judged)| {
             let seed = seeds[i];
             let (findings, error) = match judged {
-                Ok((_, sets, violations)) => (
+                Ok((sets, violations)) => (
                     violations
                         .into_iter()
                         .map(|violation| Finding {
