@@ -211,3 +211,20 @@ fn a_recommendation_without_overlapping_quorums_says_its_clean_reads_were_luck()
     assert!(lines.iter().any(|l| l.starts_with("  config 2:") && !l.contains("tie")), "{text}");
     assert_eq!(text.matches("R + W <= N: no stale read was seen").count(), 2, "{text}");
 }
+
+#[test]
+fn a_configurations_cost_leaves_out_the_staleness_probes_messages() {
+    let r = report(&shipped("staleness-probe", &["duration_ms=2000"]));
+    let (mut sent, mut probe) = (0, 0);
+    for kind in r["messages"].as_object().expect("messages").values() {
+        sent += u(&kind["sent_count"]);
+        probe += u(&kind["probe_sent_count"]);
+    }
+    let ops = u(&r["operations"]["get"]["count"]) + u(&r["operations"]["put"]["count"]);
+    // The probe writes and reads about as often as the workload: most messages are its.
+    assert!(probe * 2 > sent, "{probe} of {sent} messages are the probe's");
+    let cost = f(&dynasim::commands::sweep::row_metrics(&r)["messages_per_operation"]);
+    assert!((cost - (sent - probe) as f64 / ops as f64).abs() < 1e-9, "cost {cost}");
+    // A quorum exchange with N = 3 sends six to eight messages.
+    assert!((5.0..9.0).contains(&cost), "cost {cost}");
+}

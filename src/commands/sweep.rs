@@ -85,7 +85,10 @@ pub fn row_metrics(report: &Value) -> Map<String, Value> {
     let ops = &report["operations"];
     let total = f(&ops["get"]["count"]) + f(&ops["put"]["count"]);
     let ok = f(&ops["get"]["success_count"]) + f(&ops["put"]["success_count"]);
-    let sent: f64 = report["messages"].as_object().map_or(0.0, |m| m.values().map(|k| f(&k["sent_count"])).sum());
+    // The workload's cost: every message sent (background work included) except those about
+    // the staleness probe's keys, per workload operation.
+    let sent: f64 =
+        report["messages"].as_object().map_or(0.0, |m| m.values().map(|k| f(&k["sent_count"]) - f(&k["probe_sent_count"])).sum());
     let mut m = Map::new();
     let mut put = |k: &str, v: f64| {
         m.insert(k.to_string(), json!(v));

@@ -18,6 +18,8 @@ pub struct MessageCounts {
     /// Dropped because the receiver was down when it arrived (or crashed while it was queued).
     pub dropped_down: u64,
     pub duplicated: u64,
+    /// Of `sent`, messages about a staleness probe's keys (kept out of the workload's cost).
+    pub probe_sent: u64,
 }
 
 /// Latency samples and outcomes for one operation kind.

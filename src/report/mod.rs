@@ -344,6 +344,7 @@ fn messages_section(m: &crate::observe::metrics::Metrics) -> Value {
                 "dropped_partition_count": c.dropped_partition,
                 "dropped_down_count": c.dropped_down,
                 "duplicated_count": c.duplicated,
+                "probe_sent_count": c.probe_sent,
             }),
         );
     }
@@ -742,7 +743,7 @@ pub fn sweep_table(results: &Value) -> String {
 pub fn recommendation(ok: &[Value], missed: &[(Value, Vec<String>)]) -> String {
     let mut s = String::from(
         "\nmeets every target (cheapest first, by messages per operation: every message sent, the workload's, \
-         repair and background traffic and a staleness probe's, over the workload's operations):\n",
+         repair and background traffic, but not a staleness probe's, over the workload's operations):\n",
     );
     if ok.is_empty() {
         s.push_str("  none\n");

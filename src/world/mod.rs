@@ -990,6 +990,10 @@ impl<'s> World<'s> {
     fn send(&mut self, depart: SimTime, from: Endpoint, to: Endpoint, payload: Payload) {
         let kind = payload.kind();
         self.metrics.message(kind).sent += 1;
+        // Probe keys are interned after the workload's, so their ids come last.
+        if payload.key().is_some_and(|k| k.index() >= self.scenario.workload.key_count) {
+            self.metrics.message(kind).probe_sent += 1;
+        }
         self.next_message += 1;
         let id = self.next_message;
         self.trace_message("send", || MessageTag { id, from, to, kind, key: payload.key() }, None);
