@@ -136,21 +136,42 @@ fn latency_over_time(stats: &OpStats, end_ns: u64) -> Value {
             *f += 1;
         }
     }
+    let busy = busy_time(stats, bucket, buckets);
     let last = by.iter().zip(&failed).rposition(|(v, &f)| !v.is_empty() || f > 0).map_or(0, |i| i + 1);
     let percentile_ms = |v: &[u64], p: f64| if v.is_empty() { Value::Null } else { json!(ms(percentile(v, p))) };
     Value::Array(
         by.into_iter()
             .zip(failed)
+            .zip(busy)
             .take(last)
             .enumerate()
-            .map(|(i, (mut v, failed))| {
+            .map(|(i, ((mut v, failed), busy))| {
                 v.sort_unstable();
+                let in_flight = (busy as f64 / bucket as f64 * 1000.0).round() / 1000.0;
                 json!({ "t_ms": ((i as u64 * bucket + bucket / 2) as f64 / 1e6), "bucket_ms": bucket as f64 / 1e6,
-                        "count": v.len(), "failed": failed,
+                        "count": v.len(), "failed": failed, "in_flight_mean": in_flight,
                         "p50_ms": percentile_ms(&v, 0.5), "p99_ms": percentile_ms(&v, 0.99), "p999_ms": percentile_ms(&v, 0.999) })
             })
             .collect(),
     )
+}
+
+/// Per bucket, the time operations of this kind spent in flight (from their start to their
+/// success or failure), summed: over the bucket's length, the mean number in flight. A stall
+/// shows as operations in flight while none completes.
+fn busy_time(stats: &OpStats, bucket: u64, buckets: usize) -> Vec<u64> {
+    let mut busy = vec![0u64; buckets];
+    for (latency, end) in stats.latencies.completions().chain(stats.failures_log.completions()) {
+        let mut t = end.saturating_sub(latency);
+        while t < end {
+            let i = (t / bucket) as usize;
+            let Some(b) = busy.get_mut(i) else { break };
+            let next = ((i as u64 + 1) * bucket).min(end);
+            *b += next - t;
+            t = next;
+        }
+    }
+    busy
 }
 
 /// Completed and failed operations (gets and puts together) per window of the workload's time,
@@ -771,4 +792,23 @@ pub fn recommendation(ok: &[Value], missed: &[(Value, Vec<String>)]) -> String {
         s.push_str(&format!("  config {}: {}  ({})\n", a["config"], binds.join("; "), settings_text(a)));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_in_flight_is_split_over_the_buckets_an_operation_spans() {
+        let mut stats = OpStats::default();
+        // 1.5 ms to 3.5 ms with 1 ms buckets: half, whole, half.
+        stats.latencies.push(2_000_000, 3_500_000);
+        // A failure from 0 to 0.25 ms.
+        stats.failures_log.push(250_000, 250_000);
+        assert_eq!(busy_time(&stats, 1_000_000, 5), [250_000, 500_000, 1_000_000, 500_000, 0]);
+        // A stall: the operation waits through bucket 2, where nothing completes.
+        let report = latency_over_time(&stats, 4_000_000);
+        assert_eq!(report[2]["count"], 0);
+        assert_eq!(report[2]["in_flight_mean"], 1.0);
+    }
 }

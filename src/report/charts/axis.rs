@@ -15,6 +15,11 @@ pub enum Scale {
     Auto {
         decades: f64,
     },
+    /// Exactly `lo` to `hi`, whatever the data: the one time axis of every chart of a run.
+    Range {
+        lo: f64,
+        hi: f64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +50,11 @@ impl Axis {
         }
         if scale == Scale::Unit {
             return linear_axis(0.0, 1.0);
+        }
+        if let Scale::Range { lo, hi } = scale {
+            if hi > lo {
+                return linear_axis(lo, hi);
+            }
         }
         let (mut lo, mut hi) = if values.is_empty() {
             (0.0, 1.0)

@@ -58,6 +58,8 @@ pub fn run_charts(report: &Value) -> Charts {
     let mut out = Charts::default();
     let name = report["scenario"]["name"].as_str().unwrap_or("run");
     let spans = fault_spans(report);
+    // Every chart over time spans the whole run, so a moment sits at the same place on each.
+    let time = Scale::Range { lo: 0.0, hi: f(&report["simulated_duration_ms"]) / 1000.0 };
     let cdf: Vec<Series> = ["get", "put"]
         .iter()
         .map(|op| Series {
@@ -103,7 +105,7 @@ pub fn run_charts(report: &Value) -> Charts {
                 note: Some("A gap is an interval in which no operation of that kind succeeded.".into()),
                 x_label: "simulated time (s)".into(),
                 y_label: "latency (ms)".into(),
-                x_scale: Scale::Linear,
+                x_scale: time,
                 y_scale: Scale::Linear,
                 series: latency,
                 spans: spans.clone(),
@@ -136,9 +138,30 @@ pub fn run_charts(report: &Value) -> Charts {
                 note: (!failures).then(|| "No operation failed.".into()),
                 x_label: "simulated time (s)".into(),
                 y_label: "operations per second".into(),
-                x_scale: Scale::Linear,
+                x_scale: time,
                 y_scale: Scale::FromZero,
                 series: throughput,
+                spans: spans.clone(),
+                hline: None,
+            }),
+        ));
+        let in_flight = |op: &str| -> Vec<Point> {
+            buckets(report, op).iter().map(|b| Point::new(f(&b["t_ms"]) / 1000.0, f(&b["in_flight_mean"]))).collect()
+        };
+        let waiting = vec![
+            Series { name: "gets".into(), points: in_flight("get"), markers: false },
+            Series { name: "puts".into(), points: in_flight("put"), markers: false },
+        ];
+        out.drawn.push((
+            "in-flight-over-time".into(),
+            Chart::Line(LineChart {
+                title: format!("{name}: operations in flight over time"),
+                note: Some("Mean over each window of the operations started and not yet ended.".into()),
+                x_label: "simulated time (s)".into(),
+                y_label: "operations in flight".into(),
+                x_scale: time,
+                y_scale: Scale::FromZero,
+                series: waiting,
                 spans: spans.clone(),
                 hline: None,
             }),
@@ -164,7 +187,7 @@ pub fn run_charts(report: &Value) -> Charts {
                     note: Some("A window in which no operation of that kind ended (a stall) is drawn at 0.".into()),
                     x_label: "simulated time (s)".into(),
                     y_label: "succeeded / (succeeded + failed)".into(),
-                    x_scale: Scale::Linear,
+                    x_scale: time,
                     y_scale: Scale::Unit,
                     series: vec![
                         Series { name: "get".into(), points: availability("get"), markers: false },
@@ -204,7 +227,7 @@ pub fn run_charts(report: &Value) -> Charts {
                     note: None,
                     x_label: "simulated time (s)".into(),
                     y_label: y_label.into(),
-                    x_scale: Scale::Linear,
+                    x_scale: time,
                     y_scale: Scale::FromZero,
                     series,
                     spans: spans.clone(),
@@ -280,6 +303,26 @@ pub fn t_visibility_tail(name: &str, series: Vec<Series>) -> Chart {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_chart_over_time_spans_the_whole_run_and_in_flight_is_drawn() {
+        let bucket = |t: f64| {
+            json!({ "t_ms": t, "bucket_ms": 100.0, "count": 3, "failed": 0, "in_flight_mean": 2.5,
+                                      "p50_ms": 1.0, "p99_ms": 2.0, "p999_ms": 3.0 })
+        };
+        let report = json!({
+            "simulated_duration_ms": 9000.0, "workload_duration_ms": 300.0,
+            "latency_over_time": { "get": [bucket(50.0), bucket(150.0), bucket(250.0)], "put": [] },
+            "divergence": [{ "t_ms": 8000.0, "divergent_key_fraction": 0.5, "pending_hint_count": 0 }],
+        });
+        let charts = run_charts(&report);
+        let names: Vec<&str> = charts.drawn.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["latency-over-time", "throughput-over-time", "in-flight-over-time", "divergence"]);
+        for (name, chart) in &charts.drawn {
+            let Chart::Line(c) = chart else { panic!("{name} is not a line chart") };
+            assert_eq!(c.x_scale, Scale::Range { lo: 0.0, hi: 9.0 }, "{name}");
+        }
+    }
 
     #[test]
     fn a_fault_and_what_undoes_it_make_one_span() {
