@@ -92,13 +92,20 @@ fn a_sweep_draws_the_tradeoff_heatmaps_curves_and_axis_charts() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(dynasim(&["plot", &out]).status.code(), Some(0));
     let tradeoff = svg(&out, "tradeoff");
-    assert_eq!(tradeoff.matches("<circle").count(), 8, "one point per configuration");
+    // A point per configuration, and its colour in the legend.
+    assert_eq!(tradeoff.matches("<circle").count(), 2 * 8, "one point per configuration");
     let index = std::fs::read_to_string(format!("{out}/index.html")).expect("index.html");
     assert!(index.contains("Versions per read: every read returned at most one version."), "a chart left out says why");
     assert!(index.contains("<h2>Configurations</h2>"), "the page tabulates the configurations");
-    let heat = svg(&out, "heatmap-p999_get_ms");
-    // Background, a cell per (R, W), and the colour scale's 100 steps and frame.
-    assert_eq!(heat.matches("<rect").count(), 1 + 4 + 100 + 1);
+    // A heatmap per setting of the other varying setting, not their average.
+    assert!(!std::path::Path::new(&format!("{out}/heatmap-p999_get_ms.svg")).exists());
+    for tokens in [2, 8] {
+        let heat = svg(&out, &format!("heatmap-p999_get_ms-tokens_per_node={tokens}"));
+        // Background, a cell per (R, W), and the colour scale's 100 steps and frame.
+        assert_eq!(heat.matches("<rect").count(), 1 + 4 + 100 + 1);
+        // With N = 3 only (2, 2) has R + W > N: the boundary is its two inner edges.
+        assert_eq!(heat.matches("stroke-width=\"3\"").count(), 2, "the R + W > N boundary");
+    }
     // Identical curves are drawn once, named together ("a = b").
     let curves: usize = legend(&svg(&out, "t-visibility")).iter().map(|l| l.split(" = ").count()).sum();
     assert_eq!(curves, 8, "one curve per configuration");
@@ -256,7 +263,11 @@ fn degenerate_sweeps_draw_legible_charts_or_say_why_not() {
             config(2, &["network.loss_probability=0.01", "protocol.r=2", "protocol.w=1"], 1.0, 0.0),
             config(3, &["network.loss_probability=0.05", "protocol.r=2", "protocol.w=2"], 1.0, 0.0)] }),
     );
-    for d in [&one, &zero, &constant] {
+    // One configuration compares nothing: no chart, and the page says why.
+    assert!(charts_in(&one).is_empty(), "{:?}", charts_in(&one));
+    let one_page = std::fs::read_to_string(one.join("index.html")).expect("index");
+    assert!(one_page.contains("one configuration, nothing to compare"), "{one_page}");
+    for d in [&zero, &constant] {
         let charts = charts_in(d);
         assert!(!charts.is_empty(), "{}", d.display());
         for c in &charts {
@@ -269,7 +280,7 @@ fn degenerate_sweeps_draw_legible_charts_or_say_why_not() {
     // Labels name the varying settings whole: "loss_probability=0.01", never "01".
     let scatter = std::fs::read_to_string(constant.join("tradeoff.svg")).expect("tradeoff");
     assert!(scatter.contains("loss_probability=0.01 r=1 w=1"), "{scatter}");
-    let heat = std::fs::read_to_string(constant.join("heatmap-p999_get_ms.svg")).expect("heatmap");
+    let heat = std::fs::read_to_string(constant.join("heatmap-p999_get_ms-loss_probability=0.01.svg")).expect("heatmap");
     assert!(heat.contains("\n3.00e-5\n"), "cells keep their significant digits: {heat}");
 }
 
@@ -296,4 +307,61 @@ fn a_run_with_faults_and_gaps_draws_legible_charts() {
         buckets.iter().any(|b| b["count"] == 0 && b["p999_ms"].is_null()),
         "the run has an interval without a successful get"
     );
+}
+
+#[test]
+fn a_recommendation_is_marked_on_every_chart_of_its_sweep() {
+    let out = dir("recommended");
+    let o = dynasim(&[
+        "sweep",
+        "scenarios/staleness-probe.json",
+        "--set",
+        "duration_ms=1000",
+        "--set",
+        "protocol.rw=1:1,1:2,2:1,2:2",
+        "--seeds",
+        "2",
+        "--recommend",
+        "p999_get_ms<=1000",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(dynasim(&["plot", &out]).status.code(), Some(0));
+    let charts = charts_in(std::path::Path::new(&out));
+    assert!(charts.len() >= 4, "{charts:?}");
+    for c in &charts {
+        let text = std::fs::read_to_string(c).expect("svg");
+        // A ring's legend entry or a star's note, each naming recommend.json.
+        assert!(text.contains("meets every target (recommend.json)"), "{} does not mark the recommendation", c.display());
+    }
+    // Every configuration meets the lax target: each of the tradeoff's four points is ringed.
+    let tradeoff = svg(&out, "tradeoff");
+    assert!(tradeoff.matches("stroke-width=\"2\"").count() >= 4, "four rings");
+    assert!(legend(&tradeoff).iter().any(|l| l == "where every target is met"), "every target met: the region is shaded");
+}
+
+#[test]
+fn the_tradeoff_is_not_shaded_when_a_target_off_its_axes_is_missed() {
+    let out = dir("unshaded");
+    let o = dynasim(&[
+        "sweep",
+        "scenarios/quickstart.json",
+        "--set",
+        "duration_ms=500",
+        "--set",
+        "protocol.request_timeout_ms=1,500",
+        "--seeds",
+        "1",
+        "--recommend",
+        "p999_get_ms<=1000",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(dynasim(&["plot", &out]).status.code(), Some(0));
+    let tradeoff = svg(&out, "tradeoff");
+    // The 1 ms timeout fails the availability floor; the latency bound alone is not "every target".
+    assert!(!legend(&tradeoff).iter().any(|l| l == "where every target is met"));
+    assert!(tradeoff.contains("Not shaded"), "the note says why");
 }

@@ -741,23 +741,33 @@ pub fn mean_ci95(xs: &[f64]) -> (f64, f64) {
 
 /// The sweep's per-configuration table: mean and 95% interval of the headline metrics.
 pub fn sweep_table(results: &Value) -> String {
-    let mut s = String::from("config  p999_get_ms        stale_read_fraction    availability   settings\n");
+    let mut s = String::from(
+        "config  p999_get_ms [95% interval]      stale_read_fraction [95% interval]    availability [95% interval]    settings\n",
+    );
     for a in results["configurations"].as_array().map_or(&[][..], |v| v) {
-        let m = |k: &str| (a[k]["mean"].as_f64().unwrap_or(0.0), a[k]["ci95"].as_f64().unwrap_or(0.0));
         if let Some(why) = a["skipped"].as_str() {
-            s.push_str(&format!("{:>6}  skipped: {why}   {}\n", a["config"], settings_text(a)));
+            s.push_str(&format!("{:>6}  skipped: {why}   {}\n", a["config"].to_string(), settings_text(a)));
             continue;
         }
-        let (p, pc) = m("p999_get_ms");
-        let (st, sc) = m("stale_read_fraction");
-        let (av, _) = m("availability");
         s.push_str(&format!(
-            "{:>6}  {p:>8.3} ±{pc:<7.3}  {st:>9.6} ±{sc:<9.6}  {av:>10.6}   {}\n",
-            a["config"],
+            "{:>6}  {:<30}  {:<36}  {:<29}  {}\n",
+            a["config"].to_string(),
+            interval(a, "p999_get_ms", 3),
+            interval(a, "stale_read_fraction", 6),
+            interval(a, "availability", 4),
             settings_text(a)
         ));
     }
     s
+}
+
+/// "mean [low, high]": the 95% interval cut to what the metric can be (a fraction's never
+/// reaches below 0), as results.json gives it.
+pub fn interval(a: &Value, metric: &str, decimals: usize) -> String {
+    let m = &a[metric];
+    let mean = m["mean"].as_f64().unwrap_or(f64::NAN);
+    let end = |k: &str| m[k].as_f64().unwrap_or(mean);
+    format!("{mean:.decimals$} [{:.decimals$}, {:.decimals$}]", end("low"), end("high"))
 }
 
 /// `--recommend`: passing configurations cheapest first, and what binds for the rest.

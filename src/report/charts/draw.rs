@@ -127,6 +127,15 @@ pub enum Swatch {
     Block(RGBColor),
     /// A fault's number, in its kind's colour.
     Number(usize, RGBColor),
+    /// A ring: a point that meets every `--recommend` target.
+    Ring,
+}
+
+/// The legend's words for a ringed point.
+pub const MEETS: &str = "meets every target (recommend.json)";
+
+fn ring<DB: DrawingBackend>(root: &Area<DB>, (x, y): (i32, i32), r: i32) -> DrawResult {
+    root.draw(&Circle::new((x, y), r, BLACK.stroke_width(2))).map_err(err)
 }
 
 const LEGEND_MAX: i32 = 250;
@@ -192,6 +201,7 @@ fn draw_legend<DB: DrawingBackend>(root: &Area<DB>, x: i32, top: i32, legend: &[
             Swatch::Dot(c) => root.draw(&Circle::new((x + 11, y), 4, c.filled())).map_err(err)?,
             Swatch::Block(c) => root.draw(&Rectangle::new([(x + 3, y - 6), (x + 19, y + 6)], c.filled())).map_err(err)?,
             Swatch::Number(n, colour) => text(root, &n.to_string(), (x + 11, y), 12, at(HPos::Center, VPos::Center), colour)?,
+            Swatch::Ring => ring(root, (x + 11, y), 7)?,
         }
         text(root, &fit(root, label, 12, LEGEND_MAX - 34), (x + 30, y), 12, at(HPos::Left, VPos::Center), &BLACK)?;
     }
@@ -240,6 +250,9 @@ pub fn draw_line<DB: DrawingBackend>(root: &Area<DB>, c: &LineChart) -> DrawResu
         legend.clear();
     }
     legend.extend(c.spans.iter().enumerate().map(|(i, s)| (Swatch::Number(i + 1, fault_colour(&s.label)), s.label.clone())));
+    if !c.marks.is_empty() {
+        legend.push((Swatch::Ring, MEETS.into()));
+    }
     let f = frame(root, &c.title, c.note.as_deref(), &c.x_label, &c.y_label, x, y, &legend)?;
     // Faults: shaded while they last, a line where they are an instant, numbered at the top.
     let mut number_rows: Vec<i32> = Vec::new();
@@ -290,54 +303,83 @@ pub fn draw_line<DB: DrawingBackend>(root: &Area<DB>, c: &LineChart) -> DrawResu
             error_bar(root, &f, p.x, p.y, p.ci, &col)?;
         }
     }
+    for &(x, y) in c.marks.iter().filter(|(x, y)| x.is_finite() && y.is_finite()) {
+        ring(root, (f.px(x), f.py(y)), 7)?;
+    }
     root.present().map_err(err)
 }
 
+/// Every point is a number in the legend and in its colour; the number sits beside its point
+/// only where it is nearer its own point than any other and touches no other number, so no
+/// label can be read as another point's.
 pub fn draw_scatter<DB: DrawingBackend>(root: &Area<DB>, c: &Scatter) -> DrawResult {
-    let x =
-        Axis::fit(c.points.iter().flat_map(|p| [lower(p.x, p.x_ci), p.x + p.x_ci]).chain(c.target.and_then(|t| t.0)), c.x_scale);
-    let y =
-        Axis::fit(c.points.iter().flat_map(|p| [lower(p.y, p.y_ci), p.y + p.y_ci]).chain(c.target.and_then(|t| t.1)), c.y_scale);
-    // Labels beside their points when they fit without touching; numbered otherwise.
-    let numbered = c.points.len() > 12;
-    let mut legend: Vec<(Swatch, String)> = Vec::new();
-    if numbered {
-        legend = c.points.iter().enumerate().map(|(i, p)| (Swatch::Dot(colour(i)), format!("{}: {}", i + 1, p.label))).collect();
+    let (tx, ty) = c.targets;
+    let x = Axis::fit(c.points.iter().flat_map(|p| [lower(p.x, p.x_ci), p.x + p.x_ci]).chain(tx), c.x_scale);
+    let y = Axis::fit(c.points.iter().flat_map(|p| [lower(p.y, p.y_ci), p.y + p.y_ci]).chain(ty), c.y_scale);
+    let mut legend: Vec<(Swatch, String)> =
+        c.points.iter().enumerate().map(|(i, p)| (Swatch::Dot(colour(i)), format!("{}: {}", i + 1, p.label))).collect();
+    if c.shade {
+        legend.push((Swatch::Block(RGBColor(200, 235, 200)), "where every target is met".into()));
     }
-    if c.target.is_some() {
-        legend.push((Swatch::Block(RGBColor(200, 235, 200)), "meets the targets".into()));
+    if c.points.iter().any(|p| p.marked) {
+        legend.push((Swatch::Ring, MEETS.into()));
     }
     let f = frame(root, &c.title, c.note.as_deref(), &c.x_label, &c.y_label, x, y, &legend)?;
-    if let Some((tx, ty)) = c.target {
-        let x1 = tx.map_or(f.right, |v| f.px(v).clamp(f.left, f.right));
-        let y1 = ty.map_or(f.top, |v| f.py(v).clamp(f.top, f.bottom));
-        root.draw(&Rectangle::new([(f.left + 1, y1), (x1, f.bottom - 1)], RGBColor(200, 235, 200).mix(0.6).filled()))
-            .map_err(err)?;
+    let (bx, by) = (tx.map(|v| f.px(v).clamp(f.left, f.right)), ty.map(|v| f.py(v).clamp(f.top, f.bottom)));
+    if c.shade {
+        root.draw(&Rectangle::new(
+            [(f.left + 1, by.unwrap_or(f.top)), (bx.unwrap_or(f.right), f.bottom - 1)],
+            RGBColor(200, 235, 200).mix(0.6).filled(),
+        ))
+        .map_err(err)?;
     }
-    let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
+    let dashed = |from: (i32, i32), to: (i32, i32)| -> DrawResult {
+        let steps = ((to.0 - from.0).abs().max((to.1 - from.1).abs()) / 10).max(1);
+        for k in 0..steps {
+            let at = |t: f64| (from.0 + ((to.0 - from.0) as f64 * t) as i32, from.1 + ((to.1 - from.1) as f64 * t) as i32);
+            let (t0, t1) = (k as f64 / steps as f64, (k as f64 + 0.5) / steps as f64);
+            root.draw(&PathElement::new(vec![at(t0), at(t1)], BLACK.stroke_width(1))).map_err(err)?;
+        }
+        Ok(())
+    };
+    if let Some(px) = bx {
+        dashed((px, f.top), (px, f.bottom))?;
+    }
+    if let Some(py) = by {
+        dashed((f.left, py), (f.right, py))?;
+    }
+    let centres: Vec<(i32, i32)> = c.points.iter().map(|p| (f.px(p.x), f.py(p.y))).collect();
     for (i, p) in c.points.iter().enumerate() {
         let col = colour(i);
-        let (px, py) = (f.px(p.x), f.py(p.y));
+        let (px, py) = centres[i];
         error_bar(root, &f, p.x, p.y, p.y_ci, &col)?;
         if p.x_ci > 0.0 {
             let (a, b) = (f.px(lower(p.x, p.x_ci)).clamp(f.left, f.right), f.px(p.x + p.x_ci).clamp(f.left, f.right));
             root.draw(&PathElement::new(vec![(a, py), (b, py)], col.stroke_width(1))).map_err(err)?;
         }
         root.draw(&Circle::new((px, py), 5, col.filled())).map_err(err)?;
-        let label = if numbered { (i + 1).to_string() } else { p.label.clone() };
-        let w = width(root, &label, 12);
-        // Right of the point, or left of it near the right edge; lower when it would overlap.
-        let mut x0 = if px + 8 + w <= f.right { px + 8 } else { px - 8 - w };
-        let mut y0 = py - 7;
-        while placed.iter().any(|&(a, b, c2, d)| x0 < c2 && x0 + w > a && y0 < d && y0 + 14 > b) {
-            y0 += 14;
+        if p.marked {
+            ring(root, (px, py), 9)?;
         }
-        if y0 + 14 > f.bottom {
-            y0 = py - 7;
-            x0 = x0.max(f.left + 2);
+    }
+    let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
+    for (i, &(px, py)) in centres.iter().enumerate() {
+        let label = (i + 1).to_string();
+        let (w, h) = (width(root, &label, 12), 14);
+        let candidates = [(px + 13, py - h / 2), (px - 13 - w, py - h / 2), (px - w / 2, py - 13 - h), (px - w / 2, py + 13)];
+        let free = candidates.into_iter().find(|&(x0, y0)| {
+            let centre = (x0 + w / 2, y0 + h / 2);
+            let d2 = |(a, b): (i32, i32)| ((a - centre.0) as i64).pow(2) + ((b - centre.1) as i64).pow(2);
+            let own = d2((px, py));
+            let inside = x0 >= f.left && x0 + w <= f.right && y0 >= f.top && y0 + h <= f.bottom;
+            inside
+                && centres.iter().enumerate().all(|(j, &q)| j == i || d2(q) > own + 64)
+                && !placed.iter().any(|&(a, b, c2, d)| x0 < c2 && x0 + w > a && y0 < d && y0 + h > b)
+        });
+        if let Some((x0, y0)) = free {
+            placed.push((x0, y0, x0 + w, y0 + h));
+            text(root, &label, (x0, y0), 12, at(HPos::Left, VPos::Top), &colour(i))?;
         }
-        placed.push((x0, y0, x0 + w, y0 + 14));
-        text(root, &label, (x0, y0), 12, at(HPos::Left, VPos::Top), &BLACK)?;
     }
     root.present().map_err(err)
 }
@@ -356,13 +398,13 @@ fn luminance(c: &RGBColor) -> f64 {
 }
 
 pub fn draw_heatmap<DB: DrawingBackend>(root: &Area<DB>, c: &Heatmap) -> DrawResult {
-    heading(root, &c.title, None)?;
+    heading(root, &c.title, c.note.as_deref())?;
     let (w, h) = (SIZE.0 as i32, SIZE.1 as i32);
     let values: Vec<f64> = c.values.iter().flatten().flatten().copied().filter(|v| v.is_finite()).collect();
     let scale = Axis::fit(values.iter().copied(), Scale::Linear);
     let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let row_w = c.rows.iter().map(|r| width(root, r, 13)).max().unwrap_or(0);
-    let (left, right, top, bottom) = (row_w + 60, w - 130, 60, h - 70);
+    let (left, right, top, bottom) = (row_w + 60, w - 130, if c.note.is_some() { 78 } else { 60 }, h - 70);
     let (nx, ny) = (c.columns.len().max(1) as i32, c.rows.len().max(1) as i32);
     let (cw, ch) = ((right - left) / nx, (bottom - top) / ny);
     let shade = |v: f64| ViridisRGB::get_color(if hi > lo { (v - lo) / (hi - lo) } else { 0.5 });
@@ -379,7 +421,25 @@ pub fn draw_heatmap<DB: DrawingBackend>(root: &Area<DB>, c: &Heatmap) -> DrawRes
             let col = shade(v);
             root.draw(&Rectangle::new([(x0, y1 - ch), (x0 + cw, y1)], col.filled())).map_err(err)?;
             let ink = if luminance(&col) > 0.35 { BLACK } else { WHITE };
-            text(root, &significant(v, 3), (x0 + cw / 2, y1 - ch / 2), 14, at(HPos::Center, VPos::Center), &ink)?;
+            let marked = c.marked.get(j).and_then(|r| r.get(i)).copied().unwrap_or(false);
+            let value = if marked { format!("{} ★", significant(v, 3)) } else { significant(v, 3) };
+            text(root, &value, (x0 + cw / 2, y1 - ch / 2), 14, at(HPos::Center, VPos::Center), &ink)?;
+        }
+    }
+    // Where R + W > N changes between neighbouring cells, a thick line: quorums meet on one
+    // side of it and need not on the other.
+    let overlaps = |j: usize, i: usize| c.overlap.get(j).and_then(|r| r.get(i)).copied();
+    let edge = |a: (i32, i32), b: (i32, i32)| root.draw(&PathElement::new(vec![a, b], BLACK.stroke_width(3))).map_err(err);
+    for j in 0..ny as usize {
+        for i in 0..nx as usize {
+            let (x0, y1) = (left + cw * i as i32, bottom - ch * j as i32);
+            let here = overlaps(j, i);
+            if i + 1 < nx as usize && here.is_some() && overlaps(j, i + 1).is_some() && here != overlaps(j, i + 1) {
+                edge((x0 + cw, y1 - ch), (x0 + cw, y1))?;
+            }
+            if j + 1 < ny as usize && here.is_some() && overlaps(j + 1, i).is_some() && here != overlaps(j + 1, i) {
+                edge((x0, y1 - ch), (x0 + cw, y1 - ch))?;
+            }
         }
     }
     for (i, col) in c.columns.iter().enumerate() {

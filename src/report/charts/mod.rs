@@ -86,6 +86,8 @@ pub struct LineChart {
     pub spans: Vec<Span>,
     /// A dashed reference line, e.g. a target.
     pub hline: Option<(f64, String)>,
+    /// Points ringed as meeting every `--recommend` target.
+    pub marks: Vec<(f64, f64)>,
 }
 
 pub struct ScatterPoint {
@@ -94,6 +96,8 @@ pub struct ScatterPoint {
     pub y: f64,
     pub y_ci: f64,
     pub label: String,
+    /// Meets every `--recommend` target: ringed.
+    pub marked: bool,
 }
 
 /// Labelled points with intervals both ways, e.g. p99.9 latency against stale reads.
@@ -105,18 +109,26 @@ pub struct Scatter {
     pub x_scale: Scale,
     pub y_scale: Scale,
     pub points: Vec<ScatterPoint>,
-    /// The region `x ≤ a` and `y ≤ b` that meets `--recommend`'s targets, shaded.
-    pub target: Option<(Option<f64>, Option<f64>)>,
+    /// `--recommend`'s bounds on x and y, dashed.
+    pub targets: (Option<f64>, Option<f64>),
+    /// Shade the region under both bounds: only when it is where every target is met.
+    pub shade: bool,
 }
 
 /// A grid of values, e.g. p99.9 latency over (R, W); an empty cell is a combination that did not run (not in the sweep, or skipped as invalid).
 pub struct Heatmap {
     pub title: String,
+    pub note: Option<String>,
     pub x_label: String,
     pub y_label: String,
     pub columns: Vec<String>,
     pub rows: Vec<String>,
     pub values: Vec<Vec<Option<f64>>>,
+    /// Per cell (rows by columns, as `values`): whether R + W > N, so a read and a write
+    /// quorum meet; a thick line is drawn where this changes.
+    pub overlap: Vec<Vec<bool>>,
+    /// Per cell: meets every `--recommend` target (a ★ beside its value).
+    pub marked: Vec<Vec<bool>>,
 }
 
 /// Horizontal bars per category: stacked segments, or one segment with its interval.

@@ -150,8 +150,15 @@ fn read(dir: &Path, name: &str) -> Result<Option<Value>, Error> {
 /// The configurations table of a sweep's page; with `--recommend`'s verdict, a last column
 /// says which configurations it recommends.
 fn configuration_table(results: &Value, recommend: Option<&Value>) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut header =
-        vec!["config", "settings", "p99.9 get (ms)", "stale-read fraction", "availability", "messages / operation", "seeds"];
+    let mut header = vec![
+        "config",
+        "settings",
+        "p99.9 get (ms) [95% interval]",
+        "stale-read fraction",
+        "availability",
+        "messages / operation",
+        "seeds",
+    ];
     if recommend.is_some() {
         header.push("recommended");
     }
@@ -162,8 +169,9 @@ fn configuration_table(results: &Value, recommend: Option<&Value>) -> (Vec<Strin
         })
     };
     let cell = |a: &Value, k: &str| {
-        let (m, h) = (a[k]["mean"].as_f64().unwrap_or(f64::NAN), a[k]["ci95"].as_f64().unwrap_or(0.0));
-        format!("{} ± {}", super::axis::significant(m, 4), super::axis::significant(h, 2))
+        let m = a[k]["mean"].as_f64().unwrap_or(f64::NAN);
+        let end = |e: &str| super::axis::significant(a[k][e].as_f64().unwrap_or(m), 3);
+        format!("{} [{}, {}]", super::axis::significant(m, 4), end("low"), end("high"))
     };
     let rows = results["configurations"]
         .as_array()

@@ -84,6 +84,7 @@ pub fn run_charts(report: &Value) -> Charts {
                 series: cdf,
                 spans: vec![],
                 hline: None,
+                marks: vec![],
             }),
         ));
     }
@@ -110,6 +111,7 @@ pub fn run_charts(report: &Value) -> Charts {
                 series: latency,
                 spans: spans.clone(),
                 hline: None,
+                marks: vec![],
             }),
         ));
         let per_second = |op: &str, field: &str| -> Vec<Point> {
@@ -143,6 +145,7 @@ pub fn run_charts(report: &Value) -> Charts {
                 series: throughput,
                 spans: spans.clone(),
                 hline: None,
+                marks: vec![],
             }),
         ));
         let in_flight = |op: &str| -> Vec<Point> {
@@ -164,6 +167,7 @@ pub fn run_charts(report: &Value) -> Charts {
                 series: waiting,
                 spans: spans.clone(),
                 hline: None,
+                marks: vec![],
             }),
         ));
         // A window of the workload's time in which no operation of a kind ended is a stall (its
@@ -195,6 +199,7 @@ pub fn run_charts(report: &Value) -> Charts {
                     ],
                     spans: spans.clone(),
                     hline: None,
+                    marks: vec![],
                 }),
             ));
         } else {
@@ -232,6 +237,7 @@ pub fn run_charts(report: &Value) -> Charts {
                     series,
                     spans: spans.clone(),
                     hline: None,
+                    marks: vec![],
                 }),
             ));
         }
@@ -263,6 +269,7 @@ pub fn t_visibility(name: &str, series: Vec<Series>) -> Chart {
         series,
         spans: vec![],
         hline: None,
+        marks: vec![],
     })
 }
 
@@ -296,6 +303,7 @@ pub fn t_visibility_tail(name: &str, series: Vec<Series>) -> Chart {
         series,
         spans: vec![],
         hline: None,
+        marks: vec![],
     })
 }
 

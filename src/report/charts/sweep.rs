@@ -78,6 +78,36 @@ fn target(recommend: Option<&Value>, metric: &str) -> Option<f64> {
     })
 }
 
+/// Whether `--recommend` found that this configuration meets every target.
+fn meets(recommend: Option<&Value>, config: &Value) -> bool {
+    recommend.and_then(|r| r["meets"].as_array()).is_some_and(|m| m.iter().any(|c| c["config"] == config["config"]))
+}
+
+/// A category's or a series' name, starred when it meets every target.
+fn starred(name: String, marked: bool) -> String {
+    if marked {
+        format!("★ {name}")
+    } else {
+        name
+    }
+}
+
+const STAR_NOTE: &str = "★: meets every target (recommend.json).";
+
+/// A chart's note, with the star's meaning when some category is starred.
+fn with_star(note: Option<String>, starred: bool) -> Option<String> {
+    match (note, starred) {
+        (Some(n), true) => Some(format!("{n} {STAR_NOTE}")),
+        (None, true) => Some(STAR_NOTE.into()),
+        (n, false) => n,
+    }
+}
+
+/// A line chart on which no series has two points says nothing a table does not.
+fn collapsed(series: &[Series]) -> bool {
+    series.iter().all(|s| s.points.iter().filter(|p| p.y.is_finite()).count() < 2)
+}
+
 /// Every chart a sweep's results support; `recommend` is the folder's recommend.json, if any.
 pub fn sweep_charts(results: &Value, recommend: Option<&Value>) -> Charts {
     let mut out = Charts::default();
@@ -88,13 +118,17 @@ pub fn sweep_charts(results: &Value, recommend: Option<&Value>) -> Charts {
         out.skipped.push("No chart: every configuration was skipped.".into());
         return out;
     }
+    if configs.len() == 1 {
+        out.skipped.push("No chart: one configuration, nothing to compare (its figures are in the table).".into());
+        return out;
+    }
     let all = varying(&configs);
     tradeoff(&mut out, &configs, &all, recommend);
-    versions(&mut out, &configs, &all);
-    rw_heatmaps(&mut out, &configs);
-    load_balancing(&mut out, &configs);
-    t_visibility_curves(&mut out, results, &configs, &all);
-    categorical_bars(&mut out, &configs, &all);
+    versions(&mut out, &configs, &all, recommend);
+    rw_heatmaps(&mut out, &configs, &all, recommend);
+    load_balancing(&mut out, &configs, recommend);
+    t_visibility_curves(&mut out, results, &configs, &all, recommend);
+    categorical_bars(&mut out, &configs, &all, recommend);
     axis_charts(&mut out, &configs, &all, recommend);
     out
 }
@@ -108,31 +142,49 @@ fn tradeoff(out: &mut Charts, configs: &[Value], all: &[String], recommend: Opti
             y: mean(a, "p999_get_ms"),
             y_ci: ci(a, "p999_get_ms"),
             label: label(a, all, all),
+            marked: meets(recommend, a),
         })
         .collect();
     let targets = (target(recommend, "stale_read_fraction"), target(recommend, "p999_get_ms"));
+    // The region under the two bounds is where every target is met only when every other
+    // target (the availability floor among them) is met by every configuration drawn.
+    let on_axes = ["stale_read_fraction", "p999_get_ms"];
+    let others_met = recommend.and_then(|r| r["misses"].as_array()).is_none_or(|misses| {
+        misses.iter().all(|m| {
+            m["missed"].as_array().is_none_or(|why| {
+                why.iter().all(|w| on_axes.iter().any(|metric| w.as_str().is_some_and(|w| w.starts_with(&format!("{metric} ")))))
+            })
+        })
+    });
+    let bounded = targets.0.is_some() || targets.1.is_some();
+    let shade = bounded && others_met;
     let no_stale = points.iter().all(|p| p.x == 0.0);
+    let mut note = if no_stale {
+        "No configuration returned a stale read. Bars: 95% intervals over seeds.".to_string()
+    } else {
+        "Lower left is better. Bars: 95% intervals over seeds.".to_string()
+    };
+    if bounded && !shade {
+        note.push_str(" Not shaded: a target on another metric is missed; rings mark what meets every target.");
+    }
     out.drawn.push((
         "tradeoff".into(),
         Chart::Scatter(Scatter {
             title: "p99.9 read latency against the share of stale reads".into(),
-            note: Some(if no_stale {
-                "No configuration returned a stale read. Bars: 95% intervals over seeds.".into()
-            } else {
-                "Lower left is better. Bars: 95% intervals over seeds.".into()
-            }),
+            note: Some(note),
             x_label: "stale-read fraction (reads missing an acknowledged write)".into(),
             y_label: "p99.9 get latency (ms)".into(),
             x_scale: Scale::Linear,
             y_scale: Scale::Linear,
             points,
-            target: (targets.0.is_some() || targets.1.is_some()).then_some(targets),
+            targets,
+            shade,
         }),
     ));
 }
 
 /// Reads by how many versions they returned, a stacked bar per configuration.
-fn versions(out: &mut Charts, configs: &[Value], all: &[String]) {
+fn versions(out: &mut Charts, configs: &[Value], all: &[String], recommend: Option<&Value>) {
     let more: Vec<f64> = configs.iter().map(|a| mean(a, "reads_with_siblings_fraction")).collect();
     // Results written before one_version_read_fraction existed: the rest of the reads.
     let one: Vec<f64> =
@@ -141,13 +193,14 @@ fn versions(out: &mut Charts, configs: &[Value], all: &[String]) {
         out.skipped.push("Versions per read: every read returned at most one version.".into());
         return;
     }
+    let any = configs.iter().any(|a| meets(recommend, a));
     out.drawn.push((
         "versions-per-read".into(),
         Chart::Bars(Bars {
             title: "reads by the number of versions they returned".into(),
-            note: Some("The rest of each bar's length to 1 is reads of keys never written.".into()),
+            note: with_star(Some("The rest of each bar's length to 1 is reads of keys never written.".into()), any),
             value_label: "fraction of successful reads".into(),
-            categories: configs.iter().map(|a| label(a, all, all)).collect(),
+            categories: configs.iter().map(|a| starred(label(a, all, all), meets(recommend, a))).collect(),
             segments: vec![("one version".into(), one), ("two or more (siblings)".into(), more)],
             // The interval of the share with siblings, at the end of its segment.
             ci: configs.iter().map(|a| ci(a, "reads_with_siblings_fraction")).collect(),
@@ -160,8 +213,9 @@ fn numeric_order(v: &mut Vec<String>) {
     v.dedup();
 }
 
-/// Heatmaps over (R, W) when the sweep varies both.
-fn rw_heatmaps(out: &mut Charts, configs: &[Value]) {
+/// Heatmaps over (R, W) when the sweep varies both: one per setting of the other varying
+/// settings (averaging over them would hide what they do), the R + W > N boundary drawn.
+fn rw_heatmaps(out: &mut Charts, configs: &[Value], all: &[String], recommend: Option<&Value>) {
     let mut rs: Vec<String> = configs.iter().filter_map(|a| setting(a, "protocol.r")).collect();
     let mut ws: Vec<String> = configs.iter().filter_map(|a| setting(a, "protocol.w")).collect();
     numeric_order(&mut rs);
@@ -169,37 +223,68 @@ fn rw_heatmaps(out: &mut Charts, configs: &[Value]) {
     if rs.len() < 2 || ws.len() < 2 {
         return;
     }
-    let cell = |r: &String, w: &String, metric: &str| {
-        let values: Vec<f64> = configs
-            .iter()
-            .filter(|a| setting(a, "protocol.r").as_ref() == Some(r) && setting(a, "protocol.w").as_ref() == Some(w))
-            .map(|a| mean(a, metric))
-            .collect();
-        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
-    };
-    for (metric, title) in [("p999_get_ms", "p99.9 get latency (ms)"), ("stale_read_fraction", "stale-read fraction")] {
-        let values: Vec<Vec<Option<f64>>> = ws.iter().map(|w| rs.iter().map(|r| cell(r, w, metric)).collect()).collect();
-        if values.iter().flatten().flatten().all(|v| *v == 0.0) {
-            out.skipped.push(format!("Heatmap of {title} over (R, W): zero in every cell."));
-            continue;
+    let others: Vec<String> = all.iter().filter(|p| *p != "protocol.r" && *p != "protocol.w").cloned().collect();
+    let mut groups: Vec<(String, Vec<&Value>)> = Vec::new();
+    for a in configs {
+        let key = if others.is_empty() { String::new() } else { label(a, &others, all) };
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.1.push(a),
+            None => groups.push((key, vec![a])),
         }
-        out.drawn.push((
-            format!("heatmap-{metric}"),
-            Chart::Heatmap(Heatmap {
-                title: format!("{title} over (R, W), mean over seeds"),
-                x_label: "R (replies a get waits for)".into(),
-                y_label: "W (acks a put waits for)".into(),
-                columns: rs.clone(),
-                rows: ws.clone(),
-                values,
-            }),
-        ));
     }
+    for (group, members) in &groups {
+        let at = |r: &String, w: &String| -> Vec<&Value> {
+            members
+                .iter()
+                .copied()
+                .filter(|a| setting(a, "protocol.r").as_ref() == Some(r) && setting(a, "protocol.w").as_ref() == Some(w))
+                .collect()
+        };
+        let grid = |cell: &dyn Fn(&[&Value]) -> Option<f64>| -> Vec<Vec<Option<f64>>> {
+            ws.iter().map(|w| rs.iter().map(|r| cell(&at(r, w))).collect()).collect()
+        };
+        let overlap: Vec<Vec<bool>> =
+            ws.iter().map(|w| rs.iter().map(|r| at(r, w).iter().any(|a| a["quorums_overlap"] == true)).collect()).collect();
+        let marked: Vec<Vec<bool>> =
+            ws.iter().map(|w| rs.iter().map(|r| at(r, w).iter().any(|a| meets(recommend, a))).collect()).collect();
+        let any_marked = marked.iter().flatten().any(|m| *m);
+        let suffix = if group.is_empty() { String::new() } else { format!("-{}", file_part(group)) };
+        let context = if group.is_empty() { String::new() } else { format!(", {group}") };
+        for (metric, title) in [("p999_get_ms", "p99.9 get latency (ms)"), ("stale_read_fraction", "stale-read fraction")] {
+            let values = grid(&|cell: &[&Value]| {
+                (!cell.is_empty()).then(|| cell.iter().map(|a| mean(a, metric)).sum::<f64>() / cell.len() as f64)
+            });
+            if values.iter().flatten().flatten().all(|v| *v == 0.0) {
+                out.skipped.push(format!("Heatmap of {title} over (R, W){context}: zero in every cell."));
+                continue;
+            }
+            let note = "Mean over seeds. The thick line parts R + W > N (read and write quorums meet) from R + W ≤ N.";
+            out.drawn.push((
+                format!("heatmap-{metric}{suffix}"),
+                Chart::Heatmap(Heatmap {
+                    title: format!("{title} over (R, W){context}"),
+                    note: with_star(Some(note.into()), any_marked),
+                    x_label: "R (replies a get waits for)".into(),
+                    y_label: "W (acks a put waits for)".into(),
+                    columns: rs.clone(),
+                    rows: ws.clone(),
+                    values,
+                    overlap: overlap.clone(),
+                    marked: marked.clone(),
+                }),
+            ));
+        }
+    }
+}
+
+/// A label as part of a file name: letters, digits, '.', '=' and '_' kept, the rest '-'.
+fn file_part(label: &str) -> String {
+    label.chars().map(|c| if c.is_ascii_alphanumeric() || "._=".contains(c) { c } else { '-' }).collect()
 }
 
 /// Dynamo §6.2's figure: load-balancing efficiency against membership metadata per node, one
 /// series per partitioning strategy.
-fn load_balancing(out: &mut Charts, configs: &[Value]) {
+fn load_balancing(out: &mut Charts, configs: &[Value], recommend: Option<&Value>) {
     let mut strategies: Vec<String> = configs.iter().filter_map(|a| setting(a, "ring.strategy")).collect();
     strategies.sort();
     strategies.dedup();
@@ -222,6 +307,15 @@ fn load_balancing(out: &mut Charts, configs: &[Value]) {
             Series { name: st.clone(), points, markers: true }
         })
         .collect();
+    if collapsed(&series) {
+        out.skipped.push("Load-balancing efficiency against membership metadata: one point per strategy.".into());
+        return;
+    }
+    let marks = configs
+        .iter()
+        .filter(|a| meets(recommend, a))
+        .map(|a| (mean(a, "metadata_entries_per_node"), mean(a, "load_balancing_efficiency")))
+        .collect();
     out.drawn.push((
         "load-balancing-efficiency".into(),
         Chart::Line(LineChart {
@@ -234,12 +328,13 @@ fn load_balancing(out: &mut Charts, configs: &[Value]) {
             series: merge_identical(series),
             spans: vec![],
             hline: None,
+            marks,
         }),
     ));
 }
 
 /// t-visibility, one curve per configuration: the mean over its seeds at each t.
-fn t_visibility_curves(out: &mut Charts, results: &Value, configs: &[Value], all: &[String]) {
+fn t_visibility_curves(out: &mut Charts, results: &Value, configs: &[Value], all: &[String], recommend: Option<&Value>) {
     let rows = results["rows"].as_array().cloned().unwrap_or_default();
     let pairs =
         |v: &Value| -> Vec<(f64, f64)> { v.as_array().map_or(Vec::new(), |a| a.iter().map(|p| (f(&p[0]), f(&p[1]))).collect()) };
@@ -258,20 +353,28 @@ fn t_visibility_curves(out: &mut Charts, results: &Value, configs: &[Value], all
                     Point { x: *t, y, ci }
                 })
                 .collect();
-            Some(Series { name: label(a, all, all), points, markers: true })
+            Some(Series { name: starred(label(a, all, all), meets(recommend, a)), points, markers: true })
         })
         .collect();
     if curves.is_empty() {
         return;
     }
+    let any = configs.iter().any(|a| meets(recommend, a));
     let curves = merge_identical(curves);
-    out.drawn.push(("t-visibility".into(), t_visibility("t-visibility per configuration", curves.clone())));
-    out.drawn.push(("t-visibility-tail".into(), t_visibility_tail("t-visibility per configuration", curves)));
+    for (stem, mut chart) in [
+        ("t-visibility", t_visibility("t-visibility per configuration", curves.clone())),
+        ("t-visibility-tail", t_visibility_tail("t-visibility per configuration", curves)),
+    ] {
+        if let Chart::Line(c) = &mut chart {
+            c.note = with_star(c.note.take(), any);
+        }
+        out.drawn.push((stem.into(), chart));
+    }
 }
 
 /// When a setting that is not a number varies (a coordinator strategy, a conflict policy), the
 /// tail latency and cost of each configuration as bars with their intervals.
-fn categorical_bars(out: &mut Charts, configs: &[Value], all: &[String]) {
+fn categorical_bars(out: &mut Charts, configs: &[Value], all: &[String], recommend: Option<&Value>) {
     let categorical = all.iter().any(|p| configs.iter().any(|c| setting(c, p).is_some_and(|v| v.parse::<f64>().is_err())));
     if !categorical {
         return;
@@ -284,9 +387,9 @@ fn categorical_bars(out: &mut Charts, configs: &[Value], all: &[String]) {
             format!("{metric}-per-configuration"),
             Chart::Bars(Bars {
                 title: title.into(),
-                note: None,
+                note: with_star(None, configs.iter().any(|a| meets(recommend, a))),
                 value_label: unit.into(),
-                categories: configs.iter().map(|a| label(a, all, all)).collect(),
+                categories: configs.iter().map(|a| starred(label(a, all, all), meets(recommend, a))).collect(),
                 segments: vec![(metric.into(), configs.iter().map(|a| mean(a, metric)).collect())],
                 ci: configs.iter().map(|a| ci(a, metric)).collect(),
             }),
@@ -315,10 +418,14 @@ fn axis_charts(out: &mut Charts, configs: &[Value], all: &[String], recommend: O
         ] {
             let name = short(axis, all);
             let mut series: Vec<Series> = Vec::new();
+            let mut marks = Vec::new();
             for a in configs {
                 let key = label(a, &others, all);
                 let x = setting(a, axis).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
                 let p = Point { x, y: mean(a, metric), ci: ci(a, metric) };
+                if meets(recommend, a) {
+                    marks.push((p.x, p.y));
+                }
                 match series.iter_mut().find(|s| s.name == key) {
                     Some(s) => s.points.push(p),
                     None => series.push(Series { name: key, points: vec![p], markers: true }),
@@ -334,6 +441,10 @@ fn axis_charts(out: &mut Charts, configs: &[Value], all: &[String], recommend: O
                 out.skipped.push(format!("{} against {name}: zero in every configuration.", capitalise(y)));
                 continue;
             }
+            if collapsed(&series) {
+                out.skipped.push(format!("{} against {name}: one point per line.", capitalise(y)));
+                continue;
+            }
             let hline = target(recommend, metric).map(|v| (v, format!("target ≤ {v}")));
             out.drawn.push((
                 format!("{metric}-vs-{}", axis.replace('.', "-")),
@@ -347,6 +458,7 @@ fn axis_charts(out: &mut Charts, configs: &[Value], all: &[String], recommend: O
                     series: merge_identical(series),
                     spans: vec![],
                     hline,
+                    marks,
                 }),
             ));
         }
