@@ -263,10 +263,11 @@ fn degenerate_sweeps_draw_legible_charts_or_say_why_not() {
             config(2, &["network.loss_probability=0.01", "protocol.r=2", "protocol.w=1"], 1.0, 0.0),
             config(3, &["network.loss_probability=0.05", "protocol.r=2", "protocol.w=2"], 1.0, 0.0)] }),
     );
-    // One configuration compares nothing: no chart, and the page says why.
+    // One configuration and no curve: no chart, and the page says why.
     assert!(charts_in(&one).is_empty(), "{:?}", charts_in(&one));
     let one_page = std::fs::read_to_string(one.join("index.html")).expect("index");
     assert!(one_page.contains("one configuration, nothing to compare"), "{one_page}");
+    assert!(one_page.contains("Versions per read: one configuration"), "{one_page}");
     for d in [&zero, &constant] {
         let charts = charts_in(d);
         assert!(!charts.is_empty(), "{}", d.display());

@@ -146,6 +146,7 @@ mod tests {
                 written_at: SimTime(0),
                 write: WriteId(c),
                 cart: Default::default(),
+                value_bytes: 0,
             },
             SimTime(0),
         );

@@ -30,6 +30,8 @@ pub struct PutBody {
     pub context: Rc<CausalContext>,
     /// The written cart; empty for a register (see [`crate::node::versioning::Sibling::cart`]).
     pub cart: Cart,
+    /// The object's size.
+    pub value_bytes: u32,
 }
 
 /// Why a request failed.
@@ -190,15 +192,44 @@ impl Payload {
         }
     }
 
-    /// Approximate bytes on the wire, for anti-entropy accounting.
+    /// Bytes on the wire: a header (ids, key, kind) and what the message carries: objects
+    /// with their clocks and contexts, membership views, Merkle hashes.
     pub fn size_bytes(&self) -> usize {
-        match self {
-            Payload::AeCompare { hashes, .. } => 8 + 12 * hashes.len(),
-            Payload::AeKeys { leaves, entries, .. } => {
-                8 + 4 * leaves.len() + entries.iter().map(|(_, v)| 4 + v.size_bytes()).sum::<usize>()
+        const HEADER: usize = 64;
+        let versions = |v: &VersionSet| v.size_bytes();
+        let context = |c: &CausalContext| 24 * c.size();
+        let body = |b: &PutBody| context(&b.context) + b.cart.size_bytes() + b.value_bytes as usize;
+        let view = |m: &Membership| 32 * m.len();
+        HEADER
+            + match self {
+                Payload::ClientGet(_) | Payload::GetRequest { .. } | Payload::Ping | Payload::Pong => 0,
+                Payload::ClientPut(_, b) => body(b),
+                Payload::Reply { body: reply, .. } => match reply {
+                    ReplyBody::Get { read, context: c, .. } => versions(read) + context(c),
+                    ReplyBody::Put { context: c } => context(c),
+                    ReplyBody::Failed(_) => 0,
+                },
+                Payload::GetReply { versions: v, .. } => v.as_deref().map_or(0, versions),
+                Payload::PutRequest { versions: v, .. }
+                | Payload::ReadRepair { versions: v, .. }
+                | Payload::Hint { versions: v, .. }
+                | Payload::HintAck { versions: v, .. } => versions(v),
+                Payload::MintRequest { body: b, others, .. } => body(b) + 8 * others.len(),
+                Payload::PutAck { minted, .. } => minted.as_ref().map_or(0, |(c, v)| context(c) + versions(v)),
+                Payload::Gossip { view: m, .. } | Payload::TransferAck { view: m, .. } => view(m),
+                Payload::Transfer { entries, view: m, .. } => {
+                    view(m) + entries.iter().map(|(_, v)| 8 + versions(v)).sum::<usize>()
+                }
+                Payload::AeCompare { hashes, .. } => 8 + 12 * hashes.len(),
+                Payload::AeKeys { leaves, entries, .. } => {
+                    8 + 4 * leaves.len() + entries.iter().map(|(_, v)| 4 + versions(v)).sum::<usize>()
+                }
             }
-            _ => 64,
-        }
+    }
+
+    /// Background streams, held to the stream rate: hint delivery and range transfers.
+    pub fn is_stream(&self) -> bool {
+        matches!(self, Payload::Hint { .. } | Payload::Transfer { .. })
     }
 
     /// The network kind of this payload.

@@ -411,7 +411,7 @@ mod tests {
     }
 
     fn put(write: u64) -> PutBody {
-        PutBody { write: WriteId(write), context: Rc::new(CausalContext::default()), cart: Default::default() }
+        PutBody { write: WriteId(write), context: Rc::new(CausalContext::default()), cart: Default::default(), value_bytes: 0 }
     }
 
     #[test]
@@ -497,7 +497,7 @@ mod tests {
         let mut replica = Node::new(NodeId(1), Seeds::new(1).stream(Stream::Node, 1));
         let (first, context) = coordinator.mint(SimTime(1), &env, key, &put(1), None, false);
         replica.store_reconciled(SimTime(1), &env, key, None, &first);
-        let newer = PutBody { write: WriteId(2), context, cart: Default::default() };
+        let newer = PutBody { write: WriteId(2), context, cart: Default::default(), value_bytes: 0 };
         let (second, _) = coordinator.mint(SimTime(2), &env, key, &newer, None, false);
         assert!(replica.store_reconciled(SimTime(3), &env, key, None, &second));
         let held = replica.versions(key).expect("stored");
@@ -524,9 +524,9 @@ mod tests {
         let (_, first) = node.mint(SimTime(1_000), &env, key, &put(1), None, false);
         assert_eq!(first.clock.entries()[0].updated_at, SimTime(500), "the entry carries the node's own clock");
         // Two clients both hold `first` and write through this node: the second clock dominates.
-        let stale = PutBody { write: WriteId(2), context: first.clone(), cart: Default::default() };
+        let stale = PutBody { write: WriteId(2), context: first.clone(), cart: Default::default(), value_bytes: 0 };
         node.mint(SimTime(2_000), &env, key, &stale, None, false);
-        let again = PutBody { write: WriteId(3), context: first, cart: Default::default() };
+        let again = PutBody { write: WriteId(3), context: first, cart: Default::default(), value_bytes: 0 };
         let (held, _) = node.mint(SimTime(3_000), &env, key, &again, None, false);
         let writes: Vec<u64> = held.siblings.iter().map(|s| s.write.0).collect();
         assert_eq!(writes, vec![3], "write 2 was acknowledged and is gone");

@@ -255,7 +255,14 @@ impl Node {
                 after
             }
         };
-        let sibling = Sibling { dot, clock, written_at: local_now, write: body.write, cart: body.cart.clone() };
+        let sibling = Sibling {
+            dot,
+            clock,
+            written_at: local_now,
+            write: body.write,
+            cart: body.cart.clone(),
+            value_bytes: body.value_bytes,
+        };
         let versions = Rc::make_mut(slot);
         if versions.apply_write_with(resolution, &body.context, sibling, now) {
             self.stats.concurrent_writes += 1;

@@ -347,11 +347,13 @@ pub struct Sibling {
     /// their write id (a cart write always holds at least its own item). Not an `Option`: that
     /// would take a word more in every message.
     pub cart: Cart,
+    /// The object's size, carried in every message that carries the version.
+    pub value_bytes: u32,
 }
 
 impl Sibling {
     pub fn size_bytes(&self) -> usize {
-        40 + 24 * self.clock.len() + self.cart.size_bytes()
+        40 + 24 * self.clock.len() + self.cart.size_bytes() + self.value_bytes as usize
     }
 }
 
@@ -556,7 +558,14 @@ mod tests {
     }
 
     fn sib(n: u32, c: u64, w: u64) -> Sibling {
-        Sibling { dot: dot(n, c), clock: VectorClock::new(), written_at: SimTime(w), write: WriteId(w), cart: Default::default() }
+        Sibling {
+            dot: dot(n, c),
+            clock: VectorClock::new(),
+            written_at: SimTime(w),
+            write: WriteId(w),
+            cart: Default::default(),
+            value_bytes: 0,
+        }
     }
 
     #[test]
@@ -788,7 +797,14 @@ mod tests {
         let mut clock = context.clone();
         clock.advance(NodeId(node), counter, SimTime(at));
         clock.truncate(threshold);
-        Sibling { dot: dot(node, counter), clock, written_at: SimTime(at), write: WriteId(write), cart: Default::default() }
+        Sibling {
+            dot: dot(node, counter),
+            clock,
+            written_at: SimTime(at),
+            write: WriteId(write),
+            cart: Default::default(),
+            value_bytes: 0,
+        }
     }
 
     fn writes(set: &VersionSet) -> Vec<u64> {

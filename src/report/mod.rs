@@ -286,11 +286,41 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
         "faults": m.faults.iter().zip(&r.faults).map(|(f, s)| json!({ "at_ms": f.at_ms, "fault": f.description, "took_effect": f.took_effect, "drawn_by_nemesis": s.generated })).collect::<Vec<_>>(),
         "protocol_counters": protocol_counters_section(r),
         "storage": storage_section(scenario, r),
+        "capacity": capacity_section(scenario, r),
         "engine": {
             "events_processed_count": r.events_processed,
             "peak_pending_events_count": r.peak_pending_events,
             "timeouts_retired_count": r.timeouts_retired,
         },
+    })
+}
+
+/// Each resource's utilisation over the run (busy time over the simulated duration; CPU over
+/// every core): the mean over nodes and the hottest node, so a run states the load its tail
+/// was measured at.
+fn capacity_section(scenario: &Scenario, r: &RunResult) -> Value {
+    let model = if !scenario.service_time.is_zero() {
+        "service_time"
+    } else if scenario.capacity.is_infinite() {
+        "infinite"
+    } else {
+        "capacity"
+    };
+    let cores = if scenario.service_time.is_zero() { scenario.capacity.cores.max(1) } else { 1 };
+    let span = r.simulated_end.as_nanos().max(1) as f64;
+    let resource = |busy: &dyn Fn(&crate::world::capacity::Busy) -> u64, servers: f64| -> Value {
+        let u: Vec<f64> = r.busy.iter().map(|b| busy(b) as f64 / (span * servers)).collect();
+        let (hot, max) = u.iter().enumerate().fold((0, 0.0), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
+        let round = |v: f64| (v * 1e6).round() / 1e6;
+        json!({ "mean_utilisation": round(u.iter().sum::<f64>() / u.len().max(1) as f64), "max_utilisation": round(max), "max_node": format!("n{hot}") })
+    };
+    json!({
+        "model": model,
+        "cores": cores,
+        "cpu": resource(&|b| b.cpu_ns, cores as f64),
+        "nic_out": resource(&|b| b.nic_out_ns, 1.0),
+        "nic_in": resource(&|b| b.nic_in_ns, 1.0),
+        "bytes_sent_count": r.busy.iter().map(|b| b.bytes_out).sum::<u64>(),
     })
 }
 
@@ -558,6 +588,23 @@ pub fn summary(report: &Value) -> String {
         f(&a["min_window_succeeded_at_ms"]),
         u(&a["median_window_succeeded_count"])
     ));
+    let c = &report["capacity"];
+    if c["model"] != "infinite" {
+        let pct = |r: &str, k: &str| 100.0 * f(&c[r][k]);
+        s.push_str(&format!(
+            "utilisation ({} model, {} cores): CPU mean {:.1}%, hottest {} {:.1}%; NIC out mean {:.1}%, hottest {} {:.1}%\n",
+            c["model"].as_str().unwrap_or("?"),
+            u(&c["cores"]),
+            pct("cpu", "mean_utilisation"),
+            c["cpu"]["max_node"].as_str().unwrap_or("?"),
+            pct("cpu", "max_utilisation"),
+            pct("nic_out", "mean_utilisation"),
+            c["nic_out"]["max_node"].as_str().unwrap_or("?"),
+            pct("nic_out", "max_utilisation"),
+        ));
+    } else if c.is_object() {
+        s.push_str("utilisation: infinite capacity (no CPU time, no bandwidth limit)\n");
+    }
     let v = &report["versions_per_read"];
     s.push_str(&format!(
         "\nversions per read: 1: {:.4}  2: {:.4}  3: {:.4}  4+: {:.4}\n",

@@ -10,6 +10,7 @@
 //! `--set path=value` overrides are applied to the JSON tree between reading and stage one, so
 //! they are validated exactly like the file.
 
+pub mod capacity;
 pub mod cost;
 pub mod jsonpos;
 pub mod nemesis;
@@ -42,6 +43,9 @@ pub struct NodeSpec {
     pub weight: f64,
     /// The node clock's error: its timestamps read simulated time plus this (may be negative).
     pub clock_skew_ns: i64,
+    /// A weaker (above 1) or stronger machine: its CPU times are multiplied, its bandwidth
+    /// divided, by this.
+    pub capacity_factor: f64,
 }
 
 /// A validated scenario; every field is in simulation units.
@@ -56,7 +60,10 @@ pub struct Scenario {
     pub nodes: Vec<NodeSpec>,
     /// Nodes in the ring at the start; the others wait for a join.
     pub initial_members: Vec<NodeId>,
+    /// When not zero, every request takes a draw of it on one core, whatever its kind (the
+    /// WARS model's processing time), instead of `capacity`'s CPU costs.
     pub service_time: Distribution,
+    pub capacity: capacity::Capacity,
     /// What one disk write adds to a node's service time (see `node::storage`).
     pub storage_write_time: Distribution,
     pub slow_nodes: Vec<(NodeId, f64)>,

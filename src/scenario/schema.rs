@@ -281,7 +281,45 @@ pub(super) struct RawCluster {
     #[serde(default)]
     pub(super) service_time: Option<RawDistribution>,
     #[serde(default)]
+    pub(super) capacity: Option<RawCapacity>,
+    #[serde(default)]
     pub(super) slow_nodes: Vec<RawSlowNode>,
+}
+
+/// Each node's machine: CPU cores and the CPU time of each kind of work, in microseconds, and
+/// its network interface's bandwidth; `infinite` for a node with no cost at all.
+#[derive(Deserialize, Serialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCapacity {
+    #[serde(default)]
+    pub(super) infinite: bool,
+    #[serde(default)]
+    pub(super) cores: Option<u32>,
+    #[serde(default)]
+    pub(super) cpu_us: RawCpuCosts,
+    #[serde(default)]
+    pub(super) nic_mb_per_s: Option<f64>,
+    #[serde(default)]
+    pub(super) stream_mb_per_s: Option<f64>,
+}
+
+#[derive(Deserialize, Serialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCpuCosts {
+    #[serde(default)]
+    pub(super) coordinate_get: Option<f64>,
+    #[serde(default)]
+    pub(super) coordinate_put: Option<f64>,
+    #[serde(default)]
+    pub(super) replica_read: Option<f64>,
+    #[serde(default)]
+    pub(super) replica_write: Option<f64>,
+    #[serde(default)]
+    pub(super) per_key_stored: Option<f64>,
+    #[serde(default)]
+    pub(super) merkle_per_key: Option<f64>,
+    #[serde(default)]
+    pub(super) exchange_per_hash: Option<f64>,
 }
 
 #[derive(Deserialize, Serialize, Debug)]
@@ -294,6 +332,8 @@ pub(super) struct RawNodeOverride {
     pub(super) datacenter: Option<String>,
     #[serde(default)]
     pub(super) clock_skew_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) capacity_factor: Option<f64>,
 }
 
 #[derive(Deserialize, Serialize, Debug)]
@@ -444,6 +484,14 @@ pub(super) enum RawPopularity {
     HotSet { key_fraction: f64, access_fraction: f64 },
 }
 
+/// A written object's size.
+#[derive(Deserialize, Serialize, Debug, Clone)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub(super) enum RawValueBytes {
+    Constant { bytes: f64 },
+    Lognormal { median_bytes: f64, sigma: f64 },
+}
+
 #[derive(Deserialize, Serialize, Debug, Clone)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawValue {
@@ -489,6 +537,8 @@ pub(super) struct RawWorkload {
     pub(super) read_fraction: Option<f64>,
     #[serde(default)]
     pub(super) value: Option<RawValue>,
+    #[serde(default)]
+    pub(super) value_bytes: Option<RawValueBytes>,
     #[serde(default)]
     pub(super) arrivals: Option<RawArrivals>,
     #[serde(default)]

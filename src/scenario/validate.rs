@@ -9,7 +9,9 @@ use crate::node::consistency::ConsistencyLevel;
 use crate::node::storage::StorageModel;
 use crate::node::{ConflictPolicy, Coordination, Fanout, Protocol};
 use crate::scenario::schema::*;
-use crate::scenario::workload::{Arrivals, ClientSemantics, KeyPopularity, LevelMix, ProbeConfig, ValueModel, WorkloadConfig};
+use crate::scenario::workload::{
+    Arrivals, ClientSemantics, KeyPopularity, LevelMix, ProbeConfig, ValueBytes, ValueModel, WorkloadConfig,
+};
 use crate::scenario::*;
 use crate::sim::distribution::Distribution;
 use crate::sim::engine::SimDuration;
@@ -207,6 +209,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Sce
         nodes: cluster.nodes,
         initial_members: cluster.initial_members,
         service_time: cluster.service_time,
+        capacity: cluster.capacity,
         storage_write_time,
         slow_nodes: cluster.slow_nodes,
         strategy,
@@ -240,6 +243,7 @@ struct ClusterSection {
     nodes: Vec<NodeSpec>,
     initial_members: Vec<NodeId>,
     service_time: Distribution,
+    capacity: super::capacity::Capacity,
     slow_nodes: Vec<(NodeId, f64)>,
 }
 
@@ -278,8 +282,9 @@ fn cluster(ctx: &Ctx, c: &RawCluster) -> Result<ClusterSection, ScenarioError> {
     }
     let dc_index = |path: &str, name: &str| datacenter_index(ctx, &datacenters, path, name);
     let dcs = datacenters.len() as u32;
-    let mut nodes: Vec<NodeSpec> =
-        (0..node_count).map(|i| NodeSpec { datacenter: (i % dcs) as u16, weight: 1.0, clock_skew_ns: 0 }).collect();
+    let mut nodes: Vec<NodeSpec> = (0..node_count)
+        .map(|i| NodeSpec { datacenter: (i % dcs) as u16, weight: 1.0, clock_skew_ns: 0, capacity_factor: 1.0 })
+        .collect();
     let node_ref = |path: &str, n: u32| node_id(ctx, node_count, path, n);
     for (i, o) in c.node_overrides.iter().enumerate() {
         let p = format!("cluster.node_overrides.{i}");
@@ -293,6 +298,12 @@ fn cluster(ctx: &Ctx, c: &RawCluster) -> Result<ClusterSection, ScenarioError> {
         }
         if let Some(skew) = o.clock_skew_ms {
             spec.clock_skew_ns = skew_ns(ctx, &format!("{p}.clock_skew_ms"), skew)?;
+        }
+        if let Some(f) = o.capacity_factor {
+            if !(f.is_finite() && (0.01..=1000.0).contains(&f)) {
+                return Err(ctx.err(&format!("{p}.capacity_factor"), format!("{f} is out of range; expected 0.01 to 1000")));
+            }
+            spec.capacity_factor = f;
         }
     }
     let initial_members = match &c.initial_members {
@@ -326,7 +337,8 @@ fn cluster(ctx: &Ctx, c: &RawCluster) -> Result<ClusterSection, ScenarioError> {
         slow_nodes.push((id, s.factor));
     }
 
-    Ok(ClusterSection { node_count, datacenters, nodes, initial_members, service_time, slow_nodes })
+    let capacity = super::capacity::capacity(ctx, c.capacity.as_ref())?;
+    Ok(ClusterSection { node_count, datacenters, nodes, initial_members, service_time, capacity, slow_nodes })
 }
 
 /// `ring`: the partitioning strategy, tokens per node and partitions.
@@ -575,6 +587,30 @@ fn workload(ctx: &Ctx, rw: &RawWorkload, clients_placed: bool, n: usize) -> Resu
             },
         },
     };
+    let value_bytes = match &rw.value_bytes {
+        None => ValueBytes::DEFAULT,
+        Some(RawValueBytes::Constant { bytes }) => {
+            if !(bytes.is_finite() && (0.0..=ValueBytes::MAX as f64).contains(bytes)) {
+                return Err(ctx.err(
+                    "workload.value_bytes.bytes",
+                    format!("{bytes} is out of range; expected 0 to {} (1 MiB)", ValueBytes::MAX),
+                ));
+            }
+            ValueBytes::Constant(bytes.round() as u32)
+        }
+        Some(RawValueBytes::Lognormal { median_bytes, sigma }) => {
+            if !(median_bytes.is_finite() && *median_bytes >= 1.0 && *median_bytes <= ValueBytes::MAX as f64) {
+                return Err(ctx.err(
+                    "workload.value_bytes.median_bytes",
+                    format!("{median_bytes} is out of range; expected 1 to {} (1 MiB)", ValueBytes::MAX),
+                ));
+            }
+            if !(sigma.is_finite() && (0.0..=4.0).contains(sigma)) {
+                return Err(ctx.err("workload.value_bytes.sigma", format!("{sigma} is out of range; expected 0 to 4")));
+            }
+            ValueBytes::LogNormal { median: *median_bytes, sigma: *sigma }
+        }
+    };
     let arrivals = match &rw.arrivals {
         None => Arrivals::Closed { clients: 10, think_time: Distribution::Exponential { mean_ms: 10.0, offset_ms: 0.0 } },
         Some(RawArrivals::Closed { clients, think_time }) => {
@@ -602,6 +638,7 @@ fn workload(ctx: &Ctx, rw: &RawWorkload, clients_placed: bool, n: usize) -> Resu
         popularity,
         read_fraction: probability(ctx, "workload.read_fraction", rw.read_fraction.unwrap_or(0.5))?,
         value_model,
+        value_bytes,
         arrivals,
         client_timeout: ms(ctx, "workload.client_timeout_ms", rw.client_timeout_ms.unwrap_or(2000.0), false)?,
         avoid_after_timeout: ms(ctx, "workload.avoid_after_timeout_ms", rw.avoid_after_timeout_ms.unwrap_or(1000.0), true)?,

@@ -119,6 +119,8 @@ pub struct WorkloadConfig {
     pub popularity: KeyPopularity,
     pub read_fraction: f64,
     pub value_model: ValueModel,
+    /// Each written object's size (a cart's items add to it).
+    pub value_bytes: ValueBytes,
     pub client_semantics: ClientSemantics,
     /// Operations on a key never overlap: each takes the key's client-side lock (Jepsen's
     /// second Riak test); see [`crate::world::key_lock`].
@@ -140,6 +142,34 @@ pub struct WorkloadConfig {
     /// coordination) fetches the membership; between fetches it routes by the ring it last saw.
     /// Zero: it always knows the current ring.
     pub client_ring_refresh: SimDuration,
+}
+
+/// A written object's size in bytes: the paper's objects are "usually less than 1 MB",
+/// typically kilobytes; YCSB's default record is 1 KB (ten fields of 100 bytes).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum ValueBytes {
+    Constant(u32),
+    /// Lognormal, cut at [`ValueBytes::MAX`].
+    LogNormal {
+        median: f64,
+        sigma: f64,
+    },
+}
+
+impl ValueBytes {
+    pub const DEFAULT: ValueBytes = ValueBytes::Constant(1024);
+    pub const MAX: u32 = 1 << 20;
+
+    pub fn draw(&self, rng: &mut impl crate::sim::rng::Draw) -> u32 {
+        match *self {
+            ValueBytes::Constant(b) => b,
+            ValueBytes::LogNormal { median, sigma } => {
+                let d = crate::sim::distribution::Distribution::LogNormal { median_ms: median, sigma };
+                // The distribution draws in milliseconds; here its unit is the byte.
+                d.sample_ms(rng).round().clamp(0.0, ValueBytes::MAX as f64) as u32
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -57,7 +57,7 @@ impl Distribution {
         matches!(self, Distribution::Constant { ms } if *ms == 0.0)
     }
 
-    fn sample_ms(&self, rng: &mut impl Draw) -> f64 {
+    pub(crate) fn sample_ms(&self, rng: &mut impl Draw) -> f64 {
         match self {
             Distribution::Constant { ms } => *ms,
             Distribution::Uniform { min_ms, max_ms } => min_ms + (max_ms - min_ms) * unit(rng),

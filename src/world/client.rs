@@ -461,7 +461,8 @@ impl Client {
         let to = self.coordinator_for(now, env, key, true);
         let level = if probe { None } else { env.workload.put_levels.draw(&mut self.rng) };
         let body_cart = cart.clone();
-        let body = PutBody { write, context, cart: cart.unwrap_or_default() };
+        let value_bytes = env.workload.value_bytes.draw(&mut self.rng);
+        let body = PutBody { write, context, cart: cart.unwrap_or_default(), value_bytes };
         let payload = Payload::ClientPut(ClientOp { client: self.id, op, key, forwarded: false, level }, body);
         let resend = (env.workload.client_retries > 0).then(|| payload.clone());
         out.push(ClientEffect::Send { to, payload });

@@ -9,6 +9,7 @@
 //! request waits in the receiver's FIFO queue while the node is busy, then takes its service
 //! time; what the handler sends departs when the service ends (and its disk writes, if any).
 
+pub mod capacity;
 pub mod client;
 mod disk;
 pub mod key_lock;
@@ -31,9 +32,24 @@ use crate::sim::ids::{ClientId, Endpoint, KeyId, NodeId};
 use crate::sim::rng::{unit_open0, Seeds, SimRng, Stream};
 use crate::world::client::{Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Observation, Role};
 use crate::world::key_lock::KeyLocks;
+use capacity::Resources;
 use disk::Disks;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+
+/// The CPU time, in nanoseconds, a message's work costs its receiver under the capacity model.
+fn cpu_cost(cpu: &crate::scenario::capacity::CpuCosts, payload: &Payload) -> u64 {
+    match payload {
+        Payload::ClientGet(_) => cpu.coordinate_get,
+        Payload::ClientPut(..) => cpu.coordinate_put,
+        Payload::GetRequest { .. } => cpu.replica_read,
+        Payload::PutRequest { .. } | Payload::MintRequest { .. } | Payload::ReadRepair { .. } => cpu.replica_write,
+        Payload::Hint { .. } => cpu.per_key_stored,
+        Payload::Transfer { entries, .. } | Payload::AeKeys { entries, .. } => cpu.per_key_stored * entries.len() as u64,
+        Payload::AeCompare { hashes, .. } => cpu.exchange_per_hash * hashes.len() as u64,
+        _ => 0,
+    }
+}
 
 /// What the engine schedules. A message travels inside its event: the engine keeps events in
 /// a slab apart from its queue of small keys, so their size costs the queue nothing.
@@ -123,7 +139,10 @@ pub struct World<'s> {
     network: Network,
     nodes: Vec<Node>,
     node_up: Vec<bool>,
-    node_busy_until: Vec<SimTime>,
+    /// Each node's CPU cores and network interface.
+    resources: Resources,
+    /// Per node: the Merkle hashes already charged to its CPU.
+    hashes_charged: Vec<u64>,
     service_rng: Vec<SimRng>,
     disks: Disks,
     /// What crashes put back to the disk's version under buffered storage, by key: the
@@ -285,7 +304,12 @@ impl<'s> World<'s> {
             keys: KeyTable::with_workload_keys(scenario.workload.key_count),
             chooser: KeyChooser::new(&scenario.workload.popularity, scenario.workload.key_count),
             network,
-            node_busy_until: vec![SimTime::ZERO; nodes.len()],
+            resources: Resources::new(
+                &scenario.capacity,
+                if scenario.service_time.is_zero() { scenario.capacity.cores as usize } else { 1 },
+                scenario.nodes.iter().map(|n| n.capacity_factor).collect(),
+            ),
+            hashes_charged: vec![0; nodes.len()],
             node_up: (0..slots).map(|i| scenario.initial_members.contains(&NodeId(i as u32))).collect(),
             nodes,
             service_rng,
@@ -682,13 +706,19 @@ impl<'s> World<'s> {
                     return;
                 }
                 let mut service = SimDuration::ZERO;
-                if env.payload.needs_service() && !self.scenario.service_time.is_zero() {
-                    let drawn = self.scenario.service_time.sample(&mut self.service_rng[n.index()]);
-                    service = SimDuration((drawn.0 as f64 * self.network.slow_factor(n)) as u64);
-                }
-                if env.payload.needs_service() {
-                    let start = now.max(self.node_busy_until[n.index()]);
-                    self.node_busy_until[n.index()] = start.after(service);
+                // The single-server model draws every request's time; the capacity model
+                // charges each kind of work its CPU cost.
+                let (queues, cost) = if self.scenario.service_time.is_zero() {
+                    let cost = cpu_cost(&self.scenario.capacity.cpu, &env.payload);
+                    (cost > 0, cost)
+                } else if env.payload.needs_service() {
+                    (true, self.scenario.service_time.sample(&mut self.service_rng[n.index()]).0)
+                } else {
+                    (false, 0)
+                };
+                if queues {
+                    let (start, took) = self.resources.cpu(n.index(), now, cost, self.network.slow_factor(n));
+                    service = took;
                     if start > now {
                         env.service = service;
                         self.metrics.queued_messages += 1;
@@ -744,7 +774,17 @@ impl<'s> World<'s> {
     /// Applies a node's effects in push order; sends depart when its service time ends.
     fn apply_node_effects(&mut self, node: NodeId, service: SimDuration, out: &mut Vec<NodeEffect>) {
         let writes = self.nodes[node.index()].take_disk_writes();
-        let served = self.engine.now().after(service);
+        let mut served = self.engine.now().after(service);
+        // Merkle hashing the handler did (tree updates, a rebuild) takes CPU time before what
+        // it sends leaves.
+        let hashes = self.nodes[node.index()].stats.merkle_hashes;
+        let fresh = hashes - self.hashes_charged[node.index()];
+        self.hashes_charged[node.index()] = hashes;
+        let per_hash = self.scenario.capacity.cpu.merkle_per_key;
+        if fresh > 0 && per_hash > 0 && self.scenario.service_time.is_zero() {
+            let (start, took) = self.resources.cpu(node.index(), served, fresh * per_hash, self.network.slow_factor(node));
+            served = start.after(took);
+        }
         let depart = self.disks.write(node.index(), writes, served, self.network.slow_factor(node));
         if writes > 0 {
             self.nodes[node.index()].disk_writes_done(depart);
@@ -800,7 +840,7 @@ impl<'s> World<'s> {
         for lost in put_back {
             self.unflushed_lost.entry(lost.key).or_default().push(lost);
         }
-        self.node_busy_until[i] = now;
+        self.resources.crash(i, now);
         self.disks.crash(i, now);
         count
     }
@@ -1002,14 +1042,28 @@ impl<'s> World<'s> {
             self.engine.schedule_at(depart, Event::Deliver(Envelope::sent(id, from, to, payload)));
             return;
         }
+        // Bytes take time on the sender's and the receiver's network interfaces.
+        let (bytes, stream) = if self.resources.bounded() { (payload.size_bytes(), payload.is_stream()) } else { (0, false) };
+        let depart = match from {
+            Endpoint::Node(n) if bytes > 0 => self.resources.send(n.index(), depart, bytes, stream, self.network.slow_factor(n)),
+            _ => depart,
+        };
+        let arrive = |world: &mut Self, at: SimTime| match to {
+            Endpoint::Node(n) if bytes > 0 => world.resources.receive(n.index(), at, bytes, stream, world.network.slow_factor(n)),
+            _ => at,
+        };
         match self.network.route(depart, from, to, kind) {
             Route::Lost => {
                 self.metrics.message(kind).lost += 1;
                 self.trace_message("drop", || MessageTag { id, from, to, kind, key: payload.key() }, Some("lost"));
             }
-            Route::Deliver(at) => self.engine.schedule_at(at, Event::Deliver(Envelope::sent(id, from, to, payload))),
+            Route::Deliver(at) => {
+                let at = arrive(self, at);
+                self.engine.schedule_at(at, Event::Deliver(Envelope::sent(id, from, to, payload)));
+            }
             Route::Duplicate(first, second) => {
                 self.metrics.message(kind).duplicated += 1;
+                let (first, second) = (arrive(self, first), arrive(self, second));
                 let copy = Envelope::sent(id, from, to, payload.clone());
                 self.engine.schedule_at(first, Event::Deliver(Envelope::sent(id, from, to, payload)));
                 self.engine.schedule_at(second, Event::Deliver(copy));
@@ -1106,6 +1160,7 @@ impl<'s> World<'s> {
             }
         }
         RunResult {
+            busy: self.resources.busy.clone(),
             metrics: self.metrics,
             history: self.history,
             node_stats: self.nodes.iter().map(|n| n.stats.clone()).collect(),

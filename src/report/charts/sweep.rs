@@ -118,10 +118,6 @@ pub fn sweep_charts(results: &Value, recommend: Option<&Value>) -> Charts {
         out.skipped.push("No chart: every configuration was skipped.".into());
         return out;
     }
-    if configs.len() == 1 {
-        out.skipped.push("No chart: one configuration, nothing to compare (its figures are in the table).".into());
-        return out;
-    }
     let all = varying(&configs);
     tradeoff(&mut out, &configs, &all, recommend);
     versions(&mut out, &configs, &all, recommend);
@@ -134,6 +130,10 @@ pub fn sweep_charts(results: &Value, recommend: Option<&Value>) -> Charts {
 }
 
 fn tradeoff(out: &mut Charts, configs: &[Value], all: &[String], recommend: Option<&Value>) {
+    if configs.len() < 2 {
+        out.skipped.push("Tradeoff of p99.9 read latency against stale reads: one configuration, nothing to compare.".into());
+        return;
+    }
     let points: Vec<ScatterPoint> = configs
         .iter()
         .map(|a| ScatterPoint {
@@ -191,6 +191,10 @@ fn versions(out: &mut Charts, configs: &[Value], all: &[String], recommend: Opti
         configs.iter().zip(&more).map(|(a, m)| a["one_version_read_fraction"]["mean"].as_f64().unwrap_or(1.0 - m)).collect();
     if more.iter().all(|m| *m == 0.0) {
         out.skipped.push("Versions per read: every read returned at most one version.".into());
+        return;
+    }
+    if configs.len() < 2 {
+        out.skipped.push("Versions per read: one configuration, nothing to compare (the table has its figures).".into());
         return;
     }
     let any = configs.iter().any(|a| meets(recommend, a));
@@ -420,7 +424,8 @@ fn axis_charts(out: &mut Charts, configs: &[Value], all: &[String], recommend: O
             let mut series: Vec<Series> = Vec::new();
             let mut marks = Vec::new();
             for a in configs {
-                let key = label(a, &others, all);
+                // With no other varying setting, one line through every configuration.
+                let key = if others.is_empty() { String::new() } else { label(a, &others, all) };
                 let x = setting(a, axis).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
                 let p = Point { x, y: mean(a, metric), ci: ci(a, metric) };
                 if meets(recommend, a) {
@@ -430,9 +435,6 @@ fn axis_charts(out: &mut Charts, configs: &[Value], all: &[String], recommend: O
                     Some(s) => s.points.push(p),
                     None => series.push(Series { name: key, points: vec![p], markers: true }),
                 }
-            }
-            if others.is_empty() {
-                series[0].name.clear();
             }
             for s in series.iter_mut() {
                 s.points.sort_by(|a, b| a.x.total_cmp(&b.x));
