@@ -206,7 +206,7 @@ fn bench_runs_and_reports_its_figures() {
     for v in &lines {
         assert!(v["events"].as_u64().unwrap_or(0) > 0, "{v}");
         assert!(v["peak_rss_mib"].as_f64().is_some());
-        assert_eq!(v["bytes_per_pending_event"], 128);
+        assert_eq!(v["bytes_per_pending_event"], 136);
     }
     assert_eq!(lines[1]["configurations"], 36);
     let bad = dynasim(&["bench", "--only", "nope"]);

@@ -33,6 +33,7 @@ fn arb_version_set() -> impl Strategy<Value = VersionSet> {
                 written_at: SimTime(i as u64),
                 write: WriteId(i as u64 + 1),
                 cart: Default::default(),
+                value_bytes: 0,
             };
             if !ctx.covers(s.dot) {
                 v.apply_write(&ctx, s, SimTime(i as u64));
@@ -57,6 +58,7 @@ fn arb_replicas() -> impl Strategy<Value = (VersionSet, VersionSet, VersionSet)>
                 written_at: SimTime(counter),
                 write: WriteId(counter),
                 cart: Default::default(),
+                value_bytes: 0,
             };
             r.apply_write(&ctx, s, SimTime(counter));
         }
@@ -113,6 +115,7 @@ proptest! {
             written_at: SimTime(500),
             write: WriteId(500),
             cart: Default::default(),
+            value_bytes: 0,
         };
         after.apply_write(&a.client_context(SimTime(500)), sibling, SimTime(500));
         let superseded = merged(&a, &after);

@@ -182,7 +182,7 @@ fn a_client_whose_coordinator_times_out_fails_over_to_the_next_node() {
 
 /// Sixteen nodes, every network leg exactly 1 ms, no service time: latencies count legs.
 const LEGS: &str = r#"{
-    "duration_ms": 3000, "cluster": { "nodes": 16 },
+    "duration_ms": 3000, "cluster": { "nodes": 16, "capacity": { "infinite": true } },
     "network": { "latency": { "kind": "constant", "ms": 1 } },
     "workload": { "keys": 1000, "read_fraction": 0.5,
                   "arrivals": { "kind": "closed", "clients": 10, "think_time": { "kind": "exponential", "mean_ms": 5 } } }

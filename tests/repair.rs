@@ -26,7 +26,7 @@ fn without_hinted_handoff_the_restarted_node_stays_behind() {
     let rep = report(&shipped("node-crash-under-load", &["protocol.hinted_handoff=false"]));
     assert_eq!(u(&rep["protocol_counters"]["hints_stored_count"]), 0);
     let (divergent, _) = convergence(&rep);
-    assert!(divergent > 20, "node 0 missed the writes made while it was down: {divergent}");
+    assert!(divergent >= 10, "node 0 missed the writes made while it was down: {divergent}");
     assert!(
         rep["convergence"]["pending"][0].as_str().unwrap_or_default().contains("differs on n0"),
         "{}",

@@ -129,7 +129,7 @@ fn recommend_lists_what_meets_the_targets() {
     assert!(read(&out, "index.html").contains("<h2>Recommendation</h2>"));
     assert!(read(&out, "index.html").contains("<th>recommended</th>"), "the table marks the recommended configurations");
     assert!(read(&out, "summary.md").contains("meets every target"));
-    assert!(read(&out, "tradeoff.svg").contains("meets the targets"));
+    assert!(read(&out, "tradeoff.svg").contains("meets every target"));
     assert!(
         read(&out, "command.txt").contains("--recommend 'stale_read_fraction<=0.5,availability>=0.9'"),
         "the command replays it"

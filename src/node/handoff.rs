@@ -18,12 +18,23 @@ use crate::sim::ids::{Endpoint, KeyId, NodeId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-/// A handoff awaiting its acknowledgement; resent if none comes within a gossip interval.
+/// A handoff awaiting its turn (`sent_at` none) or its acknowledgement; resent if none comes
+/// within a gossip interval of its sending.
 struct PendingTransfer {
     target: NodeId,
     keys: Vec<KeyId>,
-    sent_at: SimTime,
+    sent_at: Option<SimTime>,
 }
+
+/// Transfers a node keeps on the wire at once, as a stream keeps a window (Riak hands off over
+/// TCP, Cassandra streams files): the rest wait for an acknowledgement, so a large handoff
+/// takes the time its bytes take at the stream rate instead of flooding the interface and
+/// being resent before it left.
+const TRANSFERS_IN_FLIGHT: usize = 4;
+
+/// A transfer's size, about: four in flight at the default stream rate (25 MB/s) leave in 80 ms,
+/// well within the patience before a resend (a gossip interval).
+const TRANSFER_BYTES: usize = 1 << 19;
 
 /// The hint store and the transfers in flight.
 #[derive(Default)]
@@ -33,6 +44,9 @@ pub(super) struct Handoff {
     /// Transfers awaiting acknowledgement: id -> keys; and per key how many are outstanding.
     transfers: BTreeMap<u64, PendingTransfer>,
     transferring: FastMap<KeyId, u32>,
+    /// Transfers not yet sent, in order.
+    waiting: std::collections::VecDeque<u64>,
+    in_flight: usize,
     /// Keys stored since the last handoff that this node's own ring says it does not
     /// replicate (sent by peers with an older view); handed off on the next scan.
     strays: BTreeSet<KeyId>,
@@ -73,19 +87,25 @@ impl Handoff {
     }
 
     /// Records a transfer of `keys` to `target`; returns its id.
-    fn begin_transfer(&mut self, now: SimTime, target: NodeId, keys: Vec<KeyId>) -> u64 {
+    fn begin_transfer(&mut self, target: NodeId, keys: Vec<KeyId>) -> u64 {
         self.next_transfer += 1;
         for k in &keys {
             *self.transferring.entry(*k).or_insert(0) += 1;
         }
-        self.transfers.insert(self.next_transfer, PendingTransfer { target, keys, sent_at: now });
+        self.transfers.insert(self.next_transfer, PendingTransfer { target, keys, sent_at: None });
+        self.waiting.push_back(self.next_transfer);
         self.next_transfer
     }
 
     /// A transfer was acknowledged: returns the keys it carried that no other transfer still
     /// carries (none if the transfer was already acknowledged).
     fn acknowledge(&mut self, id: u64) -> Option<Vec<KeyId>> {
-        let PendingTransfer { mut keys, .. } = self.transfers.remove(&id)?;
+        let PendingTransfer { mut keys, sent_at, .. } = self.transfers.remove(&id)?;
+        if sent_at.is_some() {
+            self.in_flight -= 1;
+        } else {
+            self.waiting.retain(|w| *w != id);
+        }
         keys.retain(|key| {
             let Some(outstanding) = self.transferring.get_mut(key) else { return false };
             *outstanding -= 1;
@@ -227,16 +247,37 @@ impl Node {
             self.stats.handoff_done_at = None;
         }
         for (target, entries) in batches {
-            for chunk in entries.chunks(64) {
-                let keys: Vec<KeyId> = chunk.iter().map(|(k, _)| *k).collect();
-                self.stats.keys_transferred += keys.len() as u64;
-                self.stats.transfer_messages += 1;
-                let id = self.handoff.begin_transfer(now, target, keys);
-                out.push(NodeEffect::Send {
-                    to: Endpoint::Node(target),
-                    payload: Payload::Transfer { id, entries: chunk.to_vec(), view: self.view.clone() },
-                });
+            // Batches of at most 64 keys and about a megabyte, so one takes a fraction of the
+            // patience at the stream rate.
+            let mut keys: Vec<KeyId> = Vec::new();
+            let mut bytes = 0;
+            for (i, (key, versions)) in entries.iter().enumerate() {
+                keys.push(*key);
+                bytes += versions.size_bytes();
+                if keys.len() == 64 || bytes >= TRANSFER_BYTES || i + 1 == entries.len() {
+                    self.stats.keys_transferred += keys.len() as u64;
+                    self.handoff.begin_transfer(target, std::mem::take(&mut keys));
+                    bytes = 0;
+                }
             }
+        }
+        self.send_waiting_transfers(now, out);
+    }
+
+    /// Sends waiting transfers, with the keys' current versions, while the window has room.
+    fn send_waiting_transfers(&mut self, now: SimTime, out: &mut Vec<NodeEffect>) {
+        while self.handoff.in_flight < TRANSFERS_IN_FLIGHT {
+            let Some(id) = self.handoff.waiting.pop_front() else { break };
+            let Some(t) = self.handoff.transfers.get_mut(&id) else { continue };
+            let entries: Vec<(KeyId, Rc<VersionSet>)> =
+                t.keys.iter().filter_map(|k| self.replica.get(*k).map(|v| (*k, v.clone()))).collect();
+            t.sent_at = Some(now);
+            self.handoff.in_flight += 1;
+            self.stats.transfer_messages += 1;
+            out.push(NodeEffect::Send {
+                to: Endpoint::Node(t.target),
+                payload: Payload::Transfer { id, entries, view: self.view.clone() },
+            });
         }
     }
 
@@ -302,6 +343,7 @@ impl Node {
     ) {
         let view_changed = self.adopt_view(view, out);
         let Some(delivered) = self.handoff.acknowledge(id) else { return };
+        self.send_waiting_transfers(now, out);
         for key in delivered {
             // A stray changed since it was sent: kept until the next scan hands it off.
             if !view_changed
@@ -321,10 +363,11 @@ impl Node {
     /// with the keys' current versions, so a leaving node still drains on a lossy network.
     pub(super) fn resend_transfers(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
         let patience = env.protocol.gossip_interval;
-        for (&id, t) in self.handoff.transfers.iter_mut().filter(|(_, t)| now.since(t.sent_at) >= patience) {
+        let overdue = |t: &PendingTransfer| t.sent_at.is_some_and(|at| now.since(at) >= patience);
+        for (&id, t) in self.handoff.transfers.iter_mut().filter(|(_, t)| overdue(t)) {
             let entries: Vec<(KeyId, Rc<VersionSet>)> =
                 t.keys.iter().filter_map(|k| self.replica.get(*k).map(|v| (*k, v.clone()))).collect();
-            t.sent_at = now;
+            t.sent_at = Some(now);
             self.stats.transfer_messages += 1;
             out.push(NodeEffect::Send {
                 to: Endpoint::Node(t.target),

@@ -16,6 +16,29 @@ use history::History;
 use metrics::Metrics;
 use std::rc::Rc;
 
+/// Range transfers sent after a membership change and before the next one (overlapping changes'
+/// traffic counts for the later): how much, and per sending node when it sent its first and
+/// heard its last acknowledgement.
+#[derive(Clone, Debug, Default)]
+pub struct ChangeTransfers {
+    pub bytes: u64,
+    pub keys: u64,
+    pub senders: std::collections::BTreeMap<NodeId, (SimTime, Option<SimTime>)>,
+}
+
+impl ChangeTransfers {
+    /// The longest any sender took from its first transfer to its last acknowledgement: how
+    /// long moving the data took, apart from how long the new ring took to reach each sender.
+    pub fn longest_sender(&self) -> Option<crate::sim::engine::SimDuration> {
+        self.senders.values().filter_map(|(first, last)| Some(last.as_ref()?.since(*first))).max()
+    }
+
+    /// When the last acknowledgement came.
+    pub fn last_ack(&self) -> Option<SimTime> {
+        self.senders.values().filter_map(|(_, last)| *last).max()
+    }
+}
+
 /// Everything a finished run hands to the report.
 pub struct RunResult {
     /// Set when the run hit a bound of the engine and ended early (its figures are partial).
@@ -55,6 +78,8 @@ pub struct RunResult {
     pub resurfaced_items: u64,
     /// Each membership change and when every running node first agreed on the new ring.
     pub agreement: Vec<(SimTime, Option<SimTime>)>,
+    /// Per membership change, the range transfers that followed it.
+    pub change_transfers: Vec<ChangeTransfers>,
     pub decommissioned: Vec<(NodeId, SimTime)>,
     /// The fault schedule the run used (declared and drawn), in time order.
     pub faults: Vec<ScheduledFault>,

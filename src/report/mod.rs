@@ -461,9 +461,13 @@ fn membership_section(r: &RunResult) -> Value {
     let sum = |counter| sum_stats(r, counter);
     json!({
         "gossip_round_count": sum(|s| s.gossip_rounds),
-        "changes": r.agreement.iter().map(|(at, agreed)| json!({
+        "changes": r.agreement.iter().zip(&r.change_transfers).map(|((at, agreed), moved)| json!({
             "at_ms": at.as_millis_f64(),
             "agreed_after_ms": agreed.map(|t| t.since(*at).as_millis_f64()),
+            "keys_sent_count": moved.keys,
+            "transfer_bytes_sent_count": moved.bytes,
+            "transfers_done_after_ms": moved.last_ack().map(|t| t.since(*at).as_millis_f64()),
+            "transfer_duration_ms": moved.longest_sender().map(|d| d.as_millis_f64()),
         })).collect::<Vec<_>>(),
         "decommissioned": r.decommissioned.iter().map(|(n, at)| json!({ "node": n.to_string(), "at_ms": at.as_millis_f64() })).collect::<Vec<_>>(),
         "keys_transferred_count": sum(|s| s.keys_transferred),

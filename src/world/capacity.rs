@@ -5,8 +5,10 @@
 //! request that must wait gets one event, when its service starts, as it did with one core.
 //! CPU work is served first come first served by the first free core (M/G/c). A message's
 //! bytes take `size / bandwidth` on the sender's interface, queued behind what it sent before,
-//! and again on the receiver's when it arrives (see [`Resources::receive`]). Background streams (hints, range transfers) run at
-//! the stream rate instead of the interface's. A crash empties the node's queues.
+//! and again on the receiver's when it arrives (see [`Resources::receive`]). Background streams
+//! (hints, range transfers) are paced at the stream rate on a queue of their own, as a
+//! throttled stream leaves the rest of the interface to foreground messages. A crash empties
+//! the node's queues.
 
 use crate::scenario::capacity::Capacity;
 use crate::sim::engine::{SimDuration, SimTime};
@@ -16,6 +18,12 @@ pub(super) struct Resources {
     /// Per node then per core: when it is next free.
     core_free: Vec<SimTime>,
     nic_out_free: Vec<SimTime>,
+    /// When each node's background stream is next free (see the module's comment).
+    stream_free: Vec<SimTime>,
+    /// Per node, the latest departure its interface queue has served: a message handed over
+    /// with an earlier one (a handler's sends leave when its disk writes are done, so they
+    /// come out of time order) goes out beside the queue instead of behind later traffic.
+    latest_depart: Vec<SimTime>,
     /// Nanoseconds per byte, each way and for background streams (0: unbounded).
     ns_per_byte: f64,
     stream_ns_per_byte: f64,
@@ -44,6 +52,8 @@ impl Resources {
             cores: cores.max(1),
             core_free: vec![SimTime::ZERO; nodes * cores.max(1)],
             nic_out_free: vec![SimTime::ZERO; nodes],
+            stream_free: vec![SimTime::ZERO; nodes],
+            latest_depart: vec![SimTime::ZERO; nodes],
             ns_per_byte: per_byte(capacity.nic_bytes_per_s),
             stream_ns_per_byte: per_byte(capacity.stream_bytes_per_s),
             factor: factors,
@@ -76,13 +86,23 @@ impl Resources {
     /// A message of `bytes` leaving `node` at `at`: when its last byte is on the wire.
     pub(super) fn send(&mut self, node: usize, at: SimTime, bytes: usize, stream: bool, slow: f64) -> SimTime {
         self.busy[node].bytes_out += bytes as u64;
-        let t = self.bytes_time(node, bytes, stream, slow);
+        let wire = self.bytes_time(node, bytes, false, slow);
+        self.busy[node].nic_out_ns += wire.0;
+        let (free, t) = if stream {
+            let t = self.bytes_time(node, bytes, true, slow);
+            (&mut self.stream_free[node], t)
+        } else {
+            (&mut self.nic_out_free[node], wire)
+        };
         if t.0 == 0 {
             return at;
         }
-        let done = at.max(self.nic_out_free[node]).after(t);
-        self.nic_out_free[node] = done;
-        self.busy[node].nic_out_ns += t.0;
+        if at < self.latest_depart[node] {
+            return at.after(t);
+        }
+        self.latest_depart[node] = at;
+        let done = at.max(*free).after(t);
+        *free = done;
         done
     }
 
@@ -104,6 +124,8 @@ impl Resources {
             *t = now;
         }
         self.nic_out_free[node] = now;
+        self.stream_free[node] = now;
+        self.latest_depart[node] = now;
     }
 }
 
@@ -125,6 +147,9 @@ mod tests {
         assert_eq!(r.send(0, t(0), 1000, false, 1.0), t(1000));
         assert_eq!(r.send(0, t(500), 1000, false, 1.0), t(2000), "behind the first message's bytes");
         assert_eq!(r.send(0, t(5000), 1000, true, 1.0), t(5000 + 40_000), "a stream at 25 MB/s");
+        assert_eq!(r.send(0, t(5000), 1000, false, 1.0), t(6000), "foreground bytes do not wait for the stream");
+        assert_eq!(r.send(0, t(5000), 1000, true, 1.0), t(5000 + 80_000), "streams queue behind each other");
+        assert_eq!(r.send(0, t(4000), 1000, false, 1.0), t(5000), "an earlier departure does not wait behind later ones");
         assert_eq!(r.receive(1, t(0), 1000, false, 1.0), t(2000), "the receiver's factor halves its bandwidth");
         assert_eq!(r.receive(1, t(0), 1000, false, 1.0), t(2000), "inbound bytes do not queue");
         r.crash(0, t(10_000));

@@ -132,6 +132,8 @@ pub struct World<'s> {
     ring_cache: Vec<(u64, Rc<Ring>, Rc<RangeMap>)>,
     /// Membership changes and when every running node first agreed on the ring after each.
     agreement: Vec<(SimTime, Option<SimTime>)>,
+    /// Per membership change (as `agreement`), the range transfers sent after it.
+    change_transfers: Vec<crate::observe::ChangeTransfers>,
     /// Nodes that left the ring and stopped after handing everything off.
     decommissioned: Vec<(NodeId, SimTime)>,
     keys: KeyTable,
@@ -295,6 +297,7 @@ impl<'s> World<'s> {
             ring,
             ring_cache,
             agreement: Vec::new(),
+            change_transfers: Vec::new(),
             decommissioned: Vec::new(),
             seed,
             next_message: 0,
@@ -578,6 +581,7 @@ impl<'s> World<'s> {
         self.ring = ring_for(self.scenario, self.seed, &mut self.ring_cache, &truth).0;
         self.ring_history.push((self.engine.now(), self.ring.clone()));
         self.agreement.push((self.engine.now(), None));
+        self.change_transfers.push(Default::default());
     }
 
     fn start_node(&mut self, node: NodeId) {
@@ -704,6 +708,11 @@ impl<'s> World<'s> {
                 }
                 if self.dropped_by_partition(&env, kind, key) {
                     return;
+                }
+                if let (Payload::TransferAck { .. }, Some(change)) = (&env.payload, self.change_transfers.last_mut()) {
+                    if let Some(sender) = change.senders.get_mut(&n) {
+                        sender.1 = Some(now);
+                    }
                 }
                 let mut service = SimDuration::ZERO;
                 // The single-server model draws every request's time; the capacity model
@@ -1030,6 +1039,13 @@ impl<'s> World<'s> {
     fn send(&mut self, depart: SimTime, from: Endpoint, to: Endpoint, payload: Payload) {
         let kind = payload.kind();
         self.metrics.message(kind).sent += 1;
+        if let (Payload::Transfer { entries, .. }, Some(change)) = (&payload, self.change_transfers.last_mut()) {
+            change.bytes += payload.size_bytes() as u64;
+            change.keys += entries.len() as u64;
+            if let Endpoint::Node(n) = from {
+                change.senders.entry(n).or_insert((depart, None));
+            }
+        }
         // Probe keys are interned after the workload's, so their ids come last.
         if payload.key().is_some_and(|k| k.index() >= self.scenario.workload.key_count) {
             self.metrics.message(kind).probe_sent += 1;
@@ -1181,6 +1197,7 @@ impl<'s> World<'s> {
             lost_adds,
             resurfaced_items,
             agreement: self.agreement,
+            change_transfers: self.change_transfers,
             decommissioned: self.decommissioned,
             faults: self.faults,
             explained,
