@@ -122,6 +122,9 @@ pub fn row_metrics(report: &Value) -> Map<String, Value> {
     put("load_balancing_efficiency", if imbalance > 0.0 { 1.0 / imbalance } else { 0.0 });
     put("metadata_entries_per_node", f(&report["ring"]["metadata_entries_per_node"]));
     put("keys_moved", f(&report["membership"]["keys_transferred_count"]));
+    // The load the figures were measured at.
+    put("cpu_mean_utilisation", f(&report["capacity"]["cpu"]["mean_utilisation"]));
+    put("cpu_max_utilisation", f(&report["capacity"]["cpu"]["max_utilisation"]));
     put("operations", total);
     m
 }
@@ -211,7 +214,11 @@ pub fn aggregate(rows: &[Value]) -> Vec<Value> {
 /// the mean's 95% interval cut to this range: a stale fraction of 0.000030 ± 0.000055 is
 /// [0, 0.000085], not a negative fraction.
 pub fn metric_range(metric: &str) -> (f64, f64) {
-    if metric.ends_with("_fraction") || metric.ends_with("availability") || metric == "load_balancing_efficiency" {
+    if metric.ends_with("_fraction")
+        || metric.ends_with("availability")
+        || metric.ends_with("_utilisation")
+        || metric == "load_balancing_efficiency"
+    {
         (0.0, 1.0)
     } else if metric.ends_with("_over_mean") {
         (1.0, f64::INFINITY)

@@ -415,6 +415,7 @@ fn axis_charts(out: &mut Charts, configs: &[Value], all: &[String], recommend: O
             ("keys_owned_max_over_mean", "keys owned, max / mean over nodes"),
             ("requests_max_over_mean", "requests served, max / mean over nodes"),
             ("p999_get_ms", "p99.9 get latency (ms)"),
+            ("cpu_max_utilisation", "the hottest node's CPU utilisation"),
             ("stale_read_fraction", "stale-read fraction"),
             ("reads_with_siblings_fraction", "reads returning 2+ versions"),
             ("lost_write_count", "acknowledged writes lost"),
@@ -456,7 +457,8 @@ fn axis_charts(out: &mut Charts, configs: &[Value], all: &[String], recommend: O
                     x_label: axis.clone(),
                     y_label: y.into(),
                     x_scale: Scale::Auto { decades: 0.6 },
-                    y_scale: Scale::Linear,
+                    // A tail that grows by orders of magnitude near saturation: log when it spans two.
+                    y_scale: if metric == "p999_get_ms" { Scale::Auto { decades: 2.0 } } else { Scale::Linear },
                     series: merge_identical(series),
                     spans: vec![],
                     hline,
