@@ -23,19 +23,34 @@ use std::rc::Rc;
 pub struct ChangeTransfers {
     pub bytes: u64,
     pub keys: u64,
-    pub senders: std::collections::BTreeMap<NodeId, (SimTime, Option<SimTime>)>,
+    pub senders: std::collections::BTreeMap<NodeId, SenderTransfers>,
+}
+
+/// One node's transfers after a membership change.
+#[derive(Clone, Debug)]
+pub struct SenderTransfers {
+    pub first_sent: SimTime,
+    pub last_ack: Option<SimTime>,
+    /// When it first had no transfer left unacknowledged: the bulk of its handoff done (keys
+    /// written by the old ring meanwhile are handed off afterwards, in later rounds).
+    pub drained: Option<SimTime>,
 }
 
 impl ChangeTransfers {
     /// The longest any sender took from its first transfer to its last acknowledgement: how
     /// long moving the data took, apart from how long the new ring took to reach each sender.
     pub fn longest_sender(&self) -> Option<crate::sim::engine::SimDuration> {
-        self.senders.values().filter_map(|(first, last)| Some(last.as_ref()?.since(*first))).max()
+        self.senders.values().filter_map(|s| Some(s.last_ack?.since(s.first_sent))).max()
+    }
+
+    /// The longest any sender took to its first moment with nothing unacknowledged.
+    pub fn longest_bulk(&self) -> Option<crate::sim::engine::SimDuration> {
+        self.senders.values().filter_map(|s| Some(s.drained?.since(s.first_sent))).max()
     }
 
     /// When the last acknowledgement came.
     pub fn last_ack(&self) -> Option<SimTime> {
-        self.senders.values().filter_map(|(_, last)| *last).max()
+        self.senders.values().filter_map(|s| s.last_ack).max()
     }
 }
 

@@ -469,6 +469,7 @@ fn membership_section(r: &RunResult) -> Value {
             "transfer_bytes_sent_count": moved.bytes,
             "transfers_done_after_ms": moved.last_ack().map(|t| t.since(*at).as_millis_f64()),
             "transfer_duration_ms": moved.longest_sender().map(|d| d.as_millis_f64()),
+            "bulk_transfer_ms": moved.longest_bulk().map(|d| d.as_millis_f64()),
         })).collect::<Vec<_>>(),
         "decommissioned": r.decommissioned.iter().map(|(n, at)| json!({ "node": n.to_string(), "at_ms": at.as_millis_f64() })).collect::<Vec<_>>(),
         "keys_transferred_count": sum(|s| s.keys_transferred),

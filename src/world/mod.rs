@@ -711,7 +711,7 @@ impl<'s> World<'s> {
                 }
                 if let (Payload::TransferAck { .. }, Some(change)) = (&env.payload, self.change_transfers.last_mut()) {
                     if let Some(sender) = change.senders.get_mut(&n) {
-                        sender.1 = Some(now);
+                        sender.last_ack = Some(now);
                     }
                 }
                 let mut service = SimDuration::ZERO;
@@ -737,7 +737,13 @@ impl<'s> World<'s> {
                 }
                 self.metrics.message(kind).delivered += 1;
                 self.trace_message("deliver", || env.tag(kind, key), None);
+                let ack = matches!(env.payload, Payload::TransferAck { .. });
                 self.handle_at_node(n, env.from, env.payload, service);
+                if ack && self.nodes[n.index()].stats.handoff_done_at == Some(now) {
+                    if let Some(sender) = self.change_transfers.last_mut().and_then(|c| c.senders.get_mut(&n)) {
+                        sender.drained.get_or_insert(now);
+                    }
+                }
             }
             Endpoint::Client(c) => {
                 if self.dropped_by_partition(&env, kind, key) {
@@ -1043,7 +1049,11 @@ impl<'s> World<'s> {
             change.bytes += payload.size_bytes() as u64;
             change.keys += entries.len() as u64;
             if let Endpoint::Node(n) = from {
-                change.senders.entry(n).or_insert((depart, None));
+                change.senders.entry(n).or_insert(crate::observe::SenderTransfers {
+                    first_sent: depart,
+                    last_ack: None,
+                    drained: None,
+                });
             }
         }
         // Probe keys are interned after the workload's, so their ids come last.

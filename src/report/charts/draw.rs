@@ -245,11 +245,8 @@ pub fn draw_line<DB: DrawingBackend>(root: &Area<DB>, c: &LineChart) -> DrawResu
     // On an axis that may be log, an interval reaching zero does not keep it linear: its bar is
     // cut at the axis's foot.
     let auto = matches!(c.y_scale, Scale::Auto { .. });
-    let ys = c
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().flat_map(|p| [lower(p.y, p.ci), p.y + p.ci]))
-        .filter(|v| !auto || *v > 0.0);
+    let ys =
+        c.series.iter().flat_map(|s| s.points.iter().flat_map(|p| [lower(p.y, p.ci), p.y + p.ci])).filter(|v| !auto || *v > 0.0);
     let y = Axis::fit(ys.chain(c.hline.iter().map(|h| h.0)), c.y_scale);
     let mut legend: Vec<(Swatch, String)> =
         c.series.iter().enumerate().map(|(i, s)| (Swatch::Line(colour(i)), s.name.clone())).collect();
