@@ -67,3 +67,16 @@ fn a_join_takes_longer_as_its_data_grows() {
     let r = report(&shipped("join-data-volume", &["workload.keys=20000", r#"cluster.capacity={"infinite": true}"#]));
     assert!(f(&r["membership"]["changes"][0]["bulk_transfer_ms"]) < large_ms / 5.0, "{}", r["membership"]);
 }
+
+#[test]
+fn admission_control_trades_repair_time_for_the_foreground_tail() {
+    let run = |sets: &[&str]| report(&shipped("repair-storm", sets));
+    let storm = run(&[]);
+    let admitted = run(&[r#"protocol.admission_control={"target_ms": 1}"#]);
+    let drained = |r: &serde_json::Value| f(&r["convergence"]["hints_drained_after_last_fault_ms"]);
+    assert!(p999_get(&admitted) * 2.0 < p999_get(&storm), "{} against {}", p999_get(&admitted), p999_get(&storm));
+    assert!(drained(&admitted) > drained(&storm), "{} against {}", drained(&admitted), drained(&storm));
+    assert!(u(&admitted["protocol_counters"]["background_deferred_count"]) > 0);
+    assert_eq!(u(&storm["protocol_counters"]["background_deferred_count"]), 0);
+    assert_eq!(admitted["convergence"]["converged"], true, "{}", admitted["convergence"]);
+}

@@ -227,6 +227,12 @@ impl Payload {
             }
     }
 
+    /// Background work that admission control may hold back: hints, range transfers and
+    /// anti-entropy exchanges.
+    pub fn is_background(&self) -> bool {
+        matches!(self, Payload::Hint { .. } | Payload::Transfer { .. } | Payload::AeCompare { .. } | Payload::AeKeys { .. })
+    }
+
     /// Background streams, held to the stream rate: hint delivery and range transfers.
     pub fn is_stream(&self) -> bool {
         matches!(self, Payload::Hint { .. } | Payload::Transfer { .. })

@@ -27,6 +27,7 @@
 //! Timers are cancelled lazily: a timer whose request is gone, or whose incarnation is older
 //! than the node's (it was set before a crash), is ignored when it fires.
 
+pub mod admission;
 pub mod anti_entropy;
 pub mod cart;
 pub mod consistency;
@@ -178,6 +179,7 @@ pub struct Node {
     requests: Coordinator,
     replica: ReplicaStore,
     handoff: Handoff,
+    admission: admission::Admission,
     anti_entropy: AntiEntropy,
     detector: FailureDetector,
     /// This node's membership view (durable), kept by gossip.
@@ -197,6 +199,7 @@ impl Node {
             requests: Coordinator::default(),
             replica: ReplicaStore::default(),
             handoff: Handoff::default(),
+            admission: admission::Admission::default(),
             anti_entropy: AntiEntropy::default(),
             detector: FailureDetector::default(),
             view: Rc::default(),
@@ -255,6 +258,16 @@ impl Node {
             }
             _ => true,
         }
+    }
+
+    /// A foreground request waited this long for a core (for admission control).
+    pub fn note_foreground_wait(&mut self, config: &admission::AdmissionConfig, wait: SimDuration) {
+        self.admission.record(config, wait);
+    }
+
+    /// Whether background work may have resource time now (always, without admission control).
+    pub fn admits_background(&self, env: &NodeEnv) -> bool {
+        env.protocol.admission.is_none_or(|c| self.admission.admits(&c))
     }
 
     /// Handles one message: each kind goes to the component that owns it.
@@ -330,7 +343,10 @@ impl Node {
                 (p.hint_scan_interval, timer)
             }
             NodeTimer::AntiEntropy { .. } => {
-                self.start_anti_entropy(now, env, out);
+                // Refused by admission control, the exchange waits for the next turn.
+                if self.admits_background(env) {
+                    self.start_anti_entropy(now, env, out);
+                }
                 (p.anti_entropy_interval, timer)
             }
             NodeTimer::Gossip { .. } => {
@@ -386,6 +402,7 @@ mod tests {
             gossip_interval: SimDuration(1_000_000),
             seeds: Vec::new(),
             storage: StorageModel::Durable,
+            admission: None,
         }
     }
 

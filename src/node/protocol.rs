@@ -76,6 +76,8 @@ pub struct Protocol {
     pub seeds: Vec<NodeId>,
     /// Whether writes reach the disk at once or wait in a buffer (Dynamo §6.1).
     pub storage: StorageModel,
+    /// Background work waits while the foreground tail is over a target (Dynamo §6.5).
+    pub admission: Option<crate::node::admission::AdmissionConfig>,
 }
 
 /// How conflicting versions are resolved.

@@ -181,6 +181,8 @@ pub struct Metrics {
     pub probe_reads: u64,
     /// Messages that waited for a busy node.
     pub queued_messages: u64,
+    /// Background messages admission control held back for a later time slice.
+    pub background_deferred: u64,
     /// Operations a client sent again after its coordinator timed out.
     pub client_retries: u64,
     /// Every scheduled fault as applied: when, what, and whether it changed anything (a crash

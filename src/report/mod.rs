@@ -443,6 +443,11 @@ fn convergence_section(r: &RunResult) -> Value {
             (Some(f), Some(c)) => json!(c.since(f).as_millis_f64()),
             _ => Value::Null,
         },
+        // When the hints stored during the faults had all been delivered (at the resolution of
+        // the divergence samples): how long a repair storm lasted.
+        "hints_drained_after_last_fault_ms": r.last_fault.and_then(|f| {
+            r.samples.iter().find(|(t, s)| *t >= f && s.pending_hints == 0).map(|(t, _)| t.since(f).as_millis_f64())
+        }),
         "lost_write_count": r.lost_writes.count,
         "lost_unflushed_write_count": r.lost_writes.unflushed_count,
         "acknowledged_add_count": r.acked_adds,
@@ -500,6 +505,7 @@ fn protocol_counters_section(r: &RunResult) -> Value {
             "anti_entropy_keys_repaired_count": sum(|s| s.ae_keys_repaired),
             "merkle_hash_count": sum(|s| s.merkle_hashes),
             "queued_message_count": m.queued_messages,
+            "background_deferred_count": m.background_deferred,
             "client_retry_count": m.client_retries,
     })
 }

@@ -286,6 +286,19 @@ pub(super) struct RawCluster {
     pub(super) slow_nodes: Vec<RawSlowNode>,
 }
 
+/// Admission control of background work (Dynamo §6.5).
+#[derive(Deserialize, Serialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAdmission {
+    #[serde(default)]
+    pub(super) percentile: Option<f64>,
+    pub(super) target_ms: f64,
+    #[serde(default)]
+    pub(super) window: Option<usize>,
+    #[serde(default)]
+    pub(super) backoff_ms: Option<f64>,
+}
+
 /// Each node's machine: CPU cores and the CPU time of each kind of work, in microseconds, and
 /// its network interface's bandwidth; `infinite` for a node with no cost at all.
 #[derive(Deserialize, Serialize, Debug, Default)]
@@ -425,6 +438,8 @@ pub(super) struct RawProtocol {
     pub(super) anti_entropy: Option<bool>,
     #[serde(default)]
     pub(super) anti_entropy_interval_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) admission_control: Option<RawAdmission>,
     #[serde(default)]
     pub(super) merkle_leaves: Option<usize>,
     #[serde(default)]

@@ -418,6 +418,31 @@ fn protocol(
             rp.anti_entropy_interval_ms.unwrap_or(1000.0),
             false,
         )?,
+        admission: match &rp.admission_control {
+            None => None,
+            Some(a) => {
+                let percentile = a.percentile.unwrap_or(0.99);
+                if !(percentile > 0.0 && percentile <= 1.0) {
+                    return Err(ctx.err(
+                        "protocol.admission_control.percentile",
+                        format!("{percentile} is out of range; expected a fraction above 0, at most 1"),
+                    ));
+                }
+                let window = a.window.unwrap_or(200);
+                if !(4..=100_000).contains(&window) {
+                    return Err(ctx.err(
+                        "protocol.admission_control.window",
+                        format!("{window} is out of range; expected 4 to 100000 requests"),
+                    ));
+                }
+                Some(crate::node::admission::AdmissionConfig {
+                    percentile,
+                    target: ms(ctx, "protocol.admission_control.target_ms", a.target_ms, false)?,
+                    window,
+                    backoff: ms(ctx, "protocol.admission_control.backoff_ms", a.backoff_ms.unwrap_or(10.0), false)?,
+                })
+            }
+        },
         merkle_leaves: match rp.merkle_leaves.unwrap_or(32) {
             l if l.is_power_of_two() && (2..=65536).contains(&l) => l,
             l => {

@@ -714,6 +714,14 @@ impl<'s> World<'s> {
                         sender.last_ack = Some(now);
                     }
                 }
+                if let Some(backoff) = self.scenario.protocol.admission.map(|a| a.backoff) {
+                    if env.payload.is_background() && !self.admits_background(n) {
+                        // Admission control: background work waits for a later time slice.
+                        self.metrics.background_deferred += 1;
+                        self.engine.schedule_at(now.after(backoff), Event::Deliver(env));
+                        return;
+                    }
+                }
                 let mut service = SimDuration::ZERO;
                 // The single-server model draws every request's time; the capacity model
                 // charges each kind of work its CPU cost.
@@ -728,6 +736,11 @@ impl<'s> World<'s> {
                 if queues {
                     let (start, took) = self.resources.cpu(n.index(), now, cost, self.network.slow_factor(n));
                     service = took;
+                    if let Some(config) = &self.scenario.protocol.admission {
+                        if !env.payload.is_background() {
+                            self.nodes[n.index()].note_foreground_wait(config, start.since(now));
+                        }
+                    }
                     if start > now {
                         env.service = service;
                         self.metrics.queued_messages += 1;
@@ -780,6 +793,17 @@ impl<'s> World<'s> {
         *self.metrics.drops_by_partition.entry(cut).or_insert(0) += 1;
         self.trace_message("drop", || env.tag(kind, key), Some("partition"));
         true
+    }
+
+    fn admits_background(&self, n: NodeId) -> bool {
+        let i = n.index();
+        let env = NodeEnv {
+            ring: &self.node_rings[i],
+            ranges: &self.node_ranges[i],
+            keys: &self.keys,
+            protocol: &self.scenario.protocol,
+        };
+        self.nodes[i].admits_background(&env)
     }
 
     fn handle_at_node(&mut self, node: NodeId, from: Endpoint, payload: Payload, service: SimDuration) {
