@@ -22,6 +22,17 @@ pub struct MessageCounts {
     pub probe_sent: u64,
 }
 
+/// Time a node's resources spent working, for utilisation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Busy {
+    /// Summed over cores.
+    pub cpu_ns: u64,
+    pub nic_out_ns: u64,
+    pub nic_in_ns: u64,
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+}
+
 /// Latency samples and outcomes for one operation kind.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OpStats {

@@ -72,7 +72,7 @@ pub struct RunResult {
     pub timeouts_retired: u64,
     pub simulated_end: SimTime,
     /// Each node's CPU and network interface busy time and bytes.
-    pub busy: Vec<crate::world::capacity::Busy>,
+    pub busy: Vec<metrics::Busy>,
     pub peak_pending_events: usize,
     /// The network's first latency samples (see [`crate::cluster::network::Network::first_delays`]).
     pub network_fingerprint: Vec<u64>,

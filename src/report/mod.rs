@@ -308,7 +308,7 @@ fn capacity_section(scenario: &Scenario, r: &RunResult) -> Value {
     };
     let cores = if scenario.service_time.is_zero() { scenario.capacity.cores.max(1) } else { 1 };
     let span = r.simulated_end.as_nanos().max(1) as f64;
-    let resource = |busy: &dyn Fn(&crate::world::capacity::Busy) -> u64, servers: f64| -> Value {
+    let resource = |busy: &dyn Fn(&crate::observe::metrics::Busy) -> u64, servers: f64| -> Value {
         // Work queued past the end of the run is not done by then: at most fully busy.
         let u: Vec<f64> = r.busy.iter().map(|b| (busy(b) as f64 / (span * servers)).min(1.0)).collect();
         let (hot, max) = u.iter().enumerate().fold((0, 0.0), |a, (i, &v)| if v > a.1 { (i, v) } else { a });

@@ -10,6 +10,7 @@
 //! throttled stream leaves the rest of the interface to foreground messages. A crash empties
 //! the node's queues.
 
+use crate::observe::metrics::Busy;
 use crate::scenario::capacity::Capacity;
 use crate::sim::engine::{SimDuration, SimTime};
 
@@ -30,17 +31,6 @@ pub(super) struct Resources {
     /// Per node: its CPU time multiplier (a weaker machine).
     factor: Vec<f64>,
     pub busy: Vec<Busy>,
-}
-
-/// Time a node's resources spent working, for utilisation.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Busy {
-    /// Summed over cores.
-    pub cpu_ns: u64,
-    pub nic_out_ns: u64,
-    pub nic_in_ns: u64,
-    pub bytes_out: u64,
-    pub bytes_in: u64,
 }
 
 impl Resources {

@@ -9,7 +9,7 @@
 //! request waits in the receiver's FIFO queue while the node is busy, then takes its service
 //! time; what the handler sends departs when the service ends (and its disk writes, if any).
 
-pub mod capacity;
+mod capacity;
 pub mod client;
 mod disk;
 pub mod key_lock;
