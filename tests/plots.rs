@@ -310,25 +310,33 @@ fn a_run_with_faults_and_gaps_draws_legible_charts() {
     );
 }
 
+/// `dynasim sweep ARGS --out OUT` then `dynasim plot OUT`, both succeeding.
+fn sweep_and_plot(out: &str, args: &[&str]) {
+    let mut all = vec!["sweep"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--out", out]);
+    let o = dynasim(&all);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(dynasim(&["plot", out]).status.code(), Some(0));
+}
+
 #[test]
 fn a_recommendation_is_marked_on_every_chart_of_its_sweep() {
     let out = dir("recommended");
-    let o = dynasim(&[
-        "sweep",
-        "scenarios/staleness-probe.json",
-        "--set",
-        "duration_ms=1000",
-        "--set",
-        "protocol.rw=1:1,1:2,2:1,2:2",
-        "--seeds",
-        "2",
-        "--recommend",
-        "p999_get_ms<=1000",
-        "--out",
+    sweep_and_plot(
         &out,
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(dynasim(&["plot", &out]).status.code(), Some(0));
+        &[
+            "scenarios/staleness-probe.json",
+            "--set",
+            "duration_ms=1000",
+            "--set",
+            "protocol.rw=1:1,1:2,2:1,2:2",
+            "--seeds",
+            "2",
+            "--recommend",
+            "p999_get_ms<=1000",
+        ],
+    );
     let charts = charts_in(std::path::Path::new(&out));
     assert!(charts.len() >= 4, "{charts:?}");
     for c in &charts {
@@ -345,22 +353,20 @@ fn a_recommendation_is_marked_on_every_chart_of_its_sweep() {
 #[test]
 fn the_tradeoff_is_not_shaded_when_a_target_off_its_axes_is_missed() {
     let out = dir("unshaded");
-    let o = dynasim(&[
-        "sweep",
-        "scenarios/quickstart.json",
-        "--set",
-        "duration_ms=500",
-        "--set",
-        "protocol.request_timeout_ms=1,500",
-        "--seeds",
-        "1",
-        "--recommend",
-        "p999_get_ms<=1000",
-        "--out",
+    sweep_and_plot(
         &out,
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(dynasim(&["plot", &out]).status.code(), Some(0));
+        &[
+            "scenarios/quickstart.json",
+            "--set",
+            "duration_ms=500",
+            "--set",
+            "protocol.request_timeout_ms=1,500",
+            "--seeds",
+            "1",
+            "--recommend",
+            "p999_get_ms<=1000",
+        ],
+    );
     let tradeoff = svg(&out, "tradeoff");
     // The 1 ms timeout fails the availability floor; the latency bound alone is not "every target".
     assert!(!legend(&tradeoff).iter().any(|l| l == "where every target is met"));

@@ -21,7 +21,7 @@ const BYTES_PER_NODE: f64 = 4096.0;
 const BYTES_PER_KEY: f64 = 96.0;
 const BYTES_PER_CLIENT: f64 = 1024.0;
 /// Kept per completed operation until the end (measured: about 190 bytes for blind clients
-/// and 290 with session clients on the quorum model; rounded up).
+/// and 290 with clients of `session` semantics on the quorum model; rounded up).
 const BYTES_PER_OPERATION: f64 = 320.0;
 /// Events per operation: the client's send and wake, the coordinator's legs to N replicas and
 /// back, its timer (the quorum model measures 7 for N = 3 with every option off).
