@@ -261,6 +261,6 @@ fn the_published_table_and_charts_regenerate_from_the_shipped_sweeps() {
         }
         charts += 1;
     }
-    assert_eq!(charts, 9);
+    assert_eq!(charts, 10);
     let _ = std::fs::remove_dir_all(&work);
 }

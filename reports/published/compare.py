@@ -74,6 +74,7 @@ CHARTS = {
     "dynamo-buffered-writes": ("Dynamo Figure 5: p99.9 write latency (the paper gives a ratio, about 5x)", "ms"),
     "jepsen-lost-adds": ("Jepsen, Riak: acknowledged adds lost", "%"),
     "dynamo-partitioning": ("Dynamo Figure 8: load-balancing efficiency (mean / hottest node)", ""),
+    "dynamo-bootstrapping": ("Dynamo 6.2: time to add a node, strategy 1 (random tokens) and 3 (equal partitions)", "ms"),
     "dynamo-load-imbalance": ("Dynamo Figure 6: nodes more than 15% from the mean load (the paper draws a day's curve)", "%"),
 }
 charted = {name: [] for name in CHARTS}
@@ -279,6 +280,18 @@ for k in range(0, len(configs), 3):
         "`make.sh`: dynamo-partitioning", "dynamo-partitioning")
     for strategy, (m, h) in enumerate((s1, s2, s3), 1):
         plot("dynamo-partitioning", f"strategy {strategy}, {meta:.0f} metadata entries per node", None, m, h)
+
+# The sweep's ring axis comes first: strategy 1 at each object size, then strategy 3.
+configs = by_config("dynamo-bootstrapping")
+half = len(configs) // 2
+for s1, s3 in zip(configs[:half], configs[half:]):
+    size = json.loads(s1[0]["settings"][-1].split("=", 1)[1])["bytes"] // 1024
+    (m1, h1), (m3, h3) = (mean_ci([r["transfers_done_after_ms"] for r in c]) for c in (s1, s3))
+    row(f"time to add a node, strategy 1 → 3, 2,000 keys of {size} KB", "strategy 1 slow (each sender scans its store), 3 faster; no figure",
+        "DeCandia et al., SOSP 2007, Section 6.2", f"{fmt(m1, h1, ' ms', 0)} → {fmt(m3, h3, ' ms', 0)}", "",
+        "`make.sh`: dynamo-bootstrapping", "dynamo-bootstrapping")
+    plot("dynamo-bootstrapping", f"strategy 1, {size} KB objects", None, m1, h1)
+    plot("dynamo-bootstrapping", f"strategy 3, {size} KB objects", None, m3, h3)
 
 for cfg in by_config("dynamo-load-imbalance"):
     rate = cfg[0]["settings"][-1].split("=")[1]

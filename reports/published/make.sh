@@ -38,6 +38,9 @@ sweep jepsen-set-add-partition scenarios/jepsen-set-add-partition.json \
   --set protocol.conflict_resolution=last_write_wins,dotted_version_vectors
 sweep dynamo-partitioning scenarios/published/dynamo-partitioning.json \
   --set 'ring={"strategy":"random_tokens","tokens_per_node":4},{"strategy":"random_tokens_equal_partitions","tokens_per_node":2,"partitions":60},{"strategy":"equal_partitions","partitions":120},{"strategy":"random_tokens","tokens_per_node":8},{"strategy":"random_tokens_equal_partitions","tokens_per_node":4,"partitions":120},{"strategy":"equal_partitions","partitions":240},{"strategy":"random_tokens","tokens_per_node":16},{"strategy":"random_tokens_equal_partitions","tokens_per_node":8,"partitions":240},{"strategy":"equal_partitions","partitions":480},{"strategy":"random_tokens","tokens_per_node":32},{"strategy":"random_tokens_equal_partitions","tokens_per_node":16,"partitions":480},{"strategy":"equal_partitions","partitions":960}'
+sweep dynamo-bootstrapping scenarios/published/dynamo-bootstrapping.json \
+  --set 'ring={"strategy":"random_tokens","tokens_per_node":16},{"strategy":"equal_partitions","partitions":112}' \
+  --set 'workload.value_bytes={"kind":"constant","bytes":2048},{"kind":"constant","bytes":8192},{"kind":"constant","bytes":32768}'
 sweep dynamo-load-imbalance scenarios/published/dynamo-load-imbalance.json --set workload.arrivals.rate_per_s=100,1000,10000
 python3 "$out/wars.py" 400000 > "$out/wars-model.json"
 python3 "$out/compare.py" "$out"

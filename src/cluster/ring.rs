@@ -89,6 +89,12 @@ fn token_count(tokens_per_node: u32, weight: f64) -> usize {
 }
 
 impl Ring {
+    /// Whether the key space is cut into fixed partitions (strategies 2 and 3): a node can then
+    /// keep each partition in a file of its own and hand it off whole (Dynamo §6.2).
+    pub fn fixed_partitions(&self) -> bool {
+        !matches!(self.strategy, Strategy::RandomTokens { .. })
+    }
+
     pub fn new(strategy: Strategy, members: Vec<RingMember>, spread_across_datacenters: bool, seed: u64) -> Ring {
         let mut ring = Ring {
             strategy,
@@ -114,6 +120,35 @@ impl Ring {
             _ => ring.tokens.sort_unstable(),
         }
         ring.tokens_changed();
+        ring
+    }
+
+    /// The ring of `members` for a cluster that started as `initial`. Random tokens depend only
+    /// on who is in the ring. Equal partitions are reached from the starting ring by removing,
+    /// then adding, one member at a time in node order, each change moving only the partitions
+    /// it must (Dynamo §6.2: a joining node steals partitions from the others); dealt afresh
+    /// for each membership, a join would move almost every partition.
+    pub fn from_start(
+        strategy: Strategy,
+        initial: Vec<RingMember>,
+        members: Vec<RingMember>,
+        spread_across_datacenters: bool,
+        seed: u64,
+    ) -> Ring {
+        if !matches!(strategy, Strategy::EqualPartitions { .. }) {
+            return Ring::new(strategy, members, spread_across_datacenters, seed);
+        }
+        let mut gone: Vec<NodeId> = initial.iter().map(|m| m.node).filter(|n| !members.iter().any(|m| m.node == *n)).collect();
+        let mut added: Vec<RingMember> = members.into_iter().filter(|m| !initial.iter().any(|i| i.node == m.node)).collect();
+        gone.sort();
+        added.sort_by_key(|m| m.node);
+        let mut ring = Ring::new(strategy, initial, spread_across_datacenters, seed);
+        for node in gone {
+            ring.remove_member(node);
+        }
+        for member in added {
+            ring.add_member(member);
+        }
         ring
     }
 
@@ -493,6 +528,29 @@ mod tests {
 
     fn members(s: u32, dcs: u16) -> Vec<RingMember> {
         (0..s).map(|i| RingMember { node: NodeId(i), weight: 1.0, datacenter: (i % dcs as u32) as u16 }).collect()
+    }
+
+    #[test]
+    fn a_ring_reached_from_the_start_moves_only_what_a_join_or_leave_must() {
+        let q = 120;
+        let strategy = Strategy::EqualPartitions { partitions: q };
+        let start = Ring::new(strategy.clone(), members(6, 1), false, 3);
+        let owners = |r: &Ring| r.tokens.iter().map(|t| t.1).collect::<Vec<_>>();
+        let changed = |a: &Ring, b: &Ring| owners(a).iter().zip(owners(b)).filter(|(x, y)| **x != *y).count();
+        // Node 6 joins: it takes its 17 partitions; node 0 leaves: its 20 are dealt out.
+        let joined = Ring::from_start(strategy.clone(), members(6, 1), members(7, 1), false, 3);
+        assert_eq!(changed(&start, &joined), 17);
+        let left = Ring::from_start(strategy.clone(), members(6, 1), members(6, 1)[1..].to_vec(), false, 3);
+        assert_eq!(changed(&start, &left), 20);
+        // Dealt afresh for seven members, most partitions would change hands.
+        assert!(changed(&start, &Ring::new(strategy, members(7, 1), false, 3)) > q as usize / 2);
+        // Random tokens depend only on the members.
+        let random = Strategy::RandomTokens { tokens_per_node: 8 };
+        let (a, b) = (
+            Ring::new(random.clone(), members(7, 1), false, 3),
+            Ring::from_start(random, members(6, 1), members(7, 1), false, 3),
+        );
+        assert_eq!(a.tokens, b.tokens);
     }
 
     fn strategies() -> Vec<Strategy> {

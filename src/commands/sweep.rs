@@ -122,6 +122,10 @@ pub fn row_metrics(report: &Value) -> Map<String, Value> {
     put("load_balancing_efficiency", if imbalance > 0.0 { 1.0 / imbalance } else { 0.0 });
     put("metadata_entries_per_node", f(&report["ring"]["metadata_entries_per_node"]));
     put("keys_moved", f(&report["membership"]["keys_transferred_count"]));
+    // How long the slowest membership change took to hand its data over, and what it moved.
+    let changes = report["membership"]["changes"].as_array().map(Vec::as_slice).unwrap_or_default();
+    put("transfers_done_after_ms", changes.iter().map(|c| f(&c["transfers_done_after_ms"])).fold(0.0, f64::max));
+    put("transfer_bytes", changes.iter().map(|c| f(&c["transfer_bytes_sent_count"])).sum());
     // The load the figures were measured at.
     put("cpu_mean_utilisation", f(&report["capacity"]["cpu"]["mean_utilisation"]));
     put("cpu_max_utilisation", f(&report["capacity"]["cpu"]["max_utilisation"]));

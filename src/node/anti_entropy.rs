@@ -108,6 +108,7 @@ impl Node {
     /// The operator's repair, first step on every node: the trees built afresh from the store,
     /// as a repair's validation builds them, whether continuous anti-entropy keeps them or not.
     pub fn build_trees(&mut self, env: &NodeEnv) {
+        self.replica.scanned(self.replica.size_bytes());
         self.anti_entropy.trees.clear();
         for (key, versions) in self.replica.iter() {
             self.stats.merkle_hashes += self.anti_entropy.update(env, *key, 0, digest(*key, versions));

@@ -283,8 +283,11 @@ impl Node {
         for t in &asked {
             // A local read costs no message. Under write-to-fastest-reader it is asked like any
             // replica, so that it counts as fastest only if its service really finished first;
-            // with local legs over the network, so that every leg is one.
-            if t.node == self.id && !env.protocol.write_to_fastest_reader && !env.protocol.local_legs_over_network {
+            // with local legs over the network, so that every leg is one; with disk reads, so
+            // that it waits on the disk.
+            let local =
+                !env.protocol.write_to_fastest_reader && !env.protocol.local_legs_over_network && !env.protocol.reads_from_disk;
+            if t.node == self.id && local {
                 state.replies.push((t.node, self.local_read(now, env, op.key)));
             } else {
                 out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload: Payload::GetRequest { req, key: op.key } });

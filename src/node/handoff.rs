@@ -307,6 +307,14 @@ impl Node {
             }
         }
         self.handoff.strays.clear();
+        if !batches.is_empty() && !env.ring.fixed_partitions() {
+            // Dynamo §6.2, strategy 1: the keys of the ranges handed off are found by scanning
+            // the whole local store (the same pass rebuilds the Merkle trees). Under fixed
+            // partitions each partition is a file of its own that the transfer streams whole.
+            // A node that hands nothing off reads nothing: the transfers it receives update its
+            // trees as they arrive.
+            self.replica.scanned(self.replica.size_bytes());
+        }
         self.send_transfers(now, batches, out);
         self.rebuild_trees(env);
     }

@@ -166,11 +166,22 @@ pub struct NodeStats {
     /// and write-throughs under the buffered one), and writes that went to the buffer.
     pub disk_writes: u64,
     pub buffered_writes: u64,
+    /// Objects a replica read from its disk (not from the buffer) to answer a read.
+    pub disk_reads: u64,
     /// The buffered model's flushes, the keys they wrote, and the versions crashes discarded
     /// from the buffer before a flush.
     pub flushes: u64,
     pub keys_flushed: u64,
     pub versions_discarded: u64,
+}
+
+/// Disk work a handler did, for the world to queue on the node's disk (see `world::disk`).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiskWork {
+    pub reads: u32,
+    pub writes: u32,
+    /// Bytes background work read from the store.
+    pub scan_bytes: u64,
 }
 
 pub struct Node {
@@ -403,6 +414,7 @@ mod tests {
             seeds: Vec::new(),
             storage: StorageModel::Durable,
             admission: None,
+            reads_from_disk: false,
         }
     }
 
@@ -565,7 +577,7 @@ mod tests {
         // After the flush: a buffered write, and a write-through whose disk write is done at 5.
         a.mint(SimTime(2), &env, KeyId(7), &put(100), None, false);
         a.mint(SimTime(2), &env, KeyId(8), &put(101), None, true);
-        assert_eq!(a.take_disk_writes(), 1);
+        assert_eq!(a.take_disk_work().writes, 1);
         a.disk_writes_done(SimTime(5));
         let lost = a.crash(SimTime(10), &env);
         assert_eq!(lost.len(), 1, "the write-through was on disk by the crash");

@@ -76,6 +76,9 @@ pub struct Protocol {
     pub seeds: Vec<NodeId>,
     /// Whether writes reach the disk at once or wait in a buffer (Dynamo §6.1).
     pub storage: StorageModel,
+    /// Whether reading an object takes a disk read (`storage.read_time`): a coordinator then
+    /// asks its own replica by a message, so that its read waits on the disk like the others.
+    pub reads_from_disk: bool,
     /// Background work waits while the foreground tail is over a target (Dynamo §6.5).
     pub admission: Option<crate::node::admission::AdmissionConfig>,
 }

@@ -40,6 +40,8 @@ pub(super) struct ReplicaStore {
     /// Keys whose replica here changed since the observer last asked; kept only when divergence
     /// is sampled, so a sample need check only these and the keys divergent last time.
     changed_keys: Option<Vec<KeyId>>,
+    /// Bytes background work has read from the store since the world last asked.
+    unscanned_bytes: u64,
 }
 
 impl ReplicaStore {
@@ -57,6 +59,16 @@ impl ReplicaStore {
 
     pub(super) fn keys(&self) -> impl Iterator<Item = &KeyId> {
         self.store.keys()
+    }
+
+    /// Background work read `bytes` of the store (a tree build, a handoff's scan).
+    pub(super) fn scanned(&mut self, bytes: u64) {
+        self.unscanned_bytes += bytes;
+    }
+
+    /// The bytes a scan of the whole store reads.
+    pub(super) fn size_bytes(&self) -> u64 {
+        self.store.iter().map(|(_, v)| v.size_bytes() as u64).sum()
     }
 
     /// Stores a key's new version set; returns the digest of the set it replaces.
@@ -358,12 +370,16 @@ impl Node {
         true
     }
 
-    /// The disk writes this node made since the last call, for the world to queue on its disk.
-    pub fn take_disk_writes(&mut self) -> u32 {
-        self.replica.buffer.take_disk_writes()
+    /// The disk work this node did since the last call, for the world to queue on its disk.
+    pub fn take_disk_work(&mut self) -> DiskWork {
+        DiskWork {
+            reads: self.replica.buffer.take_disk_reads(),
+            writes: self.replica.buffer.take_disk_writes(),
+            scan_bytes: std::mem::take(&mut self.replica.unscanned_bytes),
+        }
     }
 
-    /// The world's answer to [`Node::take_disk_writes`]: those writes are on disk at `done`.
+    /// The world's answer to [`Node::take_disk_work`]: those writes are on disk at `done`.
     pub fn disk_writes_done(&mut self, done: SimTime) {
         self.replica.buffer.disk_writes_done(done);
     }
@@ -410,6 +426,9 @@ impl Node {
     ) {
         self.stats.requests_served += 1;
         let versions = self.local_read(now, env, key);
+        if versions.is_some() && self.replica.buffer.charge_disk_read(key) {
+            self.stats.disk_reads += 1;
+        }
         out.push(NodeEffect::Send { to: from, payload: Payload::GetReply { req, key, versions } });
     }
 

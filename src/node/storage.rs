@@ -60,6 +60,7 @@ pub(super) struct WriteBuffer {
     /// until the world says), the key and the version set written.
     in_flight: Vec<(Option<SimTime>, KeyId, Rc<VersionSet>)>,
     uncharged_disk_writes: u32,
+    uncharged_disk_reads: u32,
 }
 
 impl WriteBuffer {
@@ -94,9 +95,23 @@ impl WriteBuffer {
         self.uncharged_disk_writes += 1;
     }
 
+    /// A read of `key`'s object: from the disk, unless the buffer holds it (Dynamo §6.1: each
+    /// read first checks the buffer).
+    /// Returns whether it reads the disk.
+    pub(super) fn charge_disk_read(&mut self, key: KeyId) -> bool {
+        let from_disk = !self.unflushed.contains_key(&key);
+        self.uncharged_disk_reads += from_disk as u32;
+        from_disk
+    }
+
     /// The disk writes since the last call, for the world to queue on the node's disk.
     pub(super) fn take_disk_writes(&mut self) -> u32 {
         std::mem::take(&mut self.uncharged_disk_writes)
+    }
+
+    /// The disk reads since the last call.
+    pub(super) fn take_disk_reads(&mut self) -> u32 {
+        std::mem::take(&mut self.uncharged_disk_reads)
     }
 
     /// The world's answer: the write-throughs just queued are on disk at `done`.
@@ -147,6 +162,7 @@ impl WriteBuffer {
         let mut lost: Vec<_> = self.unflushed.drain().collect();
         lost.sort_unstable_by_key(|(key, _)| *key);
         self.uncharged_disk_writes = 0;
+        self.uncharged_disk_reads = 0;
         lost
     }
 
@@ -154,6 +170,7 @@ impl WriteBuffer {
         self.unflushed.clear();
         self.in_flight.clear();
         self.uncharged_disk_writes = 0;
+        self.uncharged_disk_reads = 0;
     }
 }
 

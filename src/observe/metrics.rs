@@ -31,6 +31,10 @@ pub struct Busy {
     pub nic_in_ns: u64,
     pub bytes_out: u64,
     pub bytes_in: u64,
+    /// The disk's foreground reads and writes, and its background scans.
+    pub disk_ns: u64,
+    pub scan_ns: u64,
+    pub bytes_scanned: u64,
 }
 
 /// Latency samples and outcomes for one operation kind.

@@ -29,6 +29,7 @@ pub struct ChangeTransfers {
 /// One node's transfers after a membership change.
 #[derive(Clone, Debug)]
 pub struct SenderTransfers {
+    /// When the sender began the handoff whose transfer it sent first (its scan included).
     pub first_sent: SimTime,
     pub last_ack: Option<SimTime>,
     /// When it first had no transfer left unacknowledged: the bulk of its handoff done (keys
@@ -37,8 +38,9 @@ pub struct SenderTransfers {
 }
 
 impl ChangeTransfers {
-    /// The longest any sender took from its first transfer to its last acknowledgement: how
-    /// long moving the data took, apart from how long the new ring took to reach each sender.
+    /// The longest any sender took from the start of its handoff to its last acknowledgement:
+    /// how long finding and moving the data took, apart from how long the new ring took to
+    /// reach each sender.
     pub fn longest_sender(&self) -> Option<crate::sim::engine::SimDuration> {
         self.senders.values().filter_map(|s| Some(s.last_ack?.since(s.first_sent))).max()
     }

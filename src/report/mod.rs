@@ -322,6 +322,10 @@ fn capacity_section(scenario: &Scenario, r: &RunResult) -> Value {
         "nic_out": resource(&|b| b.nic_out_ns, 1.0),
         "nic_in": resource(&|b| b.nic_in_ns, 1.0),
         "bytes_sent_count": r.busy.iter().map(|b| b.bytes_out).sum::<u64>(),
+        // Foreground reads and writes on the disk's FIFO; background scans on their own queue.
+        "disk": resource(&|b| b.disk_ns, 1.0),
+        "scan": resource(&|b| b.scan_ns, 1.0),
+        "bytes_scanned_count": r.busy.iter().map(|b| b.bytes_scanned).sum::<u64>(),
     })
 }
 
@@ -519,6 +523,7 @@ fn storage_section(scenario: &Scenario, r: &RunResult) -> Value {
     json!({
         "kind": kind,
         "disk_write_count": sum(|s| s.disk_writes),
+        "disk_read_count": sum(|s| s.disk_reads),
         "buffered_write_count": sum(|s| s.buffered_writes),
         "flush_count": sum(|s| s.flushes),
         "keys_flushed_count": sum(|s| s.keys_flushed),
@@ -616,6 +621,18 @@ pub fn summary(report: &Value) -> String {
         ));
     } else if c.is_object() {
         s.push_str("utilisation: infinite capacity (no CPU time, no bandwidth limit)\n");
+    }
+    if f(&c["disk"]["max_utilisation"]) > 0.0 || f(&c["scan"]["max_utilisation"]) > 0.0 {
+        let pct = |r: &str, k: &str| 100.0 * f(&c[r][k]);
+        s.push_str(&format!(
+            "disk: reads and writes mean {:.1}%, hottest {} {:.1}%; background scans {:.1} MB, hottest {} {:.1}%\n",
+            pct("disk", "mean_utilisation"),
+            c["disk"]["max_node"].as_str().unwrap_or("?"),
+            pct("disk", "max_utilisation"),
+            f(&c["bytes_scanned_count"]) / 1e6,
+            c["scan"]["max_node"].as_str().unwrap_or("?"),
+            pct("scan", "max_utilisation"),
+        ));
     }
     let v = &report["versions_per_read"];
     s.push_str(&format!(

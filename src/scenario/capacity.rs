@@ -8,7 +8,10 @@
 //! read) on 4 cores, about 100 µs of one core each, and 36,324 write messages (a third of the
 //! coordinations and every replica write), about 110 µs each. The network interface is that
 //! machine's 1 Gbit/s (125 MB/s each way); background streams (hints, range transfers) are held
-//! to Cassandra's default `stream_throughput_outbound` of 200 Mbit/s (25 MB/s). Hashing a key
+//! to Cassandra's default `stream_throughput_outbound` of 200 Mbit/s (25 MB/s), and background
+//! reads of the store (Merkle tree builds, the scan that finds a handoff's keys) to its default
+//! `compaction_throughput_mb_per_sec` of 16 MB/s, the throttle its tree builds (validation
+//! compactions) run under. Hashing a key
 //! for a Merkle tree costs 2 µs (a 1 KB value at about 500 MB/s) and comparing a hash 1 µs:
 //! assumptions, not measurements.
 
@@ -40,6 +43,8 @@ pub struct Capacity {
     pub nic_bytes_per_s: f64,
     /// What one node's background streams (hint delivery, range transfers) may use of it.
     pub stream_bytes_per_s: f64,
+    /// How fast background work reads the node's store: tree builds, handoff scans.
+    pub scan_bytes_per_s: f64,
 }
 
 impl Capacity {
@@ -56,6 +61,7 @@ impl Capacity {
         },
         nic_bytes_per_s: f64::INFINITY,
         stream_bytes_per_s: f64::INFINITY,
+        scan_bytes_per_s: f64::INFINITY,
     };
 
     /// The documented machine (see the module's comment).
@@ -72,6 +78,7 @@ impl Capacity {
         },
         nic_bytes_per_s: 125e6,
         stream_bytes_per_s: 25e6,
+        scan_bytes_per_s: 16e6,
     };
 
     pub fn is_infinite(&self) -> bool {
@@ -87,6 +94,7 @@ pub(super) fn capacity(ctx: &Ctx, raw: Option<&RawCapacity>) -> Result<Capacity,
         let set = raw.cores.is_some()
             || raw.nic_mb_per_s.is_some()
             || raw.stream_mb_per_s.is_some()
+            || raw.scan_mb_per_s.is_some()
             || serde_json::to_value(&raw.cpu_us).is_ok_and(|v| v.as_object().is_some_and(|o| o.values().any(|x| !x.is_null())));
         if set {
             return Err(ctx.err("cluster.capacity.infinite", "true with other capacity fields; expected one or the other"));
@@ -130,5 +138,6 @@ pub(super) fn capacity(ctx: &Ctx, raw: Option<&RawCapacity>) -> Result<Capacity,
     };
     let nic = rate("nic_mb_per_s", raw.nic_mb_per_s, d.nic_bytes_per_s)?;
     let stream = rate("stream_mb_per_s", raw.stream_mb_per_s, d.stream_bytes_per_s)?.min(nic);
-    Ok(Capacity { cores, cpu, nic_bytes_per_s: nic, stream_bytes_per_s: stream })
+    let scan = rate("scan_mb_per_s", raw.scan_mb_per_s, d.scan_bytes_per_s)?;
+    Ok(Capacity { cores, cpu, nic_bytes_per_s: nic, stream_bytes_per_s: stream, scan_bytes_per_s: scan })
 }

@@ -48,6 +48,19 @@ pub struct NodeSpec {
     pub capacity_factor: f64,
 }
 
+/// Each disk operation's time, drawn per operation.
+#[derive(Clone, Debug)]
+pub struct DiskTimes {
+    pub write: Distribution,
+    pub read: Distribution,
+}
+
+impl Default for DiskTimes {
+    fn default() -> DiskTimes {
+        DiskTimes { write: Distribution::ZERO, read: Distribution::ZERO }
+    }
+}
+
 /// A validated scenario; every field is in simulation units.
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -64,8 +77,8 @@ pub struct Scenario {
     /// WARS model's processing time), instead of `capacity`'s CPU costs.
     pub service_time: Distribution,
     pub capacity: capacity::Capacity,
-    /// What one disk write adds to a node's service time (see `node::storage`).
-    pub storage_write_time: Distribution,
+    /// What one disk write and one disk read of an object take (see `world::disk`).
+    pub disk_times: DiskTimes,
     pub slow_nodes: Vec<(NodeId, f64)>,
     pub strategy: Strategy,
     pub spread_across_datacenters: bool,

@@ -96,6 +96,8 @@ pub(super) enum RawStorage {
     Durable {
         #[serde(default)]
         write_time: Option<RawDistribution>,
+        #[serde(default)]
+        read_time: Option<RawDistribution>,
     },
     Buffered {
         #[serde(default)]
@@ -104,6 +106,8 @@ pub(super) enum RawStorage {
         durable_writes: Option<usize>,
         #[serde(default)]
         write_time: Option<RawDistribution>,
+        #[serde(default)]
+        read_time: Option<RawDistribution>,
     },
 }
 
@@ -314,6 +318,8 @@ pub(super) struct RawCapacity {
     pub(super) nic_mb_per_s: Option<f64>,
     #[serde(default)]
     pub(super) stream_mb_per_s: Option<f64>,
+    #[serde(default)]
+    pub(super) scan_mb_per_s: Option<f64>,
 }
 
 #[derive(Deserialize, Serialize, Debug, Default)]

@@ -177,8 +177,9 @@ pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Sce
     let cluster = cluster(ctx, &raw.cluster)?;
     let strategy = ring(ctx, &raw.ring, cluster.node_count)?;
     let mut protocol = protocol(ctx, &raw.protocol, &raw.membership, &cluster)?;
-    let (storage, storage_write_time) = storage(ctx, raw.storage.as_ref(), protocol.n)?;
+    let (storage, disk_times) = storage(ctx, raw.storage.as_ref(), protocol.n)?;
     protocol.storage = storage;
+    protocol.reads_from_disk = !disk_times.read.is_zero();
     let network = network(ctx, &raw.network, &cluster)?;
     let client_datacenters = match &raw.workload.client_datacenter {
         None => Vec::new(),
@@ -210,7 +211,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Sce
         initial_members: cluster.initial_members,
         service_time: cluster.service_time,
         capacity: cluster.capacity,
-        storage_write_time,
+        disk_times,
         slow_nodes: cluster.slow_nodes,
         strategy,
         spread_across_datacenters: raw.ring.spread_across_datacenters,
@@ -467,26 +468,30 @@ fn protocol(
         },
         // The durable default; `validate` sets the scenario's own from its `storage` section.
         storage: StorageModel::Durable,
+        reads_from_disk: false,
     })
 }
 
-/// `storage`: the storage model, and what one disk write costs in service time (default
-/// nothing, so that the durable default adds no cost).
-fn storage(ctx: &Ctx, raw: Option<&RawStorage>, n: usize) -> Result<(StorageModel, Distribution), ScenarioError> {
-    let write_time = |raw: &Option<RawDistribution>| match raw {
-        Some(d) => distribution(ctx, "storage.write_time", d),
+/// `storage`: the storage model, and what one disk write and one disk read of an object take
+/// (default nothing: the durable default adds no cost, and reads come from memory).
+fn storage(ctx: &Ctx, raw: Option<&RawStorage>, n: usize) -> Result<(StorageModel, DiskTimes), ScenarioError> {
+    let time = |field: &str, raw: &Option<RawDistribution>| match raw {
+        Some(d) => distribution(ctx, &format!("storage.{field}"), d),
         None => Ok(Distribution::ZERO),
     };
+    let times = |w: &Option<RawDistribution>, r: &Option<RawDistribution>| -> Result<DiskTimes, ScenarioError> {
+        Ok(DiskTimes { write: time("write_time", w)?, read: time("read_time", r)? })
+    };
     match raw {
-        None => Ok((StorageModel::Durable, Distribution::ZERO)),
-        Some(RawStorage::Durable { write_time: w }) => Ok((StorageModel::Durable, write_time(w)?)),
-        Some(RawStorage::Buffered { flush_interval_ms, durable_writes, write_time: w }) => {
+        None => Ok((StorageModel::Durable, DiskTimes::default())),
+        Some(RawStorage::Durable { write_time, read_time }) => Ok((StorageModel::Durable, times(write_time, read_time)?)),
+        Some(RawStorage::Buffered { flush_interval_ms, durable_writes, write_time, read_time }) => {
             let flush_interval = period(ctx, "storage.flush_interval_ms", flush_interval_ms.unwrap_or(1000.0), false)?;
             let durable_writes = durable_writes.unwrap_or(1);
             if durable_writes > n {
                 return Err(ctx.err("storage.durable_writes", format!("{durable_writes} is out of range; expected 0 to N ({n})")));
             }
-            Ok((StorageModel::Buffered { flush_interval, durable_writes }, write_time(w)?))
+            Ok((StorageModel::Buffered { flush_interval, durable_writes }, times(write_time, read_time)?))
         }
     }
 }

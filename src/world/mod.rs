@@ -198,16 +198,15 @@ fn ring_for(
     if let Some((_, ring, ranges)) = cache.iter().find(|(f, _, _)| *f == fingerprint) {
         return (ring.clone(), ranges.clone());
     }
-    let members: Vec<RingMember> = view
-        .ring_members()
-        .into_iter()
-        .map(|n| {
-            let spec = &scenario.nodes[n.index()];
-            RingMember { node: n, weight: spec.weight, datacenter: spec.datacenter }
-        })
-        .collect();
+    let member = |n: NodeId| {
+        let spec = &scenario.nodes[n.index()];
+        RingMember { node: n, weight: spec.weight, datacenter: spec.datacenter }
+    };
+    let members: Vec<RingMember> = view.ring_members().into_iter().map(member).collect();
+    let initial: Vec<RingMember> = scenario.initial_members.iter().copied().map(member).collect();
     // The ring's tokens come from the seed so that different seeds sample different rings.
-    let ring = Rc::new(Ring::new(scenario.strategy.clone(), members, scenario.spread_across_datacenters, seed));
+    let ring = Ring::from_start(scenario.strategy.clone(), initial, members, scenario.spread_across_datacenters, seed);
+    let ring = Rc::new(ring);
     // Ranges serve the Merkle trees: continuous anti-entropy's, or an operator repair's.
     let repairs = scenario.faults.iter().any(|f| matches!(f.fault, Fault::Repair { .. }));
     let ranges = Rc::new(if scenario.protocol.anti_entropy || repairs {
@@ -316,7 +315,7 @@ impl<'s> World<'s> {
             node_up: (0..slots).map(|i| scenario.initial_members.contains(&NodeId(i as u32))).collect(),
             nodes,
             service_rng,
-            disks: Disks::new(&scenario.storage_write_time, &seeds, slots),
+            disks: Disks::new(&scenario.disk_times, scenario.capacity.scan_bytes_per_s, &seeds, slots),
             unflushed_lost: BTreeMap::new(),
             clients,
             workload_clients,
@@ -812,21 +811,27 @@ impl<'s> World<'s> {
 
     /// Applies a node's effects in push order; sends depart when its service time ends.
     fn apply_node_effects(&mut self, node: NodeId, service: SimDuration, out: &mut Vec<NodeEffect>) {
-        let writes = self.nodes[node.index()].take_disk_writes();
+        let i = node.index();
+        let disk = self.nodes[i].take_disk_work();
+        let slow = self.network.slow_factor(node);
         let mut served = self.engine.now().after(service);
         // Merkle hashing the handler did (tree updates, a rebuild) takes CPU time before what
         // it sends leaves.
-        let hashes = self.nodes[node.index()].stats.merkle_hashes;
-        let fresh = hashes - self.hashes_charged[node.index()];
-        self.hashes_charged[node.index()] = hashes;
+        let hashes = self.nodes[i].stats.merkle_hashes;
+        let fresh = hashes - self.hashes_charged[i];
+        self.hashes_charged[i] = hashes;
         let per_hash = self.scenario.capacity.cpu.merkle_per_key;
         if fresh > 0 && per_hash > 0 && self.scenario.service_time.is_zero() {
-            let (start, took) = self.resources.cpu(node.index(), served, fresh * per_hash, self.network.slow_factor(node));
+            let (start, took) = self.resources.cpu(i, served, fresh * per_hash, slow);
             served = start.after(took);
         }
-        let depart = self.disks.write(node.index(), writes, served, self.network.slow_factor(node));
-        if writes > 0 {
-            self.nodes[node.index()].disk_writes_done(depart);
+        let busy = &mut self.resources.busy[i];
+        let mut depart = self.disks.access(i, disk.reads, disk.writes, served, slow, busy);
+        if disk.writes > 0 {
+            self.nodes[i].disk_writes_done(depart);
+        }
+        if disk.scan_bytes > 0 {
+            depart = depart.max(self.disks.scan(i, disk.scan_bytes, served, slow, busy));
         }
         for effect in out.drain(..) {
             match effect {
@@ -1073,8 +1078,9 @@ impl<'s> World<'s> {
             change.bytes += payload.size_bytes() as u64;
             change.keys += entries.len() as u64;
             if let Endpoint::Node(n) = from {
+                // From the moment its handoff began: a scan for the keys comes before the send.
                 change.senders.entry(n).or_insert(crate::observe::SenderTransfers {
-                    first_sent: depart,
+                    first_sent: self.engine.now(),
                     last_ack: None,
                     drained: None,
                 });

@@ -420,6 +420,7 @@ fn axis_charts(out: &mut Charts, configs: &[Value], all: &[String], recommend: O
             ("reads_with_siblings_fraction", "reads returning 2+ versions"),
             ("lost_write_count", "acknowledged writes lost"),
             ("keys_moved", "keys moved by joins and leaves"),
+            ("transfers_done_after_ms", "time for a join or leave to hand its data over (ms)"),
         ] {
             let name = short(axis, all);
             let mut series: Vec<Series> = Vec::new();
