@@ -107,6 +107,12 @@ pub fn row_metrics(report: &Value) -> Map<String, Value> {
     put("longest_stall_ms", f(&ops["get"]["longest_stall_ms"]).max(f(&ops["put"]["longest_stall_ms"])));
     put("min_window_availability", report["availability"]["min_window_fraction"].as_f64().unwrap_or(1.0));
     put("stale_read_fraction", f(&report["staleness"]["stale_read_fraction"]));
+    // PBS's k-staleness at k = 2: reads at most one version behind.
+    put("within_2_versions_fraction", report["staleness"]["k_staleness"][1]["within_fraction"].as_f64().unwrap_or(1.0));
+    put("read_your_writes_violation_fraction", f(&report["sessions"]["read_your_writes"]["violation_fraction"]));
+    put("monotonic_reads_violation_fraction", f(&report["sessions"]["monotonic_reads"]["violation_fraction"]));
+    put("monotonic_writes_violation_fraction", f(&report["sessions"]["monotonic_writes"]["violation_fraction"]));
+    put("writes_follow_reads_violation_fraction", f(&report["sessions"]["writes_follow_reads"]["violation_fraction"]));
     put("availability", if total == 0.0 { 1.0 } else { ok / total });
     put("reads_with_siblings_fraction", f(&report["conflicts"]["reads_with_siblings_fraction"]));
     put("lost_write_count", f(&report["convergence"]["lost_write_count"]));

@@ -7,6 +7,7 @@
 //! returned that write or a descendant of it. Write ids are issued in order, so an ancestor's
 //! id is always smaller than its descendant's, which bounds every ancestry search.
 
+use super::sessions::{ReadRequirement, Sessions};
 use crate::sim::engine::SimTime;
 use crate::sim::fastmap::FastMap;
 use crate::sim::ids::{ClientId, KeyId, WriteId};
@@ -81,6 +82,24 @@ pub struct HistoryStats {
     pub false_siblings: u64,
     pub writes_issued: u64,
     pub writes_acked: u64,
+    /// Successful reads by how many versions behind they were: `[k]` counts reads that missed
+    /// the k newest writes acknowledged before they were sent (in acknowledgement order) but
+    /// reflected the one before; the last entry counts `VERSIONS_TRACKED` or more (and reads
+    /// that reflected none of them). PBS's k-staleness: a read is within k versions if it was
+    /// fewer than k behind.
+    pub versions_behind: [u64; VERSIONS_TRACKED + 1],
+}
+
+/// How many versions behind a read is counted exactly (see [`HistoryStats::versions_behind`]).
+pub const VERSIONS_TRACKED: usize = 8;
+
+/// A read in flight: what it must reflect, fixed when it was sent.
+struct ReadInFlight {
+    key: KeyId,
+    frontier: Writes,
+    /// How many writes to the key had been acknowledged.
+    acked: usize,
+    session: ReadRequirement,
 }
 
 /// A probe result: reads issued `delays[i]` after a write's acknowledgement.
@@ -101,7 +120,7 @@ pub struct History {
     /// descends from. Usually one write, kept inline, so a read's snapshot of it is a copy of
     /// 16 bytes and the lookup one load, where a hash map of shared lists cost three misses.
     frontier: Vec<Writes>,
-    reads_in_flight: FastMap<(ClientId, u64), Writes>,
+    reads_in_flight: FastMap<(ClientId, u64), ReadInFlight>,
     /// Acknowledged writes per key, in acknowledgement order (for the lost-write judgement).
     acked_by_key: FastMap<KeyId, Vec<(WriteId, SimTime)>>,
     /// Cart items removed, per key: (item, the write that removed it).
@@ -113,6 +132,7 @@ pub struct History {
     scratch: Vec<WriteId>,
     pub stats: HistoryStats,
     pub visibility: Vec<Visibility>,
+    pub sessions: Sessions,
 }
 
 impl History {
@@ -130,12 +150,16 @@ impl History {
             scratch: Vec::new(),
             stats: HistoryStats::default(),
             visibility: vec![Visibility::default(); probe_delays],
+            sessions: Sessions::default(),
         }
     }
 
-    pub fn write_started(&mut self, write: WriteId, parents: Writes) {
+    pub fn write_started(&mut self, client: ClientId, key: KeyId, write: WriteId, parents: Writes) {
         debug_assert_eq!(write.0 as usize, self.parents.len() + 1, "write ids are issued in order");
         debug_assert!(parents.as_slice().iter().all(|p| *p < write), "a write descends only from older writes");
+        let mut sessions = std::mem::take(&mut self.sessions);
+        sessions.write_started(client, key, write, parents.as_slice(), &mut |from, w| self.reflects(from, w));
+        self.sessions = sessions;
         self.parents.push(parents);
         if self.parents.len() > 64 * self.acked.len() {
             self.acked.push(0);
@@ -184,15 +208,27 @@ impl History {
         };
     }
 
+    /// A workload write was acknowledged to its client (its session then expects to read it).
+    pub fn session_write_acked(&mut self, client: ClientId, key: KeyId, write: WriteId) {
+        let mut sessions = std::mem::take(&mut self.sessions);
+        sessions.write_acked(client, key, write, &mut |from, w| self.reflects(from, w));
+        self.sessions = sessions;
+    }
+
     pub fn read_started(&mut self, client: ClientId, op: u64, key: KeyId) {
-        let snapshot = self.frontier_of(key);
-        self.reads_in_flight.insert((client, op), snapshot);
+        let read = ReadInFlight {
+            key,
+            frontier: self.frontier_of(key),
+            acked: self.acked_by_key.get(&key).map_or(0, Vec::len),
+            session: self.sessions.read_started(client, key),
+        };
+        self.reads_in_flight.insert((client, op), read);
     }
 
     /// Judges a successful read; returns whether it was stale.
     pub fn read_succeeded(&mut self, client: ClientId, op: u64, returned: &[WriteId]) -> bool {
-        let required = self.reads_in_flight.remove(&(client, op)).unwrap_or_default();
-        let stale = match required.as_slice() {
+        let Some(read) = self.reads_in_flight.remove(&(client, op)) else { return false };
+        let stale = match read.frontier.as_slice() {
             [] => false,
             [one] => !self.reflects(returned, *one),
             many => {
@@ -202,10 +238,25 @@ impl History {
         };
         self.stats.reads_judged += 1;
         self.stats.stale_reads += stale as u64;
+        let behind = if stale { self.versions_behind(read.key, read.acked, returned) } else { 0 };
+        self.stats.versions_behind[behind] += 1;
+        let mut sessions = std::mem::take(&mut self.sessions);
+        sessions.read_succeeded(client, read.key, read.session, returned, &mut |from, w| self.reflects(from, w));
+        self.sessions = sessions;
         let (distinct, concurrent) = self.antichain_size(returned);
         self.stats.true_versions_per_read[concurrent.min(4)] += 1;
         self.stats.false_siblings += (distinct - concurrent) as u64;
         stale
+    }
+
+    /// Of the first `acked` writes acknowledged to `key`, how many of the newest the read missed
+    /// before one it reflects (at most [`VERSIONS_TRACKED`]).
+    fn versions_behind(&mut self, key: KeyId, acked: usize, returned: &[WriteId]) -> usize {
+        let newest: Vec<WriteId> = self
+            .acked_by_key
+            .get(&key)
+            .map_or(Vec::new(), |a| a[..acked.min(a.len())].iter().rev().take(VERSIONS_TRACKED).map(|(w, _)| *w).collect());
+        newest.iter().position(|&w| self.reflects(returned, w)).unwrap_or(VERSIONS_TRACKED)
     }
 
     pub fn read_failed(&mut self, client: ClientId, op: u64) {
@@ -359,9 +410,9 @@ mod tests {
     fn a_read_missing_an_acknowledged_write_is_stale() {
         let mut h = History::new(0);
         let k = KeyId(0);
-        h.write_started(WriteId(1), Writes::from_slice(&[]));
+        h.write_started(ClientId(9), k, WriteId(1), Writes::from_slice(&[]));
         h.write_acked(WriteId(1), k, SimTime(10));
-        h.write_started(WriteId(2), Writes::from_slice(&[WriteId(1)]));
+        h.write_started(ClientId(9), k, WriteId(2), Writes::from_slice(&[WriteId(1)]));
         h.read_started(ClientId(0), 1, k);
         assert!(!h.read_succeeded(ClientId(0), 1, &[WriteId(1)]), "w2 was not acknowledged yet");
         h.write_acked(WriteId(2), k, SimTime(20));
@@ -376,11 +427,11 @@ mod tests {
     fn a_write_is_lost_only_if_nothing_held_reflects_it() {
         let mut h = History::new(0);
         let k = KeyId(3);
-        h.write_started(WriteId(1), Writes::from_slice(&[]));
+        h.write_started(ClientId(9), k, WriteId(1), Writes::from_slice(&[]));
         h.write_acked(WriteId(1), k, SimTime(1));
-        h.write_started(WriteId(2), Writes::from_slice(&[WriteId(1)]));
+        h.write_started(ClientId(9), k, WriteId(2), Writes::from_slice(&[WriteId(1)]));
         h.write_acked(WriteId(2), k, SimTime(2));
-        h.write_started(WriteId(3), Writes::from_slice(&[]));
+        h.write_started(ClientId(9), k, WriteId(3), Writes::from_slice(&[]));
         h.write_acked(WriteId(3), k, SimTime(3));
         assert!(h.lost_writes(k, &[WriteId(2), WriteId(3)]).is_empty());
         assert_eq!(h.lost_writes(k, &[WriteId(2)]), vec![(WriteId(3), SimTime(3))]);
@@ -392,8 +443,8 @@ mod tests {
     fn concurrent_writes_both_required_and_counted_as_true_siblings() {
         let mut h = History::new(0);
         let k = KeyId(0);
-        h.write_started(WriteId(1), Writes::from_slice(&[]));
-        h.write_started(WriteId(2), Writes::from_slice(&[]));
+        h.write_started(ClientId(9), k, WriteId(1), Writes::from_slice(&[]));
+        h.write_started(ClientId(9), k, WriteId(2), Writes::from_slice(&[]));
         h.write_acked(WriteId(1), k, SimTime(1));
         h.write_acked(WriteId(2), k, SimTime(2));
         h.read_started(ClientId(1), 1, k);
@@ -403,7 +454,7 @@ mod tests {
         assert_eq!(h.stats.true_versions_per_read[1], 1);
         assert_eq!(h.stats.true_versions_per_read[2], 1);
         // A merge of both supersedes them; returning it with a stale sibling is one true version.
-        h.write_started(WriteId(3), Writes::from_slice(&[WriteId(1), WriteId(2)]));
+        h.write_started(ClientId(9), k, WriteId(3), Writes::from_slice(&[WriteId(1), WriteId(2)]));
         h.read_started(ClientId(1), 3, k);
         h.read_succeeded(ClientId(1), 3, &[WriteId(1), WriteId(3)]);
         assert_eq!(h.stats.true_versions_per_read[1], 2);

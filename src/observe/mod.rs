@@ -5,6 +5,7 @@ pub mod checks;
 pub mod convergence;
 pub mod history;
 pub mod metrics;
+pub mod sessions;
 pub mod trace;
 
 use crate::node::NodeStats;

@@ -265,7 +265,9 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "reads_judged_count": h.reads_judged,
             "stale_read_count": h.stale_reads,
             "stale_read_fraction": fraction(h.stale_reads, h.reads_judged),
+            "k_staleness": k_staleness(&h.versions_behind, h.reads_judged),
         },
+        "sessions": sessions_section(&r.history.sessions.stats),
         "consistency_levels": levels_section(scenario, m),
         "t_visibility": t_visibility_section(scenario, r),
         "probe": { "write_count": m.probe_writes, "write_failure_count": m.probe_write_failures, "read_count": m.probe_reads },
@@ -292,6 +294,32 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "peak_pending_events_count": r.peak_pending_events,
             "timeouts_retired_count": r.timeouts_retired,
         },
+    })
+}
+
+/// PBS's k-staleness from the workload's reads: for k = 1 to `VERSIONS_TRACKED`, the fraction of
+/// successful reads within k versions of the newest write acknowledged before they were sent
+/// (k = 1: not stale).
+fn k_staleness(behind: &[u64], reads: u64) -> Value {
+    let mut within = 0;
+    let rows: Vec<Value> = (1..behind.len())
+        .map(|k| {
+            within += behind[k - 1];
+            json!({ "k": k, "within_fraction": fraction(within, reads) })
+        })
+        .collect();
+    Value::Array(rows)
+}
+
+/// The four session guarantees (see `observe::sessions`): per guarantee, the reads it applied
+/// to, those that violated it, and their fraction.
+fn sessions_section(s: &crate::observe::sessions::SessionStats) -> Value {
+    let one = |g: &crate::observe::sessions::Guarantee| json!({ "applicable_count": g.applicable, "violation_count": g.violated, "violation_fraction": fraction(g.violated, g.applicable) });
+    json!({
+        "read_your_writes": one(&s.read_your_writes),
+        "monotonic_reads": one(&s.monotonic_reads),
+        "monotonic_writes": one(&s.monotonic_writes),
+        "writes_follow_reads": one(&s.writes_follow_reads),
     })
 }
 
@@ -659,6 +687,13 @@ pub fn summary(report: &Value) -> String {
         u(&report["staleness"]["stale_read_count"]),
         u(&report["staleness"]["reads_judged_count"]),
         f(&report["staleness"]["stale_read_fraction"])
+    ));
+    let g = &report["sessions"];
+    let v = |name: &str| (u(&g[name]["violation_count"]), u(&g[name]["applicable_count"]));
+    let ((ryw, ryw_of), (mr, mr_of), (mw, mw_of), (wfr, wfr_of)) =
+        (v("read_your_writes"), v("monotonic_reads"), v("monotonic_writes"), v("writes_follow_reads"));
+    s.push_str(&format!(
+        "session guarantees violated: read-your-writes {ryw} of {ryw_of}, monotonic reads {mr} of {mr_of}, monotonic writes {mw} of {mw_of}, writes-follow-reads {wfr} of {wfr_of}\n"
     ));
     if let Some(rows) = report["t_visibility"].as_array().filter(|r| !r.is_empty()) {
         s.push_str("\nt-visibility   t_ms   reads  reflected\n");

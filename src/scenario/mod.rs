@@ -233,6 +233,11 @@ pub struct CheckConfig {
     pub max_get_p999_ms: Option<f64>,
     pub max_put_p999_ms: Option<f64>,
     pub max_stale_read_fraction: Option<f64>,
+    /// Session guarantees: the most of the reads each applied to that may violate it.
+    pub max_read_your_writes_violation_fraction: Option<f64>,
+    pub max_monotonic_reads_violation_fraction: Option<f64>,
+    pub max_monotonic_writes_violation_fraction: Option<f64>,
+    pub max_writes_follow_reads_violation_fraction: Option<f64>,
     /// Minimum fraction of operations that succeed.
     pub min_availability: Option<f64>,
     /// Maximum fraction of successful gets that return more than one version.

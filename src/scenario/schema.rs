@@ -168,6 +168,14 @@ pub(super) struct RawChecks {
     #[serde(default)]
     pub(super) max_stale_read_fraction: Option<f64>,
     #[serde(default)]
+    pub(super) max_read_your_writes_violation_fraction: Option<f64>,
+    #[serde(default)]
+    pub(super) max_monotonic_reads_violation_fraction: Option<f64>,
+    #[serde(default)]
+    pub(super) max_monotonic_writes_violation_fraction: Option<f64>,
+    #[serde(default)]
+    pub(super) max_writes_follow_reads_violation_fraction: Option<f64>,
+    #[serde(default)]
     pub(super) min_availability: Option<f64>,
     #[serde(default)]
     pub(super) max_multi_version_read_fraction: Option<f64>,

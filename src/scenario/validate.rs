@@ -747,6 +747,22 @@ fn checks(ctx: &Ctx, rc: &RawChecks, quiescent_tail: SimDuration, protocol: &Pro
             .max_stale_read_fraction
             .map(|p| probability(ctx, "checks.max_stale_read_fraction", p))
             .transpose()?,
+        max_read_your_writes_violation_fraction: rc
+            .max_read_your_writes_violation_fraction
+            .map(|p| probability(ctx, "checks.max_read_your_writes_violation_fraction", p))
+            .transpose()?,
+        max_monotonic_reads_violation_fraction: rc
+            .max_monotonic_reads_violation_fraction
+            .map(|p| probability(ctx, "checks.max_monotonic_reads_violation_fraction", p))
+            .transpose()?,
+        max_monotonic_writes_violation_fraction: rc
+            .max_monotonic_writes_violation_fraction
+            .map(|p| probability(ctx, "checks.max_monotonic_writes_violation_fraction", p))
+            .transpose()?,
+        max_writes_follow_reads_violation_fraction: rc
+            .max_writes_follow_reads_violation_fraction
+            .map(|p| probability(ctx, "checks.max_writes_follow_reads_violation_fraction", p))
+            .transpose()?,
         min_availability: rc.min_availability.map(|p| probability(ctx, "checks.min_availability", p)).transpose()?,
         max_multi_version_read_fraction: rc
             .max_multi_version_read_fraction

@@ -159,6 +159,7 @@ pub enum Observation {
     Retried,
     WriteEnded {
         write: WriteId,
+        client: ClientId,
         key: KeyId,
         started: SimTime,
         result: Result<(), Failure>,
@@ -613,7 +614,7 @@ impl Client {
         };
         let ok = result.is_ok();
         let (started, level) = (p.started, p.level);
-        out.push(ClientEffect::Observe(Observation::WriteEnded { write, key, started, result, probe, level }));
+        out.push(ClientEffect::Observe(Observation::WriteEnded { write, client: self.id, key, started, result, probe, level }));
         if let (true, true, Some(cfg)) = (probe, ok, env.probe) {
             let delay_index = (self.probes_started as usize - 1) % cfg.delays.len();
             let timer = ClientTimer::ProbeRead { write, key, delay_index };

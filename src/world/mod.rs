@@ -959,19 +959,20 @@ impl<'s> World<'s> {
                     }
                 }
             },
-            Observation::WriteStarted { write, key, parents, removed, .. } => {
-                self.history.write_started(write, parents);
+            Observation::WriteStarted { write, client, key, parents, removed } => {
+                self.history.write_started(client, key, write, parents);
                 if let Some(item) = removed {
                     self.history.cart_item_removed(key, item, write);
                 }
             }
             Observation::Retried => self.metrics.client_retries += 1,
-            Observation::WriteEnded { write, key, started, result, probe, level } => match result {
+            Observation::WriteEnded { write, client, key, started, result, probe, level } => match result {
                 Ok(()) => {
                     self.history.write_acked(write, key, now);
                     if probe {
                         self.metrics.probe_writes += 1;
                     } else {
+                        self.history.session_write_acked(client, key, write);
                         self.metrics.succeeded(false, level, now.since(started).as_nanos(), now.as_nanos());
                     }
                 }
