@@ -28,8 +28,24 @@ pub fn simulate_traced(
     seed: u64,
     tracer: observe::trace::Tracer,
 ) -> Result<(RunResult, Option<observe::trace::Tracer>), error::Error> {
+    simulate_with(scenario, seed, Some(tracer), false)
+}
+
+/// Runs one scenario under one seed, with a trace if given, and recording every client
+/// operation (`RunResult::client_history`) if asked.
+pub fn simulate_with(
+    scenario: &Scenario,
+    seed: u64,
+    tracer: Option<observe::trace::Tracer>,
+    client_history: bool,
+) -> Result<(RunResult, Option<observe::trace::Tracer>), error::Error> {
     let mut world = World::new(scenario, seed);
-    world.set_tracer(tracer);
+    if let Some(tracer) = tracer {
+        world.set_tracer(tracer);
+    }
+    if client_history {
+        world.record_client_history();
+    }
     let (result, tracer) = world.run_traced();
     Ok((finished(scenario, seed, result)?, tracer))
 }

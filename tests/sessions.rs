@@ -54,3 +54,39 @@ fn a_check_bound_fails_the_run_that_violates_it() {
     assert!(check("0").contains(&"max_read_your_writes_violation_fraction"));
     assert!(!check("0.5").contains(&"max_read_your_writes_violation_fraction"));
 }
+
+/// PBS's closed form for non-expanding quorums: a read of R replicas misses each of the last k
+/// writes, each on W replicas chosen independently, with probability (C(N-W, R) / C(N, R))^k.
+#[test]
+fn k_staleness_agrees_with_pbs_closed_form_for_static_quorums() {
+    let choose = |n: u64, k: u64| (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64);
+    for (r, w) in [(1, 1), (1, 2), (2, 1)] {
+        // Writes reach only the W replicas the coordinator picks, reads ask R, nothing repairs.
+        let s = scenario(
+            r#"{
+              "name": "pbs-k-staleness", "seed": 1, "duration_ms": 20000,
+              "cluster": { "nodes": 3, "capacity": { "infinite": true } },
+              "ring": { "strategy": "random_tokens", "tokens_per_node": 8 },
+              "protocol": { "n": 3, "fanout": "quorum", "coordination": "load_balancer", "sloppy_quorum": false,
+                            "hinted_handoff": false, "read_repair": false, "anti_entropy": false,
+                            "conflict_resolution": "dotted_version_vectors" },
+              "network": { "latency": { "kind": "exponential", "mean_ms": 1.0 } },
+              "workload": { "keys": 10, "arrivals": { "kind": "closed", "clients": 1, "think_time": { "kind": "constant", "ms": 100 } } },
+              "probe": { "clients": 20, "versions": 4, "delays_ms": [0, 50], "gap": { "kind": "constant", "ms": 1 } }
+            }"#,
+            &[&format!("protocol.r={r}"), &format!("protocol.w={w}")],
+        );
+        let report = report(&s);
+        let miss = choose(3 - w, r) / choose(3, r);
+        for row in report["t_visibility"].as_array().expect("rows") {
+            let reads = f(&row["reads_count"]);
+            assert!(reads > 2000.0, "{row}");
+            for (k, within) in row["within_versions_fraction"].as_array().expect("fractions").iter().enumerate() {
+                let expected = 1.0 - miss.powi(k as i32 + 1);
+                let sigma = (expected * (1.0 - expected) / reads).sqrt();
+                let within = f(within);
+                assert!((within - expected).abs() < 4.0 * sigma + 1e-9, "R={r} W={w} k={}: {within} against {expected}", k + 1);
+            }
+        }
+    }
+}

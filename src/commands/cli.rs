@@ -251,6 +251,10 @@ struct RunArgs {
     /// Trace only up to this simulated time (ms).
     #[arg(long, requires = "trace")]
     trace_to_ms: Option<f64>,
+    /// Write every client operation (invocation, then ok, fail or info) to this file, as
+    /// Jepsen's checkers read it (FILE.edn) or as JSON lines (FILE.jsonl); see README.
+    #[arg(long, value_name = "FILE")]
+    history: Option<PathBuf>,
 }
 
 /// A trace filter must be able to match something in this scenario: a filter naming no key,
@@ -1046,6 +1050,29 @@ fn tally_exit(runs: &[CheckRun], json: bool, why: &str) -> ExitCode {
     })
 }
 
+/// Writes the client history to a temporary name beside `path`, then renames it into place.
+fn write_history(
+    path: &Path,
+    format: crate::observe::ops::HistoryFormat,
+    history: &crate::observe::ops::ClientHistory,
+) -> Result<(), Error> {
+    use std::io::Write;
+    let tmp = report::temporary_beside(path);
+    let written = std::fs::File::create(&tmp).and_then(|file| {
+        let mut out = std::io::BufWriter::new(file);
+        history.write(format, &mut out)?;
+        out.flush()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io("write the history", &tmp, e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("rename the history into place", path, e)
+    })
+}
+
 fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
     let scenario = load_scenario(&args.scenario, &args.set)?;
     let seed = args.seed.unwrap_or(scenario.seed);
@@ -1056,9 +1083,21 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
     if let Some(path) = &args.trace {
         report::check_file_writable(path)?;
     }
+    let history_format = match &args.history {
+        None => None,
+        Some(path) => {
+            report::check_file_writable(path)?;
+            Some(crate::observe::ops::HistoryFormat::for_path(path).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--history {}: expected a file ending in .edn (EDN, as Jepsen writes histories) or .jsonl (JSON lines)",
+                    path.display()
+                ))
+            })?)
+        }
+    };
     let wall_started = Instant::now();
-    let report = match &args.trace {
-        None => crate::run_report(&scenario, seed)?,
+    let result = match &args.trace {
+        None => crate::simulate_with(&scenario, seed, None, args.history.is_some())?.0,
         Some(path) => {
             let filter = TraceFilter {
                 key: args.trace_key.clone(),
@@ -1071,7 +1110,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
             let tmp = report::temporary_beside(path);
             let file = std::fs::File::create(&tmp).map_err(|e| Error::io("create the trace file", &tmp, e))?;
             let tracer = Tracer::new(filter, TraceSink::File(std::io::BufWriter::new(file)));
-            let traced = crate::simulate_traced(&scenario, seed, tracer);
+            let traced = crate::simulate_with(&scenario, seed, Some(tracer), args.history.is_some());
             let (result, tracer) = traced.inspect_err(|_| {
                 let _ = std::fs::remove_file(&tmp);
             })?;
@@ -1085,9 +1124,13 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
                 let _ = std::fs::remove_file(&tmp);
                 Error::io("rename the trace into place", path, e)
             })?;
-            report::build(&scenario, seed, &result)
+            result
         }
     };
+    if let (Some(path), Some(format), Some(history)) = (&args.history, history_format, &result.client_history) {
+        write_history(path, format, history)?;
+    }
+    let report = report::build(&scenario, seed, &result);
     let wall = wall_started.elapsed();
     let timing = report::timing(&report, wall);
     let summary = report::summary(&report);
@@ -1095,6 +1138,9 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
     command.push_str(&format!(" {} --seed {seed}", args.scenario.display()));
     for s in &args.set {
         command.push_str(&format!(" --set '{s}'"));
+    }
+    if let Some(path) = &args.history {
+        command.push_str(&format!(" --history {}", path.display()));
     }
     report::write_folder(
         &out,

@@ -107,6 +107,9 @@ struct ReadInFlight {
 pub struct Visibility {
     pub reads: u64,
     pub reflected: u64,
+    /// `within[k - 1]`: reads within k versions of the probe's last write (reflecting it or one
+    /// of the k - 1 before it), for each of the probe's versions.
+    pub within: Vec<u64>,
 }
 
 pub struct History {
@@ -136,7 +139,8 @@ pub struct History {
 }
 
 impl History {
-    pub fn new(probe_delays: usize) -> History {
+    /// `probe_versions`: how many successive writes each probe makes before its read.
+    pub fn new(probe_delays: usize, probe_versions: usize) -> History {
         History {
             parents: Vec::new(),
             acked: Vec::new(),
@@ -149,7 +153,7 @@ impl History {
             stack: Vec::new(),
             scratch: Vec::new(),
             stats: HistoryStats::default(),
-            visibility: vec![Visibility::default(); probe_delays],
+            visibility: vec![Visibility { within: vec![0; probe_versions], ..Visibility::default() }; probe_delays],
             sessions: Sessions::default(),
         }
     }
@@ -267,9 +271,25 @@ impl History {
     pub fn probe_read(&mut self, client: ClientId, op: u64, write: WriteId, delay_index: usize, returned: &[WriteId]) {
         self.reads_in_flight.remove(&(client, op));
         let reflected = self.reflects(returned, write);
+        // The probe's versions form a chain, each written from the last one's context: walk
+        // back from the last to the newest one the read reflects.
+        let versions = self.visibility.first().map_or(1, |v| v.within.len());
+        let mut behind = versions;
+        let mut version = Some(write);
+        for k in 0..versions {
+            let Some(w) = version else { break };
+            if self.reflects(returned, w) {
+                behind = k;
+                break;
+            }
+            version = self.parents(w).first().copied();
+        }
         if let Some(v) = self.visibility.get_mut(delay_index) {
             v.reads += 1;
             v.reflected += reflected as u64;
+            for within in v.within.iter_mut().skip(behind) {
+                *within += 1;
+            }
         }
     }
 
@@ -408,7 +428,7 @@ mod tests {
 
     #[test]
     fn a_read_missing_an_acknowledged_write_is_stale() {
-        let mut h = History::new(0);
+        let mut h = History::new(0, 1);
         let k = KeyId(0);
         h.write_started(ClientId(9), k, WriteId(1), Writes::from_slice(&[]));
         h.write_acked(WriteId(1), k, SimTime(10));
@@ -424,8 +444,27 @@ mod tests {
     }
 
     #[test]
+    fn a_stale_read_counts_the_versions_it_is_behind() {
+        let mut h = History::new(0, 1);
+        let k = KeyId(0);
+        for w in 1..=3 {
+            let parents = if w == 1 { Writes::default() } else { Writes::One(WriteId(w - 1)) };
+            h.write_started(ClientId(9), k, WriteId(w), parents);
+            h.write_acked(WriteId(w), k, SimTime(w));
+        }
+        for (op, returned) in [(1, WriteId(3)), (2, WriteId(2)), (3, WriteId(1))] {
+            h.read_started(ClientId(0), op, k);
+            h.read_succeeded(ClientId(0), op, &[returned]);
+        }
+        h.read_started(ClientId(0), 4, k);
+        h.read_succeeded(ClientId(0), 4, &[]);
+        assert_eq!(h.stats.versions_behind[..4], [1, 1, 1, 0]);
+        assert_eq!(h.stats.versions_behind[VERSIONS_TRACKED], 1, "reflects none of them");
+    }
+
+    #[test]
     fn a_write_is_lost_only_if_nothing_held_reflects_it() {
-        let mut h = History::new(0);
+        let mut h = History::new(0, 1);
         let k = KeyId(3);
         h.write_started(ClientId(9), k, WriteId(1), Writes::from_slice(&[]));
         h.write_acked(WriteId(1), k, SimTime(1));
@@ -441,7 +480,7 @@ mod tests {
 
     #[test]
     fn concurrent_writes_both_required_and_counted_as_true_siblings() {
-        let mut h = History::new(0);
+        let mut h = History::new(0, 1);
         let k = KeyId(0);
         h.write_started(ClientId(9), k, WriteId(1), Writes::from_slice(&[]));
         h.write_started(ClientId(9), k, WriteId(2), Writes::from_slice(&[]));

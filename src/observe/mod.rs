@@ -5,6 +5,7 @@ pub mod checks;
 pub mod convergence;
 pub mod history;
 pub mod metrics;
+pub mod ops;
 pub mod sessions;
 pub mod trace;
 
@@ -99,6 +100,8 @@ pub struct RunResult {
     /// Per membership change, the range transfers that followed it.
     pub change_transfers: Vec<ChangeTransfers>,
     pub decommissioned: Vec<(NodeId, SimTime)>,
+    /// Every client operation, when the run was asked to record them.
+    pub client_history: Option<ops::ClientHistory>,
     /// The fault schedule the run used (declared and drawn), in time order.
     pub faults: Vec<ScheduledFault>,
     /// For `explain`: what each node holds of the explained key at the end, in words.

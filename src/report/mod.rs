@@ -460,7 +460,14 @@ fn t_visibility_section(scenario: &Scenario, r: &RunResult) -> Value {
         .delays
         .iter()
         .zip(&r.history.visibility)
-        .map(|(d, v)| json!({ "t_ms": d.as_millis_f64(), "reads_count": v.reads, "reflected_count": v.reflected, "reflected_fraction": fraction(v.reflected, v.reads) }))
+        .map(|(d, v)| {
+            let mut row = json!({ "t_ms": d.as_millis_f64(), "reads_count": v.reads, "reflected_count": v.reflected, "reflected_fraction": fraction(v.reflected, v.reads) });
+            if probe.versions > 1 {
+                // PBS's <k, t>-staleness: within k versions of the probe's last write, k = 1..versions.
+                row["within_versions_fraction"] = v.within.iter().map(|&n| fraction(n, v.reads)).collect();
+            }
+            row
+        })
         .collect()
 }
 

@@ -602,6 +602,8 @@ pub(super) struct RawProbe {
     pub(super) delays_ms: Vec<f64>,
     #[serde(default)]
     pub(super) gap: Option<RawDistribution>,
+    #[serde(default)]
+    pub(super) versions: Option<usize>,
 }
 
 impl RawFault {

@@ -8,6 +8,7 @@ use crate::node::cart::CartMerge;
 use crate::node::consistency::ConsistencyLevel;
 use crate::node::storage::StorageModel;
 use crate::node::{ConflictPolicy, Coordination, Fanout, Protocol};
+use crate::observe::history::VERSIONS_TRACKED;
 use crate::scenario::schema::*;
 use crate::scenario::workload::{
     Arrivals, ClientSemantics, KeyPopularity, LevelMix, ProbeConfig, ValueBytes, ValueModel, WorkloadConfig,
@@ -717,7 +718,11 @@ fn probe(ctx: &Ctx, raw: Option<&RawProbe>) -> Result<Option<ProbeConfig>, Scena
                 Some(g) => distribution(ctx, "probe.gap", g)?,
                 None => Distribution::Exponential { mean_ms: 10.0, offset_ms: 0.0 },
             };
-            Some(ProbeConfig { clients, delays, gap })
+            let versions = p.versions.unwrap_or(1);
+            if !(1..=VERSIONS_TRACKED).contains(&versions) {
+                return Err(ctx.err("probe.versions", format!("{versions} is out of range; expected 1 to {VERSIONS_TRACKED}")));
+            }
+            Some(ProbeConfig { clients, delays, gap, versions })
         }
     })
 }

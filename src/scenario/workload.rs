@@ -179,4 +179,7 @@ pub struct ProbeConfig {
     pub delays: Vec<SimDuration>,
     /// Pause between one probe's end and the next probe's write.
     pub gap: Distribution,
+    /// Writes each probe makes to its key, one after another, before its read (PBS's
+    /// k-staleness: is the read within k versions of the last?).
+    pub versions: usize,
 }

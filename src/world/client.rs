@@ -17,6 +17,7 @@ use crate::node::cart::Cart;
 use crate::node::consistency::ConsistencyLevel;
 use crate::node::message::{ClientOp, Failure, Payload, PutBody, ReplyBody};
 use crate::node::versioning::CausalContext;
+use crate::node::versioning::VersionSet;
 use crate::node::{Coordination, Protocol};
 use crate::observe::history::Writes;
 use crate::scenario::workload::{Arrivals, ClientSemantics, KeyPopularity, ProbeConfig, ValueModel, WorkloadConfig};
@@ -143,7 +144,9 @@ pub enum Observation {
         op: u64,
         key: KeyId,
         started: SimTime,
-        result: Result<(Writes, usize), Failure>,
+        /// The writes the versions read carry, how many versions, and the versions (a cart's
+        /// items are in them).
+        result: Result<(Writes, usize, Rc<VersionSet>), Failure>,
         probe: Option<(WriteId, usize)>,
         level: Option<ConsistencyLevel>,
     },
@@ -250,6 +253,8 @@ pub struct Client {
     pending: FastMap<u64, Pending>,
     next_op: u64,
     probes_started: u64,
+    /// Versions the current probe has written to its key.
+    probe_versions: usize,
     /// Coordinators that recently let a request time out, and until when to avoid them.
     avoid: Vec<(NodeId, SimTime)>,
 }
@@ -267,6 +272,7 @@ impl Client {
             pending: FastMap::default(),
             next_op: 0,
             probes_started: 0,
+            probe_versions: 0,
             avoid: Vec::new(),
         }
     }
@@ -487,7 +493,7 @@ impl Client {
         let key = p.key;
         let more = match p.step {
             Step::Read | Step::ReadForWrite | Step::ProbeRead { .. } => self.finish_read(now, env, op, p, body, failure, out),
-            Step::Write { .. } | Step::ProbeWrite { .. } => self.finish_write(env, p, body, failure, out),
+            Step::Write { .. } | Step::ProbeWrite { .. } => self.finish_write(now, env, p, body, failure, out),
         };
         // A workload operation is over when its client moves on: the key's lock passes on.
         if more && env.workload.key_lock && matches!(self.role, Role::Workload { .. }) {
@@ -558,7 +564,7 @@ impl Client {
                         merged_cart = self.carts.get(&key).cloned();
                     }
                 }
-                Ok((writes, versions))
+                Ok((writes, versions, read))
             }
             _ => Err(failure.unwrap_or(Failure::ClientTimeout)),
         };
@@ -585,6 +591,7 @@ impl Client {
     /// next operation.
     fn finish_write(
         &mut self,
+        now: SimTime,
         env: &mut ClientEnv,
         p: Pending,
         body: ReplyBody,
@@ -599,7 +606,8 @@ impl Client {
         };
         let result = match body {
             ReplyBody::Put { context } => {
-                if !probe && self.remembers(env) {
+                let next_version = probe && env.probe.is_some_and(|cfg| self.probe_versions + 1 < cfg.versions);
+                if (!probe && self.remembers(env)) || next_version {
                     let session = self.sessions.get_or_default(key);
                     session.context = Rc::unwrap_or_clone(context);
                     session.seen = Writes::One(write);
@@ -615,7 +623,19 @@ impl Client {
         let ok = result.is_ok();
         let (started, level) = (p.started, p.level);
         out.push(ClientEffect::Observe(Observation::WriteEnded { write, client: self.id, key, started, result, probe, level }));
+        if probe && !ok {
+            self.probe_versions = 0;
+            self.sessions.remove(&key);
+        }
         if let (true, true, Some(cfg)) = (probe, ok, env.probe) {
+            self.probe_versions += 1;
+            if self.probe_versions < cfg.versions {
+                // The probe's next version of its key, written from the last one's context.
+                self.send_put(now, env, key, None, true, out);
+                return false;
+            }
+            self.probe_versions = 0;
+            self.sessions.remove(&key);
             let delay_index = (self.probes_started as usize - 1) % cfg.delays.len();
             let timer = ClientTimer::ProbeRead { write, key, delay_index };
             out.push(ClientEffect::Timer { after: cfg.delays[delay_index], timer });

@@ -17,18 +17,20 @@ use crate::cluster::keyspace::KeyTable;
 use crate::cluster::network::{client_datacenter, MessageKind, Network, Route};
 use crate::cluster::ring::{RangeMap, Ring, RingMember};
 use crate::node::membership::{MemberRecord, MemberStatus, Membership};
+use crate::node::message::Failure;
 use crate::node::message::{Payload, ReplyBody};
 use crate::node::replica::Unflushed;
 use crate::node::{Coordination, Node, NodeEffect, NodeEnv, NodeTimer};
 use crate::observe::convergence::{self, DivergenceSampler, Snapshot};
 use crate::observe::history::History;
 use crate::observe::metrics::{AppliedFault, LoadWindows, Metrics};
+use crate::observe::ops::{ClientHistory, Op, OpFunction, OpLog, OpType, OpValue};
 use crate::observe::trace::{TraceEvent, Tracer};
 use crate::observe::{LostWrite, LostWrites, RunResult};
 use crate::scenario::workload::{Arrivals, ValueModel};
 use crate::scenario::{Fault, Scenario, ScheduledFault};
 use crate::sim::engine::{Engine, Limit, SimDuration, SimTime, Ticket, TimeoutQueue};
-use crate::sim::ids::{ClientId, Endpoint, KeyId, NodeId};
+use crate::sim::ids::{ClientId, Endpoint, KeyId, NodeId, WriteId};
 use crate::sim::rng::{unit_open0, Seeds, SimRng, Stream};
 use crate::world::client::{Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Observation, Role};
 use crate::world::key_lock::KeyLocks;
@@ -182,6 +184,8 @@ pub struct World<'s> {
     seed: u64,
     next_message: u64,
     tracer: Option<Tracer>,
+    /// The client history, when asked for (see `observe::ops`).
+    op_log: Option<OpLog>,
     explain_key: Option<KeyId>,
     /// The run's fault schedule: the scenario's, plus what the nemesis drew for this seed.
     faults: Vec<ScheduledFault>,
@@ -301,6 +305,7 @@ impl<'s> World<'s> {
             seed,
             next_message: 0,
             tracer: None,
+            op_log: None,
             explain_key: None,
             faults,
             keys: KeyTable::with_workload_keys(scenario.workload.key_count),
@@ -328,7 +333,7 @@ impl<'s> World<'s> {
                 load_windows: LoadWindows::new(scenario.load_window.as_nanos(), scenario.nodes.len()),
                 ..Metrics::new()
             },
-            history: History::new(probe_delays),
+            history: History::new(probe_delays, scenario.probe.as_ref().map_or(1, |p| p.versions)),
             node_effects: Vec::new(),
             client_effects: Vec::new(),
             peak_pending: 0,
@@ -935,14 +940,17 @@ impl<'s> World<'s> {
 
     /// Feeds the history oracle and metrics; probe traffic is kept out of the workload figures.
     fn observe(&mut self, now: SimTime, o: Observation) {
+        if self.op_log.is_some() {
+            self.log_operation(now, &o);
+        }
         match o {
             Observation::ReadStarted { client, op, key } => self.history.read_started(client, op, key),
             Observation::ReadEnded { client, op, started, result, probe, level, .. } => match (result, probe) {
-                (Ok((writes, _)), Some((write, delay_index))) => {
+                (Ok((writes, ..)), Some((write, delay_index))) => {
                     self.metrics.probe_reads += 1;
                     self.history.probe_read(client, op, write, delay_index, writes.as_slice());
                 }
-                (Ok((writes, versions)), None) => {
+                (Ok((writes, versions, _)), None) => {
                     self.metrics.succeeded(true, level, now.since(started).as_nanos(), now.as_nanos());
                     self.metrics.versions_per_read[versions.min(4)] += 1;
                     let stale = self.history.read_succeeded(client, op, writes.as_slice());
@@ -984,6 +992,63 @@ impl<'s> World<'s> {
                     }
                 }
             },
+        }
+    }
+
+    /// Records an invocation or a completion in the client history (see `observe::ops`).
+    fn log_operation(&mut self, now: SimTime, o: &Observation) {
+        let Some(log) = self.op_log.as_mut() else { return };
+        let cart = matches!(self.scenario.workload.value_model, ValueModel::Cart { .. });
+        // A write's id in the log: apart from read operation ids.
+        let write_op = |w: WriteId| w.0 | 1 << 63;
+        let write_f = if cart { OpFunction::Add } else { OpFunction::Write };
+        match o {
+            Observation::ReadStarted { client, op, key } => log.invoke(
+                *client,
+                *op,
+                Op { time: now, kind: OpType::Invoke, f: OpFunction::Read, key: *key, value: OpValue::Nil },
+            ),
+            Observation::ReadEnded { client, op, key, result, .. } => {
+                let (kind, value) = match result {
+                    Ok((writes, _, read)) => {
+                        let mut values: Vec<u64> = if cart {
+                            read.siblings.iter().flat_map(|s| s.cart.items()).collect()
+                        } else {
+                            writes.as_slice().iter().map(|w| w.0).collect()
+                        };
+                        values.sort_unstable();
+                        values.dedup();
+                        let value = match (cart, values.as_slice()) {
+                            (false, []) => OpValue::Nil,
+                            (false, [one]) => OpValue::One(*one),
+                            _ => OpValue::Set(values),
+                        };
+                        (OpType::Ok, value)
+                    }
+                    // A read that failed changed nothing.
+                    Err(_) => (OpType::Fail, OpValue::Nil),
+                };
+                log.complete(*client, *op, Op { time: now, kind, f: OpFunction::Read, key: *key, value });
+            }
+            Observation::WriteStarted { write, client, key, .. } => {
+                let op = Op { time: now, kind: OpType::Invoke, f: write_f, key: *key, value: OpValue::One(write.0) };
+                log.invoke(*client, write_op(*write), op)
+            }
+            Observation::WriteEnded { write, client, key, result, .. } => {
+                let kind = match result {
+                    Ok(()) => OpType::Ok,
+                    // Refused before it was sent: it did not happen.
+                    Err(Failure::Unavailable) => OpType::Fail,
+                    // It may have reached some replicas.
+                    Err(_) => OpType::Info,
+                };
+                log.complete(
+                    *client,
+                    write_op(*write),
+                    Op { time: now, kind, f: write_f, key: *key, value: OpValue::One(write.0) },
+                );
+            }
+            Observation::Retried => {}
         }
     }
 
@@ -1066,6 +1131,15 @@ impl<'s> World<'s> {
     /// Makes every divergence sample scan every key, as a reference for the incremental sampler.
     pub fn scan_every_key_each_sample(&mut self) {
         self.full_divergence_scans = true;
+    }
+
+    /// Records every client operation for [`RunResult::client_history`].
+    pub fn record_client_history(&mut self) {
+        let open = match self.scenario.workload.arrivals {
+            crate::scenario::workload::Arrivals::Open { .. } => self.workload_clients,
+            _ => 0,
+        };
+        self.op_log = Some(OpLog::new(self.clients.len(), open));
     }
 
     pub fn set_tracer(&mut self, tracer: Tracer) {
@@ -1216,7 +1290,13 @@ impl<'s> World<'s> {
                 keys_owned[node.index()] += 1;
             }
         }
+        let keys = &self.keys;
+        let client_history = self.op_log.take().map(|log| ClientHistory {
+            events: log.events,
+            key_names: (0..keys.len()).map(|k| keys.name(KeyId(k as u32)).into()).collect(),
+        });
         RunResult {
+            client_history,
             busy: self.resources.busy.clone(),
             metrics: self.metrics,
             history: self.history,
