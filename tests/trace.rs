@@ -195,7 +195,11 @@ fn shrink_writes_a_smaller_scenario_that_still_fails_the_same_way() {
     let key_of = |prefix: &str| text.lines().find_map(|l| l.strip_prefix(prefix)?.split(':').next().map(str::to_string));
     let (before, after) = (key_of("convergence on "), key_of("still fails: convergence on "));
     assert!(before.is_some() && before == after, "{text}");
+    // The same mechanism too: dropping the restart would leave n0 down at the end, a different
+    // and trivial failure, so that step is refused.
+    assert_eq!(text.matches("(replicas missing versions)").count(), 2, "{text}");
     let shrunk: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("json");
+    assert!(shrunk["faults"].as_array().is_some_and(|f| f.iter().any(|f| f["kind"] == "restart")), "{shrunk}");
     let clients = shrunk["workload"]["arrivals"]["clients"].as_u64().unwrap_or(99);
     let smaller = shrunk["duration_ms"].as_f64().unwrap_or(1e9) < 6000.0
         || clients < 20

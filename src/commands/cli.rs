@@ -734,13 +734,18 @@ fn shrink(args: ShrinkArgs) -> Result<ExitCode, Error> {
         println!("{} seed {seed}: every invariant holds; nothing to shrink", args.scenario.display());
         return Ok(ExitCode::SUCCESS);
     };
-    let target = crate::commands::shrink::Target { invariant: first.invariant, key: first.key.clone() };
+    let target = crate::commands::shrink::Target {
+        invariant: first.invariant,
+        signature: checks::signature(&first, &result),
+        key: first.key.clone(),
+    };
     // Written to the current folder by default, never beside a shipped scenario; checked first.
     let out =
         args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}-shrunk.json", report::folder::folder_name(&scenario.name))));
     report::check_file_writable(&out)?;
     let file = args.scenario.display().to_string();
-    let (tree, steps) = crate::commands::shrink::shrink(&file, scenario.source.clone(), seed, &target, args.budget);
+    let floor = crate::commands::shrink::repair_floor_ms(&scenario);
+    let (tree, steps) = crate::commands::shrink::shrink(&file, scenario.source.clone(), seed, &target, floor, args.budget);
     report::write_file(&out, &report::to_bytes(&tree))?;
     let size = |t: &serde_json::Value| {
         format!(
@@ -755,18 +760,15 @@ fn shrink(args: ShrinkArgs) -> Result<ExitCode, Error> {
         )
     };
     let failing = crate::commands::shrink::fails(&out.display().to_string(), &tree, seed, &target);
-    println!("{}{}: {}", target.invariant, target.key.as_ref().map_or(String::new(), |k| format!(" on {k}")), first.message);
+    let on = |key: &Option<String>| key.as_ref().map_or(String::new(), |k| format!(" on {k}"));
+    println!("{}{} ({}): {}", target.invariant, on(&target.key), target.signature, first.message);
     println!("before: {}", size(&scenario.source));
-    println!("after:  {}  ({} steps: {})", size(&tree), steps.len(), steps.join(", "));
+    for step in &steps {
+        println!("  {step}");
+    }
+    println!("after:  {}  ({} steps)", size(&tree), steps.len());
     match (failing, &target.key) {
-        (Some((_, v)), _) => {
-            println!(
-                "still fails: {}{}: {}",
-                v.invariant,
-                v.key.as_ref().map_or(String::new(), |k| format!(" on {k}")),
-                v.message
-            )
-        }
+        (Some((_, v)), _) => println!("still fails: {}{} ({}): {}", v.invariant, on(&v.key), target.signature, v.message),
         (None, Some(key)) => println!("could not keep the failure: {} on {key} no longer fails", target.invariant),
         (None, None) => println!("could not keep the failure: {} no longer fails", target.invariant),
     }

@@ -1,10 +1,15 @@
-//! Shrinking a failing run: simpler scenarios that still break the same invariant.
+//! Shrinking a failing run: simpler scenarios that still fail the same way.
 //!
-//! Greedy to a fixpoint: try each reduction (drop a declared fault, drop a nemesis kind, halve
-//! the nemesis rate, the duration, the quiet tail, the clients or the keys, remove the last
-//! node) and keep it if the run still violates the same invariant (on the same key, when the
-//! violation names one and that key still exists). Reductions the scenario rules reject are
-//! skipped. The same seed is used throughout, so every step replays exactly.
+//! Greedy to a fixpoint: try each reduction (drop a declared fault, the probe, a nemesis kind
+//! or the nemesis; halve the nemesis rate, the duration, the quiet tail, the clients, the keys
+//! or the arrival rate; remove one client or the last node) and keep it if the run still
+//! violates the same invariant, with the same signature (which mechanism failed: replicas
+//! missing versions is not the same failure as hints still queued), on the same key when the
+//! violation names one and that key still exists. The quiet tail is not cut below the time the
+//! scenario's repairs need to act once (a hint scan, an anti-entropy round, a gossip round, a
+//! request timeout), so a divergence is never traded for a tail too short to mend anything.
+//! Reductions the scenario rules reject are skipped. The same seed is used throughout, so every
+//! step replays exactly.
 
 use crate::observe::checks::{self, Violation};
 use crate::scenario::{self, Scenario};
@@ -14,6 +19,8 @@ use serde_json::Value;
 #[derive(Clone, Debug)]
 pub struct Target {
     pub invariant: &'static str,
+    /// See [`checks::signature`].
+    pub signature: &'static str,
     pub key: Option<String>,
 }
 
@@ -23,10 +30,12 @@ pub fn fails(file: &str, tree: &Value, seed: u64, target: &Target) -> Option<(Sc
     let s = scenario::load(file, &text, &[]).ok()?;
     let r = crate::simulate(&s, seed).ok()?;
     let rep = crate::report::build(&s, seed, &r);
-    // The same invariant on the same key: a candidate that fails some other way, or on another
-    // key (say once halving the key space removed the original one), is not kept.
+    // The same invariant with the same signature on the same key: a candidate that fails some
+    // other way, or on another key (say once halving the key space removed the original one),
+    // is not kept.
     let v = checks::evaluate(&s, &r, &rep).into_iter().find(|v| {
         v.invariant == target.invariant
+            && checks::signature(v, &r) == target.signature
             && match &target.key {
                 // The key may still fail without being the first one named.
                 Some(want) => v.key.as_deref() == Some(want.as_str()) || v.message.contains(&format!("{want} ")),
@@ -36,21 +45,33 @@ pub fn fails(file: &str, tree: &Value, seed: u64, target: &Target) -> Option<(Sc
     Some((s, v))
 }
 
-fn halve(tree: &mut Value, path: &[&str], min: f64) -> bool {
-    let mut cur = &mut *tree;
-    for p in path {
-        match cur.get_mut(*p) {
-            Some(next) => cur = next,
-            None => return false,
-        }
+/// The quiet tail below which no repair could act even once: the longest of a hint scan, an
+/// anti-entropy round, a gossip round and a request timeout, in milliseconds.
+pub fn repair_floor_ms(s: &Scenario) -> f64 {
+    let p = &s.protocol;
+    let mut floor = p.gossip_interval.max(p.request_timeout);
+    if p.hinted_handoff {
+        floor = floor.max(p.hint_scan_interval);
     }
-    match cur.as_f64() {
-        Some(x) if x / 2.0 >= min => {
-            *cur = if cur.is_u64() { Value::from((x / 2.0).floor() as u64) } else { Value::from(x / 2.0) };
-            true
-        }
-        _ => false,
+    if p.anti_entropy {
+        floor = floor.max(p.anti_entropy_interval);
     }
+    floor.as_millis_f64()
+}
+
+/// The number at `path`, if there is one.
+fn number(tree: &Value, path: &[&str]) -> Option<f64> {
+    path.iter().try_fold(tree, |cur, p| cur.get(*p))?.as_f64()
+}
+
+/// Sets the number at `path` (an integer if it was one); false if there is none.
+fn set_number(tree: &mut Value, path: &[&str], x: f64) -> bool {
+    let Some(cur) = path.iter().try_fold(&mut *tree, |cur, p| cur.get_mut(*p)) else { return false };
+    if !cur.is_number() {
+        return false;
+    }
+    *cur = if cur.is_u64() { Value::from(x.floor() as u64) } else { Value::from(x) };
+    true
 }
 
 /// After the run got shorter: the nemesis stops by its end, and faults past it are dropped.
@@ -69,16 +90,26 @@ fn fit_to_run(t: &mut Value) {
     }
 }
 
-/// Every one-step reduction of `tree`.
-fn candidates(tree: &Value) -> Vec<(String, Value)> {
+/// Every one-step reduction of `tree`, each with what it removed; the quiet tail is not cut
+/// below `tail_floor_ms`.
+fn candidates(tree: &Value, tail_floor_ms: f64) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     if let Some(faults) = tree["faults"].as_array() {
-        for i in 0..faults.len() {
+        for (i, fault) in faults.iter().enumerate() {
             let mut t = tree.clone();
             if let Some(a) = t.get_mut("faults").and_then(|f| f.as_array_mut()) {
                 a.remove(i);
             }
-            out.push((format!("drop fault {i}"), t));
+            out.push((format!("dropped fault {i}: {fault}"), t));
+        }
+    }
+    for (section, what) in [("probe", "dropped the probe"), ("nemesis", "dropped the nemesis")] {
+        if tree.get(section).is_some_and(|n| !n.is_null()) {
+            let mut t = tree.clone();
+            if let Some(o) = t.as_object_mut() {
+                o.remove(section);
+            }
+            out.push((what.into(), t));
         }
     }
     if let Some(kinds) = tree["nemesis"]["kinds"].as_array().filter(|k| k.len() > 1) {
@@ -87,44 +118,63 @@ fn candidates(tree: &Value) -> Vec<(String, Value)> {
             if let Some(a) = t.get_mut("nemesis").and_then(|n| n.get_mut("kinds")).and_then(|k| k.as_array_mut()) {
                 a.remove(i);
             }
-            out.push((format!("drop nemesis kind {kind}"), t));
+            out.push((format!("dropped nemesis kind {kind}"), t));
         }
     }
-    if tree.get("nemesis").is_some_and(|n| !n.is_null()) {
-        let mut t = tree.clone();
-        if let Some(o) = t.as_object_mut() {
-            o.remove("nemesis");
-        }
-        out.push(("drop the nemesis".into(), t));
-    }
-    for (what, path, min) in [
-        ("halve the nemesis rate", &["nemesis", "rate_per_s"][..], 0.01),
-        ("halve the duration", &["duration_ms"][..], 1.0),
-        ("halve the quiet tail", &["quiescent_tail_ms"][..], 1.0),
-        ("halve the clients", &["workload", "arrivals", "clients"][..], 1.0),
-        ("halve the keys", &["workload", "keys"][..], 1.0),
+    let tail_min = tail_floor_ms.min(number(tree, &["quiescent_tail_ms"]).unwrap_or(0.0)).max(1.0);
+    for (what, path, min, unit) in [
+        ("the nemesis rate", &["nemesis", "rate_per_s"][..], 0.01, " per s"),
+        ("the duration", &["duration_ms"][..], 1.0, " ms"),
+        ("the quiet tail", &["quiescent_tail_ms"][..], tail_min, " ms"),
+        ("the clients", &["workload", "arrivals", "clients"][..], 1.0, ""),
+        ("the keys", &["workload", "keys"][..], 1.0, ""),
+        ("the arrival rate", &["workload", "arrivals", "rate_per_s"][..], 1.0, " per s"),
     ] {
+        let Some(x) = number(tree, path) else { continue };
+        let half =
+            if tree.pointer(&format!("/{}", path.join("/"))).is_some_and(Value::is_u64) { (x / 2.0).floor() } else { x / 2.0 };
         let mut t = tree.clone();
-        if halve(&mut t, path, min) {
+        if half >= min && set_number(&mut t, path, half) {
             fit_to_run(&mut t);
-            out.push((what.into(), t));
+            out.push((format!("halved {what}: {x}{unit} to {half}{unit}"), t));
+        }
+    }
+    // A shorter run with the faults at the same fractions of it, so a restart is not cut off.
+    if let (Some(duration), Some(faults)) = (number(tree, &["duration_ms"]), tree["faults"].as_array().filter(|f| !f.is_empty()))
+    {
+        let mut t = tree.clone();
+        set_number(&mut t, &["duration_ms"], duration / 2.0);
+        let times: Vec<f64> = faults.iter().filter_map(|f| f["at_ms"].as_f64()).collect();
+        if duration / 2.0 >= 1.0 && times.len() == faults.len() {
+            for (i, at) in times.iter().enumerate() {
+                t["faults"][i]["at_ms"] = Value::from(at / 2.0);
+            }
+            fit_to_run(&mut t);
+            out.push((format!("halved the duration and every fault's time: {duration} ms to {} ms", duration / 2.0), t));
+        }
+    }
+    if let Some(clients) = number(tree, &["workload", "arrivals", "clients"]).filter(|&c| c > 1.0) {
+        let mut t = tree.clone();
+        if set_number(&mut t, &["workload", "arrivals", "clients"], clients - 1.0) {
+            out.push((format!("removed a client: {clients} to {}", clients - 1.0), t));
         }
     }
     if let Some(n) = tree["cluster"]["nodes"].as_u64().filter(|&n| n > 1) {
         let mut t = tree.clone();
         t["cluster"]["nodes"] = Value::from(n - 1);
-        out.push(("remove the last node".into(), t));
+        out.push((format!("removed the last node: n{}", n - 1), t));
     }
     out
 }
 
-/// Shrinks to a fixpoint; returns the smallest failing tree and the steps taken.
-pub fn shrink(file: &str, tree: Value, seed: u64, target: &Target, budget: usize) -> (Value, Vec<String>) {
+/// Shrinks to a fixpoint within `budget` runs; returns the smallest failing tree and what each
+/// kept step removed.
+pub fn shrink(file: &str, tree: Value, seed: u64, target: &Target, tail_floor_ms: f64, budget: usize) -> (Value, Vec<String>) {
     let mut best = tree;
     let mut steps = Vec::new();
     let mut runs = 0;
     'outer: loop {
-        for (what, candidate) in candidates(&best) {
+        for (what, candidate) in candidates(&best, tail_floor_ms) {
             if runs >= budget {
                 break 'outer;
             }
@@ -138,4 +188,21 @@ pub fn shrink(file: &str, tree: Value, seed: u64, target: &Target, budget: usize
         break;
     }
     (best, steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quiet_tail_is_not_halved_below_the_repair_floor() {
+        let tree = serde_json::json!({ "duration_ms": 1000, "quiescent_tail_ms": 800, "workload": { "keys": 10 } });
+        let cut = |floor: f64| candidates(&tree, floor).into_iter().any(|(what, _)| what.starts_with("halved the quiet tail"));
+        assert!(cut(400.0), "800 ms halves to 400, the floor");
+        assert!(!cut(500.0), "not below a 500 ms floor");
+        let (what, halved) =
+            candidates(&tree, 0.0).into_iter().find(|(w, _)| w.starts_with("halved the keys")).expect("keys halve");
+        assert_eq!(what, "halved the keys: 10 to 5");
+        assert_eq!(halved["workload"]["keys"], 5);
+    }
 }

@@ -75,6 +75,21 @@ pub fn evaluate(s: &Scenario, r: &RunResult, report: &Value) -> Vec<Violation> {
     out
 }
 
+/// Which mechanism a violation comes from, for telling one failure from another of the same
+/// invariant: a run that ends with replicas missing versions is not the same failure as one that
+/// ends with hints still queued because its tail was too short to deliver them.
+pub fn signature(v: &Violation, r: &RunResult) -> &'static str {
+    let c = &r.convergence;
+    match v.invariant {
+        "convergence" if c.converged() => "slow convergence",
+        "convergence" if c.membership_disagreements > 0 => "ring disagreement",
+        "convergence" if c.divergent_keys > 0 && !r.down_at_end.is_empty() => "a replica down at the end",
+        "convergence" if c.divergent_keys > 0 => "replicas missing versions",
+        "convergence" => "hints still queued",
+        other => other,
+    }
+}
+
 fn convergence(s: &Scenario, r: &RunResult, end_ms: f64, out: &mut Vec<Violation>) {
     let c = &r.convergence;
     if !c.converged() {

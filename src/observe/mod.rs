@@ -100,6 +100,8 @@ pub struct RunResult {
     /// Per membership change, the range transfers that followed it.
     pub change_transfers: Vec<ChangeTransfers>,
     pub decommissioned: Vec<(NodeId, SimTime)>,
+    /// Ring members that were down when the run ended.
+    pub down_at_end: Vec<NodeId>,
     /// Every client operation, when the run was asked to record them.
     pub client_history: Option<ops::ClientHistory>,
     /// The fault schedule the run used (declared and drawn), in time order.

@@ -1295,8 +1295,11 @@ impl<'s> World<'s> {
             events: log.events,
             key_names: (0..keys.len()).map(|k| keys.name(KeyId(k as u32)).into()).collect(),
         });
+        let ring = &self.ring;
+        let down_at_end = ring.members().iter().map(|m| m.node).filter(|n| !self.node_up[n.index()]).collect();
         RunResult {
             client_history,
+            down_at_end,
             busy: self.resources.busy.clone(),
             metrics: self.metrics,
             history: self.history,
