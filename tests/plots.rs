@@ -68,6 +68,30 @@ fn a_probe_run_draws_its_t_visibility_curve() {
     assert!(legend(&tv).is_empty(), "one unnamed curve needs no legend");
     assert_eq!(thick_paths(&tv), 1);
     assert!(svg(&out, "t-visibility-tail").contains("log scale"));
+    // Several versions per probe: one curve per k.
+    let versions = dir("probe-versions");
+    let o = dynasim(&[
+        "run",
+        "scenarios/staleness-probe.json",
+        "--set",
+        "duration_ms=2000",
+        "--set",
+        "probe.versions=3",
+        "--out",
+        &versions,
+        "--plots",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(legend(&svg(&versions, "t-visibility")), ["within 1 version", "within 2 versions", "within 3 versions"]);
+    // Stale gets draw the workload's k-staleness.
+    let stale = dir("k-staleness");
+    let o = dynasim(&["run", "scenarios/read-your-writes.json", "--set", "duration_ms=2000", "--out", &stale, "--plots", "-q"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(thick_paths(&svg(&stale, "k-staleness")), 1);
+    for d in [&out, &versions, &stale] {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }
 
 #[test]

@@ -84,9 +84,10 @@ pub struct HistoryStats {
     pub writes_acked: u64,
     /// Successful reads by how many versions behind they were: `[k]` counts reads that missed
     /// the k newest writes acknowledged before they were sent (in acknowledgement order) but
-    /// reflected the one before; the last entry counts `VERSIONS_TRACKED` or more (and reads
+    /// reflected the one before; a stale read that reflected the newest (it missed a concurrent
+    /// write) counts as one behind; the last entry counts `VERSIONS_TRACKED` or more (and reads
     /// that reflected none of them). PBS's k-staleness: a read is within k versions if it was
-    /// fewer than k behind.
+    /// fewer than k behind, so within 1 is "not stale".
     pub versions_behind: [u64; VERSIONS_TRACKED + 1],
 }
 
@@ -253,14 +254,15 @@ impl History {
         stale
     }
 
-    /// Of the first `acked` writes acknowledged to `key`, how many of the newest the read missed
-    /// before one it reflects (at most [`VERSIONS_TRACKED`]).
+    /// Of the first `acked` writes acknowledged to `key`, how many of the newest a stale read
+    /// missed before one it reflects (at least 1, at most [`VERSIONS_TRACKED`]).
     fn versions_behind(&mut self, key: KeyId, acked: usize, returned: &[WriteId]) -> usize {
         let newest: Vec<WriteId> = self
             .acked_by_key
             .get(&key)
             .map_or(Vec::new(), |a| a[..acked.min(a.len())].iter().rev().take(VERSIONS_TRACKED).map(|(w, _)| *w).collect());
-        newest.iter().position(|&w| self.reflects(returned, w)).unwrap_or(VERSIONS_TRACKED)
+        // A stale read that reflects the newest write missed a concurrent one: one behind.
+        newest.iter().position(|&w| self.reflects(returned, w)).unwrap_or(VERSIONS_TRACKED).max(1)
     }
 
     pub fn read_failed(&mut self, client: ClientId, op: u64) {

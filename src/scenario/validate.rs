@@ -333,8 +333,11 @@ fn cluster(ctx: &Ctx, c: &RawCluster) -> Result<ClusterSection, ScenarioError> {
     for (i, s) in c.slow_nodes.iter().enumerate() {
         let p = format!("cluster.slow_nodes.{i}");
         let id = node_ref(&format!("{p}.node"), s.node)?;
-        if !(s.factor.is_finite() && s.factor >= 1.0) {
-            return Err(ctx.err(&format!("{p}.factor"), format!("{} is out of range; expected a slowdown factor >= 1", s.factor)));
+        if !(1.0..=MAX_SLOWDOWN).contains(&s.factor) {
+            return Err(ctx.err(
+                &format!("{p}.factor"),
+                format!("{} is out of range; expected a slowdown factor from 1 to 1000", s.factor),
+            ));
         }
         slow_nodes.push((id, s.factor));
     }
@@ -472,6 +475,10 @@ fn protocol(
         reads_from_disk: false,
     })
 }
+
+/// The largest slowdown a slow node or the slow-node fault may have: a machine a thousand
+/// times slower is as good as stopped, and larger factors would overflow its busy time.
+const MAX_SLOWDOWN: f64 = 1000.0;
 
 /// `storage`: the storage model, and what one disk write and one disk read of an object take
 /// (default nothing: the durable default adds no cost, and reads come from memory).
@@ -822,8 +829,10 @@ fn nemesis(
                 ));
             }
             let slow_factor = n.slow_factor.unwrap_or(10.0);
-            if !(slow_factor.is_finite() && slow_factor >= 1.0) {
-                return Err(ctx.err("nemesis.slow_factor", format!("{slow_factor} is out of range; expected a factor >= 1")));
+            if !(1.0..=MAX_SLOWDOWN).contains(&slow_factor) {
+                return Err(
+                    ctx.err("nemesis.slow_factor", format!("{slow_factor} is out of range; expected a factor from 1 to 1000"))
+                );
             }
             Some(NemesisConfig {
                 rate_per_s: n.rate_per_s,
@@ -925,10 +934,11 @@ fn faults(
                 }
             }
             RawFault::Slow { node, factor, .. } => {
-                if !(factor.is_finite() && *factor >= 1.0) {
-                    return Err(
-                        ctx.err(&format!("{p}.factor"), format!("{factor} is out of range; expected a slowdown factor >= 1"))
-                    );
+                if !(1.0..=MAX_SLOWDOWN).contains(factor) {
+                    return Err(ctx.err(
+                        &format!("{p}.factor"),
+                        format!("{factor} is out of range; expected a slowdown factor from 1 to 1000"),
+                    ));
                 }
                 Fault::Slow { node: node_ref(&format!("{p}.node"), *node)?, factor: *factor }
             }

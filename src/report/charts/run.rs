@@ -242,18 +242,55 @@ pub fn run_charts(report: &Value) -> Charts {
             ));
         }
     }
-    let tv: Vec<Point> = report["t_visibility"]
+    let rows = report["t_visibility"].as_array().cloned().unwrap_or_default();
+    if !rows.is_empty() {
+        // With several versions per probe, one curve per k (PBS's <k, t>-staleness); k = 1 is
+        // the plain t-visibility curve.
+        let versions = rows[0]["within_versions_fraction"].as_array().map_or(1, Vec::len);
+        let series: Vec<Series> = (0..versions)
+            .map(|k| Series {
+                name: if versions > 1 {
+                    format!("within {} version{}", k + 1, if k == 0 { "" } else { "s" })
+                } else {
+                    String::new()
+                },
+                points: rows
+                    .iter()
+                    .map(|p| {
+                        let y = if versions > 1 { &p["within_versions_fraction"][k] } else { &p["reflected_fraction"] };
+                        Point::new(f(&p["t_ms"]), f(y))
+                    })
+                    .collect(),
+                markers: true,
+            })
+            .collect();
+        out.drawn.push(("t-visibility".into(), t_visibility(name, series.clone())));
+        out.drawn.push(("t-visibility-tail".into(), t_visibility_tail(name, series)));
+    }
+    let k_staleness: Vec<Point> = report["staleness"]["k_staleness"]
         .as_array()
-        .map_or(Vec::new(), |a| a.iter().map(|p| Point::new(f(&p["t_ms"]), f(&p["reflected_fraction"]))).collect());
-    if !tv.is_empty() {
+        .map_or(Vec::new(), |a| a.iter().map(|p| Point::new(f(&p["k"]), 1.0 - f(&p["within_fraction"]))).collect());
+    if k_staleness.iter().any(|p| p.y > 0.0) {
         out.drawn.push((
-            "t-visibility".into(),
-            t_visibility(name, vec![Series { name: String::new(), points: tv.clone(), markers: true }]),
+            "k-staleness".into(),
+            Chart::Line(LineChart {
+                title: format!("{name}: gets more than k versions behind (PBS k-staleness)"),
+                note: Some(
+                    "Versions: writes acknowledged before the get was sent, newest first; k = 1 is the stale-read fraction."
+                        .into(),
+                ),
+                x_label: "k (versions)".into(),
+                y_label: "fraction of gets more than k versions behind".into(),
+                x_scale: Scale::Linear,
+                y_scale: Scale::FromZero,
+                series: vec![Series { name: String::new(), points: k_staleness, markers: true }],
+                spans: vec![],
+                hline: None,
+                marks: vec![],
+            }),
         ));
-        out.drawn.push((
-            "t-visibility-tail".into(),
-            t_visibility_tail(name, vec![Series { name: String::new(), points: tv, markers: true }]),
-        ));
+    } else if !k_staleness.is_empty() {
+        out.skipped.push("K-staleness: no get was stale.".into());
     }
     out
 }

@@ -417,6 +417,8 @@ fn axis_charts(out: &mut Charts, configs: &[Value], all: &[String], recommend: O
             ("p999_get_ms", "p99.9 get latency (ms)"),
             ("cpu_max_utilisation", "the hottest node's CPU utilisation"),
             ("stale_read_fraction", "stale-read fraction"),
+            ("read_your_writes_violation_fraction", "gets missing their client's own write"),
+            ("monotonic_reads_violation_fraction", "gets going back on their client's earlier gets"),
             ("reads_with_siblings_fraction", "reads returning 2+ versions"),
             ("lost_write_count", "acknowledged writes lost"),
             ("keys_moved", "keys moved by joins and leaves"),
