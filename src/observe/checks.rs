@@ -205,30 +205,14 @@ fn bounds(s: &Scenario, report: &Value, end_ms: f64, out: &mut Vec<Violation>) {
     check("max_get_p999_ms", c.max_get_p999_ms, f(&ops["get"]["latency_ms"]["p999"]), true);
     check("max_put_p999_ms", c.max_put_p999_ms, f(&ops["put"]["latency_ms"]["p999"]), true);
     check("max_stale_read_fraction", c.max_stale_read_fraction, f(&report["staleness"]["stale_read_fraction"]), true);
-    check(
-        "max_read_your_writes_violation_fraction",
-        c.max_read_your_writes_violation_fraction,
-        f(&report["sessions"]["read_your_writes"]["violation_fraction"]),
-        true,
-    );
-    check(
-        "max_monotonic_reads_violation_fraction",
-        c.max_monotonic_reads_violation_fraction,
-        f(&report["sessions"]["monotonic_reads"]["violation_fraction"]),
-        true,
-    );
-    check(
-        "max_monotonic_writes_violation_fraction",
-        c.max_monotonic_writes_violation_fraction,
-        f(&report["sessions"]["monotonic_writes"]["violation_fraction"]),
-        true,
-    );
-    check(
-        "max_writes_follow_reads_violation_fraction",
-        c.max_writes_follow_reads_violation_fraction,
-        f(&report["sessions"]["writes_follow_reads"]["violation_fraction"]),
-        true,
-    );
+    for (name, limit, guarantee) in [
+        ("max_read_your_writes_violation_fraction", c.max_read_your_writes_violation_fraction, "read_your_writes"),
+        ("max_monotonic_reads_violation_fraction", c.max_monotonic_reads_violation_fraction, "monotonic_reads"),
+        ("max_monotonic_writes_violation_fraction", c.max_monotonic_writes_violation_fraction, "monotonic_writes"),
+        ("max_writes_follow_reads_violation_fraction", c.max_writes_follow_reads_violation_fraction, "writes_follow_reads"),
+    ] {
+        check(name, limit, f(&report["sessions"][guarantee]["violation_fraction"]), true);
+    }
     let total = f(&ops["get"]["count"]) + f(&ops["put"]["count"]);
     let ok = f(&ops["get"]["success_count"]) + f(&ops["put"]["success_count"]);
     let availability = if total == 0.0 { 1.0 } else { ok / total };

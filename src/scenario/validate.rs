@@ -742,6 +742,7 @@ fn checks(ctx: &Ctx, rc: &RawChecks, quiescent_tail: SimDuration, protocol: &Pro
             other => Ok(other),
         }
     };
+    let fraction = |field: &str, v: Option<f64>| v.map(|p| probability(ctx, &format!("checks.{field}"), p)).transpose();
     Ok(CheckConfig {
         convergence: rc.convergence.unwrap_or(quiescent_tail > SimDuration::ZERO),
         convergence_within: rc.convergence_within_ms.map(|v| ms(ctx, "checks.convergence_within_ms", v, true)).transpose()?,
@@ -755,40 +756,28 @@ fn checks(ctx: &Ctx, rc: &RawChecks, quiescent_tail: SimDuration, protocol: &Pro
         faults_fired: rc.faults_fired.unwrap_or(true),
         max_get_p999_ms: bound("checks.max_get_p999_ms", rc.max_get_p999_ms)?,
         max_put_p999_ms: bound("checks.max_put_p999_ms", rc.max_put_p999_ms)?,
-        max_stale_read_fraction: rc
-            .max_stale_read_fraction
-            .map(|p| probability(ctx, "checks.max_stale_read_fraction", p))
-            .transpose()?,
-        max_read_your_writes_violation_fraction: rc
-            .max_read_your_writes_violation_fraction
-            .map(|p| probability(ctx, "checks.max_read_your_writes_violation_fraction", p))
-            .transpose()?,
-        max_monotonic_reads_violation_fraction: rc
-            .max_monotonic_reads_violation_fraction
-            .map(|p| probability(ctx, "checks.max_monotonic_reads_violation_fraction", p))
-            .transpose()?,
-        max_monotonic_writes_violation_fraction: rc
-            .max_monotonic_writes_violation_fraction
-            .map(|p| probability(ctx, "checks.max_monotonic_writes_violation_fraction", p))
-            .transpose()?,
-        max_writes_follow_reads_violation_fraction: rc
-            .max_writes_follow_reads_violation_fraction
-            .map(|p| probability(ctx, "checks.max_writes_follow_reads_violation_fraction", p))
-            .transpose()?,
-        min_availability: rc.min_availability.map(|p| probability(ctx, "checks.min_availability", p)).transpose()?,
-        max_multi_version_read_fraction: rc
-            .max_multi_version_read_fraction
-            .map(|p| probability(ctx, "checks.max_multi_version_read_fraction", p))
-            .transpose()?,
+        max_stale_read_fraction: fraction("max_stale_read_fraction", rc.max_stale_read_fraction)?,
+        max_read_your_writes_violation_fraction: fraction(
+            "max_read_your_writes_violation_fraction",
+            rc.max_read_your_writes_violation_fraction,
+        )?,
+        max_monotonic_reads_violation_fraction: fraction(
+            "max_monotonic_reads_violation_fraction",
+            rc.max_monotonic_reads_violation_fraction,
+        )?,
+        max_monotonic_writes_violation_fraction: fraction(
+            "max_monotonic_writes_violation_fraction",
+            rc.max_monotonic_writes_violation_fraction,
+        )?,
+        max_writes_follow_reads_violation_fraction: fraction(
+            "max_writes_follow_reads_violation_fraction",
+            rc.max_writes_follow_reads_violation_fraction,
+        )?,
+        min_availability: fraction("min_availability", rc.min_availability)?,
+        max_multi_version_read_fraction: fraction("max_multi_version_read_fraction", rc.max_multi_version_read_fraction)?,
         max_stall_ms: bound("checks.max_stall_ms", rc.max_stall_ms)?,
-        min_window_availability: rc
-            .min_window_availability
-            .map(|p| probability(ctx, "checks.min_window_availability", p))
-            .transpose()?,
-        min_throughput_fraction: rc
-            .min_throughput_fraction
-            .map(|p| probability(ctx, "checks.min_throughput_fraction", p))
-            .transpose()?,
+        min_window_availability: fraction("min_window_availability", rc.min_window_availability)?,
+        min_throughput_fraction: fraction("min_throughput_fraction", rc.min_throughput_fraction)?,
     })
 }
 
