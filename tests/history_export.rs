@@ -62,6 +62,20 @@ fn every_invocation_completes_on_its_process_and_every_acknowledged_add_is_in_th
 }
 
 #[test]
+fn the_same_seed_writes_the_same_history_byte_for_byte() {
+    let s = shipped("read-your-writes", &["duration_ms=500"]);
+    let bytes = || {
+        let (result, _) = dynasim::simulate_with(&s, 7, None, true).expect("the run finishes");
+        let mut out = Vec::new();
+        result.client_history.as_ref().expect("recorded").write(HistoryFormat::Edn, &mut out).expect("in memory");
+        out
+    };
+    let first = bytes();
+    assert!(first.len() > 1000);
+    assert_eq!(first, bytes());
+}
+
+#[test]
 fn a_run_without_history_records_none_and_the_report_is_the_same() {
     let s = shipped("quickstart", &["duration_ms=500"]);
     let plain = dynasim::simulate(&s, 3).expect("the run finishes");

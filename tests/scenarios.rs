@@ -95,3 +95,46 @@ fn service_time_makes_load_show_as_queueing() {
     assert!(queued_per_op(&heavy) > 3.0 * queued_per_op(&light), "{} vs {}", queued_per_op(&heavy), queued_per_op(&light));
     assert!(f(&heavy["operations"]["get"]["latency_ms"]["p99"]) > f(&light["operations"]["get"]["latency_ms"]["p99"]) + 2.0);
 }
+
+#[test]
+fn an_open_workload_follows_its_rate_profile() {
+    // Counts per bucket of latency_over_time: the diurnal load is low at the ends, high at the peak.
+    let r = report(&shipped(
+        "diurnal-load",
+        &[
+            "workload.arrivals.rate_per_s=4000",
+            "duration_ms=20000",
+            r#"workload.arrivals.profile={"kind": "diurnal", "period_ms": 20000, "amplitude": 0.8, "peak_ms": 10000}"#,
+        ],
+    ));
+    let counts: Vec<f64> = r["latency_over_time"]["get"].as_array().expect("buckets").iter().map(|b| f(&b["count"])).collect();
+    let third = counts.len() / 3;
+    let (ends, middle) =
+        (counts[..third / 2].iter().sum::<f64>(), counts[counts.len() / 2 - third / 4..][..third / 2].iter().sum::<f64>());
+    assert!(middle > 4.0 * ends, "peak {middle} against trough {ends}");
+    // Over a whole period the mean is the rate: 4,000 a second for 20 s, 80% of them gets.
+    let ops = f(&r["operations"]["get"]["count"]) + f(&r["operations"]["put"]["count"]);
+    assert!((ops - 80_000.0).abs() < 2_000.0, "{ops} operations");
+    // Steps: a tenfold rise after 5 s.
+    let r = report(&shipped(
+        "diurnal-load",
+        &[
+            "workload.arrivals.rate_per_s=1000",
+            "duration_ms=10000",
+            r#"workload.arrivals.profile={"kind": "steps", "steps": [{"from_ms": 0, "factor": 1}, {"from_ms": 5000, "factor": 10}]}"#,
+        ],
+    ));
+    let ops = f(&r["operations"]["get"]["count"]) + f(&r["operations"]["put"]["count"]);
+    assert!((ops - 55_000.0).abs() < 1_500.0, "{ops} operations");
+    // Bad profiles are refused with the field named.
+    let path = format!("{}/scenarios/diurnal-load.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("readable");
+    let bad = |profile: &str| {
+        dynasim::scenario::load(&path, &text, &[format!("workload.arrivals.profile={profile}")]).expect_err("refused").path
+    };
+    assert_eq!(bad(r#"{"kind": "diurnal", "period_ms": 1000, "amplitude": 1.5}"#), "workload.arrivals.profile.amplitude");
+    assert_eq!(
+        bad(r#"{"kind": "steps", "steps": [{"from_ms": 5, "factor": 1}, {"from_ms": 5, "factor": 2}]}"#),
+        "workload.arrivals.profile.steps.1.from_ms"
+    );
+}

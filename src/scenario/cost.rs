@@ -89,7 +89,9 @@ pub fn estimate(s: &Scenario) -> Estimate {
     }
     let legs_ms = 2.0 * s.network.default.latency.mean_ms();
     let operations = match &s.workload.arrivals {
-        Arrivals::Open { rate_per_s, .. } => rate_per_s * traffic_s,
+        Arrivals::Open { rate_per_s, profile, .. } => {
+            rate_per_s * traffic_s * profile.as_ref().map_or(1.0, |p| p.mean_factor(s.duration.as_nanos()))
+        }
         Arrivals::Closed { clients, think_time } => {
             // One nanosecond at least: the clock's resolution.
             let per_op_ms = (think_time.mean_ms() + legs_ms).max(1e-6);

@@ -551,8 +551,38 @@ pub(super) fn yes() -> bool {
 #[derive(Deserialize, Serialize, Debug)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawArrivals {
-    Closed { clients: usize, think_time: RawDistribution },
-    Open { rate_per_s: f64, clients: usize },
+    Closed {
+        clients: usize,
+        think_time: RawDistribution,
+    },
+    Open {
+        rate_per_s: f64,
+        clients: usize,
+        #[serde(default)]
+        profile: Option<RawRateProfile>,
+    },
+}
+
+/// How an open workload's rate varies, as a factor of its `rate_per_s`.
+#[derive(Deserialize, Serialize, Debug, Clone)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub(super) enum RawRateProfile {
+    Diurnal {
+        period_ms: f64,
+        amplitude: f64,
+        #[serde(default)]
+        peak_ms: f64,
+    },
+    Steps {
+        steps: Vec<RawRateStep>,
+    },
+}
+
+#[derive(Deserialize, Serialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRateStep {
+    pub(super) from_ms: f64,
+    pub(super) factor: f64,
 }
 
 #[derive(Deserialize, Serialize, Debug, Default)]

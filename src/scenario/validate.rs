@@ -11,7 +11,7 @@ use crate::node::{ConflictPolicy, Coordination, Fanout, Protocol};
 use crate::observe::history::VERSIONS_TRACKED;
 use crate::scenario::schema::*;
 use crate::scenario::workload::{
-    Arrivals, ClientSemantics, KeyPopularity, LevelMix, ProbeConfig, ValueBytes, ValueModel, WorkloadConfig,
+    Arrivals, ClientSemantics, KeyPopularity, LevelMix, ProbeConfig, RateProfile, ValueBytes, ValueModel, WorkloadConfig,
 };
 use crate::scenario::*;
 use crate::sim::distribution::Distribution;
@@ -657,7 +657,7 @@ fn workload(ctx: &Ctx, rw: &RawWorkload, clients_placed: bool, n: usize) -> Resu
             }
             Arrivals::Closed { clients: *clients, think_time: distribution(ctx, "workload.arrivals.think_time", think_time)? }
         }
-        Some(RawArrivals::Open { rate_per_s, clients }) => {
+        Some(RawArrivals::Open { rate_per_s, clients, profile }) => {
             // One arrival per nanosecond is the clock's resolution.
             if !(rate_per_s.is_finite() && *rate_per_s > 0.0 && *rate_per_s <= 1e9) {
                 return Err(ctx.err(
@@ -668,7 +668,16 @@ fn workload(ctx: &Ctx, rw: &RawWorkload, clients_placed: bool, n: usize) -> Resu
             if *clients == 0 || *clients > 1_000_000 {
                 return Err(ctx.err("workload.arrivals.clients", format!("{clients} is out of range; expected 1 to 1000000")));
             }
-            Arrivals::Open { rate_per_s: *rate_per_s, clients: *clients }
+            let profile = profile.as_ref().map(|p| rate_profile(ctx, p)).transpose()?;
+            if let Some(p) = &profile {
+                if rate_per_s * p.max_factor() > 1e9 {
+                    return Err(ctx.err(
+                        "workload.arrivals.profile",
+                        format!("peaks at {} per second; expected at most 1e9", rate_per_s * p.max_factor()),
+                    ));
+                }
+            }
+            Arrivals::Open { rate_per_s: *rate_per_s, clients: *clients, profile }
         }
     };
     Ok(WorkloadConfig {
@@ -732,6 +741,43 @@ fn probe(ctx: &Ctx, raw: Option<&RawProbe>) -> Result<Option<ProbeConfig>, Scena
             Some(ProbeConfig { clients, delays, gap, versions })
         }
     })
+}
+
+/// `workload.arrivals.profile`: a diurnal cycle or steps, as factors of the rate.
+fn rate_profile(ctx: &Ctx, raw: &RawRateProfile) -> Result<RateProfile, ScenarioError> {
+    let p = "workload.arrivals.profile";
+    match raw {
+        RawRateProfile::Diurnal { period_ms, amplitude, peak_ms } => {
+            let period = ms(ctx, &format!("{p}.period_ms"), *period_ms, false)?;
+            if !(0.0..=1.0).contains(amplitude) {
+                return Err(ctx.err(&format!("{p}.amplitude"), format!("{amplitude} is out of range; expected 0 to 1")));
+            }
+            let peak = ms(ctx, &format!("{p}.peak_ms"), *peak_ms, true)?;
+            Ok(RateProfile::Diurnal { period_ns: period.as_nanos(), amplitude: *amplitude, peak_ns: peak.as_nanos() })
+        }
+        RawRateProfile::Steps { steps } => {
+            if steps.is_empty() {
+                return Err(ctx.err(&format!("{p}.steps"), "empty; expected steps like [{\"from_ms\": 0, \"factor\": 1}]"));
+            }
+            let mut out: Vec<(u64, f64)> = Vec::new();
+            for (i, step) in steps.iter().enumerate() {
+                let from = ms(ctx, &format!("{p}.steps.{i}.from_ms"), step.from_ms, true)?.as_nanos();
+                if out.last().is_some_and(|last| last.0 >= from) {
+                    return Err(
+                        ctx.err(&format!("{p}.steps.{i}.from_ms"), "not after the step before; expected steps in time order")
+                    );
+                }
+                if !(step.factor.is_finite() && step.factor > 0.0 && step.factor <= 1e6) {
+                    return Err(ctx.err(
+                        &format!("{p}.steps.{i}.factor"),
+                        format!("{} is out of range; expected a factor > 0, at most 1e6", step.factor),
+                    ));
+                }
+                out.push((from, step.factor));
+            }
+            Ok(RateProfile::Steps(out))
+        }
+    }
 }
 
 /// `checks`: which invariants to evaluate and their bounds.

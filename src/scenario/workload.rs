@@ -100,8 +100,47 @@ impl LevelMix {
 pub enum Arrivals {
     /// `clients` sessions, each issuing its next operation a think time after the last ended.
     Closed { clients: usize, think_time: Distribution },
-    /// Poisson arrivals at `rate_per_s`, spread over `clients` sessions in turn.
-    Open { rate_per_s: f64, clients: usize },
+    /// Poisson arrivals at `rate_per_s` (times the profile's factor at each moment, if any),
+    /// spread over `clients` sessions in turn.
+    Open { rate_per_s: f64, clients: usize, profile: Option<RateProfile> },
+}
+
+/// How an open workload's rate varies over simulated time, as a factor of its `rate_per_s`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RateProfile {
+    /// 1 + amplitude × cos(2π (t − peak) / period): a day's load, peaking at `peak`, whose mean
+    /// over a whole period is `rate_per_s`.
+    Diurnal { period_ns: u64, amplitude: f64, peak_ns: u64 },
+    /// Piecewise constant: each step's factor holds from its start until the next step's (the
+    /// first from time zero).
+    Steps(Vec<(u64, f64)>),
+}
+
+impl RateProfile {
+    /// The factor at time `t_ns`.
+    pub fn factor(&self, t_ns: u64) -> f64 {
+        match self {
+            RateProfile::Diurnal { period_ns, amplitude, peak_ns } => {
+                let phase = (t_ns as f64 - *peak_ns as f64) / *period_ns as f64;
+                1.0 + amplitude * (std::f64::consts::TAU * phase).cos()
+            }
+            RateProfile::Steps(steps) => steps.iter().rev().find(|(from, _)| *from <= t_ns).map_or(steps[0].1, |s| s.1),
+        }
+    }
+
+    /// The largest factor at any time.
+    pub fn max_factor(&self) -> f64 {
+        match self {
+            RateProfile::Diurnal { amplitude, .. } => 1.0 + amplitude,
+            RateProfile::Steps(steps) => steps.iter().map(|s| s.1).fold(0.0, f64::max),
+        }
+    }
+
+    /// The mean factor over `[0, end_ns)`.
+    pub fn mean_factor(&self, end_ns: u64) -> f64 {
+        const SAMPLES: u64 = 10_000;
+        (0..SAMPLES).map(|i| self.factor(end_ns / SAMPLES * i + end_ns / SAMPLES / 2)).sum::<f64>() / SAMPLES as f64
+    }
 }
 
 impl Arrivals {

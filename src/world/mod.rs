@@ -398,8 +398,22 @@ impl<'s> World<'s> {
 
     fn next_arrival_gap(&mut self) -> SimDuration {
         match self.scenario.workload.arrivals {
-            Arrivals::Open { rate_per_s, .. } => {
+            Arrivals::Open { rate_per_s, profile: None, .. } => {
                 SimDuration::from_millis_f64(-unit_open0(&mut self.arrival_rng).ln() * 1000.0 / rate_per_s)
+            }
+            Arrivals::Open { rate_per_s, profile: Some(ref profile), .. } => {
+                // A rate that varies: candidates at the peak rate, each kept with the chance
+                // the rate at its time bears to the peak (Lewis and Shedler's thinning).
+                let peak = rate_per_s * profile.max_factor();
+                let now = self.engine.now().as_nanos();
+                let mut at = now;
+                loop {
+                    let gap = SimDuration::from_millis_f64(-unit_open0(&mut self.arrival_rng).ln() * 1000.0 / peak);
+                    at = at.saturating_add(gap.as_nanos().max(1));
+                    if unit_open0(&mut self.arrival_rng) * profile.max_factor() <= profile.factor(at) {
+                        return SimDuration(at - now);
+                    }
+                }
             }
             Arrivals::Closed { .. } => SimDuration::ZERO,
         }
