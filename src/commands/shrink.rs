@@ -64,14 +64,16 @@ fn number(tree: &Value, path: &[&str]) -> Option<f64> {
     path.iter().try_fold(tree, |cur, p| cur.get(*p))?.as_f64()
 }
 
-/// Sets the number at `path` (an integer if it was one); false if there is none.
-fn set_number(tree: &mut Value, path: &[&str], x: f64) -> bool {
-    let Some(cur) = path.iter().try_fold(&mut *tree, |cur, p| cur.get_mut(*p)) else { return false };
+/// Sets the number at `path` to `x` (floored if it was an integer); the value written, or
+/// `None` if there is no number there.
+fn set_number(tree: &mut Value, path: &[&str], x: f64) -> Option<f64> {
+    let cur = path.iter().try_fold(&mut *tree, |cur, p| cur.get_mut(*p))?;
     if !cur.is_number() {
-        return false;
+        return None;
     }
-    *cur = if cur.is_u64() { Value::from(x.floor() as u64) } else { Value::from(x) };
-    true
+    let integer = cur.is_u64();
+    *cur = if integer { Value::from(x.floor() as u64) } else { Value::from(x) };
+    Some(if integer { x.floor() } else { x })
 }
 
 /// After the run got shorter: the nemesis stops by its end, and faults past it are dropped.
@@ -131,10 +133,8 @@ fn candidates(tree: &Value, tail_floor_ms: f64) -> Vec<(String, Value)> {
         ("the arrival rate", &["workload", "arrivals", "rate_per_s"][..], 1.0, " per s"),
     ] {
         let Some(x) = number(tree, path) else { continue };
-        let half =
-            if tree.pointer(&format!("/{}", path.join("/"))).is_some_and(Value::is_u64) { (x / 2.0).floor() } else { x / 2.0 };
         let mut t = tree.clone();
-        if half >= min && set_number(&mut t, path, half) {
+        if let Some(half) = set_number(&mut t, path, x / 2.0).filter(|&half| half >= min) {
             fit_to_run(&mut t);
             out.push((format!("halved {what}: {x}{unit} to {half}{unit}"), t));
         }
@@ -143,7 +143,7 @@ fn candidates(tree: &Value, tail_floor_ms: f64) -> Vec<(String, Value)> {
     if let (Some(duration), Some(faults)) = (number(tree, &["duration_ms"]), tree["faults"].as_array().filter(|f| !f.is_empty()))
     {
         let mut t = tree.clone();
-        set_number(&mut t, &["duration_ms"], duration / 2.0);
+        let _ = set_number(&mut t, &["duration_ms"], duration / 2.0);
         let times: Vec<f64> = faults.iter().filter_map(|f| f["at_ms"].as_f64()).collect();
         if duration / 2.0 >= 1.0 && times.len() == faults.len() {
             for (i, at) in times.iter().enumerate() {
@@ -155,7 +155,7 @@ fn candidates(tree: &Value, tail_floor_ms: f64) -> Vec<(String, Value)> {
     }
     if let Some(clients) = number(tree, &["workload", "arrivals", "clients"]).filter(|&c| c > 1.0) {
         let mut t = tree.clone();
-        if set_number(&mut t, &["workload", "arrivals", "clients"], clients - 1.0) {
+        if set_number(&mut t, &["workload", "arrivals", "clients"], clients - 1.0).is_some() {
             out.push((format!("removed a client: {clients} to {}", clients - 1.0), t));
         }
     }

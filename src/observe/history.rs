@@ -272,9 +272,8 @@ impl History {
     /// Records a probe read, issued `delays[delay_index]` after `write` was acknowledged.
     pub fn probe_read(&mut self, client: ClientId, op: u64, write: WriteId, delay_index: usize, returned: &[WriteId]) {
         self.reads_in_flight.remove(&(client, op));
-        let reflected = self.reflects(returned, write);
         // The probe's versions form a chain, each written from the last one's context: walk
-        // back from the last to the newest one the read reflects.
+        // back from the last to the newest one the read reflects (0: the last write itself).
         let versions = self.visibility.first().map_or(1, |v| v.within.len());
         let mut behind = versions;
         let mut version = Some(write);
@@ -288,7 +287,7 @@ impl History {
         }
         if let Some(v) = self.visibility.get_mut(delay_index) {
             v.reads += 1;
-            v.reflected += reflected as u64;
+            v.reflected += (behind == 0) as u64;
             for within in v.within.iter_mut().skip(behind) {
                 *within += 1;
             }
