@@ -40,7 +40,7 @@ impl Admission {
         }
         let mut sorted: Vec<u64> = self.recent.iter().copied().collect();
         sorted.sort_unstable();
-        crate::observe::metrics::percentile(&sorted, config.percentile) <= config.target.0
+        crate::observe::latency::percentile(&sorted, config.percentile) <= config.target.0
     }
 }
 

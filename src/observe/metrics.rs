@@ -4,6 +4,7 @@
 use crate::cluster::network::MessageKind;
 use crate::node::consistency::ConsistencyLevel;
 use crate::node::message::Failure;
+use crate::observe::latency::{LatencyFrame, LatencyLog};
 
 /// Per message kind.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -61,87 +62,13 @@ pub struct LevelStats {
     pub stale_reads: u64,
 }
 
-/// Every successful operation's latency and completion time, exactly, in completion order, in
-/// 8 bytes instead of 16: a latency in nanoseconds and the gap since the previous completion
-/// each fit 32 bits unless they exceed 4.29 s, and those few are kept apart at full width. An
-/// hour of 1,000 operations a second is 3.6 million entries.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct LatencyLog {
-    latency_ns: Vec<u32>,
-    gap_ns: Vec<u32>,
-    /// Latencies of `WIDE` or more, in order.
-    wide_latency_ns: Vec<u64>,
-    /// Gaps of `WIDE` or more, in order.
-    wide_gap_ns: Vec<u64>,
-    last_completion_ns: u64,
-}
-
-/// Marks an entry whose value is in the wide list.
-const WIDE: u32 = u32::MAX;
-
-impl LatencyLog {
-    /// Records an operation that took `latency_ns` and completed at `at_ns`. Completions come
-    /// in time order as the simulation runs, so gaps are small; wrapping arithmetic keeps the
-    /// log exact whatever the order.
-    pub fn push(&mut self, latency_ns: u64, at_ns: u64) {
-        let gap = at_ns.wrapping_sub(self.last_completion_ns);
-        self.last_completion_ns = at_ns;
-        self.latency_ns.push(narrow(latency_ns, &mut self.wide_latency_ns));
-        self.gap_ns.push(narrow(gap, &mut self.wide_gap_ns));
-    }
-
-    pub fn len(&self) -> usize {
-        self.latency_ns.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.latency_ns.is_empty()
-    }
-
-    /// Every latency, in completion order.
-    pub fn latencies(&self) -> impl Iterator<Item = u64> + '_ {
-        widen(&self.latency_ns, &self.wide_latency_ns)
-    }
-
-    /// Every (latency, completion time), in completion order.
-    pub fn completions(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        let mut at = 0u64;
-        self.latencies().zip(widen(&self.gap_ns, &self.wide_gap_ns)).map(move |(latency, gap)| {
-            at = at.wrapping_add(gap);
-            (latency, at)
-        })
-    }
-
-    /// The latencies, sorted.
-    pub fn sorted(&self) -> Vec<u64> {
-        let mut sorted: Vec<u64> = self.latencies().collect();
-        sorted.sort_unstable();
-        sorted
-    }
-}
-
-fn narrow(value: u64, wide: &mut Vec<u64>) -> u32 {
-    match u32::try_from(value) {
-        Ok(v) if v != WIDE => v,
-        _ => {
-            wide.push(value);
-            WIDE
-        }
-    }
-}
-
-fn widen<'a>(narrow: &'a [u32], wide: &'a [u64]) -> impl Iterator<Item = u64> + 'a {
-    let mut wide = wide.iter();
-    narrow.iter().map(move |&v| if v == WIDE { wide.next().copied().unwrap_or(u64::MAX) } else { v as u64 })
-}
-
 impl OpStats {
     pub fn failures(&self) -> u64 {
         self.coordinator_timeouts + self.client_timeouts + self.unavailable
     }
 
-    fn failed(&mut self, failure: Failure, latency_ns: u64, at_ns: u64) {
-        self.failures_log.push(latency_ns, at_ns);
+    fn failed(&mut self, failure: Failure, latency_ns: u64, at_ns: u64, frame: &LatencyFrame) {
+        self.failures_log.push(latency_ns, at_ns, frame);
         match failure {
             Failure::CoordinatorTimeout => self.coordinator_timeouts += 1,
             Failure::ClientTimeout => self.client_timeouts += 1,
@@ -206,6 +133,8 @@ pub struct Metrics {
     pub load_windows: LoadWindows,
     /// Messages each partition (by id) dropped.
     pub drops_by_partition: std::collections::BTreeMap<u32, u64>,
+    /// The latency logs' exact budget and report windows.
+    pub latency_frame: LatencyFrame,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -237,57 +166,28 @@ impl Metrics {
 
     /// A workload operation succeeded after `latency_ns`, at `at_ns`.
     pub fn succeeded(&mut self, get: bool, level: Option<ConsistencyLevel>, latency_ns: u64, at_ns: u64) {
+        let frame = self.latency_frame;
         let (all, at_level) = self.op_stats(get, level);
-        all.latencies.push(latency_ns, at_ns);
+        all.latencies.push(latency_ns, at_ns, &frame);
         if let Some(s) = at_level {
-            s.latencies.push(latency_ns, at_ns);
+            s.latencies.push(latency_ns, at_ns, &frame);
         }
     }
 
     /// A workload operation failed after `latency_ns`, reported to its client at `at_ns`.
     pub fn failed(&mut self, get: bool, level: Option<ConsistencyLevel>, failure: Failure, latency_ns: u64, at_ns: u64) {
+        let frame = self.latency_frame;
         let (all, at_level) = self.op_stats(get, level);
-        all.failed(failure, latency_ns, at_ns);
+        all.failed(failure, latency_ns, at_ns, &frame);
         if let Some(s) = at_level {
-            s.failed(failure, latency_ns, at_ns);
+            s.failed(failure, latency_ns, at_ns, &frame);
         }
     }
-}
-
-/// Exact nearest-rank percentile of sorted samples: the smallest value with at least `p` of the
-/// samples at or below it.
-pub fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = (p * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_latency_log_gives_back_exactly_what_it_was_given() {
-        let mut log = LatencyLog::default();
-        let entries = [
-            (5, 10),
-            (WIDE as u64, 10),
-            (u64::from(u32::MAX) - 1, 20),
-            (9_000_000_000, 9_000_000_020),
-            (0, 9_000_000_020),
-            (7, u64::MAX / 2),
-            (8, 3), // out of order: still exact
-        ];
-        for (latency, at) in entries {
-            log.push(latency, at);
-        }
-        assert_eq!(log.len(), entries.len());
-        assert_eq!(log.completions().collect::<Vec<_>>(), entries);
-        assert_eq!(log.sorted(), vec![0, 5, 7, 8, u64::from(u32::MAX) - 1, WIDE as u64, 9_000_000_000]);
-        assert_eq!(log.wide_latency_ns.len() + log.wide_gap_ns.len(), 5, "only values of 2^32 - 1 or more go wide");
-    }
 
     #[test]
     fn load_windows_attribute_each_request_to_the_window_it_was_served_in() {
@@ -296,16 +196,5 @@ mod tests {
         lw.open_to(25, [3, 0].into_iter());
         assert_eq!(lw.open_until_ns, 30);
         assert_eq!(lw.counts(&[3, 2]), vec![vec![3, 0], vec![0, 0], vec![0, 2]]);
-    }
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let v: Vec<u64> = (1..=1000).collect();
-        assert_eq!(percentile(&v, 0.5), 500);
-        assert_eq!(percentile(&v, 0.999), 999);
-        assert_eq!(percentile(&v, 1.0), 1000);
-        assert_eq!(percentile(&v, 0.0), 1);
-        assert_eq!(percentile(&[], 0.5), 0);
-        assert_eq!(percentile(&[7], 0.999), 7);
     }
 }

@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod convergence;
 pub mod history;
+pub mod latency;
 pub mod metrics;
 pub mod ops;
 pub mod sessions;

@@ -2,14 +2,16 @@
 //!
 //! `report.json` holds only simulated results, so the same scenario and seed give the same
 //! bytes; wall-clock figures go to `timing.json`. Field names carry their units (`_ms`,
-//! `_count`, `_fraction`); the README documents each one. Latency percentiles are exact
-//! (nearest rank over every successful operation's latency).
+//! `_count`, `_fraction`); the README documents each one. Latency percentiles are nearest rank
+//! over every successful operation's latency, exact until a log outgrows its budget (see
+//! [`crate::observe::latency`]); `latency_precision` says which are.
 
 pub mod charts;
 pub mod folder;
 use crate::cluster::network::MessageKind;
 use crate::node::storage::StorageModel;
-use crate::observe::metrics::{percentile, OpStats};
+use crate::observe::latency::Distribution;
+use crate::observe::metrics::OpStats;
 use crate::observe::RunResult;
 use crate::scenario::workload::LevelMix;
 use crate::scenario::Scenario;
@@ -29,47 +31,33 @@ fn fraction(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// Mean and percentiles of sorted latencies.
-fn latency_summary(sorted: &[u64]) -> Value {
-    let n = sorted.len() as u64;
-    let mean = if n == 0 { 0 } else { (sorted.iter().map(|&x| x as u128).sum::<u128>() / n as u128) as u64 };
+/// Mean and percentiles of latencies, and whether they are exact (see
+/// [`crate::observe::latency`]).
+fn latency_summary(d: &Distribution) -> Value {
     json!({
-        "mean": ms(mean),
-        "p50": ms(percentile(sorted, 0.50)),
-        "p90": ms(percentile(sorted, 0.90)),
-        "p99": ms(percentile(sorted, 0.99)),
-        "p999": ms(percentile(sorted, 0.999)),
-        "max": ms(sorted.last().copied().unwrap_or(0)),
+        "mean": ms(d.mean()),
+        "p50": ms(d.quantile(0.50)),
+        "p90": ms(d.quantile(0.90)),
+        "p99": ms(d.quantile(0.99)),
+        "p999": ms(d.quantile(0.999)),
+        "max": ms(d.max()),
+        "exact": d.is_exact(),
     })
 }
 
 /// The longest stretch of the workload's time (from 0 to `traffic_end_ns`) in which no
 /// operation of this kind succeeded: (its length, its start), in nanoseconds.
 pub fn longest_stall(stats: &OpStats, traffic_end_ns: u64) -> (u64, u64) {
-    let mut last = 0u64;
-    let mut longest = (0u64, 0u64);
-    for (_, at) in stats.latencies.completions() {
-        let at = at.min(traffic_end_ns);
-        if at.saturating_sub(last) > longest.0 {
-            longest = (at - last, last);
-        }
-        last = last.max(at);
-    }
-    if traffic_end_ns.saturating_sub(last) > longest.0 {
-        longest = (traffic_end_ns - last, last);
-    }
-    longest
+    stats.latencies.longest_stall(traffic_end_ns)
 }
 
-/// `sorted`: the successful operations' latencies, sorted (shared with [`latency_cdf`], one
-/// sort for both). Latency is reported twice: of the successful operations, and of all of them
-/// with a failed one counted at the moment its client gave up (or was told it failed), so a
-/// configuration that fails most requests quickly cannot show a healthy tail.
-fn op_report(stats: &OpStats, sorted: &[u64], traffic_end_ns: u64) -> Value {
-    let n = sorted.len() as u64;
-    let mut all = stats.failures_log.sorted();
-    all.extend_from_slice(sorted);
-    all.sort_unstable();
+/// `succeeded`: the successful operations' latencies (shared with [`latency_cdf`]). Latency is
+/// reported twice: of the successful operations, and of all of them with a failed one counted
+/// at the moment its client gave up (or was told it failed), so a configuration that fails most
+/// requests quickly cannot show a healthy tail.
+fn op_report(stats: &OpStats, succeeded: &Distribution, traffic_end_ns: u64) -> Value {
+    let n = succeeded.len();
+    let all = Distribution::merged(&stats.failures_log.distribution(), succeeded);
     let (stall, stall_from) = longest_stall(stats, traffic_end_ns);
     json!({
         "count": n + stats.failures(),
@@ -78,7 +66,7 @@ fn op_report(stats: &OpStats, sorted: &[u64], traffic_end_ns: u64) -> Value {
         "coordinator_timeout_count": stats.coordinator_timeouts,
         "client_timeout_count": stats.client_timeouts,
         "unavailable_count": stats.unavailable,
-        "latency_ms": latency_summary(sorted),
+        "latency_ms": latency_summary(succeeded),
         "latency_all_ms": latency_summary(&all),
         "longest_stall_ms": ms(stall),
         "longest_stall_from_ms": ms(stall_from),
@@ -110,68 +98,68 @@ fn max_over_mean(values: &[u64]) -> f64 {
     }
 }
 
+/// Which latency figures are exact: every one, until a log outgrows
+/// `observe.exact_latency_samples`; then that log's percentiles come from an HdrHistogram
+/// (counts, means, maxima, stalls and time in flight stay exact).
+fn latency_precision(m: &crate::observe::metrics::Metrics) -> Value {
+    use crate::observe::latency::{SIGNIFICANT_DIGITS, WINDOW_SIGNIFICANT_DIGITS};
+    let mut summarised = Vec::new();
+    for (name, stats) in [("get", &m.gets), ("put", &m.puts)] {
+        if !stats.latencies.is_exact() {
+            summarised.push(name.to_string());
+        }
+        if !stats.failures_log.is_exact() {
+            summarised.push(format!("{name}_failures"));
+        }
+    }
+    let levels =
+        m.levels.iter().any(|l| [&l.gets, &l.puts].iter().any(|s| !s.latencies.is_exact() || !s.failures_log.is_exact()));
+    json!({
+        "exact": summarised.is_empty() && !levels,
+        "exact_samples_per_log": m.latency_frame.exact_samples,
+        "summarised_logs": summarised,
+        "summarised_consistency_levels": levels,
+        "percentile_relative_error": 10f64.powi(-(SIGNIFICANT_DIGITS as i32)),
+        "window_percentile_relative_error": 10f64.powi(-(WINDOW_SIGNIFICANT_DIGITS as i32)),
+    })
+}
+
 /// Latency at 100 evenly spaced quantiles (and the maximum), for CDF charts.
-fn latency_cdf(sorted: &[u64]) -> Value {
-    if sorted.is_empty() {
+fn latency_cdf(d: &Distribution) -> Value {
+    if d.is_empty() {
         return json!([]);
     }
-    Value::Array((1..=100).map(|i| json!([i as f64 / 100.0, ms(percentile(sorted, i as f64 / 100.0))])).collect())
+    Value::Array((1..=100).map(|i| json!([i as f64 / 100.0, ms(d.quantile(i as f64 / 100.0))])).collect())
 }
 
 /// Latency percentiles, successes and failures per time bucket (about 60 buckets over the run).
 /// Every bucket is listed, so a stretch in which nothing succeeded shows as one: its
-/// percentiles are null.
+/// percentiles are null. `in_flight_mean`: the time operations of this kind spent in flight
+/// in the bucket (from their start to their success or failure), over its length; a stall
+/// shows as operations in flight while none completes.
 fn latency_over_time(stats: &OpStats, end_ns: u64) -> Value {
     let bucket = window_ns(end_ns);
     let buckets = (end_ns / bucket + 1) as usize;
-    let mut by: Vec<Vec<u64>> = vec![Vec::new(); buckets];
-    for (l, t) in stats.latencies.completions() {
-        if let Some(b) = by.get_mut((t / bucket) as usize) {
-            b.push(l);
-        }
-    }
-    let mut failed = vec![0u64; buckets];
-    for (_, t) in stats.failures_log.completions() {
-        if let Some(f) = failed.get_mut((t / bucket) as usize) {
-            *f += 1;
-        }
-    }
-    let busy = busy_time(stats, bucket, buckets);
-    let last = by.iter().zip(&failed).rposition(|(v, &f)| !v.is_empty() || f > 0).map_or(0, |i| i + 1);
-    let percentile_ms = |v: &[u64], p: f64| if v.is_empty() { Value::Null } else { json!(ms(percentile(v, p))) };
+    let succeeded = stats.latencies.windows(bucket, buckets);
+    let failed = stats.failures_log.windows(bucket, buckets);
+    let last = succeeded.iter().zip(&failed).rposition(|(s, f)| s.count > 0 || f.count > 0).map_or(0, |i| i + 1);
+    let percentile_ms = |d: &Distribution, p: f64| if d.is_empty() { Value::Null } else { json!(ms(d.quantile(p))) };
     Value::Array(
-        by.into_iter()
-            .zip(failed)
-            .zip(busy)
+        succeeded
+            .iter()
+            .zip(&failed)
             .take(last)
             .enumerate()
-            .map(|(i, ((mut v, failed), busy))| {
-                v.sort_unstable();
+            .map(|(i, (s, f))| {
+                let busy = s.busy_ns + f.busy_ns;
                 let in_flight = (busy as f64 / bucket as f64 * 1000.0).round() / 1000.0;
                 json!({ "t_ms": ((i as u64 * bucket + bucket / 2) as f64 / 1e6), "bucket_ms": bucket as f64 / 1e6,
-                        "count": v.len(), "failed": failed, "in_flight_mean": in_flight,
-                        "p50_ms": percentile_ms(&v, 0.5), "p99_ms": percentile_ms(&v, 0.99), "p999_ms": percentile_ms(&v, 0.999) })
+                        "count": s.count, "failed": f.count, "in_flight_mean": in_flight,
+                        "p50_ms": percentile_ms(&s.latencies, 0.5), "p99_ms": percentile_ms(&s.latencies, 0.99),
+                        "p999_ms": percentile_ms(&s.latencies, 0.999) })
             })
             .collect(),
     )
-}
-
-/// Per bucket, the time operations of this kind spent in flight (from their start to their
-/// success or failure), summed: over the bucket's length, the mean number in flight. A stall
-/// shows as operations in flight while none completes.
-fn busy_time(stats: &OpStats, bucket: u64, buckets: usize) -> Vec<u64> {
-    let mut busy = vec![0u64; buckets];
-    for (latency, end) in stats.latencies.completions().chain(stats.failures_log.completions()) {
-        let mut t = end.saturating_sub(latency);
-        while t < end {
-            let i = (t / bucket) as usize;
-            let Some(b) = busy.get_mut(i) else { break };
-            let next = ((i as u64 + 1) * bucket).min(end);
-            *b += next - t;
-            t = next;
-        }
-    }
-    busy
 }
 
 /// Completed and failed operations (gets and puts together) per window of the workload's time,
@@ -187,15 +175,11 @@ pub fn windows(m: &crate::observe::metrics::Metrics, window_ns: u64, traffic_end
     let count = (traffic_end_ns / window_ns) as usize;
     let mut out: Vec<Window> = (0..count).map(|i| Window { start_ns: i as u64 * window_ns, succeeded: 0, failed: 0 }).collect();
     for stats in [&m.gets, &m.puts] {
-        for (_, at) in stats.latencies.completions() {
-            if let Some(w) = out.get_mut((at / window_ns) as usize) {
-                w.succeeded += 1;
-            }
-        }
-        for (_, at) in stats.failures_log.completions() {
-            if let Some(w) = out.get_mut((at / window_ns) as usize) {
-                w.failed += 1;
-            }
+        let succeeded = stats.latencies.counts_per_window(window_ns, count);
+        let failed = stats.failures_log.counts_per_window(window_ns, count);
+        for ((w, s), f) in out.iter_mut().zip(succeeded).zip(failed) {
+            w.succeeded += s;
+            w.failed += f;
         }
     }
     out
@@ -240,7 +224,7 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
     let requests: Vec<u64> = r.node_stats.iter().map(|s| s.requests_served).collect();
     let concurrent_writes = sum_stats(r, |s| s.concurrent_writes);
     let reads_with_siblings: u64 = m.versions_per_read[2..].iter().sum();
-    let (get_latencies, put_latencies) = (m.gets.latencies.sorted(), m.puts.latencies.sorted());
+    let (get_latencies, put_latencies) = (m.gets.latencies.distribution(), m.puts.latencies.distribution());
     let load_windows = load_windows(scenario, r);
     json!({
         "scenario": { "name": scenario.name, "description": scenario.description, "seed": seed },
@@ -250,6 +234,7 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "get": op_report(&m.gets, &get_latencies, scenario.duration.as_nanos()),
             "put": op_report(&m.puts, &put_latencies, scenario.duration.as_nanos()),
         },
+        "latency_precision": latency_precision(m),
         "latency_cdf_ms": { "get": latency_cdf(&get_latencies), "put": latency_cdf(&put_latencies) },
         "latency_over_time": { "get": latency_over_time(&m.gets, r.simulated_end.as_nanos()), "put": latency_over_time(&m.puts, r.simulated_end.as_nanos()) },
         "availability": availability(m, r.simulated_end.as_nanos(), scenario.duration.as_nanos()),
@@ -365,7 +350,7 @@ fn levels_section(scenario: &Scenario, m: &crate::observe::metrics::Metrics) -> 
         for level in levels.levels() {
             let s = &m.levels[level.index()];
             let stats = if get { &s.gets } else { &s.puts };
-            let mut entry = op_report(stats, &stats.latencies.sorted(), scenario.duration.as_nanos());
+            let mut entry = op_report(stats, &stats.latencies.distribution(), scenario.duration.as_nanos());
             if get {
                 entry["stale_read_count"] = json!(s.stale_reads);
                 entry["stale_read_fraction"] = json!(fraction(s.stale_reads, s.reads_judged));
@@ -930,10 +915,14 @@ mod tests {
     fn time_in_flight_is_split_over_the_buckets_an_operation_spans() {
         let mut stats = OpStats::default();
         // 1.5 ms to 3.5 ms with 1 ms buckets: half, whole, half.
-        stats.latencies.push(2_000_000, 3_500_000);
+        let frame = crate::observe::latency::LatencyFrame::default();
+        stats.latencies.push(2_000_000, 3_500_000, &frame);
         // A failure from 0 to 0.25 ms.
-        stats.failures_log.push(250_000, 250_000);
-        assert_eq!(busy_time(&stats, 1_000_000, 5), [250_000, 500_000, 1_000_000, 500_000, 0]);
+        stats.failures_log.push(250_000, 250_000, &frame);
+        let busy =
+            |log: &crate::observe::latency::LatencyLog| log.windows(1_000_000, 5).iter().map(|w| w.busy_ns).collect::<Vec<_>>();
+        assert_eq!(busy(&stats.latencies), [0, 500_000, 1_000_000, 500_000, 0]);
+        assert_eq!(busy(&stats.failures_log), [250_000, 0, 0, 0, 0]);
         // A stall: the operation waits through bucket 2, where nothing completes.
         let report = latency_over_time(&stats, 4_000_000);
         assert_eq!(report[2]["count"], 0);

@@ -94,6 +94,9 @@ pub struct Scenario {
     pub divergence_interval: SimDuration,
     /// The window over which each node's requests are counted for `load_over_time`.
     pub load_window: SimDuration,
+    /// Latency samples each log keeps exactly before it summarises them (see
+    /// [`crate::observe::latency`]).
+    pub exact_latency_samples: usize,
     pub checks: CheckConfig,
     /// Random faults drawn per run from the fault stream.
     pub nemesis: Option<NemesisConfig>,

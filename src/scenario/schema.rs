@@ -201,6 +201,8 @@ pub(super) struct RawObserve {
     pub(super) divergence_interval_ms: Option<f64>,
     #[serde(default)]
     pub(super) load_window_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) exact_latency_samples: Option<u64>,
 }
 
 #[derive(Deserialize, Serialize, Debug)]

@@ -49,6 +49,20 @@ fn period(ctx: &Ctx, path: &str, v: f64, zero_is_off: bool) -> Result<SimDuratio
     ms(ctx, path, v, false)
 }
 
+/// The most latency samples a log may keep exactly: 32 GiB a log.
+const MAX_EXACT_LATENCY_SAMPLES: u64 = 1 << 32;
+
+fn exact_latency_samples(ctx: &Ctx, v: Option<u64>) -> Result<usize, ScenarioError> {
+    let v = v.unwrap_or(crate::observe::latency::DEFAULT_EXACT_SAMPLES as u64);
+    if v > MAX_EXACT_LATENCY_SAMPLES {
+        return Err(ctx.err(
+            "observe.exact_latency_samples",
+            format!("{v} is out of range; expected 0 (summarise every sample) to {MAX_EXACT_LATENCY_SAMPLES}"),
+        ));
+    }
+    Ok(v as usize)
+}
+
 fn ms(ctx: &Ctx, path: &str, v: f64, allow_zero: bool) -> Result<SimDuration, ScenarioError> {
     let accepted = if allow_zero { "a number of milliseconds from 0" } else { "a number of milliseconds from 0.000001" };
     if !v.is_finite() || !(0.0..=MAX_MS).contains(&v) || (!allow_zero && v == 0.0) {
@@ -231,6 +245,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Sce
             true,
         )?,
         load_window: period(ctx, "observe.load_window_ms", raw.observe.load_window_ms.unwrap_or(1000.0), false)?,
+        exact_latency_samples: exact_latency_samples(ctx, raw.observe.exact_latency_samples)?,
         faults,
         source,
     };

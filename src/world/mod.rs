@@ -23,6 +23,7 @@ use crate::node::replica::Unflushed;
 use crate::node::{Coordination, Node, NodeEffect, NodeEnv, NodeTimer};
 use crate::observe::convergence::{self, DivergenceSampler, Snapshot};
 use crate::observe::history::History;
+use crate::observe::latency::LatencyFrame;
 use crate::observe::metrics::{AppliedFault, LoadWindows, Metrics};
 use crate::observe::ops::{ClientHistory, Op, OpFunction, OpLog, OpType, OpValue};
 use crate::observe::trace::{TraceEvent, Tracer};
@@ -331,6 +332,13 @@ impl<'s> World<'s> {
             key_locks: KeyLocks::default(),
             metrics: Metrics {
                 load_windows: LoadWindows::new(scenario.load_window.as_nanos(), scenario.nodes.len()),
+                latency_frame: LatencyFrame {
+                    exact_samples: scenario.exact_latency_samples,
+                    window_ns: crate::report::window_ns(
+                        scenario.duration.as_nanos().saturating_add(scenario.quiescent_tail.as_nanos()),
+                    ),
+                    traffic_end_ns: scenario.duration.as_nanos(),
+                },
                 ..Metrics::new()
             },
             history: History::new(probe_delays, scenario.probe.as_ref().map_or(1, |p| p.versions)),
