@@ -77,6 +77,17 @@ pub(super) struct Coordinator {
 }
 
 impl Coordinator {
+    /// Every write the open requests hold (replies read, versions minted).
+    pub(super) fn held_writes(&self, out: &mut Vec<crate::sim::ids::WriteId>) {
+        let mut set = |v: &VersionSet| out.extend(v.siblings.iter().map(|s| s.write));
+        for request in self.open.values() {
+            match request {
+                Coordinating::Get(g) => g.replies.iter().filter_map(|(_, v)| v.as_deref()).for_each(&mut set),
+                Coordinating::Put(p) => p.versions.iter().for_each(|v| set(v)),
+            }
+        }
+    }
+
     /// A request id no node ever used: this node's id above its own count.
     fn new_request(&mut self, me: NodeId) -> RequestId {
         self.next_request += 1;

@@ -54,6 +54,11 @@ pub(super) struct Handoff {
 }
 
 impl Handoff {
+    /// Every write the hints hold.
+    pub(super) fn held_writes(&self, out: &mut Vec<crate::sim::ids::WriteId>) {
+        out.extend(self.hints.values().flat_map(|v| v.siblings.iter().map(|s| s.write)));
+    }
+
     pub(super) fn hint(&self, key: KeyId, intended: NodeId) -> Option<&Rc<VersionSet>> {
         self.hints.get(&(key, intended))
     }

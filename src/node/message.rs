@@ -169,6 +169,30 @@ pub enum Payload {
 }
 
 impl Payload {
+    /// Every write this message carries (the history oracle's census of what is still held).
+    pub fn held_writes(&self, out: &mut Vec<WriteId>) {
+        let mut set = |v: &VersionSet| out.extend(v.siblings.iter().map(|s| s.write));
+        match self {
+            Payload::ClientPut(_, body) | Payload::MintRequest { body, .. } => out.push(body.write),
+            Payload::Reply { body: ReplyBody::Get { read, .. }, .. } => set(read),
+            Payload::GetReply { versions, .. } => versions.iter().for_each(|v| set(v)),
+            Payload::PutRequest { versions, .. }
+            | Payload::ReadRepair { versions, .. }
+            | Payload::Hint { versions, .. }
+            | Payload::HintAck { versions, .. } => set(versions),
+            Payload::PutAck { minted, .. } => minted.iter().for_each(|(_, v)| set(v)),
+            Payload::Transfer { entries, .. } | Payload::AeKeys { entries, .. } => entries.iter().for_each(|(_, v)| set(v)),
+            Payload::ClientGet(_)
+            | Payload::Reply { body: ReplyBody::Put { .. } | ReplyBody::Failed(_), .. }
+            | Payload::GetRequest { .. }
+            | Payload::Ping
+            | Payload::Pong
+            | Payload::Gossip { .. }
+            | Payload::TransferAck { .. }
+            | Payload::AeCompare { .. } => {}
+        }
+    }
+
     /// The key a message concerns, for tracing.
     pub fn key(&self) -> Option<KeyId> {
         match self {

@@ -242,6 +242,14 @@ impl Node {
         }
     }
 
+    /// Every write this node holds: its store and disk buffer, hints, and the requests it
+    /// coordinates (the history oracle's census; see [`crate::observe::history::History::prune`]).
+    pub fn held_writes(&self, out: &mut Vec<crate::sim::ids::WriteId>) {
+        self.replica.held_writes(out);
+        self.handoff.held_writes(out);
+        self.requests.held_writes(out);
+    }
+
     /// A permanent failure: the disk is gone and the node comes back empty, as a replacement.
     pub fn lose_disk(&mut self) {
         self.replica.lose_disk();

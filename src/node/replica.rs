@@ -45,6 +45,12 @@ pub(super) struct ReplicaStore {
 }
 
 impl ReplicaStore {
+    /// Every write the store and its buffer hold.
+    pub(super) fn held_writes(&self, out: &mut Vec<WriteId>) {
+        out.extend(self.store.iter().flat_map(|(_, v)| v.siblings.iter().map(|s| s.write)));
+        self.buffer.held_writes(out);
+    }
+
     pub(super) fn get(&self, key: KeyId) -> Option<&Rc<VersionSet>> {
         self.store.get(&key)
     }

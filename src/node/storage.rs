@@ -64,6 +64,18 @@ pub(super) struct WriteBuffer {
 }
 
 impl WriteBuffer {
+    /// Every write the disk's copies (of keys written since the last flush) and the pending
+    /// write-throughs hold.
+    pub(super) fn held_writes(&self, out: &mut Vec<crate::sim::ids::WriteId>) {
+        let writes = |v: &VersionSet| v.siblings.iter().map(|s| s.write).collect::<Vec<_>>();
+        for v in self.unflushed.values().flatten() {
+            out.extend(writes(v));
+        }
+        for (_, _, v) in &self.in_flight {
+            out.extend(writes(v));
+        }
+    }
+
     /// Before `key` changes from `current` under `model`; returns whether the write goes to disk
     /// at once. Under the buffered model the disk's version is remembered the first time a key
     /// changes after a flush, write-throughs included: they are on disk only once the world's

@@ -12,6 +12,8 @@
 //!   available window, and each window's successes after the first fault against the median
 //!   window before it (a throughput floor: closed-loop clients waiting out timeouts fail few
 //!   operations but complete none).
+//! - oracle exact: no write the history oracle pruned turned up again (always checked: one that
+//!   did means its census of held writes missed a holder, and its judgements may be wrong).
 //! - faults fired: every declared fault took effect, and every partition dropped some message, so
 //!   that no green run exercised nothing.
 //! - strict quorum: where R + W > N and nothing fails (no fault, no nemesis, no slow node, every
@@ -72,6 +74,7 @@ pub fn evaluate(s: &Scenario, r: &RunResult, report: &Value) -> Vec<Violation> {
     if s.checks.faults_fired {
         faults_fired(r, &mut out);
     }
+    oracle_exact(r, end_ms, &mut out);
     out
 }
 
@@ -154,6 +157,21 @@ fn repair_outlook(s: &Scenario, r: &RunResult) -> String {
         per_node as f64 * interval,
         r.simulated_end.as_millis_f64()
     )
+}
+
+fn oracle_exact(r: &RunResult, end_ms: f64, out: &mut Vec<Violation>) {
+    let misses = r.history.prune.census_misses;
+    if misses > 0 {
+        out.push(Violation {
+            invariant: "oracle_exact",
+            key: None,
+            at_ms: end_ms,
+            message: format!(
+                "{misses} writes the history oracle had pruned as held nowhere turned up again: a bug in dynasim's census \
+                 of held writes (run with --set observe.history_prune_writes=0 for exact judgements)"
+            ),
+        });
+    }
 }
 
 fn lost_writes(s: &Scenario, r: &RunResult, out: &mut Vec<Violation>) {

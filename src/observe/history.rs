@@ -98,9 +98,30 @@ pub const VERSIONS_TRACKED: usize = 8;
 struct ReadInFlight {
     key: KeyId,
     frontier: Writes,
-    /// How many writes to the key had been acknowledged.
-    acked: usize,
+    /// Some write of the frontier was pruned: nothing held reflects it, so the read is stale.
+    frontier_lost: bool,
+    /// The newest writes acknowledged to the key, newest first.
+    newest: RecentAcks,
     session: ReadRequirement,
+}
+
+/// The last [`VERSIONS_TRACKED`] writes acknowledged to a key, newest first.
+#[derive(Clone, Copy, Debug, Default)]
+struct RecentAcks {
+    writes: [WriteId; VERSIONS_TRACKED],
+    len: u8,
+}
+
+impl RecentAcks {
+    fn push(&mut self, w: WriteId) {
+        self.writes.copy_within(0..VERSIONS_TRACKED - 1, 1);
+        self.writes[0] = w;
+        self.len = (self.len + 1).min(VERSIONS_TRACKED as u8);
+    }
+
+    fn as_slice(&self) -> &[WriteId] {
+        &self.writes[..self.len as usize]
+    }
 }
 
 /// A probe result: reads issued `delays[i]` after a write's acknowledgement.
@@ -113,28 +134,66 @@ pub struct Visibility {
     pub within: Vec<u64>,
 }
 
+/// A write older than the dense table that a prune kept, because something held reflects it.
+struct KeptWrite {
+    parents: Writes,
+    mark: u32,
+    acked: bool,
+}
+
+/// An acknowledged write a prune found that nothing held reflects: lost for good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrunedLoss {
+    pub key: KeyId,
+    pub write: WriteId,
+    pub acked_at: SimTime,
+}
+
+/// What pruning did, for the report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PruneStats {
+    pub prunes: u64,
+    /// Writes the oracle forgot: nothing held reflected them.
+    pub writes_pruned: u64,
+    /// Writes kept after the last prune.
+    pub writes_kept: u64,
+    /// A pruned write turned up again (in a read, a write's past or an acknowledgement): the
+    /// census that pruned it missed a holder, and the judgements after it may be wrong.
+    pub census_misses: u64,
+}
+
 pub struct History {
-    /// Each write's parents, indexed by write id - 1.
+    /// The first write id of the dense tables; older writes are in `kept` or forgotten.
+    base: u64,
+    /// Each write's parents, indexed by write id - base.
     parents: Vec<Writes>,
-    /// Whether each write was acknowledged, one bit per write id - 1 (the time is in
+    /// Whether each write was acknowledged, one bit per write id - base (the time is in
     /// `acked_by_key`). Apart from the parents so that a write costs the oracle 20 bytes and a
     /// bit, not 36: a long run's oracle holds millions.
     acked: Vec<u64>,
+    visit_mark: Vec<u32>,
+    /// Writes older than `base` that something held still reflects.
+    kept: FastMap<WriteId, KeptWrite>,
     /// Per key (indexed by key id), the acknowledged writes no other acknowledged write
     /// descends from. Usually one write, kept inline, so a read's snapshot of it is a copy of
     /// 16 bytes and the lookup one load, where a hash map of shared lists cost three misses.
     frontier: Vec<Writes>,
+    /// Per key: a write of its frontier was pruned (see [`ReadInFlight::frontier_lost`]).
+    frontier_lost: Vec<bool>,
+    /// Per key: the newest acknowledged writes (see [`HistoryStats::versions_behind`]).
+    recent_acks: Vec<RecentAcks>,
     reads_in_flight: FastMap<(ClientId, u64), ReadInFlight>,
-    /// Acknowledged writes per key, in acknowledgement order (for the lost-write judgement).
+    /// Acknowledged writes per key not yet found lost by a prune, in acknowledgement order
+    /// (for the lost-write judgement at the end).
     acked_by_key: FastMap<KeyId, Vec<(WriteId, SimTime)>>,
     /// Cart items removed, per key: (item, the write that removed it).
     cart_removals: BTreeMap<KeyId, Vec<(u64, WriteId)>>,
-    visit_mark: Vec<u32>,
     visit_stamp: u32,
     stack: Vec<WriteId>,
     /// Reused by `antichain_size`.
     scratch: Vec<WriteId>,
     pub stats: HistoryStats,
+    pub prune: PruneStats,
     pub visibility: Vec<Visibility>,
     pub sessions: Sessions,
 }
@@ -143,25 +202,54 @@ impl History {
     /// `probe_versions`: how many successive writes each probe makes before its read.
     pub fn new(probe_delays: usize, probe_versions: usize) -> History {
         History {
+            base: 1,
             parents: Vec::new(),
             acked: Vec::new(),
+            visit_mark: Vec::new(),
+            kept: FastMap::default(),
             frontier: Vec::new(),
+            frontier_lost: Vec::new(),
+            recent_acks: Vec::new(),
             reads_in_flight: FastMap::default(),
             acked_by_key: FastMap::default(),
             cart_removals: BTreeMap::new(),
-            visit_mark: Vec::new(),
             visit_stamp: 0,
             stack: Vec::new(),
             scratch: Vec::new(),
             stats: HistoryStats::default(),
+            prune: PruneStats::default(),
             visibility: vec![Visibility { within: vec![0; probe_versions], ..Visibility::default() }; probe_delays],
             sessions: Sessions::default(),
         }
     }
 
+    /// The id the next write will have.
+    fn next_id(&self) -> u64 {
+        self.base + self.parents.len() as u64
+    }
+
+    /// Writes issued since the last prune.
+    pub fn writes_since_prune(&self) -> usize {
+        self.parents.len()
+    }
+
+    /// True if `write` was issued and then pruned.
+    fn was_pruned(&self, write: WriteId) -> bool {
+        write.0 >= 1 && write.0 < self.base && !self.kept.contains_key(&write)
+    }
+
+    /// Counts a pruned write among `held`: something the census missed held it.
+    fn check_held(&mut self, held: &[WriteId]) {
+        if held.iter().any(|&w| w.0 < self.base) {
+            let missed = held.iter().filter(|&&w| self.was_pruned(w)).count();
+            self.prune.census_misses += missed as u64;
+        }
+    }
+
     pub fn write_started(&mut self, client: ClientId, key: KeyId, write: WriteId, parents: Writes) {
-        debug_assert_eq!(write.0 as usize, self.parents.len() + 1, "write ids are issued in order");
+        debug_assert_eq!(write.0, self.next_id(), "write ids are issued in order");
         debug_assert!(parents.as_slice().iter().all(|p| *p < write), "a write descends only from older writes");
+        self.check_held(parents.as_slice());
         let mut sessions = std::mem::take(&mut self.sessions);
         sessions.write_started(client, key, write, parents.as_slice(), &mut |from, w| self.reflects(from, w));
         self.sessions = sessions;
@@ -184,21 +272,38 @@ impl History {
     }
 
     pub fn is_acked(&self, write: WriteId) -> bool {
-        let i = (write.0 as usize).wrapping_sub(1);
-        i < self.parents.len() && self.acked[i / 64] & (1 << (i % 64)) != 0
+        match write.0.checked_sub(self.base) {
+            Some(i) => {
+                let i = i as usize;
+                i < self.parents.len() && self.acked[i / 64] & (1 << (i % 64)) != 0
+            }
+            None => self.kept.get(&write).is_some_and(|k| k.acked),
+        }
     }
 
     pub fn write_acked(&mut self, write: WriteId, key: KeyId, at: SimTime) {
-        let i = (write.0 as usize).wrapping_sub(1);
-        if i >= self.parents.len() || self.is_acked(write) {
+        if self.is_acked(write) {
             return;
         }
-        self.acked[i / 64] |= 1 << (i % 64);
+        match write.0.checked_sub(self.base) {
+            Some(i) if (i as usize) < self.parents.len() => self.acked[i as usize / 64] |= 1 << (i % 64),
+            Some(_) => return,
+            None => match self.kept.get_mut(&write) {
+                Some(k) => k.acked = true,
+                None => {
+                    self.check_held(&[write]);
+                    return;
+                }
+            },
+        }
         self.stats.writes_acked += 1;
         self.acked_by_key.entry(key).or_default().push((write, at));
         if self.frontier.len() <= key.index() {
             self.frontier.resize(key.index() + 1, Writes::default());
+            self.frontier_lost.resize(key.index() + 1, false);
+            self.recent_acks.resize(key.index() + 1, RecentAcks::default());
         }
+        self.recent_acks[key.index()].push(write);
         let frontier = std::mem::take(&mut self.frontier[key.index()]);
         let dominated = frontier.as_slice().iter().any(|&f| self.reflects(&[f], write));
         self.frontier[key.index()] = if dominated {
@@ -224,7 +329,8 @@ impl History {
         let read = ReadInFlight {
             key,
             frontier: self.frontier_of(key),
-            acked: self.acked_by_key.get(&key).map_or(0, Vec::len),
+            frontier_lost: self.frontier_lost.get(key.index()).copied().unwrap_or(false),
+            newest: self.recent_acks.get(key.index()).copied().unwrap_or_default(),
             session: self.sessions.read_started(client, key),
         };
         self.reads_in_flight.insert((client, op), read);
@@ -233,17 +339,19 @@ impl History {
     /// Judges a successful read; returns whether it was stale.
     pub fn read_succeeded(&mut self, client: ClientId, op: u64, returned: &[WriteId]) -> bool {
         let Some(read) = self.reads_in_flight.remove(&(client, op)) else { return false };
-        let stale = match read.frontier.as_slice() {
-            [] => false,
-            [one] => !self.reflects(returned, *one),
-            many => {
-                let stamp = self.mark_ancestors(returned, many.iter().copied().min().unwrap_or(WriteId(0)));
-                many.iter().any(|&w| !self.marked(w, stamp))
-            }
-        };
+        self.check_held(returned);
+        let stale = read.frontier_lost
+            || match read.frontier.as_slice() {
+                [] => false,
+                [one] => !self.reflects(returned, *one),
+                many => {
+                    let stamp = self.mark_ancestors(returned, many.iter().copied().min().unwrap_or(WriteId(0)));
+                    many.iter().any(|&w| !self.marked(w, stamp))
+                }
+            };
         self.stats.reads_judged += 1;
         self.stats.stale_reads += stale as u64;
-        let behind = if stale { self.versions_behind(read.key, read.acked, returned) } else { 0 };
+        let behind = if stale { self.versions_behind(&read.newest, returned) } else { 0 };
         self.stats.versions_behind[behind] += 1;
         let mut sessions = std::mem::take(&mut self.sessions);
         sessions.read_succeeded(client, read.key, read.session, returned, &mut |from, w| self.reflects(from, w));
@@ -254,15 +362,11 @@ impl History {
         stale
     }
 
-    /// Of the first `acked` writes acknowledged to `key`, how many of the newest a stale read
+    /// Of the newest writes acknowledged to the key when a stale read was sent, how many it
     /// missed before one it reflects (at least 1, at most [`VERSIONS_TRACKED`]).
-    fn versions_behind(&mut self, key: KeyId, acked: usize, returned: &[WriteId]) -> usize {
-        let newest: Vec<WriteId> = self
-            .acked_by_key
-            .get(&key)
-            .map_or(Vec::new(), |a| a[..acked.min(a.len())].iter().rev().take(VERSIONS_TRACKED).map(|(w, _)| *w).collect());
+    fn versions_behind(&mut self, newest: &RecentAcks, returned: &[WriteId]) -> usize {
         // A stale read that reflects the newest write missed a concurrent one: one behind.
-        newest.iter().position(|&w| self.reflects(returned, w)).unwrap_or(VERSIONS_TRACKED).max(1)
+        newest.as_slice().iter().position(|&w| self.reflects(returned, w)).unwrap_or(VERSIONS_TRACKED).max(1)
     }
 
     pub fn read_failed(&mut self, client: ClientId, op: u64) {
@@ -272,6 +376,7 @@ impl History {
     /// Records a probe read, issued `delays[delay_index]` after `write` was acknowledged.
     pub fn probe_read(&mut self, client: ClientId, op: u64, write: WriteId, delay_index: usize, returned: &[WriteId]) {
         self.reads_in_flight.remove(&(client, op));
+        self.check_held(returned);
         // The probe's versions form a chain, each written from the last one's context: walk
         // back from the last to the newest one the read reflects (0: the last write itself).
         let versions = self.visibility.first().map_or(1, |v| v.within.len());
@@ -296,10 +401,13 @@ impl History {
 
     /// The acknowledged writes to `key` that none of the `held` versions reflects: writes lost,
     /// if `held` is everything any replica holds. Checks the frontier first, since when every
-    /// maximal acknowledged write survives, all their ancestors do too.
+    /// maximal acknowledged write survives, all their ancestors do too. Writes a prune found
+    /// lost are not among them (the prune reported them).
     pub fn lost_writes(&mut self, key: KeyId, held: &[WriteId]) -> Vec<(WriteId, SimTime)> {
+        self.check_held(held);
         let frontier = self.frontier_of(key);
-        if frontier.as_slice().iter().all(|&w| self.reflects(held, w)) {
+        let lost_before = self.frontier_lost.get(key.index()).copied().unwrap_or(false);
+        if !lost_before && frontier.as_slice().iter().all(|&w| self.reflects(held, w)) {
             return Vec::new();
         }
         let acked = self.acked_by_key.get(&key).cloned().unwrap_or_default();
@@ -310,12 +418,16 @@ impl History {
         self.frontier.get(key.index()).cloned().unwrap_or_default()
     }
 
-    /// The writes `write` descends from directly (what its client had seen).
+    /// The writes `write` descends from directly (what its client had seen); none for a write
+    /// a prune forgot.
     pub fn parents(&self, write: WriteId) -> &[WriteId] {
-        self.parents.get((write.0 as usize).wrapping_sub(1)).map_or(&[], |w| w.as_slice())
+        match write.0.checked_sub(self.base) {
+            Some(i) => self.parents.get(i as usize).map_or(&[], |w| w.as_slice()),
+            None => self.kept.get(&write).map_or(&[], |k| k.parents.as_slice()),
+        }
     }
 
-    /// The acknowledged writes to `key`, in acknowledgement order.
+    /// The acknowledged writes to `key` not found lost by a prune, in acknowledgement order.
     pub fn acked_writes(&self, key: KeyId) -> &[(WriteId, SimTime)] {
         self.acked_by_key.get(&key).map_or(&[], |v| v.as_slice())
     }
@@ -325,6 +437,74 @@ impl History {
         let mut keys: Vec<KeyId> = self.acked_by_key.keys().copied().collect();
         keys.sort_unstable();
         keys
+    }
+
+    /// Forgets every write that nothing in `held` (every write id anything in the world still
+    /// holds: replicas, hints, buffers, messages, coordinators, clients, crash records)
+    /// reflects. Nothing can reflect such a write again: new versions and new writes' pasts
+    /// come only from what is held. So the judgements stay exact: a read can no longer return
+    /// it (a frontier that held it makes every later read of its key stale), and if it was
+    /// acknowledged it is lost for good; those are returned, in key and acknowledgement order.
+    pub fn prune(&mut self, held: &[WriteId]) -> Vec<PrunedLoss> {
+        self.check_held(held);
+        let stamp = self.next_stamp();
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
+        stack.extend_from_slice(held);
+        while let Some(w) = stack.pop() {
+            if let Some(false) = self.visit(w, stamp) {
+                stack.extend_from_slice(self.parents(w));
+            }
+        }
+        self.stack = stack;
+        let next = self.next_id();
+        let mut survivors: Vec<(WriteId, KeptWrite)> = Vec::new();
+        let mut forgotten = 0u64;
+        for (i, parents) in std::mem::take(&mut self.parents).into_iter().enumerate() {
+            if self.visit_mark[i] == stamp {
+                let acked = self.acked[i / 64] & (1 << (i % 64)) != 0;
+                survivors.push((WriteId(self.base + i as u64), KeptWrite { parents, mark: 0, acked }));
+            } else {
+                forgotten += 1;
+            }
+        }
+        let before = self.kept.len();
+        self.kept.retain(|_, k| k.mark == stamp);
+        forgotten += (before - self.kept.len()) as u64;
+        self.kept.extend(survivors);
+        self.base = next;
+        self.acked.clear();
+        self.visit_mark.clear();
+        self.prune.prunes += 1;
+        self.prune.writes_pruned += forgotten;
+        self.prune.writes_kept = self.kept.len() as u64;
+        // What the forgotten writes leave behind.
+        let mut losses = Vec::new();
+        let mut keys: Vec<KeyId> = self.acked_by_key.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let Some(acked) = self.acked_by_key.get_mut(&key) else { continue };
+            let kept = &self.kept;
+            let alive = |w: WriteId| w.0 >= next || kept.contains_key(&w);
+            if acked.iter().all(|&(w, _)| alive(w)) {
+                continue;
+            }
+            losses.extend(acked.iter().filter(|&&(w, _)| !alive(w)).map(|&(write, acked_at)| PrunedLoss { key, write, acked_at }));
+            acked.retain(|&(w, _)| alive(w));
+            if acked.is_empty() {
+                self.acked_by_key.remove(&key);
+            }
+        }
+        for (frontier, lost) in self.frontier.iter_mut().zip(self.frontier_lost.iter_mut()) {
+            let kept = &self.kept;
+            if frontier.as_slice().iter().any(|w| w.0 < next && !kept.contains_key(w)) {
+                *lost = true;
+                *frontier = frontier.as_slice().iter().copied().filter(|w| w.0 >= next || kept.contains_key(w)).collect();
+            }
+        }
+        let kept = &self.kept;
+        self.sessions.forget_writes(|w| w.0 < next && !kept.contains_key(&w));
+        losses
     }
 
     /// How many distinct writes `writes` holds, and how many of them are not an ancestor of
@@ -350,31 +530,46 @@ impl History {
         (distinct, count)
     }
 
+    /// Marks `write` visited with `stamp`: `Some(true)` if it already was, `None` if the
+    /// oracle does not hold it (pruned, or not yet issued).
+    fn visit(&mut self, write: WriteId, stamp: u32) -> Option<bool> {
+        let mark = match write.0.checked_sub(self.base) {
+            Some(i) => self.visit_mark.get_mut(i as usize)?,
+            None => &mut self.kept.get_mut(&write)?.mark,
+        };
+        let seen = *mark == stamp;
+        *mark = stamp;
+        Some(seen)
+    }
+
     /// Marks every write `from` descends from, themselves included, down to `floor` (older
     /// ones cannot matter); returns the mark, for [`History::marked`].
     fn mark_ancestors(&mut self, from: &[WriteId], floor: WriteId) -> u32 {
         let stamp = self.next_stamp();
-        self.stack.clear();
-        self.stack.extend(from.iter().copied().filter(|&w| w >= floor));
-        while let Some(w) = self.stack.pop() {
-            let i = (w.0 as usize).wrapping_sub(1);
-            if i >= self.parents.len() || self.visit_mark[i] == stamp {
-                continue;
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
+        stack.extend(from.iter().copied().filter(|&w| w >= floor));
+        while let Some(w) = stack.pop() {
+            if let Some(false) = self.visit(w, stamp) {
+                stack.extend(self.parents(w).iter().copied().filter(|&p| p >= floor));
             }
-            self.visit_mark[i] = stamp;
-            self.stack.extend(self.parents[i].as_slice().iter().copied().filter(|&p| p >= floor));
         }
+        self.stack = stack;
         stamp
     }
 
     fn marked(&self, write: WriteId, stamp: u32) -> bool {
-        self.visit_mark.get((write.0 as usize).wrapping_sub(1)) == Some(&stamp)
+        match write.0.checked_sub(self.base) {
+            Some(i) => self.visit_mark.get(i as usize) == Some(&stamp),
+            None => self.kept.get(&write).is_some_and(|k| k.mark == stamp),
+        }
     }
 
     fn next_stamp(&mut self) -> u32 {
         self.visit_stamp = self.visit_stamp.wrapping_add(1);
         if self.visit_stamp == 0 {
             self.visit_mark.iter_mut().for_each(|m| *m = 0);
+            self.kept.values_mut().for_each(|k| k.mark = 0);
             self.visit_stamp = 1;
         }
         self.visit_stamp
@@ -384,21 +579,22 @@ impl History {
     /// bounded by the target, stopping as soon as it is found.
     pub fn reflects(&mut self, from: &[WriteId], target: WriteId) -> bool {
         let stamp = self.next_stamp();
-        self.stack.clear();
-        self.stack.extend(from.iter().copied().filter(|&w| w >= target));
-        while let Some(w) = self.stack.pop() {
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
+        stack.extend(from.iter().copied().filter(|&w| w >= target));
+        let mut found = false;
+        while let Some(w) = stack.pop() {
             if w == target {
-                return true;
+                found = true;
+                break;
             }
-            let i = w.0 as usize - 1;
-            if i >= self.parents.len() || self.visit_mark[i] == stamp {
-                continue;
+            if let Some(false) = self.visit(w, stamp) {
+                // Ancestors older than the target cannot lead to it.
+                stack.extend(self.parents(w).iter().copied().filter(|&p| p >= target));
             }
-            self.visit_mark[i] = stamp;
-            // Ancestors older than the target cannot lead to it.
-            self.stack.extend(self.parents[i].as_slice().iter().copied().filter(|&p| p >= target));
         }
-        false
+        self.stack = stack;
+        found
     }
 }
 

@@ -13,7 +13,7 @@ pub mod trace;
 use crate::node::NodeStats;
 use crate::scenario::ScheduledFault;
 use crate::sim::engine::{Limit, SimTime};
-use crate::sim::ids::{NodeId, WriteId};
+use crate::sim::ids::{KeyId, NodeId, WriteId};
 use convergence::Snapshot;
 use history::History;
 use metrics::Metrics;
@@ -124,7 +124,8 @@ pub struct LostWrites {
     pub count: usize,
     /// Those a crash took from an unflushed buffer.
     pub unflushed_count: usize,
-    /// The first [`LostWrites::KEPT`], in key order, then acknowledgement order.
+    /// The first [`LostWrites::KEPT`], in key order, then acknowledgement order (time, then
+    /// write id).
     pub first: Vec<LostWrite>,
     /// The first not taken from an unflushed buffer: a protocol's loss.
     pub first_protocol_loss: Option<LostWrite>,
@@ -139,18 +140,21 @@ impl LostWrites {
         self.count == 0
     }
 
-    /// Adds the next lost write, in key order and then acknowledgement order.
+    /// Adds a lost write, found at the end or by a prune of the oracle during the run (so in
+    /// any order).
     pub fn push(&mut self, lost: LostWrite, explained: bool) {
         self.count += 1;
         self.unflushed_count += lost.unflushed as usize;
         if explained {
             self.explained.push(lost.write);
         }
-        if self.first_protocol_loss.is_none() && !lost.unflushed {
+        if !lost.unflushed && self.first_protocol_loss.as_ref().is_none_or(|f| lost.order() < f.order()) {
             self.first_protocol_loss = Some(lost.clone());
         }
-        if self.first.len() < Self::KEPT {
-            self.first.push(lost);
+        if self.first.len() < Self::KEPT || self.first.last().is_some_and(|l| lost.order() < l.order()) {
+            let at = self.first.partition_point(|l| l.order() < lost.order());
+            self.first.insert(at, lost);
+            self.first.truncate(Self::KEPT);
         }
     }
 }
@@ -158,6 +162,7 @@ impl LostWrites {
 /// An acknowledged write that no version any node holds reflects at the end of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LostWrite {
+    pub key_id: KeyId,
     /// Shared by every lost write of the key: a last-write-wins run can lose millions.
     pub key: Rc<str>,
     pub write: WriteId,
@@ -165,6 +170,12 @@ pub struct LostWrite {
     /// A crash discarded it from a node's unflushed buffer (buffered storage): the durability
     /// risk that model takes, rather than a protocol's loss.
     pub unflushed: bool,
+}
+
+impl LostWrite {
+    fn order(&self) -> (KeyId, SimTime, WriteId) {
+        (self.key_id, self.acked_at, self.write)
+    }
 }
 
 #[cfg(test)]
@@ -177,9 +188,11 @@ mod tests {
     fn lost_writes_are_counted_and_the_first_kept() {
         let mut lost = LostWrites::default();
         for i in 1..=50u64 {
-            let key: Rc<str> = format!("k{}", i % 3).into();
-            let unflushed = i < 5;
-            lost.push(LostWrite { key, write: WriteId(i), acked_at: SimTime(i), unflushed }, i % 3 == 1);
+            // Pushed in reverse: a prune finds losses before the end does.
+            let i = 51 - i;
+            let key_id = KeyId((i / 10) as u32);
+            let key: Rc<str> = format!("k{}", key_id.0).into();
+            lost.push(LostWrite { key_id, key, write: WriteId(i), acked_at: SimTime(i), unflushed: i < 5 }, i % 3 == 1);
         }
         assert_eq!((lost.count, lost.unflushed_count), (50, 4));
         assert_eq!(lost.first.iter().map(|l| l.write.0).collect::<Vec<_>>(), (1..=20).collect::<Vec<_>>());

@@ -98,6 +98,11 @@ impl Sessions {
         supersede(&mut session.own, &[write], reflects);
     }
 
+    /// Forgets what it remembered of writes no read can return any more (pruned by the oracle).
+    pub fn forget_writes(&mut self, gone: impl Fn(WriteId) -> bool) {
+        self.unordered.retain(|&w, _| !gone(w));
+    }
+
     pub fn read_started(&self, client: ClientId, key: KeyId) -> ReadRequirement {
         self.sessions
             .get(&(client, key))

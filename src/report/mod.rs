@@ -273,6 +273,12 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
         "faults": m.faults.iter().zip(&r.faults).map(|(f, s)| json!({ "at_ms": f.at_ms, "fault": f.description, "took_effect": f.took_effect, "drawn_by_nemesis": s.generated })).collect::<Vec<_>>(),
         "protocol_counters": protocol_counters_section(r),
         "storage": storage_section(scenario, r),
+        "history_oracle": {
+            "prune_count": r.history.prune.prunes,
+            "writes_pruned_count": r.history.prune.writes_pruned,
+            "writes_kept_count": r.history.prune.writes_kept,
+            "census_miss_count": r.history.prune.census_misses,
+        },
         "capacity": capacity_section(scenario, r),
         "engine": {
             "events_processed_count": r.events_processed,

@@ -97,6 +97,9 @@ pub struct Scenario {
     /// Latency samples each log keeps exactly before it summarises them (see
     /// [`crate::observe::latency`]).
     pub exact_latency_samples: usize,
+    /// Writes between the history oracle's prunes (zero: never; see
+    /// [`crate::observe::history::History::prune`]).
+    pub history_prune_writes: usize,
     pub checks: CheckConfig,
     /// Random faults drawn per run from the fault stream.
     pub nemesis: Option<NemesisConfig>,

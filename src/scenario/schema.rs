@@ -203,6 +203,8 @@ pub(super) struct RawObserve {
     pub(super) load_window_ms: Option<f64>,
     #[serde(default)]
     pub(super) exact_latency_samples: Option<u64>,
+    #[serde(default)]
+    pub(super) history_prune_writes: Option<u64>,
 }
 
 #[derive(Deserialize, Serialize, Debug)]

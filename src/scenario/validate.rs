@@ -63,6 +63,22 @@ fn exact_latency_samples(ctx: &Ctx, v: Option<u64>) -> Result<usize, ScenarioErr
     Ok(v as usize)
 }
 
+/// `observe.history_prune_writes`' default: a prune's census (every version any node, message
+/// or client holds) costs about as much as a few thousand operations, so once per million
+/// writes it is noise, and a million writes are 20 MiB of oracle.
+pub const DEFAULT_HISTORY_PRUNE_WRITES: u64 = 1 << 20;
+
+fn history_prune_writes(ctx: &Ctx, v: Option<u64>) -> Result<usize, ScenarioError> {
+    let v = v.unwrap_or(DEFAULT_HISTORY_PRUNE_WRITES);
+    if v > MAX_EXACT_LATENCY_SAMPLES {
+        return Err(ctx.err(
+            "observe.history_prune_writes",
+            format!("{v} is out of range; expected 0 (never prune) to {MAX_EXACT_LATENCY_SAMPLES}"),
+        ));
+    }
+    Ok(v as usize)
+}
+
 fn ms(ctx: &Ctx, path: &str, v: f64, allow_zero: bool) -> Result<SimDuration, ScenarioError> {
     let accepted = if allow_zero { "a number of milliseconds from 0" } else { "a number of milliseconds from 0.000001" };
     if !v.is_finite() || !(0.0..=MAX_MS).contains(&v) || (!allow_zero && v == 0.0) {
@@ -246,6 +262,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Sce
         )?,
         load_window: period(ctx, "observe.load_window_ms", raw.observe.load_window_ms.unwrap_or(1000.0), false)?,
         exact_latency_samples: exact_latency_samples(ctx, raw.observe.exact_latency_samples)?,
+        history_prune_writes: history_prune_writes(ctx, raw.observe.history_prune_writes)?,
         faults,
         source,
     };

@@ -456,6 +456,12 @@ impl<E> Engine<E> {
         self.queue.len()
     }
 
+    /// Every pending event, in no meaningful order (for a census of what they hold; nothing
+    /// that reaches output may depend on this order).
+    pub fn pending_events(&self) -> impl Iterator<Item = &E> {
+        self.slots.iter().flatten()
+    }
+
     /// Events popped so far.
     pub fn events_processed(&self) -> u64 {
         self.popped

@@ -277,6 +277,23 @@ impl Client {
         }
     }
 
+    /// Every write the client holds: what its sessions have seen (the pasts of its next
+    /// writes) and its operations in flight (the history oracle's census).
+    pub fn held_writes(&self, out: &mut Vec<WriteId>) {
+        for (_, session) in self.sessions.iter() {
+            out.extend_from_slice(session.seen.as_slice());
+        }
+        for p in self.pending.values() {
+            match p.step {
+                Step::Write { write, .. } | Step::ProbeWrite { write } | Step::ProbeRead { write, .. } => out.push(write),
+                Step::Read | Step::ReadForWrite => {}
+            }
+            if let Some(payload) = &p.resend {
+                payload.held_writes(out);
+            }
+        }
+    }
+
     /// Keys the client keeps a session for.
     pub fn session_count(&self) -> usize {
         self.sessions.len()

@@ -154,6 +154,10 @@ pub struct World<'s> {
     /// lost-write judgement calls a lost write unflushed if one of these reflected it before
     /// and not after (it may have been acknowledged only after the crash).
     unflushed_lost: BTreeMap<KeyId, Vec<Unflushed>>,
+    /// Acknowledged writes the oracle's prunes found lost during the run.
+    lost_writes: LostWrites,
+    /// Writes between the oracle's prunes; zero: never (carts and `explain` keep every write).
+    prune_writes: usize,
     clients: Vec<Client>,
     /// Workload sessions (open-loop arrivals go to them in turn).
     workload_clients: usize,
@@ -323,6 +327,12 @@ impl<'s> World<'s> {
             service_rng,
             disks: Disks::new(&scenario.disk_times, scenario.capacity.scan_bytes_per_s, &seeds, slots),
             unflushed_lost: BTreeMap::new(),
+            lost_writes: LostWrites::default(),
+            prune_writes: if matches!(scenario.workload.value_model, ValueModel::Cart { .. }) {
+                0
+            } else {
+                scenario.history_prune_writes
+            },
             clients,
             workload_clients,
             arrival_rng: seeds.stream(Stream::Workload, 0),
@@ -394,6 +404,9 @@ impl<'s> World<'s> {
             self.peak_pending = self.peak_pending.max(self.engine.pending());
             self.prefetch_next();
             self.dispatch(event);
+            if self.prune_writes > 0 && self.history.writes_since_prune() >= self.prune_writes {
+                self.prune_history();
+            }
             if let Some(limit) = self.engine.limit() {
                 self.stopped = Some((self.engine.now(), limit));
                 break;
@@ -1126,6 +1139,8 @@ impl<'s> World<'s> {
     /// workload has no such key.
     pub fn explain(&mut self, name: &str) -> bool {
         self.explain_key = (0..self.keys.len()).map(|k| KeyId(k as u32)).find(|k| self.keys.name(*k) == name);
+        // Explaining a key lists every write acknowledged to it: the oracle keeps them all.
+        self.prune_writes = 0;
         self.explain_key.is_some()
     }
 
@@ -1279,11 +1294,49 @@ impl<'s> World<'s> {
         snap
     }
 
+    /// Forgets the writes nothing held reflects any more (see [`History::prune`]): the census
+    /// is every write id the nodes, clients, pending events and crash records hold.
+    fn prune_history(&mut self) {
+        let mut held = Vec::new();
+        for node in &self.nodes {
+            node.held_writes(&mut held);
+        }
+        for client in &self.clients {
+            client.held_writes(&mut held);
+        }
+        for event in self.engine.pending_events() {
+            match event {
+                Event::Deliver(envelope) | Event::Process(envelope) => envelope.payload.held_writes(&mut held),
+                Event::ClientTimer { timer: ClientTimer::ProbeRead { write, .. }, .. } => held.push(*write),
+                Event::NodeTimer { .. }
+                | Event::ClientTimer { .. }
+                | Event::NodeTimeout { .. }
+                | Event::ClientTimeout { .. }
+                | Event::Arrival
+                | Event::EndWorkload
+                | Event::Fault(_)
+                | Event::Sample => {}
+            }
+        }
+        for crash in self.unflushed_lost.values().flatten() {
+            held.extend_from_slice(&crash.in_memory);
+            held.extend_from_slice(&crash.on_disk);
+        }
+        // Sorted, so the walk (and so nothing else) depends on the slab's order.
+        held.sort_unstable();
+        held.dedup();
+        for loss in self.history.prune(&held) {
+            let key: Rc<str> = self.keys.name(loss.key).into();
+            let lost = LostWrite { key_id: loss.key, key, write: loss.write, acked_at: loss.acked_at, unflushed: false };
+            self.lost_writes.push(lost, false);
+        }
+    }
+
     fn finish(mut self) -> RunResult {
         let convergence = self.snapshot();
         let explained = self.explain_key.map_or(Vec::new(), |k| self.describe_holdings(k));
         let held = convergence::held_writes(&self.nodes);
-        let mut lost_writes = LostWrites::default();
+        let mut lost_writes = std::mem::take(&mut self.lost_writes);
         for key in self.history.written_keys() {
             // Named once per key that lost a write, and shared by its lost writes.
             let mut name: Option<Rc<str>> = None;
@@ -1293,7 +1346,7 @@ impl<'s> World<'s> {
                 let unflushed =
                     crashes.iter().any(|c| history.reflects(&c.in_memory, write) && !history.reflects(&c.on_disk, write));
                 let key_name = name.get_or_insert_with(|| self.keys.name(key).into()).clone();
-                lost_writes.push(LostWrite { key: key_name, write, acked_at, unflushed }, self.explain_key == Some(key));
+                lost_writes.push(LostWrite { key_id: key, key: key_name, write, acked_at, unflushed }, self.explain_key == Some(key));
             }
         }
         let (acked_adds, lost_adds, resurfaced_items) = self.judge_carts();
