@@ -14,7 +14,7 @@ use std::time::Instant;
 /// The world's event size in words, for the bare queue's events.
 const EVENT_WORDS: usize = crate::world::EVENT_BYTES.div_ceil(8);
 
-pub const NAMES: [&str; 9] = ["queue", "queue-large", "model", "scaling", "cart", "baseline", "large", "hour", "sweep"];
+pub const NAMES: [&str; 10] = ["queue", "queue-large", "model", "scaling", "cart", "baseline", "large", "hour", "day", "sweep"];
 
 /// The simplest useful quorum model (issue 21), priced against `reference_model`'s minimal
 /// implementation of the same exchange.
@@ -55,6 +55,22 @@ const HOUR: &str = r#"{
   "workload": { "keys": 100000, "popularity": { "kind": "zipf", "exponent": 0.9 }, "read_fraction": 0.8,
     "arrivals": { "kind": "open", "rate_per_s": 1000, "clients": 200 } },
   "observe": { "divergence_interval_ms": 60000 }
+}"#;
+
+/// A simulated day of 100 nodes under a diurnal load averaging 1,000 operations a second
+/// (Dynamo's Figure 4 setting: latencies over a day's cycle), the capacity model's defaults.
+const DAY: &str = r#"{
+  "name": "bench-day", "description": "a day of 100 nodes at a diurnal mean of 1000 ops/s", "seed": 1,
+  "duration_ms": 86400000, "quiescent_tail_ms": 0,
+  "cluster": { "nodes": 100 },
+  "ring": { "strategy": "random_tokens", "tokens_per_node": 32 },
+  "protocol": { "n": 3, "r": 2, "w": 2, "coordination": "client_driven" },
+  "membership": { "seeds": [0] },
+  "network": { "latency": { "kind": "exponential", "mean_ms": 1.0, "offset_ms": 0.2 } },
+  "workload": { "keys": 100000, "popularity": { "kind": "zipf", "exponent": 0.9 }, "read_fraction": 0.8,
+    "arrivals": { "kind": "open", "rate_per_s": 1000, "clients": 200,
+      "profile": { "kind": "diurnal", "period_ms": 86400000, "amplitude": 0.5, "peak_ms": 50400000 } } },
+  "observe": { "divergence_interval_ms": 600000 }
 }"#;
 
 fn load(name: &str, text: &str, sets: &[String]) -> Result<Scenario, Error> {
@@ -231,6 +247,7 @@ pub fn run_one(name: &str, quick: bool) -> Result<Value, Error> {
         "baseline" => one("baseline", BASELINE, &short(5000))?,
         "large" => one("large", LARGE, &short(500))?,
         "hour" => one("hour", HOUR, &short(60_000))?,
+        "day" => one("day", DAY, &short(60_000))?,
         "sweep" => sweep(quick)?,
         other => return Err(Error::Usage(format!("unknown benchmark \"{other}\"; expected one of {}", NAMES.join(", ")))),
     };
@@ -252,7 +269,9 @@ mod tests {
     /// of each do work and complete operations.
     #[test]
     fn the_protocol_benchmarks_load_and_run() {
-        for (name, text) in [("model", QUORUM_MODEL), ("cart", CART), ("baseline", BASELINE), ("large", LARGE), ("hour", HOUR)] {
+        for (name, text) in
+            [("model", QUORUM_MODEL), ("cart", CART), ("baseline", BASELINE), ("large", LARGE), ("hour", HOUR), ("day", DAY)]
+        {
             let v = one(name, text, &["duration_ms=40".to_string()]).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(v["events"].as_u64().unwrap_or(0) > 0, "{name}: {v}");
             assert!(v["operations"].as_u64().unwrap_or(0) > 0, "{name}: {v}");

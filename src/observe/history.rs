@@ -13,6 +13,9 @@ use crate::sim::fastmap::FastMap;
 use crate::sim::ids::{ClientId, KeyId, WriteId};
 use std::collections::BTreeMap;
 
+mod prune;
+pub use prune::{HiddenLosses, PrunedLoss, PrunedLosses};
+
 /// A small set of write ids, kept inline when it holds one (the usual case: a write's parent, what
 /// a session last read). Sessions and the history hold millions of them; this is 16 bytes and
 /// allocates only for two or more, against a `Vec`'s 24 bytes and an allocation for any.
@@ -141,18 +144,12 @@ struct KeptWrite {
     acked: bool,
 }
 
-/// An acknowledged write a prune found that nothing held reflects: lost for good.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PrunedLoss {
-    pub key: KeyId,
-    pub write: WriteId,
-    pub acked_at: SimTime,
-}
-
 /// What pruning did, for the report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PruneStats {
     pub prunes: u64,
+    /// Writes folded into a later write (see [`prune`]).
+    pub writes_folded: u64,
     /// Writes the oracle forgot: nothing held reflected them.
     pub writes_pruned: u64,
     /// Writes kept after the last prune.
@@ -174,6 +171,8 @@ pub struct History {
     visit_mark: Vec<u32>,
     /// Writes older than `base` that something held still reflects.
     kept: FastMap<WriteId, KeptWrite>,
+    /// Acknowledged writes folded into a later write, by that write (see [`prune::Hidden`]).
+    hidden: FastMap<WriteId, prune::Hidden>,
     /// Per key (indexed by key id), the acknowledged writes no other acknowledged write
     /// descends from. Usually one write, kept inline, so a read's snapshot of it is a copy of
     /// 16 bytes and the lookup one load, where a hash map of shared lists cost three misses.
@@ -200,13 +199,15 @@ pub struct History {
 
 impl History {
     /// `probe_versions`: how many successive writes each probe makes before its read.
-    pub fn new(probe_delays: usize, probe_versions: usize) -> History {
+    /// `session_keys`: keys per client whose sessions are judged (see [`Sessions`]).
+    pub fn new(probe_delays: usize, probe_versions: usize, session_keys: usize) -> History {
         History {
             base: 1,
             parents: Vec::new(),
             acked: Vec::new(),
             visit_mark: Vec::new(),
             kept: FastMap::default(),
+            hidden: FastMap::default(),
             frontier: Vec::new(),
             frontier_lost: Vec::new(),
             recent_acks: Vec::new(),
@@ -219,7 +220,7 @@ impl History {
             stats: HistoryStats::default(),
             prune: PruneStats::default(),
             visibility: vec![Visibility { within: vec![0; probe_versions], ..Visibility::default() }; probe_delays],
-            sessions: Sessions::default(),
+            sessions: Sessions::with_capacity(session_keys),
         }
     }
 
@@ -228,9 +229,9 @@ impl History {
         self.base + self.parents.len() as u64
     }
 
-    /// Writes issued since the last prune.
-    pub fn writes_since_prune(&self) -> usize {
-        self.parents.len()
+    /// Whether a prune is due: `every` writes after the last (zero: never).
+    pub fn prune_due(&self, every: usize) -> bool {
+        every > 0 && self.parents.len() >= every
     }
 
     /// True if `write` was issued and then pruned.
@@ -432,79 +433,12 @@ impl History {
         self.acked_by_key.get(&key).map_or(&[], |v| v.as_slice())
     }
 
-    /// Keys with at least one acknowledged write, in key order.
+    /// Keys with at least one acknowledged write not yet found lost, in key order.
     pub fn written_keys(&self) -> Vec<KeyId> {
-        let mut keys: Vec<KeyId> = self.acked_by_key.keys().copied().collect();
+        let mut keys: Vec<KeyId> = self.acked_by_key.keys().copied().chain(self.hidden.values().map(|h| h.key)).collect();
         keys.sort_unstable();
+        keys.dedup();
         keys
-    }
-
-    /// Forgets every write that nothing in `held` (every write id anything in the world still
-    /// holds: replicas, hints, buffers, messages, coordinators, clients, crash records)
-    /// reflects. Nothing can reflect such a write again: new versions and new writes' pasts
-    /// come only from what is held. So the judgements stay exact: a read can no longer return
-    /// it (a frontier that held it makes every later read of its key stale), and if it was
-    /// acknowledged it is lost for good; those are returned, in key and acknowledgement order.
-    pub fn prune(&mut self, held: &[WriteId]) -> Vec<PrunedLoss> {
-        self.check_held(held);
-        let stamp = self.next_stamp();
-        let mut stack = std::mem::take(&mut self.stack);
-        stack.clear();
-        stack.extend_from_slice(held);
-        while let Some(w) = stack.pop() {
-            if let Some(false) = self.visit(w, stamp) {
-                stack.extend_from_slice(self.parents(w));
-            }
-        }
-        self.stack = stack;
-        let next = self.next_id();
-        let mut survivors: Vec<(WriteId, KeptWrite)> = Vec::new();
-        let mut forgotten = 0u64;
-        for (i, parents) in std::mem::take(&mut self.parents).into_iter().enumerate() {
-            if self.visit_mark[i] == stamp {
-                let acked = self.acked[i / 64] & (1 << (i % 64)) != 0;
-                survivors.push((WriteId(self.base + i as u64), KeptWrite { parents, mark: 0, acked }));
-            } else {
-                forgotten += 1;
-            }
-        }
-        let before = self.kept.len();
-        self.kept.retain(|_, k| k.mark == stamp);
-        forgotten += (before - self.kept.len()) as u64;
-        self.kept.extend(survivors);
-        self.base = next;
-        self.acked.clear();
-        self.visit_mark.clear();
-        self.prune.prunes += 1;
-        self.prune.writes_pruned += forgotten;
-        self.prune.writes_kept = self.kept.len() as u64;
-        // What the forgotten writes leave behind.
-        let mut losses = Vec::new();
-        let mut keys: Vec<KeyId> = self.acked_by_key.keys().copied().collect();
-        keys.sort_unstable();
-        for key in keys {
-            let Some(acked) = self.acked_by_key.get_mut(&key) else { continue };
-            let kept = &self.kept;
-            let alive = |w: WriteId| w.0 >= next || kept.contains_key(&w);
-            if acked.iter().all(|&(w, _)| alive(w)) {
-                continue;
-            }
-            losses.extend(acked.iter().filter(|&&(w, _)| !alive(w)).map(|&(write, acked_at)| PrunedLoss { key, write, acked_at }));
-            acked.retain(|&(w, _)| alive(w));
-            if acked.is_empty() {
-                self.acked_by_key.remove(&key);
-            }
-        }
-        for (frontier, lost) in self.frontier.iter_mut().zip(self.frontier_lost.iter_mut()) {
-            let kept = &self.kept;
-            if frontier.as_slice().iter().any(|w| w.0 < next && !kept.contains_key(w)) {
-                *lost = true;
-                *frontier = frontier.as_slice().iter().copied().filter(|w| w.0 >= next || kept.contains_key(w)).collect();
-            }
-        }
-        let kept = &self.kept;
-        self.sessions.forget_writes(|w| w.0 < next && !kept.contains_key(&w));
-        losses
     }
 
     /// How many distinct writes `writes` holds, and how many of them are not an ancestor of
@@ -625,7 +559,7 @@ mod tests {
 
     #[test]
     fn a_read_missing_an_acknowledged_write_is_stale() {
-        let mut h = History::new(0, 1);
+        let mut h = History::new(0, 1, usize::MAX);
         let k = KeyId(0);
         h.write_started(ClientId(9), k, WriteId(1), Writes::from_slice(&[]));
         h.write_acked(WriteId(1), k, SimTime(10));
@@ -642,7 +576,7 @@ mod tests {
 
     #[test]
     fn a_stale_read_counts_the_versions_it_is_behind() {
-        let mut h = History::new(0, 1);
+        let mut h = History::new(0, 1, usize::MAX);
         let k = KeyId(0);
         for w in 1..=3 {
             let parents = if w == 1 { Writes::default() } else { Writes::One(WriteId(w - 1)) };
@@ -661,7 +595,7 @@ mod tests {
 
     #[test]
     fn a_write_is_lost_only_if_nothing_held_reflects_it() {
-        let mut h = History::new(0, 1);
+        let mut h = History::new(0, 1, usize::MAX);
         let k = KeyId(3);
         h.write_started(ClientId(9), k, WriteId(1), Writes::from_slice(&[]));
         h.write_acked(WriteId(1), k, SimTime(1));
@@ -677,7 +611,7 @@ mod tests {
 
     #[test]
     fn concurrent_writes_both_required_and_counted_as_true_siblings() {
-        let mut h = History::new(0, 1);
+        let mut h = History::new(0, 1, usize::MAX);
         let k = KeyId(0);
         h.write_started(ClientId(9), k, WriteId(1), Writes::from_slice(&[]));
         h.write_started(ClientId(9), k, WriteId(2), Writes::from_slice(&[]));

@@ -140,6 +140,15 @@ impl LostWrites {
         self.count == 0
     }
 
+    /// Counts `count` more lost writes of no name (folded into a lost write; see
+    /// [`crate::observe::history::prune`]).
+    pub fn push_unnamed(&mut self, count: u64, unflushed: bool) {
+        self.count += count as usize;
+        if unflushed {
+            self.unflushed_count += count as usize;
+        }
+    }
+
     /// Adds a lost write, found at the end or by a prune of the oracle during the run (so in
     /// any order).
     pub fn push(&mut self, lost: LostWrite, explained: bool) {

@@ -19,6 +19,7 @@
 
 use crate::sim::fastmap::FastMap;
 use crate::sim::ids::{ClientId, KeyId, WriteId};
+use crate::sim::recency::Recency;
 
 use super::history::Writes;
 
@@ -35,6 +36,9 @@ pub struct SessionStats {
     pub monotonic_reads: Guarantee,
     pub monotonic_writes: Guarantee,
     pub writes_follow_reads: Guarantee,
+    /// Sessions forgotten because their client had used more keys since (see
+    /// [`Sessions::with_capacity`]).
+    pub forgotten: u64,
 }
 
 /// One client's session with one key, as the oracle sees it.
@@ -44,6 +48,8 @@ struct Session {
     own: Writes,
     /// What its reads returned, less what a later read reflected.
     seen: Writes,
+    /// Its last use, in its client's [`Recency`].
+    used: u64,
 }
 
 /// What a read must reflect, fixed when it is sent.
@@ -53,6 +59,14 @@ pub struct ReadRequirement {
     seen: Writes,
 }
 
+impl ReadRequirement {
+    /// The writes the read must reflect.
+    pub fn targets(&self, out: &mut Vec<WriteId>) {
+        out.extend_from_slice(self.own.as_slice());
+        out.extend_from_slice(self.seen.as_slice());
+    }
+}
+
 /// A write whose causal past misses some of its session's earlier writes or reads.
 #[derive(Clone, Debug)]
 struct Unordered {
@@ -60,14 +74,52 @@ struct Unordered {
     seen: Writes,
 }
 
-#[derive(Default)]
 pub struct Sessions {
     sessions: FastMap<(ClientId, KeyId), Session>,
     unordered: FastMap<WriteId, Unordered>,
+    /// Per client, its keys' sessions from least to most recently used.
+    recency: Vec<Recency>,
+    /// Keys per client whose sessions are judged; the least recently used beyond it is forgotten,
+    /// as the client library forgets its context (`workload.session_keys_per_client`).
+    capacity: usize,
     pub stats: SessionStats,
 }
 
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions::with_capacity(usize::MAX)
+    }
+}
+
 impl Sessions {
+    pub fn with_capacity(capacity: usize) -> Sessions {
+        Sessions {
+            sessions: FastMap::default(),
+            unordered: FastMap::default(),
+            recency: Vec::new(),
+            capacity,
+            stats: SessionStats::default(),
+        }
+    }
+
+    /// The client's session with the key, created if need be, as its most recently used; a
+    /// session beyond the capacity is forgotten.
+    fn touch(&mut self, client: ClientId, key: KeyId) -> &mut Session {
+        let i = client.0 as usize;
+        if self.recency.len() <= i {
+            self.recency.resize_with(i + 1, Recency::default);
+        }
+        let new = !self.sessions.contains_key(&(client, key));
+        let used = self.recency[i].touch(key, new);
+        self.sessions.entry((client, key)).or_default().used = used;
+        loop {
+            let sessions = &self.sessions;
+            let Some(old) = self.recency[i].evict(self.capacity, |k| sessions.get(&(client, k)).map(|s| s.used)) else { break };
+            self.sessions.remove(&(client, old));
+            self.stats.forgotten += 1;
+        }
+        self.sessions.entry((client, key)).or_default()
+    }
     /// A write is issued with `parents` as its causal past: remembers what of its session that
     /// leaves out.
     pub fn write_started(
@@ -94,8 +146,21 @@ impl Sessions {
         write: WriteId,
         reflects: &mut impl FnMut(&[WriteId], WriteId) -> bool,
     ) {
-        let session = self.sessions.entry((client, key)).or_default();
+        let session = self.touch(client, key);
         supersede(&mut session.own, &[write], reflects);
+    }
+
+    /// Every write a later read may be required to reflect, or may return with a requirement.
+    pub fn targets(&self, out: &mut Vec<WriteId>) {
+        for s in self.sessions.values() {
+            out.extend_from_slice(s.own.as_slice());
+            out.extend_from_slice(s.seen.as_slice());
+        }
+        for (w, u) in &self.unordered {
+            out.push(*w);
+            out.extend_from_slice(u.own.as_slice());
+            out.extend_from_slice(u.seen.as_slice());
+        }
     }
 
     /// Forgets what it remembered of writes no read can return any more (pruned by the oracle).
@@ -138,7 +203,7 @@ impl Sessions {
             judge(&mut self.stats.writes_follow_reads, &seen);
         }
         if !returned.is_empty() {
-            let session = self.sessions.entry((client, key)).or_default();
+            let session = self.touch(client, key);
             supersede(&mut session.seen, returned, reflects);
         }
     }

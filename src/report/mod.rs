@@ -275,6 +275,7 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
         "storage": storage_section(scenario, r),
         "history_oracle": {
             "prune_count": r.history.prune.prunes,
+            "writes_folded_count": r.history.prune.writes_folded,
             "writes_pruned_count": r.history.prune.writes_pruned,
             "writes_kept_count": r.history.prune.writes_kept,
             "census_miss_count": r.history.prune.census_misses,
@@ -311,6 +312,8 @@ fn sessions_section(s: &crate::observe::sessions::SessionStats) -> Value {
         "monotonic_reads": one(&s.monotonic_reads),
         "monotonic_writes": one(&s.monotonic_writes),
         "writes_follow_reads": one(&s.writes_follow_reads),
+        // Sessions past workload.session_keys_per_client, forgotten least recently used first.
+        "forgotten_count": s.forgotten,
     })
 }
 
@@ -763,6 +766,12 @@ pub fn bench_table(results: &[Value]) -> String {
             "hour" => format!(
                 "{} an hour in under 6 s",
                 mark(f(&r["wall_s"]) + f(&r["setup_s"]) < 6.0 && f(&r["simulated_s"]) >= 3600.0)
+            ),
+            // The bench reports wall time; the target is CPU time, equal on an otherwise idle core.
+            "day" => format!(
+                "{} a day in under 150 s; {} under 1 GiB",
+                mark(f(&r["wall_s"]) + f(&r["setup_s"]) < 150.0 && f(&r["simulated_s"]) >= 86_400.0),
+                mark(f(&r["peak_rss_mib"]) < 1024.0)
             ),
             "cart" => format!("{} 1M events/s", mark(eps >= 1e6)),
             "sweep" => format!("speedup {:.2} on 2 cores {} 1.8", f(&r["speedup"]), mark(f(&r["speedup"]) >= 1.8)),

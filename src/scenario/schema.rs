@@ -611,6 +611,8 @@ pub(super) struct RawWorkload {
     #[serde(default)]
     pub(super) client_retries: Option<u32>,
     #[serde(default)]
+    pub(super) session_keys_per_client: Option<u64>,
+    #[serde(default)]
     pub(super) client_ring_refresh_ms: Option<f64>,
     #[serde(default)]
     pub(super) client_semantics: RawClientSemantics,

@@ -49,6 +49,12 @@ fn period(ctx: &Ctx, path: &str, v: f64, zero_is_off: bool) -> Result<SimDuratio
     ms(ctx, path, v, false)
 }
 
+/// `workload.session_keys_per_client`'s default: a client's working set of objects, whose
+/// contexts it holds between a read and the write that follows (Dynamo hands the context to the
+/// application; no client library keeps every key's forever).
+pub const DEFAULT_SESSION_KEYS_PER_CLIENT: u64 = 4096;
+const MAX_SESSION_KEYS_PER_CLIENT: u64 = 1 << 32;
+
 /// The most latency samples a log may keep exactly: 32 GiB a log.
 const MAX_EXACT_LATENCY_SAMPLES: u64 = 1 << 32;
 
@@ -64,9 +70,9 @@ fn exact_latency_samples(ctx: &Ctx, v: Option<u64>) -> Result<usize, ScenarioErr
 }
 
 /// `observe.history_prune_writes`' default: a prune's census (every version any node, message
-/// or client holds) costs about as much as a few thousand operations, so once per million
-/// writes it is noise, and a million writes are 20 MiB of oracle.
-pub const DEFAULT_HISTORY_PRUNE_WRITES: u64 = 1 << 20;
+/// or client holds) costs about as much as a few thousand operations, so once per 262,144
+/// writes it is noise, and the writes between two prunes are at most about 10 MiB of oracle.
+pub const DEFAULT_HISTORY_PRUNE_WRITES: u64 = 1 << 18;
 
 fn history_prune_writes(ctx: &Ctx, v: Option<u64>) -> Result<usize, ScenarioError> {
     let v = v.unwrap_or(DEFAULT_HISTORY_PRUNE_WRITES);
@@ -742,6 +748,15 @@ fn workload(ctx: &Ctx, rw: &RawWorkload, clients_placed: bool, n: usize) -> Resu
         client_retries: match rw.client_retries.unwrap_or(0) {
             r @ 0..=10 => r as u8,
             r => return Err(ctx.err("workload.client_retries", format!("{r} is out of range; expected 0 to 10"))),
+        },
+        session_keys_per_client: match rw.session_keys_per_client.unwrap_or(DEFAULT_SESSION_KEYS_PER_CLIENT) {
+            k @ 1..=MAX_SESSION_KEYS_PER_CLIENT => k as usize,
+            k => {
+                return Err(ctx.err(
+                    "workload.session_keys_per_client",
+                    format!("{k} is out of range; expected 1 to {MAX_SESSION_KEYS_PER_CLIENT}"),
+                ))
+            }
         },
     })
 }

@@ -177,6 +177,9 @@ pub struct WorkloadConfig {
     /// How many times a client resends an operation whose coordinator timed out, each time to
     /// the next node it does not avoid (Dynamo's client failover); 0 fails it at once.
     pub client_retries: u8,
+    /// Keys a client library keeps a session (context, what it has seen) for; beyond them it
+    /// forgets the least recently used, and so does the oracle's judgement of its sessions.
+    pub session_keys_per_client: usize,
     /// How often a partition-aware client library (preference-list-head or client-driven
     /// coordination) fetches the membership; between fetches it routes by the ring it last saw.
     /// Zero: it always knows the current ring.

@@ -8,4 +8,5 @@ pub mod ids;
 pub mod inline_vec;
 pub mod keymap;
 pub mod parallel;
+pub mod recency;
 pub mod rng;

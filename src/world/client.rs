@@ -25,6 +25,7 @@ use crate::sim::engine::{SimDuration, SimTime};
 use crate::sim::fastmap::FastMap;
 use crate::sim::ids::{ClientId, KeyId, NodeId, WriteId};
 use crate::sim::keymap::KeyMap;
+use crate::sim::recency::Recency;
 use crate::sim::rng::{chance, index, unit, SimRng};
 use crate::world::key_lock::KeyLocks;
 use std::rc::Rc;
@@ -200,6 +201,8 @@ struct KeySession {
     context: CausalContext,
     seen: Writes,
     fastest: Option<NodeId>,
+    /// Its last use, in the client's [`Recency`].
+    used: u64,
 }
 
 enum Step {
@@ -247,6 +250,9 @@ pub struct Client {
     /// Cart model: per key, the cart content that goes with the session's context (a write that
     /// supersedes what the context covers must carry every item those versions held). Apart
     /// from the sessions, which every scenario has by the million, so they stay a word smaller.
+    /// The sessions' keys from least to most recently used (the library keeps
+    /// `workload.session_keys_per_client`).
+    recency: Recency,
     carts: KeyMap<Cart>,
     /// Coordinator candidates, reused from one operation to the next.
     pool: Vec<NodeId>,
@@ -267,6 +273,7 @@ impl Client {
             home,
             rng,
             sessions: KeyMap::default(),
+            recency: Recency::default(),
             carts: KeyMap::default(),
             pool: Vec::new(),
             pending: FastMap::default(),
@@ -291,6 +298,27 @@ impl Client {
             if let Some(payload) = &p.resend {
                 payload.held_writes(out);
             }
+        }
+    }
+
+    /// Uses the session of `key` (created if need be) as the most recently used; the least
+    /// recently used beyond the library's capacity is forgotten, with its cart.
+    fn use_session(&mut self, key: KeyId, capacity: usize) {
+        let new = self.sessions.get(&key).is_none();
+        let used = self.recency.touch(key, new);
+        self.sessions.get_or_default(key).used = used;
+        loop {
+            let sessions = &self.sessions;
+            let Some(old) = self.recency.evict(capacity, |k| sessions.get(&k).map(|s| s.used)) else { break };
+            self.sessions.remove(&old);
+            self.carts.remove(&old);
+        }
+    }
+
+    /// Forgets the session of `key`.
+    fn forget(&mut self, key: KeyId) {
+        if self.sessions.remove(&key).is_some() {
+            self.recency.removed();
         }
     }
 
@@ -474,6 +502,7 @@ impl Client {
         let (context, parents) = if env.workload.client_semantics == ClientSemantics::Blind && !probe {
             (Rc::default(), Writes::default())
         } else {
+            self.use_session(key, env.workload.session_keys_per_client);
             let session = self.sessions.get_or_default(key);
             (Rc::new(session.context.clone()), session.seen.clone())
         };
@@ -559,9 +588,10 @@ impl Client {
                     // client has already seen is merged in, not taken instead, and so is the
                     // cart that goes with it. A client without memory starts from nothing.
                     if env.workload.client_semantics != ClientSemantics::Session {
-                        self.sessions.remove(&key);
+                        self.forget(key);
                         self.carts.remove(&key);
                     }
+                    self.use_session(key, env.workload.session_keys_per_client);
                     let session = self.sessions.get_or_default(key);
                     if context.includes(&session.context) {
                         session.context = Rc::unwrap_or_clone(context);
@@ -625,6 +655,7 @@ impl Client {
             ReplyBody::Put { context } => {
                 let next_version = probe && env.probe.is_some_and(|cfg| self.probe_versions + 1 < cfg.versions);
                 if (!probe && self.remembers(env)) || next_version {
+                    self.use_session(key, env.workload.session_keys_per_client);
                     let session = self.sessions.get_or_default(key);
                     session.context = Rc::unwrap_or_clone(context);
                     session.seen = Writes::One(write);
@@ -642,7 +673,7 @@ impl Client {
         out.push(ClientEffect::Observe(Observation::WriteEnded { write, client: self.id, key, started, result, probe, level }));
         if probe && !ok {
             self.probe_versions = 0;
-            self.sessions.remove(&key);
+            self.forget(key);
         }
         if let (true, true, Some(cfg)) = (probe, ok, env.probe) {
             self.probe_versions += 1;
@@ -652,7 +683,7 @@ impl Client {
                 return false;
             }
             self.probe_versions = 0;
-            self.sessions.remove(&key);
+            self.forget(key);
             let delay_index = (self.probes_started as usize - 1) % cfg.delays.len();
             let timer = ClientTimer::ProbeRead { write, key, delay_index };
             out.push(ClientEffect::Timer { after: cfg.delays[delay_index], timer });

@@ -351,7 +351,11 @@ impl<'s> World<'s> {
                 },
                 ..Metrics::new()
             },
-            history: History::new(probe_delays, scenario.probe.as_ref().map_or(1, |p| p.versions)),
+            history: History::new(
+                probe_delays,
+                scenario.probe.as_ref().map_or(1, |p| p.versions),
+                scenario.workload.session_keys_per_client,
+            ),
             node_effects: Vec::new(),
             client_effects: Vec::new(),
             peak_pending: 0,
@@ -404,7 +408,7 @@ impl<'s> World<'s> {
             self.peak_pending = self.peak_pending.max(self.engine.pending());
             self.prefetch_next();
             self.dispatch(event);
-            if self.prune_writes > 0 && self.history.writes_since_prune() >= self.prune_writes {
+            if self.history.prune_due(self.prune_writes) {
                 self.prune_history();
             }
             if let Some(limit) = self.engine.limit() {
@@ -1301,13 +1305,21 @@ impl<'s> World<'s> {
         for node in &self.nodes {
             node.held_writes(&mut held);
         }
+        let mut probe_heads = Vec::new();
         for client in &self.clients {
+            let from = held.len();
             client.held_writes(&mut held);
+            if client.role() == Role::Probe {
+                probe_heads.extend_from_slice(&held[from..]);
+            }
         }
         for event in self.engine.pending_events() {
             match event {
                 Event::Deliver(envelope) | Event::Process(envelope) => envelope.payload.held_writes(&mut held),
-                Event::ClientTimer { timer: ClientTimer::ProbeRead { write, .. }, .. } => held.push(*write),
+                Event::ClientTimer { timer: ClientTimer::ProbeRead { write, .. }, .. } => {
+                    held.push(*write);
+                    probe_heads.push(*write);
+                }
                 Event::NodeTimer { .. }
                 | Event::ClientTimer { .. }
                 | Event::NodeTimeout { .. }
@@ -1325,10 +1337,15 @@ impl<'s> World<'s> {
         // Sorted, so the walk (and so nothing else) depends on the slab's order.
         held.sort_unstable();
         held.dedup();
-        for loss in self.history.prune(&held) {
+        // Crash records are held, so nothing a crash took from a buffer is among these losses.
+        let losses = self.history.prune(&held, &probe_heads);
+        for loss in losses.named {
             let key: Rc<str> = self.keys.name(loss.key).into();
             let lost = LostWrite { key_id: loss.key, key, write: loss.write, acked_at: loss.acked_at, unflushed: false };
             self.lost_writes.push(lost, false);
+        }
+        for (_, count) in losses.unnamed {
+            self.lost_writes.push_unnamed(count, false);
         }
     }
 
@@ -1338,15 +1355,29 @@ impl<'s> World<'s> {
         let held = convergence::held_writes(&self.nodes);
         let mut lost_writes = std::mem::take(&mut self.lost_writes);
         for key in self.history.written_keys() {
+            let held_now = held.get(&key).map_or(&[][..], Vec::as_slice);
+            // Each lost write, with the write it is judged by: itself, or the write it was folded
+            // into (reflected exactly when that one is, by anything; see History::prune).
+            let mut lost: Vec<(WriteId, SimTime, WriteId)> =
+                self.history.lost_writes(key, held_now).into_iter().map(|(w, at)| (w, at, w)).collect();
+            let mut unnamed = Vec::new();
+            for hidden in self.history.hidden_losses(key, held_now) {
+                lost.extend(hidden.named.iter().map(|&(w, at)| (w, at, hidden.head)));
+                unnamed.push((hidden.head, hidden.unnamed));
+            }
+            let crashes = self.unflushed_lost.get(&key).map_or(&[][..], Vec::as_slice);
+            let history = &mut self.history;
+            let mut unflushed =
+                |w: WriteId| crashes.iter().any(|c| history.reflects(&c.in_memory, w) && !history.reflects(&c.on_disk, w));
             // Named once per key that lost a write, and shared by its lost writes.
             let mut name: Option<Rc<str>> = None;
-            for (write, acked_at) in self.history.lost_writes(key, held.get(&key).map_or(&[], Vec::as_slice)) {
-                let crashes = self.unflushed_lost.get(&key).map_or(&[][..], Vec::as_slice);
-                let history = &mut self.history;
-                let unflushed =
-                    crashes.iter().any(|c| history.reflects(&c.in_memory, write) && !history.reflects(&c.on_disk, write));
+            for (write, acked_at, judged_by) in lost {
                 let key_name = name.get_or_insert_with(|| self.keys.name(key).into()).clone();
-                lost_writes.push(LostWrite { key_id: key, key: key_name, write, acked_at, unflushed }, self.explain_key == Some(key));
+                let lost = LostWrite { key_id: key, key: key_name, write, acked_at, unflushed: unflushed(judged_by) };
+                lost_writes.push(lost, self.explain_key == Some(key));
+            }
+            for (head, count) in unnamed {
+                lost_writes.push_unnamed(count, unflushed(head));
             }
         }
         let (acked_adds, lost_adds, resurfaced_items) = self.judge_carts();
