@@ -48,17 +48,31 @@ impl Node {
         }
     }
 
-    /// One gossip round: this node's view to a random peer it knows of, or a seed.
+    /// One gossip round: this node's view to a random peer it knows of, or a seed: uniform over
+    /// the known nodes but itself and the seeds, in node order.
     pub(super) fn gossip_round(&mut self, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
-        // Known nodes come sorted; seeds join them in order.
-        let mut peers: Vec<NodeId> = self.view.known().filter(|&p| p != self.id).collect();
-        for &seed in env.protocol.seeds.iter().filter(|&&s| s != self.id) {
-            if let Err(at) = peers.binary_search(&seed) {
-                peers.insert(at, seed);
+        let view = &self.view;
+        let me = view.position(self.id);
+        let unknown_seed = env.protocol.seeds.iter().any(|&s| s != self.id && view.position(s).is_err());
+        let peer = if unknown_seed {
+            // Seeds the view does not know yet (a joining node's): list them in order.
+            let mut peers: Vec<NodeId> = view.known().filter(|&p| p != self.id).collect();
+            for &seed in env.protocol.seeds.iter().filter(|&&s| s != self.id) {
+                if let Err(at) = peers.binary_search(&seed) {
+                    peers.insert(at, seed);
+                }
             }
-        }
-        if !peers.is_empty() {
-            let peer = peers[index(&mut self.rng, peers.len())];
+            peers.get(index(&mut self.rng, peers.len())).copied()
+        } else {
+            // The usual case: the peers are the view's nodes less this one, picked by index.
+            let len = view.len() - me.is_ok() as usize;
+            (len > 0).then(|| {
+                let i = index(&mut self.rng, len);
+                let skip = matches!(me, Ok(at) if i >= at) as usize;
+                view.nth(i + skip).unwrap_or(self.id)
+            })
+        };
+        if let Some(peer) = peer {
             self.stats.gossip_rounds += 1;
             out.push(NodeEffect::Send {
                 to: Endpoint::Node(peer),

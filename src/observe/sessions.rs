@@ -19,6 +19,7 @@
 
 use crate::sim::fastmap::FastMap;
 use crate::sim::ids::{ClientId, KeyId, WriteId};
+use crate::sim::keymap::KeyMap;
 use crate::sim::recency::Recency;
 
 use super::history::Writes;
@@ -75,7 +76,8 @@ struct Unordered {
 }
 
 pub struct Sessions {
-    sessions: FastMap<(ClientId, KeyId), Session>,
+    /// Per client (by id), its sessions by key.
+    sessions: Vec<KeyMap<Session>>,
     unordered: FastMap<WriteId, Unordered>,
     /// Per client, its keys' sessions from least to most recently used.
     recency: Vec<Recency>,
@@ -94,7 +96,7 @@ impl Default for Sessions {
 impl Sessions {
     pub fn with_capacity(capacity: usize) -> Sessions {
         Sessions {
-            sessions: FastMap::default(),
+            sessions: Vec::new(),
             unordered: FastMap::default(),
             recency: Vec::new(),
             capacity,
@@ -108,17 +110,21 @@ impl Sessions {
         let i = client.0 as usize;
         if self.recency.len() <= i {
             self.recency.resize_with(i + 1, Recency::default);
+            self.sessions.resize_with(i + 1, KeyMap::default);
         }
-        let new = !self.sessions.contains_key(&(client, key));
+        let sessions = &mut self.sessions[i];
+        let new = sessions.get(&key).is_none();
         let used = self.recency[i].touch(key, new);
-        self.sessions.entry((client, key)).or_default().used = used;
-        loop {
-            let sessions = &self.sessions;
-            let Some(old) = self.recency[i].evict(self.capacity, |k| sessions.get(&(client, k)).map(|s| s.used)) else { break };
-            self.sessions.remove(&(client, old));
+        sessions.get_or_default(key).used = used;
+        while let Some(old) = self.recency[i].evict(self.capacity, |k| sessions.get(&k).map(|s| s.used)) {
+            sessions.remove(&old);
             self.stats.forgotten += 1;
         }
-        self.sessions.entry((client, key)).or_default()
+        sessions.get_or_default(key)
+    }
+
+    fn session(&self, client: ClientId, key: KeyId) -> Option<&Session> {
+        self.sessions.get(client.0 as usize)?.get(&key)
     }
     /// A write is issued with `parents` as its causal past: remembers what of its session that
     /// leaves out.
@@ -130,7 +136,7 @@ impl Sessions {
         parents: &[WriteId],
         reflects: &mut impl FnMut(&[WriteId], WriteId) -> bool,
     ) {
-        let Some(session) = self.sessions.get(&(client, key)) else { return };
+        let Some(session) = self.session(client, key) else { return };
         let mut missing = |ws: &Writes| -> Writes { ws.as_slice().iter().copied().filter(|&w| !reflects(parents, w)).collect() };
         let (own, seen) = (missing(&session.own), missing(&session.seen));
         if !own.as_slice().is_empty() || !seen.as_slice().is_empty() {
@@ -152,7 +158,7 @@ impl Sessions {
 
     /// Every write a later read may be required to reflect, or may return with a requirement.
     pub fn targets(&self, out: &mut Vec<WriteId>) {
-        for s in self.sessions.values() {
+        for (_, s) in self.sessions.iter().flat_map(KeyMap::iter) {
             out.extend_from_slice(s.own.as_slice());
             out.extend_from_slice(s.seen.as_slice());
         }
@@ -169,8 +175,7 @@ impl Sessions {
     }
 
     pub fn read_started(&self, client: ClientId, key: KeyId) -> ReadRequirement {
-        self.sessions
-            .get(&(client, key))
+        self.session(client, key)
             .map_or_else(ReadRequirement::default, |s| ReadRequirement { own: s.own.clone(), seen: s.seen.clone() })
     }
 

@@ -51,8 +51,9 @@ fn period(ctx: &Ctx, path: &str, v: f64, zero_is_off: bool) -> Result<SimDuratio
 
 /// `workload.session_keys_per_client`'s default: a client's working set of objects, whose
 /// contexts it holds between a read and the write that follows (Dynamo hands the context to the
-/// application; no client library keeps every key's forever).
-pub const DEFAULT_SESSION_KEYS_PER_CLIENT: u64 = 4096;
+/// application; no client library keeps every key's forever). Three quarters of 4,096: a full
+/// session table of that many slots.
+pub const DEFAULT_SESSION_KEYS_PER_CLIENT: u64 = 3072;
 const MAX_SESSION_KEYS_PER_CLIENT: u64 = 1 << 32;
 
 /// The most latency samples a log may keep exactly: 32 GiB a log.

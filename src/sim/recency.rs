@@ -45,8 +45,11 @@ impl Recency {
     /// the owner must then remove; `stamp_of` gives an entry's stamp, `None` if it has none.
     pub fn evict(&mut self, capacity: usize, stamp_of: impl Fn(KeyId) -> Option<u64>) -> Option<KeyId> {
         if self.len <= capacity {
-            if self.uses.len() > 2 * self.len + 64 {
+            // A quarter more uses than entries at most: 16 bytes a use, for every client.
+            let most = self.len + self.len / 4 + 64;
+            if self.uses.len() > most {
                 self.uses.retain(|&(k, s)| stamp_of(k) == Some(s));
+                self.uses.shrink_to(most);
             }
             return None;
         }
@@ -89,6 +92,6 @@ mod tests {
         for _ in 0..10_000 {
             use_key(&mut r, &mut held, &mut evicted, 1);
         }
-        assert!(r.uses.len() <= 2 * 3 + 65, "{} uses queued", r.uses.len());
+        assert!(r.uses.len() <= 3 + 65, "{} uses queued", r.uses.len());
     }
 }

@@ -123,14 +123,14 @@ impl History {
 
         let folded = self.fold_chains(&mut survivors, &targets);
         let folded_count = folded.len() as u64;
-        self.kept = survivors.into_iter().filter(|(w, _)| !folded.contains(w)).collect();
+        self.kept = survivors.into_iter().filter(|(w, _)| !folded.contains_key(w)).collect();
         self.prune.prunes += 1;
         self.prune.writes_pruned += forgotten;
         self.prune.writes_folded += folded_count;
         self.prune.writes_kept = self.kept.len() as u64;
 
         let kept = &self.kept;
-        let gone = |w: WriteId| w.0 < next && !kept.contains_key(&w) && !folded.contains(&w);
+        let gone = |w: WriteId| w.0 < next && !kept.contains_key(&w) && !folded.contains_key(&w);
         let mut losses = PrunedLosses::default();
         let mut keys: Vec<KeyId> = self.acked_by_key.keys().copied().collect();
         keys.sort_unstable();
@@ -142,6 +142,11 @@ impl History {
             }
             let lost = acked.iter().filter(|&&(w, _)| gone(w));
             losses.named.extend(lost.map(|&(write, acked_at)| PrunedLoss { key, write, acked_at }));
+            for &(w, at) in acked.iter().filter(|(w, _)| folded.contains_key(w)) {
+                let hidden = self.hidden.entry(Self::head(&folded, w)).or_default();
+                hidden.key = key;
+                hidden.add(at, w);
+            }
             acked.retain(|&(w, _)| alive(w));
             if acked.is_empty() {
                 self.acked_by_key.remove(&key);
@@ -195,8 +200,9 @@ impl History {
     }
 
     /// Folds, newest first, every survivor no target names that has at most one parent and
-    /// exactly one surviving child into that child; returns the folded writes.
-    fn fold_chains(&mut self, survivors: &mut [(WriteId, KeptWrite)], targets: &[WriteId]) -> rustc_hash::FxHashSet<WriteId> {
+    /// exactly one surviving child into that child; returns each folded write with the write it
+    /// was folded into. Their acknowledgements move to [`History::hidden`] afterwards.
+    fn fold_chains(&mut self, survivors: &mut [(WriteId, KeptWrite)], targets: &[WriteId]) -> FastMap<WriteId, WriteId> {
         let index = |s: &[(WriteId, KeptWrite)], w: WriteId| s.binary_search_by_key(&w, |(x, _)| *x).ok();
         let n = survivors.len();
         let mut children = vec![0u32; n];
@@ -210,12 +216,7 @@ impl History {
                 }
             }
         }
-        // When each folded write was acknowledged, and to which key.
-        let mut acked_at: FastMap<WriteId, (KeyId, SimTime)> = FastMap::default();
-        for (&key, acked) in &self.acked_by_key {
-            acked_at.extend(acked.iter().map(|&(w, at)| (w, (key, at))));
-        }
-        let mut folded = rustc_hash::FxHashSet::default();
+        let mut folded = FastMap::default();
         for i in (0..n).rev() {
             let w = survivors[i].0;
             if children[i] != 1 || survivors[i].1.parents.as_slice().len() > 1 || targets.binary_search(&w).is_ok() {
@@ -240,27 +241,23 @@ impl History {
                 }
             }
             survivors[c].1.parents = Writes::from_slice(&child_parents);
-            let mut hidden = self.hidden.remove(&w).unwrap_or_default();
-            if survivors[i].1.acked {
-                if let Some(&(key, at)) = acked_at.get(&w) {
-                    hidden.key = key;
-                    hidden.add(at, w);
-                    if let Some(list) = self.acked_by_key.get_mut(&key) {
-                        list.retain(|&(x, _)| x != w);
-                        if list.is_empty() {
-                            self.acked_by_key.remove(&key);
-                        }
-                    }
-                }
-            }
-            if hidden.count > 0 {
+            if let Some(hidden) = self.hidden.remove(&w) {
                 let into = self.hidden.entry(survivors[c].0).or_default();
                 into.key = hidden.key;
                 into.absorb(hidden);
             }
-            folded.insert(w);
+            folded.insert(w, survivors[c].0);
         }
         folded
+    }
+
+    /// The write `w` was folded into in the end (folds chain newest first, so into a write
+    /// folded later in the same prune, itself folded into another).
+    fn head(folded: &FastMap<WriteId, WriteId>, mut w: WriteId) -> WriteId {
+        while let Some(&into) = folded.get(&w) {
+            w = into;
+        }
+        w
     }
 
     /// The acknowledged writes of `key` folded into a write none of the `held` versions
