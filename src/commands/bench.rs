@@ -157,8 +157,9 @@ fn model(quick: bool) -> Result<Value, Error> {
 }
 
 /// The quorum model at 16, 128 and 1,024 nodes, and at 10,000 with proxy coordination (a
-/// client cannot know a ring that large, so any node takes its request and forwards it): wall
-/// time per operation and per event at each size.
+/// client cannot know a ring that large, so any node takes its request and forwards it), with
+/// gossip every second and failure detection on: wall time per operation and per event at each
+/// size.
 fn scaling(quick: bool) -> Result<Value, Error> {
     let duration = if quick { 300 } else { 3_000 };
     let mut sizes = Vec::new();
@@ -167,6 +168,7 @@ fn scaling(quick: bool) -> Result<Value, Error> {
             format!("duration_ms={duration}"),
             format!("cluster.nodes={nodes}"),
             format!("protocol.coordination={coordination}"),
+            "membership.gossip_interval_ms=1000".to_string(),
         ];
         let v = one("scaling", QUORUM_MODEL, &sets)?;
         let f = |k: &str| v[k].as_f64().unwrap_or(0.0);
@@ -183,8 +185,13 @@ fn scaling(quick: bool) -> Result<Value, Error> {
     };
     let events: u64 = sizes.iter().map(|s| s["events"].as_u64().unwrap_or(0)).sum();
     let wall: f64 = sizes.iter().map(|s| s["wall_s"].as_f64().unwrap_or(0.0)).sum();
+    // The full protocol's cost per event, and events per operation, at 10,000 nodes against 1,024.
+    let at = |nodes: u64, field: &str| sizes.iter().find(|s| s["nodes"] == nodes).and_then(|s| s[field].as_f64()).unwrap_or(0.0);
+    let events_per_op = |nodes: u64| at(nodes, "events") / at(nodes, "operations").max(1.0);
     Ok(json!({ "benchmark": "scaling", "sizes": sizes, "events": events, "wall_s": wall, "events_per_s": events as f64 / wall,
-        "cost_spread": spread("us_per_operation"), "event_cost_spread": spread("us_per_event") }))
+        "cost_spread": spread("us_per_operation"), "event_cost_spread": spread("us_per_event"),
+        "event_cost_10000_over_1024": at(10_000, "us_per_event") / at(1024, "us_per_event").max(1e-9),
+        "events_per_operation_10000_over_1024": events_per_op(10_000) / events_per_op(1024).max(1e-9) }))
 }
 
 /// 36 configurations of the baseline: nine (R,W) pairs with N=3, two coordinator strategies,

@@ -790,11 +790,15 @@ pub fn bench_table(results: &[Value]) -> String {
                     })
                     .collect();
                 let spread = f(&r["cost_spread"]);
+                let (per_event, events) = (f(&r["event_cost_10000_over_1024"]), f(&r["events_per_operation_10000_over_1024"]));
                 format!(
-                    "µs/op by nodes {} (10,000: proxy); spread {spread:.2} {} 1.5 (per event {:.2})",
+                    "µs/op by nodes {} (10,000: proxy; gossip on); spread {spread:.2} {} 1.5 (per event {:.2}); \
+                     10,000 over 1,024: per event {per_event:.2} {} 2, events/op {events:.2} {} 2",
                     per_op.join(", "),
                     mark(spread <= 1.5),
-                    f(&r["event_cost_spread"])
+                    f(&r["event_cost_spread"]),
+                    mark(per_event <= 2.0),
+                    mark(events <= 2.0)
                 )
             }
             "model" => {

@@ -4,15 +4,15 @@
 //!
 //! The estimate is an upper-end guess, not a promise: operations are counted as if every one
 //! took only its think time and two network legs (the client's request and the answer), each
-//! operation as [`EVENTS_PER_OPERATION`] events and [`BYTES_PER_OPERATION`] bytes kept to the
-//! end (the oracle's history and the latency samples), and every periodic timer as firing on
-//! every node for the whole run. Memory is judged against the least of the machine's memory,
+//! operation as [`EVENTS_PER_OPERATION`] events, every periodic timer as firing on every node for
+//! the whole run, and memory as the ring, nodes, keys and clients plus what the latency logs, the
+//! history oracle and the sessions keep at most (each bounded by a setting). Memory is judged against the least of the machine's memory,
 //! the process's address-space limit (`ulimit -v`) and its cgroup's memory limit.
 
 use super::{Ctx, Scenario, ScenarioError};
 use crate::cluster::ring::Strategy;
 use crate::node::storage::StorageModel;
-use crate::scenario::workload::Arrivals;
+use crate::scenario::workload::{Arrivals, ValueModel};
 
 /// What a run holds before its first event, by what it scales with (measured on release
 /// builds: 10,000 nodes x 256 tokens take 392 MB, 2 x 10^7 keys 1.6 GB, 10^6 clients 798 MB).
@@ -20,9 +20,14 @@ const BYTES_PER_TOKEN: f64 = 160.0;
 const BYTES_PER_NODE: f64 = 4096.0;
 const BYTES_PER_KEY: f64 = 96.0;
 const BYTES_PER_CLIENT: f64 = 1024.0;
-/// Kept per completed operation until the end (measured: about 190 bytes for blind clients
-/// and 290 with clients of `session` semantics on the quorum model; rounded up).
-const BYTES_PER_OPERATION: f64 = 320.0;
+/// A latency sample kept exactly (see [`crate::observe::latency`]).
+const BYTES_PER_LATENCY_SAMPLE: f64 = 8.0;
+/// The history oracle's cost of a write it has not pruned or folded: its parents, marks, its
+/// acknowledgement and a session's reference to it (measured about 40; rounded up).
+const BYTES_PER_WRITE: f64 = 64.0;
+/// A client's session with a key: the client library's context, the oracle's judgement of it
+/// and their places in the recency queues (measured about 250 with session clients).
+const BYTES_PER_SESSION: f64 = 320.0;
 /// Events per operation: the client's send and wake, the coordinator's legs to N replicas and
 /// back, its timer (the quorum model measures 7 for N = 3 with every option off).
 const EVENTS_PER_OPERATION: f64 = 12.0;
@@ -148,9 +153,30 @@ pub fn estimate(s: &Scenario) -> Estimate {
             amount: clients as f64 * BYTES_PER_CLIENT,
         },
         Term {
-            field: "duration_ms",
-            what: "the history of the run's operations",
-            amount: (operations + probe_operations) * BYTES_PER_OPERATION,
+            field: "observe.exact_latency_samples",
+            what: "the latency samples kept exactly (a log of gets and one of puts)",
+            amount: (operations + probe_operations).min(2.0 * s.exact_latency_samples as f64) * BYTES_PER_LATENCY_SAMPLE,
+        },
+        Term {
+            field: "observe.history_prune_writes",
+            what: "the history oracle's writes (all of them when it never prunes: carts, or 0)",
+            amount: {
+                let writes = (operations + probe_operations) * (1.0 - s.workload.read_fraction);
+                let prunes = s.history_prune_writes > 0 && !matches!(s.workload.value_model, ValueModel::Cart { .. });
+                // Between prunes; what survives is about a version per replica and a session's few.
+                if prunes {
+                    writes.min(s.history_prune_writes as f64) * BYTES_PER_WRITE + keys * p.n as f64 * BYTES_PER_WRITE
+                } else {
+                    writes * BYTES_PER_WRITE
+                }
+            },
+        },
+        Term {
+            field: "workload.session_keys_per_client",
+            what: "the clients' sessions (each client's keys, at most workload.session_keys_per_client)",
+            amount: clients as f64
+                * keys.min(s.workload.session_keys_per_client as f64).min(operations + probe_operations)
+                * BYTES_PER_SESSION,
         },
     ];
     Estimate { events, bytes }
