@@ -163,7 +163,7 @@ struct MergeArgs {
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// Benchmarks to run: queue, queue-large, model, scaling, cart, baseline, large, hour, sweep [default: all].
+    /// Benchmarks to run: queue, queue-large, model, scaling, cart, baseline, large, hour, day, sweep [default: all].
     #[arg(long = "only", value_name = "NAME")]
     only: Vec<String>,
     /// Runs of each benchmark; the run with the median rate is reported (machines are noisy)

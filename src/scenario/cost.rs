@@ -165,7 +165,7 @@ pub fn estimate(s: &Scenario) -> Estimate {
                 let prunes = s.history_prune_writes > 0 && !matches!(s.workload.value_model, ValueModel::Cart { .. });
                 // Between prunes; what survives is about a version per replica and a session's few.
                 if prunes {
-                    writes.min(s.history_prune_writes as f64) * BYTES_PER_WRITE + keys * p.n as f64 * BYTES_PER_WRITE
+                    (writes.min(s.history_prune_writes as f64) + writes.min(keys * p.n as f64)) * BYTES_PER_WRITE
                 } else {
                     writes * BYTES_PER_WRITE
                 }
@@ -174,8 +174,8 @@ pub fn estimate(s: &Scenario) -> Estimate {
         Term {
             field: "workload.session_keys_per_client",
             what: "the clients' sessions (each client's keys, at most workload.session_keys_per_client)",
-            amount: clients as f64
-                * keys.min(s.workload.session_keys_per_client as f64).min(operations + probe_operations)
+            // A client has at most a session per key it used: no more than the run's operations.
+            amount: (clients as f64 * keys.min(s.workload.session_keys_per_client as f64)).min(operations + probe_operations)
                 * BYTES_PER_SESSION,
         },
     ];
