@@ -114,13 +114,17 @@ impl Sessions {
         }
         let sessions = &mut self.sessions[i];
         let new = sessions.get(&key).is_none();
-        let used = self.recency[i].touch(key, new);
-        sessions.get_or_default(key).used = used;
-        while let Some(old) = self.recency[i].evict(self.capacity, |k| sessions.get(&k).map(|s| s.used)) {
-            sessions.remove(&old);
-            self.stats.forgotten += 1;
+        if new {
+            // Room for the new session first: the least recently used go, never this key.
+            let room = self.capacity.saturating_sub(1);
+            while let Some(old) = self.recency[i].evict(room, |k| sessions.get(&k).map(|s| s.used)) {
+                sessions.remove(&old);
+                self.stats.forgotten += 1;
+            }
         }
-        sessions.get_or_default(key)
+        let session = sessions.get_or_default(key);
+        session.used = self.recency[i].touch(key, new);
+        session
     }
 
     fn session(&self, client: ClientId, key: KeyId) -> Option<&Session> {

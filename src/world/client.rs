@@ -305,14 +305,18 @@ impl Client {
     /// recently used beyond the library's capacity is forgotten, with its cart.
     fn use_session(&mut self, key: KeyId, capacity: usize) {
         let new = self.sessions.get(&key).is_none();
-        let used = self.recency.touch(key, new);
-        self.sessions.get_or_default(key).used = used;
-        loop {
-            let sessions = &self.sessions;
-            let Some(old) = self.recency.evict(capacity, |k| sessions.get(&k).map(|s| s.used)) else { break };
-            self.sessions.remove(&old);
-            self.carts.remove(&old);
+        if new {
+            // Room for the new session first: the least recently used go, never this key.
+            loop {
+                let sessions = &self.sessions;
+                let Some(old) = self.recency.evict(capacity.saturating_sub(1), |k| sessions.get(&k).map(|s| s.used)) else {
+                    break;
+                };
+                self.sessions.remove(&old);
+                self.carts.remove(&old);
+            }
         }
+        self.sessions.get_or_default(key).used = self.recency.touch(key, new);
     }
 
     /// Forgets the session of `key`.
