@@ -207,12 +207,11 @@ impl History {
         let n = survivors.len();
         let mut children = vec![0u32; n];
         let mut only_child = vec![WriteId(0); n];
-        for i in 0..n {
-            let child = survivors[i].0;
-            for p in survivors[i].1.parents.as_slice().to_vec() {
+        for (child, kept) in survivors.iter() {
+            for &p in kept.parents.as_slice() {
                 if let Some(j) = index(survivors, p) {
                     children[j] += 1;
-                    only_child[j] = child;
+                    only_child[j] = *child;
                 }
             }
         }
