@@ -103,14 +103,9 @@ impl LatencyLog {
             Some(s) => {
                 debug_assert_eq!(s.window_ns, window_ns, "a summarised log keeps the report's windows");
                 for (w, kept) in out.iter_mut().zip(&s.windows) {
-                    w.count = kept.count;
+                    w.count = kept.latencies.count;
                     w.busy_ns = kept.busy_ns;
-                    w.latencies = Distribution::Approximate(Approximate {
-                        histogram: kept.histogram.clone(),
-                        count: kept.count,
-                        sum: 0,
-                        max: kept.max,
-                    });
+                    w.latencies = Distribution::Approximate(kept.latencies.clone());
                 }
             }
         }
@@ -131,7 +126,7 @@ impl LatencyLog {
             Some(s) => {
                 debug_assert_eq!(s.window_ns, window_ns, "a summarised log keeps the report's windows");
                 for (c, kept) in out.iter_mut().zip(&s.windows) {
-                    *c = kept.count;
+                    *c = kept.latencies.count;
                 }
             }
         }
@@ -337,10 +332,9 @@ struct Summary {
 
 #[derive(Clone, Debug, PartialEq)]
 struct WindowSummary {
-    count: u64,
+    /// Its completions (their sum unused: a window reports percentiles only).
+    latencies: Approximate,
     busy_ns: u64,
-    max: u64,
-    histogram: Histogram<u64>,
 }
 
 impl Summary {
@@ -356,8 +350,7 @@ impl Summary {
 
     fn window(&mut self, i: usize) -> &mut WindowSummary {
         while self.windows.len() <= i {
-            let Approximate { histogram, .. } = Approximate::new(WINDOW_SIGNIFICANT_DIGITS);
-            self.windows.push(WindowSummary { count: 0, busy_ns: 0, max: 0, histogram });
+            self.windows.push(WindowSummary { latencies: Approximate::new(WINDOW_SIGNIFICANT_DIGITS), busy_ns: 0 });
         }
         &mut self.windows[i]
     }
@@ -365,10 +358,7 @@ impl Summary {
     fn add(&mut self, latency: u64, at: u64) {
         self.overall.record(latency);
         self.stall.completed(at, self.traffic_end_ns);
-        let w = self.window((at / self.window_ns) as usize);
-        w.count += 1;
-        w.max = w.max.max(latency);
-        record(&mut w.histogram, latency);
+        self.window((at / self.window_ns) as usize).latencies.record(latency);
         add_busy(latency, at, self.window_ns, |i, ns| {
             self.window(i).busy_ns += ns;
             true

@@ -45,12 +45,6 @@ fn latency_summary(d: &Distribution) -> Value {
     })
 }
 
-/// The longest stretch of the workload's time (from 0 to `traffic_end_ns`) in which no
-/// operation of this kind succeeded: (its length, its start), in nanoseconds.
-pub fn longest_stall(stats: &OpStats, traffic_end_ns: u64) -> (u64, u64) {
-    stats.latencies.longest_stall(traffic_end_ns)
-}
-
 /// `succeeded`: the successful operations' latencies (shared with [`latency_cdf`]). Latency is
 /// reported twice: of the successful operations, and of all of them with a failed one counted
 /// at the moment its client gave up (or was told it failed), so a configuration that fails most
@@ -58,7 +52,7 @@ pub fn longest_stall(stats: &OpStats, traffic_end_ns: u64) -> (u64, u64) {
 fn op_report(stats: &OpStats, succeeded: &Distribution, traffic_end_ns: u64) -> Value {
     let n = succeeded.len();
     let all = Distribution::merged(&stats.failures_log.distribution(), succeeded);
-    let (stall, stall_from) = longest_stall(stats, traffic_end_ns);
+    let (stall, stall_from) = stats.latencies.longest_stall(traffic_end_ns);
     json!({
         "count": n + stats.failures(),
         "success_count": n,

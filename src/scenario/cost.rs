@@ -26,7 +26,7 @@ const BYTES_PER_LATENCY_SAMPLE: f64 = 8.0;
 /// acknowledgement and a session's reference to it (measured about 40; rounded up).
 const BYTES_PER_WRITE: f64 = 64.0;
 /// A client's session with a key: the client library's context, the oracle's judgement of it
-/// and their places in the recency queues (measured about 250 with session clients).
+/// and their places in the recency queues (measured about 250 where clients carry contexts).
 const BYTES_PER_SESSION: f64 = 320.0;
 /// Events per operation: the client's send and wake, the coordinator's legs to N replicas and
 /// back, its timer (the quorum model measures 7 for N = 3 with every option off).
