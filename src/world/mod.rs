@@ -8,51 +8,46 @@
 //! event at the arrival time -> on arrival a crashed receiver or a partition drops it -> a
 //! request waits in the receiver's FIFO queue while the node is busy, then takes its service
 //! time; what the handler sends departs when the service ends (and its disk writes, if any).
+//!
+//! This file holds the event loop and the dispatch of each event; `delivery` a message's path,
+//! `faults` the fault schedule, `membership` the operator's ring and each node's, `observation`
+//! what the oracle, metrics and trace see, and `judgement` the end of the run.
 
 mod capacity;
 pub mod client;
+mod delivery;
 mod disk;
+mod faults;
+mod judgement;
 pub mod key_lock;
+mod membership;
+mod observation;
 use crate::cluster::keyspace::KeyTable;
-use crate::cluster::network::{client_datacenter, MessageKind, Network, Route};
-use crate::cluster::ring::{RangeMap, Ring, RingMember};
-use crate::node::membership::{MemberRecord, MemberStatus, Membership};
-use crate::node::message::Failure;
-use crate::node::message::{Payload, ReplyBody};
+use crate::cluster::network::{client_datacenter, Network};
+use crate::cluster::ring::{RangeMap, Ring};
+use crate::node::membership::Membership;
 use crate::node::replica::Unflushed;
-use crate::node::{Coordination, Node, NodeEffect, NodeEnv, NodeTimer};
-use crate::observe::convergence::{self, DivergenceSampler, Snapshot};
+use crate::node::{Node, NodeEffect, NodeEnv, NodeTimer};
+use crate::observe::convergence::{DivergenceSampler, Snapshot};
 use crate::observe::history::History;
 use crate::observe::latency::LatencyFrame;
-use crate::observe::metrics::{AppliedFault, LoadWindows, Metrics};
-use crate::observe::ops::{ClientHistory, Op, OpFunction, OpLog, OpType, OpValue};
-use crate::observe::trace::{TraceEvent, Tracer};
-use crate::observe::{LostWrite, LostWrites, RunResult};
+use crate::observe::metrics::{LoadWindows, Metrics};
+use crate::observe::ops::OpLog;
+use crate::observe::trace::Tracer;
+use crate::observe::{LostWrites, RunResult};
 use crate::scenario::workload::{Arrivals, ValueModel};
-use crate::scenario::{Fault, Scenario, ScheduledFault};
+use crate::scenario::{Scenario, ScheduledFault};
 use crate::sim::engine::{Engine, Limit, SimDuration, SimTime, Ticket, TimeoutQueue};
-use crate::sim::ids::{ClientId, Endpoint, KeyId, NodeId, WriteId};
+use crate::sim::ids::{ClientId, Endpoint, KeyId, NodeId};
 use crate::sim::rng::{unit_open0, Seeds, SimRng, Stream};
-use crate::world::client::{Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Observation, Role};
+use crate::world::client::{Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Role};
 use crate::world::key_lock::KeyLocks;
 use capacity::Resources;
+use delivery::Envelope;
 use disk::Disks;
+use membership::{client_ring, ring_for};
 use std::collections::BTreeMap;
 use std::rc::Rc;
-
-/// The CPU time, in nanoseconds, a message's work costs its receiver under the capacity model.
-fn cpu_cost(cpu: &crate::scenario::capacity::CpuCosts, payload: &Payload) -> u64 {
-    match payload {
-        Payload::ClientGet(_) => cpu.coordinate_get,
-        Payload::ClientPut(..) => cpu.coordinate_put,
-        Payload::GetRequest { .. } => cpu.replica_read,
-        Payload::PutRequest { .. } | Payload::MintRequest { .. } | Payload::ReadRepair { .. } => cpu.replica_write,
-        Payload::Hint { .. } => cpu.per_key_stored,
-        Payload::Transfer { entries, .. } | Payload::AeKeys { entries, .. } => cpu.per_key_stored * entries.len() as u64,
-        Payload::AeCompare { hashes, .. } => cpu.exchange_per_hash * hashes.len() as u64,
-        _ => 0,
-    }
-}
 
 /// What the engine schedules. A message travels inside its event: the engine keeps events in
 /// a slab apart from its queue of small keys, so their size costs the queue nothing.
@@ -86,37 +81,6 @@ enum Event {
     Fault(usize),
     /// Time to sample divergence.
     Sample,
-}
-
-#[derive(Debug)]
-struct Envelope {
-    /// The message's id (a duplicate keeps its original's), for tracing.
-    id: u64,
-    from: Endpoint,
-    to: Endpoint,
-    payload: Payload,
-    /// Set when the message is queued at a busy node: the service time it will take.
-    service: SimDuration,
-}
-
-impl Envelope {
-    fn sent(id: u64, from: Endpoint, to: Endpoint, payload: Payload) -> Envelope {
-        Envelope { id, from, to, payload, service: SimDuration::ZERO }
-    }
-
-    fn tag(&self, kind: MessageKind, key: Option<KeyId>) -> MessageTag {
-        MessageTag { id: self.id, from: self.from, to: self.to, kind, key }
-    }
-}
-
-/// What a trace line says of the message it is about.
-#[derive(Copy, Clone)]
-struct MessageTag {
-    id: u64,
-    from: Endpoint,
-    to: Endpoint,
-    kind: MessageKind,
-    key: Option<KeyId>,
 }
 
 pub struct World<'s> {
@@ -194,37 +158,6 @@ pub struct World<'s> {
     explain_key: Option<KeyId>,
     /// The run's fault schedule: the scenario's, plus what the nemesis drew for this seed.
     faults: Vec<ScheduledFault>,
-}
-
-/// The ring (and range map) of a membership view, built once per distinct view.
-fn ring_for(
-    scenario: &Scenario,
-    seed: u64,
-    cache: &mut Vec<(u64, Rc<Ring>, Rc<RangeMap>)>,
-    view: &Membership,
-) -> (Rc<Ring>, Rc<RangeMap>) {
-    let fingerprint = view.ring_fingerprint();
-    if let Some((_, ring, ranges)) = cache.iter().find(|(f, _, _)| *f == fingerprint) {
-        return (ring.clone(), ranges.clone());
-    }
-    let member = |n: NodeId| {
-        let spec = &scenario.nodes[n.index()];
-        RingMember { node: n, weight: spec.weight, datacenter: spec.datacenter }
-    };
-    let members: Vec<RingMember> = view.ring_members().into_iter().map(member).collect();
-    let initial: Vec<RingMember> = scenario.initial_members.iter().copied().map(member).collect();
-    // The ring's tokens come from the seed so that different seeds sample different rings.
-    let ring = Ring::from_start(scenario.strategy.clone(), initial, members, scenario.spread_across_datacenters, seed);
-    let ring = Rc::new(ring);
-    // Ranges serve the Merkle trees: continuous anti-entropy's, or an operator repair's.
-    let repairs = scenario.faults.iter().any(|f| matches!(f.fault, Fault::Repair { .. }));
-    let ranges = Rc::new(if scenario.protocol.anti_entropy || repairs {
-        RangeMap::new(&ring, scenario.protocol.n, scenario.nodes.len())
-    } else {
-        RangeMap::default()
-    });
-    cache.push((fingerprint, ring.clone(), ranges.clone()));
-    (ring, ranges)
 }
 
 /// Bytes of one event, a message's included.
@@ -459,19 +392,7 @@ impl<'s> World<'s> {
     fn dispatch(&mut self, event: Event) {
         match event {
             Event::Deliver(env) => self.deliver(env),
-            Event::Process(env) => {
-                if let Endpoint::Node(n) = env.to {
-                    let (kind, key) = (env.payload.kind(), env.payload.key());
-                    if self.node_up[n.index()] {
-                        self.metrics.message(kind).delivered += 1;
-                        self.trace_message("deliver", || env.tag(kind, key), Some("after queueing"));
-                        self.handle_at_node(n, env.from, env.payload, env.service);
-                    } else {
-                        self.metrics.message(kind).dropped_down += 1;
-                        self.trace_message("drop", || env.tag(kind, key), Some("down while queued"));
-                    }
-                }
-            }
+            Event::Process(env) => self.process(env),
             Event::NodeTimer { node, .. } if !self.node_up[node.index()] => {}
             Event::NodeTimer { node, timer } => {
                 if self.tracer.is_some() {
@@ -561,72 +482,6 @@ impl<'s> World<'s> {
         }
     }
 
-    /// The operator adds `node` through `contact`: the contact records the join in its view and
-    /// the new node starts with that view; gossip spreads it from there.
-    fn join(&mut self, node: NodeId, contact: Option<NodeId>) -> bool {
-        let already = self.ring.members().iter().any(|m| m.node == node);
-        if already || self.node_up[node.index()] {
-            return false;
-        }
-        let mut view = match contact.filter(|c| self.node_up[c.index()]) {
-            Some(c) => {
-                self.nodes[c.index()].record_membership_change(node, MemberStatus::Normal);
-                self.nodes[c.index()].view().clone()
-            }
-            None => Membership::default(),
-        };
-        view.set(node, MemberStatus::Normal);
-        self.nodes[node.index()].set_view(view);
-        self.node_up[node.index()] = true;
-        self.set_truth(node, MemberStatus::Normal);
-        self.start_node(node);
-        self.install_view(node);
-        if let Some(c) = contact.filter(|c| self.node_up[c.index()]) {
-            self.install_view(c);
-        }
-        true
-    }
-
-    /// The operator decommissions `node` through `contact`: the contact, a node that stays,
-    /// records the change in its durable view (Dynamo §4.8.1: the node serving the command
-    /// persists it) and gossip spreads it from there; `node` marks itself leaving, hands
-    /// everything off and stops when done. Recording it on a node that stays is what keeps a
-    /// departing node from taking the only copy of the change with it. Without a contact the
-    /// command reaches the lowest-numbered node that is up and in the ring; with none, or with
-    /// the named contact down or leaving, the command is refused.
-    fn leave(&mut self, node: NodeId, contact: Option<NodeId>) -> bool {
-        let in_ring = |n: NodeId| self.ring.members().iter().any(|m| m.node == n);
-        if !in_ring(node) || !self.node_up[node.index()] {
-            return false;
-        }
-        let staying = |c: &NodeId| *c != node && self.node_up[c.index()] && in_ring(*c);
-        let contact = match contact {
-            Some(c) => Some(c).filter(staying),
-            None => self.ring.members().iter().map(|m| m.node).filter(staying).min(),
-        };
-        let Some(contact) = contact else { return false };
-        // One record, newer than either view's, so gossip cannot let an older one win.
-        let version =
-            [contact, node].iter().filter_map(|n| self.nodes[n.index()].view().get(node)).map(|r| r.version).max().unwrap_or(0)
-                + 1;
-        for n in [contact, node] {
-            self.nodes[n.index()].put_membership_record(node, MemberRecord { status: MemberStatus::Leaving, version });
-        }
-        self.set_truth(node, MemberStatus::Leaving);
-        self.install_view(node);
-        self.install_view(contact);
-        true
-    }
-
-    fn set_truth(&mut self, node: NodeId, status: MemberStatus) {
-        let mut truth = Membership::with_members(self.ring.members().iter().map(|m| m.node));
-        truth.set(node, status);
-        self.ring = ring_for(self.scenario, self.seed, &mut self.ring_cache, &truth).0;
-        self.ring_history.push((self.engine.now(), self.ring.clone()));
-        self.agreement.push((self.engine.now(), None));
-        self.change_transfers.push(Default::default());
-    }
-
     fn start_node(&mut self, node: NodeId) {
         self.drive_node(node, SimDuration::ZERO, |n, _, env, out| n.start(env, out));
     }
@@ -656,306 +511,6 @@ impl<'s> World<'s> {
         self.node_effects = out;
     }
 
-    fn apply_fault(&mut self, i: usize) {
-        let fault = self.faults[i].fault.clone();
-        let fault = &fault;
-        let mut keys_put_back = 0;
-        let took_effect = match fault {
-            Fault::Crash { node: n, lose_disk } => {
-                let was_up = std::mem::replace(&mut self.node_up[n.index()], false);
-                keys_put_back = self.crash_node(*n);
-                if *lose_disk {
-                    self.nodes[n.index()].lose_disk();
-                }
-                // Losing the disk takes effect on a node that is down already.
-                was_up || *lose_disk
-            }
-            Fault::Restart(n) => {
-                // Only a node the operator has in the ring comes back: one that never joined, or
-                // has left, has no place in it (its join or a rejoin is the operator's command).
-                let restartable = !self.node_up[n.index()] && self.ring.members().iter().any(|m| m.node == *n);
-                if restartable {
-                    self.node_up[n.index()] = true;
-                    self.start_node(*n);
-                }
-                restartable
-            }
-            Fault::Partition { id, groups, one_way, .. } => {
-                for (a, from) in groups.iter().enumerate() {
-                    for (b, to) in groups.iter().enumerate() {
-                        if a != b && (!one_way || a == 0) {
-                            self.network.cut(*id, from, to);
-                        }
-                    }
-                }
-                true
-            }
-            Fault::Heal { id, .. } => self.network.heal(*id),
-            Fault::Join { node, contact } => self.join(*node, *contact),
-            Fault::Leave { node, contact } => self.leave(*node, *contact),
-            Fault::LossBurst { id, probability } => {
-                self.network.start_loss_burst(*id, *probability);
-                true
-            }
-            Fault::LossBurstEnd { id } => self.network.end_loss_burst(*id),
-            Fault::Slow { node, factor } => {
-                let changed = self.network.slow_factor(*node) != *factor;
-                self.network.set_slow_factor(*node, *factor);
-                changed
-            }
-            Fault::ClockSkew { node, skew_ns } => {
-                self.nodes[node.index()].set_clock_skew(*skew_ns);
-                true
-            }
-            Fault::Repair { node } => self.repair(*node),
-        };
-        if self.tracer.is_some() {
-            let verb = match fault {
-                Fault::Crash { .. } => "crash",
-                Fault::Restart(_) => "restart",
-                Fault::Partition { .. } => "partition",
-                Fault::Heal { .. } => "heal",
-                _ => "fault",
-            };
-            let node = match fault {
-                Fault::Crash { node, .. }
-                | Fault::Restart(node)
-                | Fault::Slow { node, .. }
-                | Fault::ClockSkew { node, .. }
-                | Fault::Leave { node, .. } => Some(node.to_string()),
-                Fault::Join { node, .. } => Some(node.to_string()),
-                _ => None,
-            };
-            let mut outcome = if took_effect { fault.describe() } else { format!("{} (no effect)", fault.describe()) };
-            if keys_put_back > 0 {
-                outcome.push_str(&format!("; its unflushed buffer is lost, {keys_put_back} keys back to their disk version"));
-            }
-            self.trace_other(verb, node, outcome);
-        }
-        self.metrics.faults.push(AppliedFault {
-            at_ms: self.engine.now().as_millis_f64(),
-            description: fault.describe(),
-            took_effect,
-        });
-    }
-
-    fn deliver(&mut self, mut env: Envelope) {
-        let now = self.engine.now();
-        let (kind, key) = (env.payload.kind(), env.payload.key());
-        match env.to {
-            Endpoint::Node(n) => {
-                if !self.node_up[n.index()] {
-                    self.metrics.message(kind).dropped_down += 1;
-                    self.trace_message("drop", || env.tag(kind, key), Some("down"));
-                    return;
-                }
-                if self.dropped_by_partition(&env, kind, key) {
-                    return;
-                }
-                if let (Payload::TransferAck { .. }, Some(change)) = (&env.payload, self.change_transfers.last_mut()) {
-                    if let Some(sender) = change.senders.get_mut(&n) {
-                        sender.last_ack = Some(now);
-                    }
-                }
-                if let Some(backoff) = self.scenario.protocol.admission.map(|a| a.backoff) {
-                    if env.payload.is_background() && !self.admits_background(n) {
-                        // Admission control: background work waits for a later time slice.
-                        self.metrics.background_deferred += 1;
-                        self.engine.schedule_at(now.after(backoff), Event::Deliver(env));
-                        return;
-                    }
-                }
-                let mut service = SimDuration::ZERO;
-                // The single-server model draws every request's time; the capacity model
-                // charges each kind of work its CPU cost.
-                let (queues, cost) = if self.scenario.service_time.is_zero() {
-                    let cost = cpu_cost(&self.scenario.capacity.cpu, &env.payload);
-                    (cost > 0, cost)
-                } else if env.payload.needs_service() {
-                    (true, self.scenario.service_time.sample(&mut self.service_rng[n.index()]).0)
-                } else {
-                    (false, 0)
-                };
-                if queues {
-                    let (start, took) = self.resources.cpu(n.index(), now, cost, self.network.slow_factor(n));
-                    service = took;
-                    if let Some(config) = &self.scenario.protocol.admission {
-                        if !env.payload.is_background() {
-                            self.nodes[n.index()].note_foreground_wait(config, start.since(now));
-                        }
-                    }
-                    if start > now {
-                        env.service = service;
-                        self.metrics.queued_messages += 1;
-                        self.engine.schedule_at(start, Event::Process(env));
-                        return;
-                    }
-                }
-                self.metrics.message(kind).delivered += 1;
-                self.trace_message("deliver", || env.tag(kind, key), None);
-                let ack = matches!(env.payload, Payload::TransferAck { .. });
-                self.handle_at_node(n, env.from, env.payload, service);
-                if ack && self.nodes[n.index()].stats.handoff_done_at == Some(now) {
-                    if let Some(sender) = self.change_transfers.last_mut().and_then(|c| c.senders.get_mut(&n)) {
-                        sender.drained.get_or_insert(now);
-                    }
-                }
-            }
-            Endpoint::Client(c) => {
-                if self.dropped_by_partition(&env, kind, key) {
-                    return;
-                }
-                self.metrics.message(kind).delivered += 1;
-                if let Payload::Reply { op, body, .. } = env.payload {
-                    if self.tracer.is_some() {
-                        let outcome = match &body {
-                            ReplyBody::Get { read, .. } => format!("ok, {} versions", read.siblings.len()),
-                            ReplyBody::Put { .. } => "ok".to_string(),
-                            ReplyBody::Failed(f) => format!("failed: {f:?}"),
-                        };
-                        // Built from the fields: the payload's body has moved out of `env`.
-                        let tag = || MessageTag { id: env.id, from: env.from, to: env.to, kind, key };
-                        self.trace_message("reply", tag, Some(&outcome));
-                    }
-                    let mut out = std::mem::take(&mut self.client_effects);
-                    let ring = client_ring(self.scenario, &self.ring_history, c.index(), self.clients.len(), now);
-                    let mut cenv =
-                        client_env(self.scenario, ring, &mut self.keys, &self.chooser, &mut self.next_write, &mut self.key_locks);
-                    self.clients[c.index()].on_reply(now, &mut cenv, op, body, &mut out);
-                    self.apply_client_effects(c, &mut out);
-                    self.client_effects = out;
-                }
-            }
-        }
-    }
-
-    /// Drops a message a partition cuts when it arrives (counted per partition, traced).
-    fn dropped_by_partition(&mut self, env: &Envelope, kind: MessageKind, key: Option<KeyId>) -> bool {
-        let Some(cut) = self.network.cut_by(env.from, env.to) else { return false };
-        self.metrics.message(kind).dropped_partition += 1;
-        *self.metrics.drops_by_partition.entry(cut).or_insert(0) += 1;
-        self.trace_message("drop", || env.tag(kind, key), Some("partition"));
-        true
-    }
-
-    fn admits_background(&self, n: NodeId) -> bool {
-        let i = n.index();
-        let env = NodeEnv {
-            ring: &self.node_rings[i],
-            ranges: &self.node_ranges[i],
-            keys: &self.keys,
-            protocol: &self.scenario.protocol,
-        };
-        self.nodes[i].admits_background(&env)
-    }
-
-    fn handle_at_node(&mut self, node: NodeId, from: Endpoint, payload: Payload, service: SimDuration) {
-        self.drive_node(node, service, |n, now, env, out| n.on_message(now, env, from, payload, out));
-    }
-
-    /// Applies a node's effects in push order; sends depart when its service time ends.
-    fn apply_node_effects(&mut self, node: NodeId, service: SimDuration, out: &mut Vec<NodeEffect>) {
-        let i = node.index();
-        let disk = self.nodes[i].take_disk_work();
-        let slow = self.network.slow_factor(node);
-        let mut served = self.engine.now().after(service);
-        // Merkle hashing the handler did (tree updates, a rebuild) takes CPU time before what
-        // it sends leaves.
-        let hashes = self.nodes[i].stats.merkle_hashes;
-        let fresh = hashes - self.hashes_charged[i];
-        self.hashes_charged[i] = hashes;
-        let per_hash = self.scenario.capacity.cpu.merkle_per_key;
-        if fresh > 0 && per_hash > 0 && self.scenario.service_time.is_zero() {
-            let (start, took) = self.resources.cpu(i, served, fresh * per_hash, slow);
-            served = start.after(took);
-        }
-        let busy = &mut self.resources.busy[i];
-        let mut depart = self.disks.access(i, disk.reads, disk.writes, served, slow, busy);
-        if disk.writes > 0 {
-            self.nodes[i].disk_writes_done(depart);
-        }
-        if disk.scan_bytes > 0 {
-            depart = depart.max(self.disks.scan(i, disk.scan_bytes, served, slow, busy));
-        }
-        for effect in out.drain(..) {
-            match effect {
-                NodeEffect::Send { to, payload } => self.send(depart, Endpoint::Node(node), to, payload),
-                NodeEffect::Timer { after, timer } => match timer.request_timer_kind() {
-                    Some(kind) => {
-                        let ticket = self.engine.ticket_after(after);
-                        if let Some(wake) = self.node_timeouts[kind].push(ticket, (node, timer)) {
-                            self.engine.schedule_ticket(wake, Event::NodeTimeout { kind: kind as u8, ticket: wake });
-                        }
-                    }
-                    None => self.engine.schedule_after(after, Event::NodeTimer { node, timer }),
-                },
-                NodeEffect::ViewChanged => self.install_view(node),
-            }
-        }
-        if self.nodes[node.index()].is_drained() && self.node_up[node.index()] {
-            // A decommissioned node stops once everything it held has been handed off.
-            self.node_up[node.index()] = false;
-            self.crash_node(node);
-            self.decommissioned.push((node, self.engine.now()));
-        }
-    }
-
-    /// The operator's repair: every running node builds its Merkle trees afresh (as a repair's
-    /// validation does, anti-entropy on or off), then the repaired node (or each) starts a full
-    /// exchange of every range it replicates with each other running replica. Returns whether
-    /// any exchange started.
-    fn repair(&mut self, node: Option<NodeId>) -> bool {
-        let up: Vec<NodeId> = (0..self.nodes.len()).filter(|&i| self.node_up[i]).map(|i| NodeId(i as u32)).collect();
-        for &n in &up {
-            self.drive_node(n, SimDuration::ZERO, |node, _, env, _| node.build_trees(env));
-        }
-        let mut started = false;
-        for &n in up.iter().filter(|&&n| node.is_none_or(|r| r == n)) {
-            self.drive_node(n, SimDuration::ZERO, |node, now, env, out| started |= node.repair(now, env, out));
-        }
-        started
-    }
-
-    /// A node stops: its volatile state, its request and disk queues and any unflushed buffer
-    /// are lost (the writes only that buffer held are remembered for the lost-write judgement).
-    /// Returns how many keys went back to their disk version.
-    fn crash_node(&mut self, node: NodeId) -> usize {
-        let i = node.index();
-        let mut put_back = Vec::new();
-        self.drive_node(node, SimDuration::ZERO, |n, now, env, _| put_back = n.crash(now, env));
-        let now = self.engine.now();
-        let count = put_back.len();
-        for lost in put_back {
-            self.unflushed_lost.entry(lost.key).or_default().push(lost);
-        }
-        self.resources.crash(i, now);
-        self.disks.crash(i, now);
-        count
-    }
-
-    /// Gives a node the ring of its current view; if that changed its ring, the node hands off
-    /// the keys it no longer replicates.
-    fn install_view(&mut self, node: NodeId) {
-        let (ring, ranges) = ring_for(self.scenario, self.seed, &mut self.ring_cache, self.nodes[node.index()].view());
-        if Rc::ptr_eq(&ring, &self.node_rings[node.index()]) {
-            return;
-        }
-        let old = std::mem::replace(&mut self.node_rings[node.index()], ring);
-        self.node_ranges[node.index()] = ranges;
-        self.drive_node(node, SimDuration::ZERO, |n, now, env, out| n.handoff(now, &old, env, out));
-        self.note_agreement();
-    }
-
-    /// Records when every running node's ring first matches the operator's after a change.
-    fn note_agreement(&mut self) {
-        let Some((_, agreed @ None)) = self.agreement.last_mut() else { return };
-        let truth = self.ring.fingerprint();
-        let all = (0..self.nodes.len()).filter(|&i| self.node_up[i]).all(|i| self.node_rings[i].fingerprint() == truth);
-        if all {
-            *agreed = Some(self.engine.now());
-        }
-    }
-
     fn apply_client_effects(&mut self, client: ClientId, out: &mut Vec<ClientEffect>) {
         let now = self.engine.now();
         for effect in out.drain(..) {
@@ -977,168 +532,6 @@ impl<'s> World<'s> {
         }
     }
 
-    /// Feeds the history oracle and metrics; probe traffic is kept out of the workload figures.
-    fn observe(&mut self, now: SimTime, o: Observation) {
-        if self.op_log.is_some() {
-            self.log_operation(now, &o);
-        }
-        match o {
-            Observation::ReadStarted { client, op, key } => self.history.read_started(client, op, key),
-            Observation::ReadEnded { client, op, started, result, probe, level, .. } => match (result, probe) {
-                (Ok((writes, ..)), Some((write, delay_index))) => {
-                    self.metrics.probe_reads += 1;
-                    self.history.probe_read(client, op, write, delay_index, writes.as_slice());
-                }
-                (Ok((writes, versions, _)), None) => {
-                    self.metrics.succeeded(true, level, now.since(started).as_nanos(), now.as_nanos());
-                    self.metrics.versions_per_read[versions.min(4)] += 1;
-                    let stale = self.history.read_succeeded(client, op, writes.as_slice());
-                    if let Some(level) = level {
-                        let stats = &mut self.metrics.levels[level.index()];
-                        stats.reads_judged += 1;
-                        stats.stale_reads += stale as u64;
-                    }
-                }
-                (Err(failure), probe) => {
-                    self.history.read_failed(client, op);
-                    if probe.is_none() {
-                        self.metrics.failed(true, level, failure, now.since(started).as_nanos(), now.as_nanos());
-                    }
-                }
-            },
-            Observation::WriteStarted { write, client, key, parents, removed } => {
-                self.history.write_started(client, key, write, parents);
-                if let Some(item) = removed {
-                    self.history.cart_item_removed(key, item, write);
-                }
-            }
-            Observation::Retried => self.metrics.client_retries += 1,
-            Observation::WriteEnded { write, client, key, started, result, probe, level } => match result {
-                Ok(()) => {
-                    self.history.write_acked(write, key, now);
-                    if probe {
-                        self.metrics.probe_writes += 1;
-                    } else {
-                        self.history.session_write_acked(client, key, write);
-                        self.metrics.succeeded(false, level, now.since(started).as_nanos(), now.as_nanos());
-                    }
-                }
-                Err(failure) => {
-                    if probe {
-                        self.metrics.probe_write_failures += 1;
-                    } else {
-                        self.metrics.failed(false, level, failure, now.since(started).as_nanos(), now.as_nanos());
-                    }
-                }
-            },
-        }
-    }
-
-    /// Records an invocation or a completion in the client history (see `observe::ops`).
-    fn log_operation(&mut self, now: SimTime, o: &Observation) {
-        let Some(log) = self.op_log.as_mut() else { return };
-        let cart = matches!(self.scenario.workload.value_model, ValueModel::Cart { .. });
-        // A write's id in the log: apart from read operation ids.
-        let write_op = |w: WriteId| w.0 | 1 << 63;
-        let write_f = if cart { OpFunction::Add } else { OpFunction::Write };
-        match o {
-            Observation::ReadStarted { client, op, key } => log.invoke(
-                *client,
-                *op,
-                Op { time: now, kind: OpType::Invoke, f: OpFunction::Read, key: *key, value: OpValue::Nil },
-            ),
-            Observation::ReadEnded { client, op, key, result, .. } => {
-                let (kind, value) = match result {
-                    Ok((writes, _, read)) => {
-                        let mut values: Vec<u64> = if cart {
-                            read.siblings.iter().flat_map(|s| s.cart.items()).collect()
-                        } else {
-                            writes.as_slice().iter().map(|w| w.0).collect()
-                        };
-                        values.sort_unstable();
-                        values.dedup();
-                        let value = match (cart, values.as_slice()) {
-                            (false, []) => OpValue::Nil,
-                            (false, [one]) => OpValue::One(*one),
-                            _ => OpValue::Set(values),
-                        };
-                        (OpType::Ok, value)
-                    }
-                    // A read that failed changed nothing.
-                    Err(_) => (OpType::Fail, OpValue::Nil),
-                };
-                log.complete(*client, *op, Op { time: now, kind, f: OpFunction::Read, key: *key, value });
-            }
-            Observation::WriteStarted { write, client, key, .. } => {
-                let op = Op { time: now, kind: OpType::Invoke, f: write_f, key: *key, value: OpValue::One(write.0) };
-                log.invoke(*client, write_op(*write), op)
-            }
-            Observation::WriteEnded { write, client, key, result, .. } => {
-                let kind = match result {
-                    Ok(()) => OpType::Ok,
-                    // Refused before it was sent: it did not happen.
-                    Err(Failure::Unavailable) => OpType::Fail,
-                    // It may have reached some replicas.
-                    Err(_) => OpType::Info,
-                };
-                log.complete(
-                    *client,
-                    write_op(*write),
-                    Op { time: now, kind, f: write_f, key: *key, value: OpValue::One(write.0) },
-                );
-            }
-            Observation::Retried => {}
-        }
-    }
-
-    /// Records a message event if tracing is on; inlined, and `tag` is called only then, so an
-    /// untraced run pays one test and computes nothing.
-    #[inline(always)]
-    fn trace_message(&mut self, verb: &'static str, tag: impl FnOnce() -> MessageTag, outcome: Option<&str>) {
-        if self.tracer.is_some() {
-            self.record_message(verb, tag(), outcome);
-        }
-    }
-
-    /// The traced half of [`World::trace_message`].
-    #[cold]
-    fn record_message(&mut self, verb: &'static str, tag: MessageTag, outcome: Option<&str>) {
-        let MessageTag { id, from, to, kind, key } = tag;
-        if let Some(t) = self.tracer.as_mut() {
-            let node = match (verb, from, to) {
-                ("send", Endpoint::Node(n), _) | (_, _, Endpoint::Node(n)) => Some(n.to_string()),
-                _ => None,
-            };
-            t.record(TraceEvent {
-                at: self.engine.now(),
-                node,
-                verb,
-                kind: Some(kind.name()),
-                key: key.map(|k| self.keys.name(k)),
-                message: Some(id),
-                from: Some(from.to_string()),
-                to: Some(to.to_string()),
-                outcome: outcome.map(String::from),
-            });
-        }
-    }
-
-    fn trace_other(&mut self, verb: &'static str, node: Option<String>, outcome: String) {
-        if let Some(t) = self.tracer.as_mut() {
-            t.record(TraceEvent {
-                at: self.engine.now(),
-                node,
-                verb,
-                kind: None,
-                key: None,
-                message: None,
-                from: None,
-                to: None,
-                outcome: Some(outcome),
-            });
-        }
-    }
-
     /// Asks the run to describe, at its end, what every node holds of `name`; false if the
     /// workload has no such key.
     pub fn explain(&mut self, name: &str) -> bool {
@@ -1146,27 +539,6 @@ impl<'s> World<'s> {
         // Explaining a key lists every write acknowledged to it: the oracle keeps them all.
         self.prune_writes = 0;
         self.explain_key.is_some()
-    }
-
-    fn describe_holdings(&self, key: KeyId) -> Vec<String> {
-        let top = self.ring.top_n(self.keys.position(key), self.scenario.protocol.n);
-        let writes = |v: &crate::node::versioning::VersionSet| {
-            v.siblings.iter().map(|s| format!("w{}", s.write.0)).collect::<Vec<_>>().join(", ")
-        };
-        let mut out = Vec::new();
-        for node in &self.nodes {
-            let role = if top.contains(&node.id) { "replica" } else { "not a replica" };
-            let state = if self.node_up[node.id.index()] { "" } else { ", down" };
-            if let Some(v) = node.versions(key) {
-                out.push(format!("{} ({role}{state}) holds [{}]", node.id, writes(v)));
-            } else if top.contains(&node.id) {
-                out.push(format!("{} ({role}{state}) holds nothing", node.id));
-            }
-            for (_, intended) in node.pending_hints().filter(|(k, _)| *k == key) {
-                out.push(format!("{} keeps a hint for {intended}", node.id));
-            }
-        }
-        out
     }
 
     /// Makes every divergence sample scan every key, as a reference for the incremental sampler.
@@ -1186,281 +558,6 @@ impl<'s> World<'s> {
     pub fn set_tracer(&mut self, tracer: Tracer) {
         self.tracer = Some(tracer);
     }
-
-    fn send(&mut self, depart: SimTime, from: Endpoint, to: Endpoint, payload: Payload) {
-        let kind = payload.kind();
-        self.metrics.message(kind).sent += 1;
-        if let (Payload::Transfer { entries, .. }, Some(change)) = (&payload, self.change_transfers.last_mut()) {
-            change.bytes += payload.size_bytes() as u64;
-            change.keys += entries.len() as u64;
-            if let Endpoint::Node(n) = from {
-                // From the moment its handoff began: a scan for the keys comes before the send.
-                change.senders.entry(n).or_insert(crate::observe::SenderTransfers {
-                    first_sent: self.engine.now(),
-                    last_ack: None,
-                    drained: None,
-                });
-            }
-        }
-        // Probe keys are interned after the workload's, so their ids come last.
-        if payload.key().is_some_and(|k| k.index() >= self.scenario.workload.key_count) {
-            self.metrics.message(kind).probe_sent += 1;
-        }
-        self.next_message += 1;
-        let id = self.next_message;
-        self.trace_message("send", || MessageTag { id, from, to, kind, key: payload.key() }, None);
-        if from == to && !self.scenario.protocol.local_legs_over_network {
-            // A node's request to itself crosses no network; it still waits for service.
-            self.engine.schedule_at(depart, Event::Deliver(Envelope::sent(id, from, to, payload)));
-            return;
-        }
-        // Bytes take time on the sender's and the receiver's network interfaces.
-        let (bytes, stream) = if self.resources.bounded() { (payload.size_bytes(), payload.is_stream()) } else { (0, false) };
-        let depart = match from {
-            Endpoint::Node(n) if bytes > 0 => self.resources.send(n.index(), depart, bytes, stream, self.network.slow_factor(n)),
-            _ => depart,
-        };
-        let arrive = |world: &mut Self, at: SimTime| match to {
-            Endpoint::Node(n) if bytes > 0 => world.resources.receive(n.index(), at, bytes, stream, world.network.slow_factor(n)),
-            _ => at,
-        };
-        match self.network.route(depart, from, to, kind) {
-            Route::Lost => {
-                self.metrics.message(kind).lost += 1;
-                self.trace_message("drop", || MessageTag { id, from, to, kind, key: payload.key() }, Some("lost"));
-            }
-            Route::Deliver(at) => {
-                let at = arrive(self, at);
-                self.engine.schedule_at(at, Event::Deliver(Envelope::sent(id, from, to, payload)));
-            }
-            Route::Duplicate(first, second) => {
-                self.metrics.message(kind).duplicated += 1;
-                let (first, second) = (arrive(self, first), arrive(self, second));
-                let copy = Envelope::sent(id, from, to, payload.clone());
-                self.engine.schedule_at(first, Event::Deliver(Envelope::sent(id, from, to, payload)));
-                self.engine.schedule_at(second, Event::Deliver(copy));
-            }
-        }
-    }
-
-    /// The cart judgements at the end of a run: acknowledged adds lost, and removed items that
-    /// came back. Each cart write adds an item named by its write id. An acknowledged add is lost
-    /// if no held cart contains it and no write removed it, whatever the clocks say. A removal
-    /// by an acknowledged write is undone (the item resurfaced) if the carts held at the end,
-    /// merged, contain the item again.
-    /// Returns (acknowledged adds, adds lost, items resurfaced).
-    fn judge_carts(&self) -> (u64, u64, u64) {
-        if !matches!(self.scenario.workload.value_model, ValueModel::Cart { .. }) {
-            return (0, 0, 0);
-        }
-        let items = convergence::held_cart_items(&self.nodes);
-        let tombstones = convergence::held_cart_tombstones(&self.nodes);
-        let (mut acked_adds, mut lost_adds, mut resurfaced) = (0u64, 0u64, 0u64);
-        for key in self.history.written_keys() {
-            acked_adds += self.history.acked_writes(key).len() as u64;
-            let held = items.get(&key).map_or(&[][..], Vec::as_slice);
-            let dead = tombstones.get(&key).map_or(&[][..], Vec::as_slice);
-            let removals = self.history.cart_removals(key);
-            // Sorted once: a hot cart's thousands of adds each ask whether it was removed.
-            let mut removed_items: Vec<u64> = removals.iter().map(|&(item, _)| item).collect();
-            removed_items.sort_unstable();
-            let removed = |item: u64| removed_items.binary_search(&item).is_ok();
-            lost_adds +=
-                self.history.acked_writes(key).iter().filter(|(w, _)| held.binary_search(&w.0).is_err() && !removed(w.0)).count()
-                    as u64;
-            let mut back: Vec<u64> = removals
-                .iter()
-                .filter(|&&(item, w)| {
-                    self.history.is_acked(w) && held.binary_search(&item).is_ok() && dead.binary_search(&item).is_err()
-                })
-                .map(|&(item, _)| item)
-                .collect();
-            back.sort_unstable();
-            back.dedup();
-            resurfaced += back.len() as u64;
-        }
-        (acked_adds, lost_adds, resurfaced)
-    }
-
-    /// Replica and membership agreement right now.
-    fn snapshot(&self) -> Snapshot {
-        self.with_membership(convergence::snapshot(&self.ring, &self.keys, &self.nodes, &self.scenario.protocol))
-    }
-
-    /// Adds to a replica snapshot every running node whose ring is not the operator's.
-    fn with_membership(&self, mut snap: Snapshot) -> Snapshot {
-        let truth = self.ring.fingerprint();
-        for i in (0..self.nodes.len()).filter(|&i| self.node_up[i]) {
-            if self.node_rings[i].fingerprint() != truth {
-                snap.disagreement(NodeId(i as u32), self.node_rings[i].members().len(), self.ring.members().len());
-            }
-        }
-        snap
-    }
-
-    /// Forgets the writes nothing held reflects any more (see [`History::prune`]): the census
-    /// is every write id the nodes, clients, pending events and crash records hold.
-    fn prune_history(&mut self) {
-        let mut held = Vec::new();
-        for node in &self.nodes {
-            node.held_writes(&mut held);
-        }
-        let mut probe_heads = Vec::new();
-        for client in &self.clients {
-            let from = held.len();
-            client.held_writes(&mut held);
-            if client.role() == Role::Probe {
-                probe_heads.extend_from_slice(&held[from..]);
-            }
-        }
-        for event in self.engine.pending_events() {
-            match event {
-                Event::Deliver(envelope) | Event::Process(envelope) => envelope.payload.held_writes(&mut held),
-                Event::ClientTimer { timer: ClientTimer::ProbeRead { write, .. }, .. } => {
-                    held.push(*write);
-                    probe_heads.push(*write);
-                }
-                Event::NodeTimer { .. }
-                | Event::ClientTimer { .. }
-                | Event::NodeTimeout { .. }
-                | Event::ClientTimeout { .. }
-                | Event::Arrival
-                | Event::EndWorkload
-                | Event::Fault(_)
-                | Event::Sample => {}
-            }
-        }
-        for crash in self.unflushed_lost.values().flatten() {
-            held.extend_from_slice(&crash.in_memory);
-            held.extend_from_slice(&crash.on_disk);
-        }
-        // Sorted, so the walk (and so nothing else) depends on the slab's order.
-        held.sort_unstable();
-        held.dedup();
-        // Crash records are held, so nothing a crash took from a buffer is among these losses.
-        let losses = self.history.prune(&held, &probe_heads);
-        for loss in losses.named {
-            let key: Rc<str> = self.keys.name(loss.key).into();
-            let lost = LostWrite { key_id: loss.key, key, write: loss.write, acked_at: loss.acked_at, unflushed: false };
-            self.lost_writes.push(lost, false);
-        }
-        for (_, count) in losses.unnamed {
-            self.lost_writes.push_unnamed(count, false);
-        }
-    }
-
-    fn finish(mut self) -> RunResult {
-        let convergence = self.snapshot();
-        let explained = self.explain_key.map_or(Vec::new(), |k| self.describe_holdings(k));
-        let held = convergence::held_writes(&self.nodes);
-        let mut lost_writes = std::mem::take(&mut self.lost_writes);
-        for key in self.history.written_keys() {
-            let held_now = held.get(&key).map_or(&[][..], Vec::as_slice);
-            // Each lost write, with the write it is judged by: itself, or the write it was folded
-            // into (reflected exactly when that one is, by anything; see History::prune).
-            let mut lost: Vec<(WriteId, SimTime, WriteId)> =
-                self.history.lost_writes(key, held_now).into_iter().map(|(w, at)| (w, at, w)).collect();
-            let mut unnamed = Vec::new();
-            for hidden in self.history.hidden_losses(key, held_now) {
-                lost.extend(hidden.named.iter().map(|&(w, at)| (w, at, hidden.head)));
-                unnamed.push((hidden.head, hidden.unnamed));
-            }
-            let crashes = self.unflushed_lost.get(&key).map_or(&[][..], Vec::as_slice);
-            let history = &mut self.history;
-            let mut unflushed =
-                |w: WriteId| crashes.iter().any(|c| history.reflects(&c.in_memory, w) && !history.reflects(&c.on_disk, w));
-            // Named once per key that lost a write, and shared by its lost writes.
-            let mut name: Option<Rc<str>> = None;
-            for (write, acked_at, judged_by) in lost {
-                let key_name = name.get_or_insert_with(|| self.keys.name(key).into()).clone();
-                let lost = LostWrite { key_id: key, key: key_name, write, acked_at, unflushed: unflushed(judged_by) };
-                lost_writes.push(lost, self.explain_key == Some(key));
-            }
-            for (head, count) in unnamed {
-                lost_writes.push_unnamed(count, unflushed(head));
-            }
-        }
-        let (acked_adds, lost_adds, resurfaced_items) = self.judge_carts();
-        let last_fault = self.faults.last().map(|f| SimTime::ZERO.after(f.at));
-        let converged_after_last_fault = last_fault.and_then(|t| {
-            let sampled = self.samples.iter().find(|(at, s)| *at >= t && s.converged()).map(|(at, _)| *at);
-            sampled.or(convergence.converged().then_some(self.engine.now()))
-        });
-        let n = self.scenario.protocol.n;
-        let mut keys_owned = vec![0u64; self.nodes.len()];
-        let mut list = Vec::with_capacity(n);
-        for k in 0..self.scenario.workload.key_count {
-            let key = KeyId(k as u32);
-            self.ring.cached_list(key, || self.keys.position(key), n, n, &mut list);
-            for node in &list {
-                keys_owned[node.index()] += 1;
-            }
-        }
-        let keys = &self.keys;
-        let client_history = self.op_log.take().map(|log| ClientHistory {
-            events: log.events,
-            key_names: (0..keys.len()).map(|k| keys.name(KeyId(k as u32)).into()).collect(),
-        });
-        let ring = &self.ring;
-        let down_at_end = ring.members().iter().map(|m| m.node).filter(|n| !self.node_up[n.index()]).collect();
-        RunResult {
-            client_history,
-            down_at_end,
-            busy: self.resources.busy.clone(),
-            metrics: self.metrics,
-            history: self.history,
-            node_stats: self.nodes.iter().map(|n| n.stats.clone()).collect(),
-            keys_owned,
-            partitions_owned: self.ring.ranges_per_node(self.nodes.len()),
-            ring_members: self.ring.members().iter().map(|m| m.node.index()).collect(),
-            events_processed: self.engine.events_processed(),
-            timeouts_retired: self.timeouts_retired,
-            simulated_end: self.engine.now(),
-            peak_pending_events: self.peak_pending,
-            network_fingerprint: self.network.first_delays().to_vec(),
-            convergence,
-            samples: self.samples,
-            converged_after_last_fault,
-            last_fault,
-            lost_writes,
-            acked_adds,
-            lost_adds,
-            resurfaced_items,
-            agreement: self.agreement,
-            change_transfers: self.change_transfers,
-            decommissioned: self.decommissioned,
-            faults: self.faults,
-            explained,
-            ring_metadata_entries: self.ring.metadata_entries(),
-            ring_ranges: self.ring.range_count(),
-            client_sessions: self.clients.iter().map(Client::session_count).sum(),
-            stopped: self.stopped,
-        }
-    }
-}
-
-/// The ring a client routes by. A partition-aware client library (preference-list-head or
-/// client-driven coordination) fetches the membership every `client_ring_refresh`, each client
-/// at its own phase, and between fetches routes by the ring in force at its last one (Dynamo
-/// §4.5: clients pull membership periodically; the paper's every 10 s). A load balancer, and a
-/// client of any node (proxy), route by the current ring.
-fn client_ring<'a>(
-    scenario: &Scenario,
-    history: &'a [(SimTime, Rc<Ring>)],
-    client: usize,
-    clients: usize,
-    now: SimTime,
-) -> &'a Ring {
-    let current = &history[history.len() - 1].1;
-    let refresh = scenario.workload.client_ring_refresh.as_nanos();
-    let partition_aware = matches!(scenario.protocol.coordination, Coordination::PreferenceListHead | Coordination::ClientDriven);
-    if refresh == 0 || !partition_aware || history.len() == 1 {
-        return current;
-    }
-    let phase = refresh / clients.max(1) as u64 * client as u64;
-    let now = now.as_nanos();
-    let fetched = if now < phase { 0 } else { phase + (now - phase) / refresh * refresh };
-    history.iter().rev().find(|(at, _)| at.as_nanos() <= fetched).map_or(current, |(_, ring)| ring)
 }
 
 fn client_env<'a>(
