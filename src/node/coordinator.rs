@@ -545,7 +545,7 @@ impl Node {
             None => return,
         };
         for &p in &silent {
-            self.suspect(p, now);
+            self.suspect(p, now, env, out);
         }
         if !env.protocol.sloppy_quorum && env.protocol.hinted_handoff {
             // Strict quorums (Cassandra): the coordinator itself keeps a hint for each silent

@@ -1,5 +1,9 @@
 //! Local failure detection (Dynamo §4.8.3): a peer that does not answer in time is suspected,
 //! suspected peers are pinged periodically, and any message from a peer clears the suspicion.
+//!
+//! Detection is passive, as Dynamo's is: the probe timer is armed by a node's first suspicion
+//! and lapses at the first tick that finds none, so a node that suspects no one costs no event.
+//! Ticks keep the node's phase (every probe interval from its start), armed or not.
 
 use crate::node::message::Payload;
 use crate::node::*;
@@ -11,6 +15,8 @@ use std::collections::BTreeMap;
 #[derive(Default)]
 pub(super) struct FailureDetector {
     suspected: BTreeMap<NodeId, SimTime>,
+    /// Whether a probe tick is pending.
+    armed: bool,
 }
 
 impl FailureDetector {
@@ -43,13 +49,17 @@ impl FailureDetector {
 
     pub(super) fn forget_all(&mut self) {
         self.suspected.clear();
+        self.armed = false;
     }
 
-    /// Pings every suspected peer; an answer (any message) clears the suspicion.
-    pub(super) fn probe(&self, out: &mut Vec<NodeEffect>) {
+    /// A probe tick: pings every suspected peer (an answer, any message, clears the suspicion);
+    /// returns whether the next tick is wanted, which it is while anyone is suspected.
+    pub(super) fn probe(&mut self, out: &mut Vec<NodeEffect>) -> bool {
         for &peer in self.suspected.keys() {
             out.push(NodeEffect::Send { to: Endpoint::Node(peer), payload: Payload::Ping });
         }
+        self.armed = !self.suspected.is_empty();
+        self.armed
     }
 }
 
@@ -58,9 +68,19 @@ impl Node {
         self.detector.suspects(peer)
     }
 
-    pub(super) fn suspect(&mut self, peer: NodeId, now: SimTime) {
-        if peer != self.id && self.detector.suspect(peer, now) {
-            self.stats.suspicions += 1;
+    /// Suspects `peer`; the first suspicion arms the probe timer for the next tick of this
+    /// node's phase.
+    pub(super) fn suspect(&mut self, peer: NodeId, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+        if peer == self.id || !self.detector.suspect(peer, now) {
+            return;
+        }
+        self.stats.suspicions += 1;
+        if !self.detector.armed {
+            self.detector.armed = true;
+            let interval = env.protocol.probe_interval.as_nanos().max(1);
+            let since_start = now.since(self.started_at).as_nanos();
+            let after = SimDuration(interval - since_start % interval);
+            out.push(NodeEffect::Timer { after, timer: NodeTimer::Probe { incarnation: self.incarnation } });
         }
     }
 }

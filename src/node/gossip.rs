@@ -1,5 +1,10 @@
 //! Gossip membership (Dynamo §4.8): this node's durable view of the ring, changed by the
 //! operator's commands and merged from a random peer (or seed) every gossip interval.
+//!
+//! A round opens with the view's digest, as Cassandra's gossip opens with digests and Riak's
+//! ring gossip compares the ring's clock: a peer that agrees says nothing, so a converged
+//! cluster's rounds cost one small message whatever its size; a peer that differs answers with
+//! its view, and the opener, having merged it, sends its own back if the two still differ.
 
 use crate::node::membership::{MemberRecord, MemberStatus, Membership};
 use crate::node::message::Payload;
@@ -30,6 +35,12 @@ impl Node {
         Rc::make_mut(&mut self.view).put(node, record);
     }
 
+    pub(super) fn on_gossip_digest(&mut self, from: Endpoint, digest: u64, out: &mut Vec<NodeEffect>) {
+        if digest != self.view.digest() {
+            out.push(NodeEffect::Send { to: from, payload: Payload::Gossip { view: self.view.clone(), reply: true } });
+        }
+    }
+
     pub(super) fn on_gossip(&mut self, from: Endpoint, view: Rc<Membership>, reply: bool, out: &mut Vec<NodeEffect>) {
         if Rc::ptr_eq(&view, &self.view) || *view == *self.view {
             // Agreement is the usual case once gossip has converged. Keeping the more
@@ -48,8 +59,8 @@ impl Node {
         }
     }
 
-    /// One gossip round: this node's view to a random peer it knows of, or a seed: uniform over
-    /// the known nodes but itself and the seeds, in node order.
+    /// One gossip round: this node's view's digest to a random peer it knows of, or a seed:
+    /// uniform over the known nodes but itself and the seeds, in node order.
     pub(super) fn gossip_round(&mut self, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
         let view = &self.view;
         let me = view.position(self.id);
@@ -74,10 +85,8 @@ impl Node {
         };
         if let Some(peer) = peer {
             self.stats.gossip_rounds += 1;
-            out.push(NodeEffect::Send {
-                to: Endpoint::Node(peer),
-                payload: Payload::Gossip { view: self.view.clone(), reply: true },
-            });
+            let digest = self.view.digest();
+            out.push(NodeEffect::Send { to: Endpoint::Node(peer), payload: Payload::GossipDigest { digest } });
         }
     }
 

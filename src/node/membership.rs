@@ -22,10 +22,33 @@ pub struct MemberRecord {
 
 /// Sorted by node: a gossip round picks its peer by index in O(1) (a 10,000-node view listed
 /// for every round cost more than the rest of the protocol).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Membership {
     members: Vec<(NodeId, MemberRecord)>,
+    /// A digest of every record, kept as records change: what a gossip round sends first, so
+    /// that two agreeing views cost one small message (Cassandra's digests, Riak's ring clock).
+    digest: u64,
 }
+
+/// One record's share of a view's digest: a 64-bit mix of its fields, summed over the view, so
+/// that a change updates the digest in O(1) and views that differ collide with chance 2^-64.
+fn record_digest(node: NodeId, record: MemberRecord) -> u64 {
+    let mut z = (node.0 as u64) << 32 ^ record.version << 1 ^ (record.status == MemberStatus::Leaving) as u64;
+    // SplitMix64's finaliser.
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Views with different digests differ: the common case of a comparison costs O(1).
+impl PartialEq for Membership {
+    fn eq(&self, other: &Membership) -> bool {
+        self.digest == other.digest && self.members == other.members
+    }
+}
+
+impl Eq for Membership {}
 
 impl Membership {
     pub fn with_members(nodes: impl IntoIterator<Item = NodeId>) -> Membership {
@@ -33,14 +56,24 @@ impl Membership {
             nodes.into_iter().map(|n| (n, MemberRecord { status: MemberStatus::Normal, version: 1 })).collect();
         members.sort_by_key(|(n, _)| *n);
         members.dedup_by_key(|(n, _)| *n);
-        Membership { members }
+        let digest = members.iter().fold(0u64, |d, &(n, r)| d.wrapping_add(record_digest(n, r)));
+        Membership { members, digest }
     }
 
     fn insert(&mut self, node: NodeId, record: MemberRecord) {
         match self.members.binary_search_by_key(&node, |(n, _)| *n) {
-            Ok(i) => self.members[i].1 = record,
+            Ok(i) => {
+                self.digest = self.digest.wrapping_sub(record_digest(node, self.members[i].1));
+                self.members[i].1 = record;
+            }
             Err(i) => self.members.insert(i, (node, record)),
         }
+        self.digest = self.digest.wrapping_add(record_digest(node, record));
+    }
+
+    /// What a gossip round sends before any record: equal for equal views.
+    pub fn digest(&self) -> u64 {
+        self.digest
     }
 
     /// The known nodes, in order.
@@ -135,5 +168,30 @@ mod tests {
         assert_eq!(ab.ring_members(), vec![NodeId(0), NodeId(2)]);
         assert!(!ab.merge(&a), "merging again changes nothing");
         assert_ne!(a.ring_fingerprint(), ab.ring_fingerprint());
+    }
+
+    /// The digest a gossip round sends is kept as records change: equal for views built in any
+    /// order, different once any record differs (a status, a version, a node).
+    #[test]
+    fn digest_follows_every_record() {
+        let nodes = [NodeId(0), NodeId(1), NodeId(2)];
+        let full = Membership::with_members(nodes);
+        let mut grown = Membership::with_members([NodeId(2)]);
+        grown.put(NodeId(0), MemberRecord { status: MemberStatus::Normal, version: 1 });
+        grown.put(NodeId(1), MemberRecord { status: MemberStatus::Normal, version: 1 });
+        assert_eq!(grown.digest(), full.digest());
+        assert_eq!(grown, full);
+        let mut leaving = full.clone();
+        leaving.put(NodeId(1), MemberRecord { status: MemberStatus::Leaving, version: 1 });
+        let mut bumped = full.clone();
+        bumped.put(NodeId(1), MemberRecord { status: MemberStatus::Normal, version: 2 });
+        let digests = [full.digest(), leaving.digest(), bumped.digest(), Membership::with_members(nodes[..2].to_vec()).digest()];
+        for (i, a) in digests.iter().enumerate() {
+            assert!(digests[i + 1..].iter().all(|b| a != b), "{digests:?}");
+        }
+        assert_ne!(full, leaving);
+        // Changed back, the digest comes back.
+        leaving.put(NodeId(1), MemberRecord { status: MemberStatus::Normal, version: 1 });
+        assert_eq!(leaving.digest(), full.digest());
     }
 }

@@ -132,6 +132,11 @@ pub enum Payload {
     },
     Ping,
     Pong,
+    /// A gossip round's opening: the digest of the sender's view. A receiver whose view has
+    /// another digest answers with its view (`Gossip` with `reply`); an agreeing one says nothing.
+    GossipDigest {
+        digest: u64,
+    },
     /// Gossip: the sender's membership view; with `reply`, the receiver answers with its own.
     Gossip {
         view: Rc<Membership>,
@@ -188,6 +193,7 @@ impl Payload {
             | Payload::Ping
             | Payload::Pong
             | Payload::Gossip { .. }
+            | Payload::GossipDigest { .. }
             | Payload::TransferAck { .. }
             | Payload::AeCompare { .. } => {}
         }
@@ -211,6 +217,7 @@ impl Payload {
             | Payload::AeCompare { .. }
             | Payload::AeKeys { .. }
             | Payload::Gossip { .. }
+            | Payload::GossipDigest { .. }
             | Payload::Transfer { .. }
             | Payload::TransferAck { .. } => None,
         }
@@ -241,6 +248,7 @@ impl Payload {
                 Payload::MintRequest { body: b, others, .. } => body(b) + 8 * others.len(),
                 Payload::PutAck { minted, .. } => minted.as_ref().map_or(0, |(c, v)| context(c) + versions(v)),
                 Payload::Gossip { view: m, .. } | Payload::TransferAck { view: m, .. } => view(m),
+                Payload::GossipDigest { .. } => 8,
                 Payload::Transfer { entries, view: m, .. } => {
                     view(m) + entries.iter().map(|(_, v)| 8 + versions(v)).sum::<usize>()
                 }
@@ -283,7 +291,7 @@ impl Payload {
             Payload::Ping => MessageKind::Ping,
             Payload::Pong => MessageKind::Pong,
             Payload::AeCompare { .. } | Payload::AeKeys { .. } => MessageKind::AntiEntropy,
-            Payload::Gossip { .. } => MessageKind::Gossip,
+            Payload::Gossip { .. } | Payload::GossipDigest { .. } => MessageKind::Gossip,
             Payload::Transfer { .. } => MessageKind::Transfer,
             Payload::TransferAck { .. } => MessageKind::TransferAck,
         }

@@ -197,6 +197,8 @@ pub struct Node {
     /// Shared with the gossip messages that carry it; copied only when it changes.
     view: Rc<Membership>,
     incarnation: u32,
+    /// When this incarnation started: the phase of its periodic work.
+    started_at: SimTime,
     rng: SimRng,
     /// A buffer for preference lists, kept to save an allocation per use.
     scratch: Vec<NodeId>,
@@ -215,6 +217,7 @@ impl Node {
             detector: FailureDetector::default(),
             view: Rc::default(),
             incarnation: 0,
+            started_at: SimTime::ZERO,
             rng,
             scratch: Vec::new(),
             stats: NodeStats::default(),
@@ -222,9 +225,10 @@ impl Node {
     }
 
     /// Starts the periodic timers (at time zero and after every restart).
-    pub fn start(&mut self, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
+    pub fn start(&mut self, now: SimTime, env: &NodeEnv, out: &mut Vec<NodeEffect>) {
         let incarnation = self.incarnation;
-        out.push(NodeEffect::Timer { after: env.protocol.probe_interval, timer: NodeTimer::Probe { incarnation } });
+        // The failure detector's probe ticks keep this phase but wait for a suspicion.
+        self.started_at = now;
         if env.protocol.hinted_handoff {
             out.push(NodeEffect::Timer { after: env.protocol.hint_scan_interval, timer: NodeTimer::HintScan { incarnation } });
         }
@@ -325,6 +329,7 @@ impl Node {
                 }
             }
             Payload::Ping => out.push(NodeEffect::Send { to: from, payload: Payload::Pong }),
+            Payload::GossipDigest { digest } => self.on_gossip_digest(from, digest, out),
             Payload::Gossip { view, reply } => self.on_gossip(from, view, reply, out),
             Payload::Transfer { id, entries, view } => self.on_transfer(now, env, from, id, &entries, &view, out),
             Payload::TransferAck { id, view } => self.on_transfer_ack(now, env, id, &view, out),
@@ -354,7 +359,9 @@ impl Node {
                 return; // from before a crash
             }
             NodeTimer::Probe { .. } => {
-                self.detector.probe(out);
+                if !self.detector.probe(out) {
+                    return; // no one is suspected: the timer lapses until the next suspicion
+                }
                 (p.probe_interval, timer)
             }
             NodeTimer::HintScan { .. } => {
@@ -496,6 +503,92 @@ mod tests {
         assert_eq!(*also_held, view);
         assert!(matches!(out[0], NodeEffect::ViewChanged));
         assert!(matches!(&out[1], NodeEffect::Send { payload: Payload::Gossip { reply: false, .. }, .. }));
+    }
+
+    /// A round opens with the view's digest: a peer that agrees says nothing, one that differs
+    /// answers with its whole view, and the opener then sends back what the peer lacks.
+    #[test]
+    fn a_gossip_round_sends_a_digest_and_views_only_where_they_differ() {
+        let fixture = Fixture::new(1);
+        let env = fixture.env();
+        let view = Membership::with_members([NodeId(0), NodeId(1), NodeId(2)]);
+        let mut a = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+        let mut b = Node::new(NodeId(1), Seeds::new(1).stream(Stream::Node, 1));
+        a.set_view(view.clone());
+        b.set_view(view.clone());
+        let mut out = Vec::new();
+        a.gossip_round(&env, &mut out);
+        let [NodeEffect::Send { payload: opening @ Payload::GossipDigest { .. }, .. }] = &out[..] else {
+            panic!("a round opens with a digest: {out:?}")
+        };
+        assert_eq!(opening.size_bytes(), 64 + 8, "a digest costs the same whatever the view's size");
+        let opening = opening.clone();
+        let mut answer = Vec::new();
+        b.on_message(SimTime(1), &env, Endpoint::Node(NodeId(0)), opening.clone(), &mut answer);
+        assert!(answer.is_empty(), "an agreeing peer says nothing: {answer:?}");
+        // b learns of a fourth node: its answer is its view, which a merges and completes.
+        b.record_membership_change(NodeId(3), MemberStatus::Normal);
+        a.record_membership_change(NodeId(2), MemberStatus::Leaving);
+        b.on_message(SimTime(2), &env, Endpoint::Node(NodeId(0)), opening, &mut answer);
+        let [NodeEffect::Send { payload: reply @ Payload::Gossip { reply: true, .. }, .. }] = &answer[..] else {
+            panic!("a differing peer answers with its view: {answer:?}")
+        };
+        let mut back = Vec::new();
+        a.on_message(SimTime(3), &env, Endpoint::Node(NodeId(1)), reply.clone(), &mut back);
+        let Some(NodeEffect::Send { payload: Payload::Gossip { view: merged, reply: false }, .. }) = back.last() else {
+            panic!("the opener sends back what the peer lacked: {back:?}")
+        };
+        b.on_message(
+            SimTime(4),
+            &env,
+            Endpoint::Node(NodeId(0)),
+            Payload::Gossip { view: merged.clone(), reply: false },
+            &mut out,
+        );
+        assert_eq!(a.view().digest(), b.view().digest());
+        assert_eq!(*a.view(), *b.view());
+    }
+
+    /// Detection is passive: no probe timer until a first suspicion, which arms one for the next
+    /// tick of the node's phase; the first tick that finds no suspicion lets it lapse.
+    #[test]
+    fn the_probe_timer_runs_only_while_someone_is_suspected() {
+        let fixture = Fixture::new(1);
+        let env = fixture.env();
+        let probe = |out: &[NodeEffect]| {
+            out.iter()
+                .filter_map(|e| match e {
+                    NodeEffect::Timer { after, timer: timer @ NodeTimer::Probe { .. } } => Some((*after, *timer)),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+        let mut out = Vec::new();
+        node.start(SimTime(300_000), &env, &mut out);
+        assert!(probe(&out).is_empty(), "a node that suspects no one arms no probe timer");
+        out.clear();
+        // Started at 0.3 ms with ticks every 1 ms: suspected at 2.5 ms, the tick is at 3.3 ms.
+        node.suspect(NodeId(1), SimTime(2_500_000), &env, &mut out);
+        node.suspect(NodeId(2), SimTime(2_600_000), &env, &mut out);
+        let armed = probe(&out);
+        assert_eq!(armed.len(), 1, "one timer for any number of suspicions: {out:?}");
+        assert_eq!(armed[0].0, SimDuration(800_000));
+        out.clear();
+        node.on_timer(SimTime(3_300_000), &env, armed[0].1, &mut out);
+        let pings = out.iter().filter(|e| matches!(e, NodeEffect::Send { payload: Payload::Ping, .. })).count();
+        assert_eq!(pings, 2);
+        assert_eq!(probe(&out).len(), 1, "re-armed while suspicions last");
+        // Both answer; the next tick finds no one and the timer lapses.
+        for peer in [NodeId(1), NodeId(2)] {
+            node.on_message(SimTime(3_400_000), &env, Endpoint::Node(peer), Payload::Pong, &mut out);
+        }
+        out.clear();
+        node.on_timer(SimTime(4_300_000), &env, armed[0].1, &mut out);
+        assert!(out.is_empty(), "no pings and no timer once no one is suspected: {out:?}");
+        // A later suspicion arms it again.
+        node.suspect(NodeId(1), SimTime(9_000_000), &env, &mut out);
+        assert_eq!(probe(&out), vec![(SimDuration(300_000), armed[0].1)]);
     }
 
     #[test]

@@ -483,7 +483,7 @@ impl<'s> World<'s> {
     }
 
     fn start_node(&mut self, node: NodeId) {
-        self.drive_node(node, SimDuration::ZERO, |n, _, env, out| n.start(env, out));
+        self.drive_node(node, SimDuration::ZERO, |n, now, env, out| n.start(now, env, out));
     }
 
     /// Runs one node handler with the node's own ring and applies what it pushed; sends depart
