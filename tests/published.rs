@@ -213,6 +213,29 @@ fn more_nodes_are_out_of_balance_at_low_load_than_at_high_load() {
     }
 }
 
+/// Figure 4's shape: under heavy-tailed disks the read and write tails rise with the load, and
+/// the write tail sits several times (at night about ten times) above the mean.
+#[test]
+fn the_tail_follows_the_load_and_sits_far_above_the_mean() {
+    for seed in 1..=2 {
+        let run = |rate: u32| {
+            let arrivals = format!(r#"workload.arrivals={{"kind": "open", "rate_per_s": {rate}, "clients": 200}}"#);
+            let sets = ["duration_ms=10000".to_string(), format!("seed={seed}"), arrivals];
+            let refs: Vec<&str> = sets.iter().map(String::as_str).collect();
+            report(&published("dynamo-diurnal-latency", &refs))
+        };
+        let (night, peak) = (run(250), run(600));
+        let lat = |rep: &serde_json::Value, op: &str, stat: &str| f(&rep["operations"][op]["latency_ms"][stat]);
+        assert!(lat(&peak, "get", "p999") > 2.0 * lat(&night, "get", "p999"), "seed {seed}: reads' tail");
+        assert!(lat(&peak, "put", "p999") > lat(&night, "put", "p999"), "seed {seed}: writes' tail");
+        for (load, rep) in [("night", &night), ("peak", &peak)] {
+            let ratio = lat(rep, "put", "p999") / lat(rep, "put", "mean");
+            assert!(ratio > 5.0, "seed {seed}, {load}: writes' p99.9 only {ratio:.1} times the mean");
+            assert!(lat(rep, "put", "mean") > 2.0 * lat(rep, "get", "mean"), "seed {seed}, {load}: writes go to disk");
+        }
+    }
+}
+
 /// compare.py regenerates the shipped README and charts from the shipped sweeps byte for byte
 /// (so neither is stale), and every chart's text is distinct and inside its canvas.
 #[test]

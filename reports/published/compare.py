@@ -76,6 +76,7 @@ CHARTS = {
     "dynamo-partitioning": ("Dynamo Figure 8: load-balancing efficiency (mean / hottest node)", ""),
     "dynamo-bootstrapping": ("Dynamo 6.2: time to add a node, strategy 1 (random tokens) and 3 (equal partitions)", "ms"),
     "dynamo-load-imbalance": ("Dynamo Figure 6: nodes more than 15% from the mean load (the paper draws a day's curve)", "%"),
+    "dynamo-diurnal-latency": ("Dynamo Figure 4: p99.9 latency over the mean, at night and at the peak", ""),
 }
 charted = {name: [] for name in CHARTS}
 
@@ -300,6 +301,18 @@ for cfg in by_config("dynamo-load-imbalance"):
         "DeCandia et al., SOSP 2007, Figure 6", fmt(m, h, pct=True, digits=1), "", "`make.sh`: dynamo-load-imbalance",
         "dynamo-load-imbalance")
     plot("dynamo-load-imbalance", f"{rate} requests/s", None, m, h)
+
+# Figure 4: the sweep's first configuration is the night's load, the second the peak's.
+night, peak = by_config("dynamo-diurnal-latency")
+for op, kind in [("put", "writes"), ("get", "reads")]:
+    tails = [mean_ci([r[f"p999_{op}_ms"] for r in cfg]) for cfg in (night, peak)]
+    ratios = [mean_ci([r[f"p999_{op}_ms"] / r[f"mean_{op}_ms"] for r in cfg]) for cfg in (night, peak)]
+    row(f"p99.9 {kind} latency and its ratio to the mean, night → peak load",
+        "follows the load; around 200 ms, an order of magnitude above the mean", "DeCandia et al., SOSP 2007, Figure 4",
+        " → ".join(f"{fmt(m, h, ' ms', 1)} ({fmt(rm, rh, '×', 1)})" for (m, h), (rm, rh) in zip(tails, ratios)), "",
+        "`make.sh`: dynamo-diurnal-latency", "dynamo-diurnal-latency")
+    for load, (rm, rh) in zip(("night", "peak"), ratios):
+        plot("dynamo-diurnal-latency", f"{kind}, {load}", 10, rm, rh)
 
 # One line per result saying whether they agree and why not: written by a person, in
 # agreement.json, after reading the figures (a line cannot be computed from them).

@@ -42,5 +42,8 @@ sweep dynamo-bootstrapping scenarios/published/dynamo-bootstrapping.json \
   --set 'ring={"strategy":"random_tokens","tokens_per_node":16},{"strategy":"equal_partitions","partitions":112}' \
   --set 'workload.value_bytes={"kind":"constant","bytes":2048},{"kind":"constant","bytes":8192},{"kind":"constant","bytes":32768}'
 sweep dynamo-load-imbalance scenarios/published/dynamo-load-imbalance.json --set workload.arrivals.rate_per_s=100,1000,10000
+# Figure 4's day as its night and its peak, each a steady load (the scenario alone runs the day).
+sweep dynamo-diurnal-latency scenarios/published/dynamo-diurnal-latency.json --set duration_ms=20000 \
+  --set 'workload.arrivals={"kind":"open","rate_per_s":250,"clients":200},{"kind":"open","rate_per_s":600,"clients":200}'
 python3 "$out/wars.py" 400000 > "$out/wars-model.json"
 python3 "$out/compare.py" "$out"
