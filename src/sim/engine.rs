@@ -439,6 +439,15 @@ impl<E> Engine<E> {
         self.slots[slot].take()
     }
 
+    /// Work done at this instant without an event of its own (a client with no think time
+    /// starting its next operation), counted toward the stall guard as an event would be.
+    pub fn note_inline(&mut self) {
+        self.at_this_instant += 1;
+        if self.at_this_instant > self.stall_events {
+            self.limit = Some(Limit::Stalled);
+        }
+    }
+
     /// The next event, left in the queue (to prefetch what it will touch).
     pub fn peek(&mut self) -> Option<&E> {
         let (key, _) = self.queue.least()?;
@@ -558,6 +567,14 @@ mod tests {
             stuck.schedule_after(SimDuration::ZERO, e);
         }
         assert_eq!((stuck.limit(), popped), (Some(Limit::Stalled), 101), "zero delays feeding each other");
+        // Work done inline at one instant counts toward the same guard.
+        let mut inline = Engine::<u32>::with_bounds(MAX_SLOTS, 100);
+        let mut done = 0;
+        while inline.limit().is_none() {
+            inline.note_inline();
+            done += 1;
+        }
+        assert_eq!((inline.limit(), done), (Some(Limit::Stalled), 101), "inline work that never lets time move");
         let mut moving = Engine::with_bounds(MAX_SLOTS, 100);
         moving.schedule_after(SimDuration(1), 0u32);
         for _ in 0..1000 {
