@@ -347,3 +347,27 @@ fn a_client_side_lock_per_key_serialises_read_modify_writes_and_last_write_wins_
     assert!((4.0..6.0).contains(&(unlocked_puts / locked_puts)), "{unlocked_puts} puts unlocked, {locked_puts} locked");
     assert!(f(&unlocked["convergence"]["lost_add_fraction"]) > 0.5);
 }
+
+/// Riak's PR and PW: under a partition, a coordinator on the minority side whose healthy
+/// targets hold fewer primaries than PR (PW) refuses the request at once, where plain R and W
+/// serve it from fall-backs (sloppy quorum). Nothing else fails for want of primaries.
+#[test]
+fn primary_quorums_make_a_partitioned_minority_refuse_what_sloppy_quorums_serve() {
+    for seed in 1..=3 {
+        let refused = |pr: &str| {
+            let s = shipped(
+                "riak-primary-quorums",
+                &[&format!("seed={seed}"), &format!("protocol.pr={pr}"), &format!("protocol.pw={pr}")],
+            );
+            let rep = report(&s);
+            let unavailable = |op: &str| u(&rep["operations"][op]["unavailable_count"]);
+            (unavailable("get"), unavailable("put"), u(&rep["protocol_counters"]["refused_for_primaries_count"]))
+        };
+        let (gets, puts, counted) = refused("2");
+        assert!(gets > 500 && puts > 500, "seed {seed}: PR = PW = 2 refused {gets} gets and {puts} puts");
+        // Every refusal is for want of primaries; the few a client had given up on by then are
+        // counted at the node only.
+        assert!(counted >= gets + puts && counted < gets + puts + 20, "seed {seed}: {counted} refused, {gets} + {puts} seen");
+        assert_eq!(refused("0"), (0, 0, 0), "seed {seed}: Riak's defaults serve them");
+    }
+}

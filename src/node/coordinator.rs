@@ -18,6 +18,7 @@
 use crate::node::consistency::Need;
 use crate::node::failure_detector::FailureDetector;
 use crate::node::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
+use crate::node::riak_quorums::ReadVerdict;
 use crate::node::versioning::{CausalContext, Resolution, VersionSet};
 use crate::node::*;
 use crate::sim::engine::{SimDuration, SimTime};
@@ -45,6 +46,8 @@ pub(super) struct GetState {
     replies: Replies,
     need: Need,
     answered: bool,
+    /// The key's top N, kept only under PR or PW (see [`crate::node::riak_quorums`]).
+    primaries: NodeList,
 }
 
 pub(super) struct PutState {
@@ -59,6 +62,8 @@ pub(super) struct PutState {
     minted: Option<Rc<CausalContext>>,
     need: Need,
     answered: bool,
+    /// The key's top N, kept only under PR or PW.
+    primaries: NodeList,
 }
 
 pub(super) enum Coordinating {
@@ -101,6 +106,14 @@ impl Coordinator {
     pub(super) fn clear(&mut self) {
         self.open.clear();
     }
+}
+
+/// Answers a request that cannot be served as asked with unavailable.
+fn refuse(client: ClientId, op: u64, key: KeyId, out: &mut Vec<NodeEffect>) {
+    out.push(NodeEffect::Send {
+        to: Endpoint::Client(client),
+        payload: Payload::Reply { op, key, body: ReplyBody::Failed(Failure::Unavailable) },
+    });
 }
 
 /// Takes the next fall-back not under suspicion.
@@ -214,10 +227,16 @@ impl Node {
 
     /// Fails a request its level cannot be met for, at once (Cassandra's unavailable).
     fn unavailable(&self, op: &ClientOp, out: &mut Vec<NodeEffect>) {
-        out.push(NodeEffect::Send {
-            to: Endpoint::Client(op.client),
-            payload: Payload::Reply { op: op.op, key: op.key, body: ReplyBody::Failed(Failure::Unavailable) },
-        });
+        refuse(op.client, op.op, op.key, out);
+    }
+
+    /// The key's top N when PR or PW needs it to tell primaries from fall-backs; else empty.
+    fn primaries(env: &NodeEnv, list: &[NodeId]) -> NodeList {
+        if env.protocol.riak.counts_primaries() {
+            list[..env.protocol.n.min(list.len())].into()
+        } else {
+            NodeList::new()
+        }
     }
 
     pub(super) fn on_client_request(
@@ -280,6 +299,11 @@ impl Node {
         };
         let req = self.requests.new_request(self.id);
         let (targets, spare) = self.select(env, list);
+        let primaries = Self::primaries(env, list);
+        if !env.protocol.riak.enough_primaries(targets.iter().map(|t| t.node), &primaries, true) {
+            self.stats.refused_for_primaries += 1;
+            return self.unavailable(&op, out);
+        }
         let asked = self.fan_out(env, targets, &need, self.id);
         let mut state = GetState {
             client: op.client,
@@ -290,6 +314,7 @@ impl Node {
             replies: Replies::new(),
             need,
             answered: false,
+            primaries,
         };
         for t in &asked {
             // A local read costs no message. Under write-to-fastest-reader it is asked like any
@@ -339,11 +364,24 @@ impl Node {
             return;
         };
         let dc_of = |n: NodeId| env.ring.datacenter_of(n);
-        if !state.answered && state.need.met(state.replies.iter().map(|(n, _)| *n), state.asked.len(), dc_of) {
+        let verdict = if state.answered {
+            ReadVerdict::Wait
+        } else {
+            let (p, all_in) = (env.protocol, state.replies.len() >= state.asked.len());
+            let (need, cap) = (state.need, state.asked.len());
+            let met = |repliers: &mut dyn Iterator<Item = NodeId>| need.met(repliers, cap, dc_of);
+            p.riak.judge_read(&state.replies, &state.primaries, p.n, p.r, all_in, met)
+        };
+        if verdict == ReadVerdict::Unavailable {
+            self.stats.refused_for_primaries += 1;
+            state.answered = true;
+            refuse(state.client, state.op, state.key, out);
+        } else if verdict != ReadVerdict::Wait {
             state.answered = true;
             // Reconciling equal sets gives that set (reconciliation is idempotent), so replicas
             // that agree, the usual case, cost no merge.
             let (context, read) = match agreed_replies(&state.replies) {
+                _ if verdict == ReadVerdict::NotFound => (CausalContext::default(), Rc::new(VersionSet::default())),
                 Some(set) => (set.client_context(now), set.clone()),
                 None => {
                     let merged = reconcile_replies(env.protocol.conflict.resolution(), now, &state.replies);
@@ -419,6 +457,11 @@ impl Node {
         };
         let req = self.requests.new_request(self.id);
         let (targets, spare) = self.select(env, list);
+        let primaries = Self::primaries(env, list);
+        if !env.protocol.riak.enough_primaries(targets.iter().map(|t| t.node), &primaries, false) {
+            self.stats.refused_for_primaries += 1;
+            return self.unavailable(&op, out);
+        }
         let mut state = PutState {
             client: op.client,
             op: op.op,
@@ -430,6 +473,7 @@ impl Node {
             minted: None,
             need,
             answered: false,
+            primaries,
         };
         // The coordinator mints the version itself when it is a replica, or, under direct
         // coordination, when it is not; it mints without storing (and sends its own copy like
@@ -477,7 +521,7 @@ impl Node {
     /// the point of the model is that the one durable write is off the acknowledgement's path
     /// (§6.1). Returns whether this node's own write is to be durable too.
     fn mark_write_through(&self, env: &NodeEnv, targets: &mut [Target]) -> bool {
-        let mut left = env.protocol.storage.durable_writes();
+        let mut left = env.protocol.storage.durable_writes().max(env.protocol.riak.dw);
         for t in targets.iter_mut().filter(|t| t.node != self.id) {
             if left == 0 {
                 break;
@@ -522,7 +566,19 @@ impl Node {
             return;
         };
         let dc_of = |n: NodeId| env.ring.datacenter_of(n);
-        if !state.answered && state.need.met(state.acked.iter().copied(), usize::MAX, dc_of) {
+        let storage = env.protocol.storage;
+        let durable = |n: NodeId| state.asked.iter().any(|t| t.node == n && storage.writes_through(t.write_through));
+        let riak_met = env.protocol.riak.put_met(&state.acked, &state.primaries, durable);
+        let w_met = state.need.met(state.acked.iter().copied(), usize::MAX, dc_of);
+        let all_acked = state.asked.iter().all(|t| state.acked.contains(&t.node));
+        if !state.answered && w_met && !riak_met && all_acked {
+            // W acknowledged, but every target has and PW or DW is not met: no later one can.
+            self.stats.refused_for_primaries += 1;
+            refuse(state.client, state.op, state.key, out);
+            self.requests.open.remove(&req);
+            return;
+        }
+        if !state.answered && riak_met && w_met {
             if let Some(context) = &state.minted {
                 state.answered = true;
                 out.push(NodeEffect::Send {

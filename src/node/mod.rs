@@ -40,6 +40,7 @@ pub mod merkle;
 pub mod message;
 pub mod protocol;
 pub mod replica;
+pub mod riak_quorums;
 pub mod storage;
 pub mod versioning;
 
@@ -133,6 +134,9 @@ pub struct NodeStats {
     /// Replies that arrived after the client had been answered (read repair's raw material).
     pub late_replies: u64,
     pub coordinator_timeouts: u64,
+    /// Requests this node refused, or failed once every target had answered, for want of the
+    /// primaries or durable writes PR, PW or DW ask (Riak's `pr_val_unsatisfied`).
+    pub refused_for_primaries: u64,
     pub clock_entries_truncated: u64,
     /// Times this node began suspecting a peer.
     pub suspicions: u64,
@@ -430,6 +434,7 @@ mod tests {
             storage: StorageModel::Durable,
             admission: None,
             reads_from_disk: false,
+            riak: Default::default(),
         }
     }
 
@@ -547,6 +552,56 @@ mod tests {
         );
         assert_eq!(a.view().digest(), b.view().digest());
         assert_eq!(*a.view(), *b.view());
+    }
+
+    /// Riak's `notfound_ok` and `basic_quorum` at the coordinator: node 0 lacks the key (its own
+    /// read finds nothing) and the other two replicas answer as given; what does the client get,
+    /// and when? `None`: no answer yet; `Some(found)`: the read answered, holding the key or not.
+    #[test]
+    fn notfound_ok_and_basic_quorum_decide_when_a_read_of_a_missing_key_ends() {
+        use crate::node::message::{ClientOp, ReplyBody};
+        use crate::node::riak_quorums::RiakQuorums;
+        use crate::sim::ids::ClientId;
+        let read = |notfound_ok: bool, basic_quorum: bool, r: usize, replies: &[(u32, bool)]| -> Option<bool> {
+            let mut fixture = Fixture::new(1);
+            fixture.protocol.r = r;
+            fixture.protocol.riak = RiakQuorums { notfound_ok, basic_quorum, ..RiakQuorums::default() };
+            let env = fixture.env();
+            let mut holder = Node::new(NodeId(1), Seeds::new(1).stream(Stream::Node, 1));
+            let (held, _) = holder.mint(SimTime(1), &env, KeyId(0), &put(1), None, false);
+            let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+            let mut out = Vec::new();
+            let op = ClientOp { client: ClientId(0), op: 1, key: KeyId(0), forwarded: false, level: None };
+            node.on_message(SimTime(2), &env, Endpoint::Client(ClientId(0)), Payload::ClientGet(op), &mut out);
+            let req = out.iter().find_map(|e| match e {
+                NodeEffect::Send { payload: Payload::GetRequest { req, .. }, .. } => Some(*req),
+                _ => None,
+            });
+            for &(n, found) in replies {
+                let versions = found.then(|| held.clone());
+                let reply = Payload::GetReply { req: req.expect("replicas asked"), key: KeyId(0), versions };
+                node.on_message(SimTime(3), &env, Endpoint::Node(NodeId(n)), reply, &mut out);
+            }
+            out.iter().find_map(|e| match e {
+                NodeEffect::Send { payload: Payload::Reply { body: ReplyBody::Get { read, .. }, .. }, .. } => {
+                    Some(!read.is_empty())
+                }
+                _ => None,
+            })
+        };
+        // notfound_ok on (Riak's default): node 0's "not found" counts toward R = 2, so the
+        // first other reply decides, whatever the third replica holds.
+        assert_eq!(read(true, false, 2, &[(1, false)]), Some(false));
+        assert_eq!(read(true, false, 2, &[(1, true)]), Some(true));
+        // Off: only replies that found it count; two "not found" of three end it (N - R + 1).
+        assert_eq!(read(false, false, 2, &[(1, false)]), Some(false));
+        assert_eq!(read(false, false, 2, &[(1, true)]), None, "one found reply of the two R asks");
+        assert_eq!(read(false, false, 2, &[(1, true), (2, true)]), Some(true));
+        // R = 1: without basic_quorum every replica must say "not found" (N - R + 1 = 3); with
+        // it, a majority (2) ends the read.
+        assert_eq!(read(false, false, 1, &[(1, false)]), None);
+        assert_eq!(read(false, true, 1, &[(1, false)]), Some(false));
+        assert_eq!(read(false, false, 1, &[(1, false), (2, false)]), Some(false));
     }
 
     /// Detection is passive: no probe timer until a first suspicion, which arms one for the next

@@ -81,6 +81,8 @@ pub struct Protocol {
     pub reads_from_disk: bool,
     /// Background work waits while the foreground tail is over a target (Dynamo §6.5).
     pub admission: Option<crate::node::admission::AdmissionConfig>,
+    /// Riak's PR, PW, DW, `notfound_ok` and `basic_quorum`.
+    pub riak: crate::node::riak_quorums::RiakQuorums,
 }
 
 /// How conflicting versions are resolved.

@@ -517,6 +517,7 @@ fn protocol_counters_section(r: &RunResult) -> Value {
             "forwarded_count": sum(|s| s.forwarded),
             "late_reply_count": sum(|s| s.late_replies),
             "coordinator_timeout_count": sum(|s| s.coordinator_timeouts),
+            "refused_for_primaries_count": sum(|s| s.refused_for_primaries),
             "clock_entries_truncated_count": sum(|s| s.clock_entries_truncated),
             "suspicion_count": sum(|s| s.suspicions),
             "fallback_request_count": sum(|s| s.fallback_requests),

@@ -25,12 +25,14 @@ pub fn preset(name: &str) -> Option<Value> {
         // Riak KV: any node coordinates (a put is forwarded to a replica to mint), a fixed ring
         // of 64 partitions, dotted version vectors with siblings (allow_mult), sloppy quorum,
         // hinted handoff, read repair and active anti-entropy; clocks pruned past 50 entries.
+        // Riak's bucket defaults: PR = PW = 0, DW = quorum, notfound_ok on, basic_quorum off.
         "riak" => json!({
             "ring": { "strategy": "equal_partitions", "partitions": 64 },
             "protocol": {
                 "n": 3, "r": 2, "w": 2, "coordination": "proxy", "fanout": "all",
                 "conflict_resolution": "dotted_version_vectors", "clock_truncation_threshold": 50,
-                "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": true
+                "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": true,
+                "pr": 0, "pw": 0, "dw": 2, "notfound_ok": true, "basic_quorum": false
             }
         }),
         // Cassandra: whichever node the client reaches coordinates and writes to every replica

@@ -462,6 +462,16 @@ pub(super) struct RawProtocol {
     pub(super) merkle_leaves: Option<usize>,
     #[serde(default)]
     pub(super) conflict_resolution: RawConflict,
+    #[serde(default)]
+    pub(super) pr: Option<usize>,
+    #[serde(default)]
+    pub(super) pw: Option<usize>,
+    #[serde(default)]
+    pub(super) dw: Option<usize>,
+    #[serde(default)]
+    pub(super) notfound_ok: Option<bool>,
+    #[serde(default)]
+    pub(super) basic_quorum: Option<bool>,
 }
 
 #[derive(Deserialize, Serialize, Debug, Default, Clone, Copy)]

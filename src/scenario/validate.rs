@@ -6,6 +6,7 @@ use crate::cluster::network::{LinkRule, LinkSettings, MessageKind, NetworkConfig
 use crate::cluster::ring::Strategy;
 use crate::node::cart::CartMerge;
 use crate::node::consistency::ConsistencyLevel;
+use crate::node::riak_quorums::RiakQuorums;
 use crate::node::storage::StorageModel;
 use crate::node::{ConflictPolicy, Coordination, Fanout, Protocol};
 use crate::observe::history::VERSIONS_TRACKED;
@@ -424,6 +425,19 @@ fn protocol(
             return Err(ctx.err(&format!("protocol.{name}"), format!("{v} is out of range; expected 1 to N ({n})")));
         }
     }
+    let defaults = RiakQuorums::default();
+    let riak = RiakQuorums {
+        pr: rp.pr.unwrap_or(defaults.pr),
+        pw: rp.pw.unwrap_or(defaults.pw),
+        dw: rp.dw.unwrap_or(defaults.dw),
+        notfound_ok: rp.notfound_ok.unwrap_or(defaults.notfound_ok),
+        basic_quorum: rp.basic_quorum.unwrap_or(defaults.basic_quorum),
+    };
+    for (name, v) in [("pr", riak.pr), ("pw", riak.pw), ("dw", riak.dw)] {
+        if v > n {
+            return Err(ctx.err(&format!("protocol.{name}"), format!("{v} is out of range; expected 0 (none) to N ({n})")));
+        }
+    }
     let threshold = rp.clock_truncation_threshold.unwrap_or(10);
     if threshold == 0 {
         return Err(ctx.err("protocol.clock_truncation_threshold", "0 is out of range; expected at least 1 clock entry"));
@@ -512,6 +526,7 @@ fn protocol(
         // The durable default; `validate` sets the scenario's own from its `storage` section.
         storage: StorageModel::Durable,
         reads_from_disk: false,
+        riak,
     })
 }
 
