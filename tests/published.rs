@@ -284,6 +284,6 @@ fn the_published_table_and_charts_regenerate_from_the_shipped_sweeps() {
         }
         charts += 1;
     }
-    assert_eq!(charts, 10);
+    assert_eq!(charts, 11);
     let _ = std::fs::remove_dir_all(&work);
 }

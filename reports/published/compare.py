@@ -304,7 +304,7 @@ for cfg in by_config("dynamo-load-imbalance"):
 
 # Figure 4: the sweep's first configuration is the night's load, the second the peak's.
 night, peak = by_config("dynamo-diurnal-latency")
-for op, kind in [("put", "writes"), ("get", "reads")]:
+for op, kind in [("put", "write"), ("get", "read")]:
     tails = [mean_ci([r[f"p999_{op}_ms"] for r in cfg]) for cfg in (night, peak)]
     ratios = [mean_ci([r[f"p999_{op}_ms"] / r[f"mean_{op}_ms"] for r in cfg]) for cfg in (night, peak)]
     row(f"p99.9 {kind} latency and its ratio to the mean, night → peak load",
@@ -312,20 +312,20 @@ for op, kind in [("put", "writes"), ("get", "reads")]:
         " → ".join(f"{fmt(m, h, ' ms', 1)} ({fmt(rm, rh, '×', 1)})" for (m, h), (rm, rh) in zip(tails, ratios)), "",
         "`make.sh`: dynamo-diurnal-latency", "dynamo-diurnal-latency")
     for load, (rm, rh) in zip(("night", "peak"), ratios):
-        plot("dynamo-diurnal-latency", f"{kind}, {load}", 10, rm, rh)
+        plot("dynamo-diurnal-latency", f"{kind}s, {load}", 10, rm, rh)
 
 # One line per result saying whether they agree and why not: written by a person, in
 # agreement.json, after reading the figures (a line cannot be computed from them).
 agreement_file = os.path.join(OUT, "agreement.json")
 agreement = json.load(open(agreement_file)) if os.path.exists(agreement_file) else {}
 lines = ["# Published results, reproduced", "",
-         "Regenerate with `bash reports/published/make.sh` (about 20 minutes on two cores). Each result's folder holds its",
+         "Regenerate with `bash reports/published/make.sh` (about 40 minutes on two cores). Each result's folder holds its",
          "sweep (results.json, results.csv), charts and index.html. dynasim's figure: mean over 5 seeds ± the half-width",
          "of a 95% interval. For PBS's Table 4, the WARS model's own t (`wars.py`, 400,000 trials, independent of",
          "dynasim) is given beside dynasim's. Scenarios and every modelling choice: `scenarios/published/*.json` (their descriptions).", "",
          "Each family of results has a chart in `charts/`: the published figure beside dynasim's mean and interval.", "",
          "Every scenario of `scenarios/published/` also passes `dynasim check` under seeds 1..200 at `duration_ms=1000`",
-         "under the capacity model (11 scenarios, 2,200 runs, 0 failed; `pbs-lnkd-ssd` and `pbs-exponential-fast-writes` with",
+         "under the capacity model (12 scenarios, 2,400 runs, 0 failed; `pbs-lnkd-ssd` and `pbs-exponential-fast-writes` with",
          "`probe.clients=20`), and `dynamo-bootstrapping` under seeds 1..200 at its own duration.", "",
          "| result | published (source) | dynasim | agreement | regenerate | chart |", "| --- | --- | --- | --- | --- | --- |"]
 for result, pub, ours, _, cmd, chart in table:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates reports/published/: every published result's runs (a sweep, 5 seeds per
-# configuration), its charts, and README.md, the side-by-side table (compare.py). About 35
+# configuration), its charts, and README.md, the side-by-side table (compare.py). About 40
 # minutes on two cores. Needs python3 for the table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
