@@ -138,11 +138,10 @@ impl Sessions {
         key: KeyId,
         write: WriteId,
         parents: &[WriteId],
-        reflects: &mut impl FnMut(&[WriteId], WriteId) -> bool,
+        unreflected: &mut impl FnMut(&[WriteId], &[WriteId]) -> Writes,
     ) {
         let Some(session) = self.session(client, key) else { return };
-        let mut missing = |ws: &Writes| -> Writes { ws.as_slice().iter().copied().filter(|&w| !reflects(parents, w)).collect() };
-        let (own, seen) = (missing(&session.own), missing(&session.seen));
+        let (own, seen) = (unreflected(parents, session.own.as_slice()), unreflected(parents, session.seen.as_slice()));
         if !own.as_slice().is_empty() || !seen.as_slice().is_empty() {
             self.unordered.insert(write, Unordered { own, seen });
         }
@@ -236,13 +235,17 @@ mod tests {
         from.iter().any(|&w| w == target || (w == WriteId(2) && target == WriteId(1)))
     }
 
+    fn unreflected(from: &[WriteId], targets: &[WriteId]) -> Writes {
+        targets.iter().copied().filter(|&t| !reflects(from, t)).collect()
+    }
+
     #[test]
     fn each_guarantee_is_judged_on_what_the_session_did_before() {
         let (c, k) = (ClientId(0), KeyId(0));
         let mut s = Sessions::default();
         let mut r = reflects;
         // The client writes 1 and has it acknowledged; a read missing it breaks read-your-writes.
-        s.write_started(c, k, WriteId(1), &[], &mut r);
+        s.write_started(c, k, WriteId(1), &[], &mut unreflected);
         s.write_acked(c, k, WriteId(1), &mut r);
         let req = s.read_started(c, k);
         s.read_succeeded(c, k, req, &[], &mut r);
@@ -257,7 +260,7 @@ mod tests {
         assert_eq!(s.stats.read_your_writes, Guarantee { applicable: 3, violated: 2 });
         // A blind write 4 after the client wrote 1 and read 2 and 3: a read returning 4 alone
         // breaks monotonic writes and writes-follow-reads; one returning 4 with 2 and 3 does not.
-        s.write_started(c, k, WriteId(4), &[], &mut r);
+        s.write_started(c, k, WriteId(4), &[], &mut unreflected);
         let other = ClientId(1);
         let req = s.read_started(other, k);
         s.read_succeeded(other, k, req, &[WriteId(4)], &mut r);
@@ -266,7 +269,7 @@ mod tests {
         assert_eq!(s.stats.monotonic_writes, Guarantee { applicable: 2, violated: 1 });
         assert_eq!(s.stats.writes_follow_reads, Guarantee { applicable: 2, violated: 1 });
         // A write whose context covers its session orders everything: nothing is remembered.
-        s.write_started(c, k, WriteId(5), &[WriteId(2), WriteId(3)], &mut r);
+        s.write_started(c, k, WriteId(5), &[WriteId(2), WriteId(3)], &mut unreflected);
         assert!(!s.unordered.contains_key(&WriteId(5)));
     }
 }
