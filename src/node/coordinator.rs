@@ -366,11 +366,15 @@ impl Node {
         let dc_of = |n: NodeId| env.ring.datacenter_of(n);
         let verdict = if state.answered {
             ReadVerdict::Wait
-        } else {
+        } else if env.protocol.riak.judges_reads() {
             let (p, all_in) = (env.protocol, state.replies.len() >= state.asked.len());
             let (need, cap) = (state.need, state.asked.len());
             let met = |repliers: &mut dyn Iterator<Item = NodeId>| need.met(repliers, cap, dc_of);
             p.riak.judge_read(&state.replies, &state.primaries, p.n, p.r, all_in, met)
+        } else if state.need.met(state.replies.iter().map(|(n, _)| *n), state.asked.len(), dc_of) {
+            ReadVerdict::Answer
+        } else {
+            ReadVerdict::Wait
         };
         if verdict == ReadVerdict::Unavailable {
             self.stats.refused_for_primaries += 1;
@@ -568,10 +572,11 @@ impl Node {
         let dc_of = |n: NodeId| env.ring.datacenter_of(n);
         let storage = env.protocol.storage;
         let durable = |n: NodeId| state.asked.iter().any(|t| t.node == n && storage.writes_through(t.write_through));
-        let riak_met = env.protocol.riak.put_met(&state.acked, &state.primaries, durable);
+        let riak = &env.protocol.riak;
+        let riak_met = !riak.judges_puts() || riak.put_met(&state.acked, &state.primaries, durable);
         let w_met = state.need.met(state.acked.iter().copied(), usize::MAX, dc_of);
-        let all_acked = state.asked.iter().all(|t| state.acked.contains(&t.node));
-        if !state.answered && w_met && !riak_met && all_acked {
+        let all_acked = || state.asked.iter().all(|t| state.acked.contains(&t.node));
+        if !state.answered && w_met && !riak_met && all_acked() {
             // W acknowledged, but every target has and PW or DW is not met: no later one can.
             self.stats.refused_for_primaries += 1;
             refuse(state.client, state.op, state.key, out);

@@ -52,6 +52,17 @@ pub enum ReadVerdict {
 }
 
 impl RiakQuorums {
+    /// Whether reads need more than R's count: PR, or `notfound_ok` off. Otherwise the
+    /// coordinator counts replies as it does without these options (the hot path stays as it is).
+    pub fn judges_reads(&self) -> bool {
+        self.pr > 0 || !self.notfound_ok
+    }
+
+    /// Whether puts need more than W acknowledgements: PW or DW.
+    pub fn judges_puts(&self) -> bool {
+        self.pw > 0 || self.dw > 0
+    }
+
     /// Whether the key's top N must be kept with a request (for PR or PW).
     pub fn counts_primaries(&self) -> bool {
         self.pr > 0 || self.pw > 0
