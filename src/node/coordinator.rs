@@ -108,7 +108,8 @@ impl Coordinator {
     }
 }
 
-/// Answers a request that cannot be served as asked with unavailable.
+/// Answers a request that cannot be served as asked with unavailable, at once: a consistency
+/// level the replicas cannot meet (Cassandra's), or too few primaries for PR or PW (Riak's).
 fn refuse(client: ClientId, op: u64, key: KeyId, out: &mut Vec<NodeEffect>) {
     out.push(NodeEffect::Send {
         to: Endpoint::Client(client),
@@ -225,11 +226,6 @@ impl Node {
         }
     }
 
-    /// Fails a request its level cannot be met for, at once (Cassandra's unavailable).
-    fn unavailable(&self, op: &ClientOp, out: &mut Vec<NodeEffect>) {
-        refuse(op.client, op.op, op.key, out);
-    }
-
     /// The key's top N when PR or PW needs it to tell primaries from fall-backs; else empty.
     fn primaries(env: &NodeEnv, list: &[NodeId]) -> NodeList {
         if env.protocol.riak.counts_primaries() {
@@ -295,14 +291,14 @@ impl Node {
     ) {
         self.stats.gets_coordinated += 1;
         let Some(need) = self.need(env, &op, list, true) else {
-            return self.unavailable(&op, out);
+            return refuse(op.client, op.op, op.key, out);
         };
         let req = self.requests.new_request(self.id);
         let (targets, spare) = self.select(env, list);
         let primaries = Self::primaries(env, list);
         if !env.protocol.riak.enough_primaries(targets.iter().map(|t| t.node), &primaries, true) {
             self.stats.refused_for_primaries += 1;
-            return self.unavailable(&op, out);
+            return refuse(op.client, op.op, op.key, out);
         }
         let asked = self.fan_out(env, targets, &need, self.id);
         let mut state = GetState {
@@ -457,14 +453,14 @@ impl Node {
     ) {
         self.stats.puts_coordinated += 1;
         let Some(need) = self.need(env, &op, list, false) else {
-            return self.unavailable(&op, out);
+            return refuse(op.client, op.op, op.key, out);
         };
         let req = self.requests.new_request(self.id);
         let (targets, spare) = self.select(env, list);
         let primaries = Self::primaries(env, list);
         if !env.protocol.riak.enough_primaries(targets.iter().map(|t| t.node), &primaries, false) {
             self.stats.refused_for_primaries += 1;
-            return self.unavailable(&op, out);
+            return refuse(op.client, op.op, op.key, out);
         }
         let mut state = PutState {
             client: op.client,
