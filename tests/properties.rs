@@ -34,6 +34,7 @@ fn arb_version_set() -> impl Strategy<Value = VersionSet> {
                 write: WriteId(i as u64 + 1),
                 cart: Default::default(),
                 value_bytes: 0,
+                tombstone: false,
             };
             if !ctx.covers(s.dot) {
                 v.apply_write(&ctx, s, SimTime(i as u64));
@@ -59,6 +60,7 @@ fn arb_replicas() -> impl Strategy<Value = (VersionSet, VersionSet, VersionSet)>
                 write: WriteId(counter),
                 cart: Default::default(),
                 value_bytes: 0,
+                tombstone: false,
             };
             r.apply_write(&ctx, s, SimTime(counter));
         }
@@ -116,6 +118,7 @@ proptest! {
             write: WriteId(500),
             cart: Default::default(),
             value_bytes: 0,
+            tombstone: false,
         };
         after.apply_write(&a.client_context(SimTime(500)), sibling, SimTime(500));
         let superseded = merged(&a, &after);

@@ -144,6 +144,9 @@ fn past_the_hint_window_only_the_operators_repair_brings_a_replica_up_to_date() 
             u(&c["anti_entropy_keys_repaired_count"]),
         )
     };
+    // Clients fail over from the down coordinator, so writes go on through the outage.
+    let stall = f(&report(&shipped("cassandra-hint-window", &[]))["operations"]["put"]["longest_stall_ms"]);
+    assert!(stall < 100.0, "no put completed for {stall} ms");
     let (converged, skipped, repaired) = convergence_of(&[]);
     assert!(
         converged && skipped > 100 && repaired > 20,

@@ -371,3 +371,71 @@ fn primary_quorums_make_a_partitioned_minority_refuse_what_sloppy_quorums_serve(
         assert_eq!(refused("0"), (0, 0, 0), "seed {seed}: Riak's defaults serve them");
     }
 }
+
+/// Cassandra's zombies: a replica that missed deletes keeps the values they removed; repaired
+/// inside the grace period it learns of every delete before any tombstone is purged, repaired
+/// after it, it copies the deleted values back to replicas that purged their tombstones.
+#[test]
+fn repair_after_the_grace_period_resurrects_deleted_keys_and_repair_within_it_none() {
+    for seed in 1..=2 {
+        let outcome = |name: &str| {
+            let rep = report(&shipped(name, &[&format!("seed={seed}")]));
+            let c = &rep["convergence"];
+            (
+                u(&c["resurrected_key_count"]),
+                u(&c["acknowledged_delete_count"]),
+                u(&rep["protocol_counters"]["tombstones_removed_count"]),
+            )
+        };
+        let (zombies, deletes, purged) = outcome("cassandra-zombies");
+        assert!(
+            zombies >= 10 && deletes > 500 && purged > 500,
+            "seed {seed}: {zombies} zombies of {deletes} deletes, {purged} purged"
+        );
+        let (zombies, _, purged) = outcome("cassandra-repair-within-grace");
+        assert_eq!(zombies, 0, "seed {seed}");
+        assert!(purged > 500, "seed {seed}: the tombstones are purged all the same ({purged})");
+        // Never purged (the preset's ten days), no delete can be undone.
+        let rep = report(&shipped("cassandra-zombies", &[&format!("seed={seed}"), "protocol.gc_grace_ms=864000000"]));
+        assert_eq!(u(&rep["convergence"]["resurrected_key_count"]), 0, "seed {seed}");
+        assert_eq!(u(&rep["protocol_counters"]["tombstones_removed_count"]), 0, "seed {seed}");
+    }
+}
+
+/// Riak's delete modes as its documentation describes them: `keep` never resurrects and never
+/// reaps; `immediate` reaps while a fall-back still holds values the deletes removed, which
+/// come back at its hand-off; the default 3 s delay loses only hand-offs later than the delay.
+#[test]
+fn riak_delete_modes_trade_resurrected_keys_against_tombstones_kept() {
+    for seed in 1..=2 {
+        let outcome = |mode: &str| {
+            let rep = report(&shipped("riak-delete-modes", &[&format!("seed={seed}"), &format!("protocol.delete_mode={mode}")]));
+            let c = &rep["convergence"];
+            (
+                u(&c["resurrected_key_count"]),
+                u(&c["tombstone_replica_count"]),
+                u(&rep["protocol_counters"]["tombstones_removed_count"]),
+            )
+        };
+        let (keep, immediate, delayed) = (outcome("\"keep\""), outcome("\"immediate\""), outcome("3000"));
+        assert_eq!((keep.0, keep.2), (0, 0), "seed {seed}: keep");
+        assert!(keep.1 > 300, "seed {seed}: keep holds tombstones for good ({})", keep.1);
+        assert!(immediate.0 > 4 * delayed.0.max(5), "seed {seed}: immediate {immediate:?}, delayed {delayed:?}");
+        assert!(immediate.1 < keep.1 / 4 && delayed.1 < keep.1 / 4, "seed {seed}: reaping frees tombstones");
+    }
+}
+
+#[test]
+fn delete_settings_are_checked() {
+    for (set, expected) in [
+        ("protocol.delete_mode=\"later\"", "\"later\" is not a delete mode"),
+        ("protocol.delete_mode=-1", "protocol.delete_mode"),
+        ("protocol.gc_grace_ms=1000", "set one (the other to null)"),
+        ("workload.delete_fraction=0.8", "is over 1"),
+    ] {
+        let err = try_shipped("riak-delete-modes", &[set]).expect_err(set).to_string();
+        assert!(err.contains(expected), "{set}: {err}");
+    }
+    let err = try_shipped("shopping-cart", &["workload.delete_fraction=0.1"]).expect_err("carts").to_string();
+    assert!(err.contains("deletes need the register value model"), "{err}");
+}

@@ -31,6 +31,7 @@ pub enum MessageKind {
     ReadRepair,
     Hint,
     HintAck,
+    Reap,
     Ping,
     Pong,
     Gossip,
@@ -40,7 +41,7 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 16] = [
+    pub const ALL: [MessageKind; 17] = [
         MessageKind::ClientRequest,
         MessageKind::ClientReply,
         MessageKind::Forward,
@@ -51,6 +52,7 @@ impl MessageKind {
         MessageKind::ReadRepair,
         MessageKind::Hint,
         MessageKind::HintAck,
+        MessageKind::Reap,
         MessageKind::Ping,
         MessageKind::Pong,
         MessageKind::Gossip,
@@ -71,6 +73,7 @@ impl MessageKind {
             MessageKind::ReadRepair => "read_repair",
             MessageKind::Hint => "hint",
             MessageKind::HintAck => "hint_ack",
+            MessageKind::Reap => "reap",
             MessageKind::Ping => "ping",
             MessageKind::Pong => "pong",
             MessageKind::Gossip => "gossip",

@@ -19,6 +19,7 @@ use crate::node::consistency::Need;
 use crate::node::failure_detector::FailureDetector;
 use crate::node::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
 use crate::node::riak_quorums::ReadVerdict;
+use crate::node::tombstones::TombstoneRemoval;
 use crate::node::versioning::{CausalContext, Resolution, VersionSet};
 use crate::node::*;
 use crate::sim::engine::{SimDuration, SimTime};
@@ -410,6 +411,15 @@ impl Node {
         let Some(Coordinating::Get(state)) = self.requests.open.remove(&req) else {
             return;
         };
+        if matches!(env.protocol.tombstones, TombstoneRemoval::Reap { .. }) {
+            let mut top = std::mem::take(&mut self.scratch);
+            env.ring.cached_list(state.key, || env.keys.position(state.key), env.protocol.n, env.protocol.n, &mut top);
+            let answered: NodeList = state.replies.iter().map(|(n, _)| *n).collect();
+            if Self::reapable(env, agreed_replies(&state.replies).map(|v| &**v), &answered, &top) {
+                self.reap(env, state.key, &top, out);
+            }
+            self.scratch = top;
+        }
         if !env.protocol.read_repair || state.replies.len() < 2 {
             return;
         }
@@ -589,7 +599,16 @@ impl Node {
             }
         }
         if state.answered && state.asked.iter().all(|t| state.acked.contains(&t.node)) {
+            // Riak's delete: every primary holds the tombstone, so they may reap it.
+            let reap = matches!(env.protocol.tombstones, TombstoneRemoval::Reap { .. })
+                && state.versions.as_ref().is_some_and(|v| v.is_deleted())
+                && state.asked.len() == env.protocol.n
+                && state.asked.iter().all(|t| t.hint.is_none());
+            let (key, primaries): (KeyId, NodeList) = (state.key, state.asked.iter().map(|t| t.node).collect());
             self.requests.open.remove(&req);
+            if reap {
+                self.reap(env, key, &primaries, out);
+            }
         }
     }
 

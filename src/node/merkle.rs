@@ -147,6 +147,7 @@ mod tests {
                 write: WriteId(c),
                 cart: Default::default(),
                 value_bytes: 0,
+                tombstone: false,
             },
             SimTime(0),
         );

@@ -32,6 +32,8 @@ pub struct PutBody {
     pub cart: Cart,
     /// The object's size.
     pub value_bytes: u32,
+    /// A delete: the version written is a tombstone.
+    pub tombstone: bool,
 }
 
 /// Why a request failed.
@@ -130,6 +132,10 @@ pub enum Payload {
         key: KeyId,
         versions: Rc<VersionSet>,
     },
+    /// Riak's reap: every primary holds the key's tombstone, so each may remove it.
+    Reap {
+        key: KeyId,
+    },
     Ping,
     Pong,
     /// A gossip round's opening: the digest of the sender's view. A receiver whose view has
@@ -190,6 +196,7 @@ impl Payload {
             Payload::ClientGet(_)
             | Payload::Reply { body: ReplyBody::Put { .. } | ReplyBody::Failed(_), .. }
             | Payload::GetRequest { .. }
+            | Payload::Reap { .. }
             | Payload::Ping
             | Payload::Pong
             | Payload::Gossip { .. }
@@ -211,7 +218,8 @@ impl Payload {
             | Payload::PutAck { key, .. }
             | Payload::ReadRepair { key, .. }
             | Payload::Hint { key, .. }
-            | Payload::HintAck { key, .. } => Some(*key),
+            | Payload::HintAck { key, .. }
+            | Payload::Reap { key } => Some(*key),
             Payload::Ping
             | Payload::Pong
             | Payload::AeCompare { .. }
@@ -233,7 +241,7 @@ impl Payload {
         let view = |m: &Membership| 32 * m.len();
         HEADER
             + match self {
-                Payload::ClientGet(_) | Payload::GetRequest { .. } | Payload::Ping | Payload::Pong => 0,
+                Payload::ClientGet(_) | Payload::GetRequest { .. } | Payload::Reap { .. } | Payload::Ping | Payload::Pong => 0,
                 Payload::ClientPut(_, b) => body(b),
                 Payload::Reply { body: reply, .. } => match reply {
                     ReplyBody::Get { read, context: c, .. } => versions(read) + context(c),
@@ -288,6 +296,7 @@ impl Payload {
             Payload::ReadRepair { .. } => MessageKind::ReadRepair,
             Payload::Hint { .. } => MessageKind::Hint,
             Payload::HintAck { .. } => MessageKind::HintAck,
+            Payload::Reap { .. } => MessageKind::Reap,
             Payload::Ping => MessageKind::Ping,
             Payload::Pong => MessageKind::Pong,
             Payload::AeCompare { .. } | Payload::AeKeys { .. } => MessageKind::AntiEntropy,
@@ -308,6 +317,7 @@ impl Payload {
                 | Payload::PutRequest { .. }
                 | Payload::MintRequest { .. }
                 | Payload::ReadRepair { .. }
+                | Payload::Reap { .. }
                 | Payload::Hint { .. }
                 | Payload::AeKeys { .. }
                 | Payload::Transfer { .. }

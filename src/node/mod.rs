@@ -42,6 +42,7 @@ pub mod protocol;
 pub mod replica;
 pub mod riak_quorums;
 pub mod storage;
+pub mod tombstones;
 pub mod versioning;
 
 use crate::cluster::keyspace::KeyTable;
@@ -90,6 +91,17 @@ pub enum NodeTimer {
     },
     /// The buffered storage model's writer: the buffer goes to disk.
     Flush {
+        incarnation: u32,
+    },
+    /// Compaction: tombstones past their grace period are purged.
+    Purge {
+        incarnation: u32,
+    },
+    /// The end of Riak's reap delay for a key, if it still holds the tombstones it held then
+    /// (their digest).
+    Reap {
+        key: crate::sim::ids::KeyId,
+        digest: u64,
         incarnation: u32,
     },
 }
@@ -177,6 +189,8 @@ pub struct NodeStats {
     pub flushes: u64,
     pub keys_flushed: u64,
     pub versions_discarded: u64,
+    /// Keys whose tombstones this node removed: purged after the grace period or reaped.
+    pub tombstones_removed: u64,
 }
 
 /// Disk work a handler did, for the world to queue on the node's disk (see `world::disk`).
@@ -196,6 +210,7 @@ pub struct Node {
     handoff: Handoff,
     admission: admission::Admission,
     anti_entropy: AntiEntropy,
+    tombstones: tombstones::Tombstones,
     detector: FailureDetector,
     /// This node's membership view (durable), kept by gossip.
     /// Shared with the gossip messages that carry it; copied only when it changes.
@@ -218,6 +233,7 @@ impl Node {
             handoff: Handoff::default(),
             admission: admission::Admission::default(),
             anti_entropy: AntiEntropy::default(),
+            tombstones: Default::default(),
             detector: FailureDetector::default(),
             view: Rc::default(),
             incarnation: 0,
@@ -248,6 +264,7 @@ impl Node {
             let first = SimDuration(flush_interval.as_nanos() / 2 + self.id.0 as u64 * 1_000);
             out.push(NodeEffect::Timer { after: first, timer: NodeTimer::Flush { incarnation } });
         }
+        self.restart_purges(now, out);
     }
 
     /// Every write this node holds: its store and disk buffer, hints, and the requests it
@@ -332,6 +349,7 @@ impl Node {
                     self.on_hint_ack(intended, key, &versions);
                 }
             }
+            Payload::Reap { key } => self.on_reap(env, key, out),
             Payload::Ping => out.push(NodeEffect::Send { to: from, payload: Payload::Pong }),
             Payload::GossipDigest { digest } => self.on_gossip_digest(from, digest, out),
             Payload::Gossip { view, reply } => self.on_gossip(from, view, reply, out),
@@ -343,6 +361,7 @@ impl Node {
             }
             Payload::Pong | Payload::Reply { .. } => {}
         }
+        self.arm_purge(now, out);
     }
 
     /// Handles one timer: request deadlines go to the coordinator, periodic ones to their
@@ -358,6 +377,8 @@ impl Node {
             | NodeTimer::AntiEntropy { incarnation }
             | NodeTimer::Gossip { incarnation }
             | NodeTimer::Flush { incarnation }
+            | NodeTimer::Purge { incarnation }
+            | NodeTimer::Reap { incarnation, .. }
                 if incarnation != self.incarnation =>
             {
                 return; // from before a crash
@@ -385,6 +406,8 @@ impl Node {
                 self.gossip_round(env, out);
                 (p.gossip_interval, timer)
             }
+            NodeTimer::Purge { .. } => return self.purge_tombstones(now, env, out),
+            NodeTimer::Reap { key, digest, .. } => return self.final_reap(env, key, digest),
             NodeTimer::Flush { .. } => {
                 self.flush();
                 let StorageModel::Buffered { flush_interval, .. } = p.storage else { return };
@@ -435,6 +458,7 @@ mod tests {
             admission: None,
             reads_from_disk: false,
             riak: Default::default(),
+            tombstones: Default::default(),
         }
     }
 
@@ -460,7 +484,13 @@ mod tests {
     }
 
     fn put(write: u64) -> PutBody {
-        PutBody { write: WriteId(write), context: Rc::new(CausalContext::default()), cart: Default::default(), value_bytes: 0 }
+        PutBody {
+            write: WriteId(write),
+            context: Rc::new(CausalContext::default()),
+            cart: Default::default(),
+            value_bytes: 0,
+            tombstone: false,
+        }
     }
 
     #[test]
@@ -682,7 +712,7 @@ mod tests {
         let mut replica = Node::new(NodeId(1), Seeds::new(1).stream(Stream::Node, 1));
         let (first, context) = coordinator.mint(SimTime(1), &env, key, &put(1), None, false);
         replica.store_reconciled(SimTime(1), &env, key, None, &first);
-        let newer = PutBody { write: WriteId(2), context, cart: Default::default(), value_bytes: 0 };
+        let newer = PutBody { write: WriteId(2), context, cart: Default::default(), value_bytes: 0, tombstone: false };
         let (second, _) = coordinator.mint(SimTime(2), &env, key, &newer, None, false);
         assert!(replica.store_reconciled(SimTime(3), &env, key, None, &second));
         let held = replica.versions(key).expect("stored");
@@ -709,9 +739,10 @@ mod tests {
         let (_, first) = node.mint(SimTime(1_000), &env, key, &put(1), None, false);
         assert_eq!(first.clock.entries()[0].updated_at, SimTime(500), "the entry carries the node's own clock");
         // Two clients both hold `first` and write through this node: the second clock dominates.
-        let stale = PutBody { write: WriteId(2), context: first.clone(), cart: Default::default(), value_bytes: 0 };
+        let stale =
+            PutBody { write: WriteId(2), context: first.clone(), cart: Default::default(), value_bytes: 0, tombstone: false };
         node.mint(SimTime(2_000), &env, key, &stale, None, false);
-        let again = PutBody { write: WriteId(3), context: first, cart: Default::default(), value_bytes: 0 };
+        let again = PutBody { write: WriteId(3), context: first, cart: Default::default(), value_bytes: 0, tombstone: false };
         let (held, _) = node.mint(SimTime(3_000), &env, key, &again, None, false);
         let writes: Vec<u64> = held.siblings.iter().map(|s| s.write.0).collect();
         assert_eq!(writes, vec![3], "write 2 was acknowledged and is gone");
@@ -786,5 +817,121 @@ mod tests {
         assert_eq!(lagging, Some(top[2].to_string().as_str()), "{:?}", third_lags.pending);
         assert!(nodes[top[2].index()].store_reconciled(SimTime(3), &env, key, None, &versions));
         assert!(judged(&nodes).converged());
+    }
+
+    fn delete(write: u64, context: Rc<CausalContext>) -> PutBody {
+        PutBody { tombstone: true, context, ..put(write) }
+    }
+
+    /// The purge timers a handler set, with their delays.
+    fn purge_timers(out: &[NodeEffect]) -> Vec<SimDuration> {
+        out.iter()
+            .filter_map(|e| match e {
+                NodeEffect::Timer { after, timer: NodeTimer::Purge { .. } } => Some(*after),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_tombstone_is_purged_once_its_grace_period_has_passed_by_the_replicas_own_clock() {
+        let mut fixture = Fixture::new(2);
+        fixture.protocol.tombstones = tombstones::TombstoneRemoval::GcGrace(SimDuration(1_000));
+        let env = fixture.env();
+        let (key, live_key) = (KeyId(0), KeyId(1));
+        let mut coordinator = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+        let mut replica = Node::new(NodeId(1), Seeds::new(1).stream(Stream::Node, 1));
+        // The coordinator's clock is 300 ns ahead: its tombstone expires at 1_400 by the
+        // replica's clock, not 1_100.
+        coordinator.set_clock_skew(300);
+        let (value, context) = coordinator.mint(SimTime(50), &env, key, &put(1), None, false);
+        let (tombstone, _) = coordinator.mint(SimTime(100), &env, key, &delete(2, context), None, false);
+        assert!(tombstone.is_deleted() && !value.is_deleted());
+        let (live, _) = coordinator.mint(SimTime(100), &env, live_key, &put(3), None, false);
+        let mut out = Vec::new();
+        for (k, v) in [(key, &tombstone), (live_key, &live)] {
+            let payload = Payload::PutRequest {
+                req: RequestId(1),
+                key: k,
+                versions: v.clone(),
+                coordinator: NodeId(0),
+                hint: None,
+                write_through: false,
+            };
+            replica.on_message(SimTime(100), &env, Endpoint::Node(NodeId(0)), payload, &mut out);
+        }
+        assert_eq!(purge_timers(&out), vec![SimDuration(1_000)], "one timer, for the tombstone only");
+        out.clear();
+        replica.on_timer(SimTime(1_100), &env, NodeTimer::Purge { incarnation: 0 }, &mut out);
+        assert!(replica.versions(key).is_some(), "not yet expired by the replica's clock");
+        assert_eq!(purge_timers(&out), vec![SimDuration(300)]);
+        out.clear();
+        replica.on_timer(SimTime(1_400), &env, NodeTimer::Purge { incarnation: 0 }, &mut out);
+        assert!(replica.versions(key).is_none(), "purged");
+        assert!(replica.versions(live_key).is_some(), "a live value is never purged");
+        assert_eq!(replica.stats.tombstones_removed, 1);
+        assert!(purge_timers(&out).is_empty(), "nothing left to purge: the timer lapses");
+        // The old value arriving now is taken as new: the zombie of a missed repair.
+        assert!(replica.store_reconciled(SimTime(1_500), &env, key, None, &value));
+        // Under a policy that keeps tombstones, nothing is queued at all.
+        fixture.protocol.tombstones = tombstones::TombstoneRemoval::Keep;
+        let env = fixture.env();
+        let mut keeper = Node::new(NodeId(2), Seeds::new(1).stream(Stream::Node, 2));
+        let payload = Payload::ReadRepair { key, versions: tombstone.clone() };
+        keeper.on_message(SimTime(100), &env, Endpoint::Node(NodeId(0)), payload, &mut out);
+        assert!(purge_timers(&out).is_empty());
+    }
+
+    #[test]
+    fn a_key_written_again_within_the_grace_period_is_not_purged() {
+        let mut fixture = Fixture::new(1);
+        fixture.protocol.tombstones = tombstones::TombstoneRemoval::GcGrace(SimDuration(1_000));
+        let env = fixture.env();
+        let key = KeyId(0);
+        let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+        let (_, context) = node.mint(SimTime(1), &env, key, &put(1), None, false);
+        let (_, context) = node.mint(SimTime(2), &env, key, &delete(2, context), None, false);
+        node.mint(SimTime(3), &env, key, &PutBody { context, ..put(3) }, None, false);
+        let mut out = Vec::new();
+        node.on_timer(SimTime(5_000), &env, NodeTimer::Purge { incarnation: 0 }, &mut out);
+        let writes: Vec<u64> = node.versions(key).map_or(Vec::new(), |v| v.siblings.iter().map(|s| s.write.0).collect());
+        assert_eq!(writes, vec![3]);
+        assert_eq!(node.stats.tombstones_removed, 0);
+    }
+
+    #[test]
+    fn riak_reaps_a_tombstone_at_once_or_after_its_delay_only_if_unchanged() {
+        let key = KeyId(0);
+        let reap = |delay: u64, change_meanwhile: bool| {
+            let mut fixture = Fixture::new(1);
+            fixture.protocol.tombstones = tombstones::TombstoneRemoval::Reap { delay: SimDuration(delay) };
+            let env = fixture.env();
+            let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+            let (_, context) = node.mint(SimTime(1), &env, key, &put(1), None, false);
+            node.mint(SimTime(2), &env, key, &delete(2, context), None, false);
+            let mut out = Vec::new();
+            node.on_message(SimTime(3), &env, Endpoint::Node(NodeId(1)), Payload::Reap { key }, &mut out);
+            if let Some(NodeEffect::Timer { after, timer }) = out.pop() {
+                assert_eq!(after, SimDuration(delay));
+                if change_meanwhile {
+                    // A concurrent write lands during the delay: the tombstone is no longer alone.
+                    node.mint(SimTime(4), &env, key, &put(3), None, false);
+                }
+                node.on_timer(SimTime(3 + delay), &env, timer, &mut out);
+            }
+            node.versions(key).map_or(0, |v| v.siblings.len())
+        };
+        assert_eq!(reap(0, false), 0, "immediate: gone at once");
+        assert_eq!(reap(3_000, false), 0, "a delay: gone once it has passed");
+        assert_eq!(reap(3_000, true), 2, "changed meanwhile: the tombstone and the new write stay");
+        // Keep never reaps; nor does a reap find anything to do where a value is held.
+        let mut fixture = Fixture::new(1);
+        fixture.protocol.tombstones = tombstones::TombstoneRemoval::Keep;
+        let env = fixture.env();
+        let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+        let (_, context) = node.mint(SimTime(1), &env, key, &put(1), None, false);
+        node.mint(SimTime(2), &env, key, &delete(2, context), None, false);
+        node.on_message(SimTime(3), &env, Endpoint::Node(NodeId(1)), Payload::Reap { key }, &mut Vec::new());
+        assert!(node.versions(key).is_some_and(|v| v.is_deleted()));
     }
 }

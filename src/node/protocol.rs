@@ -83,6 +83,8 @@ pub struct Protocol {
     pub admission: Option<crate::node::admission::AdmissionConfig>,
     /// Riak's PR, PW, DW, `notfound_ok` and `basic_quorum`.
     pub riak: crate::node::riak_quorums::RiakQuorums,
+    /// How deletes' tombstones are removed (Cassandra's grace period, Riak's `delete_mode`).
+    pub tombstones: crate::node::tombstones::TombstoneRemoval,
 }
 
 /// How conflicting versions are resolved.

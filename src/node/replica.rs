@@ -125,7 +125,7 @@ impl ReplicaStore {
     }
 
     /// What this node's clock reads: simulated time plus its skew.
-    fn local_clock(&self, now: SimTime) -> SimTime {
+    pub(super) fn local_clock(&self, now: SimTime) -> SimTime {
         SimTime(now.as_nanos().saturating_add_signed(self.clock_skew_ns))
     }
 }
@@ -220,6 +220,7 @@ impl Node {
                 self.replica.wrote(env, key, &slot, through);
                 self.track(env, key, old_digest, new_digest);
                 self.note_if_stray(env, key);
+                self.note_if_tombstone(now, env, key, &slot);
             }
         }
         (slot, after)
@@ -280,6 +281,7 @@ impl Node {
             write: body.write,
             cart: body.cart.clone(),
             value_bytes: body.value_bytes,
+            tombstone: body.tombstone,
         };
         let versions = Rc::make_mut(slot);
         if versions.apply_write_with(resolution, &body.context, sibling, now) {
@@ -348,6 +350,7 @@ impl Node {
                 let through = self.note_store_write(env, key, write_through);
                 let new = digest(key, &updated);
                 self.replica.wrote(env, key, &updated, through);
+                self.note_if_tombstone(now, env, key, &updated);
                 let old = self.replica.insert(key, updated);
                 self.track(env, key, old, new);
                 self.note_if_stray(env, key);

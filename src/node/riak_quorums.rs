@@ -132,6 +132,7 @@ mod tests {
             write: WriteId(1),
             cart: Default::default(),
             value_bytes: 0,
+            tombstone: false,
         };
         Some(Rc::new(VersionSet { superseded: Default::default(), siblings: vec![sibling] }))
     }

@@ -349,6 +349,9 @@ pub struct Sibling {
     pub cart: Cart,
     /// The object's size, carried in every message that carries the version.
     pub value_bytes: u32,
+    /// A delete's marker (Cassandra's tombstone, Riak's `X-Riak-Deleted`): a version like any
+    /// other for ordering, repair and hand-off, whose value is "no value".
+    pub tombstone: bool,
 }
 
 impl Sibling {
@@ -390,6 +393,12 @@ pub struct VersionSet {
 impl VersionSet {
     pub fn is_empty(&self) -> bool {
         self.siblings.is_empty()
+    }
+
+    /// Whether every current version is a delete's tombstone (and there is at least one): what
+    /// a purge or a reap may remove.
+    pub fn is_deleted(&self) -> bool {
+        !self.siblings.is_empty() && self.siblings.iter().all(|s| s.tombstone)
     }
 
     /// The context a client gets back from a read: everything this set has seen. Under
@@ -565,6 +574,7 @@ mod tests {
             write: WriteId(w),
             cart: Default::default(),
             value_bytes: 0,
+            tombstone: false,
         }
     }
 
@@ -804,6 +814,7 @@ mod tests {
             write: WriteId(write),
             cart: Default::default(),
             value_bytes: 0,
+            tombstone: false,
         }
     }
 

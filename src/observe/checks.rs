@@ -7,8 +7,9 @@
 //! - lost writes: no acknowledged write goes unreflected by every version any node holds, judged
 //!   by the history oracle's exact causality. Under last-write-wins a scenario may declare them
 //!   reported rather than failing.
-//! - bounds: declared limits on p99.9 latency, stale-read fraction, availability and reads with
-//!   siblings; and on stalls: the longest stretch without a successful get or put, the least
+//! - bounds: declared limits on p99.9 latency, stale-read fraction, availability, reads with
+//!   siblings and keys whose acknowledged delete was undone (resurrected; none by default where
+//!   lost writes fail); and on stalls: the longest stretch without a successful get or put, the least
 //!   available window, and each window's successes after the first fault against the median
 //!   window before it (a throughput floor: closed-loop clients waiting out timeouts fail few
 //!   operations but complete none).
@@ -245,6 +246,9 @@ fn bounds(s: &Scenario, report: &Value, end_ms: f64, out: &mut Vec<Violation>) {
     check("max_stall_ms", c.max_stall_ms, stall, true);
     let a = &report["availability"];
     check("min_window_availability", c.min_window_availability, a["min_window_fraction"].as_f64().unwrap_or(1.0), false);
+    let resurrected = f(&report["convergence"]["resurrected_key_count"]);
+    check("max_resurrected_keys", c.max_resurrected_keys.map(|m| m as f64), resurrected, true);
+    check("min_resurrected_keys", c.min_resurrected_keys.map(|m| m as f64), resurrected, false);
 }
 
 /// The throughput floor: every window after the first fault that took effect must complete at

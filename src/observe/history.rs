@@ -85,6 +85,11 @@ pub struct HistoryStats {
     pub false_siblings: u64,
     pub writes_issued: u64,
     pub writes_acked: u64,
+    /// Successful reads that returned a value an acknowledged delete had removed: the delete
+    /// was acknowledged before the read was sent and is among the key's newest acknowledged
+    /// writes, and the read returned a version the delete superseded (a stale replica's, or a
+    /// deleted value come back).
+    pub deleted_value_reads: u64,
     /// Successful reads by how many versions behind they were: `[k]` counts reads that missed
     /// the k newest writes acknowledged before they were sent (in acknowledgement order) but
     /// reflected the one before; a stale read that reflected the newest (it missed a concurrent
@@ -187,6 +192,9 @@ pub struct History {
     acked_by_key: FastMap<KeyId, Vec<(WriteId, SimTime)>>,
     /// Cart items removed, per key: (item, the write that removed it).
     cart_removals: BTreeMap<KeyId, Vec<(u64, WriteId)>>,
+    /// Deletes' writes (their versions are tombstones), in id order. Workloads that delete are
+    /// never pruned, so every one of them stays judged.
+    tombstones: Vec<WriteId>,
     visit_stamp: u32,
     stack: Vec<WriteId>,
     /// Reused by `antichain_size`.
@@ -214,6 +222,7 @@ impl History {
             reads_in_flight: FastMap::default(),
             acked_by_key: FastMap::default(),
             cart_removals: BTreeMap::new(),
+            tombstones: Vec::new(),
             visit_stamp: 0,
             stack: Vec::new(),
             scratch: Vec::new(),
@@ -260,6 +269,29 @@ impl History {
         }
         self.visit_mark.push(0);
         self.stats.writes_issued += 1;
+    }
+
+    /// The write just started is a delete: its version is a tombstone.
+    pub fn tombstone_written(&mut self, write: WriteId) {
+        debug_assert!(self.tombstones.last().is_none_or(|&last| last < write), "write ids are issued in order");
+        self.tombstones.push(write);
+    }
+
+    pub fn is_tombstone(&self, write: WriteId) -> bool {
+        !self.tombstones.is_empty() && self.tombstones.binary_search(&write).is_ok()
+    }
+
+    /// Whether `from` reflects `target` in value: causally, or, for a delete, by returning
+    /// nothing at all (a key whose tombstones were purged or reaped reads as one never written,
+    /// which is the value a delete leaves).
+    fn reflects_value(&mut self, from: &[WriteId], target: WriteId) -> bool {
+        (from.is_empty() && self.is_tombstone(target)) || self.reflects(from, target)
+    }
+
+    /// Whether some version in `returned` that is not a tombstone is one that the acknowledged
+    /// delete `delete` superseded.
+    fn returns_deleted_value(&mut self, returned: &[WriteId], delete: WriteId) -> bool {
+        returned.iter().any(|&w| !self.is_tombstone(w) && w < delete && self.reflects(&[delete], w))
     }
 
     /// A cart write removes `item` from the cart it read.
@@ -344,6 +376,8 @@ impl History {
         let stale = read.frontier_lost
             || match read.frontier.as_slice() {
                 [] => false,
+                [one] if !self.tombstones.is_empty() => !self.reflects_value(returned, *one),
+                many if !self.tombstones.is_empty() => many.iter().any(|&w| !self.reflects_value(returned, w)),
                 [one] => !self.reflects(returned, *one),
                 many => {
                     let stamp = self.mark_ancestors(returned, many.iter().copied().min().unwrap_or(WriteId(0)));
@@ -352,10 +386,14 @@ impl History {
             };
         self.stats.reads_judged += 1;
         self.stats.stale_reads += stale as u64;
+        if stale && !self.tombstones.is_empty() {
+            let deletes = read.frontier.as_slice().iter().copied().filter(|&w| self.is_tombstone(w)).collect::<Vec<_>>();
+            self.stats.deleted_value_reads += deletes.iter().any(|&d| self.returns_deleted_value(returned, d)) as u64;
+        }
         let behind = if stale { self.versions_behind(&read.newest, returned) } else { 0 };
         self.stats.versions_behind[behind] += 1;
         let mut sessions = std::mem::take(&mut self.sessions);
-        sessions.read_succeeded(client, read.key, read.session, returned, &mut |from, w| self.reflects(from, w));
+        sessions.read_succeeded(client, read.key, read.session, returned, &mut |from, w| self.reflects_value(from, w));
         self.sessions = sessions;
         let (distinct, concurrent) = self.antichain_size(returned);
         self.stats.true_versions_per_read[concurrent.min(4)] += 1;
@@ -412,7 +450,35 @@ impl History {
             return Vec::new();
         }
         let acked = self.acked_by_key.get(&key).cloned().unwrap_or_default();
-        acked.into_iter().filter(|&(w, _)| !self.reflects(held, w)).collect()
+        let deletes: Vec<WriteId> = acked.iter().map(|&(w, _)| w).filter(|&w| self.is_tombstone(w)).collect();
+        // A delete is never lost as a write: its tombstone may be purged, and a delete undone is
+        // a resurrection (see `History::resurrected`). A value an acknowledged delete removed is
+        // not lost either.
+        acked
+            .into_iter()
+            .filter(|&(w, _)| {
+                !self.is_tombstone(w) && !self.reflects(held, w) && !deletes.iter().any(|&d| w < d && self.reflects(&[d], w))
+            })
+            .collect()
+    }
+
+    /// An acknowledged delete of `key` undone at the end: the write `held` holds again that the
+    /// delete had removed, and the delete, which nothing held reflects (its tombstone gone).
+    pub fn resurrected(&mut self, key: KeyId, held: &[WriteId]) -> Option<(WriteId, WriteId)> {
+        if self.tombstones.is_empty() {
+            return None;
+        }
+        let acked = self.acked_by_key.get(&key).cloned().unwrap_or_default();
+        let deletes: Vec<WriteId> = acked.iter().map(|&(w, _)| w).filter(|&w| self.is_tombstone(w)).collect();
+        for delete in deletes {
+            if self.reflects(held, delete) {
+                continue;
+            }
+            if let Some(&back) = held.iter().find(|&&w| !self.is_tombstone(w) && w < delete && self.reflects(&[delete], w)) {
+                return Some((back, delete));
+            }
+        }
+        None
     }
 
     fn frontier_of(&self, key: KeyId) -> Writes {
@@ -615,6 +681,39 @@ mod tests {
                 assert_eq!(h.unreflected(&from, &targets).as_slice(), one_by_one.as_slice(), "{from:?} {targets:?}");
             }
         }
+    }
+
+    /// A delete (w2, a tombstone over w1): reading nothing after it is fresh, reading w1 is a
+    /// stale read of a deleted value; at the end a purged tombstone and the value it removed are
+    /// not lost, and w1 held again with the tombstone gone is a resurrection.
+    #[test]
+    fn a_delete_leaves_nothing_to_read_and_its_value_coming_back_is_a_resurrection() {
+        let mut h = History::new(0, 1, usize::MAX);
+        let k = KeyId(0);
+        h.write_started(ClientId(9), k, WriteId(1), Writes::from_slice(&[]));
+        h.write_acked(WriteId(1), k, SimTime(10));
+        h.write_started(ClientId(9), k, WriteId(2), Writes::from_slice(&[WriteId(1)]));
+        h.tombstone_written(WriteId(2));
+        h.write_acked(WriteId(2), k, SimTime(20));
+        h.read_started(ClientId(9), 1, k);
+        assert!(!h.read_succeeded(ClientId(9), 1, &[]), "nothing is what a delete leaves");
+        h.read_started(ClientId(9), 2, k);
+        assert!(!h.read_succeeded(ClientId(9), 2, &[WriteId(2)]), "the tombstone itself");
+        h.read_started(ClientId(0), 3, k);
+        assert!(h.read_succeeded(ClientId(0), 3, &[WriteId(1)]), "the deleted value");
+        assert_eq!((h.stats.stale_reads, h.stats.deleted_value_reads), (1, 1));
+        assert_eq!(h.sessions.stats.read_your_writes.violated, 0, "an empty read reflects one's own delete");
+        for held in [&[][..], &[WriteId(2)]] {
+            assert!(h.lost_writes(k, held).is_empty(), "{held:?}: purged or held, nothing is lost");
+            assert_eq!(h.resurrected(k, held), None);
+        }
+        assert!(h.lost_writes(k, &[WriteId(1)]).is_empty(), "w1 is held; the delete is not a lost write");
+        assert_eq!(h.resurrected(k, &[WriteId(1)]), Some((WriteId(1), WriteId(2))));
+        // A write concurrent with the delete is not one it removed.
+        h.write_started(ClientId(8), k, WriteId(3), Writes::from_slice(&[]));
+        h.write_acked(WriteId(3), k, SimTime(30));
+        assert_eq!(h.resurrected(k, &[WriteId(3)]), None);
+        assert!(h.lost_writes(k, &[]).iter().map(|l| l.0).eq([WriteId(3)]), "w3 was deleted by nothing");
     }
 
     #[test]

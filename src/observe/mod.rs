@@ -96,6 +96,9 @@ pub struct RunResult {
     pub lost_adds: u64,
     /// Cart items removed by an acknowledged write that the carts held at the end hold again.
     pub resurfaced_items: u64,
+    /// Deletes: acknowledged ones, and keys where one was undone at the end (a value it removed
+    /// held again, its tombstone gone), the first few named.
+    pub deletes: Deletes,
     /// Each membership change and when every running node first agreed on the new ring.
     pub agreement: Vec<(SimTime, Option<SimTime>)>,
     /// Per membership change, the range transfers that followed it.
@@ -114,6 +117,22 @@ pub struct RunResult {
     pub ring_ranges: usize,
     /// Per-key sessions the clients hold at the end (memory, not a result: not reported).
     pub client_sessions: usize,
+}
+
+/// What became of the workload's deletes by the end of a run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Deletes {
+    pub acknowledged: u64,
+    pub resurrected_keys: u64,
+    /// The first [`Deletes::NAMED`] resurrected keys, in key order: (key, the write held again,
+    /// the delete that had removed it).
+    pub resurrections: Vec<(String, WriteId, WriteId)>,
+    /// Replicas (a node's copy of a key, hints included) holding nothing but tombstones.
+    pub tombstone_replicas: u64,
+}
+
+impl Deletes {
+    pub const NAMED: usize = 20;
 }
 
 /// The acknowledged writes no version any node holds reflects at the end of a run: counted,

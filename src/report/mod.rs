@@ -244,6 +244,7 @@ pub fn build(scenario: &Scenario, seed: u64, r: &RunResult) -> Value {
             "reads_judged_count": h.reads_judged,
             "stale_read_count": h.stale_reads,
             "stale_read_fraction": fraction(h.stale_reads, h.reads_judged),
+            "deleted_value_read_count": h.deleted_value_reads,
             "k_staleness": k_staleness(&h.versions_behind, h.reads_judged),
         },
         "sessions": sessions_section(&r.history.sessions.stats),
@@ -481,6 +482,14 @@ fn convergence_section(r: &RunResult) -> Value {
         "lost_add_count": r.lost_adds,
         "lost_add_fraction": fraction(r.lost_adds, r.acked_adds),
         "resurfaced_item_count": r.resurfaced_items,
+        "acknowledged_delete_count": r.deletes.acknowledged,
+        "resurrected_key_count": r.deletes.resurrected_keys,
+        "resurrections": r.deletes.resurrections.iter().map(|(key, back, delete)| json!({
+            "key": key,
+            "write": back.0,
+            "deleted_by": delete.0,
+        })).collect::<Vec<_>>(),
+        "tombstone_replica_count": r.deletes.tombstone_replicas,
         "lost_writes": r.lost_writes.first.iter().map(|l| json!({
             "key": &*l.key,
             "write": l.write.0,
@@ -518,6 +527,7 @@ fn protocol_counters_section(r: &RunResult) -> Value {
             "late_reply_count": sum(|s| s.late_replies),
             "coordinator_timeout_count": sum(|s| s.coordinator_timeouts),
             "refused_for_primaries_count": sum(|s| s.refused_for_primaries),
+            "tombstones_removed_count": sum(|s| s.tombstones_removed),
             "clock_entries_truncated_count": sum(|s| s.clock_entries_truncated),
             "suspicion_count": sum(|s| s.suspicions),
             "fallback_request_count": sum(|s| s.fallback_requests),
@@ -678,6 +688,17 @@ pub fn summary(report: &Value) -> String {
         u(&c["pending_hint_count"]),
         u(&c["lost_write_count"])
     ));
+    if u(&c["acknowledged_delete_count"]) > 0 {
+        s.push_str(&format!(
+            "deletes: {} acknowledged, {} keys resurrected at the end, {} reads returned a deleted value, {} tombstones \
+             removed, {} replicas hold only tombstones at the end\n",
+            u(&c["acknowledged_delete_count"]),
+            u(&c["resurrected_key_count"]),
+            u(&report["staleness"]["deleted_value_read_count"]),
+            u(&report["protocol_counters"]["tombstones_removed_count"]),
+            u(&c["tombstone_replica_count"])
+        ));
+    }
     s.push_str(&format!(
         "stale reads: {} of {} ({:.4})\n",
         u(&report["staleness"]["stale_read_count"]),

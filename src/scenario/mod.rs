@@ -255,6 +255,10 @@ pub struct CheckConfig {
     /// In every window after the first fault, successes at least this fraction of the median
     /// window before it.
     pub min_throughput_fraction: Option<f64>,
+    /// Keys whose acknowledged delete is undone at the end: at most (by default none where
+    /// lost writes fail the check), and at least (a scenario that shows the anomaly).
+    pub max_resurrected_keys: Option<u64>,
+    pub min_resurrected_keys: Option<u64>,
 }
 
 // ---------------------------------------------------------------- errors

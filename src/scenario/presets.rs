@@ -25,28 +25,31 @@ pub fn preset(name: &str) -> Option<Value> {
         // Riak KV: any node coordinates (a put is forwarded to a replica to mint), a fixed ring
         // of 64 partitions, dotted version vectors with siblings (allow_mult), sloppy quorum,
         // hinted handoff, read repair and active anti-entropy; clocks pruned past 50 entries.
-        // Riak's bucket defaults: PR = PW = 0, DW = quorum, notfound_ok on, basic_quorum off.
+        // Riak's bucket defaults: PR = PW = 0, DW = quorum, notfound_ok on, basic_quorum off;
+        // tombstones reaped 3 s after every primary holds one (delete_mode's default).
         "riak" => json!({
             "ring": { "strategy": "equal_partitions", "partitions": 64 },
             "protocol": {
                 "n": 3, "r": 2, "w": 2, "coordination": "proxy", "fanout": "all",
                 "conflict_resolution": "dotted_version_vectors", "clock_truncation_threshold": 50,
                 "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": true,
-                "pr": 0, "pw": 0, "dw": 2, "notfound_ok": true, "basic_quorum": false
+                "pr": 0, "pw": 0, "dw": 2, "notfound_ok": true, "basic_quorum": false,
+                "delete_mode": 3000
             }
         }),
         // Cassandra: whichever node the client reaches coordinates and writes to every replica
         // itself (StorageProxy); last-write-wins on
         // timestamps; strict quorums over the natural replicas, with the coordinator keeping
         // hints for replicas that did not answer, for three hours at most (max_hint_window); read repair; repair (anti-entropy) is an
-        // operator's job, so off; random tokens.
+        // operator's job, so off; tombstones purged ten days after the delete (gc_grace_seconds);
+        // random tokens.
         "cassandra" => json!({
             "ring": { "strategy": "random_tokens", "tokens_per_node": 16 },
             "protocol": {
                 "n": 3, "r": 2, "w": 2, "coordination": "direct", "fanout": "all",
                 "conflict_resolution": "last_write_wins",
                 "sloppy_quorum": false, "hinted_handoff": true, "hint_window_ms": 10800000.0,
-                "read_repair": true, "anti_entropy": false
+                "read_repair": true, "anti_entropy": false, "gc_grace_ms": 864000000.0
             }
         }),
         // Voldemort: routing in the client library, a vector clock per version, siblings resolved

@@ -185,6 +185,10 @@ pub(super) struct RawChecks {
     pub(super) min_window_availability: Option<f64>,
     #[serde(default)]
     pub(super) min_throughput_fraction: Option<f64>,
+    #[serde(default)]
+    pub(super) max_resurrected_keys: Option<u64>,
+    #[serde(default)]
+    pub(super) min_resurrected_keys: Option<u64>,
 }
 
 #[derive(Deserialize, Serialize, Debug, Clone, Copy, PartialEq)]
@@ -472,6 +476,11 @@ pub(super) struct RawProtocol {
     pub(super) notfound_ok: Option<bool>,
     #[serde(default)]
     pub(super) basic_quorum: Option<bool>,
+    #[serde(default)]
+    pub(super) gc_grace_ms: Option<f64>,
+    /// "keep", "immediate" or a delay in milliseconds, as Riak spells it.
+    #[serde(default)]
+    pub(super) delete_mode: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Serialize, Debug, Default, Clone, Copy)]
@@ -608,6 +617,8 @@ pub(super) struct RawWorkload {
     pub(super) popularity: Option<RawPopularity>,
     #[serde(default)]
     pub(super) read_fraction: Option<f64>,
+    #[serde(default)]
+    pub(super) delete_fraction: Option<f64>,
     #[serde(default)]
     pub(super) value: Option<RawValue>,
     #[serde(default)]

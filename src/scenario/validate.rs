@@ -8,6 +8,7 @@ use crate::node::cart::CartMerge;
 use crate::node::consistency::ConsistencyLevel;
 use crate::node::riak_quorums::RiakQuorums;
 use crate::node::storage::StorageModel;
+use crate::node::tombstones::TombstoneRemoval;
 use crate::node::{ConflictPolicy, Coordination, Fanout, Protocol};
 use crate::observe::history::VERSIONS_TRACKED;
 use crate::scenario::schema::*;
@@ -527,7 +528,33 @@ fn protocol(
         storage: StorageModel::Durable,
         reads_from_disk: false,
         riak,
+        tombstones: tombstone_removal(ctx, rp)?,
     })
+}
+
+/// `protocol.gc_grace_ms` (Cassandra) or `protocol.delete_mode` (Riak): how tombstones go.
+fn tombstone_removal(ctx: &Ctx, rp: &RawProtocol) -> Result<TombstoneRemoval, ScenarioError> {
+    const ACCEPTED: &str = "expected \"keep\", \"immediate\" or a delay in milliseconds (Riak's default is 3000)";
+    let mode = match &rp.delete_mode {
+        None => None,
+        Some(serde_json::Value::String(s)) if s == "keep" => Some(TombstoneRemoval::Keep),
+        Some(serde_json::Value::String(s)) if s == "immediate" => Some(TombstoneRemoval::Reap { delay: SimDuration::ZERO }),
+        Some(serde_json::Value::Number(d)) => {
+            let delay = ms(ctx, "protocol.delete_mode", d.as_f64().unwrap_or(f64::NAN), true)?;
+            Some(TombstoneRemoval::Reap { delay })
+        }
+        Some(other) => return Err(ctx.err("protocol.delete_mode", format!("{other} is not a delete mode; {ACCEPTED}"))),
+    };
+    let grace = rp.gc_grace_ms.map(|g| ms(ctx, "protocol.gc_grace_ms", g, true)).transpose()?;
+    match (mode, grace) {
+        (Some(_), Some(_)) => Err(ctx.err(
+            "protocol.delete_mode",
+            "is Riak's way of removing tombstones and protocol.gc_grace_ms is Cassandra's; set one (the other to null)",
+        )),
+        (Some(mode), None) => Ok(mode),
+        (None, Some(grace)) => Ok(TombstoneRemoval::GcGrace(grace)),
+        (None, None) => Ok(TombstoneRemoval::Keep),
+    }
 }
 
 /// The largest slowdown a slow node or the slow-node fault may have: a machine a thousand
@@ -734,10 +761,25 @@ fn workload(ctx: &Ctx, rw: &RawWorkload, clients_placed: bool, n: usize) -> Resu
             Arrivals::Open { rate_per_s: *rate_per_s, clients: *clients, profile }
         }
     };
+    let read_fraction = probability(ctx, "workload.read_fraction", rw.read_fraction.unwrap_or(0.5))?;
+    let delete_fraction = probability(ctx, "workload.delete_fraction", rw.delete_fraction.unwrap_or(0.0))?;
+    if read_fraction + delete_fraction > 1.0 + 1e-9 {
+        return Err(ctx.err(
+            "workload.delete_fraction",
+            format!(
+                "{delete_fraction} with a read_fraction of {read_fraction} is over 1; expected at most {}",
+                1.0 - read_fraction
+            ),
+        ));
+    }
+    if delete_fraction > 0.0 && matches!(value_model, ValueModel::Cart { .. }) {
+        return Err(ctx.err("workload.delete_fraction", "deletes need the register value model; a cart removes items instead"));
+    }
     Ok(WorkloadConfig {
         key_count,
         popularity,
-        read_fraction: probability(ctx, "workload.read_fraction", rw.read_fraction.unwrap_or(0.5))?,
+        read_fraction,
+        delete_fraction,
         value_model,
         value_bytes,
         arrivals,
@@ -887,6 +929,14 @@ fn checks(ctx: &Ctx, rc: &RawChecks, quiescent_tail: SimDuration, protocol: &Pro
         max_stall_ms: bound("checks.max_stall_ms", rc.max_stall_ms)?,
         min_window_availability: fraction("min_window_availability", rc.min_window_availability)?,
         min_throughput_fraction: fraction("min_throughput_fraction", rc.min_throughput_fraction)?,
+        // A delete undone is an acknowledged write lost: failing by default where lost writes do,
+        // unless the scenario is there to show it (it sets a minimum).
+        max_resurrected_keys: rc.max_resurrected_keys.or(match rc.lost_writes {
+            _ if rc.min_resurrected_keys.is_some() => None,
+            Some(choice) => (choice == RawLostWrites::Fail).then_some(0),
+            None => (!matches!(protocol.conflict, ConflictPolicy::LastWriteWins | ConflictPolicy::VectorClocks)).then_some(0),
+        }),
+        min_resurrected_keys: rc.min_resurrected_keys,
     })
 }
 

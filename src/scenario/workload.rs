@@ -157,6 +157,8 @@ pub struct WorkloadConfig {
     pub key_count: usize,
     pub popularity: KeyPopularity,
     pub read_fraction: f64,
+    /// Operations that delete their key (writing a tombstone), as a fraction of all operations.
+    pub delete_fraction: f64,
     pub value_model: ValueModel,
     /// Each written object's size (a cart's items add to it).
     pub value_bytes: ValueBytes,

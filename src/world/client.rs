@@ -121,8 +121,18 @@ pub enum ClientTimer {
     /// The key's lock passed to this client, for the operation it was waiting to start.
     Granted {
         key: KeyId,
-        read: bool,
+        operation: Operation,
     },
+}
+
+/// What a workload operation does to its key.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Operation {
+    Read,
+    Write,
+    /// Writes a tombstone: under read-before-write after reading the key (Riak's fetch, then
+    /// delete with the object's clock), otherwise with the session's context, or none if blind.
+    Delete,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -158,6 +168,8 @@ pub enum Observation {
         parents: Writes,
         /// The cart item this write removes, if any.
         removed: Option<u64>,
+        /// A delete.
+        tombstone: bool,
     },
     /// An operation whose coordinator timed out was sent again to another node.
     Retried,
@@ -187,7 +199,7 @@ pub enum ClientEffect {
     Grant {
         to: ClientId,
         key: KeyId,
-        read: bool,
+        operation: Operation,
     },
 }
 
@@ -207,8 +219,11 @@ struct KeySession {
 
 enum Step {
     Read,
-    /// The read half of a read-modify-write (cart update, or register with read-before-write).
-    ReadForWrite,
+    /// The read half of a read-modify-write (cart update, or register with read-before-write),
+    /// or of a delete with read-before-write.
+    ReadForWrite {
+        delete: bool,
+    },
     Write {
         write: WriteId,
         cart: Option<Cart>,
@@ -293,7 +308,7 @@ impl Client {
         for p in self.pending.values() {
             match p.step {
                 Step::Write { write, .. } | Step::ProbeWrite { write } | Step::ProbeRead { write, .. } => out.push(write),
-                Step::Read | Step::ReadForWrite => {}
+                Step::Read | Step::ReadForWrite { .. } => {}
             }
             if let Some(payload) = &p.resend {
                 payload.held_writes(out);
@@ -373,7 +388,7 @@ impl Client {
             ClientTimer::ProbeRead { write, key, delay_index } => {
                 self.send_get(now, env, key, Step::ProbeRead { write, delay_index }, out);
             }
-            ClientTimer::Granted { key, read } => self.begin(now, env, key, read, out),
+            ClientTimer::Granted { key, operation } => self.begin(now, env, key, operation, out),
         }
     }
 
@@ -385,23 +400,34 @@ impl Client {
     /// Starts one workload operation (closed loop on wake, open loop on each arrival).
     pub fn start_operation(&mut self, now: SimTime, env: &mut ClientEnv, out: &mut Vec<ClientEffect>) {
         let key = env.chooser.choose(&mut self.rng);
-        let read = chance(&mut self.rng, env.workload.read_fraction);
-        if env.workload.key_lock && !env.locks.acquire(key, (self.id, read)) {
+        let w = env.workload;
+        // A delete's draw only where the workload deletes, so other workloads draw as before.
+        let operation = if chance(&mut self.rng, w.read_fraction) {
+            Operation::Read
+        } else if w.delete_fraction > 0.0 && chance(&mut self.rng, w.delete_fraction / (1.0 - w.read_fraction)) {
+            Operation::Delete
+        } else {
+            Operation::Write
+        };
+        if w.key_lock && !env.locks.acquire(key, (self.id, operation)) {
             return; // its turn comes with a grant
         }
-        self.begin(now, env, key, read, out);
+        self.begin(now, env, key, operation, out);
     }
 
     /// Sends an operation's first request.
-    fn begin(&mut self, now: SimTime, env: &mut ClientEnv, key: KeyId, read: bool, out: &mut Vec<ClientEffect>) {
+    fn begin(&mut self, now: SimTime, env: &mut ClientEnv, key: KeyId, operation: Operation, out: &mut Vec<ClientEffect>) {
         let blind = env.workload.client_semantics == ClientSemantics::Blind;
-        match (&env.workload.value_model, read) {
-            (_, true) => self.send_get(now, env, key, Step::Read, out),
-            (ValueModel::Cart { .. }, false) if blind => self.send_put(now, env, key, Some((Cart::default(), None)), false, out),
-            (ValueModel::Register { .. }, false) if blind => self.send_put(now, env, key, None, false, out),
-            (ValueModel::Register { read_before_write: false }, false) => self.send_put(now, env, key, None, false, out),
-            (ValueModel::Register { read_before_write: true } | ValueModel::Cart { .. }, false) => {
-                self.send_get(now, env, key, Step::ReadForWrite, out)
+        let delete = operation == Operation::Delete;
+        match (&env.workload.value_model, operation) {
+            (_, Operation::Read) => self.send_get(now, env, key, Step::Read, out),
+            (ValueModel::Cart { .. }, _) if blind => {
+                self.send_put(now, env, key, Some((Cart::default(), None)), false, false, out)
+            }
+            (ValueModel::Register { .. }, _) if blind => self.send_put(now, env, key, None, delete, false, out),
+            (ValueModel::Register { read_before_write: false }, _) => self.send_put(now, env, key, None, delete, false, out),
+            (ValueModel::Register { read_before_write: true } | ValueModel::Cart { .. }, _) => {
+                self.send_get(now, env, key, Step::ReadForWrite { delete }, out)
             }
         }
     }
@@ -409,7 +435,7 @@ impl Client {
     fn start_probe(&mut self, now: SimTime, env: &mut ClientEnv, out: &mut Vec<ClientEffect>) {
         let key = env.keys.intern(&format!("probe-{}-{}", self.id.0, self.probes_started));
         self.probes_started += 1;
-        self.send_put(now, env, key, None, true, out);
+        self.send_put(now, env, key, None, false, true, out);
     }
 
     /// See [`KeyMap::prefetch`].
@@ -489,13 +515,15 @@ impl Client {
     }
 
     /// Writes `key`: with `cart` for a cart update (the cart, and the item it removed if any),
-    /// otherwise a fresh register value.
+    /// otherwise a fresh register value, or a tombstone for a delete.
+    #[allow(clippy::too_many_arguments)]
     fn send_put(
         &mut self,
         now: SimTime,
         env: &mut ClientEnv,
         key: KeyId,
         cart: Option<(Cart, Option<u64>)>,
+        tombstone: bool,
         probe: bool,
         out: &mut Vec<ClientEffect>,
     ) {
@@ -514,12 +542,12 @@ impl Client {
             c.add(write.0);
             c
         });
-        out.push(ClientEffect::Observe(Observation::WriteStarted { write, client: self.id, key, parents, removed }));
+        out.push(ClientEffect::Observe(Observation::WriteStarted { write, client: self.id, key, parents, removed, tombstone }));
         let to = self.coordinator_for(now, env, key, true);
         let level = if probe { None } else { env.workload.put_levels.draw(&mut self.rng) };
         let body_cart = cart.clone();
-        let value_bytes = env.workload.value_bytes.draw(&mut self.rng);
-        let body = PutBody { write, context, cart: cart.unwrap_or_default(), value_bytes };
+        let value_bytes = if tombstone { 0 } else { env.workload.value_bytes.draw(&mut self.rng) };
+        let body = PutBody { write, context, cart: cart.unwrap_or_default(), value_bytes, tombstone };
         let payload = Payload::ClientPut(ClientOp { client: self.id, op, key, forwarded: false, level }, body);
         let resend = (env.workload.client_retries > 0).then(|| payload.clone());
         out.push(ClientEffect::Send { to, payload });
@@ -542,13 +570,15 @@ impl Client {
         };
         let key = p.key;
         let more = match p.step {
-            Step::Read | Step::ReadForWrite | Step::ProbeRead { .. } => self.finish_read(now, env, op, p, body, failure, out),
+            Step::Read | Step::ReadForWrite { .. } | Step::ProbeRead { .. } => {
+                self.finish_read(now, env, op, p, body, failure, out)
+            }
             Step::Write { .. } | Step::ProbeWrite { .. } => self.finish_write(now, env, p, body, failure, out),
         };
         // A workload operation is over when its client moves on: the key's lock passes on.
         if more && env.workload.key_lock && matches!(self.role, Role::Workload { .. }) {
-            if let Some((to, read)) = env.locks.release(key) {
-                out.push(ClientEffect::Grant { to, key, read });
+            if let Some((to, operation)) = env.locks.release(key) {
+                out.push(ClientEffect::Grant { to, key, operation });
             }
         }
         if more {
@@ -576,6 +606,7 @@ impl Client {
             _ => None,
         };
         let mut then_write = false;
+        let delete = matches!(p.step, Step::ReadForWrite { delete: true });
         let mut merged_cart: Option<Cart> = None;
         let result = match body {
             ReplyBody::Get { read, context, fastest } => {
@@ -586,7 +617,7 @@ impl Client {
                 for s in read.siblings.iter().map(|s| &s.cart) {
                     read_cart.merge(s);
                 }
-                then_write = matches!(p.step, Step::ReadForWrite);
+                then_write = matches!(p.step, Step::ReadForWrite { .. });
                 if probe.is_none() && self.remembers(env) {
                     // Session causality never goes backwards: a read older than what this
                     // client has already seen is merged in, not taken instead, and so is the
@@ -633,7 +664,7 @@ impl Client {
                 }
             }
         }
-        self.send_put(now, env, key, merged_cart.map(|c| (c, removed)), false, out);
+        self.send_put(now, env, key, merged_cart.map(|c| (c, removed)), delete, false, out);
         false
     }
 
@@ -683,7 +714,7 @@ impl Client {
             self.probe_versions += 1;
             if self.probe_versions < cfg.versions {
                 // The probe's next version of its key, written from the last one's context.
-                self.send_put(now, env, key, None, true, out);
+                self.send_put(now, env, key, None, false, true, out);
                 return false;
             }
             self.probe_versions = 0;

@@ -4,7 +4,7 @@
 use super::World;
 use crate::observe::convergence::{self, Snapshot};
 use crate::observe::ops::ClientHistory;
-use crate::observe::{LostWrite, RunResult};
+use crate::observe::{Deletes, LostWrite, RunResult};
 use crate::scenario::workload::ValueModel;
 use crate::sim::engine::SimTime;
 use crate::sim::ids::{KeyId, WriteId};
@@ -17,8 +17,17 @@ impl<'s> World<'s> {
         let explained = self.explain_key.map_or(Vec::new(), |k| self.describe_holdings(k));
         let held = convergence::held_writes(&self.nodes);
         let mut lost_writes = std::mem::take(&mut self.lost_writes);
+        let mut deletes = Deletes::default();
         for key in self.history.written_keys() {
             let held_now = held.get(&key).map_or(&[][..], Vec::as_slice);
+            deletes.acknowledged +=
+                self.history.acked_writes(key).iter().filter(|(w, _)| self.history.is_tombstone(*w)).count() as u64;
+            if let Some((back, delete)) = self.history.resurrected(key, held_now) {
+                deletes.resurrected_keys += 1;
+                if deletes.resurrections.len() < Deletes::NAMED {
+                    deletes.resurrections.push((self.keys.name(key).to_string(), back, delete));
+                }
+            }
             // Each lost write, with the write it is judged by: itself, or the write it was folded
             // into (reflected exactly when that one is, by anything; see History::prune).
             let mut lost: Vec<(WriteId, SimTime, WriteId)> =
@@ -44,6 +53,9 @@ impl<'s> World<'s> {
             }
         }
         let (acked_adds, lost_adds, resurfaced_items) = self.judge_carts();
+        for node in &self.nodes {
+            node.for_each_version_set(|_, set| deletes.tombstone_replicas += set.is_deleted() as u64);
+        }
         let last_fault = self.faults.last().map(|f| SimTime::ZERO.after(f.at));
         let converged_after_last_fault = last_fault.and_then(|t| {
             let sampled = self.samples.iter().find(|(at, s)| *at >= t && s.converged()).map(|(at, _)| *at);
@@ -89,6 +101,7 @@ impl<'s> World<'s> {
             acked_adds,
             lost_adds,
             resurfaced_items,
+            deletes,
             agreement: self.agreement,
             change_transfers: self.change_transfers,
             decommissioned: self.decommissioned,

@@ -8,9 +8,9 @@ use crate::sim::fastmap::FastMap;
 use crate::sim::ids::{ClientId, KeyId};
 use std::collections::VecDeque;
 
-/// An operation waiting for (or, at the front, holding) a key's lock: the client and whether
-/// the operation is a read.
-pub type LockTurn = (ClientId, bool);
+/// An operation waiting for (or, at the front, holding) a key's lock: the client and what the
+/// operation does.
+pub type LockTurn = (ClientId, crate::world::client::Operation);
 
 #[derive(Default)]
 pub struct KeyLocks {
@@ -42,18 +42,19 @@ impl KeyLocks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::world::client::Operation;
 
     #[test]
     fn turns_come_in_arrival_order_and_an_idle_key_is_free() {
         let mut locks = KeyLocks::default();
         let (k, other) = (KeyId(7), KeyId(8));
-        assert!(locks.acquire(k, (ClientId(1), false)));
-        assert!(!locks.acquire(k, (ClientId(2), true)));
-        assert!(!locks.acquire(k, (ClientId(3), false)));
-        assert!(locks.acquire(other, (ClientId(2), false)), "another key's lock is separate");
-        assert_eq!(locks.release(k), Some((ClientId(2), true)));
-        assert_eq!(locks.release(k), Some((ClientId(3), false)));
+        assert!(locks.acquire(k, (ClientId(1), Operation::Write)));
+        assert!(!locks.acquire(k, (ClientId(2), Operation::Read)));
+        assert!(!locks.acquire(k, (ClientId(3), Operation::Write)));
+        assert!(locks.acquire(other, (ClientId(2), Operation::Write)), "another key's lock is separate");
+        assert_eq!(locks.release(k), Some((ClientId(2), Operation::Read)));
+        assert_eq!(locks.release(k), Some((ClientId(3), Operation::Write)));
         assert_eq!(locks.release(k), None);
-        assert!(locks.acquire(k, (ClientId(4), false)), "free again once every turn is over");
+        assert!(locks.acquire(k, (ClientId(4), Operation::Write)), "free again once every turn is over");
     }
 }

@@ -263,7 +263,10 @@ impl<'s> World<'s> {
             disks: Disks::new(&scenario.disk_times, scenario.capacity.scan_bytes_per_s, &seeds, slots),
             unflushed_lost: BTreeMap::new(),
             lost_writes: LostWrites::default(),
-            prune_writes: if matches!(scenario.workload.value_model, ValueModel::Cart { .. }) {
+            // A cart's judgement needs every add, and a delete's every value it removed.
+            prune_writes: if matches!(scenario.workload.value_model, ValueModel::Cart { .. })
+                || scenario.workload.delete_fraction > 0.0
+            {
                 0
             } else {
                 scenario.history_prune_writes
@@ -536,9 +539,9 @@ impl<'s> World<'s> {
                 ClientEffect::Timer { after: SimDuration::ZERO, timer: ClientTimer::Wake } => self.woken.push_back(client),
                 ClientEffect::Timer { after, timer } => self.engine.schedule_after(after, Event::ClientTimer { client, timer }),
                 ClientEffect::Observe(o) => self.observe(now, o),
-                ClientEffect::Grant { to, key, read } => self.engine.schedule_after(
+                ClientEffect::Grant { to, key, operation } => self.engine.schedule_after(
                     SimDuration::ZERO,
-                    Event::ClientTimer { client: to, timer: ClientTimer::Granted { key, read } },
+                    Event::ClientTimer { client: to, timer: ClientTimer::Granted { key, operation } },
                 ),
             }
         }

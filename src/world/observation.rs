@@ -43,8 +43,11 @@ impl<'s> World<'s> {
                     }
                 }
             },
-            Observation::WriteStarted { write, client, key, parents, removed } => {
+            Observation::WriteStarted { write, client, key, parents, removed, tombstone } => {
                 self.history.write_started(client, key, write, parents);
+                if tombstone {
+                    self.history.tombstone_written(write);
+                }
                 if let Some(item) = removed {
                     self.history.cart_item_removed(key, item, write);
                 }

@@ -12,10 +12,15 @@ pub fn scenario(json: &str, overrides: &[&str]) -> Scenario {
 
 /// A shipped scenario file from scenarios/, with overrides.
 pub fn shipped(name: &str, overrides: &[&str]) -> Scenario {
+    try_shipped(name, overrides).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`shipped`], or the error its overrides make.
+pub fn try_shipped(name: &str, overrides: &[&str]) -> Result<Scenario, scenario::ScenarioError> {
     let path = format!("{}/scenarios/{name}.json", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let sets: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    scenario::load(&path, &text, &sets).unwrap_or_else(|e| panic!("{e}"))
+    scenario::load(&path, &text, &sets)
 }
 
 pub fn report(s: &Scenario) -> Value {
