@@ -439,3 +439,51 @@ fn delete_settings_are_checked() {
     let err = try_shipped("shopping-cart", &["workload.delete_fraction=0.1"]).expect_err("carts").to_string();
     assert!(err.contains("deletes need the register value model"), "{err}");
 }
+
+/// Cassandra's read path under a slow replica: digest reads carry one replica's data instead
+/// of R; speculative retry lowers the read tail at the cost of extra reads, the more the lower
+/// its threshold.
+#[test]
+fn digest_reads_carry_less_and_speculative_retry_cuts_the_read_tail() {
+    for seed in 1..=2 {
+        let run = |sets: &[&str]| {
+            let seed = format!("seed={seed}");
+            let rep = report(&shipped("cassandra-read-path", &[&[seed.as_str()], sets].concat()));
+            let gets = u(&rep["operations"]["get"]["count"]) as f64;
+            let m = &rep["messages"];
+            (
+                f(&rep["operations"]["get"]["latency_ms"]["p999"]),
+                u(&m["get_reply"]["sent_bytes"]) as f64 / gets,
+                u(&m["get_request"]["sent_count"]) as f64 / gets,
+            )
+        };
+        let preset = run(&[]);
+        let (full, none, fixed) = (
+            run(&["protocol.digest_reads=false"]),
+            run(&["protocol.speculative_retry=\"none\""]),
+            run(&["protocol.speculative_retry=\"10ms\""]),
+        );
+        assert!(preset.1 < 0.5 * full.1, "seed {seed}: {:.0} bytes of replies per get, {:.0} without digests", preset.1, full.1);
+        assert!(preset.0 < none.0, "seed {seed}: p99.9 {:.1} ms at the 99th percentile, {:.1} ms without", preset.0, none.0);
+        assert!(fixed.0 < 0.9 * none.0 && fixed.2 > preset.2 + 0.1, "seed {seed}: 10 ms {fixed:?}, none {none:?}");
+    }
+}
+
+/// A coordinator that already suspects a replica refuses what it cannot serve (here reads at
+/// R = N with a node down) at once, instead of asking and timing out.
+#[test]
+fn a_coordinator_refuses_at_once_what_its_failure_detector_says_it_cannot_serve() {
+    let run = |refuse: &str| {
+        let rep = report(&shipped(
+            "cassandra-hint-window",
+            &["protocol.r=3", &format!("protocol.unavailable_when_suspected={refuse}")],
+        ));
+        let g = &rep["operations"]["get"];
+        (u(&g["unavailable_count"]), u(&rep["protocol_counters"]["coordinator_timeout_count"]), u(&g["count"]))
+    };
+    let (refused, timeouts, gets) = run("true");
+    let (refused_off, timeouts_off, gets_off) = run("false");
+    assert!(refused > 1000 && timeouts < 50, "{refused} refused, {timeouts} timed out");
+    assert!(refused_off == 0 && timeouts_off > 10 * timeouts.max(1), "{timeouts_off} timed out without");
+    assert!(gets > 2 * gets_off, "clients not kept waiting issue more gets: {gets} against {gets_off}");
+}

@@ -49,6 +49,11 @@ pub(super) struct GetState {
     answered: bool,
     /// The key's top N, kept only under PR or PW (see [`crate::node::riak_quorums`]).
     primaries: NodeList,
+    /// Digest reads (see [`crate::node::read_path`]): the digests replicas answered with.
+    digests: InlineVec<(NodeId, u64), 4>,
+    /// Top-N replicas not asked (`fanout: read_quorum`), in order: speculative retry's.
+    unasked: NodeList,
+    sent_at: SimTime,
 }
 
 pub(super) struct PutState {
@@ -67,6 +72,17 @@ pub(super) struct PutState {
     primaries: NodeList,
 }
 
+impl GetState {
+    /// The replicas that answered, with data or a digest.
+    fn repliers(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.replies.iter().map(|(n, _)| *n).chain(self.digests.iter().map(|(n, _)| *n))
+    }
+
+    fn answers(&self) -> usize {
+        self.replies.len() + self.digests.len()
+    }
+}
+
 pub(super) enum Coordinating {
     Get(GetState),
     Put(PutState),
@@ -80,6 +96,8 @@ pub(super) struct Coordinator {
     next_request: u64,
     /// A buffer for extended preference lists, kept to save an allocation per request.
     candidate_buffer: Vec<NodeId>,
+    /// Replica read latencies, for speculative retry's threshold.
+    pub(super) read_latencies: crate::node::read_path::ReadLatencies,
 }
 
 impl Coordinator {
@@ -195,8 +213,8 @@ impl Node {
     /// Which targets to ask: all, or just enough of them at random to meet `need`, with `first`
     /// first when it is one of them (this node: a local read or write costs no message; or a
     /// proxy's lead replica, which mints).
-    pub(super) fn fan_out(&mut self, env: &NodeEnv, targets: Targets, need: &Need, first: NodeId) -> Targets {
-        if env.protocol.fanout == Fanout::All {
+    pub(super) fn fan_out(&mut self, env: &NodeEnv, targets: Targets, need: &Need, first: NodeId, get: bool) -> Targets {
+        if env.protocol.fanout == Fanout::All || (env.protocol.fanout == Fanout::ReadQuorum && !get) {
             return targets;
         }
         let dc_of = |n: NodeId| env.ring.datacenter_of(n);
@@ -301,7 +319,12 @@ impl Node {
             self.stats.refused_for_primaries += 1;
             return refuse(op.client, op.op, op.key, out);
         }
-        let asked = self.fan_out(env, targets, &need, self.id);
+        if env.protocol.unavailable_when_suspected && !self.enough_unsuspected(env, &need, &targets) {
+            self.stats.refused_unavailable += 1;
+            return refuse(op.client, op.op, op.key, out);
+        }
+        let unasked_pool = targets.clone();
+        let asked = self.fan_out(env, targets, &need, self.id, true);
         let mut state = GetState {
             client: op.client,
             op: op.op,
@@ -312,8 +335,11 @@ impl Node {
             need,
             answered: false,
             primaries,
+            digests: InlineVec::new(),
+            unasked: unasked_pool.iter().map(|t| t.node).filter(|n| !asked.iter().any(|t| t.node == *n)).collect(),
+            sent_at: now,
         };
-        for t in &asked {
+        for (i, t) in asked.iter().enumerate() {
             // A local read costs no message. Under write-to-fastest-reader it is asked like any
             // replica, so that it counts as fastest only if its service really finished first;
             // with local legs over the network, so that every leg is one; with disk reads, so
@@ -323,15 +349,26 @@ impl Node {
             if t.node == self.id && local {
                 state.replies.push((t.node, self.local_read(now, env, op.key)));
             } else {
-                out.push(NodeEffect::Send { to: Endpoint::Node(t.node), payload: Payload::GetRequest { req, key: op.key } });
+                // Digest reads: the first replica asked returns data, the others digests.
+                let digest = env.protocol.digest_reads && i > 0;
+                out.push(NodeEffect::Send {
+                    to: Endpoint::Node(t.node),
+                    payload: Payload::GetRequest { req, key: op.key, digest },
+                });
             }
         }
         out.push(NodeEffect::Timer { after: env.protocol.request_timeout, timer: NodeTimer::RequestTimeout(req) });
         out.push(NodeEffect::Timer { after: env.protocol.reply_timeout, timer: NodeTimer::ReplicaTimeout(req) });
+        if let Some(after) = env.protocol.speculative_retry.and_then(|r| self.requests.read_latencies.threshold(r)) {
+            if !state.unasked.is_empty() {
+                out.push(NodeEffect::Timer { after, timer: NodeTimer::SpeculativeRead(req) });
+            }
+        }
         self.requests.open.insert(req, Coordinating::Get(state));
         self.advance_get(now, env, req, out);
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn on_get_reply(
         &mut self,
         now: SimTime,
@@ -339,18 +376,25 @@ impl Node {
         req: RequestId,
         replica: NodeId,
         versions: Option<Rc<VersionSet>>,
+        digest: Option<u64>,
         out: &mut Vec<NodeEffect>,
     ) {
         let Some(Coordinating::Get(state)) = self.requests.open.get_mut(&req) else {
             return;
         };
-        if state.replies.iter().any(|(n, _)| *n == replica) {
+        if state.replies.iter().any(|(n, _)| *n == replica) || state.digests.iter().any(|(n, _)| *n == replica) {
             return; // a duplicated message
         }
         if state.answered {
             self.stats.late_replies += 1;
         }
-        state.replies.push((replica, versions));
+        if let Some(retry) = env.protocol.speculative_retry {
+            self.requests.read_latencies.record(retry, now.since(state.sent_at));
+        }
+        match digest {
+            Some(d) => state.digests.push((replica, d)),
+            None => state.replies.push((replica, versions)),
+        }
         self.advance_get(now, env, req, out);
     }
 
@@ -361,6 +405,10 @@ impl Node {
             return;
         };
         let dc_of = |n: NodeId| env.ring.datacenter_of(n);
+        if !state.answered && !state.digests.is_empty() && Self::digests_disagree(state, req, out) {
+            self.stats.digest_mismatches += 1;
+            return;
+        }
         let verdict = if state.answered {
             ReadVerdict::Wait
         } else if env.protocol.riak.judges_reads() {
@@ -368,7 +416,7 @@ impl Node {
             let (need, cap) = (state.need, state.asked.len());
             let met = |repliers: &mut dyn Iterator<Item = NodeId>| need.met(repliers, cap, dc_of);
             p.riak.judge_read(&state.replies, &state.primaries, p.n, p.r, all_in, met)
-        } else if state.need.met(state.replies.iter().map(|(n, _)| *n), state.asked.len(), dc_of) {
+        } else if !state.replies.is_empty() && state.need.met(state.repliers(), state.asked.len(), dc_of) {
             ReadVerdict::Answer
         } else {
             ReadVerdict::Wait
@@ -395,14 +443,55 @@ impl Node {
                 to: Endpoint::Client(state.client),
                 payload: Payload::Reply { op: state.op, key: state.key, body: ReplyBody::Get { read, context, fastest } },
             });
-            if state.replies.len() < state.asked.len() && env.protocol.read_repair_window > SimDuration::ZERO {
+            if state.answers() < state.asked.len() && env.protocol.read_repair_window > SimDuration::ZERO {
                 out.push(NodeEffect::Timer { after: env.protocol.read_repair_window, timer: NodeTimer::CloseRequest(req) });
                 return;
             }
         }
-        if state.answered && (state.replies.len() >= state.asked.len() || env.protocol.read_repair_window == SimDuration::ZERO) {
+        if state.answered && (state.answers() >= state.asked.len() || env.protocol.read_repair_window == SimDuration::ZERO) {
             self.close_get(now, env, req, out);
         }
+    }
+
+    /// Digest reads: compares every digest in with the first data reply's; each replica whose
+    /// digest differs is asked again for its data (Cassandra's digest mismatch). Returns whether
+    /// any differed (the answer then waits for their data).
+    fn digests_disagree(state: &mut GetState, req: RequestId, out: &mut Vec<NodeEffect>) -> bool {
+        let Some((_, data)) = state.replies.first() else { return false };
+        let expected = data.as_deref().map_or(0, |v| crate::node::merkle::digest(state.key, v));
+        let mut disagreed = false;
+        let key = state.key;
+        state.digests.retain(|&(node, d)| {
+            let differs = d != expected;
+            if differs {
+                disagreed = true;
+                out.push(NodeEffect::Send { to: Endpoint::Node(node), payload: Payload::GetRequest { req, key, digest: false } });
+            }
+            !differs
+        });
+        disagreed
+    }
+
+    /// Speculative retry: the replicas asked have not all answered by the threshold, so one
+    /// more of the key's top N is asked for its data.
+    pub(super) fn speculate(&mut self, req: RequestId, out: &mut Vec<NodeEffect>) {
+        let Some(Coordinating::Get(state)) = self.requests.open.get_mut(&req) else { return };
+        if state.answered || state.unasked.is_empty() {
+            return;
+        }
+        let next = state.unasked.remove(0);
+        state.asked.push(next);
+        self.stats.speculative_reads += 1;
+        out.push(NodeEffect::Send {
+            to: Endpoint::Node(next),
+            payload: Payload::GetRequest { req, key: state.key, digest: false },
+        });
+    }
+
+    /// Whether the replicas this node's failure detector does not suspect could meet `need`.
+    fn enough_unsuspected(&self, env: &NodeEnv, need: &Need, targets: &Targets) -> bool {
+        let alive = targets.iter().map(|t| t.node).filter(|&n| n == self.id || !self.suspects(n));
+        need.met(alive, usize::MAX, |n| env.ring.datacenter_of(n))
     }
 
     /// Ends a get; with read repair on, writes the reconciled versions to every top-N replica
@@ -472,6 +561,10 @@ impl Node {
             self.stats.refused_for_primaries += 1;
             return refuse(op.client, op.op, op.key, out);
         }
+        if env.protocol.unavailable_when_suspected && !self.enough_unsuspected(env, &need, &targets) {
+            self.stats.refused_unavailable += 1;
+            return refuse(op.client, op.op, op.key, out);
+        }
         let mut state = PutState {
             client: op.client,
             op: op.op,
@@ -491,7 +584,7 @@ impl Node {
         let local_legs = env.protocol.local_legs_over_network;
         let mints_here = in_list || env.protocol.coordination == Coordination::Direct;
         if mints_here {
-            let mut chosen = self.fan_out(env, targets, &need, self.id);
+            let mut chosen = self.fan_out(env, targets, &need, self.id, false);
             let local_write_through = self.mark_write_through(env, &mut chosen);
             let stores_locally = in_list && !local_legs;
             let (versions, minted) = if stores_locally {
@@ -510,7 +603,7 @@ impl Node {
             state.versions = Some(versions);
         } else if let Some(&lead) = targets.first() {
             // Proxy coordination from outside the list: the first healthy replica mints.
-            let mut chosen: Vec<Target> = self.fan_out(env, targets, &need, lead.node).to_vec();
+            let mut chosen: Vec<Target> = self.fan_out(env, targets, &need, lead.node, false).to_vec();
             self.mark_write_through(env, &mut chosen);
             let lead = chosen.remove(0);
             state.asked.push(lead);
@@ -616,7 +709,7 @@ impl Node {
     /// moves on to the next fall-backs, enough to reach the quorum if they all answer.
     pub(super) fn on_replica_timeout(&mut self, now: SimTime, env: &NodeEnv, req: RequestId, out: &mut Vec<NodeEffect>) {
         let silent: Vec<NodeId> = match self.requests.open.get(&req) {
-            Some(Coordinating::Get(s)) => s.asked.iter().copied().filter(|n| !s.replies.iter().any(|(r, _)| r == n)).collect(),
+            Some(Coordinating::Get(s)) => s.asked.iter().copied().filter(|n| !s.repliers().any(|r| r == *n)).collect(),
             Some(Coordinating::Put(s)) => s.asked.iter().map(|t| t.node).filter(|n| !s.acked.contains(n)).collect(),
             None => return,
         };
@@ -650,11 +743,11 @@ impl Node {
         let mut sends = Vec::new();
         match self.requests.open.get_mut(&req) {
             Some(Coordinating::Get(s)) if !s.answered => {
-                let missing = s.need.missing(s.replies.iter().map(|(n, _)| *n), usize::MAX, |n| env.ring.datacenter_of(n));
+                let missing = s.need.missing(s.repliers(), usize::MAX, |n| env.ring.datacenter_of(n));
                 while sends.len() < missing {
                     let Some(next) = take_healthy(&mut s.spare, detector) else { break };
                     s.asked.push(next);
-                    sends.push((next, Payload::GetRequest { req, key: s.key }));
+                    sends.push((next, Payload::GetRequest { req, key: s.key, digest: false }));
                 }
             }
             Some(Coordinating::Put(s)) => {

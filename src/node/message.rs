@@ -83,14 +83,19 @@ pub enum Payload {
         key: KeyId,
         body: ReplyBody,
     },
+    /// A replica read; with `digest`, the replica answers with the digest of what it holds
+    /// instead of the versions (Cassandra's digest reads).
     GetRequest {
         req: RequestId,
         key: KeyId,
+        digest: bool,
     },
+    /// A replica's answer: what it holds of the key, or for a digest read only its digest.
     GetReply {
         req: RequestId,
         key: KeyId,
         versions: Option<Rc<VersionSet>>,
+        digest: Option<u64>,
     },
     /// Replicate a coordinator's whole updated version set; the replica acks to `coordinator`.
     PutRequest {
@@ -248,7 +253,7 @@ impl Payload {
                     ReplyBody::Put { context: c } => context(c),
                     ReplyBody::Failed(_) => 0,
                 },
-                Payload::GetReply { versions: v, .. } => v.as_deref().map_or(0, versions),
+                Payload::GetReply { versions: v, digest, .. } => v.as_deref().map_or(0, versions) + 8 * digest.is_some() as usize,
                 Payload::PutRequest { versions: v, .. }
                 | Payload::ReadRepair { versions: v, .. }
                 | Payload::Hint { versions: v, .. }

@@ -39,6 +39,7 @@ pub mod membership;
 pub mod merkle;
 pub mod message;
 pub mod protocol;
+pub mod read_path;
 pub mod replica;
 pub mod riak_quorums;
 pub mod storage;
@@ -77,6 +78,8 @@ pub enum NodeTimer {
     ReplicaTimeout(RequestId),
     /// End of the late-reply window after a get was answered: time for read repair.
     CloseRequest(RequestId),
+    /// Speculative retry's threshold for a get: one more replica is asked if it is unanswered.
+    SpeculativeRead(RequestId),
     Probe {
         incarnation: u32,
     },
@@ -191,6 +194,12 @@ pub struct NodeStats {
     pub versions_discarded: u64,
     /// Keys whose tombstones this node removed: purged after the grace period or reaped.
     pub tombstones_removed: u64,
+    /// Digest reads whose digests disagreed with the data (each costs a round of full reads),
+    /// and replica reads sent by speculative retry.
+    pub digest_mismatches: u64,
+    pub speculative_reads: u64,
+    /// Requests refused at once because the failure detector deemed too few replicas alive.
+    pub refused_unavailable: u64,
 }
 
 /// Disk work a handler did, for the world to queue on the node's disk (see `world::disk`).
@@ -297,9 +306,10 @@ impl Node {
     /// which is final (request ids are never reused).
     pub fn awaits(&self, timer: &NodeTimer) -> bool {
         match timer {
-            NodeTimer::RequestTimeout(req) | NodeTimer::ReplicaTimeout(req) | NodeTimer::CloseRequest(req) => {
-                self.requests.contains(*req)
-            }
+            NodeTimer::RequestTimeout(req)
+            | NodeTimer::ReplicaTimeout(req)
+            | NodeTimer::CloseRequest(req)
+            | NodeTimer::SpeculativeRead(req) => self.requests.contains(*req),
             _ => true,
         }
     }
@@ -322,10 +332,10 @@ impl Node {
         match payload {
             Payload::ClientGet(op) => self.on_client_request(now, env, op, None, out),
             Payload::ClientPut(op, body) => self.on_client_request(now, env, op, Some(body), out),
-            Payload::GetRequest { req, key } => self.on_get_request(now, env, from, req, key, out),
-            Payload::GetReply { req, versions, .. } => {
+            Payload::GetRequest { req, key, digest } => self.on_get_request(now, env, from, req, key, digest, out),
+            Payload::GetReply { req, versions, digest, .. } => {
                 if let Endpoint::Node(replica) = from {
-                    self.on_get_reply(now, env, req, replica, versions, out);
+                    self.on_get_reply(now, env, req, replica, versions, digest, out);
                 }
             }
             Payload::PutRequest { req, key, versions, coordinator, hint, write_through } => {
@@ -372,6 +382,7 @@ impl Node {
             NodeTimer::RequestTimeout(req) => return self.on_request_timeout(now, env, req, out),
             NodeTimer::ReplicaTimeout(req) => return self.on_replica_timeout(now, env, req, out),
             NodeTimer::CloseRequest(req) => return self.close_get(now, env, req, out),
+            NodeTimer::SpeculativeRead(req) => return self.speculate(req, out),
             NodeTimer::Probe { incarnation }
             | NodeTimer::HintScan { incarnation }
             | NodeTimer::AntiEntropy { incarnation }
@@ -425,7 +436,7 @@ mod tests {
     use crate::node::membership::MemberStatus;
     use crate::node::message::PutBody;
     use crate::node::storage::StorageModel;
-    use crate::node::versioning::CausalContext;
+    use crate::node::versioning::{CausalContext, VersionSet};
     use crate::sim::ids::{KeyId, WriteId};
     use crate::sim::rng::{Seeds, Stream};
 
@@ -459,6 +470,9 @@ mod tests {
             reads_from_disk: false,
             riak: Default::default(),
             tombstones: Default::default(),
+            digest_reads: false,
+            speculative_retry: None,
+            unavailable_when_suspected: false,
         }
     }
 
@@ -609,7 +623,7 @@ mod tests {
             });
             for &(n, found) in replies {
                 let versions = found.then(|| held.clone());
-                let reply = Payload::GetReply { req: req.expect("replicas asked"), key: KeyId(0), versions };
+                let reply = Payload::GetReply { req: req.expect("replicas asked"), key: KeyId(0), versions, digest: None };
                 node.on_message(SimTime(3), &env, Endpoint::Node(NodeId(n)), reply, &mut out);
             }
             out.iter().find_map(|e| match e {
@@ -933,5 +947,146 @@ mod tests {
         node.mint(SimTime(2), &env, key, &delete(2, context), None, false);
         node.on_message(SimTime(3), &env, Endpoint::Node(NodeId(1)), Payload::Reap { key }, &mut Vec::new());
         assert!(node.versions(key).is_some_and(|v| v.is_deleted()));
+    }
+
+    /// Cassandra's read path at a coordinator (node 0, a replica with nothing stored; node 1
+    /// holds the key): what it sends for a client's get, and whether the client is answered.
+    struct ReadPath {
+        node: Node,
+        held: Rc<VersionSet>,
+        out: Vec<NodeEffect>,
+    }
+
+    impl ReadPath {
+        fn get(env: &NodeEnv) -> ReadPath {
+            use crate::node::message::ClientOp;
+            use crate::sim::ids::ClientId;
+            let mut holder = Node::new(NodeId(1), Seeds::new(1).stream(Stream::Node, 1));
+            let (held, _) = holder.mint(SimTime(1), env, KeyId(0), &put(1), None, false);
+            let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+            let mut out = Vec::new();
+            let op = ClientOp { client: ClientId(0), op: 1, key: KeyId(0), forwarded: false, level: None };
+            node.on_message(SimTime(2), env, Endpoint::Client(ClientId(0)), Payload::ClientGet(op), &mut out);
+            ReadPath { node, held, out }
+        }
+
+        /// The replica reads sent since the last call: (to, digest only).
+        fn asked(&mut self) -> Vec<(RequestId, NodeId, bool)> {
+            let asked = self
+                .out
+                .iter()
+                .filter_map(|e| match e {
+                    NodeEffect::Send { to: Endpoint::Node(n), payload: Payload::GetRequest { req, digest, .. } } => {
+                        Some((*req, *n, *digest))
+                    }
+                    _ => None,
+                })
+                .collect();
+            self.out.retain(|e| !matches!(e, NodeEffect::Send { payload: Payload::GetRequest { .. }, .. }));
+            asked
+        }
+
+        fn reply(&mut self, env: &NodeEnv, req: RequestId, from: NodeId, versions: Option<Rc<VersionSet>>, digest: Option<u64>) {
+            let reply = Payload::GetReply { req, key: KeyId(0), versions, digest };
+            self.node.on_message(SimTime(3), env, Endpoint::Node(from), reply, &mut self.out);
+        }
+
+        /// The versions the client was answered with, if it was.
+        fn answer(&self) -> Option<Vec<u64>> {
+            use crate::node::message::ReplyBody;
+            self.out.iter().find_map(|e| match e {
+                NodeEffect::Send { payload: Payload::Reply { body: ReplyBody::Get { read, .. }, .. }, .. } => {
+                    Some(read.siblings.iter().map(|s| s.write.0).collect())
+                }
+                _ => None,
+            })
+        }
+    }
+
+    #[test]
+    fn a_digest_read_answers_when_digests_match_and_reads_data_again_when_one_differs() {
+        let mut fixture = Fixture::new(1);
+        fixture.protocol.fanout = Fanout::ReadQuorum;
+        fixture.protocol.digest_reads = true;
+        let env = fixture.env();
+        // Node 0 reads its own copy (nothing) and asks one other replica for a digest only.
+        let mut agreeing = ReadPath::get(&env);
+        let [(req, other, true)] = agreeing.asked()[..] else { panic!("one digest read: {:?}", agreeing.out) };
+        agreeing.reply(&env, req, other, None, Some(0));
+        assert_eq!(agreeing.answer(), Some(vec![]), "the digest of nothing matches nothing: answered");
+        let mut differing = ReadPath::get(&env);
+        let [(req, other, true)] = differing.asked()[..] else { panic!("one digest read") };
+        let held_digest = crate::node::merkle::digest(KeyId(0), &differing.held);
+        differing.reply(&env, req, other, None, Some(held_digest));
+        assert_eq!(differing.answer(), None, "a mismatch waits for data");
+        assert_eq!(differing.asked(), vec![(req, other, false)], "the differing replica is read in full");
+        assert_eq!(differing.node.stats.digest_mismatches, 1);
+        let held = differing.held.clone();
+        differing.reply(&env, req, other, Some(held), None);
+        assert_eq!(differing.answer(), Some(vec![1]));
+        let bytes = |digest: Option<u64>, versions: Option<Rc<VersionSet>>| {
+            Payload::GetReply { req, key: KeyId(0), versions, digest }.size_bytes()
+        };
+        assert!(bytes(Some(1), None) < bytes(None, Some(differing.held.clone())), "a digest is smaller than the data");
+    }
+
+    #[test]
+    fn speculative_retry_asks_one_more_replica_when_those_asked_are_slow() {
+        let mut fixture = Fixture::new(1);
+        fixture.protocol.fanout = Fanout::ReadQuorum;
+        fixture.protocol.speculative_retry = Some(protocol::SpeculativeRetry::After(SimDuration(5)));
+        let env = fixture.env();
+        let mut slow = ReadPath::get(&env);
+        let [(req, first, false)] = slow.asked()[..] else { panic!("one data read besides its own") };
+        let timer = slow.out.iter().find_map(|e| match e {
+            NodeEffect::Timer { after, timer: t @ NodeTimer::SpeculativeRead(_) } => Some((*after, *t)),
+            _ => None,
+        });
+        let Some((SimDuration(5), timer)) = timer else { panic!("a speculative timer at the threshold: {:?}", slow.out) };
+        slow.node.on_timer(SimTime(7), &env, timer, &mut slow.out);
+        let third = slow.asked();
+        assert!(matches!(third[..], [(r, n, false)] if r == req && n != first && n != NodeId(0)), "{third:?}");
+        assert_eq!(slow.node.stats.speculative_reads, 1);
+        // Answered before the threshold, the timer does nothing.
+        let mut fast = ReadPath::get(&env);
+        let [(req, first, false)] = fast.asked()[..] else { panic!("one data read") };
+        fast.reply(&env, req, first, None, None);
+        assert!(fast.answer().is_some());
+        fast.node.on_timer(SimTime(7), &env, NodeTimer::SpeculativeRead(req), &mut fast.out);
+        assert!(fast.asked().is_empty() && fast.node.stats.speculative_reads == 0);
+    }
+
+    #[test]
+    fn a_coordinator_that_deems_too_few_replicas_alive_refuses_at_once() {
+        use crate::node::message::{Failure, ReplyBody};
+        let mut fixture = Fixture::new(1);
+        fixture.protocol.sloppy_quorum = false;
+        fixture.protocol.unavailable_when_suspected = true;
+        let env = fixture.env();
+        let refused = |suspected: &[u32]| {
+            let mut path = ReadPath::get(&env);
+            // Suspicions come from silence; here they are set directly before a second get.
+            for &p in suspected {
+                path.node.suspect(NodeId(p), SimTime(2), &env, &mut Vec::new());
+            }
+            path.out.clear();
+            let op = crate::node::message::ClientOp {
+                client: crate::sim::ids::ClientId(0),
+                op: 2,
+                key: KeyId(0),
+                forwarded: false,
+                level: None,
+            };
+            path.node.on_message(SimTime(3), &env, Endpoint::Client(op.client), Payload::ClientGet(op), &mut path.out);
+            let unavailable = path.out.iter().any(|e| {
+                matches!(
+                    e,
+                    NodeEffect::Send { payload: Payload::Reply { body: ReplyBody::Failed(Failure::Unavailable), .. }, .. }
+                )
+            });
+            (unavailable, path.asked().len(), path.node.stats.refused_unavailable)
+        };
+        assert_eq!(refused(&[1]), (false, 2, 0), "itself and one more meet R = 2");
+        assert_eq!(refused(&[1, 2]), (true, 0, 1), "only itself: refused, nothing sent");
     }
 }

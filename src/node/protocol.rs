@@ -32,6 +32,20 @@ pub enum Fanout {
     All,
     /// Only R (gets) or W (puts) of them, chosen at random.
     Quorum,
+    /// Gets ask R of them (Cassandra's `blockFor`, the coordinator first if it is one), puts
+    /// all N; the other replicas are read only by speculative retry.
+    ReadQuorum,
+}
+
+/// When a coordinator sends one more replica read because those it asked are slow
+/// (Cassandra's `speculative_retry`).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum SpeculativeRetry {
+    /// After this percentile of the replica read latencies this coordinator has seen lately
+    /// (`99PERCENTILE`, Cassandra's default).
+    Percentile(f64),
+    /// After a fixed time (`50ms`).
+    After(SimDuration),
 }
 
 /// Protocol settings shared by every node.
@@ -85,6 +99,14 @@ pub struct Protocol {
     pub riak: crate::node::riak_quorums::RiakQuorums,
     /// How deletes' tombstones are removed (Cassandra's grace period, Riak's `delete_mode`).
     pub tombstones: crate::node::tombstones::TombstoneRemoval,
+    /// Cassandra's read path: one replica returns data and the others digests; a mismatch
+    /// costs a second round of full reads.
+    pub digest_reads: bool,
+    pub speculative_retry: Option<SpeculativeRetry>,
+    /// A coordinator answers Unavailable at once when its failure detector deems too few of
+    /// the key's replicas alive for the request (Cassandra's `UnavailableException`), instead
+    /// of asking them and timing out.
+    pub unavailable_when_suspected: bool,
 }
 
 /// How conflicting versions are resolved.

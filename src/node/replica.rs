@@ -424,6 +424,7 @@ impl Node {
         lost
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn on_get_request(
         &mut self,
         now: SimTime,
@@ -431,6 +432,7 @@ impl Node {
         from: Endpoint,
         req: RequestId,
         key: KeyId,
+        digest_only: bool,
         out: &mut Vec<NodeEffect>,
     ) {
         self.stats.requests_served += 1;
@@ -438,7 +440,13 @@ impl Node {
         if versions.is_some() && self.replica.buffer.charge_disk_read(key) {
             self.stats.disk_reads += 1;
         }
-        out.push(NodeEffect::Send { to: from, payload: Payload::GetReply { req, key, versions } });
+        let payload = if digest_only {
+            let digest = versions.as_deref().map_or(0, |v| digest(key, v));
+            Payload::GetReply { req, key, versions: None, digest: Some(digest) }
+        } else {
+            Payload::GetReply { req, key, versions, digest: None }
+        };
+        out.push(NodeEffect::Send { to: from, payload });
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -21,6 +21,8 @@ pub struct MessageCounts {
     pub duplicated: u64,
     /// Of `sent`, messages about a staleness probe's keys (kept out of the workload's cost).
     pub probe_sent: u64,
+    /// The bytes of those that left their sender (counted under the capacity model only).
+    pub bytes: u64,
 }
 
 /// Time a node's resources spent working, for utilisation.

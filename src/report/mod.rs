@@ -418,6 +418,7 @@ fn messages_section(m: &crate::observe::metrics::Metrics) -> Value {
                 "dropped_down_count": c.dropped_down,
                 "duplicated_count": c.duplicated,
                 "probe_sent_count": c.probe_sent,
+                "sent_bytes": c.bytes,
             }),
         );
     }
@@ -528,6 +529,9 @@ fn protocol_counters_section(r: &RunResult) -> Value {
             "coordinator_timeout_count": sum(|s| s.coordinator_timeouts),
             "refused_for_primaries_count": sum(|s| s.refused_for_primaries),
             "tombstones_removed_count": sum(|s| s.tombstones_removed),
+            "digest_mismatch_count": sum(|s| s.digest_mismatches),
+            "speculative_read_count": sum(|s| s.speculative_reads),
+            "refused_unavailable_count": sum(|s| s.refused_unavailable),
             "clock_entries_truncated_count": sum(|s| s.clock_entries_truncated),
             "suspicion_count": sum(|s| s.suspicions),
             "fallback_request_count": sum(|s| s.fallback_requests),

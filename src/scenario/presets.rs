@@ -42,11 +42,14 @@ pub fn preset(name: &str) -> Option<Value> {
         // timestamps; strict quorums over the natural replicas, with the coordinator keeping
         // hints for replicas that did not answer, for three hours at most (max_hint_window); read repair; repair (anti-entropy) is an
         // operator's job, so off; tombstones purged ten days after the delete (gc_grace_seconds);
-        // random tokens.
+        // its read path: a get asks R replicas (blockFor), one for data and the others for
+        // digests, one more after the 99th percentile of recent replica reads (speculative_retry),
+        // and a request the failure detector deems unavailable is refused at once; random tokens.
         "cassandra" => json!({
             "ring": { "strategy": "random_tokens", "tokens_per_node": 16 },
             "protocol": {
-                "n": 3, "r": 2, "w": 2, "coordination": "direct", "fanout": "all",
+                "n": 3, "r": 2, "w": 2, "coordination": "direct", "fanout": "read_quorum",
+                "digest_reads": true, "speculative_retry": "99percentile", "unavailable_when_suspected": true,
                 "conflict_resolution": "last_write_wins",
                 "sloppy_quorum": false, "hinted_handoff": true, "hint_window_ms": 10800000.0,
                 "read_repair": true, "anti_entropy": false, "gc_grace_ms": 864000000.0

@@ -417,6 +417,7 @@ pub(super) enum RawFanout {
     #[default]
     All,
     Quorum,
+    ReadQuorum,
 }
 
 #[derive(Deserialize, Serialize, Debug, Default)]
@@ -481,6 +482,13 @@ pub(super) struct RawProtocol {
     /// "keep", "immediate" or a delay in milliseconds, as Riak spells it.
     #[serde(default)]
     pub(super) delete_mode: Option<serde_json::Value>,
+    #[serde(default)]
+    pub(super) digest_reads: Option<bool>,
+    /// "99percentile" or "50ms", as Cassandra spells it; null or "none": never.
+    #[serde(default)]
+    pub(super) speculative_retry: Option<String>,
+    #[serde(default)]
+    pub(super) unavailable_when_suspected: Option<bool>,
 }
 
 #[derive(Deserialize, Serialize, Debug, Default, Clone, Copy)]

@@ -6,6 +6,7 @@ use crate::cluster::network::{LinkRule, LinkSettings, MessageKind, NetworkConfig
 use crate::cluster::ring::Strategy;
 use crate::node::cart::CartMerge;
 use crate::node::consistency::ConsistencyLevel;
+use crate::node::protocol::SpeculativeRetry;
 use crate::node::riak_quorums::RiakQuorums;
 use crate::node::storage::StorageModel;
 use crate::node::tombstones::TombstoneRemoval;
@@ -439,6 +440,12 @@ fn protocol(
             return Err(ctx.err(&format!("protocol.{name}"), format!("{v} is out of range; expected 0 (none) to N ({n})")));
         }
     }
+    if rp.digest_reads == Some(true) && riak.judges_reads() {
+        return Err(ctx.err(
+            "protocol.digest_reads",
+            "a digest carries no data, so Riak's PR or notfound_ok off cannot judge it; set digest_reads false, or pr to 0 and notfound_ok true",
+        ));
+    }
     let threshold = rp.clock_truncation_threshold.unwrap_or(10);
     if threshold == 0 {
         return Err(ctx.err("protocol.clock_truncation_threshold", "0 is out of range; expected at least 1 clock entry"));
@@ -457,6 +464,7 @@ fn protocol(
         fanout: match rp.fanout {
             RawFanout::All => Fanout::All,
             RawFanout::Quorum => Fanout::Quorum,
+            RawFanout::ReadQuorum => Fanout::ReadQuorum,
         },
         write_to_fastest_reader: rp.write_to_fastest_reader,
         local_legs_over_network: rp.local_legs_over_network,
@@ -529,7 +537,32 @@ fn protocol(
         reads_from_disk: false,
         riak,
         tombstones: tombstone_removal(ctx, rp)?,
+        digest_reads: rp.digest_reads.unwrap_or(false),
+        speculative_retry: speculative_retry(ctx, rp.speculative_retry.as_deref())?,
+        unavailable_when_suspected: rp.unavailable_when_suspected.unwrap_or(false),
     })
+}
+
+/// `protocol.speculative_retry`, as Cassandra spells it: "99percentile" (or "99p"), "50ms", or
+/// "none".
+fn speculative_retry(ctx: &Ctx, raw: Option<&str>) -> Result<Option<SpeculativeRetry>, ScenarioError> {
+    const ACCEPTED: &str = "expected a percentile like \"99percentile\" (or \"99p\"), a time like \"50ms\", or \"none\"";
+    let Some(text) = raw.map(str::to_ascii_lowercase) else { return Ok(None) };
+    let bad = || ctx.err("protocol.speculative_retry", format!("{text:?} is not a speculative retry; {ACCEPTED}"));
+    if text == "none" {
+        return Ok(None);
+    }
+    if let Some(p) = text.strip_suffix("percentile").or_else(|| text.strip_suffix('p')) {
+        let p: f64 = p.trim().parse().map_err(|_| bad())?;
+        if !(p > 0.0 && p < 100.0) {
+            return Err(
+                ctx.err("protocol.speculative_retry", format!("{p} is out of range; expected a percentile above 0, below 100"))
+            );
+        }
+        return Ok(Some(SpeculativeRetry::Percentile(p / 100.0)));
+    }
+    let ms_value: f64 = text.strip_suffix("ms").ok_or_else(bad)?.trim().parse().map_err(|_| bad())?;
+    Ok(Some(SpeculativeRetry::After(ms(ctx, "protocol.speculative_retry", ms_value, false)?)))
 }
 
 /// `protocol.gc_grace_ms` (Cassandra) or `protocol.delete_mode` (Riak): how tombstones go.

@@ -85,6 +85,7 @@ impl<'s> World<'s> {
         }
         // Bytes take time on the sender's and the receiver's network interfaces.
         let (bytes, stream) = if self.resources.bounded() { (payload.size_bytes(), payload.is_stream()) } else { (0, false) };
+        self.metrics.message(kind).bytes += bytes as u64;
         let depart = match from {
             Endpoint::Node(n) if bytes > 0 => self.resources.send(n.index(), depart, bytes, stream, self.network.slow_factor(n)),
             _ => depart,
