@@ -101,7 +101,11 @@ fn presets_set_each_systems_choices_and_fields_override_them() {
     assert!(cassandra.protocol.anti_entropy, "a field overrides the preset");
     let dynamodb = shipped("dynamodb-datacenter-outage", &[]);
     assert_eq!(dynamodb.protocol.conflict, ConflictPolicy::VectorClocks);
-    assert_eq!(dynamodb.protocol.clock_truncation_threshold, 15, "seed 004: truncation past 'say 15' entries");
+    assert_eq!(dynamodb.protocol.clock_pruning.big, 15, "seed 004: truncation past 'say 15' entries");
+    let riak_pruning = riak.protocol.clock_pruning;
+    assert_eq!((riak_pruning.small, riak_pruning.big), (50, 50), "Riak's small_vclock and big_vclock");
+    assert_eq!(riak_pruning.young.as_millis_f64(), 20_000.0, "young_vclock");
+    assert_eq!(riak_pruning.old.map(|o| o.as_millis_f64()), Some(86_400_000.0), "old_vclock");
     assert_eq!(dynamodb.protocol.coordination, Coordination::LoadBalancer);
     assert!(dynamodb.spread_across_datacenters && dynamodb.protocol.sloppy_quorum && dynamodb.protocol.anti_entropy);
     assert_eq!(dynamodb.protocol.seeds, vec![dynasim::sim::ids::NodeId(0)]);
@@ -486,4 +490,14 @@ fn a_coordinator_refuses_at_once_what_its_failure_detector_says_it_cannot_serve(
     assert!(refused > 1000 && timeouts < 50, "{refused} refused, {timeouts} timed out");
     assert!(refused_off == 0 && timeouts_off > 10 * timeouts.max(1), "{timeouts_off} timed out without");
     assert!(gets > 2 * gets_off, "clients not kept waiting issue more gets: {gets} against {gets_off}");
+}
+
+#[test]
+fn clock_pruning_settings_are_checked() {
+    let err = try_shipped("carts-riak", &["protocol.clock_prune_small=60"]).expect_err("small above big").to_string();
+    assert!(err.contains("expected at most clock_truncation_threshold (50)"), "{err}");
+    let err = try_shipped("carts-riak", &["protocol.clock_prune_interval_ms=0"]).expect_err("a zero interval").to_string();
+    assert!(err.contains("protocol.clock_prune_interval_ms"), "{err}");
+    let err = try_shipped("cassandra-read-path", &["protocol.speculative_retry=\"soon\""]).expect_err("a bad retry").to_string();
+    assert!(err.contains("is not a speculative retry"), "{err}");
 }

@@ -30,6 +30,7 @@
 pub mod admission;
 pub mod anti_entropy;
 pub mod cart;
+pub mod clock_pruning;
 pub mod consistency;
 pub mod coordinator;
 pub mod failure_detector;
@@ -94,6 +95,10 @@ pub enum NodeTimer {
     },
     /// The buffered storage model's writer: the buffer goes to disk.
     Flush {
+        incarnation: u32,
+    },
+    /// The background pass that prunes vector clocks.
+    PruneClocks {
         incarnation: u32,
     },
     /// Compaction: tombstones past their grace period are purged.
@@ -273,6 +278,9 @@ impl Node {
             let first = SimDuration(flush_interval.as_nanos() / 2 + self.id.0 as u64 * 1_000);
             out.push(NodeEffect::Timer { after: first, timer: NodeTimer::Flush { incarnation } });
         }
+        if let Some(interval) = env.protocol.clock_pruning.background {
+            out.push(NodeEffect::Timer { after: interval, timer: NodeTimer::PruneClocks { incarnation } });
+        }
         self.restart_purges(now, out);
     }
 
@@ -389,6 +397,7 @@ impl Node {
             | NodeTimer::Gossip { incarnation }
             | NodeTimer::Flush { incarnation }
             | NodeTimer::Purge { incarnation }
+            | NodeTimer::PruneClocks { incarnation }
             | NodeTimer::Reap { incarnation, .. }
                 if incarnation != self.incarnation =>
             {
@@ -418,6 +427,11 @@ impl Node {
                 (p.gossip_interval, timer)
             }
             NodeTimer::Purge { .. } => return self.purge_tombstones(now, env, out),
+            NodeTimer::PruneClocks { .. } => {
+                self.prune_clocks(now, env);
+                let Some(interval) = p.clock_pruning.background else { return };
+                (interval, timer)
+            }
             NodeTimer::Reap { key, digest, .. } => return self.final_reap(env, key, digest),
             NodeTimer::Flush { .. } => {
                 self.flush();
@@ -451,7 +465,7 @@ mod tests {
             local_legs_over_network: false,
             request_timeout: SimDuration(1_000_000),
             read_repair_window: SimDuration::ZERO,
-            clock_truncation_threshold: 10,
+            clock_pruning: clock_pruning::ClockPruning::by_size(10),
             sloppy_quorum: true,
             hinted_handoff: true,
             hint_scan_interval: SimDuration(1_000_000),
@@ -1088,5 +1102,35 @@ mod tests {
         };
         assert_eq!(refused(&[1]), (false, 2, 0), "itself and one more meet R = 2");
         assert_eq!(refused(&[1, 2]), (true, 0, 1), "only itself: refused, nothing sent");
+    }
+
+    #[test]
+    fn background_pruning_leaves_writes_alone_and_prunes_the_store_on_its_pass() {
+        let mut fixture = Fixture::new(1);
+        fixture.protocol.conflict = ConflictPolicy::VectorClocks;
+        fixture.protocol.clock_pruning =
+            clock_pruning::ClockPruning { background: Some(SimDuration(1_000)), ..clock_pruning::ClockPruning::by_size(1) };
+        let env = fixture.env();
+        let key = KeyId(0);
+        let mut a = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
+        let mut b = Node::new(NodeId(1), Seeds::new(1).stream(Stream::Node, 1));
+        let (_, context) = a.mint(SimTime(1), &env, key, &put(1), None, false);
+        let (two_entries, _) = b.mint(SimTime(2), &env, key, &PutBody { context, ..put(2) }, None, false);
+        assert_eq!(two_entries.siblings[0].clock.len(), 2, "not pruned as it was written");
+        let mut out = Vec::new();
+        b.start(SimTime(2), &env, &mut out);
+        let pass = out.iter().find_map(|e| match e {
+            NodeEffect::Timer { after, timer: t @ NodeTimer::PruneClocks { .. } } => Some((*after, *t)),
+            _ => None,
+        });
+        let Some((SimDuration(1_000), timer)) = pass else { panic!("a pass every interval: {out:?}") };
+        let before = merkle::digest(key, b.versions(key).expect("stored"));
+        out.clear();
+        b.on_timer(SimTime(1_002), &env, timer, &mut out);
+        let pruned = b.versions(key).expect("stored");
+        assert_eq!(pruned.siblings[0].clock.len(), 1, "the pass prunes it");
+        assert_eq!(b.stats.clock_entries_truncated, 1);
+        assert_eq!(merkle::digest(key, pruned), before, "same versions, same digest");
+        assert!(matches!(out[..], [NodeEffect::Timer { timer: NodeTimer::PruneClocks { .. }, .. }]), "and is due again");
     }
 }

@@ -63,7 +63,8 @@ pub struct Protocol {
     pub local_legs_over_network: bool,
     pub request_timeout: SimDuration,
     pub read_repair_window: SimDuration,
-    pub clock_truncation_threshold: usize,
+    /// When vector clocks lose entries (Dynamo's threshold, Riak's size and age rules).
+    pub clock_pruning: crate::node::clock_pruning::ClockPruning,
     /// Route around suspected replicas to fall-backs (off: strict quorums over the top N).
     pub sloppy_quorum: bool,
     /// Keep writes meant for a suspected replica as hints and hand them off later.

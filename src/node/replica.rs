@@ -83,6 +83,11 @@ impl ReplicaStore {
         self.store.insert(key, versions).map_or(0, |old| digest(key, &old))
     }
 
+    /// Replaces a key's set by one with the same versions (pruned clocks): no digest changes.
+    pub(super) fn replace(&mut self, key: KeyId, versions: Rc<VersionSet>) {
+        self.insert(key, versions);
+    }
+
     /// Deletes a key handed to its new owners; returns the digest of the set it held.
     pub(super) fn remove(&mut self, key: KeyId) -> u64 {
         self.note_changed(key);
@@ -257,14 +262,16 @@ impl Node {
         let dot = Dot { node: self.id, counter };
         let local_now = self.replica.local_clock(now);
         let resolution = env.protocol.conflict.resolution();
-        let threshold = env.protocol.clock_truncation_threshold;
+        let pruning = env.protocol.clock_pruning;
         // Per-version clocks (Dynamo §4.4): the client's context with this node's entry raised
         // to the fresh counter, stamped by this node's own clock, truncated at the threshold.
         let mut clock = VectorClock::new();
         if resolution == Resolution::VectorClocks {
             clock = body.context.clock.clone();
             clock.advance(self.id, counter, local_now);
-            self.stats.clock_entries_truncated += clock.truncate(threshold) as u64;
+            if pruning.inline() {
+                self.stats.clock_entries_truncated += clock.prune(&pruning, local_now) as u64;
+            }
         }
         let after = match resolution {
             Resolution::VectorClocks => CausalContext { clock: clock.clone(), dots: Box::default() },
@@ -287,7 +294,9 @@ impl Node {
         if versions.apply_write_with(resolution, &body.context, sibling, now) {
             self.stats.concurrent_writes += 1;
         }
-        self.stats.clock_entries_truncated += versions.truncate(threshold) as u64;
+        if pruning.inline() {
+            self.stats.clock_entries_truncated += versions.prune(&pruning, local_now) as u64;
+        }
         Rc::new(after)
     }
 
@@ -328,7 +337,11 @@ impl Node {
                 if !merged.reconcile_with(env.protocol.conflict.resolution(), incoming, now) {
                     return false;
                 }
-                self.stats.clock_entries_truncated += merged.truncate(env.protocol.clock_truncation_threshold) as u64;
+                let pruning = env.protocol.clock_pruning;
+                if pruning.inline() {
+                    let local_now = self.replica.local_clock(now);
+                    self.stats.clock_entries_truncated += merged.prune(&pruning, local_now) as u64;
+                }
                 // Usually the incoming set supersedes what was here, and the merge is that set:
                 // sharing it saves the copy and lets the next read's replies agree at a glance.
                 if merged == **incoming {

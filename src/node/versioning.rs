@@ -229,23 +229,21 @@ impl VectorClock {
     /// Dynamo's truncation: while there are more than `threshold` entries, drop the one updated
     /// longest ago (ties: the lowest node id). Returns how many entries were dropped.
     pub fn truncate(&mut self, threshold: usize) -> usize {
-        if self.entries.len() <= threshold {
-            return 0;
+        self.prune(&crate::node::clock_pruning::ClockPruning::by_size(threshold), SimTime::ZERO)
+    }
+
+    /// The entry updated longest ago (ties: the lowest node id).
+    pub fn oldest(&self) -> Option<ClockEntry> {
+        self.entries.iter().min_by_key(|e| (e.updated_at, e.node)).copied()
+    }
+
+    /// Drops `node`'s entry.
+    pub fn remove(&mut self, node: NodeId) {
+        if let Ok(i) = self.entries.binary_search_by_key(&node, |e| e.node) {
+            edit_boxed(&mut self.entries, |entries| {
+                entries.remove(i);
+            });
         }
-        edit_boxed(&mut self.entries, |entries| {
-            let mut dropped = 0;
-            while entries.len() > threshold {
-                let oldest = entries.iter().enumerate().min_by_key(|(_, e)| (e.updated_at, e.node)).map(|(i, _)| i);
-                match oldest {
-                    Some(i) => {
-                        entries.remove(i);
-                        dropped += 1;
-                    }
-                    None => break,
-                }
-            }
-            dropped
-        })
     }
 }
 
@@ -535,9 +533,10 @@ impl VersionSet {
         }
     }
 
-    /// Truncates the superseded clock (Dynamo §4.4); returns entries dropped.
-    pub fn truncate(&mut self, threshold: usize) -> usize {
-        self.superseded.clock.truncate(threshold)
+    /// Prunes the superseded clock (see [`crate::node::clock_pruning`]); returns entries
+    /// dropped.
+    pub fn prune(&mut self, rule: &crate::node::clock_pruning::ClockPruning, now: SimTime) -> usize {
+        self.superseded.clock.prune(rule, now)
     }
 
     /// Same current versions (what replicas must agree on to have converged).
@@ -777,7 +776,7 @@ mod tests {
         let old = a.clone();
         let ctx = a.client_context(SimTime(2));
         a.apply_write(&ctx, sib(2, 1, 2), SimTime(2));
-        assert_eq!(a.truncate(0), 1);
+        assert_eq!(a.prune(&crate::node::clock_pruning::ClockPruning::by_size(0), SimTime(2)), 1);
         a.reconcile(&old, SimTime(3));
         assert_eq!(a.siblings.len(), 2, "the superseded version resurfaces as a false sibling");
     }

@@ -24,7 +24,8 @@ pub fn preset(name: &str) -> Option<Value> {
         }),
         // Riak KV: any node coordinates (a put is forwarded to a replica to mint), a fixed ring
         // of 64 partitions, dotted version vectors with siblings (allow_mult), sloppy quorum,
-        // hinted handoff, read repair and active anti-entropy; clocks pruned past 50 entries.
+        // hinted handoff, read repair and active anti-entropy; clocks pruned as Riak's defaults
+        // say (small_vclock = big_vclock = 50, young_vclock 20 s, old_vclock a day).
         // Riak's bucket defaults: PR = PW = 0, DW = quorum, notfound_ok on, basic_quorum off;
         // tombstones reaped 3 s after every primary holds one (delete_mode's default).
         "riak" => json!({
@@ -32,6 +33,7 @@ pub fn preset(name: &str) -> Option<Value> {
             "protocol": {
                 "n": 3, "r": 2, "w": 2, "coordination": "proxy", "fanout": "all",
                 "conflict_resolution": "dotted_version_vectors", "clock_truncation_threshold": 50,
+                "clock_prune_small": 50, "clock_prune_young_ms": 20000, "clock_prune_old_ms": 86400000,
                 "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": true,
                 "pr": 0, "pw": 0, "dw": 2, "notfound_ok": true, "basic_quorum": false,
                 "delete_mode": 3000

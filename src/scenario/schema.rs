@@ -444,6 +444,14 @@ pub(super) struct RawProtocol {
     #[serde(default)]
     pub(super) clock_truncation_threshold: Option<usize>,
     #[serde(default)]
+    pub(super) clock_prune_small: Option<usize>,
+    #[serde(default)]
+    pub(super) clock_prune_young_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) clock_prune_old_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) clock_prune_interval_ms: Option<f64>,
+    #[serde(default)]
     pub(super) sloppy_quorum: Option<bool>,
     #[serde(default)]
     pub(super) hinted_handoff: Option<bool>,

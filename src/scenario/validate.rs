@@ -5,6 +5,7 @@
 use crate::cluster::network::{LinkRule, LinkSettings, MessageKind, NetworkConfig};
 use crate::cluster::ring::Strategy;
 use crate::node::cart::CartMerge;
+use crate::node::clock_pruning::ClockPruning;
 use crate::node::consistency::ConsistencyLevel;
 use crate::node::protocol::SpeculativeRetry;
 use crate::node::riak_quorums::RiakQuorums;
@@ -470,7 +471,26 @@ fn protocol(
         local_legs_over_network: rp.local_legs_over_network,
         request_timeout: ms(ctx, "protocol.request_timeout_ms", rp.request_timeout_ms.unwrap_or(500.0), false)?,
         read_repair_window: ms(ctx, "protocol.read_repair_window_ms", rp.read_repair_window_ms.unwrap_or(50.0), true)?,
-        clock_truncation_threshold: threshold,
+        clock_pruning: ClockPruning {
+            small: match rp.clock_prune_small.unwrap_or(threshold) {
+                s if s <= threshold => s,
+                s => {
+                    return Err(ctx.err(
+                        "protocol.clock_prune_small",
+                        format!(
+                            "{s} is out of range; expected at most clock_truncation_threshold ({threshold}), Riak's big_vclock"
+                        ),
+                    ))
+                }
+            },
+            big: threshold,
+            young: ms(ctx, "protocol.clock_prune_young_ms", rp.clock_prune_young_ms.unwrap_or(0.0), true)?,
+            old: rp.clock_prune_old_ms.map(|o| ms(ctx, "protocol.clock_prune_old_ms", o, true)).transpose()?,
+            background: rp
+                .clock_prune_interval_ms
+                .map(|i| period(ctx, "protocol.clock_prune_interval_ms", i, false))
+                .transpose()?,
+        },
         sloppy_quorum: rp.sloppy_quorum.unwrap_or(true),
         hinted_handoff: rp.hinted_handoff.unwrap_or(true),
         hint_scan_interval: period(ctx, "protocol.hint_scan_interval_ms", rp.hint_scan_interval_ms.unwrap_or(500.0), false)?,
