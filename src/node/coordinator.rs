@@ -18,6 +18,7 @@
 use crate::node::consistency::Need;
 use crate::node::failure_detector::FailureDetector;
 use crate::node::message::{ClientOp, Failure, Payload, PutBody, ReplyBody, Target};
+use crate::node::read_path::CassandraRead;
 use crate::node::riak_quorums::ReadVerdict;
 use crate::node::tombstones::TombstoneRemoval;
 use crate::node::versioning::{CausalContext, Resolution, VersionSet};
@@ -49,11 +50,9 @@ pub(super) struct GetState {
     answered: bool,
     /// The key's top N, kept only under PR or PW (see [`crate::node::riak_quorums`]).
     primaries: NodeList,
-    /// Digest reads (see [`crate::node::read_path`]): the digests replicas answered with.
-    digests: InlineVec<(NodeId, u64), 4>,
-    /// Top-N replicas not asked (`fanout: read_quorum`), in order: speculative retry's.
-    unasked: NodeList,
-    sent_at: SimTime,
+    /// Cassandra's read path, only where digest reads or speculative retry are on (boxed: a
+    /// request is moved in and out of the open-request map, and most have none).
+    cassandra: Option<Box<CassandraRead>>,
 }
 
 pub(super) struct PutState {
@@ -75,11 +74,12 @@ pub(super) struct PutState {
 impl GetState {
     /// The replicas that answered, with data or a digest.
     fn repliers(&self) -> impl Iterator<Item = NodeId> + '_ {
-        self.replies.iter().map(|(n, _)| *n).chain(self.digests.iter().map(|(n, _)| *n))
+        let digests = self.cassandra.as_deref().map_or(&[][..], |c| &c.digests[..]);
+        self.replies.iter().map(|(n, _)| *n).chain(digests.iter().map(|(n, _)| *n))
     }
 
     fn answers(&self) -> usize {
-        self.replies.len() + self.digests.len()
+        self.replies.len() + self.cassandra.as_ref().map_or(0, |c| c.digests.len())
     }
 }
 
@@ -323,8 +323,13 @@ impl Node {
             self.stats.refused_unavailable += 1;
             return refuse(op.client, op.op, op.key, out);
         }
-        let unasked_pool = targets.clone();
+        let p = env.protocol;
+        let unasked_pool = if p.speculative_retry.is_some() { targets.clone() } else { Targets::new() };
         let asked = self.fan_out(env, targets, &need, self.id, true);
+        let cassandra = (p.digest_reads || p.speculative_retry.is_some()).then(|| {
+            let unasked = unasked_pool.iter().map(|t| t.node).filter(|n| !asked.iter().any(|t| t.node == *n)).collect();
+            Box::new(CassandraRead { digests: InlineVec::new(), unasked, sent_at: now })
+        });
         let mut state = GetState {
             client: op.client,
             op: op.op,
@@ -335,9 +340,7 @@ impl Node {
             need,
             answered: false,
             primaries,
-            digests: InlineVec::new(),
-            unasked: unasked_pool.iter().map(|t| t.node).filter(|n| !asked.iter().any(|t| t.node == *n)).collect(),
-            sent_at: now,
+            cassandra,
         };
         for (i, t) in asked.iter().enumerate() {
             // A local read costs no message. Under write-to-fastest-reader it is asked like any
@@ -360,7 +363,7 @@ impl Node {
         out.push(NodeEffect::Timer { after: env.protocol.request_timeout, timer: NodeTimer::RequestTimeout(req) });
         out.push(NodeEffect::Timer { after: env.protocol.reply_timeout, timer: NodeTimer::ReplicaTimeout(req) });
         if let Some(after) = env.protocol.speculative_retry.and_then(|r| self.requests.read_latencies.threshold(r)) {
-            if !state.unasked.is_empty() {
+            if state.cassandra.as_ref().is_some_and(|c| !c.unasked.is_empty()) {
                 out.push(NodeEffect::Timer { after, timer: NodeTimer::SpeculativeRead(req) });
             }
         }
@@ -382,18 +385,18 @@ impl Node {
         let Some(Coordinating::Get(state)) = self.requests.open.get_mut(&req) else {
             return;
         };
-        if state.replies.iter().any(|(n, _)| *n == replica) || state.digests.iter().any(|(n, _)| *n == replica) {
+        if state.repliers().any(|n| n == replica) {
             return; // a duplicated message
         }
         if state.answered {
             self.stats.late_replies += 1;
         }
-        if let Some(retry) = env.protocol.speculative_retry {
-            self.requests.read_latencies.record(retry, now.since(state.sent_at));
+        if let (Some(retry), Some(c)) = (env.protocol.speculative_retry, &state.cassandra) {
+            self.requests.read_latencies.record(retry, now.since(c.sent_at));
         }
-        match digest {
-            Some(d) => state.digests.push((replica, d)),
-            None => state.replies.push((replica, versions)),
+        match (digest, &mut state.cassandra) {
+            (Some(d), Some(c)) => c.digests.push((replica, d)),
+            _ => state.replies.push((replica, versions)),
         }
         self.advance_get(now, env, req, out);
     }
@@ -405,7 +408,10 @@ impl Node {
             return;
         };
         let dc_of = |n: NodeId| env.ring.datacenter_of(n);
-        if !state.answered && !state.digests.is_empty() && Self::digests_disagree(state, req, out) {
+        if !state.answered
+            && state.cassandra.as_ref().is_some_and(|c| !c.digests.is_empty())
+            && Self::digests_disagree(state, req, out)
+        {
             self.stats.digest_mismatches += 1;
             return;
         }
@@ -457,11 +463,11 @@ impl Node {
     /// digest differs is asked again for its data (Cassandra's digest mismatch). Returns whether
     /// any differed (the answer then waits for their data).
     fn digests_disagree(state: &mut GetState, req: RequestId, out: &mut Vec<NodeEffect>) -> bool {
-        let Some((_, data)) = state.replies.first() else { return false };
+        let (Some((_, data)), Some(c)) = (state.replies.first(), state.cassandra.as_mut()) else { return false };
         let expected = data.as_deref().map_or(0, |v| crate::node::merkle::digest(state.key, v));
         let mut disagreed = false;
         let key = state.key;
-        state.digests.retain(|&(node, d)| {
+        c.digests.retain(|&(node, d)| {
             let differs = d != expected;
             if differs {
                 disagreed = true;
@@ -476,10 +482,8 @@ impl Node {
     /// more of the key's top N is asked for its data.
     pub(super) fn speculate(&mut self, req: RequestId, out: &mut Vec<NodeEffect>) {
         let Some(Coordinating::Get(state)) = self.requests.open.get_mut(&req) else { return };
-        if state.answered || state.unasked.is_empty() {
-            return;
-        }
-        let next = state.unasked.remove(0);
+        let Some(c) = state.cassandra.as_mut().filter(|c| !state.answered && !c.unasked.is_empty()) else { return };
+        let next = c.unasked.remove(0);
         state.asked.push(next);
         self.stats.speculative_reads += 1;
         out.push(NodeEffect::Send {

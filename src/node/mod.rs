@@ -105,11 +105,10 @@ pub enum NodeTimer {
     Purge {
         incarnation: u32,
     },
-    /// The end of Riak's reap delay for a key, if it still holds the tombstones it held then
-    /// (their digest).
+    /// The end of Riak's reap delay for a key (the tombstones it held then are remembered by
+    /// the node, so that timers stay two words: every event carries one).
     Reap {
         key: crate::sim::ids::KeyId,
-        digest: u64,
         incarnation: u32,
     },
 }
@@ -306,6 +305,7 @@ impl Node {
     pub fn crash(&mut self, now: SimTime, env: &NodeEnv) -> Vec<replica::Unflushed> {
         self.requests.clear();
         self.detector.forget_all();
+        self.forget_reaps();
         self.incarnation += 1;
         self.lose_unflushed(now, env)
     }
@@ -432,7 +432,7 @@ impl Node {
                 let Some(interval) = p.clock_pruning.background else { return };
                 (interval, timer)
             }
-            NodeTimer::Reap { key, digest, .. } => return self.final_reap(env, key, digest),
+            NodeTimer::Reap { key, .. } => return self.final_reap(env, key),
             NodeTimer::Flush { .. } => {
                 self.flush();
                 let StorageModel::Buffered { flush_interval, .. } = p.storage else { return };

@@ -48,6 +48,10 @@ pub(super) struct Tombstones {
     due: VecDeque<(SimTime, KeyId)>,
     /// Whether a purge timer is set for the head of the queue.
     armed: bool,
+    /// Riak: reaps waiting out the delay, oldest first, each with the digest of the key's
+    /// tombstones when it was asked for (the timers, all of one delay, fire in this order;
+    /// volatile, like them).
+    reaping: VecDeque<(KeyId, u64)>,
 }
 
 impl Node {
@@ -130,15 +134,24 @@ impl Node {
             self.remove_tombstones(env, key);
             return;
         }
-        let (digest, incarnation) = (digest(key, versions), self.incarnation);
-        out.push(NodeEffect::Timer { after: delay, timer: NodeTimer::Reap { key, digest, incarnation } });
+        self.tombstones.reaping.push_back((key, digest(key, versions)));
+        let incarnation = self.incarnation;
+        out.push(NodeEffect::Timer { after: delay, timer: NodeTimer::Reap { key, incarnation } });
     }
 
-    /// The end of a reap's delay.
-    pub(super) fn final_reap(&mut self, env: &NodeEnv, key: KeyId, expected: u64) {
+    /// The end of a reap's delay: the key goes if it holds the same tombstones as then.
+    pub(super) fn final_reap(&mut self, env: &NodeEnv, key: KeyId) {
+        let reaping = &mut self.tombstones.reaping;
+        let Some(i) = reaping.iter().position(|(k, _)| *k == key) else { return };
+        let Some((_, expected)) = reaping.remove(i) else { return };
         if self.replica.get(key).is_some_and(|v| v.is_deleted() && digest(key, v) == expected) {
             self.remove_tombstones(env, key);
         }
+    }
+
+    /// A crash forgets the reaps waiting out their delay.
+    pub(super) fn forget_reaps(&mut self) {
+        self.tombstones.reaping.clear();
     }
 
     /// Riak's get-path check: every one of the key's N primaries answered, all with the same

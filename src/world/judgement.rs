@@ -18,14 +18,18 @@ impl<'s> World<'s> {
         let held = convergence::held_writes(&self.nodes);
         let mut lost_writes = std::mem::take(&mut self.lost_writes);
         let mut deletes = Deletes::default();
+        // Without deletes there is nothing to count, and the end of a long run walks every key.
+        let deleting = self.scenario.workload.delete_fraction > 0.0;
         for key in self.history.written_keys() {
             let held_now = held.get(&key).map_or(&[][..], Vec::as_slice);
-            deletes.acknowledged +=
-                self.history.acked_writes(key).iter().filter(|(w, _)| self.history.is_tombstone(*w)).count() as u64;
-            if let Some((back, delete)) = self.history.resurrected(key, held_now) {
-                deletes.resurrected_keys += 1;
-                if deletes.resurrections.len() < Deletes::NAMED {
-                    deletes.resurrections.push((self.keys.name(key).to_string(), back, delete));
+            if deleting {
+                let acked = self.history.acked_writes(key).iter().filter(|(w, _)| self.history.is_tombstone(*w)).count();
+                deletes.acknowledged += acked as u64;
+                if let Some((back, delete)) = self.history.resurrected(key, held_now) {
+                    deletes.resurrected_keys += 1;
+                    if deletes.resurrections.len() < Deletes::NAMED {
+                        deletes.resurrections.push((self.keys.name(key).to_string(), back, delete));
+                    }
                 }
             }
             // Each lost write, with the write it is judged by: itself, or the write it was folded
@@ -53,8 +57,10 @@ impl<'s> World<'s> {
             }
         }
         let (acked_adds, lost_adds, resurfaced_items) = self.judge_carts();
-        for node in &self.nodes {
-            node.for_each_version_set(|_, set| deletes.tombstone_replicas += set.is_deleted() as u64);
+        if deleting {
+            for node in &self.nodes {
+                node.for_each_version_set(|_, set| deletes.tombstone_replicas += set.is_deleted() as u64);
+            }
         }
         let last_fault = self.faults.last().map(|f| SimTime::ZERO.after(f.at));
         let converged_after_last_fault = last_fault.and_then(|t| {
