@@ -10,6 +10,10 @@ fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 fn tempdir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("dynasim-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -492,4 +496,28 @@ fn a_set_value_with_a_key_twice_is_refused() {
         dynasim(&["run", "scenarios/quickstart.json", "--set", r#"protocol={"r":1,"\u0072":2}"#, "-q", "--out", "/dev/null/x"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("the value has \"r\" twice in one object"), "{}", stderr(&o));
+}
+
+#[test]
+fn quiet_runs_print_nothing_and_quiet_checks_only_what_failed_and_the_tally() {
+    let dir = tempdir("quiet");
+    let out = dir.join("out");
+    let o = dynasim(&[
+        "run",
+        "scenarios/quickstart.json",
+        "--set",
+        "duration_ms=50",
+        "-q",
+        "--out",
+        out.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stdout.is_empty() && o.stderr.is_empty(), "run -q printed {:?} {:?}", stdout(&o), stderr(&o));
+    assert!(out.join("timing.json").is_file(), "the timing is kept in the folder");
+    let o = dynasim(&["check", "scenarios/quickstart.json", "--seeds", "2", "--set", "duration_ms=200", "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "2 passed, 0 failed", "{}", stdout(&o));
+    let o = dynasim(&["check", "scenarios/weak/w1-crash-after-ack.json", "--quiet"]);
+    assert!(stdout(&o).contains("FAIL  ") && !stdout(&o).contains("ok    "), "{}", stdout(&o));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -203,8 +203,11 @@ struct CheckArgs {
     #[arg(long)]
     jobs: Option<usize>,
     /// Print one JSON object on stdout instead of the lines (see README, Commands).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "quiet")]
     json: bool,
+    /// Print only failures, errors and the closing tally (no line per passing run).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -226,7 +229,8 @@ struct RunArgs {
     /// "report"} (the report as in report.json).
     #[arg(long, conflicts_with = "quiet")]
     json: bool,
-    /// Print nothing on stdout.
+    /// Print nothing: no summary, and no timing line on stderr (timing.json keeps it); errors
+    /// are still reported.
     #[arg(long, short)]
     quiet: bool,
     /// Also draw the charts, index.html and summary.md into the report folder.
@@ -1010,7 +1014,11 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
             let at = seed.map_or_else(String::new, |s| format!(" seed {s}"));
             match &run.error {
                 Some(e) => println!("ERROR {}{at}: {e}", run.scenario),
-                None if run.findings.is_empty() => println!("ok    {}{at}", run.scenario),
+                None if run.findings.is_empty() => {
+                    if !args.quiet {
+                        println!("ok    {}{at}", run.scenario)
+                    }
+                }
                 None => {
                     println!("FAIL  {}{at}", run.scenario);
                     for f in &run.findings {
@@ -1165,12 +1173,14 @@ fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
         print!("{summary}");
         println!("\nreport: {}", out.join("report.json").display());
     }
-    eprintln!(
-        "dynasim: {:.3} s wall, {:.0} events/s, {:.0} simulated ops/s ({} build)",
-        wall.as_secs_f64(),
-        timing["events_per_second"].as_f64().unwrap_or(0.0),
-        timing["simulated_operations_per_second"].as_f64().unwrap_or(0.0),
-        timing["build"].as_str().unwrap_or("?")
-    );
+    if !args.quiet {
+        eprintln!(
+            "dynasim: {:.3} s wall, {:.0} events/s, {:.0} simulated ops/s ({} build)",
+            wall.as_secs_f64(),
+            timing["events_per_second"].as_f64().unwrap_or(0.0),
+            timing["simulated_operations_per_second"].as_f64().unwrap_or(0.0),
+            timing["build"].as_str().unwrap_or("?")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
