@@ -385,6 +385,12 @@ impl Node {
     /// Handles one timer: request deadlines go to the coordinator, periodic ones to their
     /// component (each re-armed, unless it was set before a crash).
     pub fn on_timer(&mut self, now: SimTime, env: &NodeEnv, timer: NodeTimer, out: &mut Vec<NodeEffect>) {
+        self.dispatch_timer(now, env, timer, out);
+        // A read repair to itself may have stored a tombstone.
+        self.arm_purge(now, out);
+    }
+
+    fn dispatch_timer(&mut self, now: SimTime, env: &NodeEnv, timer: NodeTimer, out: &mut Vec<NodeEffect>) {
         let p = env.protocol;
         let (after, timer) = match timer {
             NodeTimer::RequestTimeout(req) => return self.on_request_timeout(now, env, req, out),

@@ -41,7 +41,8 @@ pub enum TombstoneRemoval {
     Reap { delay: SimDuration },
 }
 
-/// A node's purge queue under [`TombstoneRemoval::GcGrace`].
+/// A node's work on tombstones: the purge queue under [`TombstoneRemoval::GcGrace`], and the
+/// reaps waiting out their delay under [`TombstoneRemoval::Reap`].
 #[derive(Default)]
 pub(super) struct Tombstones {
     /// Keys that took a tombstone, each with when to look at it again, in about that order.
@@ -55,8 +56,8 @@ pub(super) struct Tombstones {
 }
 
 impl Node {
-    /// After the store took `versions` for `key`: a tombstone starts its grace period (the
-    /// handler's end sets the timer, see [`Node::arm_purge`]).
+    /// After the store took `versions` for `key`: a tombstone starts its grace period (the end
+    /// of the message or timer handler sets the timer, see [`Node::arm_purge`]).
     pub(super) fn note_if_tombstone(&mut self, now: SimTime, env: &NodeEnv, key: KeyId, versions: &VersionSet) {
         let TombstoneRemoval::GcGrace(grace) = env.protocol.tombstones else { return };
         if versions.is_deleted() {
