@@ -8,10 +8,8 @@ fn dynasim(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_dynasim")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("run dynasim")
 }
 
-fn dir(name: &str) -> String {
-    let d = std::env::temp_dir().join(format!("dynasim-plots-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d.display().to_string()
+fn dir(name: &str) -> common::Scratch {
+    common::Scratch::new("plots", name)
 }
 
 fn svg(dir: &str, stem: &str) -> String {
@@ -236,16 +234,16 @@ fn config(id: usize, settings: &[&str], value: f64, ci: f64) -> serde_json::Valu
     c
 }
 
-fn plot_fixture(name: &str, file: &str, content: serde_json::Value) -> std::path::PathBuf {
-    let d = std::path::PathBuf::from(dir(name));
-    std::fs::create_dir_all(&d).expect("mkdir");
+fn plot_fixture(name: &str, file: &str, content: serde_json::Value) -> common::Scratch {
+    let d = dir(name);
+    std::fs::create_dir_all(&*d).expect("mkdir");
     std::fs::write(d.join(file), content.to_string()).expect("write fixture");
-    let o = dynasim(&["plot", d.to_str().expect("path")]);
+    let o = dynasim(&["plot", &d]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     d
 }
 
-fn charts_in(d: &std::path::Path) -> Vec<std::path::PathBuf> {
+fn charts_in(d: impl AsRef<std::path::Path>) -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(d)
         .expect("dir")
         .flatten()
@@ -294,7 +292,7 @@ fn degenerate_sweeps_draw_legible_charts_or_say_why_not() {
     assert!(one_page.contains("Versions per read: one configuration"), "{one_page}");
     for d in [&zero, &constant] {
         let charts = charts_in(d);
-        assert!(!charts.is_empty(), "{}", d.display());
+        assert!(!charts.is_empty(), "{}", d);
         for c in &charts {
             assert_legible(c);
         }

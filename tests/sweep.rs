@@ -8,10 +8,8 @@ fn dynasim(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_dynasim")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("run dynasim")
 }
 
-fn dir(name: &str) -> String {
-    let d = std::env::temp_dir().join(format!("dynasim-sweep-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d.display().to_string()
+fn dir(name: &str) -> common::Scratch {
+    common::Scratch::new("sweep", name)
 }
 
 fn sweep(out: &str, extra: &[&str]) -> std::process::Output {
@@ -180,7 +178,7 @@ fn sweep_json_and_the_csv_files_carry_each_setting_and_interval() {
     let o = dynasim(&args);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
-    assert_eq!(v["out"], out.as_str());
+    assert_eq!(v["out"], &*out);
     assert_eq!(v["configurations"].as_array().map(Vec::len), Some(2));
     // A 1 ms request timeout fails most requests quickly: its successes' tail looks fine, but
     // the availability floor keeps it out of the recommendation.

@@ -1,13 +1,15 @@
 //! The trace and the determinism self-check.
 
+mod common;
+
 use std::process::Command;
 
 fn dynasim(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_dynasim")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("run dynasim")
 }
 
-fn tmp(name: &str) -> String {
-    std::env::temp_dir().join(format!("dynasim-trace-{}-{name}", std::process::id())).display().to_string()
+fn tmp(name: &str) -> common::Scratch {
+    common::Scratch::new("trace", name)
 }
 
 /// Removes scratch files and folders a test wrote (missing ones are fine).

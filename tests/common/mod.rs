@@ -23,6 +23,60 @@ pub fn try_shipped(name: &str, overrides: &[&str]) -> Result<Scenario, scenario:
     scenario::load(&path, &text, &sets)
 }
 
+/// A path under the system's temporary folder, named by the test's process and `name`, that is
+/// removed (folder or file) when dropped: a test leaves /tmp as it found it, even one that
+/// fails. Dereferences to the path as a `str`, as command lines take it.
+pub struct Scratch(String);
+
+impl Scratch {
+    pub fn new(suite: &str, name: &str) -> Scratch {
+        let path = std::env::temp_dir().join(format!("dynasim-{suite}-{}-{name}", std::process::id()));
+        let scratch = Scratch(path.display().to_string());
+        scratch.remove();
+        scratch
+    }
+
+    pub fn join(&self, name: &str) -> std::path::PathBuf {
+        std::path::Path::new(&self.0).join(name)
+    }
+
+    fn remove(&self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for Scratch {
+    fn as_ref(&self) -> &std::path::Path {
+        std::path::Path::new(&self.0)
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        std::ffi::OsStr::new(&self.0)
+    }
+}
+
+impl std::fmt::Display for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
 pub fn report(s: &Scenario) -> Value {
     dynasim::run_report(s, s.seed).expect("the run finishes")
 }
