@@ -288,10 +288,19 @@ impl History {
         (from.is_empty() && self.is_tombstone(target)) || self.reflects(from, target)
     }
 
-    /// Whether some version in `returned` that is not a tombstone is one that the acknowledged
-    /// delete `delete` superseded.
+    /// Whether `write` is a value (not a tombstone) that `delete` superseded.
+    fn removed_by(&mut self, write: WriteId, delete: WriteId) -> bool {
+        !self.is_tombstone(write) && write < delete && self.reflects(&[delete], write)
+    }
+
+    /// Whether some version in `returned` is a value the acknowledged delete `delete` removed.
     fn returns_deleted_value(&mut self, returned: &[WriteId], delete: WriteId) -> bool {
-        returned.iter().any(|&w| !self.is_tombstone(w) && w < delete && self.reflects(&[delete], w))
+        returned.iter().any(|&w| self.removed_by(w, delete))
+    }
+
+    /// The acknowledged deletes of `key`, in acknowledgement order.
+    pub fn acked_deletes(&self, key: KeyId) -> Vec<WriteId> {
+        self.acked_writes(key).iter().map(|&(w, _)| w).filter(|&w| self.is_tombstone(w)).collect()
     }
 
     /// A cart write removes `item` from the cart it read.
@@ -450,15 +459,13 @@ impl History {
             return Vec::new();
         }
         let acked = self.acked_by_key.get(&key).cloned().unwrap_or_default();
-        let deletes: Vec<WriteId> = acked.iter().map(|&(w, _)| w).filter(|&w| self.is_tombstone(w)).collect();
+        let deletes = self.acked_deletes(key);
         // A delete is never lost as a write: its tombstone may be purged, and a delete undone is
         // a resurrection (see `History::resurrected`). A value an acknowledged delete removed is
         // not lost either.
         acked
             .into_iter()
-            .filter(|&(w, _)| {
-                !self.is_tombstone(w) && !self.reflects(held, w) && !deletes.iter().any(|&d| w < d && self.reflects(&[d], w))
-            })
+            .filter(|&(w, _)| !self.is_tombstone(w) && !self.reflects(held, w) && !deletes.iter().any(|&d| self.removed_by(w, d)))
             .collect()
     }
 
@@ -468,13 +475,11 @@ impl History {
         if self.tombstones.is_empty() {
             return None;
         }
-        let acked = self.acked_by_key.get(&key).cloned().unwrap_or_default();
-        let deletes: Vec<WriteId> = acked.iter().map(|&(w, _)| w).filter(|&w| self.is_tombstone(w)).collect();
-        for delete in deletes {
+        for delete in self.acked_deletes(key) {
             if self.reflects(held, delete) {
                 continue;
             }
-            if let Some(&back) = held.iter().find(|&&w| !self.is_tombstone(w) && w < delete && self.reflects(&[delete], w)) {
+            if let Some(&back) = held.iter().find(|&&w| self.removed_by(w, delete)) {
                 return Some((back, delete));
             }
         }

@@ -23,8 +23,7 @@ impl<'s> World<'s> {
         for key in self.history.written_keys() {
             let held_now = held.get(&key).map_or(&[][..], Vec::as_slice);
             if deleting {
-                let acked = self.history.acked_writes(key).iter().filter(|(w, _)| self.history.is_tombstone(*w)).count();
-                deletes.acknowledged += acked as u64;
+                deletes.acknowledged += self.history.acked_deletes(key).len() as u64;
                 if let Some((back, delete)) = self.history.resurrected(key, held_now) {
                     deletes.resurrected_keys += 1;
                     if deletes.resurrections.len() < Deletes::NAMED {
