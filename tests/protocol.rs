@@ -164,6 +164,22 @@ fn the_fastest_reader_is_the_replica_whose_reply_came_first_counting_the_local_r
 }
 
 #[test]
+fn behind_a_load_balancer_the_node_reached_forwards_a_put_to_the_fastest_reader_it_names() {
+    // The client cannot address a replica itself: the balancer's pick forwards the put to the
+    // replica named in the request, so the slow head coordinates almost none of them, while
+    // the requests still land on every node (the forwards show it).
+    let lb = ["protocol.coordination=load_balancer"];
+    let plain = report(&shipped("slow-node-preference-list-head", &lb));
+    let fastest = report(&shipped("slow-node-preference-list-head", &[lb[0], "protocol.write_to_fastest_reader=true"]));
+    let puts_at_n0 = |r: &serde_json::Value| u(&r["nodes"][0]["puts_coordinated_count"]);
+    assert!(puts_at_n0(&plain) > 300, "{}", puts_at_n0(&plain));
+    assert!(puts_at_n0(&fastest) * 20 < puts_at_n0(&plain), "{} vs {}", puts_at_n0(&fastest), puts_at_n0(&plain));
+    let forwarded = |r: &serde_json::Value| u(&r["protocol_counters"]["forwarded_count"]);
+    let puts = u(&fastest["operations"]["put"]["count"]);
+    assert!(forwarded(&fastest) > puts / 2, "{} forwards for {puts} puts", forwarded(&fastest));
+}
+
+#[test]
 fn a_client_whose_coordinator_times_out_fails_over_to_the_next_node() {
     // Node 0 crashes under load: requests sent to it time out at the client (after 2 s here,
     // with no retry; the shipped scenario fails over after 100 ms).

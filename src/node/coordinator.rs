@@ -280,10 +280,16 @@ impl Node {
         let n = env.protocol.n.min(list.len());
         let in_list = list[..n].contains(&self.id);
         let any_node = matches!(env.protocol.coordination, Coordination::Proxy | Coordination::Direct);
-        let coordinates = in_list || any_node || op.forwarded || list.is_empty();
+        // Dynamo §6.4: a put goes to the replica that answered the previous read fastest, which
+        // the request names, while that node is still among the top N and not suspected.
+        let fastest_reader = (put.is_some() && !op.forwarded)
+            .then(|| op.fastest_reader.get())
+            .flatten()
+            .filter(|&c| c != self.id && list[..n].contains(&c) && !self.suspects(c));
+        let coordinates = fastest_reader.is_none() && (in_list || any_node || op.forwarded || list.is_empty());
         if !coordinates {
             // Dynamo §4.5: a node outside the top N forwards to the first of them it believes up.
-            let to = list[..n].iter().copied().find(|p| !self.suspects(*p)).unwrap_or(list[0]);
+            let to = fastest_reader.or_else(|| list[..n].iter().copied().find(|p| !self.suspects(*p))).unwrap_or(list[0]);
             self.stats.forwarded += 1;
             op.forwarded = true;
             let payload = match put {

@@ -9,6 +9,7 @@ use crate::node::consistency::ConsistencyLevel;
 use crate::node::membership::Membership;
 use crate::node::versioning::{CausalContext, VersionSet};
 use crate::sim::ids::{ClientId, KeyId, NodeId, RequestId, WriteId};
+use std::num::NonZeroU32;
 use std::rc::Rc;
 
 /// A client's operation as it travels to (and possibly between) nodes.
@@ -20,6 +21,10 @@ pub struct ClientOp {
     pub key: KeyId,
     /// Set once a node has forwarded it, so it is never forwarded twice.
     pub forwarded: bool,
+    /// Under write-to-fastest-reader, a put's replica that answered the client's previous read
+    /// of the key fastest, carried in the request's context (Dynamo §6.4), for a node the
+    /// client could not choose (a load balancer's pick) to forward the put to.
+    pub fastest_reader: NodeHint,
     /// The request's consistency level; none: the scenario's R or W.
     pub level: Option<ConsistencyLevel>,
 }
@@ -34,6 +39,21 @@ pub struct PutBody {
     pub value_bytes: u32,
     /// A delete: the version written is a tombstone.
     pub tombstone: bool,
+}
+
+/// A node a request names, in four bytes: an `Option<NodeId>` takes eight and grew every
+/// pending event by eight bytes (`dynasim bench`'s bytes per pending event, 136 to 144).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeHint(Option<NonZeroU32>);
+
+impl NodeHint {
+    pub fn new(node: Option<NodeId>) -> NodeHint {
+        NodeHint(node.and_then(|n| NonZeroU32::new(n.0.wrapping_add(1))))
+    }
+
+    pub fn get(self) -> Option<NodeId> {
+        self.0.map(|n| NodeId(n.get() - 1))
+    }
 }
 
 /// Why a request failed.

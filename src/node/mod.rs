@@ -635,7 +635,14 @@ mod tests {
             let (held, _) = holder.mint(SimTime(1), &env, KeyId(0), &put(1), None, false);
             let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
             let mut out = Vec::new();
-            let op = ClientOp { client: ClientId(0), op: 1, key: KeyId(0), forwarded: false, level: None };
+            let op = ClientOp {
+                client: ClientId(0),
+                op: 1,
+                key: KeyId(0),
+                forwarded: false,
+                fastest_reader: Default::default(),
+                level: None,
+            };
             node.on_message(SimTime(2), &env, Endpoint::Client(ClientId(0)), Payload::ClientGet(op), &mut out);
             let req = out.iter().find_map(|e| match e {
                 NodeEffect::Send { payload: Payload::GetRequest { req, .. }, .. } => Some(*req),
@@ -985,7 +992,14 @@ mod tests {
             let (held, _) = holder.mint(SimTime(1), env, KeyId(0), &put(1), None, false);
             let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
             let mut out = Vec::new();
-            let op = ClientOp { client: ClientId(0), op: 1, key: KeyId(0), forwarded: false, level: None };
+            let op = ClientOp {
+                client: ClientId(0),
+                op: 1,
+                key: KeyId(0),
+                forwarded: false,
+                fastest_reader: Default::default(),
+                level: None,
+            };
             node.on_message(SimTime(2), env, Endpoint::Client(ClientId(0)), Payload::ClientGet(op), &mut out);
             ReadPath { node, held, out }
         }
@@ -1095,6 +1109,7 @@ mod tests {
                 op: 2,
                 key: KeyId(0),
                 forwarded: false,
+                fastest_reader: Default::default(),
                 level: None,
             };
             path.node.on_message(SimTime(3), &env, Endpoint::Client(op.client), Payload::ClientGet(op), &mut path.out);

@@ -12,15 +12,22 @@ pub const NAMES: [&str; 5] = ["dynamo", "riak", "cassandra", "voldemort", "dynam
 pub fn preset(name: &str) -> Option<Value> {
     Some(match name {
         // The paper: partition-aware clients coordinate (§6.4), strategy 3 partitioning (§6.2),
-        // sloppy quorum with hinted handoff, read repair, Merkle anti-entropy, a vector clock per
-        // version truncated at 10 entries, siblings merged by the client.
+        // preference lists spread across datacenters (§4.6), seed nodes against logical
+        // partitions (§4.8.2; node 0 here), sloppy quorum with hinted handoff, read repair,
+        // Merkle anti-entropy, a vector clock per version truncated at 10 entries, siblings
+        // merged by the client, a put sent to the replica that answered the previous read
+        // fastest (§6.4), and a client that cannot reach its coordinator sending the request to
+        // another replica (§4.5): one retry after the client's timeout.
         "dynamo" => json!({
-            "ring": { "strategy": "equal_partitions" },
+            "ring": { "strategy": "equal_partitions", "spread_across_datacenters": true },
+            "membership": { "seeds": [0], "gossip_interval_ms": 1000 },
             "protocol": {
                 "n": 3, "r": 2, "w": 2, "coordination": "client_driven", "fanout": "all",
                 "conflict_resolution": "vector_clocks", "clock_truncation_threshold": 10,
-                "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": true
-            }
+                "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": true,
+                "write_to_fastest_reader": true
+            },
+            "workload": { "client_retries": 1 }
         }),
         // Riak KV: any node coordinates (a put is forwarded to a replica to mint), a fixed ring
         // of 64 partitions, dotted version vectors with siblings (allow_mult), sloppy quorum,
@@ -69,19 +76,22 @@ pub fn preset(name: &str) -> Option<Value> {
             }
         }),
         // DynamoDB as seed 004 (a 2012 series) describes it, which is the Dynamo paper's design
-        // run by the storage nodes: any node takes a request and forwards it to the key's
-        // preference list, virtual nodes, preference lists spread across datacenters, a vector
-        // clock per version truncated at "say 15" entries, sloppy quorum, hinted handoff,
-        // Merkle trees, and gossip every second with seed nodes (node 0 here) against logical
-        // partitions.
+        // run by the storage nodes. It differs from the dynamo preset in three settings only,
+        // each where the series says otherwise: any node takes a request and forwards it to
+        // the key's preference list ("each node ... forward[s] a key's read/write operations to
+        // the right set of nodes directly"), not a partition-aware client; each node at many
+        // "pseudo-randomly distributed points" (random tokens), not equal partitions; a vector
+        // clock truncated at "say 15" entries, not 10. Everything else is the paper's.
         "dynamodb" => json!({
             "ring": { "strategy": "random_tokens", "spread_across_datacenters": true },
             "membership": { "seeds": [0], "gossip_interval_ms": 1000 },
             "protocol": {
                 "n": 3, "r": 2, "w": 2, "coordination": "load_balancer", "fanout": "all",
                 "conflict_resolution": "vector_clocks", "clock_truncation_threshold": 15,
-                "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": true
-            }
+                "sloppy_quorum": true, "hinted_handoff": true, "read_repair": true, "anti_entropy": true,
+                "write_to_fastest_reader": true
+            },
+            "workload": { "client_retries": 1 }
         }),
         _ => return None,
     })
@@ -120,5 +130,24 @@ mod tests {
         assert_eq!(base["protocol"]["w"], 2, "untouched preset fields stay");
         assert_eq!(base["protocol"]["conflict_resolution"], "last_write_wins");
         assert_eq!(base["duration_ms"], 5);
+    }
+
+    /// The paths of every leaf a preset sets, with their values.
+    fn leaves(v: &Value, path: String, out: &mut Vec<(String, Value)>) {
+        match v {
+            Value::Object(o) => o.iter().for_each(|(k, v)| leaves(v, format!("{path}.{k}"), out)),
+            v => out.push((path, v.clone())),
+        }
+    }
+
+    #[test]
+    fn dynamo_and_dynamodb_differ_only_where_seed_004_departs_from_the_paper() {
+        let [mut dynamo, mut dynamodb] = [vec![], vec![]];
+        leaves(&preset("dynamo").unwrap_or_default(), String::new(), &mut dynamo);
+        leaves(&preset("dynamodb").unwrap_or_default(), String::new(), &mut dynamodb);
+        let paths = |l: &[(String, Value)]| l.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
+        assert_eq!(paths(&dynamo), paths(&dynamodb), "the same fields are set");
+        let differing: Vec<&str> = dynamo.iter().zip(&dynamodb).filter(|(a, b)| a.1 != b.1).map(|(a, _)| a.0.as_str()).collect();
+        assert_eq!(differing, [".protocol.clock_truncation_threshold", ".protocol.coordination", ".ring.strategy"]);
     }
 }

@@ -15,7 +15,7 @@ use crate::cluster::keyspace::KeyTable;
 use crate::cluster::ring::Ring;
 use crate::node::cart::Cart;
 use crate::node::consistency::ConsistencyLevel;
-use crate::node::message::{ClientOp, Failure, Payload, PutBody, ReplyBody};
+use crate::node::message::{ClientOp, Failure, NodeHint, Payload, PutBody, ReplyBody};
 use crate::node::versioning::CausalContext;
 use crate::node::versioning::VersionSet;
 use crate::node::{Coordination, Protocol};
@@ -371,9 +371,14 @@ impl Client {
                     self.avoid.retain(|(n, _)| *n != p.to);
                     self.avoid.push((p.to, now.after(env.workload.avoid_after_timeout)));
                     match p.resend.clone().filter(|_| p.retries < env.workload.client_retries) {
-                        Some(payload) => {
+                        Some(mut payload) => {
                             // Failover: the same operation (same write id, so the oracle's
-                            // judgements stay exact) to the next node the client does not avoid.
+                            // judgements stay exact) to the next node the client does not avoid,
+                            // which coordinates it itself rather than forward to a fastest
+                            // reader that may be the node that failed.
+                            if let Payload::ClientPut(op, _) = &mut payload {
+                                op.fastest_reader = NodeHint::default();
+                            }
                             p.retries += 1;
                             p.to = self.coordinator_for(now, env, p.key, matches!(payload, Payload::ClientPut(..)));
                             out.push(ClientEffect::Observe(Observation::Retried));
@@ -456,17 +461,38 @@ impl Client {
         self.next_op
     }
 
+    /// Under write-to-fastest-reader, the replica that answered this client's last read of the
+    /// key first, unless the client is avoiding it.
+    fn fastest_reader(&mut self, now: SimTime, env: &ClientEnv, key: KeyId) -> Option<NodeId> {
+        if !env.protocol.write_to_fastest_reader {
+            return None;
+        }
+        self.avoid.retain(|(_, until)| *until > now);
+        let avoid = &self.avoid;
+        self.sessions.get(&key).and_then(|s| s.fastest).filter(|n| !avoid.iter().any(|(a, _)| a == n))
+    }
+
     /// Chooses where to send a request. Like a partition-aware client library, it skips nodes
-    /// that recently let one of its requests time out, unless it would have none left.
+    /// that recently let one of its requests time out, unless it would have none left. A put
+    /// under write-to-fastest-reader goes to that replica when the client knows the ring;
+    /// otherwise the request names it (see [`ClientOp::fastest_reader`]).
     fn coordinator_for(&mut self, now: SimTime, env: &ClientEnv, key: KeyId, put: bool) -> NodeId {
+        if put && knows_ring(env) {
+            if let Some(fastest) = self.fastest_reader(now, env, key) {
+                // Only while it is still among the key's top N in the client's ring: after a
+                // membership change it may no longer be a replica.
+                let mut pool = std::mem::take(&mut self.pool);
+                env.ring.cached_list(key, || env.keys.position(key), env.protocol.n, env.protocol.n, &mut pool);
+                let replica = pool.contains(&fastest);
+                self.pool = pool;
+                if replica {
+                    return fastest;
+                }
+            }
+        }
         self.avoid.retain(|(_, until)| *until > now);
         let avoid = &self.avoid;
         let usable = |n: &NodeId| !avoid.iter().any(|(a, _)| a == n);
-        if put && env.protocol.write_to_fastest_reader {
-            if let Some(n) = self.sessions.get(&key).and_then(|s| s.fastest).filter(usable) {
-                return n;
-            }
-        }
         let any_node =
             matches!(env.protocol.coordination, Coordination::LoadBalancer | Coordination::Proxy | Coordination::Direct);
         let local_dc = self.home.filter(|_| env.workload.local_coordinators);
@@ -507,7 +533,14 @@ impl Client {
         let to = self.coordinator_for(now, env, key, false);
         let level = if matches!(step, Step::ProbeRead { .. }) { None } else { env.workload.get_levels.draw(&mut self.rng) };
         out.push(ClientEffect::Observe(Observation::ReadStarted { client: self.id, op, key }));
-        let payload = Payload::ClientGet(ClientOp { client: self.id, op, key, forwarded: false, level });
+        let payload = Payload::ClientGet(ClientOp {
+            client: self.id,
+            op,
+            key,
+            forwarded: false,
+            fastest_reader: NodeHint::default(),
+            level,
+        });
         let resend = (env.workload.client_retries > 0).then(|| payload.clone());
         out.push(ClientEffect::Send { to, payload });
         out.push(ClientEffect::Timer { after: env.workload.client_timeout, timer: ClientTimer::Timeout(op) });
@@ -544,11 +577,15 @@ impl Client {
         });
         out.push(ClientEffect::Observe(Observation::WriteStarted { write, client: self.id, key, parents, removed, tombstone }));
         let to = self.coordinator_for(now, env, key, true);
+        // A client that cannot address the fastest reader itself names it in the request for
+        // the node it reaches to forward to.
+        let coordinator = if knows_ring(env) { None } else { self.fastest_reader(now, env, key).filter(|&n| n != to) };
         let level = if probe { None } else { env.workload.put_levels.draw(&mut self.rng) };
         let body_cart = cart.clone();
         let value_bytes = if tombstone { 0 } else { env.workload.value_bytes.draw(&mut self.rng) };
         let body = PutBody { write, context, cart: cart.unwrap_or_default(), value_bytes, tombstone };
-        let payload = Payload::ClientPut(ClientOp { client: self.id, op, key, forwarded: false, level }, body);
+        let fastest_reader = NodeHint::new(coordinator);
+        let payload = Payload::ClientPut(ClientOp { client: self.id, op, key, forwarded: false, fastest_reader, level }, body);
         let resend = (env.workload.client_retries > 0).then(|| payload.clone());
         out.push(ClientEffect::Send { to, payload });
         out.push(ClientEffect::Timer { after: env.workload.client_timeout, timer: ClientTimer::Timeout(op) });
@@ -740,6 +777,12 @@ impl Client {
         };
         out.push(ClientEffect::Timer { after, timer: ClientTimer::Wake });
     }
+}
+
+/// Whether the client holds the ring and addresses a key's replicas itself (a partition-aware
+/// client library), rather than reaching whichever node a balancer picks.
+fn knows_ring(env: &ClientEnv) -> bool {
+    matches!(env.protocol.coordination, Coordination::PreferenceListHead | Coordination::ClientDriven)
 }
 
 #[cfg(test)]
