@@ -39,7 +39,7 @@ impl fmt::Display for Error {
             Error::Limit { scenario, seed, at, limit } => write!(
                 f,
                 "scenario {scenario}, seed {seed}: the run stopped at {at}: {limit}; expected a scenario within the \
-                 simulator's bounds (see README, Limits)"
+                 simulator's bounds (see docs/scenarios.md, Limits)"
             ),
         }
     }

@@ -1,4 +1,4 @@
-//! Checker power (README, "How much the checks catch"): each weakened setting that breaks an
+//! Checker power (docs/commands.md, "How much the checks catch"): each weakened setting that breaks an
 //! invariant is caught by `explore`, and the healthy presets pass.
 //!
 //! Each budget comes from the setting's measured failure rate (failing seeds of 100): with rate

@@ -368,6 +368,49 @@ fn version_names_the_commit_and_completions_and_the_man_page_are_generated() {
 }
 
 #[test]
+fn man_pages_cover_every_command_and_every_help_has_an_example() {
+    let dir = tempdir("man");
+    let o = dynasim(&["manpage", "--out-dir", &dir.display().to_string()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for command in ["run", "check", "sweep", "merge", "plot", "shrink", "explain", "explore", "bench", "schema"] {
+        let page = std::fs::read_to_string(dir.join(format!("dynasim-{command}.1"))).expect("a page per command");
+        assert!(page.contains(&format!(".TH dynasim-{command} 1")) && page.contains("Examples:"), "dynasim-{command}.1: {page}");
+        let help = stdout(&dynasim(&[command, "--help"]));
+        assert!(help.contains("Examples:\n  dynasim "), "{command} --help has no example: {help}");
+    }
+    assert!(stdout(&dynasim(&["sweep", "--help"])).contains("p999_get_all_ms"), "--recommend's metrics are listed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What bash completes for `line` (the word under the cursor last), through the script
+/// `dynasim completions bash` prints.
+fn bash_complete(line: &str) -> Vec<String> {
+    let script = stdout(&dynasim(&["completions", "bash"]));
+    let words: Vec<&str> = line.split(' ').collect();
+    let program = format!(
+        "{script}\nCOMP_WORDS=({line}); COMP_CWORD={}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; \
+         _dynasim dynasim '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        words.len() - 1,
+        words[words.len() - 1],
+        words[words.len() - 2],
+    );
+    let out = Command::new("bash").arg("-c").arg(program).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("bash");
+    stdout(&out).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn bash_completes_scenario_paths_and_hides_nothing_internal() {
+    assert!(bash_complete("dynasim run scenarios/node-cr").contains(&"scenarios/node-crash-under-load.json".to_string()));
+    assert!(bash_complete("dynasim check --seeds 1..5 scenarios/quorum-m").contains(&"scenarios/quorum-model.json".to_string()));
+    assert!(
+        bash_complete("dynasim run --seed ").iter().all(|w| !w.contains('/') && !w.ends_with(".json")),
+        "no files after --seed"
+    );
+    let bench = bash_complete("dynasim bench --");
+    assert!(bench.contains(&"--quick".to_string()) && !bench.iter().any(|w| w.contains("child")), "{bench:?}");
+}
+
+#[test]
 fn json_output_is_one_object_with_the_documented_fields() {
     let dir = tempdir("json");
     let out = dir.join("run");

@@ -3,7 +3,7 @@
 //! three values of a shipped scenario to an edge (zero, negative, tiny, huge, another type) or
 //! turns an object into a list, empties a list or drops a field. Mutants that validate and
 //! fit a test's budget (a short run on a small cluster) are simulated too; `dynasim run`
-//! bounds the rest (see README, Limits).
+//! bounds the rest (see docs/scenarios.md, Limits).
 
 use dynasim::scenario;
 use serde_json::Value;

@@ -29,7 +29,7 @@ pub fn tally(runs: &[CheckRun]) -> (usize, usize, usize) {
     (runs.len() - failed - errors, failed, errors)
 }
 
-/// The `--json` form of `check` and `explore`: one object, field names stable (README, Commands).
+/// The `--json` form of `check` and `explore`: one object, field names stable (docs/commands.md).
 pub fn json(command: &str, runs: &[CheckRun]) -> serde_json::Value {
     let (passed, failed, errors) = tally(runs);
     let runs: Vec<serde_json::Value> = runs

@@ -2,7 +2,7 @@
 //!
 //! `report.json` holds only simulated results, so the same scenario and seed give the same
 //! bytes; wall-clock figures go to `timing.json`. Field names carry their units (`_ms`,
-//! `_count`, `_fraction`); the README documents each one. Latency percentiles are nearest rank
+//! `_count`, `_fraction`); docs/reports.md documents each one. Latency percentiles are nearest rank
 //! over every successful operation's latency, exact until a log outgrows its budget (see
 //! [`crate::observe::latency`]); `latency_precision` says which are.
 

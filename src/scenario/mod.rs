@@ -15,7 +15,9 @@ pub mod cost;
 pub mod jsonpos;
 pub mod nemesis;
 pub mod presets;
+mod reference;
 mod schema;
+pub use reference::{json_schema, reference_markdown};
 mod validate;
 pub mod workload;
 

@@ -1,7 +1,7 @@
 //! System presets: each published system's choices, as a base layer under a scenario file.
 //!
 //! A scenario names one with `"preset": "riak"`; the preset's fields are filled in first and
-//! every field the file (or `--set`) gives overrides them, one field at a time. The README
+//! every field the file (or `--set`) gives overrides them, one field at a time. docs/presets.md
 //! tables what each sets and why.
 
 use serde_json::{json, Value};

@@ -1,9 +1,10 @@
 //! Stage one: a serde mirror of the scenario file. Every struct denies unknown fields, so a
 //! misspelt field is an error rather than a silently ignored setting; defaults live in stage two.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize, Serialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawDistribution {
     Constant {
@@ -41,14 +42,14 @@ pub enum RawDistribution {
     },
 }
 
-#[derive(Deserialize, Serialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RawComponent {
     pub(super) weight: f64,
     pub(super) latency: RawDistribution,
 }
 
-#[derive(Deserialize, Serialize, Debug, Default)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawScenario {
     /// Applied before validation (see presets); kept so the report records it.
@@ -57,11 +58,15 @@ pub(super) struct RawScenario {
     pub(super) preset: Option<String>,
     #[serde(default)]
     pub(super) name: Option<String>,
+    /// Default: `""`.
     #[serde(default)]
     pub(super) description: Option<String>,
+    /// Default: `1`.
     #[serde(default)]
     pub(super) seed: Option<u64>,
+    /// Client traffic runs this long ... Default: `10000`.
     pub(super) duration_ms: f64,
+    /// ... then the system runs this long with no new requests. Default: `0`.
     #[serde(default)]
     pub(super) quiescent_tail_ms: Option<f64>,
     #[serde(default)]
@@ -76,6 +81,7 @@ pub(super) struct RawScenario {
     pub(super) workload: RawWorkload,
     #[serde(default)]
     pub(super) probe: Option<RawProbe>,
+    /// Applied at at_ms; same-time faults in file order.
     #[serde(default)]
     pub(super) faults: Vec<RawFault>,
     #[serde(default)]
@@ -86,11 +92,14 @@ pub(super) struct RawScenario {
     pub(super) membership: RawMembership,
     #[serde(default)]
     pub(super) nemesis: Option<RawNemesis>,
+    /// Or
+    /// {"kind":"buffered","flush_interval_ms":1000,"durable_writes":1,"write_time":{...},"read_time":{...}}
+    /// write_time, read_time: one disk write or object read, on the node's own FIFO disk.
     #[serde(default)]
     pub(super) storage: Option<RawStorage>,
 }
 
-#[derive(Deserialize, Serialize, Debug)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawStorage {
     Durable {
@@ -111,7 +120,7 @@ pub(super) enum RawStorage {
     },
 }
 
-#[derive(Deserialize, Serialize, Debug)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawNemesis {
     pub(super) rate_per_s: f64,
@@ -130,7 +139,7 @@ pub(super) struct RawNemesis {
     pub(super) clock_skew_ms: Option<f64>,
 }
 
-#[derive(Deserialize, Serialize, Debug, Clone, Copy, PartialEq)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawNemesisKind {
     Crash,
@@ -141,16 +150,17 @@ pub(super) enum RawNemesisKind {
     ClockSkew,
 }
 
-#[derive(Deserialize, Serialize, Debug, Default)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawMembership {
     #[serde(default)]
     pub(super) seeds: Option<Vec<u32>>,
+    /// Default: `1000`.
     #[serde(default)]
     pub(super) gossip_interval_ms: Option<f64>,
 }
 
-#[derive(Deserialize, Serialize, Debug, Default)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawChecks {
     #[serde(default)]
@@ -191,27 +201,31 @@ pub(super) struct RawChecks {
     pub(super) min_resurrected_keys: Option<u64>,
 }
 
-#[derive(Deserialize, Serialize, Debug, Clone, Copy, PartialEq)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawLostWrites {
     Fail,
     Report,
 }
 
-#[derive(Deserialize, Serialize, Debug, Default)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawObserve {
+    /// Default: `1000`.
     #[serde(default)]
     pub(super) divergence_interval_ms: Option<f64>,
+    /// Default: `1000`.
     #[serde(default)]
     pub(super) load_window_ms: Option<f64>,
+    /// Per latency log; past it, percentiles to 3 significant digits. Default: `1048576`.
     #[serde(default)]
     pub(super) exact_latency_samples: Option<u64>,
+    /// The oracle forgets what nothing holds every this many writes (0: never). Default: `262144`.
     #[serde(default)]
     pub(super) history_prune_writes: Option<u64>,
 }
 
-#[derive(Deserialize, Serialize, Debug)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawFault {
     Crash {
@@ -287,27 +301,33 @@ pub(super) enum RawFault {
     },
 }
 
-#[derive(Deserialize, Serialize, Debug, Default)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCluster {
+    /// Default: `8`.
     #[serde(default)]
     pub(super) nodes: Option<u32>,
     #[serde(default)]
     pub(super) initial_members: Option<Vec<u32>>,
+    /// Nodes are dealt round-robin over datacenters (racks are not modelled).
     #[serde(default)]
     pub(super) datacenters: Option<Vec<String>>,
+    /// A machine half as fast.
     #[serde(default)]
     pub(super) node_overrides: Vec<RawNodeOverride>,
+    /// Not zero: every request draws this on one core instead (the WARS model).
     #[serde(default)]
     pub(super) service_time: Option<RawDistribution>,
+    /// Each node's machine (see Capacity below); {"infinite": true}: no cost at all.
     #[serde(default)]
     pub(super) capacity: Option<RawCapacity>,
+    /// 1 to 1000; stretches CPU, disk, interface and outgoing latency.
     #[serde(default)]
     pub(super) slow_nodes: Vec<RawSlowNode>,
 }
 
 /// Admission control of background work (Dynamo §6.5).
-#[derive(Deserialize, Serialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAdmission {
     #[serde(default)]
@@ -321,24 +341,29 @@ pub(super) struct RawAdmission {
 
 /// Each node's machine: CPU cores and the CPU time of each kind of work, in microseconds, and
 /// its network interface's bandwidth; `infinite` for a node with no cost at all.
-#[derive(Deserialize, Serialize, Debug, Default)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCapacity {
     #[serde(default)]
     pub(super) infinite: bool,
+    /// Default: `4`.
     #[serde(default)]
     pub(super) cores: Option<u32>,
     #[serde(default)]
     pub(super) cpu_us: RawCpuCosts,
+    /// Each way. Default: `125`.
     #[serde(default)]
     pub(super) nic_mb_per_s: Option<f64>,
+    /// Hint delivery and range transfers (Cassandra's stream_throughput_outbound). Default: `25`.
     #[serde(default)]
     pub(super) stream_mb_per_s: Option<f64>,
+    /// Background reads of the store: tree builds, handoff scans (Cassandra's compaction
+    /// throughput). Default: `16`.
     #[serde(default)]
     pub(super) scan_mb_per_s: Option<f64>,
 }
 
-#[derive(Deserialize, Serialize, Debug, Default)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCpuCosts {
     #[serde(default)]
@@ -357,7 +382,7 @@ pub(super) struct RawCpuCosts {
     pub(super) exchange_per_hash: Option<f64>,
 }
 
-#[derive(Deserialize, Serialize, Debug)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawNodeOverride {
     pub(super) node: u32,
@@ -371,14 +396,14 @@ pub(super) struct RawNodeOverride {
     pub(super) capacity_factor: Option<f64>,
 }
 
-#[derive(Deserialize, Serialize, Debug)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSlowNode {
     pub(super) node: u32,
     pub(super) factor: f64,
 }
 
-#[derive(Deserialize, Serialize, Debug, Default, Clone, Copy, PartialEq)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default, Clone, Copy, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawStrategy {
     #[default]
@@ -387,20 +412,24 @@ pub(super) enum RawStrategy {
     EqualPartitions,
 }
 
-#[derive(Deserialize, Serialize, Debug, Default)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRing {
+    /// Dynamo's partitioning strategy 1, 2 or 3. Default: `"random_tokens"`.
     #[serde(default)]
     pub(super) strategy: RawStrategy,
+    /// T (times the node's weight). Default: `8`.
     #[serde(default)]
     pub(super) tokens_per_node: Option<u32>,
+    /// Q for strategies 2 and 3 (default: next power of two >= S*T, at least 64). Default: `64`.
     #[serde(default)]
     pub(super) partitions: Option<u32>,
+    /// Default: `false`.
     #[serde(default)]
     pub(super) spread_across_datacenters: bool,
 }
 
-#[derive(Deserialize, Serialize, Debug, Default, Clone, Copy)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawCoordination {
     #[default]
@@ -411,7 +440,7 @@ pub(super) enum RawCoordination {
     Direct,
 }
 
-#[derive(Deserialize, Serialize, Debug, Default, Clone, Copy)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawFanout {
     #[default]
@@ -420,86 +449,138 @@ pub(super) enum RawFanout {
     ReadQuorum,
 }
 
-#[derive(Deserialize, Serialize, Debug, Default)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawProtocol {
+    /// Replicas of each key (N). Default: `3`.
     #[serde(default)]
     pub(super) n: Option<usize>,
+    /// Replies a get waits for (R). Default: a majority of `n`.
     #[serde(default)]
     pub(super) r: Option<usize>,
+    /// Acknowledgements a put waits for (W). Default: a majority of `n`.
     #[serde(default)]
     pub(super) w: Option<usize>,
+    /// Who coordinates a request. Default: `"preference_list_head"`.
     #[serde(default)]
     pub(super) coordination: RawCoordination,
+    /// Replicas a request asks: all N; `quorum`: only R (gets) or W (puts), at random;
+    /// `read_quorum`: R for gets, all N for puts (Cassandra). Default: `"all"`.
     #[serde(default)]
     pub(super) fanout: RawFanout,
+    /// A put goes to the replica that answered the previous read fastest (Dynamo §6.4).
+    /// Default: `false`.
     #[serde(default)]
     pub(super) write_to_fastest_reader: bool,
+    /// A replica coordinator reads and writes its own copy by message, over the network. Default:
+    /// `false`.
     #[serde(default)]
     pub(super) local_legs_over_network: bool,
+    /// Coordinator gives up and answers failure. Default: `500`.
     #[serde(default)]
     pub(super) request_timeout_ms: Option<f64>,
+    /// Coordinator keeps listening for late replies. Default: `50`.
     #[serde(default)]
     pub(super) read_repair_window_ms: Option<f64>,
+    /// Past this many entries a clock loses its oldest (Dynamo's; Riak's big_vclock). Default:
+    /// `10`.
     #[serde(default)]
     pub(super) clock_truncation_threshold: Option<usize>,
+    /// Riak's small_vclock: never prune a clock this short (default: the threshold). Default:
+    /// `null`.
     #[serde(default)]
     pub(super) clock_prune_small: Option<usize>,
+    /// Riak's young_vclock: never drop an entry updated more recently than this. Default: `0`.
     #[serde(default)]
     pub(super) clock_prune_young_ms: Option<f64>,
+    /// Riak's old_vclock: past small, drop entries older than this even within the threshold.
+    /// Default: `null`.
     #[serde(default)]
     pub(super) clock_prune_old_ms: Option<f64>,
+    /// Prune in a background pass over the store this often (seed 001), not as writes update
+    /// clocks. Default: `null`.
     #[serde(default)]
     pub(super) clock_prune_interval_ms: Option<f64>,
+    /// First N nodes not suspected, fall-backs carry hints. Default: `true`.
     #[serde(default)]
     pub(super) sloppy_quorum: Option<bool>,
+    /// Default: `true`.
     #[serde(default)]
     pub(super) hinted_handoff: Option<bool>,
+    /// Default: `500`.
     #[serde(default)]
     pub(super) hint_scan_interval_ms: Option<f64>,
+    /// Strict quorums: no hint for a replica suspected longer than this (Cassandra's
+    /// max_hint_window). Default: `null`.
     #[serde(default)]
     pub(super) hint_window_ms: Option<f64>,
+    /// Default: `true`.
     #[serde(default)]
     pub(super) read_repair: Option<bool>,
+    /// A replica silent this long is suspected. Default: `100`.
     #[serde(default)]
     pub(super) reply_timeout_ms: Option<f64>,
+    /// Suspected peers are pinged this often. Default: `200`.
     #[serde(default)]
     pub(super) probe_interval_ms: Option<f64>,
+    /// Default: `true`.
     #[serde(default)]
     pub(super) anti_entropy: Option<bool>,
+    /// Default: `1000`.
     #[serde(default)]
     pub(super) anti_entropy_interval_ms: Option<f64>,
+    /// {"target_ms": 1, "percentile": 0.99, "window": 200, "backoff_ms": 10}: background work waits
+    /// while the node's foreground requests wait longer than that for a core (Dynamo §6.5).
+    /// Default: `null`.
     #[serde(default)]
     pub(super) admission_control: Option<RawAdmission>,
+    /// Default: `32`.
     #[serde(default)]
     pub(super) merkle_leaves: Option<usize>,
+    /// How versions are ordered: `vector_clocks` is Dynamo's clock per version. Default:
+    /// `"dotted_version_vectors"`.
     #[serde(default)]
     pub(super) conflict_resolution: RawConflict,
+    /// Riak's: replies a get (put) needs from primaries (the key's top N), not fall-backs; too few
+    /// healthy primaries: refused at once (unavailable). Default: `0`.
     #[serde(default)]
     pub(super) pr: Option<usize>,
+    /// Riak's: acknowledgements a put needs from primaries. Default: `0`.
     #[serde(default)]
     pub(super) pw: Option<usize>,
+    /// Riak's: acknowledgements a put needs from durable writes (buffered storage asks that many
+    /// replicas to write through). Default: `0`.
     #[serde(default)]
     pub(super) dw: Option<usize>,
+    /// Riak's: a replica's "not found" counts toward R; off: only replies that found the key do,
+    /// and N - R + 1 "not found" answers end the read with "not found". Default: `true`.
     #[serde(default)]
     pub(super) notfound_ok: Option<bool>,
+    /// Riak's: with notfound_ok off, a majority of "not found" answers ends the read. Default:
+    /// `false`.
     #[serde(default)]
     pub(super) basic_quorum: Option<bool>,
+    /// Cassandra's gc_grace_seconds: each replica purges a delete's tombstone this long after the
+    /// delete (by the delete's timestamp and the replica's clock); null: never. Default: `null`.
     #[serde(default)]
     pub(super) gc_grace_ms: Option<f64>,
     /// "keep", "immediate" or a delay in milliseconds, as Riak spells it.
     #[serde(default)]
     pub(super) delete_mode: Option<serde_json::Value>,
+    /// Cassandra's: one replica asked returns data, the others a digest; a mismatch reads it in
+    /// full. Default: `false`.
     #[serde(default)]
     pub(super) digest_reads: Option<bool>,
     /// "99percentile" or "50ms", as Cassandra spells it; null or "none": never.
     #[serde(default)]
     pub(super) speculative_retry: Option<String>,
+    /// Cassandra's UnavailableException: refuse at once what the replicas the failure detector
+    /// deems alive cannot serve, instead of asking and timing out. Default: `false`.
     #[serde(default)]
     pub(super) unavailable_when_suspected: Option<bool>,
 }
 
-#[derive(Deserialize, Serialize, Debug, Default, Clone, Copy)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawConflict {
     VectorClocks,
@@ -508,22 +589,26 @@ pub(super) enum RawConflict {
     LastWriteWins,
 }
 
-#[derive(Deserialize, Serialize, Debug, Default)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawNetwork {
     #[serde(default)]
     pub(super) latency: Option<RawDistribution>,
+    /// Default: `0`.
     #[serde(default)]
     pub(super) loss_probability: Option<f64>,
+    /// Default: `0`.
     #[serde(default)]
     pub(super) duplicate_probability: Option<f64>,
+    /// True: no overtaking on a directed link. Default: `false`.
     #[serde(default)]
     pub(super) fifo_per_link: bool,
+    /// Overrides; the most specific matching rule wins per field.
     #[serde(default)]
     pub(super) rules: Vec<RawRule>,
 }
 
-#[derive(Deserialize, Serialize, Debug)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRule {
     #[serde(default)]
@@ -544,7 +629,7 @@ pub(super) struct RawRule {
     pub(super) duplicate_probability: Option<f64>,
 }
 
-#[derive(Deserialize, Serialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawPopularity {
     Uniform,
@@ -553,14 +638,14 @@ pub(super) enum RawPopularity {
 }
 
 /// A written object's size.
-#[derive(Deserialize, Serialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawValueBytes {
     Constant { bytes: f64 },
     Lognormal { median_bytes: f64, sigma: f64 },
 }
 
-#[derive(Deserialize, Serialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawValue {
     Register {
@@ -575,7 +660,7 @@ pub(super) enum RawValue {
     },
 }
 
-#[derive(Deserialize, Serialize, Debug, Default, Clone, Copy)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawCartMerge {
     #[default]
@@ -587,7 +672,7 @@ pub(super) fn yes() -> bool {
     true
 }
 
-#[derive(Deserialize, Serialize, Debug)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawArrivals {
     Closed {
@@ -603,7 +688,7 @@ pub(super) enum RawArrivals {
 }
 
 /// How an open workload's rate varies, as a factor of its `rate_per_s`.
-#[derive(Deserialize, Serialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawRateProfile {
     Diurnal {
@@ -617,64 +702,94 @@ pub(super) enum RawRateProfile {
     },
 }
 
-#[derive(Deserialize, Serialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRateStep {
     pub(super) from_ms: f64,
     pub(super) factor: f64,
 }
 
-#[derive(Deserialize, Serialize, Debug, Default)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawWorkload {
+    /// Default: `1000`.
     #[serde(default)]
     pub(super) keys: Option<usize>,
+    /// Which keys operations pick. Default: `{"kind": "uniform"}`.
     #[serde(default)]
     pub(super) popularity: Option<RawPopularity>,
+    /// Default: `0.5`.
     #[serde(default)]
     pub(super) read_fraction: Option<f64>,
+    /// Operations that delete their key (a tombstone version; registers only): after a read with
+    /// read_before_write, else with the session's context; the rest are writes. Default: `0`.
     #[serde(default)]
     pub(super) delete_fraction: Option<f64>,
+    /// What a key holds: a register or a shopping cart. Default: `{"kind": "register", "read_before_write": true}`.
     #[serde(default)]
     pub(super) value: Option<RawValue>,
+    /// Each object's size, at most 1 MiB. Default: `{"kind": "constant", "bytes": 1024}`.
     #[serde(default)]
     pub(super) value_bytes: Option<RawValueBytes>,
+    /// When operations start: closed-loop clients with a think time, or open-loop Poisson
+    /// arrivals whose rate a profile (diurnal or steps) may vary. Default: 10 closed clients.
     #[serde(default)]
     pub(super) arrivals: Option<RawArrivals>,
+    /// Default: `2000`.
     #[serde(default)]
     pub(super) client_timeout_ms: Option<f64>,
     #[serde(default)]
     pub(super) avoid_after_timeout_ms: Option<f64>,
+    /// Resend a timed-out operation to the next node (Dynamo's failover), up to this many times.
+    /// Default: `0`.
     #[serde(default)]
     pub(super) client_retries: Option<u32>,
+    /// Keys a client library keeps a session (context) for; the least recently used beyond it is
+    /// forgotten. Default: `3072`.
     #[serde(default)]
     pub(super) session_keys_per_client: Option<u64>,
+    /// Partition-aware clients fetch the membership this often (0: always current). Default:
+    /// `10000`.
     #[serde(default)]
     pub(super) client_ring_refresh_ms: Option<f64>,
+    /// What a client remembers between operations: `read_modify_write` is Jepsen's plain client
+    /// (no memory), `blind` writes with no read and no context. Default: `"session"`.
     #[serde(default)]
     pub(super) client_semantics: RawClientSemantics,
     #[serde(default)]
     pub(super) clients_with_nodes: bool,
+    /// Clients' datacenter, for datacenter latency rules; a list spreads them, client i in entry i
+    /// mod its length. Default: `null`.
     #[serde(default)]
     pub(super) client_datacenter: Option<OneOrMany>,
+    /// Per-request consistency levels: {"LOCAL_QUORUM": 0.9, "ONE": 0.1}, probabilities summing to
+    /// 1,. Default: `null`.
     #[serde(default)]
     pub(super) get_consistency: Option<std::collections::BTreeMap<String, f64>>,
+    /// From ONE TWO THREE QUORUM ALL LOCAL_ONE LOCAL_QUORUM EACH_QUORUM; null: R and W for every
+    /// request. Default: `null`.
     #[serde(default)]
     pub(super) put_consistency: Option<std::collections::BTreeMap<String, f64>>,
+    /// Clients send only to nodes of their own datacenter (a datacenter-aware driver). Default:
+    /// `false`.
     #[serde(default)]
     pub(super) local_datacenter_coordinators: bool,
+    /// Operations on a key never overlap: a client-side lock per key, first come first served.
+    /// Default: `false`.
     #[serde(default)]
     pub(super) key_lock: bool,
 }
 
-#[derive(Deserialize, Serialize, Debug)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawProbe {
+    /// Default: `10`.
     #[serde(default)]
     pub(super) clients: Option<usize>,
     pub(super) delays_ms: Vec<f64>,
     #[serde(default)]
     pub(super) gap: Option<RawDistribution>,
+    /// Writes per probe key before its read (PBS's k-staleness), 1 to 8. Default: `1`.
     #[serde(default)]
     pub(super) versions: Option<usize>,
 }
@@ -699,14 +814,14 @@ impl RawFault {
 }
 
 /// A datacenter name, or a list of them.
-#[derive(Deserialize, Serialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
 #[serde(untagged)]
 pub(super) enum OneOrMany {
     One(String),
     Many(Vec<String>),
 }
 
-#[derive(Deserialize, Serialize, Debug, Default, Clone, Copy)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawClientSemantics {
     #[default]

@@ -1,0 +1,16 @@
+//! `dynasim plot`: every chart a run's or sweep's folder supports.
+
+use super::*;
+
+#[derive(Args, Debug)]
+pub(super) struct PlotArgs {
+    /// A folder written by `dynasim run` or `dynasim sweep`.
+    #[arg(value_hint = ValueHint::DirPath)]
+    dir: PathBuf,
+}
+
+pub(super) fn plot(args: PlotArgs) -> Result<ExitCode, Error> {
+    let charts = crate::report::charts::plot_folder(&args.dir)?;
+    println!("{} charts, index.html and summary.md in {}", charts.len(), args.dir.display());
+    Ok(ExitCode::SUCCESS)
+}
