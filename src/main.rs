@@ -118,6 +118,12 @@ fn main() -> ExitCode {
             )
         };
     }
+    // An interrupted command removes its temporary files (a long trace, a half-written report
+    // folder) and exits as a shell expects of a process stopped by a signal.
+    let _ = ctrlc::set_handler(|| {
+        dynasim::report::folder::remove_partials();
+        std::process::exit(130);
+    });
     match dynasim::commands::cli::run() {
         Ok(code) => code,
         Err(e) => {

@@ -162,8 +162,14 @@ fn check_exits_one_on_a_violation_with_a_replay_line_and_junit() {
     );
     assert!(out.lines().last() == Some("0 passed, 2 failed"), "{out}");
     let xml = std::fs::read_to_string(&junit).expect("junit written");
-    assert!(xml.contains("<testsuites name=\"dynasim check\" tests=\"2\" failures=\"2\" errors=\"0\">"), "{xml}");
+    assert!(xml.contains("<testsuites name=\"dynasim check\" tests=\"2\" failures=\"2\" errors=\"0\" time=\""), "{xml}");
     assert_eq!(xml.matches("<failure type=\"convergence\"").count(), 2);
+    // Each case has its wall-clock time and the command that replays it.
+    assert_eq!(xml.matches("<testcase ").count(), 2);
+    assert_eq!(xml.matches("\" time=\"").count(), 2 + 1 + 1, "every case, its suite and the whole: {xml}");
+    let replay =
+        "<system-out>replay: dynasim run scenarios/node-crash-under-load.json --seed 1 --set 'protocol.hinted_handoff=false'";
+    assert!(xml.contains(replay), "{xml}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -562,5 +568,41 @@ fn quiet_runs_print_nothing_and_quiet_checks_only_what_failed_and_the_tally() {
     assert_eq!(stdout(&o).trim(), "2 passed, 0 failed", "{}", stdout(&o));
     let o = dynasim(&["check", "scenarios/weak/w1-crash-after-ack.json", "--quiet"]);
     assert!(stdout(&o).contains("FAIL  ") && !stdout(&o).contains("ok    "), "{}", stdout(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_traced_run_leaves_no_partial_file() {
+    let dir = tempdir("interrupt");
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let trace = dir.join("t.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dynasim"))
+        .args(["run", "scenarios/quorum-model.json", "--set", "duration_ms=3600000", "-q", "--trace"])
+        .arg(&trace)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .spawn()
+        .expect("start dynasim");
+    let partials = || -> Vec<String> {
+        std::fs::read_dir(&dir).map_or(vec![], |d| {
+            d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.contains(".partial")).collect()
+        })
+    };
+    // Wait until the trace is being written under its temporary name, then interrupt.
+    for _ in 0..600 {
+        if !partials().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!partials().is_empty(), "the trace is streamed to a temporary name");
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("dynasim ends");
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert!(partials().is_empty(), "left behind: {:?}", partials());
+    assert!(!trace.exists(), "an interrupted trace is not renamed into place as if complete");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -173,7 +173,7 @@ proptest! {
         loss in 0.0f64..0.3, coordination in 0usize..4, sloppy in any::<bool>(), versioning in 0usize..3, seed in 0u64..1000,
     ) {
         let coordination = ["preference_list_head", "load_balancer", "client_driven", "proxy"][coordination];
-        let text = format!(r#"{{"duration_ms": 300, "quiescent_tail_ms": 100, "cluster": {{"nodes": {nodes}}},
+        let text = format!(r#"{{"format": 2, "duration_ms": 300, "quiescent_tail_ms": 100, "cluster": {{"nodes": {nodes}}},
             "protocol": {{"n": {n}, "r": {r}, "w": {w}, "coordination": "{coordination}", "sloppy_quorum": {sloppy},
               "conflict_resolution": "{}", "request_timeout_ms": 50, "reply_timeout_ms": 20}},
             "network": {{"loss_probability": {loss}}},

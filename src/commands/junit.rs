@@ -10,6 +10,12 @@ pub struct CheckRun {
     pub findings: Vec<Finding>,
     /// Why the run could not be made (bad input, a simulator bound): neither passed nor failed.
     pub error: Option<String>,
+    /// Wall-clock seconds the run took: JUnit's `time`, the one figure in a JUnit file that
+    /// differs between two runs of the same check (CI dashboards chart it; nothing else
+    /// dynasim writes depends on the wall clock).
+    pub seconds: f64,
+    /// The command that replays the run, when it ran.
+    pub replay: Option<String>,
 }
 
 impl CheckRun {
@@ -65,8 +71,9 @@ pub fn junit(runs: &[CheckRun]) -> String {
     let (_, failures, errors) = tally(runs);
     let mut x = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"dynasim check\" tests=\"{}\" failures=\"{failures}\" \
-         errors=\"{errors}\">\n",
-        runs.len()
+         errors=\"{errors}\" time=\"{:.3}\">\n",
+        runs.len(),
+        runs.iter().map(|r| r.seconds).sum::<f64>()
     );
     let mut i = 0;
     while i < runs.len() {
@@ -76,17 +83,21 @@ pub fn junit(runs: &[CheckRun]) -> String {
         let failed = group.iter().filter(|r| r.error.is_none() && !r.findings.is_empty()).count();
         let errored = group.iter().filter(|r| r.error.is_some()).count();
         x.push_str(&format!(
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"{errored}\">\n",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"{errored}\" time=\"{:.3}\">\n",
             xml_escape(name),
-            group.len()
+            group.len(),
+            group.iter().map(|r| r.seconds).sum::<f64>()
         ));
         for run in group {
-            x.push_str(&format!("    <testcase classname=\"{}\" name=\"{}\"", xml_escape(name), run.seed_name()));
-            if run.passed() {
-                x.push_str("/>\n");
-                continue;
+            x.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">\n",
+                xml_escape(name),
+                run.seed_name(),
+                run.seconds
+            ));
+            if let Some(replay) = &run.replay {
+                x.push_str(&format!("      <system-out>replay: {}</system-out>\n", xml_escape(replay)));
             }
-            x.push_str(">\n");
             if let Some(e) = &run.error {
                 x.push_str(&format!("      <error message=\"{}\"/>\n", xml_escape(e)));
             }

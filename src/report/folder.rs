@@ -199,10 +199,40 @@ fn folder_of(path: &Path) -> &Path {
 }
 
 /// The temporary name beside `path` that a file is written under before it is renamed into place.
+/// Every one is remembered, so that an interrupted command can remove what it left
+/// ([`remove_partials`]).
 pub fn temporary_beside(path: &Path) -> PathBuf {
     let dir = folder_of(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    dir.join(format!(".{name}.{}.partial", unique_suffix()))
+    let tmp = dir.join(format!(".{name}.{}.partial", unique_suffix()));
+    if let Ok(mut partials) = PARTIALS.lock() {
+        partials.push(tmp.clone());
+    }
+    tmp
+}
+
+/// Every temporary name this process has handed out.
+static PARTIALS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes whatever is still under a temporary name this process handed out: called when the
+/// command is interrupted (Ctrl-C, SIGTERM), so that a stopped trace or report leaves nothing
+/// behind. The names are this process's own (its pid is in each), so nothing else is touched.
+pub fn remove_partials() {
+    let partials = match PARTIALS.lock() {
+        Ok(p) => p.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    for path in partials {
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+            Ok(_) => {
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 /// Checks, before any simulation, that `dir` can become a report folder: its parent can be

@@ -21,6 +21,59 @@ pub fn first_duplicate_key(text: &str) -> Option<(Vec<String>, (usize, usize))> 
     p.duplicate(&mut path).map(|offset| (path, line_col(text, offset)))
 }
 
+/// The text with its `//` and `/* */` comments (JSON with comments, as editors write it) turned
+/// into spaces, one per character, line breaks kept: every line and column stays where it
+/// was, so errors still point into the file as written. Text inside strings is left alone.
+pub fn blank_comments(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('/') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let (mut in_string, mut escaped) = (false, false);
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match (c, chars.peek()) {
+            ('"', _) => {
+                in_string = true;
+                out.push(c);
+            }
+            ('/', Some('/')) => {
+                out.push(' ');
+                while let Some(&next) = chars.peek() {
+                    if next == '\n' {
+                        break;
+                    }
+                    out.push(if next == '\r' { next } else { ' ' });
+                    chars.next();
+                }
+            }
+            ('/', Some('*')) => {
+                out.push(' ');
+                let mut last = ' ';
+                for next in chars.by_ref() {
+                    out.push(if next == '\n' || next == '\r' { next } else { ' ' });
+                    if last == '*' && next == '/' {
+                        break;
+                    }
+                    last = next;
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;

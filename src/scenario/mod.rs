@@ -400,6 +400,7 @@ pub fn load(file: &str, text: &str, overrides: &[String]) -> Result<Scenario, Sc
 }
 
 fn load_tree(file: &str, text: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+    let text = &jsonpos::blank_comments(text);
     let ctx = Ctx { file, text };
     let mut tree: Value = serde_json::from_str(text).map_err(|e| ScenarioError {
         set: None,
@@ -437,6 +438,7 @@ fn load_tree(file: &str, text: &str, overrides: &[String]) -> Result<Scenario, S
             message: m,
         })?;
     }
+    check_format(&ctx, &tree)?;
     if let Some(p) = tree.get("preset").cloned() {
         let names = crate::scenario::presets::NAMES;
         let name = p.as_str().ok_or_else(|| ctx.err("preset", format!("expected a preset name: one of {}", names.join(", "))))?;
@@ -464,6 +466,38 @@ fn load_tree(file: &str, text: &str, overrides: &[String]) -> Result<Scenario, S
         });
     }
     finish(&ctx, tree)
+}
+
+/// The scenario format this dynasim writes and reads: a file's `"format"`. A file without one
+/// is format 1, from before formats were numbered.
+pub const FORMAT: u64 = 2;
+
+/// Refuses a file whose format is unknown, or which uses a spelling whose meaning changed since
+/// its format, naming today's spelling: such a file would otherwise run, silently, as a
+/// different scenario. Checked on the file and its overrides, before any preset (whose values
+/// are today's).
+fn check_format(ctx: &Ctx, tree: &Value) -> Result<(), ScenarioError> {
+    let format = match tree.get("format") {
+        None => 1,
+        Some(v) => match v.as_u64().filter(|f| (1..=FORMAT).contains(f)) {
+            Some(f) => f,
+            None => {
+                return Err(ctx.err(
+                    "format",
+                    format!("{v} is not a format this dynasim reads; expected 1 to {FORMAT} ({FORMAT} is today's)"),
+                ))
+            }
+        },
+    };
+    if format == 1 && tree.pointer("/protocol/conflict_resolution").and_then(Value::as_str) == Some("vector_clocks") {
+        return Err(ctx.err(
+            "protocol.conflict_resolution",
+            "\"vector_clocks\" meant dotted version vectors in files without a \"format\" (format 1); write \
+             \"dotted_version_vectors\" for that, or add \"format\": 2 to the file for Dynamo's vector clock per version, \
+             which loses some concurrent writes by design",
+        ));
+    }
+    Ok(())
 }
 
 /// The typed stage: deserialize the tree (file, overrides and preset) and validate it.
@@ -609,6 +643,29 @@ mod tests {
 
     fn load_str(text: &str) -> Result<Scenario, ScenarioError> {
         load("t.json", text, &[])
+    }
+
+    #[test]
+    fn a_changed_spelling_in_an_unversioned_file_is_refused_with_the_new_one() {
+        let old = "{\"duration_ms\": 10,\n \"protocol\": {\"conflict_resolution\": \"vector_clocks\"}}";
+        let e = load_str(old).map(|_| ()).expect_err("refused");
+        assert_eq!((e.path.as_str(), e.position), ("protocol.conflict_resolution", Some((2, 15))));
+        assert!(e.message.contains("\"dotted_version_vectors\"") && e.message.contains("\"format\": 2"), "{}", e.message);
+        let e = load("t.json", "{\"duration_ms\": 10}", &["protocol.conflict_resolution=vector_clocks".into()]).err();
+        assert!(e.is_some(), "an override on a format-1 file is read in format 1 too");
+        let current = old.replacen('{', "{\"format\": 2, ", 1);
+        let s = load_str(&current).expect("format 2 means Dynamo's clocks");
+        assert_eq!(s.protocol.conflict, ConflictPolicy::VectorClocks);
+        let e = load_str("{\"format\": 3, \"duration_ms\": 10}").map(|_| ()).expect_err("unknown format");
+        assert!(e.path == "format" && e.message.contains("expected 1 to 2"), "{}", e.message);
+    }
+
+    #[test]
+    fn comments_are_allowed_and_errors_after_them_keep_their_line_and_column() {
+        let text = "{ // a scenario\n  /* the length */ \"duration_ms\": 10,\n  \"protocol\": {\"n\": \"three\"} // N\n}";
+        let e = load_str(text).map(|_| ()).expect_err("n is not a number");
+        assert_eq!((e.path.as_str(), e.position), ("protocol.n", Some((3, 16))));
+        assert!(load_str(&text.replace("\"three\"", "3")).is_ok());
     }
 
     #[test]

@@ -52,6 +52,11 @@ pub struct RawComponent {
 #[derive(Deserialize, Serialize, JsonSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawScenario {
+    /// The scenario format the file is written in; today's is 2. A file without one is format 1
+    /// and is refused where a spelling it uses has changed meaning since, with today's spelling.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub(super) format: Option<u64>,
     /// Applied before validation (see presets); kept so the report records it.
     #[serde(default)]
     #[allow(dead_code)]

@@ -94,7 +94,7 @@ pub(super) fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         })
         .collect();
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let evaluate = |(_, item): &CheckItem| -> Result<Vec<checks::Violation>, String> {
+    let judge = |(_, item): &CheckItem| -> Result<Vec<checks::Violation>, String> {
         let &(scenario, seed) = item.as_ref().map_err(|e| e.to_string())?;
         let judged = if args.determinism {
             determinism(scenario, seed)
@@ -106,16 +106,21 @@ pub(super) fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         };
         judged.map_err(|e| e.to_string())
     };
+    // Wall-clock seconds, for JUnit's `time` only: nothing else a check prints depends on it.
+    let evaluate = |item: &CheckItem| {
+        let started = Instant::now();
+        (judge(item), started.elapsed().as_secs_f64())
+    };
     let mut runs = Vec::new();
     let mut failed_so_far = 0;
     let progress = Progress::on_terminal(if args.determinism { "check --determinism" } else { "check" }, "runs", work.len());
-    crate::sim::parallel::map_in_order(&work, jobs, evaluate, |i, judged| {
+    crate::sim::parallel::map_in_order(&work, jobs, evaluate, |i, (judged, seconds)| {
         let (path, item) = &work[i];
         let seed = item.as_ref().ok().map(|&(_, seed)| seed);
         let scenario = path.display().to_string();
         progress.clear();
         let run = match judged {
-            Err(e) => CheckRun { scenario, seed, findings: Vec::new(), error: Some(e) },
+            Err(e) => CheckRun { scenario, seed, findings: Vec::new(), error: Some(e), seconds, replay: None },
             Ok(violations) => {
                 let seed_ = seed.unwrap_or(0);
                 let findings = violations
@@ -127,7 +132,7 @@ pub(super) fn check(args: CheckArgs) -> Result<ExitCode, Error> {
                         violation,
                     })
                     .collect();
-                CheckRun { scenario, seed, findings, error: None }
+                CheckRun { scenario, seed, findings, error: None, seconds, replay: Some(replay_command(path, seed_, &args.set)) }
             }
         };
         if !args.json {

@@ -37,11 +37,15 @@ pub(super) fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
     }
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let progress = Progress::on_terminal("explore", "seeds", seeds.len());
-    let mut runs: Vec<Result<ExploredSeed, Error>> = Vec::new();
+    let mut runs: Vec<(Result<ExploredSeed, Error>, f64)> = Vec::new();
     crate::sim::parallel::map_in_order(
         &seeds,
         jobs,
-        |&seed| crate::commands::explore::explore_seed(&file, &text, &args.set, seed),
+        |&seed| {
+            // Wall-clock seconds, for JUnit's `time` only.
+            let started = Instant::now();
+            (crate::commands::explore::explore_seed(&file, &text, &args.set, seed), started.elapsed().as_secs_f64())
+        },
         |i, judged| {
             runs.push(judged);
             progress.update(i + 1, None);
@@ -51,8 +55,9 @@ pub(super) fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
     let checked: Vec<CheckRun> = runs
         .into_iter()
         .enumerate()
-        .map(|(i, judged)| {
+        .map(|(i, (judged, seconds))| {
             let seed = seeds[i];
+            let mut replay = None;
             let (findings, error) = match judged {
                 Ok((sets, violations)) => (
                     violations
@@ -60,7 +65,7 @@ pub(super) fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
                         .map(|violation| Finding {
                             scenario: file.clone(),
                             seed,
-                            replay: replay_command(&args.scenario, seed, &sets),
+                            replay: replay.get_or_insert_with(|| replay_command(&args.scenario, seed, &sets)).clone(),
                             violation,
                         })
                         .collect(),
@@ -68,7 +73,7 @@ pub(super) fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
                 ),
                 Err(e) => (Vec::new(), Some(e.to_string())),
             };
-            CheckRun { scenario: file.clone(), seed: Some(seed), findings, error }
+            CheckRun { scenario: file.clone(), seed: Some(seed), findings, error, seconds, replay }
         })
         .collect();
     if let Some(path) = &args.junit {
