@@ -46,17 +46,17 @@ fn caught(name: &str, sets: &[&str], rate: f64, invariant: &str) {
 
 #[test]
 fn anti_entropy_off_is_caught() {
-    caught("nemesis-dynamo", &["protocol.anti_entropy=false"], 0.29, "convergence");
+    caught("nemesis-dynamo", &["protocol.anti_entropy=false"], 0.33, "convergence");
 }
 
 #[test]
 fn anti_entropy_and_hinted_handoff_off_is_caught() {
-    caught("nemesis-dynamo", &["protocol.anti_entropy=false", "protocol.hinted_handoff=false"], 0.57, "convergence");
+    caught("nemesis-dynamo", &["protocol.anti_entropy=false", "protocol.hinted_handoff=false"], 0.55, "convergence");
 }
 
 #[test]
 fn anti_entropy_and_read_repair_off_is_caught() {
-    caught("nemesis-dynamo", &["protocol.anti_entropy=false", "protocol.read_repair=false"], 0.41, "convergence");
+    caught("nemesis-dynamo", &["protocol.anti_entropy=false", "protocol.read_repair=false"], 0.43, "convergence");
 }
 
 #[test]
@@ -69,7 +69,7 @@ fn dotted_version_vectors_truncated_to_one_entry_are_caught() {
     // Concurrent read-modify-write clients on a few hot keys (the nemesis scenario's 500 keys
     // rarely meet the truncation: 0 of 100 seeds).
     let sets = ["protocol.conflict_resolution=dotted_version_vectors", "protocol.clock_truncation_threshold=1"];
-    caught("vector-clock-anomalies", &sets, 0.72, "convergence");
+    caught("vector-clock-anomalies", &sets, 0.71, "convergence");
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn per_version_vector_clocks_losing_writes_are_caught() {
 #[test]
 fn w1_strict_quorum_without_repairs_is_caught() {
     let sets = ["protocol.w=1", "protocol.sloppy_quorum=false", "protocol.hinted_handoff=false", "protocol.anti_entropy=false"];
-    caught("nemesis-dynamo", &sets, 0.54, "convergence");
+    caught("nemesis-dynamo", &sets, 0.53, "convergence");
 }
 
 #[test]

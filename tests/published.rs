@@ -1,4 +1,4 @@
-//! Published results reproduced (issue 19): each test runs a scenario of `scenarios/published/`
+//! Published results reproduced: each test runs a scenario of `scenarios/published/`
 //! at a size that fits CI and compares dynasim's figure with the published one, or with the
 //! exact model the publication states, within a stated tolerance.
 

@@ -1,4 +1,4 @@
-//! The failure scenarios of issue 3 and the system presets, with their expected outcomes.
+//! The failure scenarios and the system presets, with their expected outcomes.
 
 mod common;
 use common::*;
