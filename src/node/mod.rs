@@ -517,6 +517,18 @@ mod tests {
         }
     }
 
+    /// Client `c0`'s request number `op`, about key `k0`, straight from the client.
+    fn client_op(op: u64) -> crate::node::message::ClientOp {
+        crate::node::message::ClientOp {
+            client: crate::sim::ids::ClientId(0),
+            op,
+            key: KeyId(0),
+            forwarded: false,
+            fastest_reader: Default::default(),
+            level: None,
+        }
+    }
+
     fn put(write: u64) -> PutBody {
         PutBody {
             write: WriteId(write),
@@ -623,7 +635,7 @@ mod tests {
     /// and when? `None`: no answer yet; `Some(found)`: the read answered, holding the key or not.
     #[test]
     fn notfound_ok_and_basic_quorum_decide_when_a_read_of_a_missing_key_ends() {
-        use crate::node::message::{ClientOp, ReplyBody};
+        use crate::node::message::ReplyBody;
         use crate::node::riak_quorums::RiakQuorums;
         use crate::sim::ids::ClientId;
         let read = |notfound_ok: bool, basic_quorum: bool, r: usize, replies: &[(u32, bool)]| -> Option<bool> {
@@ -635,14 +647,7 @@ mod tests {
             let (held, _) = holder.mint(SimTime(1), &env, KeyId(0), &put(1), None, false);
             let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
             let mut out = Vec::new();
-            let op = ClientOp {
-                client: ClientId(0),
-                op: 1,
-                key: KeyId(0),
-                forwarded: false,
-                fastest_reader: Default::default(),
-                level: None,
-            };
+            let op = client_op(1);
             node.on_message(SimTime(2), &env, Endpoint::Client(ClientId(0)), Payload::ClientGet(op), &mut out);
             let req = out.iter().find_map(|e| match e {
                 NodeEffect::Send { payload: Payload::GetRequest { req, .. }, .. } => Some(*req),
@@ -986,20 +991,12 @@ mod tests {
 
     impl ReadPath {
         fn get(env: &NodeEnv) -> ReadPath {
-            use crate::node::message::ClientOp;
             use crate::sim::ids::ClientId;
             let mut holder = Node::new(NodeId(1), Seeds::new(1).stream(Stream::Node, 1));
             let (held, _) = holder.mint(SimTime(1), env, KeyId(0), &put(1), None, false);
             let mut node = Node::new(NodeId(0), Seeds::new(1).stream(Stream::Node, 0));
             let mut out = Vec::new();
-            let op = ClientOp {
-                client: ClientId(0),
-                op: 1,
-                key: KeyId(0),
-                forwarded: false,
-                fastest_reader: Default::default(),
-                level: None,
-            };
+            let op = client_op(1);
             node.on_message(SimTime(2), env, Endpoint::Client(ClientId(0)), Payload::ClientGet(op), &mut out);
             ReadPath { node, held, out }
         }
@@ -1104,14 +1101,7 @@ mod tests {
                 path.node.suspect(NodeId(p), SimTime(2), &env, &mut Vec::new());
             }
             path.out.clear();
-            let op = crate::node::message::ClientOp {
-                client: crate::sim::ids::ClientId(0),
-                op: 2,
-                key: KeyId(0),
-                forwarded: false,
-                fastest_reader: Default::default(),
-                level: None,
-            };
+            let op = client_op(2);
             path.node.on_message(SimTime(3), &env, Endpoint::Client(op.client), Payload::ClientGet(op), &mut path.out);
             let unavailable = path.out.iter().any(|e| {
                 matches!(

@@ -99,7 +99,7 @@ enum Command {
     /// Explain what happened to one key in one run: its writes and their causal past, which
     /// were lost, what every node holds at the end, and every event that touched it.
     #[command(
-        after_help = "Examples:\n  dynasim explain scenarios/nemesis-dynamo.json --seed 4 --set protocol.anti_entropy=false --key k22\n  (the key is the one a violation names; check and explore print the whole command)"
+        after_help = "Examples:\n  dynasim explain scenarios/nemesis-dynamo.json --seed 4 --set protocol.anti_entropy=false --key k83\n  (the key is the one a violation names; check and explore print the whole command)"
     )]
     Explain(ExplainArgs),
     /// Run many seeds with randomized fault schedules from the scenario's nemesis menu (each
