@@ -1,6 +1,10 @@
 //! `dynasim bench`: the fixed benchmarks, each in a child process of its own.
 
-use super::*;
+use crate::error::Error;
+use crate::report;
+use clap::{Args, ValueHint};
+use std::path::Path;
+use std::process::ExitCode;
 
 #[derive(Args, Debug)]
 pub(super) struct BenchArgs {

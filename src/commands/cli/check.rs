@@ -1,6 +1,20 @@
 //! `dynasim check`: scenarios under seeds, judged by their invariants (or run twice for determinism).
 
-use super::*;
+use super::{expand, load_scenario, parse_seeds, replay_command};
+use crate::commands::junit::{self, CheckRun};
+use crate::commands::progress::Progress;
+use crate::error::Error;
+use crate::observe::checks::{self, Finding};
+use crate::observe::trace::{TraceFilter, TraceSink, Tracer};
+use crate::report;
+use crate::scenario::Scenario;
+use clap::{Args, ValueHint};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// One run of `check`: a scenario file, and the scenario with a seed, or why it did not load.
+type CheckItem<'a> = (&'a PathBuf, Result<(&'a Scenario, u64), &'a Error>);
 
 #[derive(Args, Debug)]
 pub(super) struct CheckArgs {

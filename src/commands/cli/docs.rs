@@ -1,7 +1,12 @@
 //! `dynasim completions`, `manpage` and `schema`: the tool describing itself, generated from
 //! the same definitions that parse its command line and its scenario files.
 
-use super::*;
+use super::Cli;
+use crate::error::Error;
+use crate::scenario::{self};
+use clap::{Args, CommandFactory, ValueHint};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 #[derive(Args, Debug)]
 pub(super) struct CompletionsArgs {

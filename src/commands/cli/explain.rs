@@ -1,6 +1,13 @@
 //! `dynasim explain`: what happened to one key in one run.
 
-use super::*;
+use super::load_scenario;
+use crate::error::Error;
+use crate::observe::checks::{self};
+use crate::observe::trace::{TraceFilter, TraceSink, Tracer};
+use crate::report;
+use clap::{Args, ValueHint};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Args, Debug)]
 pub(super) struct ExplainArgs {

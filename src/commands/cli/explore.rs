@@ -1,6 +1,19 @@
 //! `dynasim explore`: many seeds under randomised fault menus, swarm style.
 
-use super::*;
+use super::check::tally_exit;
+use super::{load_scenario, parse_seeds, replay_command};
+use crate::commands::junit::{self, CheckRun};
+use crate::commands::progress::Progress;
+use crate::error::Error;
+use crate::observe::checks::{self, Finding};
+use crate::report;
+use clap::{Args, ValueHint};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// One explored seed: the overrides that replay it, and what broke.
+type ExploredSeed = (Vec<String>, Vec<checks::Violation>);
 
 #[derive(Args, Debug)]
 pub(super) struct ExploreArgs {

@@ -1,6 +1,11 @@
 //! `dynasim merge`: sharded sweeps combined into what one unsharded sweep writes.
 
-use super::*;
+use super::sweep::{parse_shard, sweep_results, write_sweep};
+use crate::error::Error;
+use crate::report;
+use clap::{Args, ValueHint};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 #[derive(Args, Debug)]
 pub(super) struct MergeArgs {

@@ -14,17 +14,12 @@ mod run;
 mod shrink;
 mod sweep;
 
-use crate::commands::junit::{self, CheckRun};
-use crate::commands::progress::Progress;
 use crate::error::Error;
-use crate::observe::checks::{self, Finding};
-use crate::observe::trace::{TraceFilter, TraceSink, Tracer};
 use crate::report;
 use crate::scenario::{self, Scenario, DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME};
-use crate::sim::engine::SimTime;
 use bench::*;
 use check::*;
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueHint};
+use clap::{Parser, Subcommand};
 use docs::*;
 use explain::*;
 use explore::*;
@@ -34,7 +29,6 @@ use run::*;
 use shrink::*;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 use sweep::*;
 
 /// `sweep --help`'s examples and the metrics `--recommend` accepts.
@@ -203,9 +197,6 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     Ok(out)
 }
 
-/// One explored seed: the overrides that replay it, and what broke.
-type ExploredSeed = (Vec<String>, Vec<checks::Violation>);
-
 fn replay_command(path: &Path, seed: u64, sets: &[String]) -> String {
     let mut c = format!("dynasim run {} --seed {seed}", path.display());
     for s in sets {
@@ -213,6 +204,3 @@ fn replay_command(path: &Path, seed: u64, sets: &[String]) -> String {
     }
     c
 }
-
-/// One run of `check`: a scenario file, and the scenario with a seed, or why it did not load.
-type CheckItem<'a> = (&'a PathBuf, Result<(&'a Scenario, u64), &'a Error>);

@@ -1,6 +1,9 @@
 //! `dynasim plot`: every chart a run's or sweep's folder supports.
 
-use super::*;
+use crate::error::Error;
+use clap::{Args, ValueHint};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Args, Debug)]
 pub(super) struct PlotArgs {

@@ -1,6 +1,15 @@
 //! `dynasim run`: one scenario, its report, and optionally its trace and history.
 
-use super::*;
+use super::load_scenario;
+use crate::error::Error;
+use crate::observe::trace::{TraceFilter, TraceSink, Tracer};
+use crate::report;
+use crate::scenario::Scenario;
+use crate::sim::engine::SimTime;
+use clap::{Args, ValueHint};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
 
 #[derive(Args, Debug)]
 pub(super) struct RunArgs {

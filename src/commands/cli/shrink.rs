@@ -1,6 +1,12 @@
 //! `dynasim shrink`: a failing run reduced while the same invariant fails.
 
-use super::*;
+use super::load_scenario;
+use crate::error::Error;
+use crate::observe::checks::{self};
+use crate::report;
+use clap::{Args, ValueHint};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Args, Debug)]
 pub(super) struct ShrinkArgs {

@@ -1,6 +1,12 @@
 //! `dynasim sweep`: a grid of configurations under common seeds, written as tables.
 
-use super::*;
+use super::parse_seeds;
+use crate::error::Error;
+use crate::report;
+use crate::scenario::{self};
+use clap::{Args, ValueHint};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 #[derive(Args, Debug)]
 pub(super) struct SweepArgs {
