@@ -1,7 +1,6 @@
 //! Nodes with finite capacity: CPU queues, bytes on the interfaces, background work that costs.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 fn p999_get(r: &serde_json::Value) -> f64 {
     f(&r["operations"]["get"]["latency_ms"]["p999"])

@@ -1,7 +1,6 @@
 //! Every invariant check has a run where it fires and one where it holds.
 
-mod common;
-use common::*;
+use crate::common::*;
 use dynasim::observe::checks::{self, Violation};
 use dynasim::scenario::Scenario;
 

@@ -1,5 +1,6 @@
 //! The built binary: exit codes, messages, and the files a run writes.
 
+use crate::common;
 use std::process::Command;
 
 fn dynasim(args: &[&str]) -> std::process::Output {
@@ -14,10 +15,8 @@ fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("dynasim-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+fn tempdir(name: &str) -> common::Scratch {
+    common::Scratch::new("cli", name)
 }
 
 #[test]
@@ -32,16 +31,7 @@ fn no_arguments_runs_the_built_in_scenario() {
 #[test]
 fn run_writes_the_report_folder_and_exits_zero() {
     let dir = tempdir("run");
-    let o = dynasim(&[
-        "run",
-        "scenarios/quickstart.json",
-        "--out",
-        dir.to_str().unwrap_or_default(),
-        "--set",
-        "duration_ms=500",
-        "--seed",
-        "9",
-    ]);
+    let o = dynasim(&["run", "scenarios/quickstart.json", "--out", &dir, "--set", "duration_ms=500", "--seed", "9"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     for f in ["report.json", "summary.txt", "timing.json", "scenario.json", "command.txt"] {
         assert!(dir.join(f).is_file(), "{f} missing");
@@ -56,7 +46,6 @@ fn run_writes_the_report_folder_and_exits_zero() {
         .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".partial")))
         .unwrap_or(true));
     assert!(stderr(&o).contains("events/s"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -82,7 +71,6 @@ fn an_invalid_scenario_names_file_line_column_field_and_fix() {
     let e = stderr(&o);
     assert!(e.contains("bad.json:3:27: network.latency.kind: unknown value \"expoential\""), "{e}");
     assert!(e.contains("did you mean \"exponential\"?"), "{e}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -97,7 +85,7 @@ fn a_bad_override_is_reported_with_its_path() {
 fn an_unwritable_report_folder_is_an_io_error() {
     let dir = tempdir("file");
     std::fs::write(&dir, "not a folder").expect("write");
-    let o = dynasim(&["run", "scenarios/quickstart.json", "--set", "duration_ms=100", "--out", dir.to_str().unwrap_or_default()]);
+    let o = dynasim(&["run", "scenarios/quickstart.json", "--set", "duration_ms=100", "--out", &dir]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot write a report folder: a file of that name exists"), "{}", stderr(&o));
     let _ = std::fs::remove_file(&dir);
@@ -170,7 +158,6 @@ fn check_exits_one_on_a_violation_with_a_replay_line_and_junit() {
     let replay =
         "<system-out>replay: dynasim run scenarios/node-crash-under-load.json --seed 1 --set 'protocol.hinted_handoff=false'";
     assert!(xml.contains(replay), "{xml}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -192,7 +179,7 @@ fn check_over_a_folder_reports_a_broken_file_and_checks_the_others() {
     std::fs::write(dir.join("a-broken.json"), "{\"duration_ms\": 100, \"protocol\": {\"n\": \"three\"}}").expect("write");
     std::fs::write(dir.join("b-good.json"), &good).expect("write");
     std::fs::write(dir.join("c-good.json"), &good).expect("write");
-    let path = dir.to_str().unwrap_or_default();
+    let path = &dir;
     let o = dynasim(&["check", path, "--seeds", "1..2", "--set", "duration_ms=200"]);
     assert_eq!(o.status.code(), Some(2), "bad input is the worst outcome");
     let out = String::from_utf8_lossy(&o.stdout);
@@ -203,7 +190,6 @@ fn check_over_a_folder_reports_a_broken_file_and_checks_the_others() {
     assert_eq!(json.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
     assert_eq!((v["passed"].as_u64(), v["failed"].as_u64(), v["errors"].as_u64()), (Some(4), Some(0), Some(1)), "{v}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -247,9 +233,8 @@ fn a_reader_that_stops_early_ends_the_command_by_sigpipe_not_a_panic() {
 
 #[test]
 fn a_check_of_nothing_and_a_sweep_of_nothing_valid_are_errors() {
-    let empty = std::env::temp_dir().join(format!("dynasim-empty-{}", std::process::id()));
-    std::fs::create_dir_all(&empty).expect("temp dir");
-    let out = dynasim(&["check", empty.to_str().expect("path")]);
+    let empty = common::Scratch::folder("cli", "empty");
+    let out = dynasim(&["check", &empty]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no scenario (*.json)"));
     let dir = empty.join("sweep");
@@ -266,7 +251,6 @@ fn a_check_of_nothing_and_a_sweep_of_nothing_valid_are_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("every configuration was invalid"));
     assert!(!dir.exists(), "nothing written");
-    let _ = std::fs::remove_dir_all(&empty);
 }
 
 #[test]
@@ -312,7 +296,6 @@ fn trace_filters_that_match_nothing_and_unwritable_outputs_fail_before_the_run()
     assert!(!stderr(&o).contains("s wall"), "no simulation before the error: {}", stderr(&o));
     let o = dynasim(&["sweep", "scenarios/quickstart.json", "--seeds", "1", "--out", file.to_str().unwrap_or_default()]);
     assert_eq!(o.status.code(), Some(2));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -358,7 +341,6 @@ fn concurrent_runs_into_one_folder_leave_one_whole_run() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(stderr(&refused).contains("notes.txt, which dynasim did not write"), "{}", stderr(&refused));
     assert_eq!(std::fs::read_to_string(format!("{out}/notes.txt")).expect("kept"), "mine");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -376,7 +358,7 @@ fn version_names_the_commit_and_completions_and_the_man_page_are_generated() {
 #[test]
 fn man_pages_cover_every_command_and_every_help_has_an_example() {
     let dir = tempdir("man");
-    let o = dynasim(&["manpage", "--out-dir", &dir.display().to_string()]);
+    let o = dynasim(&["manpage", "--out-dir", &dir]);
     assert!(o.status.success(), "{}", stderr(&o));
     for command in ["run", "check", "sweep", "merge", "plot", "shrink", "explain", "explore", "bench", "schema"] {
         let page = std::fs::read_to_string(dir.join(format!("dynasim-{command}.1"))).expect("a page per command");
@@ -385,7 +367,6 @@ fn man_pages_cover_every_command_and_every_help_has_an_example() {
         assert!(help.contains("Examples:\n  dynasim "), "{command} --help has no example: {help}");
     }
     assert!(stdout(&dynasim(&["sweep", "--help"])).contains("p999_get_all_ms"), "--recommend's metrics are listed");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// What bash completes for `line` (the word under the cursor last), through the script
@@ -450,7 +431,6 @@ fn json_output_is_one_object_with_the_documented_fields() {
     assert_eq!(v["command"], "explore");
     assert_eq!(v["runs"].as_array().map(|r| r.len()), Some(1));
     assert!(std::fs::read_to_string(&junit).expect("explore writes JUnit").contains("<testsuites"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -568,7 +548,6 @@ fn quiet_runs_print_nothing_and_quiet_checks_only_what_failed_and_the_tally() {
     assert_eq!(stdout(&o).trim(), "2 passed, 0 failed", "{}", stdout(&o));
     let o = dynasim(&["check", "scenarios/weak/w1-crash-after-ack.json", "--quiet"]);
     assert!(stdout(&o).contains("FAIL  ") && !stdout(&o).contains("ok    "), "{}", stdout(&o));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[cfg(unix)]
@@ -604,5 +583,4 @@ fn an_interrupted_traced_run_leaves_no_partial_file() {
     assert_eq!(status.code(), Some(130), "{status:?}");
     assert!(partials().is_empty(), "left behind: {:?}", partials());
     assert!(!trace.exists(), "an interrupted trace is not renamed into place as if complete");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,8 +3,7 @@
 //! description, and a run under each of its seeds (1 and 2 unless it says) must give a figure
 //! within its bounds, so a description cannot drift from what the scenario does.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 #[test]

@@ -1,8 +1,7 @@
 //! Determinism is the product: same scenario and seed give byte-identical reports; different
 //! seeds give different runs; the network's randomness does not depend on the workload.
 
-mod common;
-use common::*;
+use crate::common::*;
 use dynasim::report;
 
 #[test]

@@ -3,8 +3,7 @@
 
 #[path = "../examples/check_linearizable.rs"]
 mod checker;
-mod common;
-use common::*;
+use crate::common::*;
 use dynasim::observe::ops::HistoryFormat;
 
 /// The exported history of one run, and its report.

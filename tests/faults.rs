@@ -1,7 +1,6 @@
 //! Scheduled faults: crash and restart, partition and heal.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 const BASE: &str = r#"{
   "name": "t", "duration_ms": 6000, "quiescent_tail_ms": 500,

@@ -1,7 +1,6 @@
 //! `--history`: every client operation as Jepsen's checkers read it.
 
-mod common;
-use common::*;
+use crate::common::*;
 use dynasim::observe::ops::HistoryFormat;
 use std::collections::BTreeMap;
 

@@ -3,8 +3,7 @@
 //! means, maxima, stalls and windows exact and its percentiles within the stated precision, and a
 //! client library's bounded sessions forget only what they say.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// The report without the oracle's own bookkeeping.

@@ -1,7 +1,6 @@
 //! Gossip membership, join and leave.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn join_under_load_moves_ranges_to_the_new_node_and_stays_available() {

@@ -1,10 +1,11 @@
 //! What dynasim writes can only replace what dynasim wrote: a user's files survive every
 //! command, or the command is refused before it writes anything.
 
-use std::path::{Path, PathBuf};
+use crate::common;
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn dynasim_in(dir: &Path, args: &[&str]) -> Output {
+fn dynasim_in(dir: impl AsRef<Path>, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dynasim")).args(args).current_dir(dir).output().expect("run dynasim")
 }
 
@@ -13,10 +14,8 @@ fn stderr(o: &Output) -> String {
 }
 
 /// A fresh folder of the test's own, with a copy of the quickstart scenario in it.
-fn workdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("dynasim-safety-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("mkdir");
+fn workdir(name: &str) -> common::Scratch {
+    let d = common::Scratch::folder("safety", name);
     let quickstart = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.json");
     std::fs::copy(quickstart, d.join("q.json")).expect("copy");
     d
@@ -46,7 +45,6 @@ fn run_out_into_a_users_folder_is_refused_and_the_files_survive() {
         assert_eq!(o.status.code(), Some(0), "{out}: {}", stderr(&o));
         assert!(d.join(out).join(".dynasim.json").exists());
     }
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -61,8 +59,7 @@ fn a_scenario_name_becomes_one_folder_under_reports() {
         assert!(d.join("reports").join(folder).join("report.json").exists(), "{name:?} -> reports/{folder}");
     }
     assert_eq!(read(&d.join("reports/keep.txt")), "tracked");
-    assert!(!d.join("escape").exists() && !d.parent().expect("parent").join("escape").exists());
-    let _ = std::fs::remove_dir_all(&d);
+    assert!(!d.join("escape").exists() && !d.path().parent().expect("parent").join("escape").exists());
 }
 
 #[test]
@@ -91,10 +88,9 @@ fn plot_removes_only_the_charts_it_drew_and_never_overwrites_a_users_file() {
     assert!(stderr(&o).contains("latency-cdf.png, which dynasim did not draw"), "{}", stderr(&o));
     assert_eq!(read(&d.join("clash/latency-cdf.png")), "my own cdf");
     assert!(!d.join("clash/index.html").exists(), "nothing drawn");
-    let _ = std::fs::remove_dir_all(&d);
 }
 
-fn sweep(d: &Path, scenario: &str, out: &str, extra: &[&str]) -> Output {
+fn sweep(d: impl AsRef<Path>, scenario: &str, out: &str, extra: &[&str]) -> Output {
     let args = [&["sweep", scenario, "--set", "duration_ms=100", "--set", "protocol.r=1,2", "--seeds", "1", "--out", out], extra];
     dynasim_in(d, &args.concat())
 }
@@ -126,5 +122,4 @@ fn merge_refuses_its_own_inputs_as_output_and_shards_of_other_content() {
     let o = sweep(&d, "q.json", "many", &["--shard", "0/100000000"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("100000000 shards for 2 configurations"), "{}", stderr(&o));
-    let _ = std::fs::remove_dir_all(&d);
 }

@@ -1,7 +1,6 @@
 //! The request protocol's promised behaviours, each checked on a whole simulated cluster.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 const CLUSTER: &str = r#"{
   "name": "t", "duration_ms": 5000, "quiescent_tail_ms": 500,

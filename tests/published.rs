@@ -2,8 +2,8 @@
 //! at a size that fits CI and compares dynasim's figure with the published one, or with the
 //! exact model the publication states, within a stated tolerance.
 
-mod common;
-use common::*;
+use crate::common;
+use crate::common::*;
 use dynasim::cluster::network::MessageKind;
 use dynasim::scenario::Scenario;
 use dynasim::sim::distribution::Distribution;
@@ -245,8 +245,7 @@ fn the_published_table_and_charts_regenerate_from_the_shipped_sweeps() {
         eprintln!("python3 is not installed: compare.py cannot be run here; skipped");
         return;
     }
-    let work = std::env::temp_dir().join(format!("dynasim-published-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
+    let work = common::Scratch::new("published", "work");
     for entry in std::fs::read_dir(&shipped).expect("reports/published") {
         let path = entry.expect("entry").path();
         let name = path.file_name().expect("name").to_owned();
@@ -285,5 +284,4 @@ fn the_published_table_and_charts_regenerate_from_the_shipped_sweeps() {
         charts += 1;
     }
     assert_eq!(charts, 11);
-    let _ = std::fs::remove_dir_all(&work);
 }

@@ -1,8 +1,7 @@
 //! Each repair mechanism matters: turning it off changes the measured outcome, turning it on
 //! restores it, and its own counters move.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 fn convergence(rep: &serde_json::Value) -> (u64, u64) {
     (u(&rep["convergence"]["divergent_key_count"]), u(&rep["convergence"]["pending_hint_count"]))

@@ -1,7 +1,6 @@
 //! Every shipped scenario is valid, runs, and shows the behaviour its description promises.
 
-mod common;
-use common::*;
+use crate::common::*;
 use dynasim::cluster::ring::{key_position, Ring, RingMember};
 use dynasim::sim::ids::NodeId;
 

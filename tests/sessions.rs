@@ -1,8 +1,7 @@
 //! Session guarantees judged by the oracle: none violated under strict quorums, some under
 //! R = W = 1.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 const GUARANTEES: [&str; 4] = ["read_your_writes", "monotonic_reads", "monotonic_writes", "writes_follow_reads"];
 

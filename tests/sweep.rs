@@ -1,7 +1,7 @@
 //! Sweeps: independent of jobs and shards, invalid combinations skipped, common random numbers.
 
-mod common;
-use common::*;
+use crate::common;
+use crate::common::*;
 use std::process::Command;
 
 fn dynasim(args: &[&str]) -> std::process::Output {

@@ -1,7 +1,6 @@
 //! The failure scenarios and the system presets, with their expected outcomes.
 
-mod common;
-use common::*;
+use crate::common::*;
 use dynasim::observe::checks;
 
 fn lost(rep: &serde_json::Value) -> (u64, u64) {

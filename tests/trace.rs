@@ -1,7 +1,6 @@
 //! The trace and the determinism self-check.
 
-mod common;
-
+use crate::common;
 use std::process::Command;
 
 fn dynasim(args: &[&str]) -> std::process::Output {
@@ -10,14 +9,6 @@ fn dynasim(args: &[&str]) -> std::process::Output {
 
 fn tmp(name: &str) -> common::Scratch {
     common::Scratch::new("trace", name)
-}
-
-/// Removes scratch files and folders a test wrote (missing ones are fine).
-fn remove(paths: &[&str]) {
-    for p in paths {
-        let _ = std::fs::remove_file(p);
-        let _ = std::fs::remove_dir_all(p);
-    }
 }
 
 fn trace(name: &str, extra: &[&str]) -> Vec<serde_json::Value> {
@@ -33,7 +24,6 @@ fn trace(name: &str, extra: &[&str]) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
-    remove(&[&path]);
     events
 }
 
@@ -58,7 +48,6 @@ fn the_trace_is_byte_identical_between_runs_of_a_seed() {
     assert!(x.len() > 100_000, "a full trace of a busy run is large");
     assert!(x == y, "two traces of one seed differ");
     assert!(!std::path::Path::new(&format!("{a}.partial")).exists());
-    remove(&[&a, &b, &tmp("o")]);
 }
 
 #[test]
@@ -112,7 +101,6 @@ fn an_unwritable_trace_is_an_io_error() {
     assert_eq!(o.status.code(), Some(2));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("t.jsonl: cannot write") && !e.contains("s wall"), "checked before the run: {e}");
-    remove(&[&file]);
 }
 
 #[test]
@@ -211,7 +199,6 @@ fn shrink_writes_a_smaller_scenario_that_still_fails_the_same_way() {
     assert_eq!(replay.status.code(), Some(1), "the shrunk scenario still fails");
     let healthy = dynasim(&["shrink", "scenarios/quickstart.json", "--set", "duration_ms=500", "--out", &tmp("none.json")]);
     assert!(String::from_utf8_lossy(&healthy.stdout).contains("nothing to shrink"));
-    remove(&[&out, &tmp("none.json")]);
 }
 
 #[test]

@@ -598,8 +598,6 @@ pub fn build_kind() -> &'static str {
 /// The readable summary printed on stdout, drawn from the report so the two never disagree.
 pub fn summary(report: &Value) -> String {
     let mut s = String::new();
-    let f = |v: &Value| v.as_f64().unwrap_or(0.0);
-    let u = |v: &Value| v.as_u64().unwrap_or(0);
     s.push_str(&format!(
         "scenario {} (seed {}): {:.0} ms simulated, {} events\n\n",
         report["scenario"]["name"].as_str().unwrap_or("?"),
@@ -607,6 +605,27 @@ pub fn summary(report: &Value) -> String {
         f(&report["simulated_duration_ms"]),
         u(&report["engine"]["events_processed_count"])
     ));
+    summary_latency(&mut s, report);
+    summary_availability(&mut s, report);
+    summary_capacity(&mut s, report);
+    summary_consistency(&mut s, report);
+    summary_visibility(&mut s, report);
+    summary_messages_and_load(&mut s, report);
+    s
+}
+
+/// A number of the report, 0 where it is absent (a section the run did not have).
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(0.0)
+}
+
+/// A count of the report, 0 where it is absent.
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+/// Latency of successes, then of every operation.
+fn summary_latency(s: &mut String, report: &Value) {
     s.push_str("op     count    failed   mean_ms    p50_ms    p90_ms    p99_ms  p99.9_ms    max_ms\n");
     for (field, heading) in [("latency_ms", ""), ("latency_all_ms", "all  (failures at the moment the client gave up)\n")] {
         s.push_str(heading);
@@ -626,6 +645,10 @@ pub fn summary(report: &Value) -> String {
             ));
         }
     }
+}
+
+/// The longest stall and the worst window.
+fn summary_availability(s: &mut String, report: &Value) {
     let a = &report["availability"];
     s.push_str(&format!(
         "longest stall: get {:.1} ms from {:.1} ms, put {:.1} ms from {:.1} ms (no success)\n",
@@ -643,6 +666,10 @@ pub fn summary(report: &Value) -> String {
         f(&a["min_window_succeeded_at_ms"]),
         u(&a["median_window_succeeded_count"])
     ));
+}
+
+/// CPU, NIC, disk and background-scan utilisation, where the run modelled capacity.
+fn summary_capacity(s: &mut String, report: &Value) {
     let c = &report["capacity"];
     if c["model"] != "infinite" {
         let pct = |r: &str, k: &str| 100.0 * f(&c[r][k]);
@@ -672,6 +699,10 @@ pub fn summary(report: &Value) -> String {
             pct("scan", "max_utilisation"),
         ));
     }
+}
+
+/// Versions, conflicts, convergence, deletes, staleness and session guarantees.
+fn summary_consistency(s: &mut String, report: &Value) {
     let v = &report["versions_per_read"];
     s.push_str(&format!(
         "\nversions per read: 1: {:.4}  2: {:.4}  3: {:.4}  4+: {:.4}\n",
@@ -716,6 +747,10 @@ pub fn summary(report: &Value) -> String {
     s.push_str(&format!(
         "session guarantees violated: read-your-writes {ryw} of {ryw_of}, monotonic reads {mr} of {mr_of}, monotonic writes {mw} of {mw_of}, writes-follow-reads {wfr} of {wfr_of}\n"
     ));
+}
+
+/// PBS t-visibility, where the scenario probed it.
+fn summary_visibility(s: &mut String, report: &Value) {
     if let Some(rows) = report["t_visibility"].as_array().filter(|r| !r.is_empty()) {
         s.push_str("\nt-visibility   t_ms   reads  reflected\n");
         for row in rows {
@@ -727,6 +762,10 @@ pub fn summary(report: &Value) -> String {
             ));
         }
     }
+}
+
+/// Messages by kind, and how evenly requests and keys fell.
+fn summary_messages_and_load(s: &mut String, report: &Value) {
     s.push_str("\nmessages            sent   delivered     lost\n");
     if let Some(map) = report["messages"].as_object() {
         for kind in MessageKind::ALL {
@@ -747,7 +786,6 @@ pub fn summary(report: &Value) -> String {
         f(&report["load"]["requests_max_over_mean"]),
         f(&report["load"]["keys_owned_max_over_mean"])
     ));
-    s
 }
 
 /// Renders JSON with a trailing newline.

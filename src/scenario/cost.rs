@@ -70,28 +70,23 @@ fn largest(terms: &[Term]) -> &Term {
 
 /// Estimates the scenario's cost (see the module's doc for the model).
 pub fn estimate(s: &Scenario) -> Estimate {
-    let run_s = (s.duration.as_millis_f64() + s.quiescent_tail.as_millis_f64()) / 1000.0;
+    let operations = operations(s);
+    Estimate { events: event_terms(s, operations), bytes: byte_terms(s, operations) }
+}
+
+/// Events per second of a timer with this period (none for a period of zero, meaning off).
+fn per_s(period: crate::sim::engine::SimDuration) -> f64 {
+    let ms = period.as_millis_f64();
+    if ms > 0.0 {
+        1000.0 / ms
+    } else {
+        0.0
+    }
+}
+
+/// The operations the run's clients and probes are expected to issue.
+fn operations(s: &Scenario) -> f64 {
     let traffic_s = s.duration.as_millis_f64() / 1000.0;
-    let nodes = s.nodes.len() as f64;
-    let per_s = |period: crate::sim::engine::SimDuration| {
-        let ms = period.as_millis_f64();
-        if ms > 0.0 {
-            1000.0 / ms
-        } else {
-            0.0
-        }
-    };
-    let p = &s.protocol;
-    let mut timers_per_node_s = per_s(p.gossip_interval) + per_s(p.probe_interval);
-    if p.anti_entropy {
-        timers_per_node_s += per_s(p.anti_entropy_interval);
-    }
-    if p.hinted_handoff {
-        timers_per_node_s += per_s(p.hint_scan_interval);
-    }
-    if let StorageModel::Buffered { flush_interval, .. } = p.storage {
-        timers_per_node_s += per_s(flush_interval);
-    }
     let legs_ms = 2.0 * s.network.default.latency.mean_ms();
     let operations = match &s.workload.arrivals {
         Arrivals::Open { rate_per_s, profile, .. } => {
@@ -108,15 +103,29 @@ pub fn estimate(s: &Scenario) -> Estimate {
         let per_probe_ms = (pr.gap.mean_ms() + delays + 2.0 * legs_ms).max(1e-6);
         2.0 * pr.clients as f64 * traffic_s * 1000.0 / per_probe_ms
     });
+    operations + probe_operations
+}
+
+/// Where the events go: operations, the nodes' timers, sampling, load windows and faults.
+fn event_terms(s: &Scenario, operations: f64) -> Vec<Term> {
+    let run_s = (s.duration.as_millis_f64() + s.quiescent_tail.as_millis_f64()) / 1000.0;
+    let nodes = s.nodes.len() as f64;
     let keys = s.workload.key_count as f64;
+    let p = &s.protocol;
+    let mut timers_per_node_s = per_s(p.gossip_interval) + per_s(p.probe_interval);
+    if p.anti_entropy {
+        timers_per_node_s += per_s(p.anti_entropy_interval);
+    }
+    if p.hinted_handoff {
+        timers_per_node_s += per_s(p.hint_scan_interval);
+    }
+    if let StorageModel::Buffered { flush_interval, .. } = p.storage {
+        timers_per_node_s += per_s(flush_interval);
+    }
     let nemesis_faults =
         s.nemesis.as_ref().map_or(0.0, |n| n.rate_per_s * (n.stop.as_millis_f64() - n.start.as_millis_f64()).max(0.0) / 1000.0);
-    let events = vec![
-        Term {
-            field: "duration_ms",
-            what: "the workload's operations",
-            amount: (operations + probe_operations) * EVENTS_PER_OPERATION,
-        },
+    vec![
+        Term { field: "duration_ms", what: "the workload's operations", amount: operations * EVENTS_PER_OPERATION },
         Term {
             field: "membership.gossip_interval_ms",
             what: "the nodes' periodic timers (gossip, probes, anti-entropy, hint scans, flushes)",
@@ -129,7 +138,13 @@ pub fn estimate(s: &Scenario) -> Estimate {
         },
         Term { field: "observe.load_window_ms", what: "the per-node load windows", amount: per_s(s.load_window) * run_s * nodes },
         Term { field: "nemesis.rate_per_s", what: "the nemesis's faults", amount: nemesis_faults * nodes },
-    ];
+    ]
+}
+
+/// Where the memory goes: the ring, nodes, keys, clients, latency samples, history and sessions.
+fn byte_terms(s: &Scenario, operations: f64) -> Vec<Term> {
+    let nodes = s.nodes.len() as f64;
+    let keys = s.workload.key_count as f64;
     let weights: f64 = s.nodes.iter().map(|n| n.weight).sum();
     let tokens = match s.strategy {
         Strategy::RandomTokens { tokens_per_node } => tokens_per_node as f64 * weights,
@@ -139,7 +154,7 @@ pub fn estimate(s: &Scenario) -> Estimate {
         Strategy::EqualPartitions { partitions } => partitions as f64,
     };
     let clients = s.workload.arrivals.clients() + s.probe.as_ref().map_or(0, |p| p.clients);
-    let bytes = vec![
+    vec![
         Term {
             field: "ring.tokens_per_node",
             what: "the ring's tokens (cluster.nodes x ring.tokens_per_node, or ring.partitions)",
@@ -155,17 +170,17 @@ pub fn estimate(s: &Scenario) -> Estimate {
         Term {
             field: "observe.exact_latency_samples",
             what: "the latency samples kept exactly (a log of gets and one of puts)",
-            amount: (operations + probe_operations).min(2.0 * s.exact_latency_samples as f64) * BYTES_PER_LATENCY_SAMPLE,
+            amount: operations.min(2.0 * s.exact_latency_samples as f64) * BYTES_PER_LATENCY_SAMPLE,
         },
         Term {
             field: "observe.history_prune_writes",
             what: "the history oracle's writes (all of them when it never prunes: carts, or 0)",
             amount: {
-                let writes = (operations + probe_operations) * (1.0 - s.workload.read_fraction);
+                let writes = operations * (1.0 - s.workload.read_fraction);
                 let prunes = s.history_prune_writes > 0 && !matches!(s.workload.value_model, ValueModel::Cart { .. });
                 // Between prunes; what survives is about a version per replica and a session's few.
                 if prunes {
-                    (writes.min(s.history_prune_writes as f64) + writes.min(keys * p.n as f64)) * BYTES_PER_WRITE
+                    (writes.min(s.history_prune_writes as f64) + writes.min(keys * s.protocol.n as f64)) * BYTES_PER_WRITE
                 } else {
                     writes * BYTES_PER_WRITE
                 }
@@ -175,11 +190,9 @@ pub fn estimate(s: &Scenario) -> Estimate {
             field: "workload.session_keys_per_client",
             what: "the clients' sessions (each client's keys, at most workload.session_keys_per_client)",
             // A client has at most a session per key it used: no more than the run's operations.
-            amount: (clients as f64 * keys.min(s.workload.session_keys_per_client as f64)).min(operations + probe_operations)
-                * BYTES_PER_SESSION,
+            amount: (clients as f64 * keys.min(s.workload.session_keys_per_client as f64)).min(operations) * BYTES_PER_SESSION,
         },
-    ];
-    Estimate { events, bytes }
+    ]
 }
 
 /// Refuses a scenario whose estimate exceeds [`MAX_EVENTS`] or `memory` bytes (with headroom),

@@ -144,6 +144,10 @@ impl RateProfile {
 }
 
 impl Arrivals {
+    /// Without `workload.arrivals`: ten closed-loop clients, each thinking 10 ms on average.
+    pub const DEFAULT_CLOSED: Arrivals =
+        Arrivals::Closed { clients: 10, think_time: Distribution::Exponential { mean_ms: 10.0, offset_ms: 0.0 } };
+
     /// The workload's client sessions (probe clients come on top).
     pub fn clients(&self) -> usize {
         match self {

@@ -4,11 +4,12 @@
 use super::World;
 use crate::observe::convergence::{self, Snapshot};
 use crate::observe::ops::ClientHistory;
-use crate::observe::{Deletes, LostWrite, RunResult};
+use crate::observe::{Deletes, LostWrite, LostWrites, RunResult};
 use crate::scenario::workload::ValueModel;
 use crate::sim::engine::SimTime;
 use crate::sim::ids::{KeyId, WriteId};
 use crate::world::client::Client;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 impl<'s> World<'s> {
@@ -20,41 +21,7 @@ impl<'s> World<'s> {
         let mut deletes = Deletes::default();
         // Without deletes there is nothing to count, and the end of a long run walks every key.
         let deleting = self.scenario.workload.delete_fraction > 0.0;
-        for key in self.history.written_keys() {
-            let held_now = held.get(&key).map_or(&[][..], Vec::as_slice);
-            if deleting {
-                deletes.acknowledged += self.history.acked_deletes(key).len() as u64;
-                if let Some((back, delete)) = self.history.resurrected(key, held_now) {
-                    deletes.resurrected_keys += 1;
-                    if deletes.resurrections.len() < Deletes::NAMED {
-                        deletes.resurrections.push((self.keys.name(key).to_string(), back, delete));
-                    }
-                }
-            }
-            // Each lost write, with the write it is judged by: itself, or the write it was folded
-            // into (reflected exactly when that one is, by anything; see History::prune).
-            let mut lost: Vec<(WriteId, SimTime, WriteId)> =
-                self.history.lost_writes(key, held_now).into_iter().map(|(w, at)| (w, at, w)).collect();
-            let mut unnamed = Vec::new();
-            for hidden in self.history.hidden_losses(key, held_now) {
-                lost.extend(hidden.named.iter().map(|&(w, at)| (w, at, hidden.head)));
-                unnamed.push((hidden.head, hidden.unnamed));
-            }
-            let crashes = self.unflushed_lost.get(&key).map_or(&[][..], Vec::as_slice);
-            let history = &mut self.history;
-            let mut unflushed =
-                |w: WriteId| crashes.iter().any(|c| history.reflects(&c.in_memory, w) && !history.reflects(&c.on_disk, w));
-            // Named once per key that lost a write, and shared by its lost writes.
-            let mut name: Option<Rc<str>> = None;
-            for (write, acked_at, judged_by) in lost {
-                let key_name = name.get_or_insert_with(|| self.keys.name(key).into()).clone();
-                let lost = LostWrite { key_id: key, key: key_name, write, acked_at, unflushed: unflushed(judged_by) };
-                lost_writes.push(lost, self.explain_key == Some(key));
-            }
-            for (head, count) in unnamed {
-                lost_writes.push_unnamed(count, unflushed(head));
-            }
-        }
+        self.judge_written_keys(&held, &mut lost_writes, &mut deletes, deleting);
         let (acked_adds, lost_adds, resurfaced_items) = self.judge_carts();
         if deleting {
             for node in &self.nodes {
@@ -66,16 +33,7 @@ impl<'s> World<'s> {
             let sampled = self.samples.iter().find(|(at, s)| *at >= t && s.converged()).map(|(at, _)| *at);
             sampled.or(convergence.converged().then_some(self.engine.now()))
         });
-        let n = self.scenario.protocol.n;
-        let mut keys_owned = vec![0u64; self.nodes.len()];
-        let mut list = Vec::with_capacity(n);
-        for k in 0..self.scenario.workload.key_count {
-            let key = KeyId(k as u32);
-            self.ring.cached_list(key, || self.keys.position(key), n, n, &mut list);
-            for node in &list {
-                keys_owned[node.index()] += 1;
-            }
-        }
+        let keys_owned = self.keys_owned();
         let keys = &self.keys;
         let client_history = self.op_log.take().map(|log| ClientHistory {
             events: log.events,
@@ -117,6 +75,67 @@ impl<'s> World<'s> {
             client_sessions: self.clients.iter().map(Client::session_count).sum(),
             stopped: self.stopped,
         }
+    }
+
+    /// Every written key's lost writes (named, or counted where the history folded them) and,
+    /// with deletes, its acknowledged deletes and resurrection.
+    fn judge_written_keys(
+        &mut self,
+        held: &BTreeMap<KeyId, Vec<WriteId>>,
+        lost_writes: &mut LostWrites,
+        deletes: &mut Deletes,
+        deleting: bool,
+    ) {
+        for key in self.history.written_keys() {
+            let held_now = held.get(&key).map_or(&[][..], Vec::as_slice);
+            if deleting {
+                deletes.acknowledged += self.history.acked_deletes(key).len() as u64;
+                if let Some((back, delete)) = self.history.resurrected(key, held_now) {
+                    deletes.resurrected_keys += 1;
+                    if deletes.resurrections.len() < Deletes::NAMED {
+                        deletes.resurrections.push((self.keys.name(key).to_string(), back, delete));
+                    }
+                }
+            }
+            // Each lost write, with the write it is judged by: itself, or the write it was folded
+            // into (reflected exactly when that one is, by anything; see History::prune).
+            let mut lost: Vec<(WriteId, SimTime, WriteId)> =
+                self.history.lost_writes(key, held_now).into_iter().map(|(w, at)| (w, at, w)).collect();
+            let mut unnamed = Vec::new();
+            for hidden in self.history.hidden_losses(key, held_now) {
+                lost.extend(hidden.named.iter().map(|&(w, at)| (w, at, hidden.head)));
+                unnamed.push((hidden.head, hidden.unnamed));
+            }
+            let crashes = self.unflushed_lost.get(&key).map_or(&[][..], Vec::as_slice);
+            let history = &mut self.history;
+            let mut unflushed =
+                |w: WriteId| crashes.iter().any(|c| history.reflects(&c.in_memory, w) && !history.reflects(&c.on_disk, w));
+            // Named once per key that lost a write, and shared by its lost writes.
+            let mut name: Option<Rc<str>> = None;
+            for (write, acked_at, judged_by) in lost {
+                let key_name = name.get_or_insert_with(|| self.keys.name(key).into()).clone();
+                let lost = LostWrite { key_id: key, key: key_name, write, acked_at, unflushed: unflushed(judged_by) };
+                lost_writes.push(lost, self.explain_key == Some(key));
+            }
+            for (head, count) in unnamed {
+                lost_writes.push_unnamed(count, unflushed(head));
+            }
+        }
+    }
+
+    /// How many workload keys each node holds a replica of at the end.
+    fn keys_owned(&self) -> Vec<u64> {
+        let n = self.scenario.protocol.n;
+        let mut keys_owned = vec![0u64; self.nodes.len()];
+        let mut list = Vec::with_capacity(n);
+        for k in 0..self.scenario.workload.key_count {
+            let key = KeyId(k as u32);
+            self.ring.cached_list(key, || self.keys.position(key), n, n, &mut list);
+            for node in &list {
+                keys_owned[node.index()] += 1;
+            }
+        }
+        keys_owned
     }
 
     /// The cart judgements at the end of a run: acknowledged adds lost, and removed items that

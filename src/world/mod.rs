@@ -170,64 +170,85 @@ pub fn pending_event_bytes() -> usize {
     16 + std::mem::size_of::<Option<Event>>()
 }
 
+/// The network, with clients placed and slow nodes slowed as the scenario says.
+fn network_of(scenario: &Scenario, seeds: &Seeds) -> Network {
+    let node_dcs: Vec<u16> = scenario.nodes.iter().map(|n| n.datacenter).collect();
+    let mut network =
+        Network::new(scenario.network.clone(), seeds.stream(Stream::Network, 0), node_dcs, scenario.client_datacenters.clone());
+    if scenario.clients_with_nodes {
+        network.place_clients_with_nodes();
+    }
+    for &(node, factor) in &scenario.slow_nodes {
+        network.set_slow_factor(node, factor);
+    }
+    network
+}
+
+/// Every node slot; the initial members start with the initial view, the others join later.
+fn nodes_of(scenario: &Scenario, seeds: &Seeds, initial: &Rc<Membership>) -> Vec<Node> {
+    let mut nodes: Vec<Node> = (0..scenario.nodes.len())
+        .map(|i| {
+            let id = NodeId(i as u32);
+            let mut node = Node::new(id, seeds.stream(Stream::Node, i as u64));
+            node.set_clock_skew(scenario.nodes[i].clock_skew_ns);
+            if scenario.initial_members.contains(&id) {
+                node.set_view(initial.clone());
+            }
+            node
+        })
+        .collect();
+    if scenario.divergence_interval > SimDuration::ZERO {
+        DivergenceSampler::watch(&mut nodes);
+    }
+    nodes
+}
+
+/// The workload's clients, then the probe's.
+fn clients_of(scenario: &Scenario, seeds: &Seeds) -> Vec<Client> {
+    let workload_clients = scenario.workload.arrivals.clients();
+    let closed_loop = matches!(scenario.workload.arrivals, Arrivals::Closed { .. });
+    let mut clients: Vec<Client> = (0..workload_clients)
+        .map(|i| {
+            let id = ClientId(i as u32);
+            let home = client_datacenter(&scenario.client_datacenters, id);
+            Client::new(id, Role::Workload { closed_loop }, home, seeds.stream(Stream::Client, i as u64))
+        })
+        .collect();
+    if let Some(p) = &scenario.probe {
+        for j in 0..p.clients {
+            let id = ClientId((workload_clients + j) as u32);
+            let home = client_datacenter(&scenario.client_datacenters, id);
+            clients.push(Client::new(id, Role::Probe, home, seeds.stream(Stream::Probe, j as u64)));
+        }
+    }
+    clients
+}
+
+/// The scenario's faults and the nemesis's draws, in time order.
+fn faults_of(scenario: &Scenario, seeds: &Seeds) -> Vec<ScheduledFault> {
+    let mut faults = scenario.faults.clone();
+    if let Some(nemesis) = &scenario.nemesis {
+        faults.extend(crate::scenario::nemesis::generate(
+            nemesis,
+            &scenario.initial_members,
+            &mut seeds.stream(Stream::Faults, 0),
+        ));
+        faults.sort_by_key(|f| f.at);
+    }
+    faults
+}
+
 impl<'s> World<'s> {
     pub fn new(scenario: &'s Scenario, seed: u64) -> World<'s> {
         let seeds = Seeds::new(seed);
-        let node_dcs: Vec<u16> = scenario.nodes.iter().map(|n| n.datacenter).collect();
-        let mut network = Network::new(
-            scenario.network.clone(),
-            seeds.stream(Stream::Network, 0),
-            node_dcs,
-            scenario.client_datacenters.clone(),
-        );
-        if scenario.clients_with_nodes {
-            network.place_clients_with_nodes();
-        }
-        for &(node, factor) in &scenario.slow_nodes {
-            network.set_slow_factor(node, factor);
-        }
+        let network = network_of(scenario, &seeds);
         let initial = Rc::new(Membership::with_members(scenario.initial_members.iter().copied()));
-        let mut nodes: Vec<Node> = (0..scenario.nodes.len())
-            .map(|i| {
-                let id = NodeId(i as u32);
-                let mut node = Node::new(id, seeds.stream(Stream::Node, i as u64));
-                node.set_clock_skew(scenario.nodes[i].clock_skew_ns);
-                if scenario.initial_members.contains(&id) {
-                    node.set_view(initial.clone());
-                }
-                node
-            })
-            .collect();
-        if scenario.divergence_interval > SimDuration::ZERO {
-            DivergenceSampler::watch(&mut nodes);
-        }
+        let nodes = nodes_of(scenario, &seeds, &initial);
         let service_rng = (0..scenario.nodes.len()).map(|i| seeds.stream(Stream::Service, i as u64)).collect();
         let workload_clients = scenario.workload.arrivals.clients();
-        let closed_loop = matches!(scenario.workload.arrivals, Arrivals::Closed { .. });
-        let mut clients: Vec<Client> = (0..workload_clients)
-            .map(|i| {
-                let id = ClientId(i as u32);
-                let home = client_datacenter(&scenario.client_datacenters, id);
-                Client::new(id, Role::Workload { closed_loop }, home, seeds.stream(Stream::Client, i as u64))
-            })
-            .collect();
-        if let Some(p) = &scenario.probe {
-            for j in 0..p.clients {
-                let id = ClientId((workload_clients + j) as u32);
-                let home = client_datacenter(&scenario.client_datacenters, id);
-                clients.push(Client::new(id, Role::Probe, home, seeds.stream(Stream::Probe, j as u64)));
-            }
-        }
+        let clients = clients_of(scenario, &seeds);
         let probe_delays = scenario.probe.as_ref().map_or(0, |p| p.delays.len());
-        let mut faults = scenario.faults.clone();
-        if let Some(nemesis) = &scenario.nemesis {
-            faults.extend(crate::scenario::nemesis::generate(
-                nemesis,
-                &scenario.initial_members,
-                &mut seeds.stream(Stream::Faults, 0),
-            ));
-            faults.sort_by_key(|f| f.at);
-        }
+        let faults = faults_of(scenario, &seeds);
         let mut ring_cache = Vec::new();
         let (ring, ranges) = ring_for(scenario, seed, &mut ring_cache, &initial);
         let slots = scenario.nodes.len();

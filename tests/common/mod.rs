@@ -23,57 +23,60 @@ pub fn try_shipped(name: &str, overrides: &[&str]) -> Result<Scenario, scenario:
     scenario::load(&path, &text, &sets)
 }
 
-/// A path under the system's temporary folder, named by the test's process and `name`, that is
-/// removed (folder or file) when dropped: a test leaves /tmp as it found it, even one that
-/// fails. Dereferences to the path as a `str`, as command lines take it.
-pub struct Scratch(String);
+/// A fresh path that does not exist yet, inside a temporary folder of its own. The folder and
+/// whatever the test put there are removed when the value is dropped, also when the test panics,
+/// so the tests leave the temporary folder as they found it. Dereferences to the path as a `str`,
+/// as command lines take it.
+pub struct Scratch {
+    path: String,
+    _parent: tempfile::TempDir,
+}
 
 impl Scratch {
     pub fn new(suite: &str, name: &str) -> Scratch {
-        let path = std::env::temp_dir().join(format!("dynasim-{suite}-{}-{name}", std::process::id()));
-        let scratch = Scratch(path.display().to_string());
-        scratch.remove();
+        let parent = tempfile::Builder::new().prefix(&format!("dynasim-{suite}-")).tempdir().expect("a temporary folder");
+        let path = parent.path().join(name).display().to_string();
+        Scratch { path, _parent: parent }
+    }
+
+    /// A fresh folder, created, with `name` as its last component.
+    pub fn folder(suite: &str, name: &str) -> Scratch {
+        let scratch = Scratch::new(suite, name);
+        std::fs::create_dir(&scratch.path).expect("create the scratch folder");
         scratch
     }
 
-    pub fn join(&self, name: &str) -> std::path::PathBuf {
-        std::path::Path::new(&self.0).join(name)
+    pub fn join(&self, name: impl AsRef<std::path::Path>) -> std::path::PathBuf {
+        self.path().join(name)
     }
 
-    fn remove(&self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-        let _ = std::fs::remove_file(&self.0);
+    pub fn path(&self) -> &std::path::Path {
+        std::path::Path::new(&self.path)
     }
 }
 
 impl std::ops::Deref for Scratch {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        &self.path
     }
 }
 
 impl AsRef<std::path::Path> for Scratch {
     fn as_ref(&self) -> &std::path::Path {
-        std::path::Path::new(&self.0)
+        std::path::Path::new(&self.path)
     }
 }
 
 impl AsRef<std::ffi::OsStr> for Scratch {
     fn as_ref(&self) -> &std::ffi::OsStr {
-        std::ffi::OsStr::new(&self.0)
+        std::ffi::OsStr::new(&self.path)
     }
 }
 
 impl std::fmt::Display for Scratch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        self.remove();
+        f.write_str(&self.path)
     }
 }
 

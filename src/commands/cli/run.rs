@@ -3,6 +3,7 @@
 use super::load_scenario;
 use crate::error::Error;
 use crate::observe::trace::{TraceFilter, TraceSink, Tracer};
+use crate::observe::RunResult;
 use crate::report;
 use crate::scenario::Scenario;
 use crate::sim::engine::SimTime;
@@ -144,6 +145,46 @@ pub(super) fn write_history(
     })
 }
 
+/// The format `--history PATH` asks for, by its extension; the file must be writable.
+fn history_format(path: &Path) -> Result<crate::observe::ops::HistoryFormat, Error> {
+    report::check_file_writable(path)?;
+    crate::observe::ops::HistoryFormat::for_path(path).ok_or_else(|| {
+        Error::Usage(format!(
+            "--history {}: expected a file ending in .edn (EDN, as Jepsen writes histories) or .jsonl (JSON lines)",
+            path.display()
+        ))
+    })
+}
+
+/// The run with its trace streamed to a temporary name beside `path`, renamed once complete.
+fn simulate_traced(args: &RunArgs, scenario: &Scenario, seed: u64, path: &Path) -> Result<RunResult, Error> {
+    let filter = TraceFilter {
+        key: args.trace_key.clone(),
+        node: args.trace_node.clone(),
+        kind: args.trace_kind.clone(),
+        from: args.trace_from_ms.map(|ms| SimTime(crate::sim::engine::millis_to_nanos(ms))),
+        to: args.trace_to_ms.map(|ms| SimTime(crate::sim::engine::millis_to_nanos(ms))),
+    };
+    let tmp = report::temporary_beside(path);
+    let file = std::fs::File::create(&tmp).map_err(|e| Error::io("create the trace file", &tmp, e))?;
+    let tracer = Tracer::new(filter, TraceSink::File(std::io::BufWriter::new(file)));
+    let traced = crate::simulate_with(scenario, seed, Some(tracer), args.history.is_some());
+    let (result, tracer) = traced.inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    if let Some(mut t) = tracer {
+        if let Err(e) = t.finish() {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::io("write the trace", &tmp, e));
+        }
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("rename the trace into place", path, e)
+    })?;
+    Ok(result)
+}
+
 pub(super) fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
     let scenario = load_scenario(&args.scenario, &args.set)?;
     let seed = args.seed.unwrap_or(scenario.seed);
@@ -154,49 +195,11 @@ pub(super) fn run_one(args: RunArgs) -> Result<ExitCode, Error> {
     if let Some(path) = &args.trace {
         report::check_file_writable(path)?;
     }
-    let history_format = match &args.history {
-        None => None,
-        Some(path) => {
-            report::check_file_writable(path)?;
-            Some(crate::observe::ops::HistoryFormat::for_path(path).ok_or_else(|| {
-                Error::Usage(format!(
-                    "--history {}: expected a file ending in .edn (EDN, as Jepsen writes histories) or .jsonl (JSON lines)",
-                    path.display()
-                ))
-            })?)
-        }
-    };
+    let history_format = args.history.as_deref().map(history_format).transpose()?;
     let wall_started = Instant::now();
     let result = match &args.trace {
         None => crate::simulate_with(&scenario, seed, None, args.history.is_some())?.0,
-        Some(path) => {
-            let filter = TraceFilter {
-                key: args.trace_key.clone(),
-                node: args.trace_node.clone(),
-                kind: args.trace_kind.clone(),
-                from: args.trace_from_ms.map(|ms| SimTime(crate::sim::engine::millis_to_nanos(ms))),
-                to: args.trace_to_ms.map(|ms| SimTime(crate::sim::engine::millis_to_nanos(ms))),
-            };
-            // Streamed to a temporary name and renamed once complete.
-            let tmp = report::temporary_beside(path);
-            let file = std::fs::File::create(&tmp).map_err(|e| Error::io("create the trace file", &tmp, e))?;
-            let tracer = Tracer::new(filter, TraceSink::File(std::io::BufWriter::new(file)));
-            let traced = crate::simulate_with(&scenario, seed, Some(tracer), args.history.is_some());
-            let (result, tracer) = traced.inspect_err(|_| {
-                let _ = std::fs::remove_file(&tmp);
-            })?;
-            if let Some(mut t) = tracer {
-                if let Err(e) = t.finish() {
-                    let _ = std::fs::remove_file(&tmp);
-                    return Err(Error::io("write the trace", &tmp, e));
-                }
-            }
-            std::fs::rename(&tmp, path).map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                Error::io("rename the trace into place", path, e)
-            })?;
-            result
-        }
+        Some(path) => simulate_traced(&args, &scenario, seed, path)?,
     };
     if let (Some(path), Some(format), Some(history)) = (&args.history, history_format, &result.client_history) {
         write_history(path, format, history)?;

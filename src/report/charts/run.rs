@@ -55,39 +55,91 @@ fn traffic_buckets(report: &Value, op: &str) -> Vec<Value> {
 
 /// Every chart a run's report supports.
 pub fn run_charts(report: &Value) -> Charts {
+    let run = Run::of(report);
     let mut out = Charts::default();
-    let name = report["scenario"]["name"].as_str().unwrap_or("run");
-    let spans = fault_spans(report);
-    // Every chart over time spans the whole run, so a moment sits at the same place on each.
-    let time = Scale::Range { lo: 0.0, hi: f(&report["simulated_duration_ms"]) / 1000.0 };
+    latency_cdf(&run, &mut out);
+    traffic_over_time(&run, &mut out);
+    samples_over_time(&run, &mut out);
+    visibility(&run, &mut out);
+    k_staleness(&run, &mut out);
+    out
+}
+
+/// What every chart of one run shares: its report, name, time axis and fault spans.
+struct Run<'a> {
+    report: &'a Value,
+    name: &'a str,
+    /// Every chart over time spans the whole run, so a moment sits at the same place on each.
+    time: Scale,
+    spans: Vec<Span>,
+}
+
+impl<'a> Run<'a> {
+    fn of(report: &'a Value) -> Run<'a> {
+        Run {
+            report,
+            name: report["scenario"]["name"].as_str().unwrap_or("run"),
+            time: Scale::Range { lo: 0.0, hi: f(&report["simulated_duration_ms"]) / 1000.0 },
+            spans: fault_spans(report),
+        }
+    }
+
+    /// A chart over simulated time, with the run's faults drawn as spans.
+    fn over_time(&self, title: &str, note: Option<&str>, y_label: &str, y_scale: Scale, series: Vec<Series>) -> Chart {
+        Chart::Line(LineChart {
+            title: format!("{}: {title}", self.name),
+            note: note.map(str::to_string),
+            x_label: "simulated time (s)".into(),
+            y_label: y_label.into(),
+            x_scale: self.time,
+            y_scale,
+            series,
+            spans: self.spans.clone(),
+            hline: None,
+            marks: vec![],
+        })
+    }
+}
+
+fn series(name: &str, points: Vec<Point>) -> Series {
+    Series { name: name.into(), points, markers: false }
+}
+
+fn latency_cdf(run: &Run, out: &mut Charts) {
     let cdf: Vec<Series> = ["get", "put"]
         .iter()
-        .map(|op| Series {
-            name: op.to_string(),
-            points: report["latency_cdf_ms"][op]
+        .map(|op| {
+            let points = run.report["latency_cdf_ms"][op]
                 .as_array()
-                .map_or(Vec::new(), |a| a.iter().map(|p| Point::new(f(&p[1]), f(&p[0]))).collect()),
-            markers: false,
+                .map_or(Vec::new(), |a| a.iter().map(|p| Point::new(f(&p[1]), f(&p[0]))).collect());
+            series(op, points)
         })
         .filter(|s| !s.points.is_empty())
         .collect();
-    if !cdf.is_empty() {
-        out.drawn.push((
-            "latency-cdf".into(),
-            Chart::Line(LineChart {
-                title: format!("{name}: latency distribution (successful operations)"),
-                note: None,
-                x_label: "latency (ms)".into(),
-                y_label: "fraction of operations at or below".into(),
-                x_scale: Scale::Auto { decades: 2.0 },
-                y_scale: Scale::Unit,
-                series: cdf,
-                spans: vec![],
-                hline: None,
-                marks: vec![],
-            }),
-        ));
+    if cdf.is_empty() {
+        return;
     }
+    out.drawn.push((
+        "latency-cdf".into(),
+        Chart::Line(LineChart {
+            title: format!("{}: latency distribution (successful operations)", run.name),
+            note: None,
+            x_label: "latency (ms)".into(),
+            y_label: "fraction of operations at or below".into(),
+            x_scale: Scale::Auto { decades: 2.0 },
+            y_scale: Scale::Unit,
+            series: cdf,
+            spans: vec![],
+            hline: None,
+            marks: vec![],
+        }),
+    ));
+}
+
+/// Latency percentiles, throughput, operations in flight and (where anything failed or
+/// stalled) availability, per window of the run.
+fn traffic_over_time(run: &Run, out: &mut Charts) {
+    let report = run.report;
     let over_time = |op: &str, field: &str| -> Vec<Point> {
         buckets(report, op).iter().map(|b| Point::new(f(&b["t_ms"]) / 1000.0, f_or_gap(&b[field]))).collect()
     };
@@ -95,204 +147,161 @@ pub fn run_charts(report: &Value) -> Charts {
     for (op, q) in [("get", "p50_ms"), ("get", "p99_ms"), ("get", "p999_ms"), ("put", "p999_ms")] {
         let points = over_time(op, q);
         if !points.is_empty() {
-            latency.push(Series { name: format!("{op} {}", q.trim_end_matches("_ms")), points, markers: false });
+            latency.push(series(&format!("{op} {}", q.trim_end_matches("_ms")), points));
         }
     }
-    if !latency.is_empty() {
-        out.drawn.push((
-            "latency-over-time".into(),
-            Chart::Line(LineChart {
-                title: format!("{name}: latency percentiles over time"),
-                note: Some("A gap is an interval in which no operation of that kind succeeded.".into()),
-                x_label: "simulated time (s)".into(),
-                y_label: "latency (ms)".into(),
-                x_scale: time,
-                y_scale: Scale::Linear,
-                series: latency,
-                spans: spans.clone(),
-                hline: None,
-                marks: vec![],
-            }),
-        ));
-        let per_second = |op: &str, field: &str| -> Vec<Point> {
-            traffic_buckets(report, op)
-                .iter()
-                .map(|b| Point::new(f(&b["t_ms"]) / 1000.0, f(&b[field]) / (f(&b["bucket_ms"]).max(1e-9) / 1000.0)))
-                .collect()
-        };
-        let failed: Vec<Point> = per_second("get", "failed")
+    if latency.is_empty() {
+        return;
+    }
+    out.drawn.push((
+        "latency-over-time".into(),
+        run.over_time(
+            "latency percentiles over time",
+            Some("A gap is an interval in which no operation of that kind succeeded."),
+            "latency (ms)",
+            Scale::Linear,
+            latency,
+        ),
+    ));
+    let per_second = |op: &str, field: &str| -> Vec<Point> {
+        traffic_buckets(report, op)
             .iter()
-            .zip(per_second("put", "failed"))
-            .map(|(g, p)| Point::new(g.x, g.y + p.y))
-            .collect();
-        let failures = failed.iter().any(|p| p.y > 0.0);
-        let mut throughput = vec![
-            Series { name: "gets succeeded".into(), points: per_second("get", "count"), markers: false },
-            Series { name: "puts succeeded".into(), points: per_second("put", "count"), markers: false },
-        ];
-        if failures {
-            throughput.push(Series { name: "operations failed".into(), points: failed, markers: false });
-        }
-        out.drawn.push((
-            "throughput-over-time".into(),
-            Chart::Line(LineChart {
-                title: format!("{name}: operations per second over time"),
-                note: (!failures).then(|| "No operation failed.".into()),
-                x_label: "simulated time (s)".into(),
-                y_label: "operations per second".into(),
-                x_scale: time,
-                y_scale: Scale::FromZero,
-                series: throughput,
-                spans: spans.clone(),
-                hline: None,
-                marks: vec![],
-            }),
-        ));
-        let in_flight = |op: &str| -> Vec<Point> {
-            buckets(report, op).iter().map(|b| Point::new(f(&b["t_ms"]) / 1000.0, f(&b["in_flight_mean"]))).collect()
-        };
-        let waiting = vec![
-            Series { name: "gets".into(), points: in_flight("get"), markers: false },
-            Series { name: "puts".into(), points: in_flight("put"), markers: false },
-        ];
-        out.drawn.push((
-            "in-flight-over-time".into(),
-            Chart::Line(LineChart {
-                title: format!("{name}: operations in flight over time"),
-                note: Some("Mean over each window of the operations started and not yet ended.".into()),
-                x_label: "simulated time (s)".into(),
-                y_label: "operations in flight".into(),
-                x_scale: time,
-                y_scale: Scale::FromZero,
-                series: waiting,
-                spans: spans.clone(),
-                hline: None,
-                marks: vec![],
-            }),
-        ));
-        // A window of the workload's time in which no operation of a kind ended is a stall (its
-        // clients were all waiting), drawn at 0, not left out as if nothing had been asked.
-        // (A kind the workload never issues is no stall.)
-        let ended = |b: &Value| f(&b["count"]) + f(&b["failed"]);
-        let issued = |op: &str| traffic_buckets(report, op).iter().any(|b| ended(b) > 0.0);
-        let stalled = ["get", "put"].iter().any(|op| issued(op) && traffic_buckets(report, op).iter().any(|b| ended(b) == 0.0));
-        if failures || stalled {
-            let availability = |op: &str| -> Vec<Point> {
-                let idle = if issued(op) { 0.0 } else { f64::NAN };
-                traffic_buckets(report, op)
-                    .iter()
-                    .map(|b| Point::new(f(&b["t_ms"]) / 1000.0, if ended(b) > 0.0 { f(&b["count"]) / ended(b) } else { idle }))
-                    .collect()
-            };
-            out.drawn.push((
-                "availability-over-time".into(),
-                Chart::Line(LineChart {
-                    title: format!("{name}: share of operations that succeeded, over time"),
-                    note: Some("A window in which no operation of that kind ended (a stall) is drawn at 0.".into()),
-                    x_label: "simulated time (s)".into(),
-                    y_label: "succeeded / (succeeded + failed)".into(),
-                    x_scale: time,
-                    y_scale: Scale::Unit,
-                    series: vec![
-                        Series { name: "get".into(), points: availability("get"), markers: false },
-                        Series { name: "put".into(), points: availability("put"), markers: false },
-                    ],
-                    spans: spans.clone(),
-                    hline: None,
-                    marks: vec![],
-                }),
-            ));
-        } else {
-            out.skipped.push("Availability over time: every operation succeeded.".into());
-        }
+            .map(|b| Point::new(f(&b["t_ms"]) / 1000.0, f(&b[field]) / (f(&b["bucket_ms"]).max(1e-9) / 1000.0)))
+            .collect()
+    };
+    let failed: Vec<Point> =
+        per_second("get", "failed").iter().zip(per_second("put", "failed")).map(|(g, p)| Point::new(g.x, g.y + p.y)).collect();
+    let failures = failed.iter().any(|p| p.y > 0.0);
+    let mut throughput =
+        vec![series("gets succeeded", per_second("get", "count")), series("puts succeeded", per_second("put", "count"))];
+    if failures {
+        throughput.push(series("operations failed", failed));
     }
-    let divergence = report["divergence"].as_array().cloned().unwrap_or_default();
-    if !divergence.is_empty() {
-        let sampled =
-            |field: &str| -> Vec<Point> { divergence.iter().map(|d| Point::new(f(&d["t_ms"]) / 1000.0, f(&d[field]))).collect() };
-        for (stem, field, title, y_label, series) in [
-            (
-                "divergence",
-                "divergent_key_fraction",
-                "keys whose replicas differ, over time",
-                "fraction of keys",
-                "divergent keys",
-            ),
-            ("pending-hints", "pending_hint_count", "hints waiting for delivery, over time", "hints queued", "hints"),
-        ] {
-            let series = vec![Series { name: series.into(), points: sampled(field), markers: false }];
-            if all_zero(&series) {
-                out.skipped.push(format!("{}: zero at every sample.", capitalise(title)));
-                continue;
-            }
-            out.drawn.push((
-                stem.into(),
-                Chart::Line(LineChart {
-                    title: format!("{name}: {title}"),
-                    note: None,
-                    x_label: "simulated time (s)".into(),
-                    y_label: y_label.into(),
-                    x_scale: time,
-                    y_scale: Scale::FromZero,
-                    series,
-                    spans: spans.clone(),
-                    hline: None,
-                    marks: vec![],
-                }),
-            ));
+    out.drawn.push((
+        "throughput-over-time".into(),
+        run.over_time(
+            "operations per second over time",
+            (!failures).then_some("No operation failed."),
+            "operations per second",
+            Scale::FromZero,
+            throughput,
+        ),
+    ));
+    let in_flight = |op: &str| -> Vec<Point> {
+        buckets(report, op).iter().map(|b| Point::new(f(&b["t_ms"]) / 1000.0, f(&b["in_flight_mean"]))).collect()
+    };
+    out.drawn.push((
+        "in-flight-over-time".into(),
+        run.over_time(
+            "operations in flight over time",
+            Some("Mean over each window of the operations started and not yet ended."),
+            "operations in flight",
+            Scale::FromZero,
+            vec![series("gets", in_flight("get")), series("puts", in_flight("put"))],
+        ),
+    ));
+    // A window of the workload's time in which no operation of a kind ended is a stall (its
+    // clients were all waiting), drawn at 0, not left out as if nothing had been asked.
+    // (A kind the workload never issues is no stall.)
+    let ended = |b: &Value| f(&b["count"]) + f(&b["failed"]);
+    let issued = |op: &str| traffic_buckets(report, op).iter().any(|b| ended(b) > 0.0);
+    let stalled = ["get", "put"].iter().any(|op| issued(op) && traffic_buckets(report, op).iter().any(|b| ended(b) == 0.0));
+    if !(failures || stalled) {
+        out.skipped.push("Availability over time: every operation succeeded.".into());
+        return;
+    }
+    let availability = |op: &str| -> Vec<Point> {
+        let idle = if issued(op) { 0.0 } else { f64::NAN };
+        traffic_buckets(report, op)
+            .iter()
+            .map(|b| Point::new(f(&b["t_ms"]) / 1000.0, if ended(b) > 0.0 { f(&b["count"]) / ended(b) } else { idle }))
+            .collect()
+    };
+    out.drawn.push((
+        "availability-over-time".into(),
+        run.over_time(
+            "share of operations that succeeded, over time",
+            Some("A window in which no operation of that kind ended (a stall) is drawn at 0."),
+            "succeeded / (succeeded + failed)",
+            Scale::Unit,
+            vec![series("get", availability("get")), series("put", availability("put"))],
+        ),
+    ));
+}
+
+/// Divergent keys and pending hints, as sampled during the run.
+fn samples_over_time(run: &Run, out: &mut Charts) {
+    let divergence = run.report["divergence"].as_array().cloned().unwrap_or_default();
+    if divergence.is_empty() {
+        return;
+    }
+    let sampled =
+        |field: &str| -> Vec<Point> { divergence.iter().map(|d| Point::new(f(&d["t_ms"]) / 1000.0, f(&d[field]))).collect() };
+    for (stem, field, title, y_label, name) in [
+        ("divergence", "divergent_key_fraction", "keys whose replicas differ, over time", "fraction of keys", "divergent keys"),
+        ("pending-hints", "pending_hint_count", "hints waiting for delivery, over time", "hints queued", "hints"),
+    ] {
+        let drawn = vec![series(name, sampled(field))];
+        if all_zero(&drawn) {
+            out.skipped.push(format!("{}: zero at every sample.", capitalise(title)));
+            continue;
         }
+        out.drawn.push((stem.into(), run.over_time(title, None, y_label, Scale::FromZero, drawn)));
     }
-    let rows = report["t_visibility"].as_array().cloned().unwrap_or_default();
-    if !rows.is_empty() {
-        // With several versions per probe, one curve per k (PBS's <k, t>-staleness); k = 1 is
-        // the plain t-visibility curve.
-        let versions = rows[0]["within_versions_fraction"].as_array().map_or(1, Vec::len);
-        let series: Vec<Series> = (0..versions)
-            .map(|k| Series {
-                name: if versions > 1 {
-                    format!("within {} version{}", k + 1, if k == 0 { "" } else { "s" })
-                } else {
-                    String::new()
-                },
-                points: rows
-                    .iter()
-                    .map(|p| {
-                        let y = if versions > 1 { &p["within_versions_fraction"][k] } else { &p["reflected_fraction"] };
-                        Point::new(f(&p["t_ms"]), f(y))
-                    })
-                    .collect(),
-                markers: true,
-            })
-            .collect();
-        out.drawn.push(("t-visibility".into(), t_visibility(name, series.clone())));
-        out.drawn.push(("t-visibility-tail".into(), t_visibility_tail(name, series)));
+}
+
+/// PBS's t-visibility: with several versions per probe, one curve per k (<k, t>-staleness);
+/// k = 1 is the plain t-visibility curve.
+fn visibility(run: &Run, out: &mut Charts) {
+    let rows = run.report["t_visibility"].as_array().cloned().unwrap_or_default();
+    if rows.is_empty() {
+        return;
     }
-    let k_staleness: Vec<Point> = report["staleness"]["k_staleness"]
+    let versions = rows[0]["within_versions_fraction"].as_array().map_or(1, Vec::len);
+    let curves: Vec<Series> = (0..versions)
+        .map(|k| Series {
+            name: if versions > 1 { format!("within {} version{}", k + 1, if k == 0 { "" } else { "s" }) } else { String::new() },
+            points: rows
+                .iter()
+                .map(|p| {
+                    let y = if versions > 1 { &p["within_versions_fraction"][k] } else { &p["reflected_fraction"] };
+                    Point::new(f(&p["t_ms"]), f(y))
+                })
+                .collect(),
+            markers: true,
+        })
+        .collect();
+    out.drawn.push(("t-visibility".into(), t_visibility(run.name, curves.clone())));
+    out.drawn.push(("t-visibility-tail".into(), t_visibility_tail(run.name, curves)));
+}
+
+fn k_staleness(run: &Run, out: &mut Charts) {
+    let k_staleness: Vec<Point> = run.report["staleness"]["k_staleness"]
         .as_array()
         .map_or(Vec::new(), |a| a.iter().map(|p| Point::new(f(&p["k"]), 1.0 - f(&p["within_fraction"]))).collect());
-    if k_staleness.iter().any(|p| p.y > 0.0) {
-        out.drawn.push((
-            "k-staleness".into(),
-            Chart::Line(LineChart {
-                title: format!("{name}: gets more than k versions behind (PBS k-staleness)"),
-                note: Some(
-                    "Versions: writes acknowledged before the get was sent, newest first; k = 1 is the stale-read fraction."
-                        .into(),
-                ),
-                x_label: "k (versions)".into(),
-                y_label: "fraction of gets more than k versions behind".into(),
-                x_scale: Scale::Linear,
-                y_scale: Scale::FromZero,
-                series: vec![Series { name: String::new(), points: k_staleness, markers: true }],
-                spans: vec![],
-                hline: None,
-                marks: vec![],
-            }),
-        ));
-    } else if !k_staleness.is_empty() {
-        out.skipped.push("K-staleness: no get was stale.".into());
+    if !k_staleness.iter().any(|p| p.y > 0.0) {
+        if !k_staleness.is_empty() {
+            out.skipped.push("K-staleness: no get was stale.".into());
+        }
+        return;
     }
-    out
+    out.drawn.push((
+        "k-staleness".into(),
+        Chart::Line(LineChart {
+            title: format!("{}: gets more than k versions behind (PBS k-staleness)", run.name),
+            note: Some(
+                "Versions: writes acknowledged before the get was sent, newest first; k = 1 is the stale-read fraction.".into(),
+            ),
+            x_label: "k (versions)".into(),
+            y_label: "fraction of gets more than k versions behind".into(),
+            x_scale: Scale::Linear,
+            y_scale: Scale::FromZero,
+            series: vec![Series { name: String::new(), points: k_staleness, markers: true }],
+            spans: vec![],
+            hline: None,
+            marks: vec![],
+        }),
+    ));
 }
 
 pub fn t_visibility(name: &str, series: Vec<Series>) -> Chart {
