@@ -1,53 +1,54 @@
-//! The one-line progress report of the long commands (check, sweep, explore). It goes to
-//! standard error and only when that is a terminal, so pipes, logs and CI output never see it.
+//! The one-line progress report of the long commands (check, sweep, explore), drawn by
+//! indicatif on standard error and only when that is a terminal, so pipes, logs and CI output
+//! never see it.
 
-use std::io::IsTerminal;
-use std::time::Instant;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub struct Progress {
-    command: &'static str,
-    unit: &'static str,
-    total: usize,
-    started: Instant,
-    shown: bool,
+    bar: ProgressBar,
 }
 
 impl Progress {
-    /// Shown only if standard error is a terminal.
-    pub fn on_terminal(command: &'static str, unit: &'static str, total: usize) -> Self {
-        Progress { command, unit, total, started: Instant::now(), shown: std::io::stderr().is_terminal() }
+    /// `total` items of `unit` ("runs", "seeds") for `command`; hidden unless standard error is
+    /// a terminal.
+    pub fn on_terminal(command: &str, unit: &str, total: usize) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        // The estimate assumes the remaining items cost what the finished ones did.
+        let template = format!("{{prefix}}: {{pos}}/{{len}} {unit}{{msg}} {{wide_bar}} about {{eta}} left");
+        if let Ok(style) = ProgressStyle::with_template(&template) {
+            bar.set_style(style);
+        }
+        bar.set_prefix(command.to_string());
+        Progress { bar }
     }
 
-    /// Redraws the line after `done` of the total are finished, `failed` of them with a finding.
+    /// Whether nothing is drawn (standard error is not a terminal).
+    pub fn is_hidden(&self) -> bool {
+        self.bar.is_hidden()
+    }
+
+    /// Moves the line to `done` of the total finished, `failed` of them with a finding.
     pub fn update(&self, done: usize, failed: Option<usize>) {
-        if self.shown {
-            eprint!("\r{}", line(self.command, self.unit, done, self.total, failed, self.started.elapsed().as_secs_f64()));
+        if let Some(failed) = failed {
+            self.bar.set_message(failed_message(failed));
         }
+        self.bar.set_position(done as u64);
     }
 
-    /// Erases the line before a result is printed, so results and the line never share a row
-    /// when standard output is the same terminal.
-    pub fn clear(&self) {
-        if self.shown {
-            eprint!("\r\x1b[2K");
-        }
+    /// Runs `print` with the line erased, so a result printed on standard output (the same
+    /// terminal) never shares a row with it; the line is redrawn after.
+    pub fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
+        self.bar.suspend(print)
     }
 
-    /// Ends the line so that what follows starts on a fresh one.
+    /// Ends the line, left as last drawn, so that what follows starts on a fresh one.
     pub fn finish(&self) {
-        if self.shown {
-            eprintln!();
-        }
+        self.bar.abandon();
     }
 }
 
-/// The text of the line; the estimate assumes the remaining runs cost what the finished ones did.
-pub fn line(command: &str, unit: &str, done: usize, total: usize, failed: Option<usize>, elapsed_s: f64) -> String {
-    let failed = failed.map_or(String::new(), |f| format!(", {f} failed"));
-    let left =
-        if done == 0 { String::new() } else { format!(", about {:.0} s left", elapsed_s / done as f64 * (total - done) as f64) };
-    // Trailing spaces erase what a longer earlier line left behind.
-    format!("{command}: {done}/{total} {unit}{failed}{left}   ")
+fn failed_message(failed: usize) -> String {
+    format!(", {failed} failed")
 }
 
 #[cfg(test)]
@@ -55,8 +56,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_line_counts_failures_and_estimates_the_rest() {
-        assert_eq!(line("check", "runs", 3, 12, Some(1), 6.0), "check: 3/12 runs, 1 failed, about 18 s left   ");
-        assert_eq!(line("sweep", "runs", 0, 4, None, 0.0), "sweep: 0/4 runs   ");
+    fn the_line_counts_failures_and_is_hidden_off_a_terminal() {
+        assert_eq!(failed_message(0), ", 0 failed");
+        assert_eq!(failed_message(3), ", 3 failed");
+        // The test harness captures standard error: no terminal, so nothing is drawn.
+        let progress = Progress::on_terminal("check", "runs", 12);
+        progress.update(3, Some(1));
+        assert!(progress.is_hidden());
+        assert_eq!(progress.bar.position(), 3);
     }
 }

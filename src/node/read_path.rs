@@ -17,15 +17,15 @@
 use crate::node::protocol::SpeculativeRetry;
 use crate::sim::engine::{SimDuration, SimTime};
 use crate::sim::ids::NodeId;
-use crate::sim::inline_vec::InlineVec;
 use std::collections::VecDeque;
+use tinyvec::TinyVec;
 
 /// What a get keeps for Cassandra's read path.
 pub(super) struct CassandraRead {
     /// The digests replicas answered with (N = 3 and R = 2 make one).
-    pub(super) digests: InlineVec<(NodeId, u64), 2>,
+    pub(super) digests: TinyVec<[(NodeId, u64); 2]>,
     /// The key's top-N replicas not asked, in order: speculative retry's.
-    pub(super) unasked: InlineVec<NodeId, 2>,
+    pub(super) unasked: TinyVec<[NodeId; 2]>,
     pub(super) sent_at: SimTime,
 }
 

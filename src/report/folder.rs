@@ -111,7 +111,7 @@ fn sorted(mut names: Vec<String>) -> Vec<String> {
     names
 }
 
-/// A temporary name of dynasim's own (see [`temporary_beside`]), left by an interrupted command.
+/// A temporary name of dynasim's own (see [`partial_beside`]), left by an interrupted command.
 fn is_partial(name: &str) -> bool {
     name.starts_with('.') && name.contains(".partial")
 }
@@ -186,37 +186,49 @@ pub fn check_replaceable(dir: &Path) -> Result<(), Error> {
     }))
 }
 
-/// A name no other process (nor this one, earlier) uses for its temporary files: two runs
-/// writing to the same place never write into each other's temporaries.
-fn unique_suffix() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-}
-
 /// The folder `path` is in (the current one for a bare name).
 fn folder_of(path: &Path) -> &Path {
     path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
-/// The temporary name beside `path` that a file is written under before it is renamed into place.
-/// Every one is remembered, so that an interrupted command can remove what it left
-/// ([`remove_partials`]).
-pub fn temporary_beside(path: &Path) -> PathBuf {
-    let dir = folder_of(path);
+/// Makes a temporary file or folder beside `path` with `make`, under tempfile's names: hidden,
+/// `.<name>.<random>.partial`, so that a folder's check and a user's listing both know them for
+/// dynasim's unfinished output.
+fn partial_beside<R>(path: &Path, make: impl FnOnce(&tempfile::Builder, &Path) -> std::io::Result<R>) -> std::io::Result<R> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.{}.partial", unique_suffix()));
-    if let Ok(mut partials) = PARTIALS.lock() {
-        partials.push(tmp.clone());
-    }
-    tmp
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".partial");
+    make(&builder, folder_of(path))
 }
 
-/// Every temporary name this process has handed out.
+/// A file to write beside `path` before it is renamed into place ([`persist`]): tempfile's,
+/// created exclusively and removed when dropped, so every error path cleans up. Its name is
+/// also remembered, because an interrupted command exits without running destructors and
+/// removes what it left by name ([`remove_partials`]).
+pub fn temporary_file_beside(path: &Path) -> Result<tempfile::NamedTempFile, Error> {
+    let file = partial_beside(path, |b, dir| b.tempfile_in(dir)).map_err(|e| Error::io("create a file beside", path, e))?;
+    remember(file.path());
+    Ok(file)
+}
+
+/// Renames a finished temporary file onto `path`.
+pub fn persist(file: tempfile::NamedTempFile, path: &Path) -> Result<(), Error> {
+    file.persist(path).map(drop).map_err(|e| Error::io("rename into place", path, e.error))
+}
+
+/// Every temporary name this process has made.
 static PARTIALS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 
-/// Removes whatever is still under a temporary name this process handed out: called when the
+fn remember(path: &Path) {
+    if let Ok(mut partials) = PARTIALS.lock() {
+        partials.push(path.to_path_buf());
+    }
+}
+
+/// Removes whatever is still under a temporary name this process made: called when the
 /// command is interrupted (Ctrl-C, SIGTERM), so that a stopped trace or report leaves nothing
-/// behind. The names are this process's own (its pid is in each), so nothing else is touched.
+/// behind. Only names this process created are touched.
 pub fn remove_partials() {
     let partials = match PARTIALS.lock() {
         Ok(p) => p.clone(),
@@ -248,9 +260,8 @@ pub fn check_file_writable(path: &Path) -> Result<(), Error> {
     let fail = |e| Error::io("write", path, e);
     let existed = dir.exists();
     std::fs::create_dir_all(dir).map_err(fail)?;
-    let probe = temporary_beside(path);
-    let written = std::fs::write(&probe, b"");
-    let _ = std::fs::remove_file(&probe);
+    // A file made and removed again (when dropped).
+    let written = partial_beside(path, |b, dir| b.tempfile_in(dir)).map(drop);
     if written.is_err() && !existed {
         let _ = std::fs::remove_dir(dir);
     }
@@ -260,28 +271,21 @@ pub fn check_file_writable(path: &Path) -> Result<(), Error> {
 /// Writes an output folder as a whole, with its manifest: every file goes into a fresh sibling
 /// folder, which then replaces `dir` by renames. A reader sees the old folder or the new one,
 /// never a mix of two runs' files, and a run stopped midway leaves only a hidden
-/// `.<name>.<pid>-<n>.partial`. An existing `dir` is replaced only if [`check_replaceable`].
+/// `.<name>.<random>.partial`. An existing `dir` is replaced only if [`check_replaceable`].
 pub fn write_folder(dir: &Path, kind: FolderKind, files: &[(&str, Vec<u8>)]) -> Result<(), Error> {
-    let staging = temporary_beside(dir);
-    if let Some(parent) = staging.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("create the report folder", dir, e))?;
-    }
+    std::fs::create_dir_all(folder_of(dir)).map_err(|e| Error::io("create the report folder", dir, e))?;
+    // Removed when dropped: on every error below, and (already moved) harmlessly after success.
+    let staging =
+        partial_beside(dir, |b, parent| b.tempdir_in(parent)).map_err(|e| Error::io("create the report folder", dir, e))?;
+    remember(staging.path());
     let manifest = Manifest::new(kind, files.iter().map(|(name, _)| name.to_string()).collect());
-    let written = std::fs::create_dir(&staging)
-        .map_err(|e| Error::io("create the report folder", &staging, e))
-        .and_then(|_| {
-            files.iter().chain([&(MANIFEST, manifest.to_bytes())]).try_for_each(|(name, bytes)| {
-                let path = staging.join(name);
-                std::fs::write(&path, bytes).map_err(|e| Error::io("write", &path, e))
-            })
-        })
-        // Checked again at the last moment: the user may have put a file there meanwhile.
-        .and_then(|_| check_replaceable(dir))
-        .and_then(|_| replace_folder(&staging, dir));
-    if written.is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    written
+    files.iter().chain([&(MANIFEST, manifest.to_bytes())]).try_for_each(|(name, bytes)| {
+        let path = staging.path().join(name);
+        std::fs::write(&path, bytes).map_err(|e| Error::io("write", &path, e))
+    })?;
+    // Checked again at the last moment: the user may have put a file there meanwhile.
+    check_replaceable(dir)?;
+    replace_folder(staging.path(), dir)
 }
 
 /// Moves `staging` to `dir`, moving an existing `dir` aside first and deleting it after. Another
@@ -289,7 +293,7 @@ pub fn write_folder(dir: &Path, kind: FolderKind, files: &[(&str, Vec<u8>)]) -> 
 fn replace_folder(staging: &Path, dir: &Path) -> Result<(), Error> {
     let mut last = None;
     for _ in 0..8 {
-        let old = temporary_beside(dir).with_extension("old");
+        let old = aside_name(dir);
         let moved_aside = match std::fs::rename(dir, &old) {
             Ok(()) => true,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
@@ -315,17 +319,23 @@ fn replace_folder(staging: &Path, dir: &Path) -> Result<(), Error> {
     Err(Error::io("rename the report folder into place", dir, e))
 }
 
-/// Writes one file atomically (a temporary name unique to this process, then a rename).
+/// Writes one file atomically (a temporary file beside it, then a rename).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = temporary_beside(path);
-    std::fs::write(&tmp, bytes).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("write", &tmp, e)
-    })?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("rename into place", path, e)
-    })
+    use std::io::Write;
+    let mut file = temporary_file_beside(path)?;
+    file.write_all(bytes).map_err(|e| Error::io("write", file.path(), e))?;
+    persist(file, path)
+}
+
+/// A fresh name beside `dir` for the folder it replaces, moved aside until the new one is in
+/// place. A name, not a folder: `rename` needs its target absent.
+fn aside_name(dir: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let aside = folder_of(dir).join(format!(".{name}.{}-{n}.partial.old", std::process::id()));
+    remember(&aside);
+    aside
 }
 
 /// The folder name a scenario's name gives its default output: one path component of letters,

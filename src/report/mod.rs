@@ -15,7 +15,9 @@ use crate::observe::metrics::OpStats;
 use crate::observe::RunResult;
 use crate::scenario::workload::LevelMix;
 use crate::scenario::Scenario;
-pub use folder::{check_file_writable, check_folder_writable, temporary_beside, write_file, write_folder, FolderKind};
+pub use folder::{
+    check_file_writable, check_folder_writable, persist, temporary_file_beside, write_file, write_folder, FolderKind,
+};
 use serde_json::{json, Map, Value};
 
 fn ms(ns: u64) -> f64 {

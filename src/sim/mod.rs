@@ -5,7 +5,6 @@ pub mod distribution;
 pub mod engine;
 pub mod fastmap;
 pub mod ids;
-pub mod inline_vec;
 pub mod keymap;
 pub mod parallel;
 pub mod recency;

@@ -132,7 +132,6 @@ pub(super) fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         let (path, item) = &work[i];
         let seed = item.as_ref().ok().map(|&(_, seed)| seed);
         let scenario = path.display().to_string();
-        progress.clear();
         let run = match judged {
             Err(e) => CheckRun { scenario, seed, findings: Vec::new(), error: Some(e), seconds, replay: None },
             Ok(violations) => {
@@ -149,30 +148,32 @@ pub(super) fn check(args: CheckArgs) -> Result<ExitCode, Error> {
                 CheckRun { scenario, seed, findings, error: None, seconds, replay: Some(replay_command(path, seed_, &args.set)) }
             }
         };
-        if !args.json {
-            let at = seed.map_or_else(String::new, |s| format!(" seed {s}"));
-            match &run.error {
-                Some(e) => println!("ERROR {}{at}: {e}", run.scenario),
-                None if run.findings.is_empty() => {
-                    if !args.quiet {
-                        println!("ok    {}{at}", run.scenario)
+        progress.suspend(|| {
+            if !args.json {
+                let at = seed.map_or_else(String::new, |s| format!(" seed {s}"));
+                match &run.error {
+                    Some(e) => println!("ERROR {}{at}: {e}", run.scenario),
+                    None if run.findings.is_empty() => {
+                        if !args.quiet {
+                            println!("ok    {}{at}", run.scenario)
+                        }
                     }
-                }
-                None => {
-                    println!("FAIL  {}{at}", run.scenario);
-                    for f in &run.findings {
-                        println!("  {}", f.to_string().replace('\n', "\n  "));
+                    None => {
+                        println!("FAIL  {}{at}", run.scenario);
+                        for f in &run.findings {
+                            println!("  {}", f.to_string().replace('\n', "\n  "));
+                        }
                     }
                 }
             }
-        }
+        });
         failed_so_far += usize::from(!run.passed());
         runs.push(run);
         progress.update(i + 1, Some(failed_so_far));
     });
     progress.finish();
     if let Some(path) = &args.junit {
-        report::write_file(path, junit::junit(&runs).as_bytes())?;
+        junit::write(path, &runs)?;
     }
     if args.json {
         println!("{}", junit::json("check", &runs));

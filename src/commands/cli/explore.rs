@@ -90,7 +90,7 @@ pub(super) fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
         })
         .collect();
     if let Some(path) = &args.junit {
-        report::write_file(path, junit::junit(&checked).as_bytes())?;
+        junit::write(path, &checked)?;
     }
     if args.json {
         println!("{}", junit::json("explore", &checked));

@@ -129,20 +129,11 @@ pub(super) fn write_history(
     history: &crate::observe::ops::ClientHistory,
 ) -> Result<(), Error> {
     use std::io::Write;
-    let tmp = report::temporary_beside(path);
-    let written = std::fs::File::create(&tmp).and_then(|file| {
-        let mut out = std::io::BufWriter::new(file);
-        history.write(format, &mut out)?;
-        out.flush()
-    });
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io("write the history", &tmp, e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("rename the history into place", path, e)
-    })
+    let tmp = report::temporary_file_beside(path)?;
+    let mut out = std::io::BufWriter::new(tmp.as_file());
+    history.write(format, &mut out).and_then(|_| out.flush()).map_err(|e| Error::io("write the history", tmp.path(), e))?;
+    drop(out);
+    report::persist(tmp, path)
 }
 
 /// The format `--history PATH` asks for, by its extension; the file must be writable.
@@ -165,23 +156,15 @@ fn simulate_traced(args: &RunArgs, scenario: &Scenario, seed: u64, path: &Path) 
         from: args.trace_from_ms.map(|ms| SimTime(crate::sim::engine::millis_to_nanos(ms))),
         to: args.trace_to_ms.map(|ms| SimTime(crate::sim::engine::millis_to_nanos(ms))),
     };
-    let tmp = report::temporary_beside(path);
-    let file = std::fs::File::create(&tmp).map_err(|e| Error::io("create the trace file", &tmp, e))?;
+    let tmp = report::temporary_file_beside(path)?;
+    let file = tmp.as_file().try_clone().map_err(|e| Error::io("create the trace file", tmp.path(), e))?;
     let tracer = Tracer::new(filter, TraceSink::File(std::io::BufWriter::new(file)));
-    let traced = crate::simulate_with(scenario, seed, Some(tracer), args.history.is_some());
-    let (result, tracer) = traced.inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })?;
+    // On an error the temporary file is removed as `tmp` drops.
+    let (result, tracer) = crate::simulate_with(scenario, seed, Some(tracer), args.history.is_some())?;
     if let Some(mut t) = tracer {
-        if let Err(e) = t.finish() {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::io("write the trace", &tmp, e));
-        }
+        t.finish().map_err(|e| Error::io("write the trace", tmp.path(), e))?;
     }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("rename the trace into place", path, e)
-    })?;
+    report::persist(tmp, path)?;
     Ok(result)
 }
 
