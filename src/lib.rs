@@ -22,6 +22,14 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<RunResult, error::Erro
     finished(scenario, seed, World::new(scenario, seed).run())
 }
 
+/// Runs one scenario under one seed with its open choices made by `chooser` (a schedule
+/// search's); the result hands the chooser back with the choices it made.
+pub fn simulate_scheduled(scenario: &Scenario, seed: u64, chooser: sim::schedule::Chooser) -> Result<RunResult, error::Error> {
+    let mut world = World::new(scenario, seed);
+    world.set_chooser(chooser);
+    finished(scenario, seed, world.run())
+}
+
 /// Runs one scenario under one seed with a trace; returns the result and the tracer.
 pub fn simulate_traced(
     scenario: &Scenario,

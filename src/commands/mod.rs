@@ -7,5 +7,6 @@ pub mod explore;
 pub mod junit;
 pub mod progress;
 pub mod reference_model;
+pub mod schedule_search;
 pub mod shrink;
 pub mod sweep;

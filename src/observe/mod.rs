@@ -63,6 +63,8 @@ impl ChangeTransfers {
 pub struct RunResult {
     /// Set when the run hit a bound of the engine and ended early (its figures are partial).
     pub stopped: Option<(SimTime, Limit)>,
+    /// The choices a controlled schedule made (see [`crate::sim::schedule`]).
+    pub chooser: Option<crate::sim::schedule::Chooser>,
     pub metrics: Metrics,
     pub history: History,
     pub node_stats: Vec<NodeStats>,

@@ -107,6 +107,8 @@ pub struct Scenario {
     pub nemesis: Option<NemesisConfig>,
     /// Scheduled faults, sorted by time (stable: same-time faults keep file order).
     pub faults: Vec<ScheduledFault>,
+    /// A controlled schedule: its bounds and the choices to replay.
+    pub schedule: Option<ScheduleConfig>,
     /// The effective JSON (file plus overrides), recorded in reports.
     pub source: Value,
 }
@@ -123,6 +125,13 @@ pub struct NemesisConfig {
     pub loss_probability: f64,
     pub slow_factor: f64,
     pub clock_skew_ns: i64,
+}
+
+/// The `schedule` section: the choices a run replays, and the bounds they were made under.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduleConfig {
+    pub bounds: crate::sim::schedule::Bounds,
+    pub choices: Vec<(crate::sim::schedule::ChoiceKind, u32)>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -97,6 +97,10 @@ pub(super) struct RawScenario {
     pub(super) membership: RawMembership,
     #[serde(default)]
     pub(super) nemesis: Option<RawNemesis>,
+    /// A controlled schedule (what `explore --exhaustive` and `--pct` print to replay a run):
+    /// the choices the run makes where the network and the nemesis menu leave it open.
+    #[serde(default)]
+    pub(super) schedule: Option<RawSchedule>,
     /// Or
     /// {"kind":"buffered","flush_interval_ms":1000,"durable_writes":1,"write_time":{...},"read_time":{...}}
     /// write_time, read_time: one disk write or object read, on the node's own FIFO disk.
@@ -142,6 +146,33 @@ pub(super) struct RawNemesis {
     pub(super) slow_factor: Option<f64>,
     #[serde(default)]
     pub(super) clock_skew_ms: Option<f64>,
+}
+
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSchedule {
+    /// The choices, as explore prints them: "o0x41,o2,d1,f3" (o: which event goes first,
+    /// d: drop a message, f: inject a fault from the nemesis menu; xN repeats). Default: none,
+    /// every choice the default (the seeded run's).
+    #[serde(default)]
+    pub(super) choices: Option<String>,
+    /// Messages due within this long after the earliest event may be delivered first.
+    /// Default: `0` (only events due at the same instant).
+    #[serde(default)]
+    pub(super) window_ms: Option<f64>,
+    /// Most reorderings (non-default order choices) a schedule makes. Default: `2`.
+    #[serde(default)]
+    pub(super) reorders: Option<u32>,
+    /// Most messages a schedule drops. Default: `0`.
+    #[serde(default)]
+    pub(super) drops: Option<u32>,
+    /// Most faults from the nemesis menu a schedule injects (then the nemesis draws none at
+    /// random). Default: `0`.
+    #[serde(default)]
+    pub(super) faults: Option<u32>,
+    /// Most choice points a run offers; later ones take the default. Default: `1000`.
+    #[serde(default)]
+    pub(super) depth: Option<u32>,
 }
 
 #[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq)]

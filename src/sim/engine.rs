@@ -439,6 +439,62 @@ impl<E> Engine<E> {
         self.slots[slot].take()
     }
 
+    /// Pops the event a schedule picks among those due by `limit`: the earliest, or one due
+    /// within `window` after it that `reorderable` accepts (a message that arrives early), which
+    /// then happens at the earliest's time; the others keep their places. `choose` gets the
+    /// candidates, the earliest first, and returns an index among them.
+    pub fn pop_chosen(
+        &mut self,
+        limit: SimTime,
+        window: SimDuration,
+        reorderable: impl Fn(&E) -> bool,
+        choose: impl FnOnce(&[&E]) -> usize,
+    ) -> Option<E> {
+        let (first, _) = self.queue.least()?;
+        let t0 = key_time(first);
+        if t0 > limit.0 {
+            return None;
+        }
+        let horizon = t0.saturating_add(window.0).min(limit.0);
+        let mut keys = Vec::new();
+        while let Some(key) = self.queue.pop_if(|key| key_time(key) <= horizon) {
+            keys.push(key);
+        }
+        let candidates: Vec<usize> =
+            (0..keys.len()).filter(|&i| i == 0 || self.slots[slot_of(keys[i])].as_ref().is_some_and(&reorderable)).collect();
+        let pick = if candidates.len() > 1 {
+            let events: Vec<&E> = candidates.iter().filter_map(|&i| self.slots[slot_of(keys[i])].as_ref()).collect();
+            candidates[choose(&events).min(candidates.len() - 1)]
+        } else {
+            0
+        };
+        let key = keys[pick];
+        for (i, &other) in keys.iter().enumerate() {
+            if i != pick {
+                self.queue.push(other);
+            }
+        }
+        self.take_at(SimTime(t0), key)
+    }
+
+    /// Takes the event of `key` out of its slot, the clock moving to `time` (never back).
+    fn take_at(&mut self, time: SimTime, key: u128) -> Option<E> {
+        let time = time.max(self.now);
+        if time == self.now {
+            self.at_this_instant += 1;
+            if self.at_this_instant > self.stall_events {
+                self.limit = Some(Limit::Stalled);
+            }
+        } else {
+            self.at_this_instant = 0;
+        }
+        self.now = time;
+        self.popped += 1;
+        let slot = slot_of(key);
+        self.free.push(slot as u32);
+        self.slots[slot].take()
+    }
+
     /// Work done at this instant without an event of its own (a client with no think time
     /// starting its next operation), counted toward the stall guard as an event would be.
     pub fn note_inline(&mut self) {
@@ -452,6 +508,11 @@ impl<E> Engine<E> {
     pub fn peek(&mut self) -> Option<&E> {
         let (key, _) = self.queue.least()?;
         self.slots[slot_of(key)].as_ref()
+    }
+
+    /// When the next event is due, if any.
+    pub fn next_time(&mut self) -> Option<SimTime> {
+        self.queue.least().map(|(key, _)| SimTime(key_time(key)))
     }
 
     /// Moves the clock forward to `time` with no event (the end of a run phase).
@@ -469,6 +530,13 @@ impl<E> Engine<E> {
     /// that reaches output may depend on this order).
     pub fn pending_events(&self) -> impl Iterator<Item = &E> {
         self.slots.iter().flatten()
+    }
+
+    /// Every pending event with its time, in no meaningful order (for a digest of the state;
+    /// nothing that reaches output may depend on this order).
+    pub fn pending_timed(&self) -> impl Iterator<Item = (SimTime, &E)> {
+        let keys = self.queue.buckets.iter().flat_map(|b| b.iter()).chain(self.queue.overflow.iter());
+        keys.filter_map(|&Reverse(key)| self.slots[slot_of(key)].as_ref().map(|e| (SimTime(key_time(key)), e)))
     }
 
     /// Events popped so far.

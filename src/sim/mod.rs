@@ -9,3 +9,4 @@ pub mod keymap;
 pub mod parallel;
 pub mod recency;
 pub mod rng;
+pub mod schedule;

@@ -23,6 +23,8 @@ pub enum Stream {
     Service,
     /// Disk write times of node i.
     Disk,
+    /// A schedule search's own draws (PCT's priorities), apart from the run's.
+    Schedule,
 }
 
 impl Stream {
@@ -37,6 +39,7 @@ impl Stream {
             Stream::Probe => 0x7072_6f62_6500_0000,
             Stream::Service => 0x7365_7276_6963_6500,
             Stream::Disk => 0x6469_736b_0000_0000,
+            Stream::Schedule => 0x7363_6865_6475_6c65,
         }
     }
 }

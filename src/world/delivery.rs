@@ -94,7 +94,11 @@ impl<'s> World<'s> {
             Endpoint::Node(n) if bytes > 0 => world.resources.receive(n.index(), at, bytes, stream, world.network.slow_factor(n)),
             _ => at,
         };
-        match self.network.route(depart, from, to, kind) {
+        let route = match self.network.route(depart, from, to, kind) {
+            Route::Deliver(_) | Route::Duplicate(..) if self.schedule_drops() => Route::Lost,
+            route => route,
+        };
+        match route {
             Route::Lost => {
                 self.metrics.message(kind).lost += 1;
                 self.trace_message("drop", || MessageTag { id, from, to, kind, key: payload.key() }, Some("lost"));

@@ -28,6 +28,8 @@ impl<'s> World<'s> {
                 node.for_each_version_set(|_, set| deletes.tombstone_replicas += set.is_deleted() as u64);
             }
         }
+        // A schedule's injected faults come after the scenario's in the list, not in time order.
+        self.faults.sort_by_key(|f| f.at);
         let last_fault = self.faults.last().map(|f| SimTime::ZERO.after(f.at));
         let converged_after_last_fault = last_fault.and_then(|t| {
             let sampled = self.samples.iter().find(|(at, s)| *at >= t && s.converged()).map(|(at, _)| *at);
@@ -74,6 +76,7 @@ impl<'s> World<'s> {
             ring_ranges: self.ring.range_count(),
             client_sessions: self.clients.iter().map(Client::session_count).sum(),
             stopped: self.stopped,
+            chooser: self.schedule.map(|c| *c),
         }
     }
 

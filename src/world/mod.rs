@@ -22,6 +22,7 @@ mod judgement;
 pub mod key_lock;
 mod membership;
 mod observation;
+mod schedule;
 use crate::cluster::keyspace::KeyTable;
 use crate::cluster::network::{client_datacenter, Network};
 use crate::cluster::ring::{RangeMap, Ring};
@@ -40,6 +41,7 @@ use crate::scenario::{Scenario, ScheduledFault};
 use crate::sim::engine::{Engine, Limit, SimDuration, SimTime, Ticket, TimeoutQueue};
 use crate::sim::ids::{ClientId, Endpoint, KeyId, NodeId};
 use crate::sim::rng::{unit_open0, Seeds, SimRng, Stream};
+use crate::sim::schedule::Chooser;
 use crate::world::client::{Client, ClientEffect, ClientEnv, ClientTimer, KeyChooser, Role};
 use crate::world::key_lock::KeyLocks;
 use capacity::Resources;
@@ -152,6 +154,9 @@ pub struct World<'s> {
     full_divergence_scans: bool,
     /// Where and why the run ended early: a bound of the engine (see [`Limit`]).
     stopped: Option<(SimTime, Limit)>,
+    /// The schedule's chooser, when the run's open choices are controlled (see
+    /// [`crate::sim::schedule`]); none in a plain seeded run.
+    schedule: Option<Box<Chooser>>,
     seed: u64,
     next_message: u64,
     tracer: Option<Tracer>,
@@ -227,7 +232,9 @@ fn clients_of(scenario: &Scenario, seeds: &Seeds) -> Vec<Client> {
 /// The scenario's faults and the nemesis's draws, in time order.
 fn faults_of(scenario: &Scenario, seeds: &Seeds) -> Vec<ScheduledFault> {
     let mut faults = scenario.faults.clone();
-    if let Some(nemesis) = &scenario.nemesis {
+    // A schedule that injects the menu's faults itself draws none at random.
+    let scheduled = scenario.schedule.as_ref().is_some_and(|s| s.bounds.faults > 0);
+    if let Some(nemesis) = scenario.nemesis.as_ref().filter(|_| !scheduled) {
         faults.extend(crate::scenario::nemesis::generate(
             nemesis,
             &scenario.initial_members,
@@ -326,6 +333,7 @@ impl<'s> World<'s> {
             timeouts_retired: 0,
             full_divergence_scans: false,
             stopped: None,
+            schedule: scenario.schedule.as_ref().map(|s| Box::new(Chooser::replaying(s.bounds, s.choices.clone()))),
         }
     }
 
@@ -364,7 +372,7 @@ impl<'s> World<'s> {
             let gap = self.next_arrival_gap();
             self.engine.schedule_after(gap, Event::Arrival);
         }
-        while let Some(event) = self.engine.pop_until(end) {
+        while let Some(event) = self.pop_scheduled(end) {
             self.peak_pending = self.peak_pending.max(self.engine.pending());
             self.prefetch_next();
             self.dispatch(event);
@@ -593,6 +601,12 @@ impl<'s> World<'s> {
 
     pub fn set_tracer(&mut self, tracer: Tracer) {
         self.tracer = Some(tracer);
+    }
+
+    /// Controls the run's open choices with `chooser` (a search's: PCT, or digests of the state
+    /// at each choice point), in place of the scenario's own schedule.
+    pub fn set_chooser(&mut self, chooser: Chooser) {
+        self.schedule = Some(Box::new(chooser));
     }
 }
 

@@ -317,3 +317,33 @@ pub(super) fn rolling_restart(
     }
     Ok(out)
 }
+
+/// `schedule`: the bounds a controlled schedule keeps to, and its choices.
+pub(super) fn schedule(
+    ctx: &Ctx,
+    raw: Option<&RawSchedule>,
+    nemesis: Option<&NemesisConfig>,
+) -> Result<Option<ScheduleConfig>, ScenarioError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let defaults = crate::sim::schedule::Bounds::default();
+    let faults = raw.faults.unwrap_or(defaults.faults);
+    if faults > 0 && nemesis.is_none_or(|n| n.kinds.is_empty()) {
+        return Err(ctx.err("schedule.faults", "faults come from the nemesis menu; expected 0, or a nemesis section with kinds"));
+    }
+    let window_ms = raw.window_ms.unwrap_or(0.0);
+    if !(window_ms.is_finite() && (0.0..=MAX_MS).contains(&window_ms)) {
+        return Err(ctx.err("schedule.window_ms", format!("{window_ms} is out of range; expected 0 to {MAX_MS} ms")));
+    }
+    let bounds = crate::sim::schedule::Bounds {
+        window: SimDuration::from_millis_f64(window_ms),
+        reorders: raw.reorders.unwrap_or(defaults.reorders),
+        drops: raw.drops.unwrap_or(defaults.drops),
+        faults,
+        depth: raw.depth.unwrap_or(defaults.depth),
+    };
+    let choices = match &raw.choices {
+        None => Vec::new(),
+        Some(text) => crate::sim::schedule::parse_choices(text).map_err(|e| ctx.err("schedule.choices", e))?,
+    };
+    Ok(Some(ScheduleConfig { bounds, choices }))
+}

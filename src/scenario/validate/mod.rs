@@ -34,7 +34,7 @@ mod workload;
 // The sections share this module's imports and value helpers (`use super::*`).
 use checks::checks;
 use cluster::{cluster, ring, ClusterSection};
-use faults::{faults, nemesis};
+use faults::{faults, nemesis, schedule};
 use network::network;
 use protocol::{protocol, storage};
 use workload::{probe, workload};
@@ -252,6 +252,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Sce
     let nemesis = nemesis(ctx, raw.nemesis.as_ref(), duration, quiescent_tail)?;
     let end_ns = duration.as_nanos().saturating_add(quiescent_tail.as_nanos());
     let faults = faults(ctx, &raw.faults, cluster.node_count, &cluster.initial_members, end_ns)?;
+    let schedule = schedule(ctx, raw.schedule.as_ref(), nemesis.as_ref())?;
 
     let scenario = Scenario {
         name: raw.name.unwrap_or_else(|| "unnamed".to_string()),
@@ -286,6 +287,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawScenario, source: Value) -> Result<Sce
         exact_latency_samples: exact_latency_samples(ctx, raw.observe.exact_latency_samples)?,
         history_prune_writes: history_prune_writes(ctx, raw.observe.history_prune_writes)?,
         faults,
+        schedule,
         source,
     };
     super::cost::check(ctx, &scenario, super::cost::memory_limit())?;
