@@ -64,6 +64,12 @@ pub fn run_report(scenario: &Scenario, seed: u64) -> Result<serde_json::Value, e
 }
 
 fn finished(scenario: &Scenario, seed: u64, result: RunResult) -> Result<RunResult, error::Error> {
+    if let Some(mismatch) = result.chooser.as_ref().and_then(|c| c.misfit()) {
+        return Err(error::Error::Usage(format!(
+            "scenario {}, seed {seed}: schedule.choices does not fit this run: {mismatch}; expected a list explore printed for this scenario, seed and overrides",
+            scenario.name
+        )));
+    }
     match result.stopped {
         None => Ok(result),
         Some((at, limit)) => Err(error::Error::Limit { scenario: scenario.name.clone(), seed, at, limit }),

@@ -22,6 +22,7 @@ mod protocol;
 mod published;
 mod repair;
 mod scenarios;
+mod schedule;
 mod schema;
 mod sessions;
 mod shrink;

@@ -2,7 +2,8 @@
 //!
 //! Greedy to a fixpoint: try each reduction (drop a declared fault, the probe, a nemesis kind
 //! or the nemesis; halve the nemesis rate, the duration, the quiet tail, the clients, the keys
-//! or the arrival rate; remove one client or the last node) and keep it if the run still
+//! or the arrival rate; take the default at one of a schedule's choices; remove one client or
+//! the last node) and keep it if the run still
 //! violates the same invariant, with the same signature (which mechanism failed: replicas
 //! missing versions is not the same failure as hints still queued), on the same key when the
 //! violation names one and that key still exists. The quiet tail is not cut below the time the
@@ -13,6 +14,7 @@
 
 use crate::observe::checks::{self, Violation};
 use crate::scenario::{self, Scenario};
+use crate::sim::schedule::{format_choices, parse_choices, ChoiceKind};
 use serde_json::Value;
 
 /// What shrinking keeps failing.
@@ -151,6 +153,18 @@ fn candidates(tree: &Value, tail_floor_ms: f64) -> Vec<(String, Value)> {
             }
             fit_to_run(&mut t);
             out.push((format!("halved the duration and every fault's time: {duration} ms to {} ms", duration / 2.0), t));
+        }
+    }
+    // A schedule's choices, each departure from the default tried back at the default.
+    if let Some(list) = tree["schedule"]["choices"].as_str().and_then(|t| parse_choices(t).ok()) {
+        let kinds: Vec<ChoiceKind> = list.iter().map(|c| c.0).collect();
+        for (i, &(kind, value)) in list.iter().enumerate().filter(|(_, c)| c.1 != 0) {
+            let mut values: Vec<u32> = list.iter().map(|c| c.1).collect();
+            values[i] = 0;
+            let last = values.iter().rposition(|&v| v != 0).map_or(0, |j| j + 1);
+            let mut t = tree.clone();
+            t["schedule"]["choices"] = Value::from(format_choices(&values[..last], &kinds[..last]));
+            out.push((format!("took the default at schedule choice {} (was {kind:?} {value})", i + 1), t));
         }
     }
     if let Some(clients) = number(tree, &["workload", "arrivals", "clients"]).filter(|&c| c > 1.0) {

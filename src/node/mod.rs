@@ -52,14 +52,14 @@ use crate::cluster::ring::{RangeMap, Ring};
 use crate::node::membership::Membership;
 use crate::node::message::Payload;
 use crate::sim::engine::{SimDuration, SimTime};
-use crate::sim::ids::{Endpoint, NodeId, RequestId};
+use crate::sim::ids::{Endpoint, KeyId, NodeId, RequestId, WriteId};
 use crate::sim::rng::SimRng;
 use anti_entropy::AntiEntropy;
 use coordinator::Coordinator;
 use failure_detector::FailureDetector;
 use handoff::Handoff;
 use message::Target;
-pub use protocol::{ConflictPolicy, Coordination, Fanout, Protocol};
+pub use protocol::{ConflictPolicy, Coordination, Fanout, InjectedBug, Protocol};
 use replica::ReplicaStore;
 use std::rc::Rc;
 use storage::StorageModel;
@@ -235,6 +235,8 @@ pub struct Node {
     /// A buffer for preference lists, kept to save an allocation per use.
     scratch: Vec<NodeId>,
     pub stats: NodeStats,
+    /// The last version minted (key, time, write), for an injected bug only.
+    last_mint: Option<(KeyId, SimTime, WriteId)>,
 }
 
 impl Node {
@@ -254,6 +256,7 @@ impl Node {
             rng,
             scratch: Vec::new(),
             stats: NodeStats::default(),
+            last_mint: None,
         }
     }
 
@@ -493,6 +496,7 @@ mod tests {
             digest_reads: false,
             speculative_retry: None,
             unavailable_when_suspected: false,
+            injected_bug: None,
         }
     }
 

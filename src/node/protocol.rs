@@ -108,6 +108,18 @@ pub struct Protocol {
     /// the key's replicas alive for the request (Cassandra's `UnavailableException`), instead
     /// of asking them and timing out.
     pub unavailable_when_suspected: bool,
+    /// A deliberate bug, for testing the schedule search only: no scenario file can set it
+    /// (tests set it on a loaded scenario).
+    pub injected_bug: Option<InjectedBug>,
+}
+
+/// Deliberate bugs a test can build into the protocol to check that a search finds them.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum InjectedBug {
+    /// A coordinator that mints two versions of one key at the same instant, the later-issued
+    /// write first, skips storing the earlier-issued one yet acknowledges it: a bug of message
+    /// order at a single instant, which the seeded runs (ties go in send order) never show.
+    SameInstantReorderDropsWrite,
 }
 
 /// How conflicting versions are resolved.

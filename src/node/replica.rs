@@ -202,6 +202,14 @@ impl Node {
         write_through: bool,
     ) -> (Rc<VersionSet>, Rc<CausalContext>) {
         let intended = hint.filter(|h| *h != self.id);
+        if env.protocol.injected_bug == Some(InjectedBug::SameInstantReorderDropsWrite) {
+            let reordered = matches!(self.last_mint, Some((k, at, w)) if k == key && at == now && w > body.write);
+            self.last_mint = Some((key, now, body.write));
+            if reordered {
+                let held = self.replica.store.get(&key).cloned().unwrap_or_default();
+                return (held, body.context.clone());
+            }
+        }
         let through = match intended {
             Some(_) => self.note_hint_write(),
             None => self.note_store_write(env, key, write_through),

@@ -477,6 +477,26 @@ impl<E> Engine<E> {
         self.take_at(SimTime(t0), key)
     }
 
+    /// How many events [`Engine::pop_chosen`] would offer now (the earliest, and those within
+    /// `window` after it that `reorderable` accepts), leaving the queue as it is.
+    pub fn candidates(&mut self, limit: SimTime, window: SimDuration, reorderable: impl Fn(&E) -> bool) -> usize {
+        let Some((first, _)) = self.queue.least() else { return 0 };
+        let t0 = key_time(first);
+        if t0 > limit.0 {
+            return 0;
+        }
+        let horizon = t0.saturating_add(window.0).min(limit.0);
+        let mut keys = Vec::new();
+        while let Some(key) = self.queue.pop_if(|key| key_time(key) <= horizon) {
+            keys.push(key);
+        }
+        let count = 1 + keys[1..].iter().filter(|&&k| self.slots[slot_of(k)].as_ref().is_some_and(&reorderable)).count();
+        for key in keys {
+            self.queue.push(key);
+        }
+        count
+    }
+
     /// Takes the event of `key` out of its slot, the clock moving to `time` (never back).
     fn take_at(&mut self, time: SimTime, key: u128) -> Option<E> {
         let time = time.max(self.now);
@@ -615,6 +635,31 @@ impl<T: Copy> TimeoutQueue<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chosen_event_goes_first_at_the_earliest_time_and_the_rest_keep_their_order() {
+        let mut e: Engine<&str> = Engine::new();
+        e.schedule_at(SimTime(10), "a");
+        e.schedule_at(SimTime(10), "b");
+        e.schedule_at(SimTime(12), "c");
+        e.schedule_at(SimTime(20), "d");
+        let reorderable = |x: &&str| *x != "b";
+        let mut offered = Vec::new();
+        let first = e.pop_chosen(SimTime(100), SimDuration(5), reorderable, |c| {
+            offered = c.iter().map(|x| x.to_string()).collect();
+            1
+        });
+        // "b" is due as early but may not be moved; "d" is past the window.
+        assert_eq!(offered, ["a", "c"]);
+        assert_eq!((first, e.now()), (Some("c"), SimTime(10)));
+        let rest: Vec<(&str, SimTime)> = std::iter::from_fn(|| e.pop_until(SimTime(100)).map(|x| (x, e.now()))).collect();
+        assert_eq!(rest, [("a", SimTime(10)), ("b", SimTime(10)), ("d", SimTime(20))]);
+        // Choosing the default is the plain order.
+        e.schedule_at(SimTime(30), "e");
+        e.schedule_at(SimTime(30), "f");
+        assert_eq!(e.pop_chosen(SimTime(100), SimDuration::ZERO, |_| true, |_| 0), Some("e"));
+        assert_eq!(e.pop_chosen(SimTime(25), SimDuration::ZERO, |_| true, |_| 0), None, "nothing due by the limit");
+    }
 
     #[test]
     fn a_run_that_outgrows_the_queue_or_stops_time_is_stopped_not_aborted() {

@@ -246,6 +246,17 @@ impl Chooser {
         chosen
     }
 
+    /// Why the forced list does not fit the run: a choice of another kind or out of range, or
+    /// non-default choices left over where the run offered no more choice points.
+    pub fn misfit(&self) -> Option<String> {
+        if let Some(m) = &self.mismatch {
+            return Some(m.clone());
+        }
+        let left = self.forced.iter().skip(self.made.len()).filter(|&&(_, v)| v != 0).count();
+        (left > 0)
+            .then(|| format!("the run offered {} choice points, and {left} choices after them were not taken", self.made.len()))
+    }
+
     /// The non-default choices made so far, by kind: reorderings, drops and faults.
     pub fn budgets_used(&self) -> (u32, u32, u32) {
         (self.reorders, self.drops, self.faults)

@@ -8,6 +8,7 @@ use crate::scenario::{Fault, NemesisKind, ScheduledFault};
 use crate::sim::engine::SimTime;
 use crate::sim::ids::{Endpoint, NodeId};
 use crate::sim::schedule::ChoiceKind;
+use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
 
 /// A fault a schedule may inject: a kind of the nemesis menu on one node (a partition cuts
@@ -30,8 +31,15 @@ impl<'s> World<'s> {
         if self.engine.next_time().is_none_or(|t| t > end) {
             return None;
         }
-        let state = hash_states.then(|| self.state_digest());
-        self.choose_fault(state);
+        // The digest is dear: taken only where a choice point will be offered, and again for
+        // the order choice once a fault may have struck.
+        let offers_fault = self.schedule.as_ref().is_some_and(|c| c.offers(ChoiceKind::Fault)) && !self.fault_menu().is_empty();
+        if offers_fault {
+            let state = hash_states.then(|| self.state_digest());
+            self.choose_fault(state);
+        }
+        let ties = hash_states && self.engine.candidates(end, window, |e| matches!(e, Event::Deliver(_))) > 1;
+        let state = ties.then(|| self.state_digest());
         let nodes = self.nodes.len();
         let chooser = self.schedule.as_mut()?;
         self.engine.pop_chosen(
@@ -130,7 +138,7 @@ impl<'s> World<'s> {
     /// only through the messages and timers it leaves pending.
     fn state_digest(&self) -> u64 {
         let now = self.engine.now();
-        let mut h = std::hash::DefaultHasher::new();
+        let mut h = FxHasher::default();
         now.as_nanos().hash(&mut h);
         self.next_write.hash(&mut h);
         self.node_up.hash(&mut h);
@@ -157,8 +165,10 @@ impl<'s> World<'s> {
     }
 }
 
+/// FxHash: a fixed function (the search's pruning, and so its output, must not change with the
+/// standard library's hasher).
 fn digest(value: &impl Hash) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
+    let mut h = FxHasher::default();
     value.hash(&mut h);
     h.finish()
 }
@@ -183,14 +193,15 @@ fn event_digest(event: &Event) -> u64 {
     }
 }
 
-/// The actor an event runs on, for PCT's priorities: nodes first, then clients.
+/// The actor an event stands for, for PCT's priorities (nodes first, then clients): a
+/// message's sender, whose steps PCT orders, or the node or client a timer fires on.
 fn actor(event: &Event, nodes: usize) -> usize {
     let endpoint = |e: &Endpoint| match e {
         Endpoint::Node(n) => n.index(),
         Endpoint::Client(c) => nodes + c.index(),
     };
     match event {
-        Event::Deliver(env) | Event::Process(env) => endpoint(&env.to),
+        Event::Deliver(env) | Event::Process(env) => endpoint(&env.from),
         Event::NodeTimer { node, .. } => node.index(),
         Event::ClientTimer { client, .. } => nodes + client.index(),
         _ => usize::MAX,

@@ -98,9 +98,10 @@ enum Command {
     Explain(ExplainArgs),
     /// Run many seeds with randomized fault schedules from the scenario's nemesis menu (each
     /// seed enables a random subset at a random rate) and list every seed that breaks an
-    /// invariant, with its replay command.
+    /// invariant, with its replay command; or search each seed's schedules: every one within
+    /// bounds (--exhaustive) or PCT's (--pct), printing the choices that replay a violation.
     #[command(
-        after_help = "Examples:\n  dynasim explore scenarios/nemesis-dynamo.json --seeds 1..500\n  dynasim explore scenarios/nemesis-dynamo.json --seeds 1..100 --set protocol.anti_entropy=false --json"
+        after_help = "Examples:\n  dynasim explore scenarios/nemesis-dynamo.json --seeds 1..500\n  dynasim explore scenarios/nemesis-dynamo.json --seeds 1..100 --set protocol.anti_entropy=false --json\n  dynasim explore scenarios/weak/w1-crash-after-ack-small.json --exhaustive --max-faults 1\n  dynasim explore scenarios/nemesis-dynamo.json --pct 3 --runs 100 --window-ms 1"
     )]
     Explore(ExploreArgs),
     /// Print a shell completion script.

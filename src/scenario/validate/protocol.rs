@@ -88,6 +88,7 @@ pub(super) fn protocol(
         digest_reads: rp.digest_reads.unwrap_or(false),
         speculative_retry: speculative_retry(ctx, rp.speculative_retry.as_deref())?,
         unavailable_when_suspected: rp.unavailable_when_suspected.unwrap_or(false),
+        injected_bug: None,
     })
 }
 
