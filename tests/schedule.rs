@@ -136,3 +136,19 @@ fn shell_words(command: &str) -> Vec<String> {
     }
     words
 }
+
+#[test]
+fn a_drop_and_a_duplicate_choice_lose_and_copy_exactly_one_message() {
+    let totals = |choices: &str| -> (u64, u64) {
+        let set = format!("schedule={{\"drops\":1,\"duplicates\":1,\"choices\":\"{choices}\"}}");
+        let s = shipped("weak/w1-crash-after-ack-small", &[&set]);
+        let report = report(&s);
+        let messages = report["messages"].as_object().expect("messages");
+        let sum = |field: &str| messages.values().map(|m| u(&m[field])).sum::<u64>();
+        (sum("lost_count"), sum("duplicated_count"))
+    };
+    assert_eq!(totals(""), (0, 0));
+    // The first message: its drop point, then (not dropped) its duplicate point.
+    assert_eq!(totals("d1"), (1, 0));
+    assert_eq!(totals("d0,u1"), (0, 1));
+}

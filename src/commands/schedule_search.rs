@@ -4,7 +4,7 @@
 //! search, as CHESS and Shuttle do) and judges every run by the scenario's checks.
 //!
 //! Exhaustive search is depth-first over the choice points, within the bounds: at most so
-//! many reorderings, drops and faults, and so many choice points per run. With state hashing,
+//! many reorderings, drops, duplicates and faults, and so many choice points per run. With state hashing,
 //! a choice point whose state (see `World::state_digest`) another path reached first is not
 //! branched at, nor is anything after it: that state's continuations are explored from there.
 //! PCT draws random actor priorities per run and states the probability bound it guarantees.
@@ -156,10 +156,11 @@ pub fn pct(s: &Scenario, seed: u64, bounds: Bounds, depth: u32, runs: u64) -> Re
 pub fn schedule_set(list: &str, b: &Bounds) -> String {
     let choices = if list.is_empty() { String::new() } else { format!(",\"choices\":\"{list}\"") };
     format!(
-        "schedule={{\"window_ms\":{},\"reorders\":{},\"drops\":{},\"faults\":{},\"depth\":{}{choices}}}",
+        "schedule={{\"window_ms\":{},\"reorders\":{},\"drops\":{},\"duplicates\":{},\"faults\":{},\"depth\":{}{choices}}}",
         b.window.as_millis_f64(),
         b.reorders,
         b.drops,
+        b.duplicates,
         b.faults,
         b.depth
     )

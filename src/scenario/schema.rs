@@ -151,9 +151,9 @@ pub(super) struct RawNemesis {
 #[derive(Deserialize, Serialize, JsonSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSchedule {
-    /// The choices, as explore prints them: "o0x41,o2,d1,f3" (o: which event goes first,
-    /// d: drop a message, f: inject a fault from the nemesis menu; xN repeats). Default: none,
-    /// every choice the default (the seeded run's).
+    /// The choices, as explore prints them: "o0x41,o2,d1,u1,f3" (o: which event goes first,
+    /// d: drop a message, u: deliver it twice, f: inject a fault from the nemesis menu; xN
+    /// repeats). Default: none, every choice the default (the seeded run's).
     #[serde(default)]
     pub(super) choices: Option<String>,
     /// Messages due within this long after the earliest event may be delivered first.
@@ -166,6 +166,9 @@ pub(super) struct RawSchedule {
     /// Most messages a schedule drops. Default: `0`.
     #[serde(default)]
     pub(super) drops: Option<u32>,
+    /// Most messages a schedule delivers twice. Default: `0`.
+    #[serde(default)]
+    pub(super) duplicates: Option<u32>,
     /// Most faults from the nemesis menu a schedule injects (then the nemesis draws none at
     /// random). Default: `0`.
     #[serde(default)]

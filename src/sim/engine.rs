@@ -424,19 +424,7 @@ impl<E> Engine<E> {
         let key = self.queue.pop_if(|key| key_time(key) <= limit.0)?;
         let time = SimTime(key_time(key));
         debug_assert!(time >= self.now, "the clock never goes backwards");
-        if time == self.now {
-            self.at_this_instant += 1;
-            if self.at_this_instant > self.stall_events {
-                self.limit = Some(Limit::Stalled);
-            }
-        } else {
-            self.at_this_instant = 0;
-        }
-        self.now = time;
-        self.popped += 1;
-        let slot = slot_of(key);
-        self.free.push(slot as u32);
-        self.slots[slot].take()
+        self.take_at(time, key)
     }
 
     /// Pops the event a schedule picks among those due by `limit`: the earliest, or one due
@@ -450,16 +438,7 @@ impl<E> Engine<E> {
         reorderable: impl Fn(&E) -> bool,
         choose: impl FnOnce(&[&E]) -> usize,
     ) -> Option<E> {
-        let (first, _) = self.queue.least()?;
-        let t0 = key_time(first);
-        if t0 > limit.0 {
-            return None;
-        }
-        let horizon = t0.saturating_add(window.0).min(limit.0);
-        let mut keys = Vec::new();
-        while let Some(key) = self.queue.pop_if(|key| key_time(key) <= horizon) {
-            keys.push(key);
-        }
+        let (t0, keys) = self.take_window(limit, window)?;
         let candidates: Vec<usize> =
             (0..keys.len()).filter(|&i| i == 0 || self.slots[slot_of(keys[i])].as_ref().is_some_and(&reorderable)).collect();
         let pick = if candidates.len() > 1 {
@@ -480,16 +459,7 @@ impl<E> Engine<E> {
     /// How many events [`Engine::pop_chosen`] would offer now (the earliest, and those within
     /// `window` after it that `reorderable` accepts), leaving the queue as it is.
     pub fn candidates(&mut self, limit: SimTime, window: SimDuration, reorderable: impl Fn(&E) -> bool) -> usize {
-        let Some((first, _)) = self.queue.least() else { return 0 };
-        let t0 = key_time(first);
-        if t0 > limit.0 {
-            return 0;
-        }
-        let horizon = t0.saturating_add(window.0).min(limit.0);
-        let mut keys = Vec::new();
-        while let Some(key) = self.queue.pop_if(|key| key_time(key) <= horizon) {
-            keys.push(key);
-        }
+        let Some((_, keys)) = self.take_window(limit, window) else { return 0 };
         let count = 1 + keys[1..].iter().filter(|&&k| self.slots[slot_of(k)].as_ref().is_some_and(&reorderable)).count();
         for key in keys {
             self.queue.push(key);
@@ -497,9 +467,26 @@ impl<E> Engine<E> {
         count
     }
 
-    /// Takes the event of `key` out of its slot, the clock moving to `time` (never back).
+    /// Takes out of the queue the keys due by `limit` and within `window` of the earliest (the
+    /// earliest first), with the earliest's time; the caller pushes back those it does not run.
+    fn take_window(&mut self, limit: SimTime, window: SimDuration) -> Option<(u64, Vec<u128>)> {
+        let (first, _) = self.queue.least()?;
+        let t0 = key_time(first);
+        if t0 > limit.0 {
+            return None;
+        }
+        let horizon = t0.saturating_add(window.0).min(limit.0);
+        let mut keys = Vec::new();
+        while let Some(key) = self.queue.pop_if(|key| key_time(key) <= horizon) {
+            keys.push(key);
+        }
+        Some((t0, keys))
+    }
+
+    /// Takes the event of `key` out of its slot, the clock moving to `time` (never earlier than
+    /// now: no key is due before the clock).
+    #[inline]
     fn take_at(&mut self, time: SimTime, key: u128) -> Option<E> {
-        let time = time.max(self.now);
         if time == self.now {
             self.at_this_instant += 1;
             if self.at_this_instant > self.stall_events {

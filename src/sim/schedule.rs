@@ -5,10 +5,11 @@
 //! - **order**: which of the events due within a window of the earliest goes first (the earliest
 //!   itself, or a message delivery due within the window, delivered early);
 //! - **drop**: whether a message crossing the network is lost;
+//! - **duplicate**: whether a message crossing the network arrives twice;
 //! - **fault**: whether, at an event boundary, a fault from the scenario's nemesis menu strikes.
 //!
 //! Option 0 is always what the plain seeded run does, so an empty list is the seeded run and a
-//! list ends where only defaults follow. A list is written `o0x41,o2,d1,f3`: a kind letter and
+//! list ends where only defaults follow. A list is written `o0x41,o2,d1,u1,f3`: a kind letter and
 //! the option, `xN` repeating it N times.
 
 use crate::sim::engine::SimDuration;
@@ -19,6 +20,7 @@ use crate::sim::rng::SimRng;
 pub enum ChoiceKind {
     Order,
     Drop,
+    Duplicate,
     Fault,
 }
 
@@ -27,6 +29,7 @@ impl ChoiceKind {
         match self {
             ChoiceKind::Order => 'o',
             ChoiceKind::Drop => 'd',
+            ChoiceKind::Duplicate => 'u',
             ChoiceKind::Fault => 'f',
         }
     }
@@ -35,6 +38,7 @@ impl ChoiceKind {
         match c {
             'o' => Some(ChoiceKind::Order),
             'd' => Some(ChoiceKind::Drop),
+            'u' => Some(ChoiceKind::Duplicate),
             'f' => Some(ChoiceKind::Fault),
             _ => None,
         }
@@ -61,6 +65,8 @@ pub struct Bounds {
     pub reorders: u32,
     /// Messages a schedule may drop.
     pub drops: u32,
+    /// Messages a schedule may deliver twice.
+    pub duplicates: u32,
     /// Faults from the nemesis menu a schedule may inject.
     pub faults: u32,
     /// Choice points offered in one run; later ones take the default.
@@ -69,7 +75,7 @@ pub struct Bounds {
 
 impl Default for Bounds {
     fn default() -> Self {
-        Bounds { window: SimDuration::ZERO, reorders: 2, drops: 0, faults: 0, depth: 1000 }
+        Bounds { window: SimDuration::ZERO, reorders: 2, drops: 0, duplicates: 0, faults: 0, depth: 1000 }
     }
 }
 
@@ -92,7 +98,7 @@ pub fn parse_choices(text: &str) -> Result<Vec<(ChoiceKind, u32)>, String> {
     let mut out = Vec::new();
     for token in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let bad = || {
-            format!("{token:?} is not a choice; expected a kind letter (o, d or f), an option number and an optional xN repeat, as in o0x41,o2,d1,f3")
+            format!("{token:?} is not a choice; expected a kind letter (o, d, u or f), an option number and an optional xN repeat, as in o0x41,o2,d1,u1,f3")
         };
         let mut chars = token.chars();
         let kind = chars.next().and_then(ChoiceKind::from_letter).ok_or_else(bad)?;
@@ -172,6 +178,7 @@ pub struct Chooser {
     pub made: Vec<Choice>,
     reorders: u32,
     drops: u32,
+    duplicates: u32,
     faults: u32,
     /// The first forced choice that did not fit (another kind, or an option out of range).
     pub mismatch: Option<String>,
@@ -187,6 +194,7 @@ impl Chooser {
             made: Vec::new(),
             reorders: 0,
             drops: 0,
+            duplicates: 0,
             faults: 0,
             mismatch: None,
         }
@@ -201,6 +209,7 @@ impl Chooser {
         let left = match kind {
             ChoiceKind::Order => true,
             ChoiceKind::Drop => self.drops < self.bounds.drops,
+            ChoiceKind::Duplicate => self.duplicates < self.bounds.duplicates,
             ChoiceKind::Fault => self.faults < self.bounds.faults,
         };
         left && (self.made.len() as u32) < self.bounds.depth
@@ -239,6 +248,7 @@ impl Chooser {
             match kind {
                 ChoiceKind::Order => self.reorders += 1,
                 ChoiceKind::Drop => self.drops += 1,
+                ChoiceKind::Duplicate => self.duplicates += 1,
                 ChoiceKind::Fault => self.faults += 1,
             }
         }
@@ -257,9 +267,9 @@ impl Chooser {
             .then(|| format!("the run offered {} choice points, and {left} choices after them were not taken", self.made.len()))
     }
 
-    /// The non-default choices made so far, by kind: reorderings, drops and faults.
-    pub fn budgets_used(&self) -> (u32, u32, u32) {
-        (self.reorders, self.drops, self.faults)
+    /// The non-default choices made so far, by kind: reorderings, drops, duplicates and faults.
+    pub fn budgets_used(&self) -> (u32, u32, u32, u32) {
+        (self.reorders, self.drops, self.duplicates, self.faults)
     }
 
     /// The list that replays this run, trailing defaults left out.

@@ -94,10 +94,10 @@ impl<'s> World<'s> {
             Endpoint::Node(n) if bytes > 0 => world.resources.receive(n.index(), at, bytes, stream, world.network.slow_factor(n)),
             _ => at,
         };
-        let route = match self.network.route(depart, from, to, kind) {
-            Route::Deliver(_) | Route::Duplicate(..) if self.schedule_drops() => Route::Lost,
-            route => route,
-        };
+        let mut route = self.network.route(depart, from, to, kind);
+        if self.schedule.is_some() {
+            route = self.schedule_fate(route);
+        }
         match route {
             Route::Lost => {
                 self.metrics.message(kind).lost += 1;

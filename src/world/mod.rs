@@ -372,7 +372,10 @@ impl<'s> World<'s> {
             let gap = self.next_arrival_gap();
             self.engine.schedule_after(gap, Event::Arrival);
         }
-        while let Some(event) = self.pop_scheduled(end) {
+        loop {
+            // The plain run's path stays the engine's own (a schedule's is not the hot loop).
+            let next = if self.schedule.is_none() { self.engine.pop_until(end) } else { self.pop_scheduled(end) };
+            let Some(event) = next else { break };
             self.peak_pending = self.peak_pending.max(self.engine.pending());
             self.prefetch_next();
             self.dispatch(event);

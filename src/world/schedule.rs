@@ -1,9 +1,10 @@
 //! The world's choice points (see [`crate::sim::schedule`]): at each event boundary a fault
 //! from the nemesis menu may strike and a message due within the window may go first; a message
-//! crossing the network may be dropped. Also the digest of the world's state that a search
+//! crossing the network may be dropped or duplicated. Also the digest of the world's state that a search
 //! compares to skip schedules reaching a state it has explored.
 
 use super::{Event, World};
+use crate::cluster::network::Route;
 use crate::scenario::{Fault, NemesisKind, ScheduledFault};
 use crate::sim::engine::SimTime;
 use crate::sim::ids::{Endpoint, NodeId};
@@ -22,6 +23,7 @@ struct MenuFault {
 impl<'s> World<'s> {
     /// The next event, as the schedule chooses: first whether a fault strikes now, then which
     /// of the events due within the window goes first.
+    #[inline(never)]
     pub(super) fn pop_scheduled(&mut self, end: SimTime) -> Option<Event> {
         let (hash_states, window) = match &self.schedule {
             Some(c) => (c.hash_states, c.bounds.window),
@@ -122,11 +124,21 @@ impl<'s> World<'s> {
         self.engine.schedule_at(undo_at, Event::Fault(strike + 1));
     }
 
-    /// A drop choice point for a message crossing the network: whether the schedule loses it.
-    pub(super) fn schedule_drops(&mut self) -> bool {
-        match self.schedule.as_mut() {
-            Some(c) if c.offers(ChoiceKind::Drop) => c.choose(ChoiceKind::Drop, 2, &[], None) == 1,
-            _ => false,
+    /// The choice points of a message crossing the network: whether the schedule loses it,
+    /// and if not whether it delivers it twice (the copy at the same time, just after).
+    #[cold]
+    pub(super) fn schedule_fate(&mut self, route: Route) -> Route {
+        let Some(c) = self.schedule.as_mut() else { return route };
+        match route {
+            Route::Deliver(_) | Route::Duplicate(..)
+                if c.offers(ChoiceKind::Drop) && c.choose(ChoiceKind::Drop, 2, &[], None) == 1 =>
+            {
+                Route::Lost
+            }
+            Route::Deliver(at) if c.offers(ChoiceKind::Duplicate) && c.choose(ChoiceKind::Duplicate, 2, &[], None) == 1 => {
+                Route::Duplicate(at, at)
+            }
+            route => route,
         }
     }
 

@@ -59,6 +59,9 @@ pub(super) struct ExploreArgs {
     /// Most messages one schedule drops.
     #[arg(value_hint = ValueHint::Other, long, default_value_t = 0)]
     max_drops: u32,
+    /// Most messages one schedule delivers twice.
+    #[arg(value_hint = ValueHint::Other, long, default_value_t = 0)]
+    max_duplicates: u32,
     /// Most faults from the scenario's nemesis menu one schedule injects (the nemesis then
     /// draws none at random).
     #[arg(value_hint = ValueHint::Other, long, default_value_t = 0)]
@@ -163,6 +166,7 @@ fn search(args: ExploreArgs) -> Result<ExitCode, Error> {
         window: SimDuration::from_millis_f64(args.window_ms),
         reorders: args.max_reorders,
         drops: args.max_drops,
+        duplicates: args.max_duplicates,
         faults: args.max_faults,
         depth: args.max_depth,
     };
@@ -243,10 +247,11 @@ fn search(args: ExploreArgs) -> Result<ExitCode, Error> {
 /// One seed's search, in a line: what was searched, how much, and what came of it.
 fn search_line(file: &str, seed: u64, mode: &str, b: &Bounds, s: &Search) -> String {
     let bounds = format!(
-        "window {} ms, {} reorderings, {} drops, {} faults, depth {}",
+        "window {} ms, {} reorderings, {} drops, {} duplicates, {} faults, depth {}",
         b.window.as_millis_f64(),
         b.reorders,
         b.drops,
+        b.duplicates,
         b.faults,
         b.depth
     );

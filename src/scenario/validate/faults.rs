@@ -338,6 +338,7 @@ pub(super) fn schedule(
         window: SimDuration::from_millis_f64(window_ms),
         reorders: raw.reorders.unwrap_or(defaults.reorders),
         drops: raw.drops.unwrap_or(defaults.drops),
+        duplicates: raw.duplicates.unwrap_or(defaults.duplicates),
         faults,
         depth: raw.depth.unwrap_or(defaults.depth),
     };
