@@ -152,3 +152,31 @@ fn a_drop_and_a_duplicate_choice_lose_and_copy_exactly_one_message() {
     assert_eq!(totals("d1"), (1, 0));
     assert_eq!(totals("d0,u1"), (0, 1));
 }
+
+#[test]
+fn a_found_schedule_feeds_shrink_and_explain() {
+    let dir = Scratch::new("schedule", "shrink");
+    let out = dir.join("shrunk.json").display().to_string();
+    let o = dynasim(&["shrink", "scenarios/weak/w1-crash-after-ack-small.json", "--out", &out]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("still fails: no_lost_writes"), "{text}");
+    let shrunk: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("JSON");
+    assert_eq!(shrunk["schedule"]["choices"], "f0x9,f3", "the fault the schedule injects is kept");
+    let o = dynasim(&["explain", "scenarios/weak/w1-crash-after-ack-small.json", "--key", "k0"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("LOST") && text.contains("w1 acknowledged"), "{text}");
+}
+
+#[test]
+fn a_search_reports_its_schedules_states_and_rate_as_json() {
+    let o = dynasim(&["explore", "scenarios/weak/w1-crash-after-ack-small.json", "--exhaustive", "--max-faults", "1", "--json"]);
+    let out: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    let search = &out["searches"][0];
+    assert_eq!(
+        (search["seed"].as_u64(), search["schedules"].as_u64(), search["exhausted"].as_bool()),
+        (Some(1), Some(4), Some(false))
+    );
+    assert!(search["schedules_per_second"].as_f64().is_some_and(|r| r > 0.0) && search["pct_bound"].is_null(), "{search}");
+    assert_eq!(out["failed"], 1);
+}

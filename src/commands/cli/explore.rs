@@ -184,6 +184,7 @@ fn search(args: ExploreArgs) -> Result<ExitCode, Error> {
         None => "exhaustive".to_string(),
     };
     let mut checked = Vec::new();
+    let mut searches = Vec::new();
     for &seed in &seeds {
         let found = match args.pct {
             Some(depth) => pct(&scenario, seed, bounds, depth, args.runs),
@@ -216,6 +217,16 @@ fn search(args: ExploreArgs) -> Result<ExitCode, Error> {
                 .map(|v| Finding { scenario: file.clone(), seed, replay: command.clone(), violation: v.clone() })
                 .collect();
         }
+        searches.push(serde_json::json!({
+            "seed": seed,
+            "schedules": search.schedules,
+            "distinct_states": search.distinct_states,
+            "exhausted": search.exhausted,
+            "most_choice_points": search.deepest,
+            "schedules_per_second": search.per_second(),
+            "pct_bound_per_run": search.pct_bound_per_run,
+            "pct_bound": search.pct_bound(),
+        }));
         if !args.json {
             println!("{}", search_line(&file, seed, &mode, &bounds, &search));
             for f in &findings {
@@ -235,7 +246,9 @@ fn search(args: ExploreArgs) -> Result<ExitCode, Error> {
         junit::write(path, &checked)?;
     }
     if args.json {
-        println!("{}", junit::json("explore", &checked));
+        let mut out = junit::json("explore", &checked);
+        out["searches"] = serde_json::Value::Array(searches);
+        println!("{out}");
     } else {
         for run in checked.iter().filter(|r| r.error.is_some()) {
             println!("ERROR {file} seed {}: {}", run.seed.unwrap_or(0), run.error.as_deref().unwrap_or(""));
