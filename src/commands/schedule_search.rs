@@ -60,7 +60,7 @@ fn judged(s: &Scenario, seed: u64, chooser: Chooser) -> Result<(Chooser, Vec<Vio
 /// Depth-first search of the schedules of `s` under `seed` within `bounds`, stopping at the
 /// first violation or after `max_schedules` runs.
 pub fn exhaustive(s: &Scenario, seed: u64, bounds: Bounds, hash_states: bool, max_schedules: u64) -> Result<Search, Error> {
-    let started = Instant::now();
+    let wall_started = Instant::now();
     let mut search = Search {
         schedules: 0,
         distinct_states: 0,
@@ -110,14 +110,14 @@ pub fn exhaustive(s: &Scenario, seed: u64, bounds: Bounds, hash_states: bool, ma
         prefix.push((made[i].kind, made[i].chosen + 1));
     }
     search.distinct_states = owners.len();
-    search.seconds = started.elapsed().as_secs_f64();
+    search.seconds = wall_started.elapsed().as_secs_f64();
     Ok(search)
 }
 
 /// `runs` runs of PCT with bug depth `depth` on `s` under `seed`, stopping at the first
 /// violation. The steps k and actors n of the bound come from a first run with default choices.
 pub fn pct(s: &Scenario, seed: u64, bounds: Bounds, depth: u32, runs: u64) -> Result<Search, Error> {
-    let started = Instant::now();
+    let wall_started = Instant::now();
     let (plain, violations) = judged(s, seed, Chooser::replaying(bounds, Vec::new()))?;
     let steps = plain.made.iter().filter(|c| c.kind == ChoiceKind::Order).count() as u64;
     let actors = s.nodes.len() + s.workload.arrivals.clients() + s.probe.as_ref().map_or(0, |p| p.clients);
@@ -148,20 +148,22 @@ pub fn pct(s: &Scenario, seed: u64, bounds: Bounds, depth: u32, runs: u64) -> Re
             search.found = Some((chooser.list(), replay, violations));
         }
     }
-    search.seconds = started.elapsed().as_secs_f64();
+    search.seconds = wall_started.elapsed().as_secs_f64();
     Ok(search)
 }
 
 /// The `--set` value that gives a scenario these bounds and (unless empty) this choice list.
 pub fn schedule_set(list: &str, b: &Bounds) -> String {
-    let choices = if list.is_empty() { String::new() } else { format!(",\"choices\":\"{list}\"") };
-    format!(
-        "schedule={{\"window_ms\":{},\"reorders\":{},\"drops\":{},\"duplicates\":{},\"faults\":{},\"depth\":{}{choices}}}",
-        b.window.as_millis_f64(),
-        b.reorders,
-        b.drops,
-        b.duplicates,
-        b.faults,
-        b.depth
-    )
+    let mut section = serde_json::json!({
+        "window_ms": b.window.as_millis_f64(),
+        "reorders": b.reorders,
+        "drops": b.drops,
+        "duplicates": b.duplicates,
+        "faults": b.faults,
+        "depth": b.depth,
+    });
+    if !list.is_empty() {
+        section["choices"] = serde_json::Value::from(list);
+    }
+    format!("schedule={section}")
 }

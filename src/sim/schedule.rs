@@ -79,6 +79,21 @@ impl Default for Bounds {
     }
 }
 
+impl std::fmt::Display for Bounds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "window {} ms, {} reorderings, {} drops, {} duplicates, {} faults, depth {}",
+            self.window.as_millis_f64(),
+            self.reorders,
+            self.drops,
+            self.duplicates,
+            self.faults,
+            self.depth
+        )
+    }
+}
+
 /// A list of choices, as `dynasim` prints and reads it.
 pub fn format_choices(choices: &[u32], kinds: &[ChoiceKind]) -> String {
     let mut out: Vec<String> = Vec::new();

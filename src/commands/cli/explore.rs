@@ -99,8 +99,8 @@ pub(super) fn explore(args: ExploreArgs) -> Result<ExitCode, Error> {
         jobs,
         |&seed| {
             // Wall-clock seconds, for JUnit's `time` only.
-            let started = Instant::now();
-            (crate::commands::explore::explore_seed(&file, &text, &args.set, seed), started.elapsed().as_secs_f64())
+            let wall_started = Instant::now();
+            (crate::commands::explore::explore_seed(&file, &text, &args.set, seed), wall_started.elapsed().as_secs_f64())
         },
         |i, judged| {
             runs.push(judged);
@@ -259,15 +259,6 @@ fn search(args: ExploreArgs) -> Result<ExitCode, Error> {
 
 /// One seed's search, in a line: what was searched, how much, and what came of it.
 fn search_line(file: &str, seed: u64, mode: &str, b: &Bounds, s: &Search) -> String {
-    let bounds = format!(
-        "window {} ms, {} reorderings, {} drops, {} duplicates, {} faults, depth {}",
-        b.window.as_millis_f64(),
-        b.reorders,
-        b.drops,
-        b.duplicates,
-        b.faults,
-        b.depth
-    );
     let states = if s.distinct_states > 0 { format!(", {} distinct states", s.distinct_states) } else { String::new() };
     let verdict = match (&s.found, s.exhausted, s.pct_bound()) {
         (Some(_), _, _) => format!("VIOLATION after {} schedules", s.schedules),
@@ -280,7 +271,7 @@ fn search_line(file: &str, seed: u64, mode: &str, b: &Bounds, s: &Search) -> Str
         (None, false, None) => "NOT exhausted (stopped at --max-schedules), no violation so far".to_string(),
     };
     format!(
-        "{mode} {file} seed {seed}: {} schedules{states}, up to {} choice points a run; {verdict} ({bounds}; {:.0} schedules/s)",
+        "{mode} {file} seed {seed}: {} schedules{states}, up to {} choice points a run; {verdict} ({b}; {:.0} schedules/s)",
         s.schedules,
         s.deepest,
         s.per_second()
